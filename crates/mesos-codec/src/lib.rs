@@ -1,0 +1,22 @@
+//! `mesos-codec`: sans-IO codecs for the Apache Mesos v1 HTTP API.
+//!
+//! This crate does no I/O and pulls in no async runtime: it turns bytes into
+//! values and values into bytes, and the callers (the recording proxy, the
+//! replay server, the `mesos-codec` command) own the sockets and files. Every
+//! decoder here takes untrusted input and never panics on it; errors say what
+//! went wrong and where (a byte offset, a line, a JSON path).
+//!
+//! - [`recordio`]: the RecordIO framing of event streams, decoded
+//!   incrementally from arbitrary chunks with zero-copy records.
+//!
+//! ```
+//! use bytes::Bytes;
+//! let records = mesos_codec::recordio::decode_all(Bytes::from_static(b"6\nhello!0\n"))?;
+//! assert_eq!(records, ["hello!", ""]);
+//! # Ok::<(), mesos_codec::recordio::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod recordio;

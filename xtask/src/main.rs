@@ -1,0 +1,38 @@
+//! `cargo xtask`: developer chores for mesos-tape (an alias in
+//! `.cargo/config.toml`). No Makefile, no loose shell scripts.
+//!
+//! - `cargo xtask fixtures`: refresh `fixtures/seed/` from the seed walkthrough
+//!   in `../shared/seed/walkthrough` (when it is there) and rebuild the RecordIO
+//!   streams made from it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+mod fixtures;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("fixtures") => fixtures::run(&workspace_root()),
+        Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
+        None => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  fixtures   refresh fixtures/seed from ../shared/seed/walkthrough and rebuild its RecordIO streams";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Reads a file, naming it in the error.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
