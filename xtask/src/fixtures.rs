@@ -41,13 +41,20 @@ pub fn run(root: &Path) -> Result<()> {
 fn events_stream(walkthrough: &Path) -> Result<BytesMut> {
     let mut names: Vec<_> = std::fs::read_dir(walkthrough)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("event-") && n.ends_with(".json")))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("event-") && n.ends_with(".json"))
+        })
         .collect();
     names.sort();
     let mut stream = BytesMut::new();
     for path in names {
         let json = crate::read(&path)?;
-        mesos_codec::recordio::encode_into(json.trim_ascii_end(), &mut stream);
+        let record = json.trim_ascii_end();
+        // RecordIO: the size in decimal, a newline, the bytes. Written here
+        // rather than with mesos-codec, so that xtask builds even when the
+        // codec does not (see `cargo xtask schema`).
+        stream.extend_from_slice(format!("{}\n", record.len()).as_bytes());
+        stream.extend_from_slice(record);
     }
     Ok(stream)
 }

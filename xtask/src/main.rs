@@ -4,17 +4,23 @@
 //! - `cargo xtask fixtures`: refresh `fixtures/seed/` from the seed walkthrough
 //!   in `../shared/seed/walkthrough` (when it is there) and rebuild the RecordIO
 //!   streams made from it.
+//! - `cargo xtask bench-report [FILTER]`: criterion's results as markdown
+//!   tables, ours beside the baselines with the ratios.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+mod bench_report;
 mod fixtures;
+mod schema;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("fixtures") => fixtures::run(&workspace_root()),
+        Some("schema") => schema::run(&workspace_root()),
+        Some("bench-report") => bench_report::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
         None => {
             eprintln!("{USAGE}");
@@ -26,7 +32,9 @@ fn main() -> Result<()> {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  fixtures   refresh fixtures/seed from ../shared/seed/walkthrough and rebuild its RecordIO streams";
+  fixtures              refresh fixtures/seed from ../shared/seed/walkthrough and rebuild its RecordIO streams
+  bench-report [FILTER] print criterion's results as tables with the ratios to the baselines
+  schema [--check]      regenerate crates/mesos-codec/proto from the Mesos v1 wire facts (--check: fail on drift)";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()

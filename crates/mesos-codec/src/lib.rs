@@ -8,6 +8,8 @@
 //!
 //! - [`recordio`]: the RecordIO framing of event streams, decoded
 //!   incrementally from arbitrary chunks with zero-copy records.
+//! - [`v1`]: the Mesos v1 protobuf messages (scheduler, executor, master,
+//!   agent, ...) as prost types, plus their runtime descriptor pool.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -20,3 +22,4 @@
 #![warn(missing_docs)]
 
 pub mod recordio;
+pub mod v1;

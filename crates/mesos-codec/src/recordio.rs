@@ -161,11 +161,7 @@ pub enum ErrorKind {
 }
 
 fn show_byte(byte: u8) -> String {
-    if byte.is_ascii_graphic() || byte == b' ' {
-        format!("'{}'", byte as char)
-    } else {
-        format!("{byte:#04x}")
-    }
+    if byte.is_ascii_graphic() || byte == b' ' { format!("'{}'", byte as char) } else { format!("{byte:#04x}") }
 }
 
 fn expected_text(expected: Option<u64>) -> String {
@@ -203,13 +199,15 @@ impl Record {
     }
 }
 
-#[derive(Debug)]
-enum State {
-    /// Reading a size line that started at `start`.
-    Size { start: u64, value: u64, digits: u64 },
-    /// Assembling a record that spans chunks.
-    Data { start: u64, data_offset: u64, size: usize, buf: BytesMut },
+/// A record that spans chunks, being assembled in the decoder's spill buffer.
+#[derive(Debug, Clone, Copy)]
+struct Spanning {
+    data_offset: u64,
+    size: usize,
 }
+
+/// Above this, `v * 10 + digit` could overflow a `u64`.
+const OVERFLOW_GUARD: u64 = (u64::MAX - 9) / 10;
 
 /// An incremental RecordIO decoder, fed [`Bytes`] chunks (sans I/O).
 ///
@@ -221,17 +219,30 @@ enum State {
 ///
 /// The decoder trusts nothing in the stream: a size over the maximum record
 /// size is refused before any allocation (see [`with_max_record_size`]).
+/// Records that span chunks are assembled in one spill buffer that the
+/// decoder reuses once the caller has dropped the records cut from it.
 ///
 /// [`with_max_record_size`]: Self::with_max_record_size
 #[derive(Debug)]
 pub struct Decoder {
     max: u64,
-    /// The chunk being decoded; `offset` is the stream offset of its first byte.
+    /// The chunk being decoded, of which the first `pos` bytes are consumed;
+    /// `offset` is the stream offset of `current[pos]`. The fast path cuts
+    /// records out with a cursor and leaves the handle itself alone, which
+    /// keeps the per-record cost to one reference count.
     current: Bytes,
+    pos: usize,
     offset: u64,
     /// Chunks pushed but not yet reached.
     queue: VecDeque<Bytes>,
-    state: State,
+    /// Offset of the record being read (its size line's first byte).
+    record_start: u64,
+    /// The size read so far, and whether any digit has been read.
+    size: u64,
+    size_digits: bool,
+    /// Set once the size line is complete but the data spans chunks.
+    spanning: Option<Spanning>,
+    spill: BytesMut,
     failed: Option<Error>,
 }
 
@@ -267,9 +278,14 @@ impl Decoder {
             // A record must also fit in memory: cap at what `usize` can index.
             max: max.min(usize::MAX as u64),
             current: Bytes::new(),
+            pos: 0,
             offset: 0,
             queue: VecDeque::new(),
-            state: State::Size { start: 0, value: 0, digits: 0 },
+            record_start: 0,
+            size: 0,
+            size_digits: false,
+            spanning: None,
+            spill: BytesMut::new(),
             failed: None,
         }
     }
@@ -287,12 +303,14 @@ impl Decoder {
     }
 
     /// Appends the next chunk of the stream. Empty chunks are fine.
+    #[inline]
     pub fn push(&mut self, chunk: Bytes) {
         if chunk.is_empty() || self.failed.is_some() {
             return;
         }
-        if self.current.is_empty() {
+        if self.pos == self.current.len() {
             self.current = chunk;
+            self.pos = 0;
         } else {
             self.queue.push_back(chunk);
         }
@@ -301,17 +319,79 @@ impl Decoder {
     /// The next complete record, `Ok(None)` when more bytes are needed.
     ///
     /// After an error every later call returns the same error.
+    // Inlined so that a record found by the fast path stays in registers.
+    #[inline(always)]
     pub fn next_record(&mut self) -> Result<Option<Record>, Error> {
+        if let Some(record) = self.whole_record_in_chunk() {
+            return Ok(Some(record));
+        }
+        if self.pos == self.current.len() && self.queue.is_empty() && self.failed.is_none() {
+            // Everything pushed has been decoded: the end of every drain loop.
+            return Ok(None);
+        }
+        self.slow_next_record()
+    }
+
+    #[inline(never)]
+    fn slow_next_record(&mut self) -> Result<Option<Record>, Error> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        match self.decode() {
-            Ok(record) => Ok(record),
-            Err(err) => {
-                self.fail(err.clone());
-                Err(err)
-            }
+        self.settle_cursor();
+        self.decode().inspect_err(|err| self.fail(err.clone()))
+    }
+
+    /// Drops the consumed prefix of the current chunk, so that the slow path
+    /// can work on `current` alone.
+    fn settle_cursor(&mut self) {
+        if self.pos > 0 {
+            self.current.advance(self.pos);
+            self.pos = 0;
         }
+    }
+
+    /// The fast path, inlined into the caller's loop: a record whose size
+    /// line and data both lie in the current chunk, between records. Anything
+    /// else (a record spanning chunks, an odd or bad size, an error) is left
+    /// untouched for [`decode`](Self::decode), which handles every case.
+    #[inline(always)]
+    fn whole_record_in_chunk(&mut self) -> Option<Record> {
+        if self.size_digits || self.spanning.is_some() {
+            return None;
+        }
+        let bytes = &self.current[self.pos..];
+        let mut size: u64 = 0;
+        let mut i = 0;
+        loop {
+            let b = *bytes.get(i)?;
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                if b == b'\n' && i > 0 {
+                    break;
+                }
+                return None;
+            }
+            // At most 18 digits here: no overflow. Longer sizes take the slow path.
+            if i == 18 {
+                return None;
+            }
+            size = size * 10 + u64::from(digit);
+            i += 1;
+        }
+        if size > self.max {
+            return None;
+        }
+        // `size <= max <= usize::MAX`.
+        let total = (i + 1).checked_add(size as usize)?;
+        if bytes.len() < total {
+            return None;
+        }
+        let start = self.offset;
+        let data = self.current.slice(self.pos + i + 1..self.pos + total);
+        self.pos += total;
+        self.offset += total as u64;
+        self.record_start = self.offset;
+        Some(Record { offset: start, data_offset: start + i as u64 + 1, data })
     }
 
     /// Declares the end of the stream: `Ok(())` when it ended cleanly between
@@ -324,21 +404,16 @@ impl Decoder {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
+        self.settle_cursor();
         let pending = (self.current.len() + self.queue.iter().map(Bytes::len).sum::<usize>()) as u64;
-        let err = match &self.state {
-            State::Size { digits: 0, .. } if pending == 0 => return Ok(()),
-            State::Size { start, .. } => Error {
-                offset: *start,
-                kind: ErrorKind::Truncated { expected: None, received: 0 },
-            },
-            State::Data { start, size, buf, .. } => Error {
-                offset: *start,
-                kind: ErrorKind::Truncated {
-                    expected: Some(*size as u64),
-                    received: buf.len() as u64 + pending,
-                },
-            },
+        let kind = match self.spanning {
+            None if !self.size_digits && pending == 0 => return Ok(()),
+            None => ErrorKind::Truncated { expected: None, received: 0 },
+            Some(Spanning { size, .. }) => {
+                ErrorKind::Truncated { expected: Some(size as u64), received: self.spill.len() as u64 + pending }
+            }
         };
+        let err = Error { offset: self.record_start, kind };
         self.fail(err.clone());
         Err(err)
     }
@@ -347,8 +422,10 @@ impl Decoder {
         self.failed = Some(err);
         // Nothing after an error is trusted: release the buffers now.
         self.current = Bytes::new();
+        self.pos = 0;
         self.queue = VecDeque::new();
-        self.state = State::Size { start: self.offset, value: 0, digits: 0 };
+        self.spanning = None;
+        self.spill = BytesMut::new();
     }
 
     /// Moves on to the next queued chunk; false when there is none.
@@ -367,79 +444,98 @@ impl Decoder {
             if self.current.is_empty() && !self.next_chunk() {
                 return Ok(None);
             }
-            match &mut self.state {
-                State::Size { start, value, digits } => {
-                    let start = *start;
-                    let (mut v, mut n) = (*value, *digits);
-                    let bytes = &self.current[..];
-                    let mut newline = None;
-                    for (i, &b) in bytes.iter().enumerate() {
-                        if b == b'\n' {
-                            newline = Some(i);
-                            break;
-                        }
-                        let at = self.offset + i as u64;
-                        let digit = b.wrapping_sub(b'0');
-                        if digit > 9 {
-                            return Err(Error { offset: at, kind: ErrorKind::InvalidSize { byte: b } });
-                        }
-                        v = v
-                            .checked_mul(10)
-                            .and_then(|v| v.checked_add(u64::from(digit)))
-                            .ok_or(Error { offset: at, kind: ErrorKind::SizeOverflow })?;
-                        if v > self.max {
-                            return Err(Error {
-                                offset: start,
-                                kind: ErrorKind::TooLarge { size: v, max: self.max },
-                            });
-                        }
-                        n += 1;
-                    }
-                    let Some(i) = newline else {
-                        // The whole chunk was digits: keep them and wait.
-                        self.offset += bytes.len() as u64;
-                        self.current = Bytes::new();
-                        self.state = State::Size { start, value: v, digits: n };
-                        continue;
-                    };
-                    if n == 0 {
-                        return Err(Error { offset: self.offset + i as u64, kind: ErrorKind::EmptySize });
-                    }
-                    self.current.advance(i + 1);
-                    self.offset += i as u64 + 1;
-                    let data_offset = self.offset;
-                    // `v <= max <= usize::MAX`, checked digit by digit above.
-                    let size = v as usize;
-                    if self.current.len() >= size {
-                        // The common case: the record lies inside this chunk.
-                        let data = self.current.split_to(size);
-                        self.offset += v;
-                        self.state = State::Size { start: self.offset, value: 0, digits: 0 };
-                        return Ok(Some(Record { offset: start, data_offset, data }));
-                    }
-                    let mut buf = BytesMut::with_capacity(size.min(EXACT_ALLOCATION_LIMIT.max(self.current.len())));
-                    buf.extend_from_slice(&self.current);
-                    self.offset += self.current.len() as u64;
-                    self.current = Bytes::new();
-                    self.state = State::Data { start, data_offset, size, buf };
+            if let Some(spanning) = self.spanning {
+                if let Some(record) = self.continue_spanning(spanning) {
+                    return Ok(Some(record));
                 }
-                State::Data { start, data_offset, size, buf } => {
-                    let take = (*size - buf.len()).min(self.current.len());
-                    buf.extend_from_slice(&self.current[..take]);
-                    self.current.advance(take);
-                    self.offset += take as u64;
-                    if buf.len() == *size {
-                        let record = Record {
-                            offset: *start,
-                            data_offset: *data_offset,
-                            data: std::mem::take(buf).freeze(),
-                        };
-                        self.state = State::Size { start: self.offset, value: 0, digits: 0 };
-                        return Ok(Some(record));
+                continue;
+            }
+
+            // Reading a size line. Every byte before the newline must be a digit.
+            let bytes = &self.current[..];
+            let mut value = self.size;
+            let mut newline = None;
+            for (i, &b) in bytes.iter().enumerate() {
+                let digit = b.wrapping_sub(b'0');
+                if digit <= 9 {
+                    if value > OVERFLOW_GUARD {
+                        value = self.add_digit_checked(value, digit, self.offset + i as u64)?;
+                    } else {
+                        value = value * 10 + u64::from(digit);
                     }
+                } else if b == b'\n' {
+                    newline = Some(i);
+                    break;
+                } else {
+                    return Err(Error { offset: self.offset + i as u64, kind: ErrorKind::InvalidSize { byte: b } });
                 }
             }
+            if value > self.max {
+                // Refused as soon as the digits cross the limit: nothing was allocated.
+                return Err(Error {
+                    offset: self.record_start,
+                    kind: ErrorKind::TooLarge { size: value, max: self.max },
+                });
+            }
+            let Some(i) = newline else {
+                // The whole chunk was digits: keep the value and wait.
+                self.size = value;
+                self.size_digits = true;
+                self.offset += bytes.len() as u64;
+                self.current = Bytes::new();
+                continue;
+            };
+            if i == 0 && !self.size_digits {
+                return Err(Error { offset: self.offset, kind: ErrorKind::EmptySize });
+            }
+            self.current.advance(i + 1);
+            self.offset += i as u64 + 1;
+            let start = self.record_start;
+            let data_offset = self.offset;
+            self.size = 0;
+            self.size_digits = false;
+            // `value <= max <= usize::MAX`, checked above.
+            let size = value as usize;
+            if self.current.len() >= size {
+                // The common case: the record lies inside this chunk. A record
+                // that fills the rest of the chunk takes it whole.
+                let data = if self.current.len() == size {
+                    std::mem::take(&mut self.current)
+                } else {
+                    self.current.split_to(size)
+                };
+                self.offset += value;
+                self.record_start = self.offset;
+                return Ok(Some(Record { offset: start, data_offset, data }));
+            }
+            // The record spans chunks: reserve at most what is sure to come.
+            self.spill.reserve(size.min(EXACT_ALLOCATION_LIMIT.max(self.current.len())));
+            self.spanning = Some(Spanning { data_offset, size });
         }
+    }
+
+    /// Copies what the current chunk holds of a spanning record; the record
+    /// once its last byte is in.
+    fn continue_spanning(&mut self, Spanning { data_offset, size }: Spanning) -> Option<Record> {
+        let take = (size - self.spill.len()).min(self.current.len());
+        self.spill.extend_from_slice(&self.current[..take]);
+        self.current.advance(take);
+        self.offset += take as u64;
+        if self.spill.len() < size {
+            return None;
+        }
+        let record = Record { offset: self.record_start, data_offset, data: self.spill.split().freeze() };
+        self.spanning = None;
+        self.record_start = self.offset;
+        Some(record)
+    }
+
+    #[cold]
+    fn add_digit_checked(&self, value: u64, digit: u8, at: u64) -> Result<u64, Error> {
+        value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(digit)))
+            .ok_or(Error { offset: at, kind: ErrorKind::SizeOverflow })
     }
 }
 

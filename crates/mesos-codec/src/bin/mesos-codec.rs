@@ -56,8 +56,7 @@ fn main() -> ExitCode {
 
 /// A reader closed our output (`mesos-codec records | head`): not an error.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+    err.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
 }
 
 fn open_input(file: Option<&std::path::Path>) -> Result<(Box<dyn Read>, String)> {

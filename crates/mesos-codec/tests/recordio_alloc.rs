@@ -1,0 +1,59 @@
+//! The maximum record size is enforced before any allocation: a hostile size
+//! line cannot make the decoder reserve memory for it.
+//!
+//! This file is its own test binary with a counting global allocator, and
+//! holds one test so that no other test allocates while it measures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use mesos_codec::recordio::{Decoder, ErrorKind};
+
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocated_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCATED.load(Ordering::SeqCst);
+    let out = f();
+    (out, ALLOCATED.load(Ordering::SeqCst) - before)
+}
+
+#[test]
+fn hostile_sizes_allocate_nothing_or_little() {
+    // A size just over the 64 MiB cap, newline and all: refused, and nothing
+    // near its size is allocated.
+    let over = Bytes::from(format!("{}\n", (64u64 << 20) + 1));
+    let mut decoder = Decoder::new();
+    let (result, bytes) = allocated_during(|| {
+        decoder.push(over);
+        decoder.next_record()
+    });
+    assert!(matches!(result.unwrap_err().kind(), ErrorKind::TooLarge { .. }));
+    assert!(bytes < 4096, "allocated {bytes} bytes to refuse an oversized record");
+
+    // A size under a large cap, but with only a few bytes of data behind it:
+    // the buffer grows with the data, it is not reserved for the claim.
+    let mut decoder = Decoder::with_max_record_size(u64::MAX);
+    let (result, bytes) = allocated_during(|| {
+        decoder.push(Bytes::from_static(b"1000000000000\nsome bytes"));
+        decoder.next_record()
+    });
+    assert_eq!(result, Ok(None));
+    assert!(bytes <= (1 << 20) + 4096, "allocated {bytes} bytes for a 10-byte partial record");
+}
