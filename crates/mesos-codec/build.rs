@@ -37,7 +37,7 @@ fn main() -> Result<()> {
     let mut fds = protox::compile(&files, [&proto_dir])
         .map_err(|e| format!("cannot compile the .proto files under {}: {e:?}", proto_dir.display()))?;
 
-    prost_build::Config::new().bytes(["."]).compile_fds(fds.clone())?;
+    prost_build::Config::new().bytes(["."]).enable_type_names().compile_fds(fds.clone())?;
 
     for file in &mut fds.file {
         file.source_code_info = None;

@@ -10,6 +10,10 @@
 //!   incrementally from arbitrary chunks with zero-copy records.
 //! - [`v1`]: the Mesos v1 protobuf messages (scheduler, executor, master,
 //!   agent, ...) as prost types, plus their runtime descriptor pool.
+//! - [`json`]: Mesos's own JSON mapping of every v1 message, both
+//!   directions, as the master writes and reads it.
+//! - [`schema`]: the flat schema tables the JSON engine walks.
+//! - [`wire`]: the protobuf wire format, read by hand for the JSON writer.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -21,5 +25,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod json;
 pub mod recordio;
+pub mod schema;
 pub mod v1;
+pub mod wire;

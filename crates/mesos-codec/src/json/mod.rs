@@ -1,0 +1,323 @@
+//! Mesos's own JSON mapping of the v1 messages, both directions, for every
+//! message type of the schema.
+//!
+//! This is the dialect the master speaks (stout's `jsonify` and
+//! `protobuf::parse`), not proto3's canonical JSON mapping:
+//!
+//! **Writing** ([`to_json`], [`protobuf_to_json`]), as the master writes:
+//! - keys are the `.proto` field names, in declaration order;
+//! - unset fields are left out, except optional fields with an explicit
+//!   `[default = ...]` that are not deprecated, which are written with their
+//!   default (`Filters.refuse_seconds` → `5.0`; the deprecated
+//!   `Resource.role` → nothing); empty repeated fields are left out;
+//! - enums as their names, bytes as padded standard base64, 64-bit integers
+//!   as plain JSON numbers, doubles as C's `%#.15g` with trailing zeros
+//!   stripped (`15.0`, `996.0`, `1460526113.05411`), infinities as the
+//!   strings `"Infinity"` / `"-Infinity"`, maps as objects with string keys;
+//! - strings escaped as stout escapes them (`/` as `\/`, control characters
+//!   as `\u00XX`, UTF-8 as is).
+//!
+//! **Reading** ([`from_json`], [`json_to_protobuf`]), as the master reads:
+//! - lenient: unknown keys are ignored, `null` means unset, numbers and
+//!   booleans may be strings (`"-1"`, `"true"`), floats accept `"Infinity"`,
+//!   a single value for a repeated field is a one-element list (the seed's
+//!   `"capabilities":{"type":...}`), an unknown enum name is dropped from an
+//!   optional or repeated field, base64 may hold whitespace;
+//! - strict: missing required fields (checked recursively), an enum given as
+//!   a number, an unknown enum name in a required field, an array for a
+//!   non-repeated field, a value of the wrong type, trailing garbage after
+//!   the document, and nesting deeper than 100 levels are errors.
+//!
+//! Every error names where: a JSON path (`subscribe.framework_info.user`)
+//! with the line and column, or a path and byte offset for protobuf input.
+//! The protobuf produced from JSON is what the master would produce: fields
+//! in field-number order.
+//!
+//! ```
+//! use mesos_codec::v1::scheduler;
+//!
+//! let call: scheduler::Call = mesos_codec::json::from_json(
+//!     br#"{"type":"DECLINE","framework_id":{"value":"f1"},
+//!         "decline":{"offer_ids":{"value":"o1"},"filters":{}}}"#,
+//! )?;
+//! assert_eq!(call.decline.as_ref().unwrap().offer_ids[0].value, "o1");
+//!
+//! let json = mesos_codec::json::to_json(&call)?;
+//! assert_eq!(
+//!     String::from_utf8(json).unwrap(),
+//!     r#"{"framework_id":{"value":"f1"},"type":"DECLINE","decline":{"offer_ids":[{"value":"o1"}],"filters":{"refuse_seconds":5.0}}}"#
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use crate::schema::{MessageId, Schema};
+
+mod read;
+mod write;
+
+/// Where in a message an error is: field names and array indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Path(Vec<Segment>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Field(&'static str),
+    Index(usize),
+    Key(String),
+}
+
+impl Path {
+    pub(crate) fn push_field(&mut self, name: &'static str) {
+        self.0.push(Segment::Field(name));
+    }
+    pub(crate) fn push_index(&mut self, index: usize) {
+        self.0.push(Segment::Index(index));
+    }
+    pub(crate) fn push_key(&mut self, key: String) {
+        self.0.push(Segment::Key(key));
+    }
+    pub(crate) fn pop(&mut self) {
+        self.0.pop();
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("(top level)");
+        }
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Field(name) if i == 0 => f.write_str(name)?,
+                Segment::Field(name) => write!(f, ".{name}")?,
+                Segment::Index(index) => write!(f, "[{index}]")?,
+                Segment::Key(key) => write!(f, "[{key:?}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A protobuf field the schema does not know, met while writing JSON.
+///
+/// JSON has no way to carry it, so it is reported rather than dropped
+/// without a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownField {
+    /// The path of the message that held it.
+    pub path: String,
+    /// Its field number.
+    pub number: u32,
+    /// Its wire type.
+    pub wire_type: u8,
+}
+
+impl fmt::Display for UnknownField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: unknown field number {} (wire type {}) not representable in JSON",
+            self.path, self.number, self.wire_type
+        )
+    }
+}
+
+/// Bad protobuf input: what and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte {offset}, {path}: {kind}")]
+pub struct ProtobufError {
+    /// The JSON-style path of the field (`update.status.uuid`).
+    pub path: String,
+    /// The byte offset in the input.
+    pub offset: usize,
+    /// What went wrong.
+    pub kind: ProtobufErrorKind,
+}
+
+/// The reasons protobuf input is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtobufErrorKind {
+    /// The input ends inside a field.
+    #[error("truncated message (the input ends inside a field)")]
+    Truncated,
+    /// A varint longer than ten bytes, or over 64 bits.
+    #[error("malformed varint (over 64 bits)")]
+    VarintOverflow,
+    /// A field key with number 0 or out of range.
+    #[error("invalid field key {0:#x}")]
+    InvalidTag(u64),
+    /// Wire types 3 and 4 (groups) and 6, 7 do not occur in the Mesos schema.
+    #[error("unsupported wire type {0}")]
+    UnsupportedWireType(u8),
+    /// A known field encoded with another wire type than its type has.
+    #[error("wrong wire type {found} (the field's type has wire type {expected})")]
+    WrongWireType {
+        /// The wire type of the field's type.
+        expected: u8,
+        /// The wire type in the input.
+        found: u8,
+    },
+    /// A string field that is not valid UTF-8.
+    #[error("invalid UTF-8 in a string field")]
+    InvalidUtf8,
+    /// An enum number the schema does not define.
+    #[error("unknown {enumeration} number {number}")]
+    UnknownEnumNumber {
+        /// The number.
+        number: i32,
+        /// The enum's full name.
+        enumeration: String,
+    },
+    /// A required field is missing.
+    #[error("missing required field `{field}`")]
+    MissingRequired {
+        /// The field's name.
+        field: String,
+    },
+}
+
+/// Bad JSON input: what and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message} (line {line}, column {column})")]
+pub struct JsonError {
+    /// The JSON path where the error is (`subscribe.framework_info.user`),
+    /// `(top level)` for the document itself.
+    pub path: String,
+    /// What went wrong.
+    pub message: String,
+    /// Line of the error in the input, from 1.
+    pub line: usize,
+    /// Column of the error in the input, from 1.
+    pub column: usize,
+}
+
+/// An unknown message type name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown message type `{0}` (try `scheduler.Call`, `scheduler.Event` or a full name such as `mesos.v1.TaskInfo`)"
+)]
+pub struct UnknownType(pub String);
+
+/// Finds a message type by name: a full name (`mesos.v1.TaskInfo`) or one
+/// relative to `mesos.v1` (`scheduler.Call`, `TaskInfo`).
+///
+/// ```
+/// let id = mesos_codec::json::message_type("scheduler.Event").unwrap();
+/// assert_eq!(mesos_codec::schema::Schema::get().message(id).name, "mesos.v1.scheduler.Event");
+/// ```
+pub fn message_type(name: &str) -> Result<MessageId, UnknownType> {
+    let schema = Schema::get();
+    schema
+        .message_by_name(name)
+        .or_else(|| schema.message_by_name(&format!("mesos.v1.{name}")))
+        .ok_or_else(|| UnknownType(name.to_owned()))
+}
+
+/// The result of writing protobuf as JSON: the JSON, and the fields it could
+/// not carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcoded {
+    /// The Mesos JSON.
+    pub json: Vec<u8>,
+    /// Protobuf fields unknown to the schema, which JSON cannot carry.
+    pub unknown_fields: Vec<UnknownField>,
+}
+
+/// Writes the protobuf encoding `pb` of message type `message` as Mesos JSON,
+/// straight from the wire bytes.
+///
+/// ```
+/// use mesos_codec::json::{message_type, protobuf_to_json};
+/// // A HEARTBEAT event: field 1 (type) = 4 (HEARTBEAT).
+/// let out = protobuf_to_json(message_type("scheduler.Event")?, &[0x08, 0x04])?;
+/// assert_eq!(out.json, br#"{"type":"HEARTBEAT"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn protobuf_to_json(message: MessageId, pb: &[u8]) -> Result<Transcoded, ProtobufError> {
+    let mut json = Vec::with_capacity(pb.len() * 2 + 16);
+    let mut unknown_fields = Vec::new();
+    protobuf_to_json_into(message, pb, &mut json, &mut unknown_fields)?;
+    Ok(Transcoded { json, unknown_fields })
+}
+
+/// [`protobuf_to_json`] into caller-owned buffers (reused across messages).
+///
+/// ```
+/// use mesos_codec::json::{message_type, protobuf_to_json_into};
+/// let (mut json, mut unknown) = (Vec::new(), Vec::new());
+/// protobuf_to_json_into(message_type("FrameworkID")?, b"\x0a\x02f1", &mut json, &mut unknown)?;
+/// assert_eq!(json, br#"{"value":"f1"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn protobuf_to_json_into(
+    message: MessageId,
+    pb: &[u8],
+    json: &mut Vec<u8>,
+    unknown: &mut Vec<UnknownField>,
+) -> Result<(), ProtobufError> {
+    write::Writer::new(json, unknown).message(message, pb, 0)
+}
+
+/// Reads Mesos JSON as message type `message` and returns its protobuf
+/// encoding (fields in field-number order, as the master encodes).
+///
+/// ```
+/// use mesos_codec::json::{json_to_protobuf, message_type};
+/// let pb = json_to_protobuf(message_type("scheduler.Event")?, br#"{"type":"HEARTBEAT"}"#)?;
+/// assert_eq!(pb, [0x08, 0x04]);
+/// let err = json_to_protobuf(message_type("FrameworkID")?, br#"{"value":7}"#).unwrap_err();
+/// assert_eq!(err.path, "value");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn json_to_protobuf(message: MessageId, json: &[u8]) -> Result<Vec<u8>, JsonError> {
+    read::read(message, json)
+}
+
+/// Errors of the typed conversions.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The JSON was refused.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// The protobuf was refused.
+    #[error(transparent)]
+    Protobuf(#[from] ProtobufError),
+    /// prost could not decode what the JSON reader produced.
+    #[error("cannot decode the message: {0}")]
+    Decode(#[from] prost::DecodeError),
+    /// The Rust type is not a message of the v1 schema.
+    #[error(transparent)]
+    UnknownType(#[from] UnknownType),
+}
+
+/// Reads Mesos JSON into a typed message.
+///
+/// ```
+/// let id: mesos_codec::v1::FrameworkId = mesos_codec::json::from_json(br#"{"value":"test13"}"#)?;
+/// assert_eq!(id.value, "test13");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn from_json<T: prost::Message + prost::Name + Default>(json: &[u8]) -> Result<T, Error> {
+    let pb = json_to_protobuf(message_type(&T::full_name())?, json)?;
+    Ok(T::decode(pb.as_slice())?)
+}
+
+/// Writes a typed message as Mesos JSON.
+///
+/// Fails only on values the master could not have sent: an enum field
+/// holding a number the schema does not define.
+///
+/// ```
+/// use mesos_codec::v1::Filters;
+/// let json = mesos_codec::json::to_json(&Filters::default())?;
+/// assert_eq!(json, br#"{"refuse_seconds":5.0}"#); // the explicit default
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn to_json<T: prost::Message + prost::Name>(message: &T) -> Result<Vec<u8>, Error> {
+    let pb = message.encode_to_vec();
+    Ok(protobuf_to_json(message_type(&T::full_name())?, &pb)?.json)
+}

@@ -1,0 +1,562 @@
+//! Protobuf wire bytes → Mesos JSON, the way the master writes it.
+//!
+//! Straight from the wire, without building a message: one pass finds the
+//! fields of a message, a second writes them in declaration order. The rules
+//! are stout's `jsonify(JSON::Protobuf(..))` (see the module docs of
+//! [`crate::json`]).
+
+use base64::Engine;
+
+use super::{Path, ProtobufError, ProtobufErrorKind, UnknownField};
+use crate::schema::{DefaultValue, FieldKind, MessageId, Schema};
+use crate::wire::{self, WireValue};
+
+/// One occurrence of a field in a message's bytes.
+#[derive(Clone, Copy)]
+struct Occurrence {
+    field: u16,
+    value: WireValue,
+}
+
+pub(super) struct Writer<'a> {
+    pub schema: &'static Schema,
+    pub out: &'a mut Vec<u8>,
+    pub unknown: &'a mut Vec<UnknownField>,
+    pub path: Path,
+    /// Occurrences of every message being written, innermost last.
+    occurrences: Vec<Occurrence>,
+    /// Set when a nested message's bytes had to be merged from several occurrences.
+    merged: Vec<Vec<u8>>,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(out: &'a mut Vec<u8>, unknown: &'a mut Vec<UnknownField>) -> Self {
+        Writer {
+            schema: Schema::get(),
+            out,
+            unknown,
+            path: Path::default(),
+            occurrences: Vec::new(),
+            merged: Vec::new(),
+        }
+    }
+
+    fn error(&self, offset: usize, kind: ProtobufErrorKind) -> ProtobufError {
+        ProtobufError { path: self.path.to_string(), offset, kind }
+    }
+
+    /// Writes the message `id` encoded in `data` (which starts at `base` in
+    /// the outermost buffer, for error offsets).
+    pub fn message(&mut self, id: MessageId, data: &[u8], base: usize) -> Result<(), ProtobufError> {
+        let schema = self.schema;
+        let message = schema.message(id);
+        let first = self.occurrences.len();
+
+        // Pass 1: find every field.
+        let mut at = 0;
+        while at < data.len() {
+            let (tag, value, next) = wire::read_field(data, at).map_err(|kind| self.error(base + at, kind))?;
+            match message.field_by_number(tag) {
+                Some((index, field)) => {
+                    let expected = field.kind.wire_type();
+                    let packed = value.wire_type() == 2 && field.repeated && field.kind.packable();
+                    if value.wire_type() != expected && !packed {
+                        self.path.push_field(&field.name);
+                        let err = self
+                            .error(base + at, ProtobufErrorKind::WrongWireType { expected, found: value.wire_type() });
+                        return Err(err);
+                    }
+                    self.occurrences.push(Occurrence { field: index as u16, value });
+                }
+                None => self.unknown.push(UnknownField {
+                    path: self.path.to_string(),
+                    number: tag,
+                    wire_type: value.wire_type(),
+                }),
+            }
+            at = next;
+        }
+        // Declaration order; a stable sort keeps repeated values in order.
+        let occurrences = &mut self.occurrences[first..];
+        if !occurrences.is_sorted_by_key(|o| o.field) {
+            occurrences.sort_by_key(|o| o.field);
+        }
+
+        // Pass 2: write them, with the defaults Mesos writes.
+        self.out.push(b'{');
+        let mut wrote = false;
+        let mut next = first;
+        for (index, field) in message.fields.iter().enumerate() {
+            let start = next;
+            while next < self.occurrences.len() && usize::from(self.occurrences[next].field) == index {
+                next += 1;
+            }
+            let present = start..next;
+            if present.is_empty() {
+                if field.required {
+                    self.occurrences.truncate(first);
+                    return Err(self.error(base, ProtobufErrorKind::MissingRequired { field: field.name.clone() }));
+                }
+                if field.writes_default() {
+                    if let Some(default) = &field.default {
+                        self.key(&field.name, &mut wrote);
+                        self.default(field.kind, default);
+                    }
+                }
+                continue;
+            }
+            self.path.push_field(&field.name);
+            let result = if field.map {
+                self.map(field.kind, &field.name, present, data, base, &mut wrote)
+            } else if field.repeated {
+                self.repeated(field.kind, &field.name, present, data, base, &mut wrote)
+            } else {
+                self.key(&field.name, &mut wrote);
+                self.singular(field.kind, present, data, base)
+            };
+            self.path.pop();
+            if let Err(err) = result {
+                self.occurrences.truncate(first);
+                return Err(err);
+            }
+        }
+        self.out.push(b'}');
+        self.occurrences.truncate(first);
+        Ok(())
+    }
+
+    fn key(&mut self, name: &str, wrote: &mut bool) {
+        if *wrote {
+            self.out.push(b',');
+        }
+        *wrote = true;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// A non-repeated field: the last value wins; message values merge.
+    fn singular(
+        &mut self,
+        kind: FieldKind,
+        present: std::ops::Range<usize>,
+        data: &[u8],
+        base: usize,
+    ) -> Result<(), ProtobufError> {
+        if let FieldKind::Message(id) = kind {
+            if present.len() == 1 {
+                let WireValue::Len(start, end) = self.occurrences[present.start].value else { unreachable_wire() };
+                return self.message(id, &data[start..end], base + start);
+            }
+            // Several occurrences of one message field merge: concatenating
+            // their bytes is exactly protobuf's merge.
+            let mut merged = self.merged.pop().unwrap_or_default();
+            merged.clear();
+            for o in &self.occurrences[present.clone()] {
+                if let WireValue::Len(start, end) = o.value {
+                    merged.extend_from_slice(&data[start..end]);
+                }
+            }
+            let result = self.message(id, &merged, base);
+            self.merged.push(merged);
+            return result;
+        }
+        let last = self.occurrences[present.end - 1].value;
+        self.scalar(kind, last, data, base)
+    }
+
+    fn repeated(
+        &mut self,
+        kind: FieldKind,
+        name: &str,
+        present: std::ops::Range<usize>,
+        data: &[u8],
+        base: usize,
+        wrote: &mut bool,
+    ) -> Result<(), ProtobufError> {
+        // A packed field whose payloads are all empty holds no values: Mesos
+        // writes nothing for an empty repeated field.
+        let any = self.occurrences[present.clone()]
+            .iter()
+            .any(|o| !(kind.packable() && matches!(o.value, WireValue::Len(s, e) if s == e)));
+        if !any {
+            return Ok(());
+        }
+        self.key(name, wrote);
+        self.out.push(b'[');
+        let mut count = 0;
+        for i in present {
+            let value = self.occurrences[i].value;
+            match (value, kind) {
+                (WireValue::Len(start, end), kind) if kind.packable() => {
+                    let mut at = start;
+                    while at < end {
+                        let (value, next) =
+                            wire::read_packed(data, at, end, kind.wire_type()).map_err(|k| self.error(base + at, k))?;
+                        self.element(&mut count);
+                        self.path.push_index(count - 1);
+                        let r = self.scalar(kind, value, data, base);
+                        self.path.pop();
+                        r?;
+                        at = next;
+                    }
+                }
+                (WireValue::Len(start, end), FieldKind::Message(id)) => {
+                    self.element(&mut count);
+                    self.path.push_index(count - 1);
+                    let r = self.message(id, &data[start..end], base + start);
+                    self.path.pop();
+                    r?;
+                }
+                (value, kind) => {
+                    self.element(&mut count);
+                    self.path.push_index(count - 1);
+                    let r = self.scalar(kind, value, data, base);
+                    self.path.pop();
+                    r?;
+                }
+            }
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
+    fn element(&mut self, count: &mut usize) {
+        if *count > 0 {
+            self.out.push(b',');
+        }
+        *count += 1;
+    }
+
+    /// A `map<K, V>` field: an object with stringified keys; entries in wire
+    /// order, a later entry replacing an earlier one with the same key.
+    fn map(
+        &mut self,
+        kind: FieldKind,
+        name: &str,
+        present: std::ops::Range<usize>,
+        data: &[u8],
+        base: usize,
+        wrote: &mut bool,
+    ) -> Result<(), ProtobufError> {
+        let FieldKind::Message(entry) = kind else { unreachable_wire() };
+        let entry = self.schema.message(entry);
+        let (key_field, value_field) = (&entry.fields[0], &entry.fields[1]);
+        // Render each entry's key and value separately, then write the object.
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for i in present {
+            let WireValue::Len(start, end) = self.occurrences[i].value else { unreachable_wire() };
+            let bytes = &data[start..end];
+            let (mut key, mut value) = (None, None);
+            let mut at = 0;
+            while at < bytes.len() {
+                let (tag, v, next) = wire::read_field(bytes, at).map_err(|k| self.error(base + start + at, k))?;
+                match tag {
+                    1 => key = Some(v),
+                    2 => value = Some(v),
+                    _ => {}
+                }
+                at = next;
+            }
+            let saved = std::mem::take(self.out);
+            let key_text = match key {
+                Some(v) => self.scalar(key_field.kind, v, bytes, base + start).map(|_| std::mem::take(self.out)),
+                None => Ok(zero_json(key_field.kind)),
+            };
+            let key_text = match key_text {
+                Ok(text) => text,
+                Err(e) => {
+                    *self.out = saved;
+                    return Err(e);
+                }
+            };
+            // Keys are strings in JSON: quote the numeric and boolean ones.
+            let key_text = if key_text.first() == Some(&b'"') {
+                key_text
+            } else {
+                let mut quoted = Vec::with_capacity(key_text.len() + 2);
+                quoted.push(b'"');
+                quoted.extend_from_slice(&key_text);
+                quoted.push(b'"');
+                quoted
+            };
+            let value_text = match value {
+                Some(WireValue::Len(s, e)) if matches!(value_field.kind, FieldKind::Message(_)) => {
+                    let FieldKind::Message(id) = value_field.kind else { unreachable_wire() };
+                    self.message(id, &bytes[s..e], base + start + s).map(|_| std::mem::take(self.out))
+                }
+                Some(v) => self.scalar(value_field.kind, v, bytes, base + start).map(|_| std::mem::take(self.out)),
+                None => match value_field.kind {
+                    FieldKind::Message(id) => self.message(id, &[], base + start).map(|_| std::mem::take(self.out)),
+                    kind => Ok(zero_json(kind)),
+                },
+            };
+            *self.out = saved;
+            let value_text = value_text?;
+            if let Some(existing) = entries.iter_mut().find(|(k, _)| *k == key_text) {
+                existing.1 = value_text;
+            } else {
+                entries.push((key_text, value_text));
+            }
+        }
+        self.key(name, wrote);
+        self.out.push(b'{');
+        for (i, (key, value)) in entries.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(key);
+            self.out.push(b':');
+            self.out.extend_from_slice(value);
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    fn scalar(&mut self, kind: FieldKind, value: WireValue, data: &[u8], base: usize) -> Result<(), ProtobufError> {
+        let out = &mut *self.out;
+        match (kind, value) {
+            (FieldKind::Double, WireValue::Fixed64(bits)) => write_double(f64::from_bits(bits), out),
+            (FieldKind::Float, WireValue::Fixed32(bits)) => write_double(f64::from(f32::from_bits(bits)), out),
+            (FieldKind::Int32, WireValue::Varint(v)) => write_int(i64::from(v as i32), out),
+            (FieldKind::Int64, WireValue::Varint(v)) => write_int(v as i64, out),
+            (FieldKind::Uint32, WireValue::Varint(v)) => write_uint(u64::from(v as u32), out),
+            (FieldKind::Uint64, WireValue::Varint(v)) => write_uint(v, out),
+            (FieldKind::Sint32, WireValue::Varint(v)) => write_int(i64::from(wire::unzigzag(v) as i32), out),
+            (FieldKind::Sint64, WireValue::Varint(v)) => write_int(wire::unzigzag(v), out),
+            (FieldKind::Fixed32, WireValue::Fixed32(v)) => write_uint(u64::from(v), out),
+            (FieldKind::Fixed64, WireValue::Fixed64(v)) => write_uint(v, out),
+            (FieldKind::Sfixed32, WireValue::Fixed32(v)) => write_int(i64::from(v as i32), out),
+            (FieldKind::Sfixed64, WireValue::Fixed64(v)) => write_int(v as i64, out),
+            (FieldKind::Bool, WireValue::Varint(v)) => out.extend_from_slice(if v != 0 { b"true" } else { b"false" }),
+            (FieldKind::Enum(id), WireValue::Varint(v)) => {
+                let number = v as i32;
+                match self.schema.enumeration(id).name_of(number) {
+                    Some(name) => write_string(name.as_bytes(), out),
+                    None => {
+                        let name = self.schema.enumeration(id).name.clone();
+                        return Err(
+                            self.error(base, ProtobufErrorKind::UnknownEnumNumber { number, enumeration: name })
+                        );
+                    }
+                }
+            }
+            (FieldKind::String, WireValue::Len(start, end)) => {
+                let bytes = &data[start..end];
+                if std::str::from_utf8(bytes).is_err() {
+                    return Err(self.error(base + start, ProtobufErrorKind::InvalidUtf8));
+                }
+                write_string(bytes, out);
+            }
+            (FieldKind::Bytes, WireValue::Len(start, end)) => write_base64(&data[start..end], out),
+            (FieldKind::Message(id), WireValue::Len(start, end)) => {
+                return self.message(id, &data[start..end], base + start);
+            }
+            (kind, value) => {
+                return Err(self.error(
+                    base,
+                    ProtobufErrorKind::WrongWireType { expected: kind.wire_type(), found: value.wire_type() },
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn default(&mut self, kind: FieldKind, default: &DefaultValue) {
+        let out = &mut *self.out;
+        match default {
+            DefaultValue::Int(v) => write_int(*v, out),
+            DefaultValue::Uint(v) => write_uint(*v, out),
+            DefaultValue::Double(v) if kind == FieldKind::Float => write_double(f64::from(*v as f32), out),
+            DefaultValue::Double(v) => write_double(*v, out),
+            DefaultValue::Bool(v) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
+            DefaultValue::String(s) => write_string(s.as_bytes(), out),
+            DefaultValue::Bytes(b) => write_base64(b, out),
+            DefaultValue::Enum(n) => {
+                let FieldKind::Enum(id) = kind else { return };
+                let name = self.schema.enumeration(id).name_of(*n).unwrap_or_default();
+                write_string(name.as_bytes(), out);
+            }
+        }
+    }
+}
+
+#[cold]
+fn unreachable_wire() -> ! {
+    // Wire types are checked against field kinds in pass 1.
+    unreachable!("wire type checked in pass 1")
+}
+
+/// The JSON of a scalar's zero value, for a map entry that omits its key or value.
+fn zero_json(kind: FieldKind) -> Vec<u8> {
+    match kind {
+        FieldKind::String | FieldKind::Bytes => b"\"\"".to_vec(),
+        FieldKind::Bool => b"false".to_vec(),
+        FieldKind::Double | FieldKind::Float => b"0.0".to_vec(),
+        _ => b"0".to_vec(),
+    }
+}
+
+/// Writes an integer in decimal.
+pub(crate) fn write_int(v: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Writes an unsigned integer in decimal.
+pub(crate) fn write_uint(v: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Writes bytes as a JSON string of their standard, padded base64.
+pub(crate) fn write_base64(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    let start = out.len();
+    let len = base64::encoded_len(bytes.len(), true).unwrap_or(0);
+    out.resize(start + len, 0);
+    let written = base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
+    out.push(b'"');
+}
+
+/// What each byte becomes inside a JSON string, as stout writes strings:
+/// 0 = itself, a letter = a two-character escape, `u` = `\u00XX`.
+static ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = b'u';
+        i += 1;
+    }
+    table[0x7f] = b'u';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'/' as usize] = b'/';
+    table[0x08] = b'b';
+    table[0x0c] = b'f';
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table
+};
+
+/// Writes a JSON string exactly as stout's `StringWriter` does: `"`, `\`
+/// and `/` escaped with a backslash, `\b \f \n \r \t`, other control
+/// characters and DEL as `\u00XX`, everything else (UTF-8 included) as is.
+pub(crate) fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = ESCAPES[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        if escape == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        } else {
+            out.extend_from_slice(&[b'\\', escape]);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+/// Writes a double as stout's `NumberWriter` does: C's `%#.15g` (15
+/// significant digits, always a decimal point), trailing zeros stripped,
+/// and a `0` put back after a bare decimal point: `15.0`, `996.0`,
+/// `1460526113.05411`, `0.1`. Infinities and NaN, which JSON cannot spell,
+/// become the strings `"Infinity"`, `"-Infinity"` and `"NaN"`.
+///
+/// Like stout, the stripping only looks at the end of the text: `1e15` is
+/// written `1.00000000000000e+15`, and the zeros of an exponent are eaten,
+/// so `1e20` is written `1.00000000000000e+2`. That is what a master sends.
+pub(crate) fn write_double(v: f64, out: &mut Vec<u8>) {
+    if !v.is_finite() {
+        out.extend_from_slice(if v.is_nan() {
+            b"\"NaN\""
+        } else if v > 0.0 {
+            b"\"Infinity\""
+        } else {
+            b"\"-Infinity\""
+        });
+        return;
+    }
+    use std::io::Write;
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    // Scientific form first: its exponent (after rounding to 15 digits)
+    // decides the style, as C's %g does.
+    let _ = write!(cursor, "{v:.14e}");
+    let len = cursor.position() as usize;
+    let sci = &buf[..len];
+    let e_at = sci.iter().position(|&b| b == b'e').unwrap_or(len);
+    let exponent: i32 = std::str::from_utf8(&sci[e_at + 1..]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut text: Vec<u8> = Vec::with_capacity(32);
+    if !(-4..15).contains(&exponent) {
+        // d.dddddddddddddde±XX, at least two exponent digits.
+        text.extend_from_slice(&sci[..e_at]);
+        text.push(b'e');
+        text.push(if exponent < 0 { b'-' } else { b'+' });
+        let digits = exponent.unsigned_abs();
+        if digits < 10 {
+            text.push(b'0');
+        }
+        text.extend_from_slice(itoa::Buffer::new().format(digits).as_bytes());
+    } else {
+        let decimals = (14 - exponent) as usize;
+        let _ = write!(text, "{v:.decimals$}");
+        if decimals == 0 {
+            text.push(b'.');
+        }
+    }
+    // stout: strip trailing '0's (never the first character), then "0" after a bare '.'.
+    let mut back = text.len() - 1;
+    while back > 0 && text[back] == b'0' {
+        back -= 1;
+    }
+    text.truncate(back + 1);
+    out.extend_from_slice(&text);
+    if text[back] == b'.' {
+        out.push(b'0');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(v: f64) -> String {
+        let mut out = Vec::new();
+        write_double(v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn doubles_as_stout_writes_them() {
+        assert_eq!(double(15.0), "15.0");
+        assert_eq!(double(996.0), "996.0");
+        assert_eq!(double(2.0), "2.0");
+        assert_eq!(double(0.1), "0.1");
+        assert_eq!(double(1460526113.05411), "1460526113.05411");
+        assert_eq!(double(0.30000000000000004), "0.3");
+        assert_eq!(double(-0.5), "-0.5");
+        assert_eq!(double(0.0), "0.0");
+        assert_eq!(double(0.0001), "0.0001");
+        assert_eq!(double(0.00001), "1.00000000000000e-05");
+        assert_eq!(double(123456789012345.0), "123456789012345.0");
+        assert_eq!(double(1e15), "1.00000000000000e+15");
+        assert_eq!(double(1e20), "1.00000000000000e+2"); // stout's stripping quirk, kept
+        assert_eq!(double(f64::INFINITY), "\"Infinity\"");
+        assert_eq!(double(f64::from(0.1f32)), "0.100000001490116");
+    }
+
+    #[test]
+    fn strings_as_stout_writes_them() {
+        let mut out = Vec::new();
+        write_string("a\"b\\c/d\n\u{1}\u{7f}é".as_bytes(), &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\/d\n\u0001\u007fé""#);
+    }
+}

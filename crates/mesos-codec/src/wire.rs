@@ -1,0 +1,156 @@
+//! The protobuf wire format, read by hand: tags, varints, fixed-width and
+//! length-delimited values, each bounds-checked against the buffer.
+//!
+//! The JSON writer and the peeks walk messages with these, so that neither
+//! needs to decode a whole message. Errors are [`ProtobufErrorKind`]s; the
+//! callers add the path and the offset.
+//!
+//! ```
+//! use mesos_codec::wire::{read_field, WireValue};
+//! // Field 1, varint 150.
+//! let (tag, value, next) = read_field(&[0x08, 0x96, 0x01], 0).unwrap();
+//! assert_eq!((tag, value, next), (1, WireValue::Varint(150), 3));
+//! ```
+
+use crate::json::ProtobufErrorKind;
+
+/// One value read off the wire. Length-delimited values are byte ranges
+/// (`start..end`) of the buffer they were read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireValue {
+    /// Wire type 0.
+    Varint(u64),
+    /// Wire type 1.
+    Fixed64(u64),
+    /// Wire type 2: the payload's range in the buffer.
+    Len(usize, usize),
+    /// Wire type 5.
+    Fixed32(u32),
+}
+
+impl WireValue {
+    /// The protobuf wire type number.
+    pub fn wire_type(self) -> u8 {
+        match self {
+            WireValue::Varint(_) => 0,
+            WireValue::Fixed64(_) => 1,
+            WireValue::Len(..) => 2,
+            WireValue::Fixed32(_) => 5,
+        }
+    }
+}
+
+/// Reads a varint at `at`; returns it and the offset after it.
+#[inline]
+pub fn read_varint(data: &[u8], mut at: usize) -> Result<(u64, usize), ProtobufErrorKind> {
+    let mut value = 0u64;
+    for shift in (0..70).step_by(7) {
+        let Some(&b) = data.get(at) else { return Err(ProtobufErrorKind::Truncated) };
+        at += 1;
+        if shift == 63 && b > 1 {
+            return Err(ProtobufErrorKind::VarintOverflow);
+        }
+        value |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Ok((value, at));
+        }
+    }
+    Err(ProtobufErrorKind::VarintOverflow)
+}
+
+/// Reads one field (tag and value) at `at`; returns the field number, the
+/// value and the offset after it.
+#[inline]
+pub fn read_field(data: &[u8], at: usize) -> Result<(u32, WireValue, usize), ProtobufErrorKind> {
+    let (key, at) = read_varint(data, at)?;
+    let number = key >> 3;
+    if number == 0 || number > u64::from(u32::MAX >> 3) {
+        return Err(ProtobufErrorKind::InvalidTag(key));
+    }
+    let (value, next) = read_value(data, at, (key & 7) as u8)?;
+    Ok((number as u32, value, next))
+}
+
+/// Reads one value of wire type `wire_type` at `at`.
+#[inline]
+pub fn read_value(data: &[u8], at: usize, wire_type: u8) -> Result<(WireValue, usize), ProtobufErrorKind> {
+    match wire_type {
+        0 => read_varint(data, at).map(|(v, next)| (WireValue::Varint(v), next)),
+        1 => {
+            let bytes = data.get(at..at + 8).ok_or(ProtobufErrorKind::Truncated)?;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(bytes);
+            Ok((WireValue::Fixed64(u64::from_le_bytes(b)), at + 8))
+        }
+        2 => {
+            let (len, start) = read_varint(data, at)?;
+            let end =
+                usize::try_from(len).ok().and_then(|len| start.checked_add(len)).ok_or(ProtobufErrorKind::Truncated)?;
+            if end > data.len() {
+                return Err(ProtobufErrorKind::Truncated);
+            }
+            Ok((WireValue::Len(start, end), end))
+        }
+        5 => {
+            let bytes = data.get(at..at + 4).ok_or(ProtobufErrorKind::Truncated)?;
+            let mut b = [0u8; 4];
+            b.copy_from_slice(bytes);
+            Ok((WireValue::Fixed32(u32::from_le_bytes(b)), at + 4))
+        }
+        other => Err(ProtobufErrorKind::UnsupportedWireType(other)),
+    }
+}
+
+/// Reads one value of a packed run that ends at `end`.
+#[inline]
+pub fn read_packed(data: &[u8], at: usize, end: usize, wire_type: u8) -> Result<(WireValue, usize), ProtobufErrorKind> {
+    let (value, next) = read_value(&data[..end], at, wire_type)?;
+    Ok((value, next))
+}
+
+/// Undoes zigzag encoding (`sint32`, `sint64`).
+#[inline]
+pub fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Appends a varint.
+#[inline]
+pub fn write_varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// How many bytes [`write_varint`] writes for `v`.
+#[inline]
+pub fn varint_len(v: u64) -> usize {
+    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_and_overflow_is_refused() {
+        for v in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            write_varint(v, &mut out);
+            assert_eq!(out.len(), varint_len(v));
+            assert_eq!(read_varint(&out, 0), Ok((v, out.len())));
+        }
+        assert_eq!(read_varint(&[0xff; 10], 0), Err(ProtobufErrorKind::VarintOverflow));
+        assert_eq!(read_varint(&[0x80], 0), Err(ProtobufErrorKind::Truncated));
+    }
+
+    #[test]
+    fn zigzag() {
+        assert_eq!(unzigzag(0), 0);
+        assert_eq!(unzigzag(1), -1);
+        assert_eq!(unzigzag(2), 1);
+        assert_eq!(unzigzag(u64::MAX), i64::MIN);
+    }
+}
