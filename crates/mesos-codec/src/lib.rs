@@ -26,6 +26,8 @@
 #![warn(missing_docs)]
 
 pub mod json;
+pub mod negotiate;
+pub mod peek;
 pub mod recordio;
 pub mod schema;
 pub mod v1;

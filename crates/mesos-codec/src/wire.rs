@@ -127,7 +127,7 @@ pub fn write_varint(mut v: u64, out: &mut Vec<u8>) {
 /// How many bytes [`write_varint`] writes for `v`.
 #[inline]
 pub fn varint_len(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+//! Fast peeks (being written).
