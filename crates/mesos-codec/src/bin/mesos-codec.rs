@@ -1,5 +1,9 @@
 //! The `mesos-codec` command: RecordIO streams and v1 messages from the shell.
 //!
+//! - `records`: split a RecordIO stream into records, one JSON line each;
+//! - `decode`: messages (protobuf or JSON, one or a RecordIO stream) to Mesos JSON;
+//! - `encode`: Mesos JSON to protobuf or normalized Mesos JSON.
+//!
 //! Thin wiring only: argument parsing, files and stdin/stdout; the decoding
 //! lives in the library. Exit status: 0 success, 1 bad input (the reason and
 //! the byte offset on stderr), 2 wrong usage.
@@ -13,7 +17,9 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
+use mesos_codec::json::{self, message_type};
 use mesos_codec::recordio::{DEFAULT_MAX_RECORD_SIZE, Decoder, Record};
+use mesos_codec::schema::MessageId;
 
 #[derive(Parser)]
 #[command(name = "mesos-codec", version, about = "Decode and encode Mesos v1 HTTP API traffic")]
@@ -34,6 +40,47 @@ enum Command {
         /// The stream to read; standard input when absent or `-`.
         file: Option<PathBuf>,
     },
+    /// Decode messages to Mesos JSON, one message a line.
+    Decode {
+        /// The message type: scheduler.Call, scheduler.Event, ..., or a full
+        /// name such as mesos.v1.TaskInfo.
+        #[arg(long = "type", value_name = "T")]
+        ty: String,
+        /// The input encoding; by default each message's own (JSON when it
+        /// starts with `{`).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// The input is a RecordIO stream of messages (an event stream);
+        /// otherwise it is one message.
+        #[arg(long)]
+        recordio: bool,
+        /// Refuse records larger than this many bytes (with --recordio).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RECORD_SIZE)]
+        max_record_size: u64,
+        /// The input; standard input when absent or `-`.
+        file: Option<PathBuf>,
+    },
+    /// Encode Mesos JSON (one message a line, or one document) as JSON or protobuf.
+    Encode {
+        /// The message type: scheduler.Call, scheduler.Event, ..., or a full name.
+        #[arg(long = "type", value_name = "T")]
+        ty: String,
+        /// The output encoding.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// Frame each message as a RecordIO record (needed for several
+        /// protobuf messages).
+        #[arg(long)]
+        recordio: bool,
+        /// The input; standard input when absent or `-`.
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Json,
+    Protobuf,
 }
 
 /// How much is read at a time; records come out as soon as they are whole.
@@ -43,6 +90,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Records { max_record_size, file } => records(max_record_size, file.as_deref()),
+        Command::Decode { ty, format, recordio, max_record_size, file } => {
+            decode(&ty, format, recordio, max_record_size, file.as_deref())
+        }
+        Command::Encode { ty, format, recordio, file } => encode(&ty, format, recordio, file.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,4 +169,152 @@ fn write_record(record: &Record, out: &mut impl Write) -> io::Result<()> {
     let line = Line { offset: record.offset, length: record.data.len(), data, data_b64 };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
+}
+
+/// Reads a whole input.
+fn read_all(file: Option<&std::path::Path>) -> Result<(Vec<u8>, String)> {
+    let (mut input, name) = open_input(file)?;
+    let mut data = Vec::new();
+    input.read_to_end(&mut data).with_context(|| format!("cannot read {name}"))?;
+    Ok((data, name))
+}
+
+/// Writes one message (JSON or protobuf bytes) as one Mesos JSON line.
+fn decode_one(id: MessageId, format: Option<Format>, data: &[u8], out: &mut impl Write, whence: &str) -> Result<()> {
+    let is_json = match format {
+        Some(Format::Json) => true,
+        Some(Format::Protobuf) => false,
+        // A protobuf message of the v1 schema never starts with `{` (that
+        // would be a group of field 15), so the first byte tells.
+        None => data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+    };
+    let pb;
+    let pb = if is_json {
+        pb = json::json_to_protobuf(id, data).with_context(|| format!("{whence}: bad JSON"))?;
+        &pb[..]
+    } else {
+        data
+    };
+    let transcoded = json::protobuf_to_json(id, pb).with_context(|| format!("{whence}: bad protobuf"))?;
+    for unknown in &transcoded.unknown_fields {
+        eprintln!("mesos-codec: warning: {whence}: {unknown}");
+    }
+    out.write_all(&transcoded.json)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn decode(
+    ty: &str,
+    format: Option<Format>,
+    recordio: bool,
+    max_record_size: u64,
+    file: Option<&std::path::Path>,
+) -> Result<()> {
+    let id = message_type(ty)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    if !recordio {
+        let (data, name) = read_all(file)?;
+        decode_one(id, format, &data, &mut out, &name)?;
+        out.flush()?;
+        return Ok(());
+    }
+    // A stream: decode each record as it arrives, so a live stream can be piped in.
+    let (mut input, name) = open_input(file)?;
+    let mut decoder = Decoder::with_max_record_size(max_record_size);
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut index = 0usize;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {name}")),
+        };
+        decoder.push(Bytes::copy_from_slice(&buf[..n]));
+        loop {
+            let record = match decoder.next_record() {
+                Ok(Some(record)) => record,
+                Ok(None) => break,
+                Err(err) => {
+                    out.flush()?;
+                    return Err(err).with_context(|| format!("{name}: bad RecordIO stream"));
+                }
+            };
+            let whence = format!("{name}: record {index} (byte {})", record.offset);
+            let result = decode_one(id, format, &record.data, &mut out, &whence);
+            if result.is_err() {
+                out.flush()?;
+            }
+            result?;
+            index += 1;
+        }
+        out.flush()?;
+    }
+    decoder.finish().with_context(|| format!("{name}: bad RecordIO stream"))?;
+    out.flush()?;
+    Ok(())
+}
+
+fn encode(ty: &str, format: Format, recordio: bool, file: Option<&std::path::Path>) -> Result<()> {
+    let id = message_type(ty)?;
+    let (data, name) = read_all(file)?;
+    // One document, or several (JSON lines): find where each one starts and ends.
+    let mut documents = Vec::new();
+    let mut stream = serde_json::Deserializer::from_slice(&data).into_iter::<serde::de::IgnoredAny>();
+    let mut start = 0;
+    while let Some(next) = stream.next() {
+        if let Err(err) = next {
+            let line = data[..start].iter().filter(|&&b| b == b'\n').count() + 1;
+            anyhow::bail!("{name}: message {} (line {line}): bad JSON: {err}", documents.len());
+        }
+        let end = stream.byte_offset();
+        documents.push(start..end);
+        start = end;
+    }
+    if format == Format::Protobuf && !recordio && documents.len() > 1 {
+        anyhow::bail!(
+            "{name}: {} messages, but protobuf messages cannot be told apart when concatenated: add --recordio to frame them",
+            documents.len()
+        );
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut framed = bytes::BytesMut::new();
+    for (index, mut range) in documents.into_iter().enumerate() {
+        while range.start < range.end && data[range.start].is_ascii_whitespace() {
+            range.start += 1;
+        }
+        // Where the document starts, for positions in the whole input.
+        let line0 = data[..range.start].iter().filter(|&&b| b == b'\n').count() + 1;
+        let column0 = range.start - data[..range.start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        let pb = json::json_to_protobuf(id, &data[range]).map_err(|e| {
+            let (line, column) = if e.line <= 1 {
+                (line0, column0 + e.column.saturating_sub(1))
+            } else {
+                (line0 + e.line - 1, e.column)
+            };
+            anyhow::anyhow!(
+                "{name}: message {index}: bad JSON at line {line}, column {column}: {}: {}",
+                e.path,
+                e.message
+            )
+        })?;
+        let whence = format!("{name}: message {index} (line {line0})");
+        let encoded = match format {
+            Format::Protobuf => pb,
+            Format::Json => json::protobuf_to_json(id, &pb).with_context(|| whence.clone())?.json,
+        };
+        if recordio {
+            framed.clear();
+            mesos_codec::recordio::encode_into(&encoded, &mut framed);
+            out.write_all(&framed)?;
+        } else {
+            out.write_all(&encoded)?;
+            if format == Format::Json {
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
 }

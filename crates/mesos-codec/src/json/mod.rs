@@ -231,8 +231,8 @@ pub struct Transcoded {
 ///
 /// ```
 /// use mesos_codec::json::{message_type, protobuf_to_json};
-/// // A HEARTBEAT event: field 1 (type) = 4 (HEARTBEAT).
-/// let out = protobuf_to_json(message_type("scheduler.Event")?, &[0x08, 0x04])?;
+/// // A HEARTBEAT event: field 1 (type) = 8 (HEARTBEAT).
+/// let out = protobuf_to_json(message_type("scheduler.Event")?, &[0x08, 0x08])?;
 /// assert_eq!(out.json, br#"{"type":"HEARTBEAT"}"#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -267,7 +267,7 @@ pub fn protobuf_to_json_into(
 /// ```
 /// use mesos_codec::json::{json_to_protobuf, message_type};
 /// let pb = json_to_protobuf(message_type("scheduler.Event")?, br#"{"type":"HEARTBEAT"}"#)?;
-/// assert_eq!(pb, [0x08, 0x04]);
+/// assert_eq!(pb, [0x08, 0x08]);
 /// let err = json_to_protobuf(message_type("FrameworkID")?, br#"{"value":7}"#).unwrap_err();
 /// assert_eq!(err.path, "value");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
