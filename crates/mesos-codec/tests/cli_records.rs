@@ -16,7 +16,8 @@ fn fixture(rel: &str) -> PathBuf {
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child =
         bin().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
+    // The command may exit (a usage error) before reading its input.
+    let _ = child.stdin.take().unwrap().write_all(input);
     child.wait_with_output().unwrap()
 }
 
