@@ -12,6 +12,11 @@
 //!   agent, ...) as prost types, plus their runtime descriptor pool.
 //! - [`json`]: Mesos's own JSON mapping of every v1 message, both
 //!   directions, as the master writes and reads it.
+//! - [`negotiate`]: content negotiation by the master's rules
+//!   (`Content-Type`, `Accept` with q-values, `Message-Accept`,
+//!   `Message-Content-Type`), with the master's status codes and texts.
+//! - [`peek`]: a message's type and key ids, read from either encoding
+//!   without decoding the whole message.
 //! - [`schema`]: the flat schema tables the JSON engine walks.
 //! - [`wire`]: the protobuf wire format, read by hand for the JSON writer.
 //!

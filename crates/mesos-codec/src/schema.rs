@@ -102,6 +102,8 @@ pub struct Field {
     pub default: Option<DefaultValue>,
     /// Marked `[deprecated = true]`.
     pub deprecated: bool,
+    /// The JSON key as written: `"name":`.
+    pub json_key: Box<[u8]>,
 }
 
 impl Field {
@@ -112,6 +114,9 @@ impl Field {
     }
 }
 
+/// Field numbers below this are looked up in a dense table.
+const DENSE_NUMBERS: usize = 64;
+
 /// One message of the schema.
 #[derive(Debug)]
 pub struct Message {
@@ -121,6 +126,8 @@ pub struct Message {
     pub fields: Vec<Field>,
     /// Field index by number, sorted by number.
     by_number: Vec<(u32, u16)>,
+    /// Field index + 1 by number, for numbers below [`DENSE_NUMBERS`]; 0 = none.
+    dense: [u16; DENSE_NUMBERS],
     by_name: HashMap<String, u16>,
     /// Indexes of the required fields.
     pub required: Vec<u16>,
@@ -132,6 +139,10 @@ impl Message {
     /// The field with this number, and its index in [`fields`](Self::fields).
     #[inline]
     pub fn field_by_number(&self, number: u32) -> Option<(usize, &Field)> {
+        if let Some(&slot) = self.dense.get(number as usize) {
+            let index = usize::from(slot.checked_sub(1)?);
+            return Some((index, &self.fields[index]));
+        }
         let i = self.by_number.binary_search_by_key(&number, |&(n, _)| n).ok()?;
         let index = usize::from(self.by_number[i].1);
         Some((index, &self.fields[index]))
@@ -277,13 +288,21 @@ impl Schema {
                             map: f.is_map(),
                             default,
                             deprecated: proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+                            json_key: format!("\"{}\":", f.name()).into_bytes().into_boxed_slice(),
                         }
                     })
                     .collect();
                 let mut by_number: Vec<(u32, u16)> =
                     fields.iter().enumerate().map(|(i, f)| (f.number, i as u16)).collect();
                 by_number.sort_unstable();
+                let mut dense = [0u16; DENSE_NUMBERS];
+                for &(number, index) in &by_number {
+                    if let Some(slot) = dense.get_mut(number as usize) {
+                        *slot = index + 1;
+                    }
+                }
                 Message {
+                    dense,
                     name: m.full_name().to_owned(),
                     by_name: fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i as u16)).collect(),
                     required: fields.iter().enumerate().filter(|(_, f)| f.required).map(|(i, _)| i as u16).collect(),

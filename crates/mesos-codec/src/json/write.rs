@@ -99,7 +99,7 @@ impl<'a> Writer<'a> {
                 }
                 if field.writes_default() {
                     if let Some(default) = &field.default {
-                        self.key(&field.name, &mut wrote);
+                        self.key(&field.json_key, &mut wrote);
                         self.default(field.kind, default);
                     }
                 }
@@ -107,11 +107,11 @@ impl<'a> Writer<'a> {
             }
             self.path.push_field(&field.name);
             let result = if field.map {
-                self.map(field.kind, &field.name, present, data, base, &mut wrote)
+                self.map(field.kind, &field.json_key, present, data, base, &mut wrote)
             } else if field.repeated {
-                self.repeated(field.kind, &field.name, present, data, base, &mut wrote)
+                self.repeated(field.kind, &field.json_key, present, data, base, &mut wrote)
             } else {
-                self.key(&field.name, &mut wrote);
+                self.key(&field.json_key, &mut wrote);
                 self.singular(field.kind, present, data, base)
             };
             self.path.pop();
@@ -125,14 +125,13 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    fn key(&mut self, name: &str, wrote: &mut bool) {
+    #[inline]
+    fn key(&mut self, json_key: &[u8], wrote: &mut bool) {
         if *wrote {
             self.out.push(b',');
         }
         *wrote = true;
-        self.out.push(b'"');
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        self.out.extend_from_slice(json_key);
     }
 
     /// A non-repeated field: the last value wins; message values merge.
@@ -168,7 +167,7 @@ impl<'a> Writer<'a> {
     fn repeated(
         &mut self,
         kind: FieldKind,
-        name: &str,
+        name: &[u8],
         present: std::ops::Range<usize>,
         data: &[u8],
         base: usize,
@@ -233,7 +232,7 @@ impl<'a> Writer<'a> {
     fn map(
         &mut self,
         kind: FieldKind,
-        name: &str,
+        name: &[u8],
         present: std::ops::Range<usize>,
         data: &[u8],
         base: usize,
@@ -484,6 +483,18 @@ pub(crate) fn write_double(v: f64, out: &mut Vec<u8>) {
         });
         return;
     }
+    // Fast path: when the shortest representation has at most 15
+    // significant digits and %g would use fixed notation, %.15g rounds to
+    // exactly those digits, and stripping its zeros gives ryu's text.
+    let magnitude = v.abs();
+    if magnitude == 0.0 || (1e-4..1e15).contains(&magnitude) {
+        let mut buffer = ryu::Buffer::new();
+        let text = buffer.format_finite(v);
+        if !text.contains('e') && significant_digits(text) <= 15 {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+    }
     use std::io::Write;
     let mut buf = [0u8; 64];
     let mut cursor = std::io::Cursor::new(&mut buf[..]);
@@ -524,6 +535,14 @@ pub(crate) fn write_double(v: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// Significant digits of a plain decimal (`-0.00120` → 3, `996.0` → 3).
+fn significant_digits(text: &str) -> usize {
+    let digits = text.bytes().filter(u8::is_ascii_digit);
+    let trimmed: Vec<u8> = digits.skip_while(|&d| d == b'0').collect();
+    let trailing = trimmed.iter().rev().take_while(|&&d| d == b'0').count();
+    trimmed.len() - trailing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,6 +570,58 @@ mod tests {
         assert_eq!(double(1e20), "1.00000000000000e+2"); // stout's stripping quirk, kept
         assert_eq!(double(f64::INFINITY), "\"Infinity\"");
         assert_eq!(double(f64::from(0.1f32)), "0.100000001490116");
+        assert_eq!(double(-0.0), "-0.0");
+        assert_eq!(double(100.0), "100.0");
+        assert_eq!(double(0.00012), "0.00012");
+    }
+
+    /// The fast path and C's `%#.15g` (as stout post-processes it) agree.
+    #[test]
+    fn fast_path_matches_the_exact_path() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let candidates = [
+                f64::from_bits(x),
+                (x % 1_000_000_000) as f64 / 10f64.powi((x % 9) as i32),
+                (x % 100_000) as f64 * 0.01,
+                f64::from((x as u32) as f32 / 7.0),
+            ];
+            for v in candidates {
+                if !v.is_finite() {
+                    continue;
+                }
+                let mut fast = Vec::new();
+                write_double(v, &mut fast);
+                assert_eq!(String::from_utf8(fast).unwrap(), exact(v), "{v:e}");
+            }
+        }
+    }
+
+    /// The exact path alone, for the test above.
+    fn exact(v: f64) -> String {
+        let sci = format!("{v:.14e}");
+        let e_at = sci.find('e').unwrap();
+        let exponent: i32 = sci[e_at + 1..].parse().unwrap();
+        let mut text = if !(-4..15).contains(&exponent) {
+            format!("{}e{}{:02}", &sci[..e_at], if exponent < 0 { '-' } else { '+' }, exponent.unsigned_abs())
+        } else {
+            let decimals = (14 - exponent) as usize;
+            let mut t = format!("{v:.decimals$}");
+            if decimals == 0 {
+                t.push('.');
+            }
+            t
+        };
+        while text.len() > 1 && text.ends_with('0') {
+            text.pop();
+        }
+        if text.ends_with('.') {
+            text.push('0');
+        }
+        text
     }
 
     #[test]
