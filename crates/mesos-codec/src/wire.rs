@@ -41,7 +41,7 @@ impl WireValue {
 }
 
 /// Reads a varint at `at`; returns it and the offset after it.
-#[inline]
+#[inline(always)]
 pub fn read_varint(data: &[u8], mut at: usize) -> Result<(u64, usize), ProtobufErrorKind> {
     let mut value = 0u64;
     for shift in (0..70).step_by(7) {
@@ -60,7 +60,7 @@ pub fn read_varint(data: &[u8], mut at: usize) -> Result<(u64, usize), ProtobufE
 
 /// Reads one field (tag and value) at `at`; returns the field number, the
 /// value and the offset after it.
-#[inline]
+#[inline(always)]
 pub fn read_field(data: &[u8], at: usize) -> Result<(u32, WireValue, usize), ProtobufErrorKind> {
     // Fast path: a one-byte key and, for length-delimited values, a one-byte
     // length (every field below 16, every value under 128 bytes).
@@ -83,7 +83,7 @@ pub fn read_field(data: &[u8], at: usize) -> Result<(u32, WireValue, usize), Pro
 }
 
 /// Reads one value of wire type `wire_type` at `at`.
-#[inline]
+#[inline(always)]
 pub fn read_value(data: &[u8], at: usize, wire_type: u8) -> Result<(WireValue, usize), ProtobufErrorKind> {
     match wire_type {
         0 => read_varint(data, at).map(|(v, next)| (WireValue::Varint(v), next)),

@@ -487,6 +487,12 @@ pub(crate) fn write_double(v: f64, out: &mut Vec<u8>) {
     // significant digits and %g would use fixed notation, %.15g rounds to
     // exactly those digits, and stripping its zeros gives ryu's text.
     let magnitude = v.abs();
+    // Whole numbers below 1e15 (cpus, mem, disk, ports...): the digits and ".0".
+    if magnitude < 1e15 && v.fract() == 0.0 && !(v == 0.0 && v.is_sign_negative()) {
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+        out.extend_from_slice(b".0");
+        return;
+    }
     if magnitude == 0.0 || (1e-4..1e15).contains(&magnitude) {
         let mut buffer = ryu::Buffer::new();
         let text = buffer.format_finite(v);
