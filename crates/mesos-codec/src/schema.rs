@@ -114,6 +114,47 @@ impl Field {
     }
 }
 
+/// A fast, non-cryptographic hasher for the name tables (the FxHash
+/// scheme): field names come from the schema and JSON keys only look them
+/// up, so hash flooding cannot grow anything.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// The hasher of [`FastHash`].
+#[derive(Debug)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Field numbers below this are looked up in a dense table.
 const DENSE_NUMBERS: usize = 64;
 
@@ -128,7 +169,7 @@ pub struct Message {
     by_number: Vec<(u32, u16)>,
     /// Field index + 1 by number, for numbers below [`DENSE_NUMBERS`]; 0 = none.
     dense: [u16; DENSE_NUMBERS],
-    by_name: HashMap<String, u16>,
+    by_name: HashMap<String, u16, FastHash>,
     /// Indexes of the required fields.
     pub required: Vec<u16>,
     /// Whether this is a synthetic map entry (`key` = 1, `value` = 2).
@@ -168,7 +209,7 @@ pub struct Enum {
     pub name: String,
     /// `(number, name)`, sorted by number; the first name of an aliased number.
     by_number: Vec<(i32, String)>,
-    by_name: HashMap<String, i32>,
+    by_name: HashMap<String, i32, FastHash>,
 }
 
 impl Enum {

@@ -160,13 +160,13 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
                 seen.insert(index);
             }
         }
-        let missing: Vec<&str> = message
-            .required
-            .iter()
-            .filter(|&&i| !seen.contains(usize::from(i)))
-            .map(|&i| message.fields[usize::from(i)].name.as_str())
-            .collect();
-        if !missing.is_empty() {
+        if message.required.iter().any(|&i| !seen.contains(usize::from(i))) {
+            let missing: Vec<&str> = message
+                .required
+                .iter()
+                .filter(|&&i| !seen.contains(usize::from(i)))
+                .map(|&i| message.fields[usize::from(i)].name.as_str())
+                .collect();
             return Err(custom(format_args!("missing required fields: {}", missing.join(", "))));
         }
         state.order_fields(first, body);
