@@ -169,9 +169,16 @@ pub struct Message {
     by_number: Vec<(u32, u16)>,
     /// Field index + 1 by number, for numbers below [`DENSE_NUMBERS`]; 0 = none.
     dense: [u16; DENSE_NUMBERS],
+    /// Per field (declaration order): its value's wire type, and bit 3 set
+    /// when a length-delimited (packed) run is also accepted.
+    wire: Vec<u8>,
     by_name: HashMap<String, u16, FastHash>,
     /// Indexes of the required fields.
     pub required: Vec<u16>,
+    /// Indexes (in declaration order) of the fields that matter when they
+    /// are absent: required ones, and those whose default the JSON writer
+    /// spells out.
+    pub absent_attention: Vec<u16>,
     /// Whether this is a synthetic map entry (`key` = 1, `value` = 2).
     pub map_entry: bool,
 }
@@ -187,6 +194,26 @@ impl Message {
         let i = self.by_number.binary_search_by_key(&number, |&(n, _)| n).ok()?;
         let index = usize::from(self.by_number[i].1);
         Some((index, &self.fields[index]))
+    }
+
+    /// The index of the field with this number and the wire types it
+    /// accepts (see [`accepts_wire_type`](Self::accepts_wire_type)), without
+    /// touching the field itself.
+    #[inline]
+    pub fn field_index_by_number(&self, number: u32) -> Option<usize> {
+        if let Some(&slot) = self.dense.get(number as usize) {
+            return usize::from(slot).checked_sub(1);
+        }
+        let i = self.by_number.binary_search_by_key(&number, |&(n, _)| n).ok()?;
+        Some(usize::from(self.by_number[i].1))
+    }
+
+    /// Whether the field at `index` may be encoded with `wire_type`: its
+    /// type's own, or a packed run for repeated scalars.
+    #[inline]
+    pub fn accepts_wire_type(&self, index: usize, wire_type: u8) -> bool {
+        let w = self.wire[index];
+        w & 7 == wire_type || (wire_type == 2 && w & 8 != 0)
     }
 
     /// The field with this name.
@@ -342,11 +369,22 @@ impl Schema {
                         *slot = index + 1;
                     }
                 }
+                let wire = fields
+                    .iter()
+                    .map(|f| f.kind.wire_type() | if f.repeated && f.kind.packable() { 8 } else { 0 })
+                    .collect();
                 Message {
                     dense,
+                    wire,
                     name: m.full_name().to_owned(),
                     by_name: fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i as u16)).collect(),
                     required: fields.iter().enumerate().filter(|(_, f)| f.required).map(|(i, _)| i as u16).collect(),
+                    absent_attention: fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| f.required || f.writes_default())
+                        .map(|(i, _)| i as u16)
+                        .collect(),
                     fields,
                     by_number,
                     map_entry: m.is_map_entry(),

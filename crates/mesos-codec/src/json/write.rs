@@ -56,12 +56,12 @@ impl<'a> Writer<'a> {
         let mut at = 0;
         while at < data.len() {
             let (tag, value, next) = wire::read_field(data, at).map_err(|kind| self.error(base + at, kind))?;
-            match message.field_by_number(tag) {
-                Some((index, field)) => {
-                    let expected = field.kind.wire_type();
-                    let packed = value.wire_type() == 2 && field.repeated && field.kind.packable();
-                    if value.wire_type() != expected && !packed {
+            match message.field_index_by_number(tag) {
+                Some(index) => {
+                    if !message.accepts_wire_type(index, value.wire_type()) {
+                        let field = &message.fields[index];
                         self.path.push_field(&field.name);
+                        let expected = field.kind.wire_type();
                         let err = self
                             .error(base + at, ProtobufErrorKind::WrongWireType { expected, found: value.wire_type() });
                         return Err(err);
@@ -82,29 +82,41 @@ impl<'a> Writer<'a> {
             occurrences.sort_by_key(|o| o.field);
         }
 
-        // Pass 2: write them, with the defaults Mesos writes.
+        // Pass 2: write them in declaration order, merged with the absent
+        // fields that matter (required ones, and the defaults Mesos writes).
         self.out.push(b'{');
         let mut wrote = false;
         let mut next = first;
-        for (index, field) in message.fields.iter().enumerate() {
+        let mut attention = message.absent_attention.iter().map(|&i| usize::from(i)).peekable();
+        loop {
+            let present = self.occurrences.get(next).map(|o| usize::from(o.field));
+            let absent = attention.peek().copied();
+            let index = match (present, absent) {
+                (None, None) => break,
+                (Some(p), Some(a)) => p.min(a),
+                (Some(p), None) => p,
+                (None, Some(a)) => a,
+            };
+            if absent == Some(index) {
+                attention.next();
+            }
+            let field = &message.fields[index];
+            if present != Some(index) {
+                if field.required {
+                    self.occurrences.truncate(first);
+                    return Err(self.error(base, ProtobufErrorKind::MissingRequired { field: field.name.clone() }));
+                }
+                if let Some(default) = &field.default {
+                    self.key(&field.json_key, &mut wrote);
+                    self.default(field.kind, default);
+                }
+                continue;
+            }
             let start = next;
             while next < self.occurrences.len() && usize::from(self.occurrences[next].field) == index {
                 next += 1;
             }
             let present = start..next;
-            if present.is_empty() {
-                if field.required {
-                    self.occurrences.truncate(first);
-                    return Err(self.error(base, ProtobufErrorKind::MissingRequired { field: field.name.clone() }));
-                }
-                if field.writes_default() {
-                    if let Some(default) = &field.default {
-                        self.key(&field.json_key, &mut wrote);
-                        self.default(field.kind, default);
-                    }
-                }
-                continue;
-            }
             self.path.push_field(&field.name);
             let result = if field.map {
                 self.map(field.kind, &field.json_key, present, data, base, &mut wrote)
