@@ -1,1 +1,1647 @@
-//! Fast peeks (being written).
+//! Fast peeks: a message's type and its key ids, read from either encoding
+//! (protobuf wire bytes or Mesos JSON) without decoding the whole message.
+//!
+//! The session log's summaries (`call`, `event`, `framework_id`) and
+//! replay's matching run these on every message, so they read as little as
+//! they can:
+//!
+//! - [`peek_type`] returns the name of the message's top-level `type` enum
+//!   field (`"SUBSCRIBE"`, `"OFFERS"`, `"HEARTBEAT"`). On protobuf it walks
+//!   the top-level fields, stepping over length-delimited values by their
+//!   length, and stops at `type`. On JSON it walks the top-level object's
+//!   keys only, stepping over nested values without parsing them: strings
+//!   to the next `"` or `\` (a byte loop over the first 24 bytes, `memchr2`
+//!   beyond), objects and arrays by counting brackets (checking that they
+//!   pair up, at most 100 deep), scalars by their characters. It allocates nothing (unless a key or the name is written
+//!   with `\` escapes). A 1.x master writes `type` first (JSON in declaration
+//!   order, protobuf in field-number order), so the peek reads a few bytes;
+//!   a 0.28 master's alphabetical JSON puts `type` last, which still works,
+//!   by skipping everything before it.
+//! - [`peek_ids`] walks the whole message, descending (driven by the schema)
+//!   only into fields whose types can hold an id, and returns the [`Ids`] it
+//!   met: framework, offer, agent, task, executor and operation ids, task
+//!   status uuids and operation status uuids. Strings borrow from the input
+//!   where they can. JSON is read with serde_json's streaming tokenizer, no
+//!   JSON tree is built; skipped values are checked for syntax only.
+//!
+//! Both take untrusted input and never panic: malformed input is a
+//! [`PeekError`] saying where (a byte offset for protobuf, a line and column
+//! for JSON, and the field path) and why. They check what they read, no
+//! more: a peek is not a validator, and [`crate::json`] is the one to ask
+//! whether a whole message is well formed.
+//!
+//! ```
+//! use mesos_codec::json::message_type;
+//! use mesos_codec::peek::{peek_ids, peek_type, Encoding};
+//!
+//! let call = message_type("scheduler.Call")?;
+//! let json = br#"{"framework_id":{"value":"test13"},"type":"ACKNOWLEDGE",
+//!     "acknowledge":{"agent_id":{"value":"S1"},"task_id":{"value":"00016"},"uuid":"H9KoCldtRTu0T7halLxs9w=="}}"#;
+//! assert_eq!(peek_type(call, Encoding::Json, json)?, Some("ACKNOWLEDGE"));
+//!
+//! let ids = peek_ids(call, Encoding::Json, json)?;
+//! assert_eq!(ids.type_name, Some("ACKNOWLEDGE"));
+//! assert_eq!(ids.framework_ids, ["test13"]);
+//! assert_eq!((ids.agent_ids[0].as_ref(), ids.task_ids[0].as_ref()), ("S1", "00016"));
+//! assert_eq!(ids.status_uuids[0].to_base64(), "H9KoCldtRTu0T7halLxs9w==");
+//!
+//! // The same call as protobuf gives the same answers.
+//! let pb = mesos_codec::json::json_to_protobuf(call, json)?;
+//! assert_eq!(peek_type(call, Encoding::Protobuf, &pb)?, Some("ACKNOWLEDGE"));
+//! assert_eq!(peek_ids(call, Encoding::Protobuf, &pb)?, ids);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
+
+use base64::Engine;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::json::{JsonError, Path, ProtobufError, ProtobufErrorKind};
+use crate::negotiate::ContentType;
+use crate::schema::{Field, FieldKind, MessageId, Schema};
+use crate::wire::{WireValue, read_field, read_varint};
+
+/// Nesting deeper than this is refused, as the JSON reader refuses it.
+const MAX_DEPTH: usize = 100;
+
+// ---------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------
+
+/// Which encoding a message is in.
+///
+/// ```
+/// use mesos_codec::peek::{peek_type, Encoding};
+/// let event = mesos_codec::json::message_type("scheduler.Event")?;
+/// assert_eq!(peek_type(event, Encoding::Protobuf, &[0x08, 0x08])?, Some("HEARTBEAT"));
+/// assert_eq!(peek_type(event, Encoding::Json, br#"{"type":"HEARTBEAT"}"#)?, Some("HEARTBEAT"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// Protobuf wire bytes (`application/x-protobuf`).
+    Protobuf,
+    /// Mesos JSON (`application/json`), as [`crate::json`] reads it.
+    Json,
+}
+
+/// The message encoding of a negotiated content type; `application/recordio`
+/// is a stream of messages, not one, and has none.
+///
+/// ```
+/// use mesos_codec::negotiate::ContentType;
+/// use mesos_codec::peek::Encoding;
+/// assert_eq!(Encoding::try_from(ContentType::Protobuf), Ok(Encoding::Protobuf));
+/// assert_eq!(Encoding::try_from(ContentType::RecordIo), Err(ContentType::RecordIo));
+/// ```
+impl TryFrom<ContentType> for Encoding {
+    type Error = ContentType;
+    fn try_from(content_type: ContentType) -> Result<Encoding, ContentType> {
+        match content_type {
+            ContentType::Json => Ok(Encoding::Json),
+            ContentType::Protobuf => Ok(Encoding::Protobuf),
+            other => Err(other),
+        }
+    }
+}
+
+/// The content type of a message in this encoding.
+///
+/// ```
+/// use mesos_codec::negotiate::ContentType;
+/// use mesos_codec::peek::Encoding;
+/// assert_eq!(ContentType::from(Encoding::Json), ContentType::Json);
+/// ```
+impl From<Encoding> for ContentType {
+    fn from(encoding: Encoding) -> ContentType {
+        match encoding {
+            Encoding::Json => ContentType::Json,
+            Encoding::Protobuf => ContentType::Protobuf,
+        }
+    }
+}
+
+/// Bad input met by a peek: where and why.
+///
+/// ```
+/// use mesos_codec::peek::{peek_type, Encoding, PeekError};
+/// let event = mesos_codec::json::message_type("scheduler.Event")?;
+///
+/// let Err(PeekError::Json(err)) = peek_type(event, Encoding::Json, b"{\n\"type\": 4}") else { panic!() };
+/// assert_eq!((err.path.as_str(), err.line, err.column), ("type", 2, 9));
+///
+/// // Field 2 (`subscribed`) says it holds 5 bytes; there is 1.
+/// let Err(PeekError::Protobuf(err)) = peek_type(event, Encoding::Protobuf, &[0x12, 0x05, 0x0a]) else { panic!() };
+/// assert_eq!(err.offset, 0);
+/// assert_eq!(err.to_string(), "byte 0, (top level): truncated message (the input ends inside a field)");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeekError {
+    /// Bad protobuf: the byte offset, the field path and the reason.
+    #[error("protobuf {0}")]
+    Protobuf(#[from] ProtobufError),
+    /// Bad JSON: the line and column, the field path and the reason.
+    #[error("JSON {0}")]
+    Json(#[from] JsonError),
+    /// Protobuf messages nested deeper than 100 levels (the JSON reader's
+    /// limit), refused before they exhaust the stack.
+    #[error("protobuf byte {offset}, {path}: messages nested deeper than 100 levels")]
+    ProtobufTooDeep {
+        /// The byte offset of the field that goes too deep.
+        offset: usize,
+        /// Its path.
+        path: String,
+    },
+}
+
+/// The kinds of ids [`peek_ids`] collects, one per id message of the schema.
+///
+/// ```
+/// use mesos_codec::peek::IdKind;
+/// assert_eq!(IdKind::Agent.message_name(), "mesos.v1.AgentID");
+/// assert_eq!(IdKind::ALL.len(), 6);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// `mesos.v1.FrameworkID`.
+    Framework,
+    /// `mesos.v1.OfferID` (inverse offers' ids too).
+    Offer,
+    /// `mesos.v1.AgentID`.
+    Agent,
+    /// `mesos.v1.TaskID`.
+    Task,
+    /// `mesos.v1.ExecutorID`.
+    Executor,
+    /// `mesos.v1.OperationID`.
+    Operation,
+}
+
+impl IdKind {
+    /// Every kind, in the order of [`Ids`]' fields.
+    ///
+    /// ```
+    /// use mesos_codec::peek::IdKind;
+    /// assert_eq!(IdKind::ALL[0], IdKind::Framework);
+    /// ```
+    pub const ALL: [IdKind; 6] =
+        [IdKind::Framework, IdKind::Offer, IdKind::Agent, IdKind::Task, IdKind::Executor, IdKind::Operation];
+
+    /// The full name of the id message (`{ required string value = 1; }`).
+    ///
+    /// ```
+    /// assert_eq!(mesos_codec::peek::IdKind::Framework.message_name(), "mesos.v1.FrameworkID");
+    /// ```
+    pub fn message_name(self) -> &'static str {
+        match self {
+            IdKind::Framework => "mesos.v1.FrameworkID",
+            IdKind::Offer => "mesos.v1.OfferID",
+            IdKind::Agent => "mesos.v1.AgentID",
+            IdKind::Task => "mesos.v1.TaskID",
+            IdKind::Executor => "mesos.v1.ExecutorID",
+            IdKind::Operation => "mesos.v1.OperationID",
+        }
+    }
+
+    fn from_message_name(name: &str) -> Option<IdKind> {
+        IdKind::ALL.into_iter().find(|kind| kind.message_name() == name)
+    }
+}
+
+/// A status update uuid, as raw bytes (borrowed from protobuf input, decoded
+/// from JSON's base64). It displays as the padded standard base64 that Mesos
+/// JSON carries.
+///
+/// ```
+/// use mesos_codec::peek::Uuid;
+/// let uuid = Uuid::from(&b"\x1f\xd2"[..]);
+/// assert_eq!(uuid.as_bytes(), [0x1f, 0xd2]);
+/// assert_eq!(uuid.to_string(), "H9I=");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Uuid<'a>(pub Cow<'a, [u8]>);
+
+impl<'a> Uuid<'a> {
+    /// The raw bytes (16 for the uuids Mesos makes).
+    ///
+    /// ```
+    /// let uuid = mesos_codec::peek::Uuid::from(vec![1, 2, 3]);
+    /// assert_eq!(uuid.as_bytes(), [1, 2, 3]);
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The padded standard base64, as Mesos JSON writes the uuid.
+    ///
+    /// ```
+    /// let uuid = mesos_codec::peek::Uuid::from(vec![0xff, 0xee]);
+    /// assert_eq!(uuid.to_base64(), "/+4=");
+    /// ```
+    pub fn to_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.0)
+    }
+
+    /// Owns the bytes, so the uuid outlives the input.
+    ///
+    /// ```
+    /// let owned: mesos_codec::peek::Uuid<'static> = {
+    ///     let input = vec![7u8; 16];
+    ///     mesos_codec::peek::Uuid::from(&input[..]).into_owned()
+    /// };
+    /// assert_eq!(owned.as_bytes(), [7u8; 16]);
+    /// ```
+    pub fn into_owned(self) -> Uuid<'static> {
+        Uuid(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl<'a> From<&'a [u8]> for Uuid<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        Uuid(Cow::Borrowed(bytes))
+    }
+}
+
+impl From<Vec<u8>> for Uuid<'static> {
+    fn from(bytes: Vec<u8>) -> Self {
+        Uuid(Cow::Owned(bytes))
+    }
+}
+
+impl fmt::Display for Uuid<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_base64())
+    }
+}
+
+impl fmt::Debug for Uuid<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Uuid({:?})", self.to_base64())
+    }
+}
+
+/// What [`peek_ids`] found in a message: its type, and its ids by kind.
+///
+/// Each list is in order of appearance in the input, without repeats (an id
+/// met twice is listed once). The order is the input's: the same message
+/// written with its keys in another order can list ids of one kind in
+/// another order. Strings borrow from the input unless JSON escapes had to
+/// be undone; uuids borrow from protobuf input and are decoded from JSON's
+/// base64.
+///
+/// ```
+/// use mesos_codec::json::message_type;
+/// use mesos_codec::peek::{peek_ids, Encoding, IdKind};
+///
+/// let event = br#"{"type":"OFFERS","offers":{"offers":[
+///     {"id":{"value":"O1"},"framework_id":{"value":"f1"},"agent_id":{"value":"S0"},"hostname":"h"},
+///     {"id":{"value":"O2"},"framework_id":{"value":"f1"},"agent_id":{"value":"S0"},"hostname":"h"}]}}"#;
+/// let ids = peek_ids(message_type("scheduler.Event")?, Encoding::Json, event)?;
+/// assert_eq!(ids.offer_ids, ["O1", "O2"]);
+/// assert_eq!(ids.get(IdKind::Agent), ["S0"]);
+/// assert_eq!(ids.framework_id(), Some("f1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ids<'a> {
+    /// The name of the top-level `type` enum field's value, as
+    /// [`peek_type`] returns it.
+    pub type_name: Option<&'static str>,
+    /// `mesos.v1.FrameworkID`s: `Call.framework_id`,
+    /// `Event.subscribed.framework_id`, `Offer.framework_id`,
+    /// `FrameworkInfo.id`, ...
+    pub framework_ids: Vec<Cow<'a, str>>,
+    /// `mesos.v1.OfferID`s (offers and inverse offers).
+    pub offer_ids: Vec<Cow<'a, str>>,
+    /// `mesos.v1.AgentID`s.
+    pub agent_ids: Vec<Cow<'a, str>>,
+    /// `mesos.v1.TaskID`s.
+    pub task_ids: Vec<Cow<'a, str>>,
+    /// `mesos.v1.ExecutorID`s.
+    pub executor_ids: Vec<Cow<'a, str>>,
+    /// `mesos.v1.OperationID`s.
+    pub operation_ids: Vec<Cow<'a, str>>,
+    /// Task status update uuids: `TaskStatus.uuid`,
+    /// `scheduler.Call.Acknowledge.uuid`, `executor.Event.Acknowledged.uuid`
+    /// and `Task.status_update_uuid`.
+    pub status_uuids: Vec<Uuid<'a>>,
+    /// Operation status update uuids: `OperationStatus.uuid` (a
+    /// `mesos.v1.UUID`) and `scheduler.Call.AcknowledgeOperationStatus.uuid`.
+    /// (`Operation.uuid`, the operation's own uuid, is not one.)
+    pub operation_status_uuids: Vec<Uuid<'a>>,
+}
+
+impl<'a> Ids<'a> {
+    /// The ids of one kind.
+    ///
+    /// ```
+    /// use mesos_codec::peek::{Ids, IdKind};
+    /// let ids = Ids { task_ids: vec!["t1".into()], ..Ids::default() };
+    /// assert_eq!(ids.get(IdKind::Task), ["t1"]);
+    /// assert!(ids.get(IdKind::Offer).is_empty());
+    /// ```
+    pub fn get(&self, kind: IdKind) -> &[Cow<'a, str>] {
+        match kind {
+            IdKind::Framework => &self.framework_ids,
+            IdKind::Offer => &self.offer_ids,
+            IdKind::Agent => &self.agent_ids,
+            IdKind::Task => &self.task_ids,
+            IdKind::Executor => &self.executor_ids,
+            IdKind::Operation => &self.operation_ids,
+        }
+    }
+
+    fn list_mut(&mut self, kind: IdKind) -> &mut Vec<Cow<'a, str>> {
+        match kind {
+            IdKind::Framework => &mut self.framework_ids,
+            IdKind::Offer => &mut self.offer_ids,
+            IdKind::Agent => &mut self.agent_ids,
+            IdKind::Task => &mut self.task_ids,
+            IdKind::Executor => &mut self.executor_ids,
+            IdKind::Operation => &mut self.operation_ids,
+        }
+    }
+
+    /// The first framework id met, the one a session log files the message
+    /// under.
+    ///
+    /// ```
+    /// use mesos_codec::peek::Ids;
+    /// let ids = Ids { framework_ids: vec!["test13".into()], ..Ids::default() };
+    /// assert_eq!(ids.framework_id(), Some("test13"));
+    /// assert_eq!(Ids::default().framework_id(), None);
+    /// ```
+    pub fn framework_id(&self) -> Option<&str> {
+        self.framework_ids.first().map(|id| id.as_ref())
+    }
+
+    /// Whether no id and no uuid was found (the type does not count).
+    ///
+    /// ```
+    /// use mesos_codec::peek::Ids;
+    /// assert!(Ids { type_name: Some("HEARTBEAT"), ..Ids::default() }.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        IdKind::ALL.iter().all(|&kind| self.get(kind).is_empty())
+            && self.status_uuids.is_empty()
+            && self.operation_status_uuids.is_empty()
+    }
+
+    /// Owns every string and uuid, so the ids outlive the input.
+    ///
+    /// ```
+    /// use mesos_codec::peek::{peek_ids, Encoding, Ids};
+    /// let call = mesos_codec::json::message_type("scheduler.Call")?;
+    /// let ids: Ids<'static> = {
+    ///     let input = br#"{"type":"TEARDOWN","framework_id":{"value":"f1"}}"#.to_vec();
+    ///     peek_ids(call, Encoding::Json, &input)?.into_owned()
+    /// };
+    /// assert_eq!(ids.framework_ids, ["f1"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_owned(self) -> Ids<'static> {
+        fn own(list: Vec<Cow<'_, str>>) -> Vec<Cow<'static, str>> {
+            list.into_iter().map(|s| Cow::Owned(s.into_owned())).collect()
+        }
+        Ids {
+            type_name: self.type_name,
+            framework_ids: own(self.framework_ids),
+            offer_ids: own(self.offer_ids),
+            agent_ids: own(self.agent_ids),
+            task_ids: own(self.task_ids),
+            executor_ids: own(self.executor_ids),
+            operation_ids: own(self.operation_ids),
+            status_uuids: self.status_uuids.into_iter().map(Uuid::into_owned).collect(),
+            operation_status_uuids: self.operation_status_uuids.into_iter().map(Uuid::into_owned).collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------
+
+/// The name of the value of the top-level `type` enum field of `data`, a
+/// message of type `message` in `encoding`.
+///
+/// `None` when the message type has no `type` enum field, when the message
+/// leaves it unset (or JSON `null`), or when its value is one the schema
+/// does not know (a newer master's), which the JSON reader would drop too.
+/// The first `type` met wins. Reads up to the `type` field and no further,
+/// so malformed input after it goes unnoticed; what it reads must be well
+/// formed. Allocates nothing unless JSON escapes must be undone.
+///
+/// ```
+/// use mesos_codec::json::message_type;
+/// use mesos_codec::peek::{peek_type, Encoding};
+///
+/// let call = message_type("scheduler.Call")?;
+/// let json = br#"{"framework_id":{"value":"test13"},"type":"TEARDOWN"}"#;
+/// assert_eq!(peek_type(call, Encoding::Json, json)?, Some("TEARDOWN"));
+/// // framework_id (field 1, skipped by its length), then type (field 2) = 2.
+/// assert_eq!(peek_type(call, Encoding::Protobuf, b"\x0a\x08\x0a\x06test13\x10\x02")?, Some("TEARDOWN"));
+/// // No `type`, or a message type without one.
+/// assert_eq!(peek_type(call, Encoding::Json, b"{}")?, None);
+/// assert_eq!(peek_type(message_type("FrameworkID")?, Encoding::Json, br#"{"value":"f"}"#)?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn peek_type(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<Option<&'static str>, PeekError> {
+    let Some(plan) = Tables::get().plans.get(message as usize) else { return Ok(None) };
+    let Some(type_field) = &plan.type_field else { return Ok(None) };
+    match encoding {
+        Encoding::Protobuf => peek_type_protobuf(type_field, data).map_err(PeekError::Protobuf),
+        Encoding::Json => {
+            peek_type_json(type_field, data).map_err(|(at, path, message)| json_error(data, at, path, message))
+        }
+    }
+}
+
+/// The ids in `data`, a message of type `message` in `encoding`, and its
+/// type (as [`peek_type`] gives it).
+///
+/// Walks the whole message, descending only into the fields whose types
+/// can hold an id; the rest is stepped over (JSON syntax is still checked
+/// everywhere). Reads JSON leniently, as [`crate::json`] does: unknown keys
+/// are ignored, `null` is unset, a single object stands for a one-element
+/// list; and refuses, in the fields it reads, what that reader refuses
+/// there (an array for a field that is not repeated, a string where an
+/// object belongs, bad base64). Protobuf fields whose wire type does not
+/// match their type are refused, as the JSON writer refuses them.
+///
+/// ```
+/// use mesos_codec::json::{json_to_protobuf, message_type};
+/// use mesos_codec::peek::{peek_ids, Encoding};
+///
+/// let event = message_type("scheduler.Event")?;
+/// let json = br#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"test13"}}}"#;
+/// let ids = peek_ids(event, Encoding::Json, json)?;
+/// assert_eq!((ids.type_name, ids.framework_id()), (Some("SUBSCRIBED"), Some("test13")));
+///
+/// let pb = json_to_protobuf(event, json)?;
+/// assert_eq!(peek_ids(event, Encoding::Protobuf, &pb)?, ids);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn peek_ids(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<Ids<'_>, PeekError> {
+    let tables = Tables::get();
+    if tables.plans.get(message as usize).is_none() {
+        return Ok(Ids::default());
+    }
+    match encoding {
+        Encoding::Protobuf => {
+            let mut walk = PbWalk { tables, schema: Schema::get(), ids: Collector::default(), path: Path::default() };
+            walk.top(message, data)?;
+            Ok(walk.ids.ids)
+        }
+        Encoding::Json => json_ids(tables, message, data),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Schema plans
+// ---------------------------------------------------------------------------
+
+/// What a peek does with one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Step over it: its type holds no id.
+    Skip,
+    /// An id message: collect its `value`.
+    Id(IdKind),
+    /// A bytes uuid: collect it.
+    Uuid(UuidKind),
+    /// A `mesos.v1.UUID` message: collect its `value` bytes.
+    UuidMessage(UuidKind),
+    /// A message that can hold ids: walk it.
+    Descend(MessageId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UuidKind {
+    Status,
+    OperationStatus,
+}
+
+/// The bytes uuid fields, by message and field name.
+const UUID_FIELDS: [(&str, &str, UuidKind); 5] = [
+    ("mesos.v1.TaskStatus", "uuid", UuidKind::Status),
+    ("mesos.v1.scheduler.Call.Acknowledge", "uuid", UuidKind::Status),
+    ("mesos.v1.executor.Event.Acknowledged", "uuid", UuidKind::Status),
+    ("mesos.v1.Task", "status_update_uuid", UuidKind::Status),
+    ("mesos.v1.scheduler.Call.AcknowledgeOperationStatus", "uuid", UuidKind::OperationStatus),
+];
+
+/// The `mesos.v1.UUID` fields that hold status uuids.
+const UUID_MESSAGE_FIELDS: [(&str, &str, UuidKind); 1] =
+    [("mesos.v1.OperationStatus", "uuid", UuidKind::OperationStatus)];
+
+/// A message's top-level `type` enum field.
+#[derive(Debug)]
+struct TypeField {
+    /// Its index in the message's fields.
+    index: usize,
+    number: u32,
+    enum_id: u32,
+    /// Every value name (aliases too) with the canonical name of its number
+    /// (the one protobuf input gives), sorted by [`NameKey`].
+    names: Vec<(NameKey, Box<[u8]>, &'static str)>,
+}
+
+/// A name's length and its first and last eight bytes: names of up to 16
+/// bytes are told apart by these integers alone.
+type NameKey = (usize, u64, u64);
+
+#[inline]
+fn name_key(name: &[u8]) -> NameKey {
+    let mut head = [0u8; 8];
+    let mut tail = [0u8; 8];
+    let n = name.len().min(8);
+    head[..n].copy_from_slice(&name[..n]);
+    tail[..n].copy_from_slice(&name[name.len() - n..]);
+    (name.len(), u64::from_le_bytes(head), u64::from_le_bytes(tail))
+}
+
+impl TypeField {
+    #[inline]
+    fn by_name(&self, name: &[u8]) -> Option<&'static str> {
+        let key = name_key(name);
+        let start = self.names.partition_point(|(k, _, _)| *k < key);
+        let same = self.names.get(start..)?.iter().take_while(|(k, _, _)| *k == key);
+        let mut same = same.filter(|(_, full, _)| name.len() <= 16 || **full == *name);
+        same.next().map(|(_, _, canonical)| *canonical)
+    }
+
+    fn by_number(&self, number: u64) -> Option<&'static str> {
+        // Enums are int32 on the wire; C++ truncates the varint the same way.
+        Schema::get().enumeration(self.enum_id).name_of(number as i32)
+    }
+}
+
+#[derive(Debug)]
+struct Plan {
+    /// By field index.
+    actions: Vec<Action>,
+    type_field: Option<TypeField>,
+    /// The message is itself an id message.
+    own: Option<IdKind>,
+}
+
+#[derive(Debug)]
+struct Tables {
+    /// By message id.
+    plans: Vec<Plan>,
+}
+
+impl Tables {
+    fn get() -> &'static Tables {
+        static TABLES: OnceLock<Tables> = OnceLock::new();
+        TABLES.get_or_init(|| Tables::build(Schema::get()))
+    }
+
+    fn build(schema: &'static Schema) -> Tables {
+        let ids: Vec<MessageId> =
+            schema.message_names().iter().filter_map(|name| schema.message_by_name(name)).collect();
+        let count = ids.iter().map(|&id| id as usize + 1).max().unwrap_or(0);
+        let mut known = vec![false; count];
+        let mut own: Vec<Option<IdKind>> = vec![None; count];
+        for &id in &ids {
+            known[id as usize] = true;
+            own[id as usize] = IdKind::from_message_name(&schema.message(id).name);
+        }
+
+        // The leaf action of every field: ids and uuids.
+        let leaf = |id: MessageId, field: &Field| -> Option<Action> {
+            let message = &schema.message(id).name;
+            if let Some(&(_, _, kind)) = UUID_FIELDS.iter().find(|(m, f, _)| m == message && *f == field.name) {
+                return (field.kind == FieldKind::Bytes).then_some(Action::Uuid(kind));
+            }
+            if let Some(&(_, _, kind)) = UUID_MESSAGE_FIELDS.iter().find(|(m, f, _)| m == message && *f == field.name) {
+                return matches!(field.kind, FieldKind::Message(_)).then_some(Action::UuidMessage(kind));
+            }
+            match field.kind {
+                FieldKind::Message(target) => own.get(target as usize).copied().flatten().map(Action::Id),
+                _ => None,
+            }
+        };
+
+        // Which messages can hold an id, directly or nested: a fixpoint.
+        let mut reaches = vec![false; count];
+        for &id in &ids {
+            reaches[id as usize] = schema.message(id).fields.iter().any(|f| leaf(id, f).is_some());
+        }
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &id in &ids {
+                if reaches[id as usize] {
+                    continue;
+                }
+                let nested = schema.message(id).fields.iter().any(|f| match f.kind {
+                    FieldKind::Message(target) => reaches.get(target as usize).copied().unwrap_or(false),
+                    _ => false,
+                });
+                if nested {
+                    reaches[id as usize] = true;
+                    changed = true;
+                }
+            }
+        }
+
+        let plans = (0..count)
+            .map(|index| {
+                let id = index as MessageId;
+                if !known[index] {
+                    return Plan { actions: Vec::new(), type_field: None, own: None };
+                }
+                let message = schema.message(id);
+                let actions = message
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        leaf(id, f).unwrap_or(match f.kind {
+                            FieldKind::Message(target) if reaches.get(target as usize).copied().unwrap_or(false) => {
+                                Action::Descend(target)
+                            }
+                            _ => Action::Skip,
+                        })
+                    })
+                    .collect();
+                let type_field = message.field_index("type").and_then(|index| {
+                    let field = &message.fields[index];
+                    let FieldKind::Enum(enum_id) = field.kind else { return None };
+                    if field.repeated {
+                        return None;
+                    }
+                    let enumeration = schema.enumeration(enum_id);
+                    let mut names: Vec<(NameKey, Box<[u8]>, &'static str)> = crate::v1::descriptor_pool()
+                        .get_enum_by_name(&enumeration.name)
+                        .map(|e| {
+                            e.values()
+                                .filter_map(|v| {
+                                    let canonical = enumeration.name_of(v.number())?;
+                                    let name = v.name().as_bytes();
+                                    Some((name_key(name), Box::from(name), canonical))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    names.sort();
+                    Some(TypeField { index, number: field.number, enum_id, names })
+                });
+                Plan { actions, type_field, own: own.get(index).copied().flatten() }
+            })
+            .collect();
+        Tables { plans }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Collecting, without repeats
+// ---------------------------------------------------------------------------
+
+/// Below this many items a list is searched; from there on a set of hashes
+/// is kept beside it.
+const LINEAR: usize = 8;
+
+/// The hashes of a list's items, once it is long enough.
+#[derive(Default)]
+struct Seen(Option<HashSet<u64, BuildHasherDefault<Identity>>>);
+
+/// The values in [`Seen`] are hashes already.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(bytes);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A fast hash, eight bytes at a time (FxHash's mixing); a collision only
+/// costs a search of the list.
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = mix(h, u64::from_le_bytes(word));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(word));
+    }
+    h
+}
+
+fn insert_unique<T>(list: &mut Vec<T>, seen: &mut Seen, item: T, bytes: impl Fn(&T) -> &[u8]) {
+    let new = bytes(&item);
+    match &mut seen.0 {
+        None => {
+            if list.iter().any(|x| bytes(x) == new) {
+                return;
+            }
+            list.push(item);
+            if list.len() >= LINEAR {
+                seen.0 = Some(list.iter().map(|x| hash_bytes(bytes(x))).collect());
+            }
+        }
+        Some(hashes) => {
+            let h = hash_bytes(new);
+            if hashes.contains(&h) && list.iter().any(|x| bytes(x) == new) {
+                return;
+            }
+            hashes.insert(h);
+            list.push(item);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Collector<'a> {
+    ids: Ids<'a>,
+    seen: [Seen; 8],
+}
+
+impl<'a> Collector<'a> {
+    fn id(&mut self, kind: IdKind, value: Cow<'a, str>) {
+        let seen = &mut self.seen[kind as usize];
+        insert_unique(self.ids.list_mut(kind), seen, value, |s| s.as_bytes());
+    }
+
+    fn uuid(&mut self, kind: UuidKind, value: Uuid<'a>) {
+        let (list, seen) = match kind {
+            UuidKind::Status => (&mut self.ids.status_uuids, &mut self.seen[6]),
+            UuidKind::OperationStatus => (&mut self.ids.operation_status_uuids, &mut self.seen[7]),
+        };
+        insert_unique(list, seen, value, |u| u.as_bytes());
+    }
+
+    fn type_name(&mut self, name: Option<&'static str>) {
+        // The first `type` wins, as in `peek_type`.
+        if self.ids.type_name.is_none() {
+            self.ids.type_name = name;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Protobuf
+// ---------------------------------------------------------------------------
+
+fn pb_error(offset: usize, path: &str, kind: ProtobufErrorKind) -> ProtobufError {
+    ProtobufError { path: path.to_owned(), offset, kind }
+}
+
+fn peek_type_protobuf(type_field: &TypeField, data: &[u8]) -> Result<Option<&'static str>, ProtobufError> {
+    let mut at = 0;
+    while at < data.len() {
+        let (key, after_key) = read_varint(data, at).map_err(|kind| pb_error(at, "(top level)", kind))?;
+        if key >> 3 == u64::from(type_field.number) {
+            let wire_type = (key & 7) as u8;
+            if wire_type != 0 {
+                return Err(pb_error(at, "type", ProtobufErrorKind::WrongWireType { expected: 0, found: wire_type }));
+            }
+            let (value, _) = read_varint(data, after_key).map_err(|kind| pb_error(at, "type", kind))?;
+            return Ok(type_field.by_number(value));
+        }
+        let (_, _, next) = read_field(data, at).map_err(|kind| pb_error(at, "(top level)", kind))?;
+        at = next;
+    }
+    Ok(None)
+}
+
+struct PbWalk<'a> {
+    tables: &'static Tables,
+    schema: &'static Schema,
+    ids: Collector<'a>,
+    path: Path,
+}
+
+impl<'a> PbWalk<'a> {
+    fn error(&self, offset: usize, kind: ProtobufErrorKind) -> PeekError {
+        PeekError::Protobuf(ProtobufError { path: self.path.to_string(), offset, kind })
+    }
+
+    fn top(&mut self, id: MessageId, data: &'a [u8]) -> Result<(), PeekError> {
+        if let Some(kind) = self.tables.plans[id as usize].own {
+            if let Some(value) = self.id_value(data, 0, data.len())? {
+                self.ids.id(kind, value);
+            }
+            return Ok(());
+        }
+        self.message(id, data, 0, data.len(), 0)
+    }
+
+    /// Walks message `id` in `data[start..end]` (offsets are the input's).
+    fn message(
+        &mut self,
+        id: MessageId,
+        data: &'a [u8],
+        start: usize,
+        end: usize,
+        depth: usize,
+    ) -> Result<(), PeekError> {
+        let schema = self.schema;
+        let message = schema.message(id);
+        let plan = &self.tables.plans[id as usize];
+        let type_index = if depth == 0 { plan.type_field.as_ref().map(|t| t.index) } else { None };
+        let body = &data[..end];
+        let mut at = start;
+        while at < end {
+            let (number, value, next) = read_field(body, at).map_err(|kind| self.error(at, kind))?;
+            let field_at = at;
+            at = next;
+            let Some((index, field)) = message.field_by_number(number) else { continue };
+            let expected = field.kind.wire_type();
+            let found = value.wire_type();
+            if found != expected && !(found == 2 && field.repeated && field.kind.packable()) {
+                self.path.push_field(&field.name);
+                return Err(self.error(field_at, ProtobufErrorKind::WrongWireType { expected, found }));
+            }
+            if Some(index) == type_index {
+                if let (WireValue::Varint(v), Some(t)) = (value, &plan.type_field) {
+                    self.ids.type_name(t.by_number(v));
+                }
+                continue;
+            }
+            let action = plan.actions[index];
+            let WireValue::Len(s, e) = value else { continue };
+            match action {
+                Action::Skip => {}
+                Action::Id(kind) => {
+                    self.path.push_field(&field.name);
+                    let value = self.id_value(data, s, e)?;
+                    self.path.pop();
+                    if let Some(value) = value {
+                        self.ids.id(kind, value);
+                    }
+                }
+                Action::Uuid(kind) => self.ids.uuid(kind, Uuid(Cow::Borrowed(&data[s..e]))),
+                Action::UuidMessage(kind) => {
+                    self.path.push_field(&field.name);
+                    let value = self.uuid_value(data, s, e)?;
+                    self.path.pop();
+                    if let Some(value) = value {
+                        self.ids.uuid(kind, Uuid(Cow::Borrowed(value)));
+                    }
+                }
+                Action::Descend(target) => {
+                    self.path.push_field(&field.name);
+                    if depth + 1 >= MAX_DEPTH {
+                        return Err(PeekError::ProtobufTooDeep { offset: field_at, path: self.path.to_string() });
+                    }
+                    self.message(target, data, s, e, depth + 1)?;
+                    self.path.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Field 1 (bytes or string) of a one-field message in `data[start..end]`;
+    /// the last one wins.
+    fn bytes_field_1(
+        &mut self,
+        data: &'a [u8],
+        start: usize,
+        end: usize,
+    ) -> Result<Option<(usize, &'a [u8])>, PeekError> {
+        let body = &data[..end];
+        let mut at = start;
+        let mut found = None;
+        while at < end {
+            let (number, value, next) = read_field(body, at).map_err(|kind| self.error(at, kind))?;
+            if number == 1 {
+                let WireValue::Len(s, e) = value else {
+                    self.path.push_field("value");
+                    return Err(
+                        self.error(at, ProtobufErrorKind::WrongWireType { expected: 2, found: value.wire_type() })
+                    );
+                };
+                found = Some((at, &data[s..e]));
+            }
+            at = next;
+        }
+        Ok(found)
+    }
+
+    fn id_value(&mut self, data: &'a [u8], start: usize, end: usize) -> Result<Option<Cow<'a, str>>, PeekError> {
+        let Some((at, bytes)) = self.bytes_field_1(data, start, end)? else { return Ok(None) };
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(Some(Cow::Borrowed(s))),
+            Err(_) => {
+                self.path.push_field("value");
+                Err(self.error(at, ProtobufErrorKind::InvalidUtf8))
+            }
+        }
+    }
+
+    fn uuid_value(&mut self, data: &'a [u8], start: usize, end: usize) -> Result<Option<&'a [u8]>, PeekError> {
+        Ok(self.bytes_field_1(data, start, end)?.map(|(_, bytes)| bytes))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON: the type peek, by hand
+// ---------------------------------------------------------------------------
+
+/// A JSON scanning error: the byte offset, the path and the reason.
+type ScanError = (usize, &'static str, &'static str);
+
+/// Line and column (from 1) of byte `at`, as serde_json counts them.
+fn line_column(data: &[u8], at: usize) -> (usize, usize) {
+    let before = &data[..at.min(data.len())];
+    let line = 1 + memchr::memchr_iter(b'\n', before).count();
+    let column = match memchr::memrchr(b'\n', before) {
+        Some(newline) => before.len() - newline,
+        None => before.len() + 1,
+    };
+    (line, column)
+}
+
+fn json_error(data: &[u8], at: usize, path: &str, message: &str) -> PeekError {
+    let (line, column) = line_column(data, at);
+    PeekError::Json(JsonError { path: path.to_owned(), message: message.to_owned(), line, column })
+}
+
+#[inline]
+fn skip_ws(data: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = data.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The first `"` or `\\` at or after `from`. Keys and enum names are short:
+/// the first bytes are looked at one by one, the rest with `memchr2`.
+#[inline]
+fn find_quote(data: &[u8], from: usize) -> Option<usize> {
+    let rest = data.get(from..)?;
+    let head = rest.len().min(24);
+    match rest[..head].iter().position(|&b| b == b'"' || b == b'\\') {
+        Some(k) => Some(from + k),
+        None => memchr::memchr2(b'"', b'\\', &rest[head..]).map(|k| from + head + k),
+    }
+}
+
+/// Steps over the string whose opening quote is at `i`; returns the offset
+/// after its closing quote, and whether the string has escapes.
+#[inline]
+fn scan_string(data: &[u8], i: usize, path: &'static str) -> Result<(usize, bool), ScanError> {
+    let mut j = i + 1;
+    let mut escaped = false;
+    loop {
+        let Some(p) = find_quote(data, j) else {
+            return Err((data.len(), path, "EOF while parsing a string"));
+        };
+        if data[p] == b'"' {
+            return Ok((p + 1, escaped));
+        }
+        // A backslash: the next byte is escaped (`\uXXXX`'s digits need no care).
+        escaped = true;
+        j = p + 2;
+    }
+}
+
+/// Steps over the string whose opening quote is at `i`; returns the offset
+/// after its closing quote.
+#[inline]
+fn skip_string(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
+    scan_string(data, i, path).map(|(end, _)| end)
+}
+
+/// Byte classes for stepping over nested values.
+const OTHER: u8 = 0;
+const QUOTE: u8 = 1;
+const OPEN: u8 = 2;
+const CLOSE: u8 = 3;
+
+const CLASS: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    class[b'"' as usize] = QUOTE;
+    class[b'{' as usize] = OPEN;
+    class[b'[' as usize] = OPEN;
+    class[b'}' as usize] = CLOSE;
+    class[b']' as usize] = CLOSE;
+    class
+};
+
+/// Steps over the object or array opening at `i`, checking only that the
+/// brackets pair up; returns the offset after it.
+fn skip_nested(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
+    // One bit per open bracket: set for `{`, clear for `[`.
+    let mut stack: u128 = 0;
+    let mut depth = 0usize;
+    let mut j = i;
+    while let Some(&b) = data.get(j) {
+        match CLASS[usize::from(b)] {
+            QUOTE => {
+                j = skip_string(data, j, path)?;
+                continue;
+            }
+            OPEN => {
+                if depth >= MAX_DEPTH {
+                    return Err((j, path, "nesting deeper than 100 levels"));
+                }
+                stack = (stack << 1) | u128::from(b == b'{');
+                depth += 1;
+            }
+            CLOSE => {
+                if depth == 0 || (stack & 1 == 1) != (b == b'}') {
+                    return Err((j, path, "mismatched bracket"));
+                }
+                stack >>= 1;
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(j + 1);
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    Err((data.len(), path, "EOF while parsing a value"))
+}
+
+/// Steps over a number, `true`, `false` or `null` at `i`.
+fn skip_scalar(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
+    let end = data[i..]
+        .iter()
+        .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+        .map_or(data.len(), |n| i + n);
+    let token = &data[i..end];
+    let ok = match token.first() {
+        Some(b't') => token == b"true",
+        Some(b'f') => token == b"false",
+        Some(b'n') => token == b"null",
+        Some(b'-' | b'0'..=b'9') => token.iter().all(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')),
+        _ => false,
+    };
+    if ok { Ok(end) } else { Err((i, path, "expected value")) }
+}
+
+fn skip_value(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
+    match data.get(i) {
+        Some(b'"') => skip_string(data, i, path),
+        Some(b'{' | b'[') => skip_nested(data, i, path),
+        Some(_) => skip_scalar(data, i, path),
+        None => Err((i, path, "EOF while parsing a value")),
+    }
+}
+
+/// Undoes the escapes of a JSON string's contents; `None` if they are bad.
+fn unescape(raw: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    let hex4 = |i: usize| -> Option<u32> {
+        let digits = std::str::from_utf8(raw.get(i..i + 4)?).ok()?;
+        u32::from_str_radix(digits, 16).ok()
+    };
+    while let Some(&b) = raw.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let escaped = *raw.get(i + 1)?;
+        i += 2;
+        let c = match escaped {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let high = hex4(i)?;
+                i += 4;
+                let code = if (0xd800..0xdc00).contains(&high) {
+                    if raw.get(i..i + 2)? != b"\\u" {
+                        return None;
+                    }
+                    let low = hex4(i + 2)?;
+                    if !(0xdc00..0xe000).contains(&low) {
+                        return None;
+                    }
+                    i += 6;
+                    0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
+                } else {
+                    high
+                };
+                char::from_u32(code)?
+            }
+            _ => return None,
+        };
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Whether the raw contents of a JSON string equal `want`.
+#[inline]
+fn string_is(raw: &[u8], escaped: bool, want: &[u8]) -> bool {
+    if escaped { unescape(raw).is_some_and(|s| s.as_bytes() == want) } else { raw == want }
+}
+
+fn peek_type_json(type_field: &TypeField, data: &[u8]) -> Result<Option<&'static str>, ScanError> {
+    const TOP: &str = "(top level)";
+    let mut i = skip_ws(data, 0);
+    match data.get(i) {
+        Some(b'{') => i += 1,
+        Some(_) => return Err((i, TOP, "expected a JSON object")),
+        None => return Err((i, TOP, "EOF while parsing a value")),
+    }
+    i = skip_ws(data, i);
+    if data.get(i) == Some(&b'}') {
+        return end_of_document(data, i + 1);
+    }
+    loop {
+        if data.get(i) != Some(&b'"') {
+            return Err((i, TOP, if i < data.len() { "key must be a string" } else { "EOF while parsing an object" }));
+        }
+        let (key_end, escaped) = scan_string(data, i, TOP)?;
+        let is_type = string_is(&data[i + 1..key_end - 1], escaped, b"type");
+        i = skip_ws(data, key_end);
+        if data.get(i) != Some(&b':') {
+            return Err((i, TOP, if i < data.len() { "expected `:`" } else { "EOF while parsing an object" }));
+        }
+        i = skip_ws(data, i + 1);
+        if is_type {
+            return match data.get(i) {
+                Some(b'"') => {
+                    let (end, escaped) = scan_string(data, i, "type")?;
+                    let raw = &data[i + 1..end - 1];
+                    if !escaped {
+                        Ok(type_field.by_name(raw))
+                    } else {
+                        let name = unescape(raw).ok_or((i, "type", "invalid escape in a string"))?;
+                        Ok(type_field.by_name(name.as_bytes()))
+                    }
+                }
+                Some(b'n') if data[i..].starts_with(b"null") => Ok(None),
+                Some(_) => Err((i, "type", "expected an enum name (a string)")),
+                None => Err((i, "type", "EOF while parsing a value")),
+            };
+        }
+        i = skip_ws(data, skip_value(data, i, TOP)?);
+        match data.get(i) {
+            Some(b',') => i = skip_ws(data, i + 1),
+            Some(b'}') => return end_of_document(data, i + 1),
+            Some(_) => return Err((i, TOP, "expected `,` or `}`")),
+            None => return Err((i, TOP, "EOF while parsing an object")),
+        }
+    }
+}
+
+/// Only whitespace may follow the top-level object.
+fn end_of_document(data: &[u8], i: usize) -> Result<Option<&'static str>, ScanError> {
+    let i = skip_ws(data, i);
+    if i < data.len() { Err((i, "(top level)", "trailing characters")) } else { Ok(None) }
+}
+
+// ---------------------------------------------------------------------------
+// JSON: the id walk, streaming through serde_json
+// ---------------------------------------------------------------------------
+
+struct JsonWalk<'a> {
+    tables: &'static Tables,
+    schema: &'static Schema,
+    ids: Collector<'a>,
+    path: Path,
+    depth: usize,
+}
+
+impl JsonWalk<'_> {
+    fn enter<E: de::Error>(&mut self) -> Result<(), E> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(E::custom(format_args!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+}
+
+fn json_ids<'a>(tables: &'static Tables, message: MessageId, data: &'a [u8]) -> Result<Ids<'a>, PeekError> {
+    let mut walk =
+        JsonWalk { tables, schema: Schema::get(), ids: Collector::default(), path: Path::default(), depth: 0 };
+    let mut deserializer = serde_json::Deserializer::from_slice(data);
+    let result = match tables.plans[message as usize].own {
+        Some(kind) => IdSeed { walk: &mut walk, kind }.deserialize(&mut deserializer),
+        None => MessageSeed { walk: &mut walk, id: message, top: true }.deserialize(&mut deserializer),
+    }
+    .and_then(|()| deserializer.end());
+    match result {
+        Ok(()) => Ok(walk.ids.ids),
+        Err(err) => {
+            let message = err.to_string();
+            // serde_json appends " at line L column C"; keep only the reason.
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_owned(),
+                None => message,
+            };
+            Err(PeekError::Json(JsonError {
+                path: walk.path.to_string(),
+                message,
+                line: err.line(),
+                column: err.column(),
+            }))
+        }
+    }
+}
+
+/// Reads an object key and looks the field up: `None` for unknown keys.
+struct KeySeed {
+    message: MessageId,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Option<usize>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(Schema::get().message(self.message).field_index(key))
+    }
+}
+
+/// Reads a message object, collecting what its fields hold.
+struct MessageSeed<'w, 'a> {
+    walk: &'w mut JsonWalk<'a>,
+    id: MessageId,
+    top: bool,
+}
+
+impl<'a> DeserializeSeed<'a> for MessageSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'a>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'a> Visitor<'a> for MessageSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
+        let walk = self.walk;
+        walk.enter()?;
+        let schema = walk.schema;
+        let message = schema.message(self.id);
+        let plan = &walk.tables.plans[self.id as usize];
+        let type_index = if self.top { plan.type_field.as_ref().map(|t| t.index) } else { None };
+        while let Some(key) = map.next_key_seed(KeySeed { message: self.id })? {
+            let Some(index) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let field = &message.fields[index];
+            if Some(index) == type_index {
+                walk.path.push_field(&field.name);
+                let name = map.next_value_seed(TypeSeed { plan })?;
+                walk.path.pop();
+                walk.ids.type_name(name);
+                continue;
+            }
+            let action = plan.actions[index];
+            if action == Action::Skip {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            walk.path.push_field(&field.name);
+            map.next_value_seed(ValueSeed { walk: &mut *walk, field, action, in_array: false })?;
+            walk.path.pop();
+        }
+        walk.depth -= 1;
+        Ok(())
+    }
+}
+
+/// Reads the top-level `type`: an enum name, or `null`.
+struct TypeSeed {
+    plan: &'static Plan,
+}
+
+impl<'de> DeserializeSeed<'de> for TypeSeed {
+    type Value = Option<&'static str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TypeSeed {
+    type Value = Option<&'static str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an enum name (a string)")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.plan.type_field.as_ref().and_then(|t| t.by_name(v.as_bytes())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Reads the value of a field whose action is not [`Action::Skip`].
+struct ValueSeed<'w, 'a> {
+    walk: &'w mut JsonWalk<'a>,
+    field: &'static Field,
+    action: Action,
+    in_array: bool,
+}
+
+impl<'a> DeserializeSeed<'a> for ValueSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'a>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_, '_> {
+    fn expected<E: de::Error>(&self, found: &str) -> E {
+        let expected = match self.action {
+            Action::Uuid(_) => "a base64 string",
+            _ => "an object",
+        };
+        E::custom(format_args!("expected {expected}, found {found}"))
+    }
+}
+
+fn decode_base64<E: de::Error>(text: &str) -> Result<Vec<u8>, E> {
+    // Whitespace is skipped, as stout's decoder (and the JSON reader) skip it.
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let result = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        engine.decode(compact.as_bytes())
+    } else {
+        engine.decode(text.as_bytes())
+    };
+    result.map_err(|e| E::custom(format_args!("invalid base64: {e}")))
+}
+
+impl<'a> Visitor<'a> for ValueSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.action {
+            Action::Uuid(_) => "a base64 string",
+            _ => "an object",
+        })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        // `null` means unset.
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.expected("a boolean"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.expected("a number"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.expected("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.expected("a number"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        let Action::Uuid(kind) = self.action else { return Err(self.expected("a string")) };
+        let bytes = decode_base64(v)?;
+        self.walk.ids.uuid(kind, Uuid(Cow::Owned(bytes)));
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<(), A::Error> {
+        if !self.field.repeated || self.in_array {
+            return Err(de::Error::custom(if self.in_array {
+                "an array inside an array (a repeated field holds single values)"
+            } else {
+                "an array for a field that is not repeated"
+            }));
+        }
+        let walk = self.walk;
+        walk.enter()?;
+        let mut index = 0;
+        loop {
+            walk.path.push_index(index);
+            let element = seq.next_element_seed(ValueSeed {
+                walk: &mut *walk,
+                field: self.field,
+                action: self.action,
+                in_array: true,
+            })?;
+            walk.path.pop();
+            if element.is_none() {
+                break;
+            }
+            index += 1;
+        }
+        walk.depth -= 1;
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
+        if self.field.map && !self.in_array {
+            return map_values(self.walk, self.field, map);
+        }
+        match self.action {
+            Action::Id(kind) => IdSeed { walk: self.walk, kind }.visit_map(map),
+            Action::UuidMessage(kind) => {
+                let walk = self.walk;
+                walk.enter()?;
+                let mut found = None;
+                while let Some(is_value) = map.next_key_seed(KeyIs("value"))? {
+                    if !is_value {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    walk.path.push_field("value");
+                    found = map.next_value_seed(Base64Seed)?;
+                    walk.path.pop();
+                }
+                if let Some(bytes) = found {
+                    walk.ids.uuid(kind, Uuid(Cow::Owned(bytes)));
+                }
+                walk.depth -= 1;
+                Ok(())
+            }
+            Action::Descend(id) => MessageSeed { walk: self.walk, id, top: false }.visit_map(map),
+            Action::Skip | Action::Uuid(_) => Err(self.expected("an object")),
+        }
+    }
+}
+
+/// A `map<K, V>` field written as a JSON object: walks the values.
+fn map_values<'a, A: MapAccess<'a>>(
+    walk: &mut JsonWalk<'a>,
+    field: &'static Field,
+    mut map: A,
+) -> Result<(), A::Error> {
+    let FieldKind::Message(entry_id) = field.kind else {
+        return Err(de::Error::custom("map field without an entry type"));
+    };
+    let entry = walk.schema.message(entry_id);
+    let value_field = entry.field_by_number(2);
+    let action = value_field.map_or(Action::Skip, |(index, _)| walk.tables.plans[entry_id as usize].actions[index]);
+    walk.enter()?;
+    while let Some(key) = map.next_key::<String>()? {
+        match value_field {
+            Some((_, value_field)) if action != Action::Skip => {
+                walk.path.push_key(key);
+                map.next_value_seed(ValueSeed { walk: &mut *walk, field: value_field, action, in_array: true })?;
+                walk.path.pop();
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    walk.depth -= 1;
+    Ok(())
+}
+
+/// Reads an object key and says whether it is `self.0`.
+struct KeyIs(&'static str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs {
+    type Value = bool;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}
+
+/// Reads an id message (`{"value": "..."}`) and collects its value.
+struct IdSeed<'w, 'a> {
+    walk: &'w mut JsonWalk<'a>,
+    kind: IdKind,
+}
+
+impl<'a> DeserializeSeed<'a> for IdSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'a>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'a> Visitor<'a> for IdSeed<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
+        let walk = self.walk;
+        walk.enter()?;
+        let mut found = None;
+        while let Some(is_value) = map.next_key_seed(KeyIs("value"))? {
+            if !is_value {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            walk.path.push_field("value");
+            // The last one wins, as when protobuf repeats a field.
+            found = map.next_value_seed(StrSeed)?;
+            walk.path.pop();
+        }
+        if let Some(value) = found {
+            walk.ids.id(self.kind, value);
+        }
+        walk.depth -= 1;
+        Ok(())
+    }
+}
+
+/// Reads a string, borrowing it from the input when it has no escapes;
+/// `null` is `None`.
+struct StrSeed;
+
+impl<'a> DeserializeSeed<'a> for StrSeed {
+    type Value = Option<Cow<'a, str>>;
+    fn deserialize<D: de::Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'a> Visitor<'a> for StrSeed {
+    type Value = Option<Cow<'a, str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'a str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Reads a base64 string as bytes; `null` is `None`.
+struct Base64Seed;
+
+impl<'de> DeserializeSeed<'de> for Base64Seed {
+    type Value = Option<Vec<u8>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Base64Seed {
+    type Value = Option<Vec<u8>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a base64 string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        decode_base64(v).map(Some)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
