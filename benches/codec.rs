@@ -7,6 +7,7 @@
 //! | `json-decode` | `json::from_json::<Event>` (Mesos JSON → typed) | `serde_json::from_slice::<Value>` (parsing alone) |
 //! | `protobuf-to-json` | `json::protobuf_to_json` (straight from the wire) | `DynamicMessage` decode + prost-reflect's serde JSON |
 //! | `json-to-protobuf` | `json::json_to_protobuf` | `DynamicMessage` serde deserialize + encode |
+//! | `type-peek-{protobuf,json}` | `peek::peek_type` | decoding the whole event to read its type |
 //!
 //! Throughput is in bytes of the input. `cargo xtask bench-report codec`
 //! prints the table with the ratios.
@@ -16,6 +17,7 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mesos_codec::json::{self, json_to_protobuf, message_type, protobuf_to_json};
+use mesos_codec::peek::{Encoding, peek_type};
 use mesos_codec::v1::scheduler;
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
@@ -88,6 +90,24 @@ fn bench(c: &mut Criterion) {
             let message = DynamicMessage::decode(descriptor.clone(), black_box(pb.clone())).expect("decode");
             serde_json::to_vec(&message).expect("serialize")
         })
+    });
+    group.finish();
+
+    // The type peek: the event's type without decoding the event.
+    assert_eq!(peek_type(event_id, Encoding::Protobuf, &pb).expect("peek"), Some("OFFERS"));
+    assert_eq!(peek_type(event_id, Encoding::Json, &json_bytes).expect("peek"), Some("OFFERS"));
+    let mut group = c.benchmark_group("codec/type-peek-protobuf-100-offers");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("mesos-codec", |b| b.iter(|| peek_type(event_id, Encoding::Protobuf, black_box(&pb))));
+    group.bench_function("baseline-full-decode", |b| {
+        b.iter(|| scheduler::Event::decode(black_box(pb.clone())).expect("decode").r#type())
+    });
+    group.finish();
+    let mut group = c.benchmark_group("codec/type-peek-json-100-offers");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("mesos-codec", |b| b.iter(|| peek_type(event_id, Encoding::Json, black_box(&json_bytes))));
+    group.bench_function("baseline-full-decode", |b| {
+        b.iter(|| json::from_json::<scheduler::Event>(black_box(&json_bytes)).expect("json").r#type())
     });
     group.finish();
 

@@ -8,7 +8,7 @@
 //! ```
 //! let mut decoder = mesos_tape::mesos_codec::recordio::Decoder::new();
 //! decoder.push(bytes::Bytes::from_static(b"2\nhi"));
-//! assert_eq!(decoder.next_record().unwrap().unwrap().as_ref(), b"hi");
+//! assert_eq!(decoder.next_record().unwrap().unwrap().data, "hi");
 //! ```
 
 pub use mesos_codec;
