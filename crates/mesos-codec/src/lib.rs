@@ -18,6 +18,8 @@
 //! - [`peek`]: a message's type and key ids, read from either encoding
 //!   without decoding the whole message.
 //! - [`schema`]: the flat schema tables the JSON engine walks.
+//! - [`session`]: the session log format: a line writer and a streaming
+//!   reader that follows growing files and survives a torn last line.
 //! - [`wire`]: the protobuf wire format, read by hand for the JSON writer.
 //!
 //! ```
@@ -35,5 +37,6 @@ pub mod negotiate;
 pub mod peek;
 pub mod recordio;
 pub mod schema;
+pub mod session;
 pub mod v1;
 pub mod wire;

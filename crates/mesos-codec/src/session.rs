@@ -1,0 +1,787 @@
+//! The session log format (version 1): a writer that renders lines and a
+//! streaming reader that is fed bytes, both sans I/O.
+//!
+//! `docs/session-format.md` is the normative description. In short: JSON
+//! Lines; line 1 is a [`Header`]; every other line is an [`Entry`] with
+//! `seq`, `t_ns`, `conn` and `kind` (request, response, event, close, note,
+//! end); bodies and records byte for byte (`body` when UTF-8, `body_b64`
+//! otherwise).
+//!
+//! The [`Reader`] takes the file's bytes as they come, so it reads a
+//! finished file, follows one that is still being written, and reports a
+//! torn last line (a writer that died mid-line) without failing.
+//!
+//! ```
+//! use mesos_codec::session::{Entry, EntryKind, Header, Item, Reader, Request, Source, Writer};
+//!
+//! let mut writer = Writer::new();
+//! let mut file = Header::new(Source::Sim, "2026-11-24T21:30:00Z").to_line();
+//! let request = Request { method: "POST".into(), path: "/api/v1/scheduler".into(), ..Request::default() };
+//! file.extend(writer.entry(5, 1, EntryKind::Request(request)).to_line());
+//!
+//! let mut reader = Reader::new();
+//! reader.push(&file);
+//! assert!(matches!(reader.next_item()?, Some(Item::Header(h)) if h.source == Source::Sim));
+//! let Some(Item::Entry(entry)) = reader.next_item()? else { panic!() };
+//! assert_eq!((entry.seq, entry.t_ns, entry.conn), (0, 5, 1));
+//! assert_eq!(reader.next_item()?, None);
+//! assert_eq!(reader.finish(), None); // no torn line
+//! # Ok::<(), mesos_codec::session::SessionError>(())
+//! ```
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The `format` of every session file.
+pub const FORMAT: &str = "mesos-tape-session";
+/// The version this module writes and reads.
+pub const VERSION: u64 = 1;
+
+/// Who wrote the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The recording proxy.
+    Proxy,
+    /// The capture importer.
+    Pcap,
+    /// The simulated master.
+    Sim,
+}
+
+impl Source {
+    /// The name in the file: `proxy`, `pcap`, `sim`.
+    ///
+    /// ```
+    /// assert_eq!(mesos_codec::session::Source::Pcap.as_str(), "pcap");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Proxy => "proxy",
+            Source::Pcap => "pcap",
+            Source::Sim => "sim",
+        }
+    }
+}
+
+/// Line 1 of a session file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Who wrote the session.
+    pub source: Source,
+    /// The master's address, as the recorder knew it.
+    pub master: Option<String>,
+    /// For `pcap`: the capture file's name.
+    pub capture: Option<String>,
+    /// UTC start time, RFC 3339.
+    pub started_at: String,
+    /// What wrote the file.
+    pub tool: String,
+    /// Whether secrets were redacted.
+    pub redacted: bool,
+}
+
+impl Header {
+    /// A header for `source`, started at `started_at`, by this version of
+    /// mesos-tape, with secrets redacted.
+    ///
+    /// ```
+    /// use mesos_codec::session::{Header, Source};
+    /// let header = Header::new(Source::Proxy, "2026-11-24T21:30:00Z");
+    /// assert!(header.redacted);
+    /// assert!(header.tool.starts_with("mesos-tape "));
+    /// ```
+    pub fn new(source: Source, started_at: &str) -> Header {
+        Header {
+            source,
+            master: None,
+            capture: None,
+            started_at: started_at.to_owned(),
+            tool: concat!("mesos-tape ", env!("CARGO_PKG_VERSION")).to_owned(),
+            redacted: true,
+        }
+    }
+
+    /// The header's line, newline included.
+    ///
+    /// ```
+    /// use mesos_codec::session::{Header, Source};
+    /// let line = Header::new(Source::Sim, "2026-11-24T21:30:00Z").to_line();
+    /// assert!(line.starts_with(br#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim""#));
+    /// assert!(line.ends_with(b"}\n"));
+    /// ```
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut o = Obj::new();
+        o.field("kind", "header");
+        o.field("format", FORMAT);
+        o.field("version", VERSION);
+        o.field("source", self.source.as_str());
+        o.opt("master", self.master.as_deref());
+        o.opt("capture", self.capture.as_deref());
+        o.field("started_at", &self.started_at);
+        o.field("tool", &self.tool);
+        o.field("redacted", self.redacted);
+        o.finish()
+    }
+}
+
+/// A message encoding, as summaries name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json`.
+    Json,
+    /// `application/x-protobuf`.
+    Protobuf,
+}
+
+impl Format {
+    /// `json` or `protobuf`.
+    ///
+    /// ```
+    /// assert_eq!(mesos_codec::session::Format::Protobuf.as_str(), "protobuf");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Protobuf => "protobuf",
+        }
+    }
+}
+
+/// Who ended a stream or connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The framework (the client).
+    Framework,
+    /// The master (the server).
+    Master,
+    /// The recorder itself (shutting down).
+    Proxy,
+}
+
+impl Party {
+    /// `framework`, `master`, `proxy`.
+    ///
+    /// ```
+    /// assert_eq!(mesos_codec::session::Party::Master.as_str(), "master");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Framework => "framework",
+            Party::Master => "master",
+            Party::Proxy => "proxy",
+        }
+    }
+}
+
+/// The summaries of a message, for grep and jq.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The call or event type name (`ACCEPT`, `OFFERS`).
+    pub name: Option<String>,
+    /// The message's encoding.
+    pub format: Option<Format>,
+    /// The framework id, where known.
+    pub framework_id: Option<String>,
+}
+
+/// An HTTP request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `POST`, `GET`, ...
+    pub method: String,
+    /// The path with its query.
+    pub path: String,
+    /// `[name, value]` pairs in wire order.
+    pub headers: Vec<(String, String)>,
+    /// The body, byte for byte.
+    pub body: Vec<u8>,
+    /// `call`, `format`, `framework_id`.
+    pub summary: Summary,
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    /// The `seq` of the request it answers.
+    pub request: Option<u64>,
+    /// The status code.
+    pub status: u16,
+    /// `[name, value]` pairs in wire order.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for a stream: its records are events).
+    pub body: Vec<u8>,
+    /// Whether it opens an event stream.
+    pub stream: bool,
+    /// The body's encoding, when it is a v1 message or a stream of them.
+    pub format: Option<Format>,
+}
+
+/// One RecordIO record of an event stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    /// The `seq` of the response that opened the stream.
+    pub stream: u64,
+    /// The record's bytes.
+    pub record: Vec<u8>,
+    /// The sizes of the HTTP chunks that carried it, when it was not exactly one chunk.
+    pub chunks: Option<Vec<u64>>,
+    /// `event`, `format`, `framework_id`.
+    pub summary: Summary,
+}
+
+/// A stream or connection that ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Close {
+    /// The response `seq` of the stream; `None` for a connection.
+    pub stream: Option<u64>,
+    /// Who ended it.
+    pub by: Party,
+    /// Why, in words.
+    pub reason: Option<String>,
+}
+
+/// An annotation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Note {
+    /// What happened.
+    pub message: String,
+    /// The `seq` it is about.
+    pub refers: Option<u64>,
+    /// The recorder lost part of the session.
+    pub incomplete: bool,
+}
+
+/// The last line of a cleanly closed session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct End {
+    /// How many entries precede it.
+    pub entries: u64,
+    /// `false` when the recorder knows it lost something.
+    pub complete: bool,
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum EntryKind {
+    Request(Request),
+    Response(Response),
+    Event(Event),
+    Close(Close),
+    Note(Note),
+    End(End),
+}
+
+impl EntryKind {
+    /// The `kind` name in the file.
+    ///
+    /// ```
+    /// use mesos_codec::session::{EntryKind, Note};
+    /// assert_eq!(EntryKind::Note(Note::default()).name(), "note");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            EntryKind::Request(_) => "request",
+            EntryKind::Response(_) => "response",
+            EntryKind::Event(_) => "event",
+            EntryKind::Close(_) => "close",
+            EntryKind::Note(_) => "note",
+            EntryKind::End(_) => "end",
+        }
+    }
+}
+
+/// One line after the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// 0, 1, 2, … in file order.
+    pub seq: u64,
+    /// Nanoseconds since the session's start.
+    pub t_ns: u64,
+    /// The connection number.
+    pub conn: u64,
+    /// What it is.
+    pub kind: EntryKind,
+}
+
+impl Entry {
+    /// The entry's line, newline included.
+    ///
+    /// ```
+    /// use mesos_codec::session::{Entry, EntryKind, End};
+    /// let entry = Entry { seq: 3, t_ns: 10, conn: 0, kind: EntryKind::End(End { entries: 3, complete: true }) };
+    /// assert_eq!(entry.to_line(), b"{\"seq\":3,\"t_ns\":10,\"conn\":0,\"kind\":\"end\",\"entries\":3,\"complete\":true}\n");
+    /// ```
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut o = Obj::new();
+        o.field("seq", self.seq);
+        o.field("t_ns", self.t_ns);
+        o.field("conn", self.conn);
+        o.field("kind", self.kind.name());
+        match &self.kind {
+            EntryKind::Request(r) => {
+                o.field("method", &r.method);
+                o.field("path", &r.path);
+                o.field("headers", &r.headers);
+                o.bytes("body", &r.body);
+                o.summary("call", &r.summary);
+            }
+            EntryKind::Response(r) => {
+                o.opt("request", r.request);
+                o.field("status", r.status);
+                o.field("headers", &r.headers);
+                o.bytes("body", &r.body);
+                if r.stream {
+                    o.field("stream", true);
+                }
+                o.opt("format", r.format.map(Format::as_str));
+            }
+            EntryKind::Event(e) => {
+                o.field("stream", e.stream);
+                o.bytes_always("record", &e.record);
+                o.opt("chunks", e.chunks.as_ref());
+                o.summary("event", &e.summary);
+            }
+            EntryKind::Close(c) => {
+                o.opt("stream", c.stream);
+                o.field("by", c.by.as_str());
+                o.opt("reason", c.reason.as_deref());
+            }
+            EntryKind::Note(n) => {
+                o.field("message", &n.message);
+                o.opt("refers", n.refers);
+                if n.incomplete {
+                    o.field("incomplete", true);
+                }
+            }
+            EntryKind::End(e) => {
+                o.field("entries", e.entries);
+                o.field("complete", e.complete);
+            }
+        }
+        o.finish()
+    }
+}
+
+/// A JSON object written key by key, in a fixed order.
+struct Obj(Vec<u8>);
+
+impl Obj {
+    fn new() -> Obj {
+        Obj(Vec::with_capacity(256))
+    }
+    fn key(&mut self, key: &str) {
+        self.0.push(if self.0.is_empty() { b'{' } else { b',' });
+        self.0.push(b'"');
+        self.0.extend_from_slice(key.as_bytes());
+        self.0.extend_from_slice(b"\":");
+    }
+    fn field<T: Serialize>(&mut self, key: &str, value: T) {
+        self.key(key);
+        // Serializing strings, numbers, booleans and lists of them cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, &value);
+    }
+    fn opt<T: Serialize>(&mut self, key: &str, value: Option<T>) {
+        if let Some(value) = value {
+            self.field(key, value);
+        }
+    }
+    /// `key` (UTF-8) or `key_b64`; nothing for empty bytes.
+    fn bytes(&mut self, key: &str, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.bytes_always(key, bytes);
+        }
+    }
+    fn bytes_always(&mut self, key: &str, bytes: &[u8]) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.field(key, text),
+            Err(_) => self.field(&format!("{key}_b64"), base64::engine::general_purpose::STANDARD.encode(bytes)),
+        }
+    }
+    fn summary(&mut self, name_key: &str, summary: &Summary) {
+        self.opt(name_key, summary.name.as_deref());
+        self.opt("format", summary.format.map(Format::as_str));
+        self.opt("framework_id", summary.framework_id.as_deref());
+    }
+    fn finish(mut self) -> Vec<u8> {
+        if self.0.is_empty() {
+            self.0.push(b'{');
+        }
+        self.0.extend_from_slice(b"}\n");
+        self.0
+    }
+}
+
+/// Numbers entries and keeps their times monotonic, for a recorder.
+///
+/// ```
+/// use mesos_codec::session::{EntryKind, Note, Writer};
+/// let mut writer = Writer::new();
+/// let a = writer.entry(100, 1, EntryKind::Note(Note::default()));
+/// let b = writer.entry(50, 1, EntryKind::Note(Note::default())); // a clock step back
+/// assert_eq!((a.seq, b.seq), (0, 1));
+/// assert_eq!(b.t_ns, 100); // never decreases
+/// ```
+#[derive(Debug, Default)]
+pub struct Writer {
+    next_seq: u64,
+    last_t_ns: u64,
+}
+
+impl Writer {
+    /// A writer for a new session (the first entry gets `seq` 0).
+    pub fn new() -> Writer {
+        Writer::default()
+    }
+
+    /// The next entry: numbered, with its time clamped to be monotonic.
+    pub fn entry(&mut self, t_ns: u64, conn: u64, kind: EntryKind) -> Entry {
+        let t_ns = t_ns.max(self.last_t_ns);
+        self.last_t_ns = t_ns;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Entry { seq, t_ns, conn, kind }
+    }
+
+    /// How many entries have been made.
+    ///
+    /// ```
+    /// assert_eq!(mesos_codec::session::Writer::new().entries(), 0);
+    /// ```
+    pub fn entries(&self) -> u64 {
+        self.next_seq
+    }
+}
+
+/// Replaces secret header values by stable placeholders (`<redacted:N>`).
+///
+/// ```
+/// use mesos_codec::session::Redactor;
+/// let mut redactor = Redactor::new();
+/// let mut headers = vec![
+///     ("Authorization".to_owned(), "Basic dXNlcjpwYXNz".to_owned()),
+///     ("Content-Type".to_owned(), "application/json".to_owned()),
+/// ];
+/// redactor.redact_headers(&mut headers);
+/// assert_eq!(headers[0].1, "<redacted:1>");
+/// assert_eq!(headers[1].1, "application/json");
+/// // The same secret gets the same placeholder all session long.
+/// let mut again = vec![("authorization".to_owned(), "Basic dXNlcjpwYXNz".to_owned())];
+/// redactor.redact_headers(&mut again);
+/// assert_eq!(again[0].1, "<redacted:1>");
+/// ```
+#[derive(Debug, Default)]
+pub struct Redactor {
+    seen: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for a new session.
+    pub fn new() -> Redactor {
+        Redactor::default()
+    }
+
+    /// Redacts `Authorization` and `Proxy-Authorization` values in place.
+    pub fn redact_headers(&mut self, headers: &mut [(String, String)]) {
+        for (name, value) in headers {
+            if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization") {
+                *value = self.placeholder(value);
+            }
+        }
+    }
+
+    /// The placeholder of a secret value.
+    ///
+    /// ```
+    /// let mut redactor = mesos_codec::session::Redactor::new();
+    /// assert_eq!(redactor.placeholder("a"), "<redacted:1>");
+    /// assert_eq!(redactor.placeholder("b"), "<redacted:2>");
+    /// assert_eq!(redactor.placeholder("a"), "<redacted:1>");
+    /// ```
+    pub fn placeholder(&mut self, secret: &str) -> String {
+        let n = match self.seen.iter().position(|s| s == secret) {
+            Some(i) => i + 1,
+            None => {
+                self.seen.push(secret.to_owned());
+                self.seen.len()
+            }
+        };
+        format!("<redacted:{n}>")
+    }
+}
+
+/// A bad session file: the line and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct SessionError {
+    /// The line number, from 1.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A last line without its newline: the writer died mid-line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornLine {
+    /// The line number, from 1.
+    pub line: u64,
+    /// How many bytes it had.
+    pub bytes: usize,
+}
+
+/// What the reader read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Item {
+    Header(Header),
+    Entry(Entry),
+}
+
+/// A streaming session reader, fed the file's bytes as they come.
+///
+/// It checks what the format promises: the header first, `version` 1, `seq`
+/// counting from 0 without gaps, `t_ns` never decreasing. Errors name the
+/// line. After an error the reader stays failed.
+///
+/// ```
+/// use mesos_codec::session::{Reader, TornLine};
+/// let mut reader = Reader::new();
+/// reader.push(b"{\"kind\":\"header\",\"format\":\"mesos-tape-session\",\"version\":1,\"source\":\"proxy\",\"started_at\":\"x\",\"tool\":\"t\",\"redacted\":true}\n{\"seq\":0,");
+/// assert!(reader.next_item().unwrap().is_some()); // the header
+/// assert_eq!(reader.next_item().unwrap(), None); // line 2 is not whole yet
+/// assert_eq!(reader.finish(), Some(TornLine { line: 2, bytes: 9 }));
+/// ```
+#[derive(Debug, Default)]
+pub struct Reader {
+    buf: Vec<u8>,
+    start: usize,
+    line: u64,
+    next_seq: u64,
+    last_t_ns: u64,
+    header_seen: bool,
+    failed: Option<SessionError>,
+}
+
+impl Reader {
+    /// A reader at the start of a file.
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    /// Appends the next bytes of the file.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 64 * 1024 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete line's item, `Ok(None)` until more bytes arrive.
+    pub fn next_item(&mut self) -> Result<Option<Item>, SessionError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let Some(len) = self.buf[self.start..].iter().position(|&b| b == b'\n') else { return Ok(None) };
+        let line = &self.buf[self.start..self.start + len];
+        self.start += len + 1;
+        self.line += 1;
+        let result = parse_line(line, self.line, self.header_seen, self.next_seq, self.last_t_ns);
+        match &result {
+            Ok(Item::Header(_)) => self.header_seen = true,
+            Ok(Item::Entry(entry)) => {
+                self.next_seq = entry.seq + 1;
+                self.last_t_ns = entry.t_ns;
+            }
+            Err(err) => self.failed = Some(err.clone()),
+        }
+        result.map(Some)
+    }
+
+    /// At the end of the file: the torn last line, if there is one. It is
+    /// reported, never fatal: every complete line before it has been read.
+    pub fn finish(&self) -> Option<TornLine> {
+        let rest = self.buf.len() - self.start;
+        (rest > 0 && self.failed.is_none()).then_some(TornLine { line: self.line + 1, bytes: rest })
+    }
+}
+
+fn parse_line(line: &[u8], n: u64, header_seen: bool, next_seq: u64, last_t_ns: u64) -> Result<Item, SessionError> {
+    let err = |message: String| SessionError { line: n, message };
+    let value: Value = serde_json::from_slice(line).map_err(|e| err(format!("not JSON: {e}")))?;
+    let Value::Object(o) = value else { return Err(err("not a JSON object".into())) };
+    let kind = str_field(&o, "kind").map_err(err)?;
+    if !header_seen {
+        if kind != "header" {
+            return Err(err(format!("expected the header first, found a `{kind}` line")));
+        }
+        return parse_header(&o).map(Item::Header).map_err(err);
+    }
+    if kind == "header" {
+        return Err(err("a second header".into()));
+    }
+    let seq = u64_field(&o, "seq").map_err(err)?;
+    if seq != next_seq {
+        return Err(err(format!("entries out of order: seq {seq}, expected {next_seq}")));
+    }
+    let t_ns = u64_field(&o, "t_ns").map_err(err)?;
+    if t_ns < last_t_ns {
+        return Err(err(format!("time goes backwards: t_ns {t_ns} after {last_t_ns}")));
+    }
+    let conn = u64_field(&o, "conn").map_err(err)?;
+    let kind = parse_kind(&o, kind).map_err(err)?;
+    Ok(Item::Entry(Entry { seq, t_ns, conn, kind }))
+}
+
+fn parse_header(o: &Map<String, Value>) -> Result<Header, String> {
+    let format = str_field(o, "format")?;
+    if format != FORMAT {
+        return Err(format!("not a session file (format `{format}`)"));
+    }
+    let version = u64_field(o, "version")?;
+    if version != VERSION {
+        return Err(format!("unknown session format version {version} (this reader knows version {VERSION})"));
+    }
+    let source = match str_field(o, "source")? {
+        "proxy" => Source::Proxy,
+        "pcap" => Source::Pcap,
+        "sim" => Source::Sim,
+        other => return Err(format!("unknown source `{other}`")),
+    };
+    Ok(Header {
+        source,
+        master: opt_str(o, "master")?,
+        capture: opt_str(o, "capture")?,
+        started_at: str_field(o, "started_at")?.to_owned(),
+        tool: opt_str(o, "tool")?.unwrap_or_default(),
+        redacted: o.get("redacted").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+fn parse_kind(o: &Map<String, Value>, kind: &str) -> Result<EntryKind, String> {
+    Ok(match kind {
+        "request" => EntryKind::Request(Request {
+            method: str_field(o, "method")?.to_owned(),
+            path: str_field(o, "path")?.to_owned(),
+            headers: headers(o)?,
+            body: bytes_field(o, "body")?.unwrap_or_default(),
+            summary: summary(o, "call")?,
+        }),
+        "response" => EntryKind::Response(Response {
+            request: opt_u64(o, "request")?,
+            status: u16::try_from(u64_field(o, "status")?).map_err(|_| "`status` is not an HTTP status".to_owned())?,
+            headers: headers(o)?,
+            body: bytes_field(o, "body")?.unwrap_or_default(),
+            stream: o.get("stream").and_then(Value::as_bool).unwrap_or(false),
+            format: format_field(o)?,
+        }),
+        "event" => EntryKind::Event(Event {
+            stream: u64_field(o, "stream")?,
+            record: bytes_field(o, "record")?.ok_or("missing `record`")?,
+            chunks: match o.get("chunks") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(a)) => {
+                    Some(a.iter().map(|v| v.as_u64().ok_or("`chunks` holds a non-integer")).collect::<Result<_, _>>()?)
+                }
+                Some(_) => return Err("`chunks` is not a list".into()),
+            },
+            summary: summary(o, "event")?,
+        }),
+        "close" => EntryKind::Close(Close {
+            stream: opt_u64(o, "stream")?,
+            by: match str_field(o, "by")? {
+                "framework" => Party::Framework,
+                "master" => Party::Master,
+                "proxy" => Party::Proxy,
+                other => return Err(format!("unknown `by` `{other}`")),
+            },
+            reason: opt_str(o, "reason")?,
+        }),
+        "note" => EntryKind::Note(Note {
+            message: str_field(o, "message")?.to_owned(),
+            refers: opt_u64(o, "refers")?,
+            incomplete: o.get("incomplete").and_then(Value::as_bool).unwrap_or(false),
+        }),
+        "end" => EntryKind::End(End {
+            entries: u64_field(o, "entries")?,
+            complete: o.get("complete").and_then(Value::as_bool).unwrap_or(false),
+        }),
+        other => return Err(format!("unknown kind `{other}`")),
+    })
+}
+
+fn str_field<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
+    match o.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(format!("`{key}` is not a string")),
+        None => Err(format!("missing `{key}`")),
+    }
+}
+
+fn opt_str(o: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("`{key}` is not a string")),
+    }
+}
+
+fn u64_field(o: &Map<String, Value>, key: &str) -> Result<u64, String> {
+    opt_u64(o, key)?.ok_or_else(|| format!("missing `{key}`"))
+}
+
+fn opt_u64(o: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| format!("`{key}` is not an unsigned integer")),
+    }
+}
+
+/// `key` (text) or `key_b64` (base64), byte for byte.
+fn bytes_field(o: &Map<String, Value>, key: &str) -> Result<Option<Vec<u8>>, String> {
+    if let Some(text) = opt_str(o, key)? {
+        return Ok(Some(text.into_bytes()));
+    }
+    let b64 = format!("{key}_b64");
+    match opt_str(o, &b64)? {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map(Some)
+            .map_err(|e| format!("`{b64}` is not base64: {e}")),
+        None => Ok(None),
+    }
+}
+
+fn headers(o: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
+    match o.get("headers") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(pairs)) => pairs
+            .iter()
+            .map(|pair| match pair {
+                Value::Array(p) if p.len() == 2 => match (&p[0], &p[1]) {
+                    (Value::String(n), Value::String(v)) => Ok((n.clone(), v.clone())),
+                    _ => Err("a header is not a [name, value] pair of strings".to_owned()),
+                },
+                _ => Err("a header is not a [name, value] pair".to_owned()),
+            })
+            .collect(),
+        Some(_) => Err("`headers` is not a list".into()),
+    }
+}
+
+fn format_field(o: &Map<String, Value>) -> Result<Option<Format>, String> {
+    match opt_str(o, "format")?.as_deref() {
+        None => Ok(None),
+        Some("json") => Ok(Some(Format::Json)),
+        Some("protobuf") => Ok(Some(Format::Protobuf)),
+        Some(other) => Err(format!("unknown `format` `{other}`")),
+    }
+}
+
+fn summary(o: &Map<String, Value>, name_key: &str) -> Result<Summary, String> {
+    Ok(Summary { name: opt_str(o, name_key)?, format: format_field(o)?, framework_id: opt_str(o, "framework_id")? })
+}

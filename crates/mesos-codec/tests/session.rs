@@ -1,0 +1,206 @@
+//! The session log format: every kind of entry round trips byte for byte,
+//! a reader follows a growing file, a torn last line is reported and never
+//! fatal, and bad files are refused naming the line.
+
+use mesos_codec::session::{
+    Close, End, Entry, EntryKind, Event, Format, Header, Item, Note, Party, Reader, Request, Response, SessionError,
+    Source, Summary, TornLine, Writer,
+};
+
+fn sample() -> (Header, Vec<Entry>, Vec<u8>) {
+    let mut header = Header::new(Source::Proxy, "2026-11-24T21:30:00.123456789Z");
+    header.master = Some("http://127.0.0.1:5050".into());
+    let mut writer = Writer::new();
+    let subscribe =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/seed/walkthrough/01-register.json"))
+            .unwrap();
+    let kinds = vec![
+        EntryKind::Request(Request {
+            method: "POST".into(),
+            path: "/api/v1/scheduler".into(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: subscribe,
+            summary: Summary {
+                name: Some("SUBSCRIBE".into()),
+                format: Some(Format::Json),
+                framework_id: Some("test13".into()),
+            },
+        }),
+        EntryKind::Response(Response {
+            request: Some(0),
+            status: 200,
+            headers: vec![("Mesos-Stream-Id".into(), "b3a3e239-f0ad-43d3-b635-1c1d9c66566b".into())],
+            body: Vec::new(),
+            stream: true,
+            format: Some(Format::Json),
+        }),
+        EntryKind::Event(Event {
+            stream: 1,
+            record: br#"{"type":"HEARTBEAT"}"#.to_vec(),
+            chunks: None,
+            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Format::Json), framework_id: None },
+        }),
+        // A protobuf record (not UTF-8) that came in three chunks.
+        EntryKind::Event(Event {
+            stream: 1,
+            record: vec![0x08, 0x08, 0xff, 0x00],
+            chunks: Some(vec![1, 2, 1]),
+            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Format::Protobuf), framework_id: None },
+        }),
+        EntryKind::Note(Note {
+            message: "malformed RecordIO from the master at byte 7".into(),
+            refers: Some(3),
+            incomplete: false,
+        }),
+        EntryKind::Close(Close { stream: Some(1), by: Party::Master, reason: Some("end of stream".into()) }),
+        EntryKind::End(End { entries: 6, complete: true }),
+    ];
+    let entries: Vec<Entry> = kinds.into_iter().enumerate().map(|(i, k)| writer.entry(i as u64 * 1000, 1, k)).collect();
+    let mut file = header.to_line();
+    for e in &entries {
+        file.extend(e.to_line());
+    }
+    (header, entries, file)
+}
+
+fn read_all(bytes: &[u8]) -> (Vec<Item>, Result<(), SessionError>, Option<TornLine>) {
+    let mut reader = Reader::new();
+    reader.push(bytes);
+    let mut items = Vec::new();
+    loop {
+        match reader.next_item() {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => break,
+            Err(e) => return (items, Err(e), None),
+        }
+    }
+    let torn = reader.finish();
+    (items, Ok(()), torn)
+}
+
+#[test]
+fn every_kind_round_trips() {
+    let (header, entries, file) = sample();
+    let (items, result, torn) = read_all(&file);
+    assert_eq!(result, Ok(()));
+    assert_eq!(torn, None);
+    assert_eq!(items[0], Item::Header(header));
+    let read: Vec<Entry> = items[1..]
+        .iter()
+        .map(|i| match i {
+            Item::Entry(e) => e.clone(),
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(read, entries);
+    // And the lines read back are the lines written, byte for byte.
+    let mut again = match &items[0] {
+        Item::Header(h) => h.to_line(),
+        _ => panic!(),
+    };
+    for e in &read {
+        again.extend(e.to_line());
+    }
+    assert_eq!(again, file);
+}
+
+#[test]
+fn lines_look_as_documented() {
+    let (_, _, file) = sample();
+    let text = String::from_utf8(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with(r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"proxy","master":"http://127.0.0.1:5050","started_at":"2026-11-24T21:30:00.123456789Z","tool":"mesos-tape "#), "{}", lines[0]);
+    assert!(lines[1].starts_with(r#"{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[["Content-Type","application/json"],["Accept","application/json"]],"body":"{ \"framework_id\""#), "{}", lines[1]);
+    assert!(lines[1].ends_with(r#","call":"SUBSCRIBE","format":"json","framework_id":"test13"}"#), "{}", lines[1]);
+    assert_eq!(
+        lines[2],
+        r#"{"seq":1,"t_ns":1000,"conn":1,"kind":"response","request":0,"status":200,"headers":[["Mesos-Stream-Id","b3a3e239-f0ad-43d3-b635-1c1d9c66566b"]],"stream":true,"format":"json"}"#
+    );
+    assert_eq!(
+        lines[3],
+        r#"{"seq":2,"t_ns":2000,"conn":1,"kind":"event","stream":1,"record":"{\"type\":\"HEARTBEAT\"}","event":"HEARTBEAT","format":"json"}"#
+    );
+    assert_eq!(
+        lines[4],
+        r#"{"seq":3,"t_ns":3000,"conn":1,"kind":"event","stream":1,"record_b64":"CAj/AA==","chunks":[1,2,1],"event":"HEARTBEAT","format":"protobuf"}"#
+    );
+}
+
+#[test]
+fn a_torn_last_line_at_every_length_is_reported_never_fatal() {
+    let (_, entries, file) = sample();
+    let line_ends: Vec<usize> = file.iter().enumerate().filter(|&(_, b)| *b == b'\n').map(|(i, _)| i + 1).collect();
+    for len in 0..=file.len() {
+        let (items, result, torn) = read_all(&file[..len]);
+        assert_eq!(result, Ok(()), "length {len}");
+        let complete = line_ends.iter().filter(|&&e| e <= len).count();
+        assert_eq!(items.len(), complete, "length {len}");
+        let at_boundary = len == 0 || line_ends.contains(&len);
+        assert_eq!(torn.is_some(), !at_boundary, "length {len}");
+        if let Some(t) = torn {
+            assert_eq!(t.line as usize, complete + 1);
+        }
+    }
+    assert_eq!(entries.len() + 1, line_ends.len());
+}
+
+#[test]
+fn a_reader_follows_a_file_that_is_still_being_written() {
+    let (_, _, file) = sample();
+    let mut reader = Reader::new();
+    let mut items = 0;
+    for byte in &file {
+        reader.push(std::slice::from_ref(byte));
+        while reader.next_item().unwrap().is_some() {
+            items += 1;
+        }
+    }
+    assert_eq!(items, 8);
+    assert_eq!(reader.finish(), None);
+}
+
+fn first_error(text: &str) -> SessionError {
+    let (_, result, _) = read_all(text.as_bytes());
+    result.unwrap_err()
+}
+
+const HEADER: &str = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t","tool":"x","redacted":true}"#;
+
+#[test]
+fn bad_sessions_are_refused_naming_the_line() {
+    let e = first_error(&format!("{}\n", HEADER.replace(r#""version":1"#, r#""version":2"#)));
+    assert_eq!(e.to_string(), "line 1: unknown session format version 2 (this reader knows version 1)");
+    let e = first_error(&format!("{}\n", r#"{"seq":0,"t_ns":0,"conn":1,"kind":"note","message":"m"}"#));
+    assert_eq!(e.to_string(), "line 1: expected the header first, found a `note` line");
+    let e = first_error(&format!("{HEADER}\n{}\n", r#"{"seq":1,"t_ns":0,"conn":1,"kind":"note","message":"m"}"#));
+    assert_eq!(e.to_string(), "line 2: entries out of order: seq 1, expected 0");
+    let e = first_error(&format!(
+        "{HEADER}\n{}\n{}\n",
+        r#"{"seq":0,"t_ns":50,"conn":1,"kind":"note","message":"m"}"#,
+        r#"{"seq":1,"t_ns":10,"conn":1,"kind":"note","message":"m"}"#
+    ));
+    assert_eq!(e.to_string(), "line 3: time goes backwards: t_ns 10 after 50");
+    let e = first_error(&format!("{HEADER}\ngarbage\n"));
+    assert!(e.to_string().starts_with("line 2: not JSON: "), "{e}");
+    let e = first_error(&format!("{HEADER}\n{}\n", r#"{"seq":0,"t_ns":0,"conn":1,"kind":"teleport"}"#));
+    assert_eq!(e.to_string(), "line 2: unknown kind `teleport`");
+    let e = first_error(&format!(
+        "{HEADER}\n{}\n",
+        r#"{"seq":0,"t_ns":0,"conn":1,"kind":"event","stream":1,"record_b64":"!!"}"#
+    ));
+    assert!(e.to_string().starts_with("line 2: `record_b64` is not base64"), "{e}");
+    let e = first_error(&format!("{}\n", r#"{"kind":"header","format":"something-else","version":1}"#));
+    assert_eq!(e.to_string(), "line 1: not a session file (format `something-else`)");
+}
+
+#[test]
+fn unknown_keys_are_ignored() {
+    let text =
+        format!("{HEADER}\n{}\n", r#"{"seq":0,"t_ns":0,"conn":1,"kind":"note","message":"m","later_addition":[1,2]}"#);
+    let (items, result, _) = read_all(text.as_bytes());
+    assert_eq!(result, Ok(()));
+    assert_eq!(items.len(), 2);
+}
