@@ -17,7 +17,8 @@
 //!   `Ok(None)`, and the record comes out once its last byte has been pushed;
 //! - a hostile size cannot exhaust memory: sizes over the maximum record size
 //!   ([`DEFAULT_MAX_RECORD_SIZE`], 64 MiB, unless configured) are refused as
-//!   soon as their digits cross the limit, before anything is allocated;
+//!   soon as the size line (or the part of it in the chunk at hand) has been
+//!   read, before anything is allocated;
 //! - errors carry the byte offset in the stream where they happened, and a
 //!   decoder that failed stays failed (the stream has lost its framing, and
 //!   nothing after the error can be trusted).
@@ -77,6 +78,12 @@ use bytes::{Buf, Bytes, BytesMut};
 
 /// The maximum record size a [`Decoder`] accepts unless told otherwise: 64 MiB,
 /// enough for the SUBSCRIBED event of a large cluster.
+///
+/// ```
+/// use mesos_codec::recordio::{Decoder, DEFAULT_MAX_RECORD_SIZE};
+/// assert_eq!(DEFAULT_MAX_RECORD_SIZE, 64 << 20);
+/// assert_eq!(Decoder::new().max_record_size(), DEFAULT_MAX_RECORD_SIZE);
+/// ```
 pub const DEFAULT_MAX_RECORD_SIZE: u64 = 64 * 1024 * 1024;
 
 /// A record that spans chunks gets a buffer of its full size up front when it
@@ -107,11 +114,29 @@ impl Error {
     /// The byte offset in the stream (counting from 0) where the error is:
     /// the offending byte for a bad size, the start of the record's size line
     /// for a record that is too large or truncated.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::Decoder;
+    /// let mut decoder = Decoder::new();
+    /// decoder.push(Bytes::from_static(b"1\na-1\n"));
+    /// assert_eq!(decoder.next_record()?.unwrap().data, "a");
+    /// assert_eq!(decoder.next_record().unwrap_err().offset(), 3); // the `-`
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
     pub fn offset(&self) -> u64 {
         self.offset
     }
 
     /// What went wrong.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::{Decoder, ErrorKind};
+    /// let mut decoder = Decoder::new();
+    /// decoder.push(Bytes::from_static(b"\n"));
+    /// assert_eq!(*decoder.next_record().unwrap_err().kind(), ErrorKind::EmptySize);
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
@@ -126,6 +151,18 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// The reasons a RecordIO stream can be refused.
+///
+/// `Display` says what went wrong; [`Error`] adds where.
+///
+/// ```
+/// use bytes::Bytes;
+/// use mesos_codec::recordio::{Decoder, ErrorKind};
+/// let mut decoder = Decoder::new();
+/// decoder.push(Bytes::from_static(b"99999999999999999999\n")); // over u64::MAX
+/// assert_eq!(*decoder.next_record().unwrap_err().kind(), ErrorKind::SizeOverflow);
+/// let truncated = ErrorKind::Truncated { expected: Some(20), received: 3 };
+/// assert_eq!(truncated.to_string(), "the stream ended inside a record: 3 of its 20 data bytes received");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -151,7 +188,7 @@ pub enum ErrorKind {
         max: u64,
     },
     /// The stream ended inside a record (or inside its size line).
-    #[error("the stream ended inside a record: {received} of its {} data bytes received", expected_text(*.expected))]
+    #[error("{}", truncated_text(*.expected, *.received))]
     Truncated {
         /// The record's size, or `None` when the stream ended inside the size line.
         expected: Option<u64>,
@@ -164,14 +201,25 @@ fn show_byte(byte: u8) -> String {
     if byte.is_ascii_graphic() || byte == b' ' { format!("'{}'", byte as char) } else { format!("{byte:#04x}") }
 }
 
-fn expected_text(expected: Option<u64>) -> String {
+fn truncated_text(expected: Option<u64>, received: u64) -> String {
     match expected {
-        Some(n) => n.to_string(),
-        None => "(size unknown: the stream ended inside the size line)".to_owned(),
+        Some(size) => format!("the stream ended inside a record: {received} of its {size} data bytes received"),
+        None => "the stream ended inside a record's size line".to_owned(),
     }
 }
 
 /// One decoded record and where it was in the stream.
+///
+/// ```
+/// use bytes::Bytes;
+/// use mesos_codec::recordio::Decoder;
+/// let mut decoder = Decoder::new();
+/// decoder.push(Bytes::from_static(b"20\n{\"type\":\"HEARTBEAT\"}"));
+/// let record = decoder.next_record()?.unwrap();
+/// assert_eq!((record.offset, record.data_offset, record.end()), (0, 3, 23));
+/// assert_eq!(record.data, r#"{"type":"HEARTBEAT"}"#);
+/// # Ok::<(), mesos_codec::recordio::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// Offset of the record's first byte (the first digit of its size line).
@@ -223,6 +271,18 @@ const OVERFLOW_GUARD: u64 = (u64::MAX - 9) / 10;
 /// decoder reuses once the caller has dropped the records cut from it.
 ///
 /// [`with_max_record_size`]: Self::with_max_record_size
+///
+/// ```
+/// use bytes::Bytes;
+/// use mesos_codec::recordio::Decoder;
+/// let mut decoder = Decoder::new();
+/// decoder.push(Bytes::from_static(b"20\n{\"type\":\"HEART"));
+/// assert_eq!(decoder.next_record()?, None); // more bytes needed
+/// decoder.push(Bytes::from_static(b"BEAT\"}"));
+/// assert_eq!(decoder.next_record()?.unwrap().data, r#"{"type":"HEARTBEAT"}"#);
+/// decoder.finish()?; // the stream ended between records
+/// # Ok::<(), mesos_codec::recordio::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Decoder {
     max: u64,
@@ -253,7 +313,14 @@ impl Default for Decoder {
 }
 
 impl Decoder {
-    /// A decoder with the default maximum record size of 64 MiB.
+    /// A decoder with the default maximum record size of 64 MiB
+    /// ([`DEFAULT_MAX_RECORD_SIZE`]).
+    ///
+    /// ```
+    /// use mesos_codec::recordio::{Decoder, DEFAULT_MAX_RECORD_SIZE};
+    /// let decoder = Decoder::new();
+    /// assert_eq!((decoder.max_record_size(), decoder.position()), (DEFAULT_MAX_RECORD_SIZE, 0));
+    /// ```
     pub fn new() -> Self {
         Self::with_max_record_size(DEFAULT_MAX_RECORD_SIZE)
     }
@@ -291,6 +358,11 @@ impl Decoder {
     }
 
     /// The largest record this decoder accepts, in bytes.
+    ///
+    /// ```
+    /// use mesos_codec::recordio::Decoder;
+    /// assert_eq!(Decoder::with_max_record_size(1024).max_record_size(), 1024);
+    /// ```
     pub fn max_record_size(&self) -> u64 {
         self.max
     }
@@ -298,11 +370,34 @@ impl Decoder {
     /// How many bytes of the stream have been decoded so far (the offset of
     /// the next byte to be read). Bytes pushed but not yet reached by
     /// [`next_record`](Self::next_record) are not counted.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::Decoder;
+    /// let mut decoder = Decoder::new();
+    /// decoder.push(Bytes::from_static(b"1\na1\nb"));
+    /// assert_eq!(decoder.position(), 0); // pushed, not yet decoded
+    /// decoder.next_record()?;
+    /// assert_eq!(decoder.position(), 3);
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
     pub fn position(&self) -> u64 {
         self.offset
     }
 
-    /// Appends the next chunk of the stream. Empty chunks are fine.
+    /// Appends the next chunk of the stream. Empty chunks are fine. A
+    /// decoder that has failed drops what it is pushed.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::Decoder;
+    /// let mut decoder = Decoder::new();
+    /// decoder.push(Bytes::from_static(b"6\nhel"));
+    /// decoder.push(Bytes::new());
+    /// decoder.push(Bytes::from_static(b"lo!"));
+    /// assert_eq!(decoder.next_record()?.unwrap().data, "hello!");
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
     #[inline]
     pub fn push(&mut self, chunk: Bytes) {
         if chunk.is_empty() || self.failed.is_some() {
@@ -319,6 +414,18 @@ impl Decoder {
     /// The next complete record, `Ok(None)` when more bytes are needed.
     ///
     /// After an error every later call returns the same error.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::Decoder;
+    /// let mut decoder = Decoder::new();
+    /// decoder.push(Bytes::from_static(b"2\nok3\nab"));
+    /// assert_eq!(decoder.next_record()?.unwrap().data, "ok");
+    /// assert_eq!(decoder.next_record()?, None); // 2 of 3 bytes so far
+    /// decoder.push(Bytes::from_static(b"c"));
+    /// assert_eq!(decoder.next_record()?.unwrap().data, "abc");
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
     // Inlined so that a record found by the fast path stays in registers.
     #[inline(always)]
     pub fn next_record(&mut self) -> Result<Option<Record>, Error> {
@@ -400,6 +507,17 @@ impl Decoder {
     /// Call it after [`next_record`](Self::next_record) has returned
     /// `Ok(None)`: bytes pushed but not decoded count as an unfinished record.
     /// A decoder that had failed returns its error again.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::{Decoder, ErrorKind};
+    /// let mut decoder = Decoder::new();
+    /// decoder.push(Bytes::from_static(b"2\nok12"));
+    /// while decoder.next_record()?.is_some() {}
+    /// let err = decoder.finish().unwrap_err(); // the stream stopped inside a size line
+    /// assert_eq!((err.offset(), err.kind()), (4, &ErrorKind::Truncated { expected: None, received: 0 }));
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
     pub fn finish(&mut self) -> Result<(), Error> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
@@ -567,6 +685,13 @@ const MAX_HEADER: usize = 21;
 /// Made by [`frame`]. The payload is never copied: writing a `Framed` with
 /// vectored I/O (or as an HTTP chunk through hyper, which accepts any `Buf`)
 /// sends the size line and the payload's own memory.
+///
+/// ```
+/// use bytes::{Buf, Bytes};
+/// let mut framed = mesos_codec::recordio::frame(Bytes::from_static(b"hello!"));
+/// assert_eq!(framed.remaining(), 8);
+/// assert_eq!(framed.copy_to_bytes(8), "6\nhello!");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Framed {
     header: [u8; MAX_HEADER],
@@ -577,16 +702,36 @@ pub struct Framed {
 
 impl Framed {
     /// The size line, newline included (`b"6\n"` for a 6-byte payload).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::frame;
+    /// assert_eq!(frame(Bytes::from_static(b"hello!")).header(), b"6\n");
+    /// assert_eq!(frame(Bytes::new()).header(), b"0\n");
+    /// ```
     pub fn header(&self) -> &[u8] {
         &self.header[..usize::from(self.header_len)]
     }
 
     /// The payload, unchanged.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// let framed = mesos_codec::recordio::frame(Bytes::from_static(br#"{"type":"HEARTBEAT"}"#));
+    /// assert_eq!(framed.payload(), r#"{"type":"HEARTBEAT"}"#);
+    /// ```
     pub fn payload(&self) -> &Bytes {
         &self.payload
     }
 
     /// The framed record as one contiguous buffer (this copies the payload).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::frame;
+    /// assert_eq!(frame(Bytes::from_static(b"hello!")).to_bytes(), "6\nhello!");
+    /// assert_eq!(frame(Bytes::new()).to_bytes(), "0\n");
+    /// ```
     pub fn to_bytes(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(usize::from(self.header_len) + self.payload.len());
         out.extend_from_slice(self.header());

@@ -21,28 +21,67 @@ use std::sync::OnceLock;
 use prost_reflect::{Cardinality, Kind, MessageDescriptor};
 
 /// Index of a message in the [`Schema`].
+///
+/// ```
+/// use mesos_codec::schema::{MessageId, Schema};
+/// let schema = Schema::get();
+/// let call: MessageId = schema.message_by_name("mesos.v1.scheduler.Call").unwrap();
+/// assert_eq!(schema.message(call).name, "mesos.v1.scheduler.Call");
+/// ```
 pub type MessageId = u32;
-/// Index of an enum in the [`Schema`].
+/// Index of an enum in the [`Schema`], as an enum field's [`FieldKind::Enum`] holds it.
+///
+/// ```
+/// use mesos_codec::schema::{EnumId, FieldKind, Schema};
+/// let schema = Schema::get();
+/// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+/// let FieldKind::Enum(id) = call.field_by_name("type").unwrap().kind else { panic!("`type` is an enum") };
+/// let id: EnumId = id;
+/// assert_eq!(schema.enumeration(id).name, "mesos.v1.scheduler.Call.Type");
+/// ```
 pub type EnumId = u32;
 
 /// What a field holds, as the wire and the JSON rules see it.
+///
+/// ```
+/// use mesos_codec::schema::{FieldKind, Schema};
+/// let schema = Schema::get();
+/// let info = schema.message(schema.message_by_name("mesos.v1.FrameworkInfo").unwrap());
+/// assert_eq!(info.field_by_name("user").unwrap().kind, FieldKind::String);
+/// assert_eq!(info.field_by_name("failover_timeout").unwrap().kind, FieldKind::Double);
+/// assert!(matches!(info.field_by_name("id").unwrap().kind, FieldKind::Message(_)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub enum FieldKind {
+    /// `double`.
     Double,
+    /// `float`.
     Float,
+    /// `int32`.
     Int32,
+    /// `int64`.
     Int64,
+    /// `uint32`.
     Uint32,
+    /// `uint64`.
     Uint64,
+    /// `sint32` (zigzag-encoded).
     Sint32,
+    /// `sint64` (zigzag-encoded).
     Sint64,
+    /// `fixed32`.
     Fixed32,
+    /// `fixed64`.
     Fixed64,
+    /// `sfixed32`.
     Sfixed32,
+    /// `sfixed64`.
     Sfixed64,
+    /// `bool`.
     Bool,
+    /// `string`.
     String,
+    /// `bytes`.
     Bytes,
     /// An enum, by its index in the schema.
     Enum(EnumId),
@@ -51,7 +90,16 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    /// The protobuf wire type of one (unpacked) value of this kind.
+    /// The protobuf wire type of one (unpacked) value of this kind: 0
+    /// (varint), 1 (64-bit), 2 (length-delimited) or 5 (32-bit).
+    ///
+    /// ```
+    /// use mesos_codec::schema::FieldKind;
+    /// assert_eq!(FieldKind::Enum(0).wire_type(), 0);
+    /// assert_eq!(FieldKind::Double.wire_type(), 1);
+    /// assert_eq!(FieldKind::String.wire_type(), 2);
+    /// assert_eq!(FieldKind::Fixed32.wire_type(), 5);
+    /// ```
     pub fn wire_type(self) -> u8 {
         match self {
             FieldKind::Double | FieldKind::Fixed64 | FieldKind::Sfixed64 => 1,
@@ -61,27 +109,61 @@ impl FieldKind {
         }
     }
 
-    /// Whether values of this kind may be packed (scalars other than strings).
+    /// Whether values of this kind may be packed: every kind but strings,
+    /// bytes and messages (the length-delimited ones).
+    ///
+    /// ```
+    /// use mesos_codec::schema::FieldKind;
+    /// assert!(FieldKind::Uint32.packable());
+    /// assert!(FieldKind::Enum(0).packable());
+    /// assert!(!FieldKind::Bytes.packable());
+    /// assert!(!FieldKind::Message(0).packable());
+    /// ```
     pub fn packable(self) -> bool {
         self.wire_type() != 2
     }
 }
 
 /// An explicit `[default = ...]` of a field, parsed.
+///
+/// ```
+/// use mesos_codec::schema::{DefaultValue, Schema};
+/// let schema = Schema::get();
+/// let filters = schema.message(schema.message_by_name("mesos.v1.Filters").unwrap());
+/// assert_eq!(filters.field_by_name("refuse_seconds").unwrap().default, Some(DefaultValue::Double(5.0)));
+/// let info = schema.message(schema.message_by_name("mesos.v1.FrameworkInfo").unwrap());
+/// assert_eq!(info.field_by_name("role").unwrap().default, Some(DefaultValue::String("*".into())));
+/// assert_eq!(info.field_by_name("user").unwrap().default, None);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
 pub enum DefaultValue {
+    /// A signed integer default (`int32`, `int64`, `sint32`, `sint64`, `sfixed32`, `sfixed64`).
     Int(i64),
+    /// An unsigned integer default (`uint32`, `uint64`, `fixed32`, `fixed64`).
     Uint(u64),
+    /// A `double` or `float` default (`inf`, `-inf` and `nan` included).
     Double(f64),
+    /// A `bool` default.
     Bool(bool),
+    /// A `string` default.
     String(String),
+    /// A `bytes` default, with its escapes undone.
     Bytes(Vec<u8>),
     /// An enum default, as the value's number.
     Enum(i32),
 }
 
 /// One field of a message.
+///
+/// ```
+/// use mesos_codec::schema::{FieldKind, Schema};
+/// let schema = Schema::get();
+/// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+/// let field = call.field_by_name("framework_id").unwrap();
+/// assert_eq!((field.number, field.required, field.repeated), (1, false, false));
+/// assert_eq!(field.kind, FieldKind::Message(schema.message_by_name("mesos.v1.FrameworkID").unwrap()));
+/// assert_eq!(&field.json_key[..], br#""framework_id":"#);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Field {
     /// The `.proto` name, which is also the JSON key.
@@ -109,6 +191,16 @@ pub struct Field {
 impl Field {
     /// Whether the Mesos JSON writer writes this field's default when it is
     /// unset: an explicit default on a non-deprecated, non-repeated field.
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let filters = schema.message(schema.message_by_name("mesos.v1.Filters").unwrap());
+    /// assert!(filters.field_by_name("refuse_seconds").unwrap().writes_default()); // `5.0`
+    /// let info = schema.message(schema.message_by_name("mesos.v1.FrameworkInfo").unwrap());
+    /// assert!(!info.field_by_name("role").unwrap().writes_default()); // deprecated
+    /// assert!(!info.field_by_name("user").unwrap().writes_default()); // no default
+    /// ```
     pub fn writes_default(&self) -> bool {
         self.default.is_some() && !self.deprecated && !self.repeated
     }
@@ -117,6 +209,15 @@ impl Field {
 /// A fast, non-cryptographic hasher for the name tables (the FxHash
 /// scheme): field names come from the schema and JSON keys only look them
 /// up, so hash flooding cannot grow anything.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use mesos_codec::schema::FastHash;
+/// let mut numbers: HashMap<&str, u32, FastHash> = HashMap::default();
+/// numbers.insert("framework_id", 1);
+/// numbers.insert("type", 2);
+/// assert_eq!(numbers.get("framework_id"), Some(&1));
+/// ```
 #[derive(Default, Clone, Copy, Debug)]
 pub struct FastHash;
 
@@ -127,7 +228,17 @@ impl std::hash::BuildHasher for FastHash {
     }
 }
 
-/// The hasher of [`FastHash`].
+/// The hasher of [`FastHash`]. It has no random seed: the same name always
+/// hashes the same.
+///
+/// ```
+/// use std::hash::{BuildHasher, Hasher};
+/// use mesos_codec::schema::FastHash;
+/// let (mut a, mut b) = (FastHash.build_hasher(), FastHash.build_hasher());
+/// a.write(b"framework_id");
+/// b.write(b"framework_id");
+/// assert_eq!(a.finish(), b.finish());
+/// ```
 #[derive(Debug)]
 pub struct FastHasher(u64);
 
@@ -159,6 +270,16 @@ impl std::hash::Hasher for FastHasher {
 const DENSE_NUMBERS: usize = 64;
 
 /// One message of the schema.
+///
+/// ```
+/// use mesos_codec::schema::Schema;
+/// let schema = Schema::get();
+/// let id = schema.message(schema.message_by_name("mesos.v1.FrameworkID").unwrap());
+/// assert_eq!((id.fields[0].name.as_str(), id.required.as_slice()), ("value", &[0][..]));
+/// let filters = schema.message(schema.message_by_name("mesos.v1.Filters").unwrap());
+/// assert_eq!(filters.absent_attention, [0]); // `refuse_seconds`, whose default is written
+/// assert!(!filters.map_entry);
+/// ```
 #[derive(Debug)]
 pub struct Message {
     /// The full name, e.g. `mesos.v1.scheduler.Call`.
@@ -185,6 +306,15 @@ pub struct Message {
 
 impl Message {
     /// The field with this number, and its index in [`fields`](Self::fields).
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+    /// let (index, field) = call.field_by_number(3).unwrap();
+    /// assert_eq!((index, field.name.as_str()), (2, "subscribe"));
+    /// assert!(call.field_by_number(999).is_none());
+    /// ```
     #[inline]
     pub fn field_by_number(&self, number: u32) -> Option<(usize, &Field)> {
         if let Some(&slot) = self.dense.get(number as usize) {
@@ -196,9 +326,17 @@ impl Message {
         Some((index, &self.fields[index]))
     }
 
-    /// The index of the field with this number and the wire types it
-    /// accepts (see [`accepts_wire_type`](Self::accepts_wire_type)), without
-    /// touching the field itself.
+    /// The index in [`fields`](Self::fields) of the field with this number,
+    /// without touching the field itself (pair it with
+    /// [`accepts_wire_type`](Self::accepts_wire_type) to check a wire value).
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+    /// assert_eq!(call.field_index_by_number(2), Some(1)); // `type`
+    /// assert_eq!(call.field_index_by_number(999), None);
+    /// ```
     #[inline]
     pub fn field_index_by_number(&self, number: u32) -> Option<usize> {
         if let Some(&slot) = self.dense.get(number as usize) {
@@ -210,6 +348,17 @@ impl Message {
 
     /// Whether the field at `index` may be encoded with `wire_type`: its
     /// type's own, or a packed run for repeated scalars.
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+    /// let kind = call.field_index("type").unwrap();
+    /// assert!(call.accepts_wire_type(kind, 0) && !call.accepts_wire_type(kind, 2)); // an enum is a varint
+    /// let http = schema.message(schema.message_by_name("mesos.v1.HealthCheck.HTTPCheckInfo").unwrap());
+    /// let statuses = http.field_index("statuses").unwrap(); // `repeated uint32`
+    /// assert!(http.accepts_wire_type(statuses, 0) && http.accepts_wire_type(statuses, 2));
+    /// ```
     #[inline]
     pub fn accepts_wire_type(&self, index: usize, wire_type: u8) -> bool {
         let w = self.wire[index];
@@ -217,12 +366,28 @@ impl Message {
     }
 
     /// The field with this name.
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+    /// assert_eq!(call.field_by_name("framework_id").unwrap().number, 1);
+    /// assert!(call.field_by_name("frameworkId").is_none()); // `.proto` names only
+    /// ```
     #[inline]
     pub fn field_by_name(&self, name: &str) -> Option<&Field> {
         self.by_name.get(name).map(|&i| &self.fields[usize::from(i)])
     }
 
-    /// The index of the field with this name.
+    /// The index of the field with this name in [`fields`](Self::fields).
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+    /// let index = call.field_index("subscribe").unwrap();
+    /// assert_eq!((index, call.fields[index].number), (2, 3));
+    /// ```
     #[inline]
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).map(|&i| usize::from(i))
@@ -230,6 +395,14 @@ impl Message {
 }
 
 /// One enum of the schema.
+///
+/// ```
+/// use mesos_codec::schema::{FieldKind, Schema};
+/// let schema = Schema::get();
+/// let status = schema.message(schema.message_by_name("mesos.v1.TaskStatus").unwrap());
+/// let FieldKind::Enum(id) = status.field_by_name("state").unwrap().kind else { panic!("`state` is an enum") };
+/// assert_eq!(schema.enumeration(id).name, "mesos.v1.TaskState");
+/// ```
 #[derive(Debug)]
 pub struct Enum {
     /// The full name, e.g. `mesos.v1.TaskState`.
@@ -240,7 +413,18 @@ pub struct Enum {
 }
 
 impl Enum {
-    /// The name of the value with this number.
+    /// The name of the value with this number (for a number with aliases,
+    /// the first name declared).
+    ///
+    /// ```
+    /// use mesos_codec::schema::{FieldKind, Schema};
+    /// let schema = Schema::get();
+    /// let status = schema.message(schema.message_by_name("mesos.v1.TaskStatus").unwrap());
+    /// let FieldKind::Enum(id) = status.field_by_name("state").unwrap().kind else { panic!() };
+    /// let state = schema.enumeration(id);
+    /// assert_eq!(state.name_of(1), Some("TASK_RUNNING"));
+    /// assert_eq!(state.name_of(99), None);
+    /// ```
     #[inline]
     pub fn name_of(&self, number: i32) -> Option<&str> {
         let i = self.by_number.binary_search_by_key(&number, |(n, _)| *n).ok()?;
@@ -248,6 +432,16 @@ impl Enum {
     }
 
     /// The number of the value with this name.
+    ///
+    /// ```
+    /// use mesos_codec::schema::{FieldKind, Schema};
+    /// let schema = Schema::get();
+    /// let status = schema.message(schema.message_by_name("mesos.v1.TaskStatus").unwrap());
+    /// let FieldKind::Enum(id) = status.field_by_name("state").unwrap().kind else { panic!() };
+    /// let state = schema.enumeration(id);
+    /// assert_eq!(state.number_of("TASK_STAGING"), Some(6));
+    /// assert_eq!(state.number_of("task_staging"), None); // names are case-sensitive
+    /// ```
     #[inline]
     pub fn number_of(&self, name: &str) -> Option<i32> {
         self.by_name.get(name).copied()
@@ -255,6 +449,13 @@ impl Enum {
 }
 
 /// Every message and enum of the v1 schema, as flat tables.
+///
+/// ```
+/// use mesos_codec::schema::Schema;
+/// let schema = Schema::get();
+/// let event = schema.message_by_name("mesos.v1.scheduler.Event").unwrap();
+/// assert_eq!(schema.message(event).fields[0].name, "type");
+/// ```
 #[derive(Debug)]
 pub struct Schema {
     messages: Vec<Message>,
@@ -264,29 +465,80 @@ pub struct Schema {
 
 impl Schema {
     /// The schema, built on first use from [`crate::v1::descriptor_pool`].
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// // Built once: every call returns the same tables.
+    /// assert!(std::ptr::eq(Schema::get(), Schema::get()));
+    /// assert!(Schema::get().message_by_name("mesos.v1.scheduler.Call").is_some());
+    /// ```
     pub fn get() -> &'static Schema {
         static SCHEMA: OnceLock<Schema> = OnceLock::new();
         SCHEMA.get_or_init(|| Schema::build(crate::v1::descriptor_pool()))
     }
 
     /// A message by index.
+    ///
+    /// # Panics
+    ///
+    /// When `id` is not an index of this schema: use ids from
+    /// [`message_by_name`](Self::message_by_name) or a [`FieldKind::Message`].
+    ///
+    /// ```
+    /// use mesos_codec::schema::{FieldKind, Schema};
+    /// let schema = Schema::get();
+    /// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+    /// assert_eq!(call.name, "mesos.v1.scheduler.Call");
+    /// let FieldKind::Message(id) = call.field_by_name("subscribe").unwrap().kind else { panic!() };
+    /// assert_eq!(schema.message(id).name, "mesos.v1.scheduler.Call.Subscribe");
+    /// ```
     #[inline]
     pub fn message(&self, id: MessageId) -> &Message {
         &self.messages[id as usize]
     }
 
     /// An enum by index.
+    ///
+    /// # Panics
+    ///
+    /// When `id` is not an index of this schema: use the ids of
+    /// [`FieldKind::Enum`].
+    ///
+    /// ```
+    /// use mesos_codec::schema::{FieldKind, Schema};
+    /// let schema = Schema::get();
+    /// let call = schema.message(schema.message_by_name("mesos.v1.scheduler.Call").unwrap());
+    /// let FieldKind::Enum(id) = call.field_by_name("type").unwrap().kind else { panic!() };
+    /// assert_eq!(schema.enumeration(id).name_of(1), Some("SUBSCRIBE"));
+    /// ```
     #[inline]
     pub fn enumeration(&self, id: EnumId) -> &Enum {
         &self.enums[id as usize]
     }
 
     /// A message's index by its full name (`mesos.v1.scheduler.Event`).
+    /// Names relative to `mesos.v1` are not found here; see
+    /// [`crate::json::message_type`] for those.
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let event = schema.message_by_name("mesos.v1.scheduler.Event").unwrap();
+    /// assert_eq!(schema.message(event).name, "mesos.v1.scheduler.Event");
+    /// assert_eq!(schema.message_by_name("scheduler.Event"), None);
+    /// ```
     pub fn message_by_name(&self, name: &str) -> Option<MessageId> {
         self.message_ids.get(name).copied()
     }
 
     /// Every message's full name, sorted.
+    ///
+    /// ```
+    /// let names = mesos_codec::schema::Schema::get().message_names();
+    /// assert!(names.is_sorted());
+    /// assert!(names.contains(&"mesos.v1.scheduler.Call"));
+    /// assert!(names.contains(&"mesos.v1.FrameworkID"));
+    /// ```
     pub fn message_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.messages.iter().map(|m| m.name.as_str()).collect();
         names.sort_unstable();

@@ -16,6 +16,16 @@ use crate::json::ProtobufErrorKind;
 
 /// One value read off the wire. Length-delimited values are byte ranges
 /// (`start..end`) of the buffer they were read from.
+///
+/// ```
+/// use mesos_codec::wire::{read_field, WireValue};
+/// // FrameworkID { value: "test13" }: field 1, 6 bytes.
+/// let pb = b"\x0a\x06test13";
+/// let (number, value, _) = read_field(pb, 0).unwrap();
+/// assert_eq!((number, value), (1, WireValue::Len(2, 8)));
+/// let WireValue::Len(start, end) = value else { unreachable!() };
+/// assert_eq!(&pb[start..end], b"test13");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WireValue {
     /// Wire type 0.
@@ -30,6 +40,14 @@ pub enum WireValue {
 
 impl WireValue {
     /// The protobuf wire type number.
+    ///
+    /// ```
+    /// use mesos_codec::wire::WireValue;
+    /// assert_eq!(WireValue::Varint(1).wire_type(), 0);
+    /// assert_eq!(WireValue::Fixed64(0).wire_type(), 1);
+    /// assert_eq!(WireValue::Len(2, 8).wire_type(), 2);
+    /// assert_eq!(WireValue::Fixed32(0).wire_type(), 5);
+    /// ```
     pub fn wire_type(self) -> u8 {
         match self {
             WireValue::Varint(_) => 0,
@@ -41,6 +59,14 @@ impl WireValue {
 }
 
 /// Reads a varint at `at`; returns it and the offset after it.
+///
+/// ```
+/// use mesos_codec::json::ProtobufErrorKind;
+/// use mesos_codec::wire::read_varint;
+/// assert_eq!(read_varint(&[0x96, 0x01], 0), Ok((150, 2)));
+/// assert_eq!(read_varint(&[0x08, 0x96, 0x01], 1), Ok((150, 3)));
+/// assert_eq!(read_varint(&[0x96], 0), Err(ProtobufErrorKind::Truncated));
+/// ```
 #[inline(always)]
 pub fn read_varint(data: &[u8], mut at: usize) -> Result<(u64, usize), ProtobufErrorKind> {
     let mut value = 0u64;
@@ -60,6 +86,15 @@ pub fn read_varint(data: &[u8], mut at: usize) -> Result<(u64, usize), ProtobufE
 
 /// Reads one field (tag and value) at `at`; returns the field number, the
 /// value and the offset after it.
+///
+/// ```
+/// use mesos_codec::json::ProtobufErrorKind;
+/// use mesos_codec::wire::{read_field, WireValue};
+/// // scheduler.Call: field 2 (`type`) = 1 (SUBSCRIBE).
+/// assert_eq!(read_field(&[0x10, 0x01], 0), Ok((2, WireValue::Varint(1), 2)));
+/// // There is no field number 0.
+/// assert_eq!(read_field(&[0x00, 0x01], 0), Err(ProtobufErrorKind::InvalidTag(0)));
+/// ```
 #[inline(always)]
 pub fn read_field(data: &[u8], at: usize) -> Result<(u32, WireValue, usize), ProtobufErrorKind> {
     // Fast path: a one-byte key and, for length-delimited values, a one-byte
@@ -82,7 +117,17 @@ pub fn read_field(data: &[u8], at: usize) -> Result<(u32, WireValue, usize), Pro
     Ok((number as u32, value, next))
 }
 
-/// Reads one value of wire type `wire_type` at `at`.
+/// Reads one value of wire type `wire_type` at `at`; returns it and the
+/// offset after it.
+///
+/// ```
+/// use mesos_codec::json::ProtobufErrorKind;
+/// use mesos_codec::wire::{read_value, WireValue};
+/// // Filters: key 0x09 (field 1, `refuse_seconds`, wire type 1), then the double 5.0.
+/// let pb = [0x09, 0, 0, 0, 0, 0, 0, 0x14, 0x40];
+/// assert_eq!(read_value(&pb, 1, 1), Ok((WireValue::Fixed64(5.0f64.to_bits()), 9)));
+/// assert_eq!(read_value(&pb, 1, 3), Err(ProtobufErrorKind::UnsupportedWireType(3)));
+/// ```
 #[inline(always)]
 pub fn read_value(data: &[u8], at: usize, wire_type: u8) -> Result<(WireValue, usize), ProtobufErrorKind> {
     match wire_type {
@@ -112,20 +157,49 @@ pub fn read_value(data: &[u8], at: usize, wire_type: u8) -> Result<(WireValue, u
     }
 }
 
-/// Reads one value of a packed run that ends at `end`.
+/// Reads one value of a packed run that ends at `end`; returns it and the
+/// offset after it. A value that would cross `end` is
+/// [`Truncated`](ProtobufErrorKind::Truncated).
+///
+/// An `end` past the end of `data` is [`ProtobufErrorKind::Truncated`].
+///
+/// ```
+/// use mesos_codec::json::ProtobufErrorKind;
+/// use mesos_codec::wire::{read_packed, WireValue};
+/// // A packed run of the varints 200 and 404 in bytes 0..4, then other bytes.
+/// let data = [0xc8, 0x01, 0x94, 0x03, 0x08];
+/// let (first, at) = read_packed(&data, 0, 4, 0).unwrap();
+/// let (second, at) = read_packed(&data, at, 4, 0).unwrap();
+/// assert_eq!((first, second, at), (WireValue::Varint(200), WireValue::Varint(404), 4));
+/// assert_eq!(read_packed(&data, 2, 3, 0), Err(ProtobufErrorKind::Truncated));
+/// ```
 #[inline]
 pub fn read_packed(data: &[u8], at: usize, end: usize, wire_type: u8) -> Result<(WireValue, usize), ProtobufErrorKind> {
-    let (value, next) = read_value(&data[..end], at, wire_type)?;
-    Ok((value, next))
+    let run = data.get(..end).ok_or(ProtobufErrorKind::Truncated)?;
+    read_value(run, at, wire_type)
 }
 
 /// Undoes zigzag encoding (`sint32`, `sint64`).
+///
+/// ```
+/// use mesos_codec::wire::unzigzag;
+/// assert_eq!([0, 1, 2, 3, 4].map(unzigzag), [0, -1, 1, -2, 2]);
+/// assert_eq!(unzigzag(u64::MAX), i64::MIN);
+/// ```
 #[inline]
 pub fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Appends a varint.
+///
+/// ```
+/// use mesos_codec::wire::write_varint;
+/// let mut out = vec![0x08]; // scheduler.Event: field 1 (`type`) ...
+/// write_varint(8, &mut out); // ... = 8 (HEARTBEAT)
+/// write_varint(150, &mut out);
+/// assert_eq!(out, [0x08, 0x08, 0x96, 0x01]);
+/// ```
 #[inline]
 pub fn write_varint(mut v: u64, out: &mut Vec<u8>) {
     while v >= 0x80 {
@@ -136,6 +210,14 @@ pub fn write_varint(mut v: u64, out: &mut Vec<u8>) {
 }
 
 /// How many bytes [`write_varint`] writes for `v`.
+///
+/// ```
+/// use mesos_codec::wire::varint_len;
+/// assert_eq!(varint_len(0), 1);
+/// assert_eq!(varint_len(127), 1);
+/// assert_eq!(varint_len(150), 2);
+/// assert_eq!(varint_len(u64::MAX), 10);
+/// ```
 #[inline]
 pub fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)

@@ -187,6 +187,7 @@ fn table_cap_is_configurable_and_names_the_record_start() {
 fn table_stream_ending_inside_the_size_line_is_truncated() {
     let err = first_error(b"3\nabc12");
     assert_eq!((err.offset(), err.kind().clone()), (5, ErrorKind::Truncated { expected: None, received: 0 }));
+    assert_eq!(err.to_string(), "byte 5: the stream ended inside a record's size line");
     let err = first_error(b"3\nabc12\n");
     assert_eq!((err.offset(), err.kind().clone()), (5, ErrorKind::Truncated { expected: Some(12), received: 0 }));
 }

@@ -104,6 +104,15 @@ impl fmt::Display for Path {
 ///
 /// JSON has no way to carry it, so it is reported rather than dropped
 /// without a word.
+///
+/// ```
+/// use mesos_codec::json::{message_type, protobuf_to_json, UnknownField};
+/// // A HEARTBEAT event, then field 15 (which Event does not have) = 7.
+/// let out = protobuf_to_json(message_type("scheduler.Event")?, &[0x08, 0x08, 0x78, 0x07])?;
+/// assert_eq!(out.json, br#"{"type":"HEARTBEAT"}"#);
+/// assert_eq!(out.unknown_fields, [UnknownField { path: "(top level)".into(), number: 15, wire_type: 0 }]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownField {
     /// The path of the message that held it.
@@ -125,6 +134,16 @@ impl fmt::Display for UnknownField {
 }
 
 /// Bad protobuf input: what and where.
+///
+/// ```
+/// use mesos_codec::json::{message_type, protobuf_to_json, ProtobufErrorKind};
+/// // scheduler.Event: field 1 (`type`) = 99, which Event.Type does not define.
+/// let err = protobuf_to_json(message_type("scheduler.Event")?, &[0x08, 0x63]).unwrap_err();
+/// assert_eq!((err.path.as_str(), err.offset), ("type", 0));
+/// assert!(matches!(err.kind, ProtobufErrorKind::UnknownEnumNumber { number: 99, .. }));
+/// assert_eq!(err.to_string(), "byte 0, type: unknown mesos.v1.scheduler.Event.Type number 99");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("byte {offset}, {path}: {kind}")]
 pub struct ProtobufError {
@@ -137,6 +156,16 @@ pub struct ProtobufError {
 }
 
 /// The reasons protobuf input is refused.
+///
+/// ```
+/// use mesos_codec::json::{message_type, protobuf_to_json, ProtobufErrorKind};
+/// let id = message_type("FrameworkID")?;
+/// // `value` says it holds 6 bytes; there are 4.
+/// assert_eq!(protobuf_to_json(id, b"\x0a\x06test").unwrap_err().kind, ProtobufErrorKind::Truncated);
+/// let missing = ProtobufErrorKind::MissingRequired { field: "value".into() };
+/// assert_eq!(protobuf_to_json(id, b"").unwrap_err().kind, missing);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtobufErrorKind {
@@ -180,6 +209,14 @@ pub enum ProtobufErrorKind {
 }
 
 /// Bad JSON input: what and where.
+///
+/// ```
+/// use mesos_codec::json::{json_to_protobuf, message_type};
+/// let err = json_to_protobuf(message_type("FrameworkID")?, b"{\n  \"value\": 13\n}").unwrap_err();
+/// assert_eq!((err.path.as_str(), err.line, err.column), ("value", 2, 13));
+/// assert_eq!(err.to_string(), "value: expected a string, found a number (line 2, column 13)");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message} (line {line}, column {column})")]
 pub struct JsonError {
@@ -194,7 +231,14 @@ pub struct JsonError {
     pub column: usize,
 }
 
-/// An unknown message type name.
+/// An unknown message type name: the name as given.
+///
+/// ```
+/// use mesos_codec::json::{message_type, UnknownType};
+/// let err = message_type("scheduler.Cal").unwrap_err();
+/// assert_eq!(err, UnknownType("scheduler.Cal".into()));
+/// assert!(err.to_string().starts_with("unknown message type `scheduler.Cal`"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown message type `{0}` (try `scheduler.Call`, `scheduler.Event` or a full name such as `mesos.v1.TaskInfo`)"
@@ -218,6 +262,13 @@ pub fn message_type(name: &str) -> Result<MessageId, UnknownType> {
 
 /// The result of writing protobuf as JSON: the JSON, and the fields it could
 /// not carry.
+///
+/// ```
+/// use mesos_codec::json::{message_type, protobuf_to_json, Transcoded};
+/// let out = protobuf_to_json(message_type("FrameworkID")?, b"\x0a\x06test13")?;
+/// assert_eq!(out, Transcoded { json: br#"{"value":"test13"}"#.to_vec(), unknown_fields: vec![] });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transcoded {
     /// The Mesos JSON.
@@ -276,7 +327,15 @@ pub fn json_to_protobuf(message: MessageId, json: &[u8]) -> Result<Vec<u8>, Json
     read::read(message, json)
 }
 
-/// Errors of the typed conversions.
+/// Errors of the typed conversions ([`from_json`], [`to_json`]).
+///
+/// ```
+/// use mesos_codec::json::{from_json, Error};
+/// use mesos_codec::v1::FrameworkId;
+/// let err = from_json::<FrameworkId>(b"{}").unwrap_err();
+/// let Error::Json(json) = &err else { panic!("expected a JSON error, got {err}") };
+/// assert_eq!(json.to_string(), "(top level): missing required fields: value (line 1, column 2)");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
