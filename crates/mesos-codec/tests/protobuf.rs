@@ -69,6 +69,28 @@ fn missing_required_field() {
     assert_eq!(err.kind, ProtobufErrorKind::MissingRequired { field: "framework_id".into() });
 }
 
+/// `ContainerID { value: "a", parent: ... }` nested `depth` deep.
+fn nested_container_id(depth: usize) -> Vec<u8> {
+    let mut message = vec![0x0a, 0x01, b'a'];
+    for _ in 0..depth {
+        let mut outer = vec![0x0a, 0x01, b'a', 0x12];
+        write_varint(message.len() as u64, &mut outer);
+        outer.extend_from_slice(&message);
+        message = outer;
+    }
+    message
+}
+
+#[test]
+fn hostile_nesting_is_refused_not_a_stack_overflow() {
+    let id = message_type("ContainerID").unwrap();
+    let err = protobuf_to_json(id, &nested_container_id(5_000)).unwrap_err();
+    assert_eq!(err.kind, ProtobufErrorKind::TooDeep);
+    assert!(err.path.starts_with("parent.parent.parent"), "{}", err.path);
+    // 99 levels below the top are fine.
+    assert!(protobuf_to_json(id, &nested_container_id(99)).is_ok());
+}
+
 #[test]
 fn unknown_fields_are_reported_not_dropped_silently() {
     let mut pb = seed_pb("event-04-heartbeat.json", "scheduler.Event");

@@ -200,6 +200,9 @@ pub enum ProtobufErrorKind {
         /// The enum's full name.
         enumeration: String,
     },
+    /// Messages nested deeper than 100 levels.
+    #[error("messages nested deeper than 100 levels")]
+    TooDeep,
     /// A required field is missing.
     #[error("missing required field `{field}`")]
     MissingRequired {

@@ -27,7 +27,13 @@ pub(super) struct Writer<'a> {
     occurrences: Vec<Occurrence>,
     /// Set when a nested message's bytes had to be merged from several occurrences.
     merged: Vec<Vec<u8>>,
+    /// How deep in nested messages the writer is.
+    depth: usize,
 }
+
+/// Messages nested deeper than this are refused (protobuf's own parsers stop
+/// at 100 too): without a limit, hostile input could exhaust the stack.
+const MAX_DEPTH: usize = 100;
 
 impl<'a> Writer<'a> {
     pub fn new(out: &'a mut Vec<u8>, unknown: &'a mut Vec<UnknownField>) -> Self {
@@ -38,6 +44,7 @@ impl<'a> Writer<'a> {
             path: Path::default(),
             occurrences: Vec::new(),
             merged: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -48,6 +55,16 @@ impl<'a> Writer<'a> {
     /// Writes the message `id` encoded in `data` (which starts at `base` in
     /// the outermost buffer, for error offsets).
     pub fn message(&mut self, id: MessageId, data: &[u8], base: usize) -> Result<(), ProtobufError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(base, ProtobufErrorKind::TooDeep));
+        }
+        self.depth += 1;
+        let result = self.message_at_depth(id, data, base);
+        self.depth -= 1;
+        result
+    }
+
+    fn message_at_depth(&mut self, id: MessageId, data: &[u8], base: usize) -> Result<(), ProtobufError> {
         let schema = self.schema;
         let message = schema.message(id);
         let first = self.occurrences.len();
