@@ -1,7 +1,114 @@
 //! `mesos-proxy`: the recording man-in-the-middle between Mesos frameworks and
-//! the master, and the packet-capture importer.
+//! the master.
 //!
-//! Nothing is implemented here yet: recording (`mesos-proxy record`) and
-//! capture import (`mesos-proxy import`) arrive with their own issues, and until
-//! then this crate ships no binary, so nothing can pretend to work. It depends
-//! on [`mesos_codec`] only, never on `mesos-replay`.
+//! `mesos-proxy record --listen ADDR --master URL --out DIR [--keep-secrets]`
+//! forwards every request to the master unchanged (only `Host` is rewritten)
+//! and relays the answers, and records the v1 API traffic (scheduler,
+//! executor and operator APIs) as session files in the format of
+//! `docs/session-format.md`, one file per framework.
+//!
+//! The layers, one module each:
+//!
+//! - [`proxy`]: the accept loop, one task per framework connection (hyper's
+//!   `server::conn::http1`), and the request handler;
+//! - [`forward`]: upstream connections (hyper's `client::conn::http1`), the
+//!   `Host` rewrite, and the `307` `Location` rewrite (the proxy then follows
+//!   the leader);
+//! - [`tee`]: relaying a body frame by frame (one HTTP chunk in, one out)
+//!   while recording it; RecordIO event streams become `event` entries;
+//! - [`session`]: sessions and the registry that finds a framework's session
+//!   from any connection; redaction of secrets happens as entries are made;
+//! - [`writer`]: the session file writer task behind a bounded channel
+//!   (backpressure, and one loud error if the file cannot be written);
+//! - [`api`]: which paths are recorded, and the summaries of messages.
+//!
+//! It depends on [`mesos_codec`] only, never on `mesos-replay`.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), mesos_proxy::Error> {
+//! let config = mesos_proxy::Config {
+//!     listen: "127.0.0.1:0".parse().unwrap(),
+//!     master: "http://127.0.0.1:5050".into(),
+//!     out: "sessions".into(),
+//!     keep_secrets: false,
+//! };
+//! let recorder = mesos_proxy::Recorder::bind(config).await?;
+//! println!("listening on {}", recorder.local_addr());
+//! recorder.run(async { tokio::signal::ctrl_c().await.unwrap() }).await
+//! # }
+//! ```
+
+pub mod api;
+pub mod clock;
+pub mod forward;
+pub mod proxy;
+pub mod session;
+pub mod tee;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use proxy::Recorder;
+
+/// The settings of `mesos-proxy record`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where frameworks connect (`--listen`); port 0 picks one.
+    pub listen: SocketAddr,
+    /// The master's URL (`--master`), `http://host:port`.
+    pub master: String,
+    /// The directory of the session files (`--out`), created if missing.
+    pub out: PathBuf,
+    /// Keep `Authorization` values in the files (`--keep-secrets`).
+    pub keep_secrets: bool,
+}
+
+/// Why the proxy could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `--master` is not an `http://host:port` URL.
+    #[error("bad --master {url:?}: {why}")]
+    Master {
+        /// The value given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// `--out` cannot be created or written.
+    #[error("cannot write session files to {}: {source}", dir.display())]
+    Out {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The listening socket cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Resolves when SIGINT or SIGTERM arrives (SIGINT only, off Unix).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM"),
+            _ = int.recv() => tracing::info!("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

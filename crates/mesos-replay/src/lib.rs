@@ -1,6 +1,12 @@
-//! `mesos-replay`: the master side of mesos-tape: deterministic replay of a
-//! recorded session, the simulated master, and the `inspect`/`diff` tools.
+//! `mesos-replay`: the master side of mesos-tape.
 //!
-//! Nothing is implemented here yet: each tool arrives with its own issue, and
-//! until then this crate ships no binary, so nothing can pretend to work. It
-//! depends on [`mesos_codec`] only, never on `mesos-proxy`.
+//! For now it holds the simulated master ([`sim`]): a sans-IO state machine
+//! ([`sim::Master`]) that plays a Mesos master's scheduler API on a virtual
+//! or real clock, and the hyper server that wires it to the network. Replay,
+//! `inspect` and `diff` arrive with their own issues. This crate depends on
+//! [`mesos_codec`] only, never on `mesos-proxy`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod sim;
