@@ -61,7 +61,7 @@ use std::sync::OnceLock;
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::json::{JsonError, Path, ProtobufError, ProtobufErrorKind};
+use crate::json::{JsonError, KeySeed, Path, ProtobufError, ProtobufErrorKind};
 use crate::negotiate::ContentType;
 use crate::schema::{Field, FieldKind, MessageId, Schema};
 use crate::wire::{WireValue, read_field, read_varint};
@@ -1266,28 +1266,6 @@ fn json_ids<'a>(tables: &'static Tables, message: MessageId, data: &'a [u8]) -> 
                 column: err.column(),
             }))
         }
-    }
-}
-
-/// Reads an object key and looks the field up: `None` for unknown keys.
-struct KeySeed {
-    message: MessageId,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Option<usize>;
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Option<usize>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
-        Ok(Schema::get().message(self.message).field_index(key))
     }
 }
 

@@ -123,26 +123,34 @@ fn open_input(file: Option<&std::path::Path>) -> Result<(Box<dyn Read>, String)>
 }
 
 fn records(max_record_size: u64, file: Option<&std::path::Path>) -> Result<()> {
-    let (mut input, name) = open_input(file)?;
+    let (input, name) = open_input(file)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut decoder = Decoder::with_max_record_size(max_record_size);
+    for_each_chunk(input, &name, |chunk| {
+        decoder.push(chunk);
+        // Write what was decoded before reporting an error, so nothing is lost.
+        let outcome = drain(&mut decoder, &mut out);
+        out.flush()?;
+        outcome.with_context(|| format!("{name}: bad RecordIO stream"))
+    })?;
+    decoder.finish().with_context(|| format!("{name}: bad RecordIO stream"))?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Reads `input` in 64 KiB chunks as they come (a live stream is not
+/// waited out), handing each to `f`.
+fn for_each_chunk(mut input: Box<dyn Read>, name: &str, mut f: impl FnMut(Bytes) -> Result<()>) -> Result<()> {
     let mut buf = vec![0u8; READ_SIZE];
     loop {
         let n = match input.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot read {name}")),
         };
-        decoder.push(Bytes::copy_from_slice(&buf[..n]));
-        // Write what was decoded before reporting an error, so nothing is lost.
-        let outcome = drain(&mut decoder, &mut out);
-        out.flush()?;
-        outcome.with_context(|| format!("{name}: bad RecordIO stream"))?;
+        f(Bytes::copy_from_slice(&buf[..n]))?;
     }
-    decoder.finish().with_context(|| format!("{name}: bad RecordIO stream"))?;
-    out.flush()?;
-    Ok(())
 }
 
 fn drain(decoder: &mut Decoder, out: &mut impl Write) -> Result<()> {
@@ -220,39 +228,34 @@ fn decode(
         return Ok(());
     }
     // A stream: decode each record as it arrives, so a live stream can be piped in.
-    let (mut input, name) = open_input(file)?;
+    let (input, name) = open_input(file)?;
     let mut decoder = Decoder::with_max_record_size(max_record_size);
-    let mut buf = vec![0u8; READ_SIZE];
     let mut index = 0usize;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {name}")),
-        };
-        decoder.push(Bytes::copy_from_slice(&buf[..n]));
-        loop {
-            let record = match decoder.next_record() {
-                Ok(Some(record)) => record,
-                Ok(None) => break,
-                Err(err) => {
-                    out.flush()?;
-                    return Err(err).with_context(|| format!("{name}: bad RecordIO stream"));
-                }
-            };
-            let whence = format!("{name}: record {index} (byte {})", record.offset);
-            let result = decode_one(id, format, &record.data, &mut out, &whence);
-            if result.is_err() {
-                out.flush()?;
-            }
-            result?;
-            index += 1;
-        }
+    for_each_chunk(input, &name, |chunk| {
+        decoder.push(chunk);
+        let outcome = decode_records(&mut decoder, id, format, &name, &mut index, &mut out);
         out.flush()?;
-    }
+        outcome
+    })?;
     decoder.finish().with_context(|| format!("{name}: bad RecordIO stream"))?;
     out.flush()?;
+    Ok(())
+}
+
+/// Decodes every whole record the decoder holds, one JSON line each.
+fn decode_records(
+    decoder: &mut Decoder,
+    id: MessageId,
+    format: Option<Format>,
+    name: &str,
+    index: &mut usize,
+    out: &mut impl Write,
+) -> Result<()> {
+    while let Some(record) = decoder.next_record().with_context(|| format!("{name}: bad RecordIO stream"))? {
+        let whence = format!("{name}: record {index} (byte {})", record.offset);
+        decode_one(id, format, &record.data, out, &whence)?;
+        *index += 1;
+    }
     Ok(())
 }
 

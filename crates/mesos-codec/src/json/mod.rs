@@ -57,6 +57,8 @@ use crate::schema::{MessageId, Schema};
 mod read;
 mod write;
 
+pub(crate) use read::KeySeed;
+
 /// Where in a message an error is: field names and array indexes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Path(Vec<Segment>);

@@ -198,8 +198,9 @@ impl Seen {
 }
 
 /// Reads an object key and looks the field up: `None` for unknown keys.
-struct KeySeed {
-    message: MessageId,
+/// (The JSON peeks use it too.)
+pub(crate) struct KeySeed {
+    pub(crate) message: MessageId,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
