@@ -69,6 +69,30 @@ fn missing_required_field() {
     assert_eq!(err.kind, ProtobufErrorKind::MissingRequired { field: "framework_id".into() });
 }
 
+#[test]
+fn fields_out_of_declaration_order_are_written_in_declaration_order() {
+    // Event { subscribed { framework_id { value: "f" } } } then type = SUBSCRIBED (1).
+    let pb = [0x12, 0x05, 0x0a, 0x03, 0x0a, 0x01, b'f', 0x08, 0x01];
+    let out = protobuf_to_json(event(), &pb).unwrap();
+    assert_eq!(out.json, br#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"}}}"#);
+}
+
+#[test]
+fn a_message_field_given_twice_is_merged() {
+    // Event { type: SUBSCRIBED, subscribed { heartbeat_interval_seconds: 15 }, subscribed { framework_id { value: "f" } } }
+    let mut pb = vec![0x08, 0x01, 0x12, 0x09, 0x11];
+    pb.extend_from_slice(&15f64.to_le_bytes());
+    pb.extend_from_slice(&[0x12, 0x05, 0x0a, 0x03, 0x0a, 0x01, b'f']);
+    let out = protobuf_to_json(event(), &pb).unwrap();
+    assert_eq!(
+        out.json,
+        br#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"heartbeat_interval_seconds":15.0}}"#
+    );
+    // A scalar given twice: the last one wins.
+    let out = protobuf_to_json(event(), &[0x08, 0x01, 0x08, 0x08]).unwrap();
+    assert_eq!(out.json, br#"{"type":"HEARTBEAT"}"#);
+}
+
 /// `ContainerID { value: "a", parent: ... }` nested `depth` deep.
 fn nested_container_id(depth: usize) -> Vec<u8> {
     let mut message = vec![0x0a, 0x01, b'a'];
