@@ -22,6 +22,29 @@
 //!   (backpressure, and one loud error if the file cannot be written);
 //! - [`api`]: which paths are recorded, and the summaries of messages.
 //!
+//! # Sessions and their files
+//!
+//! A scheduler or executor call is filed under the framework id it carries
+//! (`framework_id`, or a SUBSCRIBE's `framework_info.id`), so a framework's
+//! SUBSCRIBE stream and its calls on other connections share one session.
+//! A new framework's SUBSCRIBE (no id yet) opens a session that is named by
+//! the framework id of its `SUBSCRIBED` event (`unknown` if the stream never
+//! says). Operator API traffic (`/api/v1`) carries no framework id: it goes
+//! to an `operator` session per connection. Files are named
+//! `<id>-<UTC start>.session.jsonl` (a `-N` suffix if the same id starts
+//! twice in one millisecond).
+//!
+//! A session ends when the last framework connection that touched it
+//! closes, or when the proxy is stopped (SIGINT/SIGTERM): streams still open
+//! get a `close` by `proxy`, then the `end` entry (`complete` is false if the
+//! file could not be written in full), and a one-line summary is logged
+//! (calls, events, bytes, duration). A framework that comes back later gets
+//! a new file.
+//!
+//! Not done here: `mesos-proxy import` (pcap), and redacting `Secret`
+//! values inside message bodies (bodies are kept byte for byte; only the
+//! `Authorization` and `Proxy-Authorization` headers are redacted).
+//!
 //! It depends on [`mesos_codec`] only, never on `mesos-replay`.
 //!
 //! ```no_run
@@ -37,6 +60,8 @@
 //! recorder.run(async { tokio::signal::ctrl_c().await.unwrap() }).await
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod clock;

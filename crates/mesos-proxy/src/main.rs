@@ -1,0 +1,67 @@
+//! `mesos-proxy`: argument parsing and wiring; the logic is in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Recording man-in-the-middle between Mesos frameworks and the master.
+#[derive(Debug, Parser)]
+#[command(name = "mesos-proxy", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Forward to the master and record v1 API traffic as session files.
+    Record {
+        /// Address to listen on (`host:port`; port 0 picks one).
+        #[arg(long)]
+        listen: SocketAddr,
+        /// The master, `http://host:port`.
+        #[arg(long)]
+        master: String,
+        /// Directory of the session files (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Keep `Authorization` values instead of redacting them.
+        #[arg(long)]
+        keep_secrets: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("mesos-proxy: cannot start the runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let Command::Record { listen, master, out, keep_secrets } = cli.command;
+    let config = mesos_proxy::Config { listen, master, out, keep_secrets };
+    let result = runtime.block_on(async {
+        let recorder = mesos_proxy::Recorder::bind(config).await?;
+        // Scripts and tests read the bound address from this line.
+        println!("listening on {}", recorder.local_addr());
+        recorder.run(mesos_proxy::shutdown_signal()).await
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mesos-proxy: {err}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The recording proxy: the accept loop, one task per framework connection
+//! served by hyper's `server::conn::http1`, and the request handler that
+//! forwards to the master and records v1 API traffic.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_TYPE, HOST, LOCATION};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use mesos_codec::session::{self, Close, EntryKind, Note, Party, Summary};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use crate::api::{self, Api};
+use crate::forward::{ProxyBody, Upstream, rewrite_location};
+use crate::session::{Registry, Session, SessionConfig, Touched};
+use crate::tee::{self, BodyTap, StreamTap, Tap};
+use crate::{Config, Error};
+
+struct Shared {
+    local: SocketAddr,
+    upstream: Upstream,
+    registry: Arc<Registry>,
+    next_conn: AtomicU64,
+}
+
+/// A bound recording proxy, ready to [`run`](Recorder::run).
+pub struct Recorder {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Recorder {
+    /// Checks the configuration, makes sure `--out` is a writable directory,
+    /// and binds the listening socket (port 0 picks a free port).
+    pub async fn bind(config: Config) -> Result<Recorder, Error> {
+        let authority = master_authority(&config.master)?;
+        check_out_dir(&config.out).await?;
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| Error::Listen { addr: config.listen, source })?;
+        let local = listener.local_addr().map_err(|source| Error::Listen { addr: config.listen, source })?;
+        let session_config =
+            SessionConfig { out: config.out.clone(), master: config.master.clone(), keep_secrets: config.keep_secrets };
+        let shared = Arc::new(Shared {
+            local,
+            upstream: Upstream::new(authority),
+            registry: Arc::new(Registry::new(session_config)),
+            next_conn: AtomicU64::new(1),
+        });
+        Ok(Recorder { listener, shared })
+    }
+
+    /// The address the proxy listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, ends every
+    /// session (`close` and `end` entries, files flushed and closed) and
+    /// drops the connections still open.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        tracing::info!(listen = %self.shared.local, master = %self.shared.upstream.authority(), "recording");
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let shared = self.shared.clone();
+                        connections.spawn(serve(shared, stream, peer));
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        tracing::info!("shutting down: closing every session");
+        drop(self.listener);
+        self.shared.registry.shutdown().await;
+        connections.shutdown().await;
+        Ok(())
+    }
+}
+
+fn master_authority(master: &str) -> Result<String, Error> {
+    let bad = |why: &str| Error::Master { url: master.to_owned(), why: why.to_owned() };
+    let uri: http::Uri = master.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(_) => return Err(bad("only http:// masters are supported")),
+        None => return Err(bad("expected http://host:port")),
+    }
+    let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    Ok(format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80)))
+}
+
+async fn check_out_dir(out: &std::path::Path) -> Result<(), Error> {
+    let fail = |source| Error::Out { dir: out.to_owned(), source };
+    tokio::fs::create_dir_all(out).await.map_err(fail)?;
+    let probe = out.join(format!(".mesos-proxy-probe-{}", std::process::id()));
+    tokio::fs::write(&probe, b"").await.map_err(fail)?;
+    let _ = tokio::fs::remove_file(&probe).await;
+    Ok(())
+}
+
+/// How long a closed connection waits for its relays to record their end.
+const RELAY_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One framework connection's state.
+struct Conn {
+    shared: Arc<Shared>,
+    id: u64,
+    upstream: tokio::sync::Mutex<Option<SendRequest<ProxyBody>>>,
+    touched: std::sync::Mutex<Touched>,
+    /// The master asked to close (`Connection: close`).
+    master_closed: std::sync::atomic::AtomicBool,
+    /// The relays of this connection's recorded responses.
+    relays: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(conn = id, %peer, "framework connected");
+    let conn = Arc::new(Conn {
+        shared: shared.clone(),
+        id,
+        upstream: tokio::sync::Mutex::new(None),
+        touched: std::sync::Mutex::new(Touched::default()),
+        master_closed: Default::default(),
+        relays: Default::default(),
+    });
+    let service = {
+        let conn = conn.clone();
+        service_fn(move |req| {
+            let conn = conn.clone();
+            async move { Ok::<_, Infallible>(handle(conn, req).await) }
+        })
+    };
+    let result = hyper::server::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+    let (by, reason) = match (&result, conn.master_closed.load(Ordering::Relaxed)) {
+        (Err(err), _) => (Party::Framework, format!("connection error: {err}")),
+        (Ok(()), true) => (Party::Master, "the master closed the connection".to_owned()),
+        (Ok(()), false) => (Party::Framework, "the framework closed the connection".to_owned()),
+    };
+    tracing::debug!(conn = id, %peer, by = by.as_str(), %reason, "framework connection closed");
+    // The responses' bodies are gone with the connection: let their relays
+    // record how the streams ended before the connection's own `close`.
+    let relays = std::mem::take(&mut *conn.relays.lock().unwrap_or_else(|e| e.into_inner()));
+    for relay in relays {
+        let _ = tokio::time::timeout(RELAY_GRACE, relay).await;
+    }
+    let touched = std::mem::take(&mut *conn.touched.lock().unwrap_or_else(|e| e.into_inner()));
+    for session in touched.all() {
+        let close = Close { stream: None, by, reason: Some(reason.clone()) };
+        session.record(id, EntryKind::Close(close)).await;
+    }
+    shared.registry.release(touched);
+}
+
+fn text(status: StatusCode, message: String) -> Response<ProxyBody> {
+    let mut response = Response::new(Full::new(Bytes::from(message)).map_err(|never| match never {}).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect()
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get_all(CONTENT_TYPE).iter().next_back().and_then(|v| v.to_str().ok())
+}
+
+/// What is being recorded about one request.
+struct Recording {
+    session: Arc<Session>,
+    api: Api,
+    seq: Option<u64>,
+    call: Option<String>,
+    /// The session has no name yet: the stream's framework id may give it one.
+    unnamed: bool,
+}
+
+async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> {
+    let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".to_owned());
+    let (mut parts, body) = req.into_parts();
+    let (body, recording) = match Api::from_path(&path) {
+        None => (body.boxed(), None),
+        Some(api) => {
+            let bytes = match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(err) => {
+                    return text(
+                        StatusCode::BAD_REQUEST,
+                        format!("mesos-proxy: cannot read the request body: {err}\n"),
+                    );
+                }
+            };
+            let recording = record_request(&conn, api, &parts, &path, &bytes).await;
+            (Full::new(bytes).map_err(|never| match never {}).boxed(), Some(recording))
+        }
+    };
+
+    // Forward: origin-form target, `Host` naming the master, the rest unchanged.
+    parts.uri = match path.parse() {
+        Ok(uri) => uri,
+        Err(_) => return text(StatusCode::BAD_REQUEST, "mesos-proxy: bad request target\n".to_owned()),
+    };
+    let response = match send(&conn, parts, body).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::warn!(conn = conn.id, %path, error = %err, "cannot forward to the master");
+            if let Some(rec) = &recording {
+                let note = Note { message: format!("not forwarded: {err}"), refers: rec.seq, incomplete: false };
+                rec.session.record(conn.id, EntryKind::Note(note)).await;
+            }
+            return text(StatusCode::BAD_GATEWAY, format!("mesos-proxy: {err}\n"));
+        }
+    };
+    let (mut parts, body) = response.into_parts();
+    if parts.headers.get_all(http::header::CONNECTION).iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"close")) {
+        conn.master_closed.store(true, Ordering::Relaxed);
+    }
+    let recorded_headers = header_pairs(&parts.headers);
+    if parts.status == StatusCode::TEMPORARY_REDIRECT {
+        redirect(&conn, &mut parts.headers, &path).await;
+    }
+
+    let Some(rec) = recording else { return Response::from_parts(parts, body.boxed()) };
+    let encoding = api::encoding(content_type(&parts.headers));
+    // A SUBSCRIBE answered 200 opens an event stream (so does any 200 that
+    // carries a `Mesos-Stream-Id`, when the call did not read).
+    let stream = parts.status == StatusCode::OK
+        && (rec.call.as_deref() == Some("SUBSCRIBE") || parts.headers.contains_key("mesos-stream-id"));
+    let mut entry = session::Response {
+        request: rec.seq,
+        status: parts.status.as_u16(),
+        headers: recorded_headers,
+        stream,
+        format: encoding.map(api::format),
+        ..Default::default()
+    };
+    let tap = if stream {
+        let Some(seq) = rec.session.record(conn.id, EntryKind::Response(entry)).await else {
+            return Response::from_parts(parts, body.boxed());
+        };
+        let name_from_events = rec.unnamed && rec.api != Api::Operator;
+        let tap = StreamTap::new(
+            rec.session.clone(),
+            conn.shared.registry.clone(),
+            name_from_events,
+            conn.id,
+            seq,
+            rec.api.event_type(),
+            encoding,
+        );
+        Tap::Stream(Box::new(tap))
+    } else {
+        if body_is_empty(&parts) {
+            entry.format = None;
+        }
+        Tap::Body(Box::new(BodyTap {
+            session: rec.session.clone(),
+            conn: conn.id,
+            response: entry,
+            body: BytesMut::new(),
+        }))
+    };
+    let (body, relay) = tee::relay(body, tap);
+    let mut relays = conn.relays.lock().unwrap_or_else(|e| e.into_inner());
+    relays.retain(|r| !r.is_finished());
+    relays.push(relay);
+    Response::from_parts(parts, body.boxed())
+}
+
+fn body_is_empty(parts: &http::response::Parts) -> bool {
+    parts.headers.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0")
+}
+
+/// Records the request of a v1 API call in its framework's session.
+async fn record_request(conn: &Conn, api: Api, parts: &http::request::Parts, path: &str, body: &Bytes) -> Recording {
+    let encoding = api::encoding(content_type(&parts.headers));
+    let (summary, problem) = match api::summarize(api.call_type(), encoding, body) {
+        Ok(summary) => (summary, None),
+        Err(err) => (Summary { format: encoding.map(api::format), ..Summary::default() }, Some(err.to_string())),
+    };
+    let registry = &conn.shared.registry;
+    let (session, unnamed) = {
+        let mut touched = conn.touched.lock().unwrap_or_else(|e| e.into_inner());
+        match (&summary.framework_id, api) {
+            (Some(id), Api::Scheduler | Api::Executor) => (registry.framework(id, &mut touched), false),
+            // A new framework subscribing: a session of its own, named by its SUBSCRIBED event.
+            (None, Api::Scheduler | Api::Executor) if summary.name.as_deref() == Some("SUBSCRIBE") => {
+                (registry.anonymous(None, &mut touched), true)
+            }
+            _ => match touched.last() {
+                Some(session) => (session, false),
+                None if api == Api::Operator => (registry.anonymous(Some("operator"), &mut touched), false),
+                None => (registry.anonymous(None, &mut touched), true),
+            },
+        }
+    };
+    let unnamed = unnamed || session.name().is_none();
+    let call = summary.name.clone();
+    let request = session::Request {
+        method: parts.method.as_str().to_owned(),
+        path: path.to_owned(),
+        headers: header_pairs(&parts.headers),
+        body: body.to_vec(),
+        summary,
+    };
+    let seq = session.record(conn.id, EntryKind::Request(request)).await;
+    if let Some(problem) = problem {
+        let note = Note {
+            message: format!("request body does not read as a v1 call: {problem}"),
+            refers: seq,
+            incomplete: false,
+        };
+        session.record(conn.id, EntryKind::Note(note)).await;
+    }
+    tracing::debug!(conn = conn.id, session = session.id(), call = call.as_deref().unwrap_or("-"), %path, "call");
+    Recording { session, api, seq, call, unnamed }
+}
+
+/// Sends a request on the connection's upstream, (re)connecting as needed.
+async fn send(
+    conn: &Conn,
+    mut parts: http::request::Parts,
+    body: ProxyBody,
+) -> Result<Response<Incoming>, crate::forward::ForwardError> {
+    let mut upstream = conn.upstream.lock().await;
+    if upstream.as_ref().is_none_or(|s| s.is_closed()) {
+        *upstream = None;
+    }
+    let mut sender = match upstream.take() {
+        Some(sender) => sender,
+        None => conn.shared.upstream.connect().await?.1,
+    };
+    if let Err(err) = sender.ready().await {
+        tracing::debug!(conn = conn.id, error = %err, "upstream connection closed; reconnecting");
+        sender = conn.shared.upstream.connect().await?.1;
+        sender.ready().await?;
+    }
+    let authority = conn.shared.upstream.authority();
+    if let Ok(host) = HeaderValue::from_str(&authority) {
+        parts.headers.insert(HOST, host);
+    }
+    let future = sender.send_request(Request::from_parts(parts, body));
+    *upstream = Some(sender);
+    drop(upstream);
+    Ok(future.await?)
+}
+
+/// Rewrites a `307`'s `Location` to the proxy and follows the leader.
+async fn redirect(conn: &Conn, headers: &mut HeaderMap, path: &str) {
+    let Some(location) = headers.get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned) else { return };
+    let proxy = conn.shared.local.to_string();
+    let Some(redirect) = rewrite_location(&location, &proxy) else {
+        tracing::warn!(conn = conn.id, %location, "307 with a Location the proxy does not understand; relayed as is");
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&redirect.location) {
+        headers.insert(LOCATION, value);
+    }
+    if conn.shared.upstream.follow(&redirect.leader) {
+        tracing::info!(leader = %redirect.leader, %path, "the master redirected to its leader; new upstream connections go there");
+    }
+    // This connection's upstream is the old master: reconnect next time.
+    *conn.upstream.lock().await = None;
+}

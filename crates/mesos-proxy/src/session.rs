@@ -1,0 +1,354 @@
+//! Sessions: one framework's conversation, numbered into entries and handed
+//! to its [`crate::writer`] task; and the registry that finds a
+//! framework's session from any connection.
+//!
+//! A session lives while at least one framework connection that touched it is
+//! open (a SUBSCRIBE stream keeps its connection open); when the last one
+//! closes, or the proxy shuts down, the session writes `close` entries for
+//! the streams still open, its `end` entry, closes its file, and logs a
+//! one-line summary.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mesos_codec::session::{Close, EntryKind, Header, Party, Redactor, Source, Writer};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::Utc;
+use crate::writer::{self, Msg};
+
+/// What every session of one proxy shares.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Where the files go.
+    pub out: PathBuf,
+    /// The master, for the header.
+    pub master: String,
+    /// Keep `Authorization` values (`--keep-secrets`).
+    pub keep_secrets: bool,
+}
+
+struct State {
+    writer: Writer,
+    redactor: Option<Redactor>,
+    /// Proxy connection id → the session's own connection number.
+    conns: HashMap<u64, u64>,
+    open_streams: BTreeSet<u64>,
+    finished: bool,
+}
+
+/// One session: entries are numbered here and sent, in order, to the writer.
+pub struct Session {
+    id: u64,
+    started: Instant,
+    state: tokio::sync::Mutex<State>,
+    tx: mpsc::Sender<Msg>,
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    name: Mutex<Option<String>>,
+    calls: AtomicU64,
+    events: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("id", &self.id).field("name", &self.name()).finish()
+    }
+}
+
+impl Session {
+    fn new(id: u64, config: &SessionConfig, name: Option<String>) -> Session {
+        let now = Utc::now();
+        let mut header = Header::new(Source::Proxy, &now.rfc3339());
+        header.master = Some(config.master.clone());
+        header.redacted = !config.keep_secrets;
+        let label = format!("#{id}");
+        let (tx, handle) = writer::spawn(config.out.clone(), now.file_stamp(), header.to_line(), name.clone(), label);
+        Session {
+            id,
+            started: Instant::now(),
+            state: tokio::sync::Mutex::new(State {
+                writer: Writer::new(),
+                redactor: (!config.keep_secrets).then(Redactor::new),
+                conns: HashMap::new(),
+                open_streams: BTreeSet::new(),
+                finished: false,
+            }),
+            tx,
+            writer: Mutex::new(Some(handle)),
+            name: Mutex::new(name),
+            calls: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// The session's number in this proxy.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The framework id naming the session, once known.
+    pub fn name(&self) -> Option<String> {
+        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Names the session (and its file) if it has no name yet; true if this
+    /// call named it.
+    pub async fn set_name(&self, name: &str) -> bool {
+        {
+            let mut slot = self.name.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_some() {
+                return false;
+            }
+            *slot = Some(name.to_owned());
+        }
+        let _ = self.tx.send(Msg::Name(name.to_owned())).await;
+        true
+    }
+
+    /// Records an entry for proxy connection `conn`, waiting for room in the
+    /// writer's queue; its `seq`, or `None` once the session has ended.
+    /// Header values are redacted here unless secrets are kept.
+    pub async fn record(&self, conn: u64, mut kind: EntryKind) -> Option<u64> {
+        let t_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let mut state = self.state.lock().await;
+        if state.finished {
+            return None;
+        }
+        let next = state.conns.len() as u64 + 1;
+        let local = *state.conns.entry(conn).or_insert(next);
+        let bytes = match &mut kind {
+            EntryKind::Request(r) => {
+                self.calls.fetch_add(1, Ordering::Relaxed);
+                if let Some(redactor) = &mut state.redactor {
+                    redactor.redact_headers(&mut r.headers);
+                }
+                r.body.len()
+            }
+            EntryKind::Response(r) => {
+                if let Some(redactor) = &mut state.redactor {
+                    redactor.redact_headers(&mut r.headers);
+                }
+                r.body.len()
+            }
+            EntryKind::Event(e) => {
+                self.events.fetch_add(1, Ordering::Relaxed);
+                e.record.len()
+            }
+            _ => 0,
+        };
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        let entry = state.writer.entry(t_ns, local, kind);
+        match &entry.kind {
+            EntryKind::Response(r) if r.stream => {
+                state.open_streams.insert(entry.seq);
+            }
+            EntryKind::Close(Close { stream: Some(stream), .. }) => {
+                state.open_streams.remove(stream);
+            }
+            _ => {}
+        }
+        let seq = entry.seq;
+        // Sending under the lock keeps the file in `seq` order; a full queue
+        // makes the recorder (and so the forwarding) wait.
+        let _ = self.tx.send(Msg::Line(entry.to_line())).await;
+        Some(seq)
+    }
+
+    /// Ends the session: a `close` by `proxy` for each stream still open (when
+    /// the proxy is shutting down), the `end` entry, the file flushed and
+    /// closed, and the summary logged. Later records are ignored.
+    pub async fn finish(&self, shutting_down: bool) {
+        let t_ns = || u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let (seq, done_rx) = {
+            let mut state = self.state.lock().await;
+            if state.finished {
+                return;
+            }
+            for stream in std::mem::take(&mut state.open_streams) {
+                let reason = if shutting_down { "the proxy is shutting down" } else { "the session ended" };
+                let close = Close { stream: Some(stream), by: Party::Proxy, reason: Some(reason.to_owned()) };
+                let entry = state.writer.entry(t_ns(), 0, EntryKind::Close(close));
+                let _ = self.tx.send(Msg::Line(entry.to_line())).await;
+            }
+            state.finished = true;
+            let seq = state.writer.entries();
+            let (done, done_rx) = oneshot::channel();
+            let _ = self.tx.send(Msg::Finish { seq, t_ns: t_ns(), done }).await;
+            (seq, done_rx)
+        };
+        let outcome = done_rx.await.ok();
+        let handle = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
+        let (path, complete) = match &outcome {
+            Some(o) => (o.path.as_ref().map(|p| p.display().to_string()), o.complete),
+            None => (None, false),
+        };
+        tracing::info!(
+            session = self.id,
+            framework_id = self.name().as_deref().unwrap_or("unknown"),
+            calls = self.calls.load(Ordering::Relaxed),
+            events = self.events.load(Ordering::Relaxed),
+            bytes = self.bytes.load(Ordering::Relaxed),
+            entries = seq + 1,
+            duration_ms = self.started.elapsed().as_millis() as u64,
+            complete,
+            path = path.as_deref().unwrap_or("-"),
+            "session closed"
+        );
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    by_framework: HashMap<String, Arc<Session>>,
+    /// Live sessions and how many open connections touched each.
+    live: HashMap<u64, (Arc<Session>, usize)>,
+    next_id: u64,
+    shutting_down: bool,
+    /// Sessions being ended after their last connection closed.
+    finishing: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Finds a framework's session from any connection, and ends sessions
+/// whose last connection closed.
+pub struct Registry {
+    config: SessionConfig,
+    inner: Mutex<Inner>,
+}
+
+/// The sessions one framework connection has touched (each holds one
+/// reference on them until the connection closes).
+#[derive(Debug, Default)]
+pub struct Touched {
+    sessions: Vec<Arc<Session>>,
+}
+
+impl Touched {
+    /// The most recently touched session, for calls that carry no framework id.
+    pub fn last(&self) -> Option<Arc<Session>> {
+        self.sessions.last().cloned()
+    }
+
+    /// Every session touched, for the connection's `close` entries.
+    pub fn all(&self) -> &[Arc<Session>] {
+        &self.sessions
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(config: SessionConfig) -> Registry {
+        Registry { config, inner: Mutex::new(Inner::default()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The live session of framework `framework_id` (created if there is
+    /// none), touched by the connection.
+    pub fn framework(&self, framework_id: &str, touched: &mut Touched) -> Arc<Session> {
+        let mut inner = self.lock();
+        let session = match inner.by_framework.get(framework_id) {
+            Some(session) => session.clone(),
+            None => {
+                let session = self.create(&mut inner, Some(framework_id.to_owned()));
+                inner.by_framework.insert(framework_id.to_owned(), session.clone());
+                session
+            }
+        };
+        Self::touch(&mut inner, &session, touched);
+        session
+    }
+
+    /// A new session whose name is not known yet (or is `name`, which is not
+    /// registered as a framework id), touched by the connection.
+    pub fn anonymous(&self, name: Option<&str>, touched: &mut Touched) -> Arc<Session> {
+        let mut inner = self.lock();
+        let session = self.create(&mut inner, name.map(str::to_owned));
+        Self::touch(&mut inner, &session, touched);
+        session
+    }
+
+    /// Files `session` under `framework_id`, unless another live session has it.
+    pub fn register(&self, framework_id: &str, session: &Arc<Session>) {
+        let mut inner = self.lock();
+        if inner.live.contains_key(&session.id) {
+            inner.by_framework.entry(framework_id.to_owned()).or_insert_with(|| session.clone());
+        }
+    }
+
+    fn create(&self, inner: &mut Inner, name: Option<String>) -> Arc<Session> {
+        inner.next_id += 1;
+        let session = Arc::new(Session::new(inner.next_id, &self.config, name));
+        if inner.shutting_down {
+            // Nothing is recorded once shutdown began; the session ends at once.
+            let s = session.clone();
+            inner.finishing.push(tokio::spawn(async move { s.finish(true).await }));
+        }
+        session
+    }
+
+    fn touch(inner: &mut Inner, session: &Arc<Session>, touched: &mut Touched) {
+        if touched.sessions.iter().any(|s| s.id == session.id) {
+            return;
+        }
+        touched.sessions.push(session.clone());
+        if inner.shutting_down {
+            return;
+        }
+        inner.live.entry(session.id).or_insert_with(|| (session.clone(), 0)).1 += 1;
+    }
+
+    /// The connection closed: sessions it was the last to hold end, each on
+    /// a task of its own that [`shutdown`](Self::shutdown) waits for (so an
+    /// aborted connection task never leaves a file half closed).
+    pub fn release(&self, touched: Touched) {
+        let mut ended = Vec::new();
+        {
+            let mut inner = self.lock();
+            for session in touched.sessions {
+                let last = match inner.live.get_mut(&session.id) {
+                    Some((_, refs)) => {
+                        *refs -= 1;
+                        *refs == 0
+                    }
+                    None => false,
+                };
+                if last {
+                    inner.live.remove(&session.id);
+                    inner.by_framework.retain(|_, s| s.id != session.id);
+                    ended.push(session);
+                }
+            }
+            inner.finishing.retain(|handle| !handle.is_finished());
+            for session in ended {
+                inner.finishing.push(tokio::spawn(async move { session.finish(false).await }));
+            }
+        }
+    }
+
+    /// Ends every live session (SIGINT/SIGTERM): their files get `close` and
+    /// `end` entries and are flushed and closed.
+    pub async fn shutdown(&self) {
+        let (sessions, finishing): (Vec<Arc<Session>>, Vec<_>) = {
+            let mut inner = self.lock();
+            inner.shutting_down = true;
+            inner.by_framework.clear();
+            (inner.live.drain().map(|(_, (s, _))| s).collect(), std::mem::take(&mut inner.finishing))
+        };
+        for session in sessions {
+            session.finish(true).await;
+        }
+        for handle in finishing {
+            let _ = handle.await;
+        }
+    }
+}

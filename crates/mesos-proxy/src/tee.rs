@@ -1,0 +1,288 @@
+//! Relaying a response body frame by frame while recording it.
+//!
+//! A relay task polls the master's body for the next frame only when the
+//! framework side has taken the previous one (a channel of one frame), so
+//! backpressure goes end to end and nothing is buffered to the end of the
+//! stream. Each data frame is handed to the [`Tap`] first (a cloned `Bytes`,
+//! a reference count), then forwarded as one frame, which hyper writes as one
+//! HTTP chunk: the master's chunk boundaries are kept. (hyper's chunked
+//! decoder never joins two chunks into one frame; a chunk that arrives in
+//! pieces far apart in time may come out as two frames, and is then
+//! forwarded as it came.)
+//!
+//! The tap of an event stream feeds a RecordIO [`Decoder`] and records one
+//! `event` per record, with the sizes of the chunk pieces that carried it
+//! when that was not exactly one chunk. Malformed RecordIO is still forwarded
+//! untouched; it is recorded as a `note`, once, and the rest of the stream is
+//! relayed unrecorded. The tap of any other body collects it and records the
+//! `response` entry when the body has ended.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use mesos_codec::peek::Encoding;
+use mesos_codec::recordio::Decoder;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{Close, EntryKind, Event, Note, Party, Response};
+use tokio::sync::mpsc;
+
+use crate::api;
+use crate::session::{Registry, Session};
+
+/// The framework side of a relayed body: the frames the relay task forwards.
+#[derive(Debug)]
+pub struct RelayBody {
+    rx: mpsc::Receiver<Result<Frame<Bytes>, hyper::Error>>,
+    hint: SizeHint,
+}
+
+impl Body for RelayBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        self.rx.poll_recv(cx)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.hint
+    }
+}
+
+/// What a relay does with the frames it forwards.
+pub enum Tap {
+    /// An event stream: one `event` per RecordIO record.
+    Stream(Box<StreamTap>),
+    /// A plain body: collected, recorded as the `response` when it ends.
+    Body(Box<BodyTap>),
+}
+
+/// Relays `upstream` to the returned body, through `tap`, on its own task
+/// (whose handle is returned too: it ends soon after the body is dropped,
+/// once the tap has recorded how the body ended).
+pub fn relay(upstream: Incoming, tap: Tap) -> (RelayBody, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(1);
+    let hint = upstream.size_hint();
+    let handle = tokio::spawn(run(upstream, tx, tap));
+    (RelayBody { rx, hint }, handle)
+}
+
+async fn run(mut upstream: Incoming, tx: mpsc::Sender<Result<Frame<Bytes>, hyper::Error>>, mut tap: Tap) {
+    loop {
+        let frame = tokio::select! {
+            frame = upstream.frame() => frame,
+            () = tx.closed() => {
+                tap.end(Party::Framework, "the framework closed the connection").await;
+                return;
+            }
+        };
+        match frame {
+            None => {
+                tap.end(Party::Master, "the master ended the body").await;
+                return;
+            }
+            Some(Err(err)) => {
+                tap.end(Party::Master, &format!("the master's body broke off: {err}")).await;
+                let _ = tx.send(Err(err)).await;
+                return;
+            }
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    tap.data(data.clone()).await;
+                }
+                if tx.send(Ok(frame)).await.is_err() {
+                    tap.end(Party::Framework, "the framework closed the connection").await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Tap {
+    async fn data(&mut self, data: Bytes) {
+        match self {
+            Tap::Stream(tap) => tap.chunk(data).await,
+            Tap::Body(tap) => tap.body.extend_from_slice(&data),
+        }
+    }
+
+    async fn end(&mut self, by: Party, reason: &str) {
+        match self {
+            Tap::Stream(tap) => tap.end(by, reason).await,
+            Tap::Body(tap) => tap.end().await,
+        }
+    }
+}
+
+/// Records a plain response once its body has ended.
+pub struct BodyTap {
+    /// The session.
+    pub session: Arc<Session>,
+    /// The proxy connection.
+    pub conn: u64,
+    /// The entry, recorded with the collected body.
+    pub response: Response,
+    /// The body so far.
+    pub body: BytesMut,
+}
+
+impl BodyTap {
+    async fn end(&mut self) {
+        let mut response = std::mem::take(&mut self.response);
+        response.body = std::mem::take(&mut self.body).to_vec();
+        self.session.record(self.conn, EntryKind::Response(response)).await;
+    }
+}
+
+/// Records the events of a `SUBSCRIBE` stream.
+pub struct StreamTap {
+    session: Arc<Session>,
+    registry: Arc<Registry>,
+    /// Whether a framework id seen in the stream may name the session.
+    name_from_events: bool,
+    conn: u64,
+    stream: u64,
+    message: MessageId,
+    encoding: Option<Encoding>,
+    decoder: Decoder,
+    /// Stream offset and length of the chunks not yet wholly consumed.
+    chunks: VecDeque<(u64, u64)>,
+    received: u64,
+    broken: bool,
+    ended: bool,
+}
+
+impl StreamTap {
+    /// A tap for the stream opened by response `stream` of `session`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        session: Arc<Session>,
+        registry: Arc<Registry>,
+        name_from_events: bool,
+        conn: u64,
+        stream: u64,
+        message: MessageId,
+        encoding: Option<Encoding>,
+    ) -> StreamTap {
+        StreamTap {
+            session,
+            registry,
+            name_from_events,
+            conn,
+            stream,
+            message,
+            encoding,
+            decoder: Decoder::new(),
+            chunks: VecDeque::new(),
+            received: 0,
+            broken: false,
+            ended: false,
+        }
+    }
+
+    async fn chunk(&mut self, data: Bytes) {
+        if self.broken || data.is_empty() {
+            return;
+        }
+        self.chunks.push_back((self.received, data.len() as u64));
+        self.received += data.len() as u64;
+        self.decoder.push(data);
+        loop {
+            match self.decoder.next_record() {
+                Ok(Some(record)) => {
+                    let (start, end) = (record.offset, record.end());
+                    let chunks = self.pieces(start, end);
+                    self.event(record.data, chunks).await;
+                }
+                Ok(None) => return,
+                Err(err) => {
+                    self.broken(format!("malformed RecordIO, forwarded untouched and no longer recorded: {err}")).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The sizes of the chunk pieces that carried bytes `start..end`, or
+    /// `None` when exactly one chunk carried exactly those bytes.
+    fn pieces(&mut self, start: u64, end: u64) -> Option<Vec<u64>> {
+        let mut sizes = Vec::new();
+        let mut exact = true;
+        for &(offset, len) in &self.chunks {
+            let (lo, hi) = (offset.max(start), (offset + len).min(end));
+            if lo < hi {
+                sizes.push(hi - lo);
+                exact &= offset == start && offset + len == end;
+            }
+        }
+        while let Some(&(offset, len)) = self.chunks.front() {
+            if offset + len <= end {
+                self.chunks.pop_front();
+            } else {
+                break;
+            }
+        }
+        (!(exact && sizes.len() == 1)).then_some(sizes)
+    }
+
+    async fn event(&mut self, record: Bytes, chunks: Option<Vec<u64>>) {
+        let summary = match api::summarize(self.message, self.encoding, &record) {
+            Ok(summary) => summary,
+            Err(err) => {
+                let message = format!("event does not read as {}: {err}", self.encoding_name());
+                self.note(message, None).await;
+                Default::default()
+            }
+        };
+        if self.name_from_events {
+            if let Some(id) = &summary.framework_id {
+                if self.session.set_name(id).await {
+                    self.registry.register(id, &self.session);
+                    tracing::info!(session = self.session.id(), framework_id = %id, "framework id learnt from the stream");
+                }
+            }
+        }
+        let event = Event { stream: self.stream, record: record.to_vec(), chunks, summary };
+        self.session.record(self.conn, EntryKind::Event(event)).await;
+    }
+
+    fn encoding_name(&self) -> &'static str {
+        match self.encoding {
+            Some(encoding) => api::format(encoding).as_str(),
+            None => "a v1 message",
+        }
+    }
+
+    async fn note(&mut self, message: String, refers: Option<u64>) {
+        tracing::warn!(session = self.session.id(), stream = self.stream, "{message}");
+        let note = Note { message, refers: refers.or(Some(self.stream)), incomplete: false };
+        self.session.record(self.conn, EntryKind::Note(note)).await;
+    }
+
+    async fn broken(&mut self, message: String) {
+        self.broken = true;
+        self.chunks.clear();
+        self.note(message, None).await;
+    }
+
+    async fn end(&mut self, by: Party, reason: &str) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if !self.broken && by == Party::Master {
+            if let Err(err) = self.decoder.finish() {
+                self.broken(format!("the stream ended inside a record: {err}")).await;
+            }
+        }
+        let close = Close { stream: Some(self.stream), by, reason: Some(reason.to_owned()) };
+        self.session.record(self.conn, EntryKind::Close(close)).await;
+        tracing::debug!(session = self.session.id(), stream = self.stream, by = by.as_str(), "stream closed");
+    }
+}

@@ -1,0 +1,717 @@
+//! `mesos-proxy record` end to end: a small hyper master stand-in started by
+//! each test, the proxy (the library on port 0, or the built binary), and
+//! frameworks played by a hyper client and by the real `curl`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::client::conn::http1::SendRequest;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use mesos_codec::session::{Entry, EntryKind, Header, Item, Party, Reader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Every await in these tests is bounded by this.
+const T: Duration = Duration::from_secs(5);
+
+async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(T, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> Bytes {
+    let path = workspace().join("fixtures/seed/walkthrough").join(name);
+    Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// A seed event as the master sends it: the JSON without the file's newline.
+fn event(name: &str) -> String {
+    String::from_utf8(fixture(name).to_vec()).unwrap().trim_end().to_owned()
+}
+
+fn frame(record: &str) -> String {
+    format!("{}\n{record}", record.len())
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-proxy-{name}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+// ---------------------------------------------------------------------------
+// The master stand-in
+// ---------------------------------------------------------------------------
+
+/// The chunks of the stand-in's SUBSCRIBE stream for framework `id`, and the
+/// records they carry: one record per chunk, except the HEARTBEAT, split
+/// across three tiny chunks.
+fn stream_plan(id: &str, malformed: bool) -> (Vec<Bytes>, Vec<String>) {
+    let subscribed = event("event-01-subscribed.json").replace("test13", id);
+    let heartbeat = event("event-04-heartbeat.json");
+    let offers = event("event-02-offers.json");
+    let running = event("event-03-update-task-running.json");
+    if malformed {
+        let chunks =
+            vec![Bytes::from(frame(&subscribed)), Bytes::from_static(b"xyz\n"), Bytes::from(frame(&heartbeat))];
+        return (chunks, vec![subscribed]);
+    }
+    let hb = frame(&heartbeat);
+    let chunks = vec![
+        Bytes::from(frame(&subscribed)),
+        Bytes::from(hb[..1].to_owned()),
+        Bytes::from(hb[1..5].to_owned()),
+        Bytes::from(hb[5..].to_owned()),
+        Bytes::from(frame(&offers)),
+        Bytes::from(frame(&running)),
+    ];
+    (chunks, vec![subscribed, heartbeat, offers, running])
+}
+
+/// A body fed chunk by chunk through a channel.
+struct ChanBody(mpsc::Receiver<Bytes>);
+
+impl Body for ChanBody {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
+    }
+}
+
+type StandInBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+/// What the stand-in saw of one request.
+#[derive(Debug, Clone)]
+struct Seen {
+    path: String,
+    headers: HashMap<String, String>,
+    body: Bytes,
+}
+
+struct StandIn {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    /// Streams asked to hold (`x-test-hold`) end when this turns true.
+    release: watch::Sender<bool>,
+}
+
+async fn start_master() -> StandIn {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (release, release_rx) = watch::channel(false);
+    let fresh = Arc::new(AtomicU64::new(0));
+    let state = (seen.clone(), release_rx, fresh);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(answer(addr, state, req).await) }
+                });
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    StandIn { addr, seen, release }
+}
+
+async fn answer(
+    addr: SocketAddr,
+    (seen, release, fresh): (Arc<Mutex<Vec<Seen>>>, watch::Receiver<bool>, Arc<AtomicU64>),
+    req: Request<Incoming>,
+) -> Response<StandInBody> {
+    let path = req.uri().path().to_owned();
+    let headers: HashMap<String, String> =
+        req.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
+    let body = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    seen.lock().unwrap().push(Seen { path: path.clone(), headers: headers.clone(), body: body.clone() });
+    let empty = || Full::new(Bytes::new()).boxed();
+    let redirect = |location: String| {
+        Response::builder().status(StatusCode::TEMPORARY_REDIRECT).header("location", location).body(empty()).unwrap()
+    };
+    if path == "/redirect" {
+        return redirect(format!("//{addr}/api/v1/scheduler"));
+    }
+    if headers.contains_key("x-test-redirect") {
+        return redirect(format!("//{addr}"));
+    }
+    let call: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if call["type"] != "SUBSCRIBE" {
+        return Response::builder().status(StatusCode::ACCEPTED).header("content-length", "0").body(empty()).unwrap();
+    }
+    let id = match call["subscribe"]["framework_info"]["id"]["value"].as_str() {
+        Some(id) => id.to_owned(),
+        None => format!("fresh-{}", fresh.fetch_add(1, Ordering::Relaxed) + 1),
+    };
+    let (chunks, _) = stream_plan(&id, headers.contains_key("x-test-malformed"));
+    let hold = headers.contains_key("x-test-hold");
+    let (tx, rx) = mpsc::channel(1);
+    let mut release = release;
+    tokio::spawn(async move {
+        for chunk in chunks {
+            if tx.send(chunk).await.is_err() {
+                return;
+            }
+            // Apart in time, so each chunk reaches the proxy as one read.
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        if hold {
+            let _ = tokio::time::timeout(T, release.wait_for(|r| *r)).await;
+        }
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .header("mesos-stream-id", "7a8e1b2c-0000-4000-8000-000000000001")
+        .body(ChanBody(rx).boxed())
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// The proxy and the framework side
+// ---------------------------------------------------------------------------
+
+struct Proxy {
+    addr: SocketAddr,
+    out: PathBuf,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), mesos_proxy::Error>>,
+}
+
+async fn start_proxy(master: SocketAddr, name: &str) -> Proxy {
+    let out = temp_dir(name);
+    let config = mesos_proxy::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        master: format!("http://{master}"),
+        out: out.clone(),
+        keep_secrets: false,
+    };
+    let recorder = within("bind", mesos_proxy::Recorder::bind(config)).await.unwrap();
+    let addr = recorder.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(recorder.run(async move {
+        let _ = stopped.await;
+    }));
+    Proxy { addr, out, stop, task }
+}
+
+impl Proxy {
+    async fn shutdown(self) -> PathBuf {
+        let _ = self.stop.send(());
+        within("proxy shutdown", self.task).await.unwrap().unwrap();
+        self.out
+    }
+}
+
+async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
+    let stream = within("connect", TcpStream::connect(addr)).await.unwrap();
+    let (sender, conn) =
+        within("handshake", hyper::client::conn::http1::handshake(TokioIo::new(stream))).await.unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+async fn post(
+    sender: &mut SendRequest<Full<Bytes>>,
+    addr: SocketAddr,
+    path: &str,
+    body: Bytes,
+    headers: &[(&str, &str)],
+) -> Response<Incoming> {
+    let mut builder = Request::post(path).header("host", addr.to_string()).header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    within("ready", sender.ready()).await.unwrap();
+    within("response", sender.send_request(builder.body(Full::new(body)).unwrap())).await.unwrap()
+}
+
+/// The next data frame of a body, `None` at its end.
+async fn next_chunk(body: &mut Incoming) -> Option<Bytes> {
+    loop {
+        match within("next frame", body.frame()).await? {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => return Some(data),
+                Err(_) => continue,
+            },
+            Err(err) => panic!("body error: {err}"),
+        }
+    }
+}
+
+fn session_files(out: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".session.jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn read_session(path: &Path) -> (Header, Vec<Entry>) {
+    let mut reader = Reader::new();
+    reader.push(&std::fs::read(path).unwrap());
+    let Some(Item::Header(header)) = reader.next_item().unwrap() else { panic!("no header in {}", path.display()) };
+    let mut entries = Vec::new();
+    while let Some(item) = reader.next_item().unwrap() {
+        let Item::Entry(entry) = item else { panic!("a second header") };
+        entries.push(entry);
+    }
+    assert_eq!(reader.finish(), None, "torn line in {}", path.display());
+    (header, entries)
+}
+
+fn the_file(out: &Path, prefix: &str) -> PathBuf {
+    let files = session_files(out);
+    let matching: Vec<_> =
+        files.iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix)).cloned().collect();
+    assert_eq!(matching.len(), 1, "one {prefix}* file expected in {files:?}");
+    matching[0].clone()
+}
+
+/// Waits until a file of `out` whose name starts with `prefix` ends with its `end` entry.
+async fn wait_for_end(out: &Path, prefix: &str) -> PathBuf {
+    within("session end", async {
+        loop {
+            for path in session_files(out) {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if name.starts_with(prefix) && text.lines().last().is_some_and(|l| l.contains(r#""kind":"end""#)) {
+                    return path;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+fn events(entries: &[Entry]) -> Vec<&mesos_codec::session::Event> {
+    entries.iter().filter_map(|e| if let EntryKind::Event(ev) = &e.kind { Some(ev) } else { None }).collect()
+}
+
+fn ends_complete(entries: &[Entry]) {
+    let last = entries.last().expect("entries");
+    let EntryKind::End(end) = &last.kind else { panic!("last entry is not `end`: {last:?}") };
+    assert_eq!(end.entries, last.seq);
+    assert!(end.complete);
+}
+
+/// Checks the recorded events against the records and chunk plan of `stream_plan`.
+fn check_events(entries: &[Entry], stream_seq: u64, id: &str) {
+    let (_, records) = stream_plan(id, false);
+    let events = events(entries);
+    assert_eq!(events.len(), records.len(), "one event per record");
+    for (event, record) in events.iter().zip(&records) {
+        assert_eq!(event.stream, stream_seq);
+        assert_eq!(event.record, record.as_bytes());
+        assert_eq!(event.summary.format, Some(mesos_codec::session::Format::Json));
+    }
+    let names: Vec<_> = events.iter().map(|e| e.summary.name.as_deref().unwrap_or("-")).collect();
+    assert_eq!(names, ["SUBSCRIBED", "HEARTBEAT", "OFFERS", "UPDATE"]);
+    assert_eq!(events[0].summary.framework_id.as_deref(), Some(id));
+    // The split HEARTBEAT is logged once, whole, with the chunk pieces that carried it.
+    assert_eq!(events[1].chunks, Some(vec![1, 4, 18]));
+    assert!(events.iter().enumerate().all(|(i, e)| i == 1 || e.chunks.is_none()));
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyper_framework_stream_relayed_chunk_by_chunk_and_recorded() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "hyper").await;
+    let register = fixture("01-register.json");
+
+    // SUBSCRIBE: the stream arrives chunk by chunk, before the master ends it.
+    let mut subscriber = connect(proxy.addr).await;
+    let auth = ("authorization", "Basic dGVzdDpzZWNyZXQ=");
+    let response =
+        post(&mut subscriber, proxy.addr, "/api/v1/scheduler", register.clone(), &[auth, ("x-test-hold", "1")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["mesos-stream-id"], "7a8e1b2c-0000-4000-8000-000000000001");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let mut body = response.into_body();
+    let (chunks, _) = stream_plan("test13", false);
+    for expected in &chunks {
+        assert_eq!(next_chunk(&mut body).await.as_ref(), Some(expected), "chunk boundaries are kept");
+    }
+
+    // Calls on another connection, kept alive for two requests.
+    let mut caller = connect(proxy.addr).await;
+    let stream_id = ("mesos-stream-id", "7a8e1b2c-0000-4000-8000-000000000001");
+    for call in ["03-acknowledge.json", "05-decline.json"] {
+        let response = post(&mut caller, proxy.addr, "/api/v1/scheduler", fixture(call), &[stream_id, auth]).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        within("202 body", response.into_body().collect()).await.unwrap();
+    }
+
+    // The master ends the stream.
+    master.release.send_replace(true);
+    assert_eq!(next_chunk(&mut body).await, None);
+
+    // What the master saw: the same bodies and headers, `Host` naming it.
+    let seen = master.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].body, register);
+    assert_eq!(seen[0].path, "/api/v1/scheduler");
+    assert_eq!(seen[0].headers["host"], master.addr.to_string());
+    assert_eq!(seen[0].headers["authorization"], auth.1);
+    assert_eq!(seen[1].headers["mesos-stream-id"], stream_id.1);
+    assert_eq!(seen[2].body, fixture("05-decline.json"));
+
+    // Both connections close: the session ends by itself.
+    drop((subscriber, caller, body));
+    let path = wait_for_end(&proxy.out, "test13-").await;
+    let out = proxy.shutdown().await;
+    assert_eq!(session_files(&out), std::slice::from_ref(&path));
+    let (header, entries) = read_session(&path);
+    assert!(header.redacted);
+    assert_eq!(header.master, Some(format!("http://{}", master.addr)));
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(entry.seq, i as u64);
+    }
+
+    let EntryKind::Request(subscribe) = &entries[0].kind else { panic!("{:?}", entries[0]) };
+    assert_eq!(subscribe.body, register, "the request body byte for byte");
+    assert_eq!(subscribe.summary.name.as_deref(), Some("SUBSCRIBE"));
+    assert_eq!(subscribe.summary.framework_id.as_deref(), Some("test13"));
+    let auth_value = subscribe.headers.iter().find(|(n, _)| n == "authorization").map(|(_, v)| v.as_str());
+    assert_eq!(auth_value, Some("<redacted:1>"));
+    let EntryKind::Response(opened) = &entries[1].kind else { panic!("{:?}", entries[1]) };
+    assert_eq!((opened.status, opened.stream, opened.request), (200, true, Some(0)));
+    check_events(&entries, 1, "test13");
+
+    let calls: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Request(r) => Some((e.conn, r.summary.name.clone().unwrap())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls, [(1, "SUBSCRIBE".into()), (2, "ACKNOWLEDGE".into()), (2, "DECLINE".into())]);
+    let accepted = entries.iter().filter(|e| matches!(&e.kind, EntryKind::Response(r) if r.status == 202)).count();
+    assert_eq!(accepted, 2);
+    let stream_close = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::Close(c) if c.stream == Some(1) => Some(c.by),
+        _ => None,
+    });
+    assert_eq!(stream_close, Some(Party::Master));
+    let conn_closes = entries.iter().filter(|e| matches!(&e.kind, EntryKind::Close(c) if c.stream.is_none())).count();
+    assert_eq!(conn_closes, 2);
+    ends_complete(&entries);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_framework_gets_the_exact_bytes() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "curl").await;
+    let url = format!("http://{}/api/v1/scheduler", proxy.addr);
+    let output = within(
+        "curl",
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("curl")
+                .current_dir(workspace())
+                .args(["-sS", "--no-buffer", "--max-time", "5", "-X", "POST", "-H", "Content-Type: application/json"])
+                .args(["-d", "@fixtures/seed/walkthrough/01-register.json", &url])
+                .output()
+                .expect("curl runs")
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(output.status.success(), "curl: {}", String::from_utf8_lossy(&output.stderr));
+    let (chunks, _) = stream_plan("test13", false);
+    assert_eq!(output.stdout, chunks.concat());
+
+    // curl's connection closed: the session ends by itself.
+    let path = wait_for_end(&proxy.out, "test13-").await;
+    let (_, entries) = read_session(&path);
+    let EntryKind::Request(subscribe) = &entries[0].kind else { panic!("{:?}", entries[0]) };
+    // curl -d strips newlines from the file, as the master would receive it.
+    assert_eq!(subscribe.body, master.seen.lock().unwrap()[0].body);
+    check_events(&entries, 1, "test13");
+    ends_complete(&entries);
+
+    // A call with a chunked request body (as mesos-framework sends them) is
+    // forwarded whole and recorded in a new session of the same framework.
+    let url = format!("http://{}/api/v1/scheduler", proxy.addr);
+    let output = within(
+        "curl",
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("curl")
+                .current_dir(workspace())
+                .args(["-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+                .args(["-H", "Content-Type: application/json", "-H", "Transfer-Encoding: chunked"])
+                .args(["-d", "@fixtures/seed/walkthrough/05-decline.json", &url])
+                .output()
+                .expect("curl runs")
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "202");
+    let out = proxy.shutdown().await;
+    let files = session_files(&out);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let decline =
+        files.iter().map(|f| read_session(f).1).find(|e| e.len() > 1 && e.len() < 6).expect("the DECLINE session");
+    let EntryKind::Request(request) = &decline[0].kind else { panic!("{:?}", decline[0]) };
+    assert_eq!(request.summary.name.as_deref(), Some("DECLINE"));
+    assert_eq!(request.body, master.seen.lock().unwrap()[1].body);
+    assert!(request.headers.iter().any(|(n, v)| n == "transfer-encoding" && v == "chunked"));
+    ends_complete(&decline);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_frameworks_give_two_files_and_a_new_one_is_named_by_subscribed() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "two").await;
+    let new_framework =
+        Bytes::from_static(br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"fresh"}}}"#);
+    let other =
+        Bytes::from(String::from_utf8(fixture("01-register.json").to_vec()).unwrap().replace("test13", "other7"));
+    let mut a = connect(proxy.addr).await;
+    let mut b = connect(proxy.addr).await;
+    let hold = [("x-test-hold", "1")];
+    let (ra, rb) = tokio::join!(
+        post(&mut a, proxy.addr, "/master/api/v1/scheduler", new_framework, &hold),
+        post(&mut b, proxy.addr, "/api/v1/scheduler", other, &hold)
+    );
+    let (mut ba, mut bb) = (ra.into_body(), rb.into_body());
+    for (body, id) in [(&mut ba, "fresh-1"), (&mut bb, "other7")] {
+        for expected in stream_plan(id, false).0 {
+            assert_eq!(next_chunk(body).await, Some(expected));
+        }
+    }
+    master.release.send_replace(true);
+    assert_eq!(next_chunk(&mut ba).await, None);
+    assert_eq!(next_chunk(&mut bb).await, None);
+    drop((a, b, ba, bb));
+    let out = proxy.shutdown().await;
+    assert_eq!(session_files(&out).len(), 2);
+    for id in ["fresh-1", "other7"] {
+        let (_, entries) = read_session(&the_file(&out, &format!("{id}-")));
+        check_events(&entries, 1, id);
+        ends_complete(&entries);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_location_is_rewritten_to_the_proxy() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "redirect").await;
+    let mut client = connect(proxy.addr).await;
+    let request = Request::get("/redirect").header("host", proxy.addr.to_string()).body(Full::default()).unwrap();
+    within("ready", client.ready()).await.unwrap();
+    let response = within("redirect", client.send_request(request)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(response.headers()["location"], format!("//{}/api/v1/scheduler", proxy.addr));
+    within("body", response.into_body().collect()).await.unwrap();
+
+    // 0.28's form, without a path; the connection is kept alive across it.
+    let old = [("x-test-redirect", "old")];
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", fixture("01-register.json"), &old).await;
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(response.headers()["location"], format!("//{}", proxy.addr));
+    within("body", response.into_body().collect()).await.unwrap();
+    drop(client);
+    let out = proxy.shutdown().await;
+    let (_, entries) = read_session(&the_file(&out, "test13-"));
+    assert!(entries.iter().any(|e| matches!(&e.kind, EntryKind::Response(r) if r.status == 307)));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_recordio_is_forwarded_untouched_and_noted() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "malformed").await;
+    let mut client = connect(proxy.addr).await;
+    let bad = [("x-test-malformed", "1")];
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", fixture("01-register.json"), &bad).await;
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    while let Some(chunk) = next_chunk(&mut body).await {
+        received.push(chunk);
+    }
+    assert_eq!(received, stream_plan("test13", true).0);
+    drop((client, body));
+    let path = wait_for_end(&proxy.out, "test13-").await;
+    let (_, entries) = read_session(&path);
+    assert_eq!(events(&entries).len(), 1);
+    let note = entries.iter().find_map(|e| if let EntryKind::Note(n) = &e.kind { Some(n) } else { None });
+    assert!(note.expect("a note").message.contains("malformed RecordIO"), "{note:?}");
+    ends_complete(&entries);
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_to_the_binary_exits_0_with_a_complete_file() {
+    use std::io::BufRead;
+    let master = start_master().await;
+    let out = temp_dir("sigterm");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-proxy"))
+        .args(["record", "--listen", "127.0.0.1:0", "--master", &format!("http://{}", master.addr), "--out"])
+        .arg(&out)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = line_tx.send(line);
+    });
+    let line = line_rx.recv_timeout(T).expect("the proxy prints its address");
+    let addr: SocketAddr = line.trim().strip_prefix("listening on ").expect("listening line").parse().unwrap();
+
+    let mut client = connect(addr).await;
+    let response =
+        post(&mut client, addr, "/api/v1/scheduler", fixture("01-register.json"), &[("x-test-hold", "1")]).await;
+    let mut body = response.into_body();
+    for expected in stream_plan("test13", false).0 {
+        assert_eq!(next_chunk(&mut body).await, Some(expected));
+    }
+    // The stream is still open when the proxy is told to stop.
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = within("exit", async {
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(status.code(), Some(0));
+    let (_, entries) = read_session(&the_file(&out, "test13-"));
+    check_events(&entries, 1, "test13");
+    let by_proxy =
+        entries.iter().any(|e| matches!(&e.kind, EntryKind::Close(c) if c.stream == Some(1) && c.by == Party::Proxy));
+    assert!(by_proxy, "the open stream is closed by the proxy");
+    ends_complete(&entries);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn unusable_out_dir_exits_1_and_bad_usage_exits_2() {
+    let dir = temp_dir("badout");
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-proxy"))
+        .args(["record", "--listen", "127.0.0.1:0", "--master", "http://127.0.0.1:1", "--out"])
+        .arg(file.join("sub"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-proxy"))
+        .args(["record", "--listen", "not-an-address"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_goes_on_when_the_session_file_cannot_be_written() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "unwritable").await;
+    // The directory disappears after startup: the session file cannot be created.
+    std::fs::remove_dir_all(&proxy.out).unwrap();
+    let mut client = connect(proxy.addr).await;
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", fixture("01-register.json"), &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    while let Some(chunk) = next_chunk(&mut body).await {
+        received.push(chunk);
+    }
+    assert_eq!(received, stream_plan("test13", false).0);
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", fixture("05-decline.json"), &[]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    drop((client, body));
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_framework_that_hangs_up_is_recorded_as_closing_the_stream() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "hangup").await;
+    let mut client = connect(proxy.addr).await;
+    let hold = [("x-test-hold", "1")];
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", fixture("01-register.json"), &hold).await;
+    let mut body = response.into_body();
+    for expected in stream_plan("test13", false).0 {
+        assert_eq!(next_chunk(&mut body).await, Some(expected));
+    }
+    // The framework goes away while the master's stream is still open and idle.
+    drop((client, body));
+    let path = wait_for_end(&proxy.out, "test13-").await;
+    let (_, entries) = read_session(&path);
+    let closes: Vec<_> = entries
+        .iter()
+        .filter_map(|e| if let EntryKind::Close(c) = &e.kind { Some((c.stream, c.by)) } else { None })
+        .collect();
+    assert_eq!(closes, [(Some(1), Party::Framework), (None, Party::Framework)]);
+    ends_complete(&entries);
+    master.release.send_replace(true);
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_calls_are_recorded_in_an_operator_session() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "operator").await;
+    let mut client = connect(proxy.addr).await;
+    let call = Bytes::from_static(br#"{"type":"GET_HEALTH"}"#);
+    let response = post(&mut client, proxy.addr, "/api/v1", call.clone(), &[]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    drop(client);
+    let path = wait_for_end(&proxy.out, "operator-").await;
+    let (_, entries) = read_session(&path);
+    let EntryKind::Request(request) = &entries[0].kind else { panic!("{:?}", entries[0]) };
+    assert_eq!((request.summary.name.as_deref(), request.body.as_slice()), (Some("GET_HEALTH"), &call[..]));
+    ends_complete(&entries);
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}

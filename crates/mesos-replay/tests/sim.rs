@@ -1,0 +1,923 @@
+//! The simulated master, end to end: the seed walkthrough with the real
+//! `curl`, every error answer in JSON and protobuf, and determinism.
+//!
+//! Every server but the one that checks the binary runs on a virtual clock
+//! ([`Clock::Manual`]): time moves only when a test says, so heartbeats,
+//! retries and filters come exactly when expected, and nothing sleeps.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mesos_codec::json::{json_to_protobuf, message_type, protobuf_to_json};
+use mesos_codec::recordio::Decoder;
+use mesos_replay::sim::{self, Answer, Clock, Config, Master, Push, Request};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Sim {
+    handle: sim::SimHandle,
+    // Dropped after the handle, so the handle's tasks are aborted first.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    fn start(config: Config) -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let handle = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            sim::spawn(listener, config, Clock::Manual).unwrap()
+        });
+        Sim { handle, _runtime: runtime }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.handle.local_addr()
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/api/v1/scheduler", self.addr())
+    }
+
+    fn advance(&self, secs: u64) {
+        self.handle.advance(Duration::from_secs(secs));
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed/walkthrough").join(name);
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed/walkthrough").join(name)
+}
+
+// ----- a subscription read by `curl --no-buffer` -----
+
+struct CurlStream {
+    child: Child,
+    headers: Vec<(String, String)>,
+    status: u16,
+    records: mpsc::Receiver<Option<Bytes>>,
+}
+
+impl CurlStream {
+    fn subscribe(url: &str, body_file: &std::path::Path) -> CurlStream {
+        let mut child = Command::new("curl")
+            .args(["-sS", "--no-buffer", "-D", "-", "-X", "POST", "-H", "Content-Type: application/json"])
+            .arg("--data-binary")
+            .arg(format!("@{}", body_file.display()))
+            .arg(url)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("curl runs");
+        let stdout = child.stdout.take().unwrap();
+        let (head_tx, head_rx) = mpsc::channel();
+        let (tx, records) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    let _ = head_tx.send(head);
+                    let _ = tx.send(None);
+                    return;
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_owned());
+            }
+            let _ = head_tx.send(head);
+            let mut decoder = Decoder::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = reader.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    let _ = tx.send(None);
+                    return;
+                }
+                decoder.push(Bytes::copy_from_slice(&buf[..n]));
+                while let Ok(Some(record)) = decoder.next_record() {
+                    let _ = tx.send(Some(record.data.clone()));
+                }
+            }
+        });
+        let head: Vec<String> = head_rx.recv_timeout(WAIT).expect("curl prints the response head");
+        let status = head.first().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let headers = head
+            .iter()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        CurlStream { child, headers, status, records }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The next event, or `None` at the end of the stream.
+    fn next(&mut self) -> Option<Value> {
+        let record = self.records.recv_timeout(WAIT).expect("an event or the end of the stream in time")?;
+        Some(serde_json::from_slice(&record).expect("each record is a JSON event"))
+    }
+
+    /// The next event that is not a HEARTBEAT.
+    fn next_skipping_heartbeats(&mut self) -> Value {
+        loop {
+            let event = self.next().expect("the stream goes on");
+            if event["type"] != "HEARTBEAT" {
+                return event;
+            }
+        }
+    }
+
+    fn expect_end(&mut self) {
+        while let Some(event) = self.next() {
+            assert_eq!(event["type"], "HEARTBEAT", "unexpected event before the end: {event}");
+        }
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "curl ends cleanly when the master closes the stream: {status}");
+    }
+}
+
+impl Drop for CurlStream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A call with `curl`: the status and the body.
+fn curl_call(url: &str, stream_id: Option<&str>, body: &Value) -> (u16, String) {
+    let mut command = Command::new("curl");
+    command.args(["-sS", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json"]);
+    if let Some(id) = stream_id {
+        command.arg("-H").arg(format!("Mesos-Stream-Id: {id}"));
+    }
+    let output = command.arg("--data-binary").arg(body.to_string()).arg(url).output().expect("curl runs");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), body.to_owned())
+}
+
+fn offer_for<'a>(offers: &'a Value, hostname: &str) -> &'a Value {
+    offers["offers"]["offers"].as_array().unwrap().iter().find(|o| o["hostname"] == hostname).unwrap()
+}
+
+fn scalar(offer: &Value, name: &str) -> Option<f64> {
+    offer["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .map(|r| r["scalar"]["value"].as_f64().unwrap())
+}
+
+#[test]
+fn seed_walkthrough_with_curl() {
+    let sim = Sim::start(Config { seed: 13, ..Config::default() });
+    let url = sim.url();
+
+    // 1. SUBSCRIBE with the article's body: an id never seen registers a
+    //    new framework with that id.
+    let mut stream = CurlStream::subscribe(&url, &fixture_path("01-register.json"));
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.header("content-type"), Some("application/json"));
+    assert_eq!(stream.header("transfer-encoding"), Some("chunked"));
+    let stream_id = stream.header("mesos-stream-id").expect("a Mesos-Stream-Id").to_owned();
+    let subscribed = stream.next().unwrap();
+    assert_eq!(subscribed["type"], "SUBSCRIBED");
+    assert_eq!(subscribed["subscribed"]["framework_id"]["value"], "test13");
+    assert_eq!(subscribed["subscribed"]["heartbeat_interval_seconds"], 15.0);
+    assert_eq!(subscribed["subscribed"]["master_info"]["port"], sim.addr().port());
+    assert_eq!(stream.next().unwrap(), json!({"type": "HEARTBEAT"}));
+    let offers = stream.next().unwrap();
+    assert_eq!(offers["type"], "OFFERS");
+    assert_eq!(offers["offers"]["offers"].as_array().unwrap().len(), 2);
+    let slave0 = offer_for(&offers, "slave0").clone();
+    let slave1 = offer_for(&offers, "slave1").clone();
+    assert_eq!(
+        slave0["resources"],
+        json!([
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 2.0}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 996.0}},
+            {"name": "disk", "type": "SCALAR", "scalar": {"value": 30509.0}},
+            {"name": "ports", "type": "RANGES", "ranges": {"range": [{"begin": 31000, "end": 32000}]}},
+        ])
+    );
+    assert_eq!(slave0["framework_id"]["value"], "test13");
+    let agent0 = slave0["agent_id"].clone();
+
+    // 2. ACCEPT a LAUNCH of `/bin/sleep 3000s` with the live offer id.
+    let mut launch = fixture("02-launch_task.json");
+    launch["accept"]["offer_ids"] = json!([slave0["id"]]);
+    launch["accept"]["operations"][0]["launch"]["task_infos"][0]["agent_id"] = agent0.clone();
+    assert_eq!(curl_call(&url, Some(&stream_id), &launch), (202, String::new()));
+    let starting = stream.next_skipping_heartbeats();
+    assert_eq!(starting["update"]["status"]["state"], "TASK_STARTING");
+    assert_eq!(starting["update"]["status"]["task_id"]["value"], "00012");
+
+    // 3. ACKNOWLEDGE: the next update (TASK_RUNNING) follows.
+    let ack = |status: &Value| {
+        let mut ack = fixture("03-acknowledge.json");
+        ack["acknowledge"]["agent_id"] = status["agent_id"].clone();
+        ack["acknowledge"]["task_id"] = status["task_id"].clone();
+        ack["acknowledge"]["uuid"] = status["uuid"].clone();
+        ack
+    };
+    assert_eq!(curl_call(&url, Some(&stream_id), &ack(&starting["update"]["status"])).0, 202);
+    let running = stream.next_skipping_heartbeats();
+    let status = &running["update"]["status"];
+    assert_eq!(status["state"], "TASK_RUNNING");
+    assert_eq!(status["agent_id"], agent0);
+    assert_eq!(status["executor_id"]["value"], "00012");
+    assert_eq!(status["source"], "SOURCE_EXECUTOR");
+    assert_ne!(status["uuid"], starting["update"]["status"]["uuid"]);
+
+    // Unacknowledged, it is re-sent after 10 s; the unused remainder of
+    // slave0 came back after the default 5 s filter.
+    sim.advance(10);
+    let remainder = stream.next_skipping_heartbeats();
+    assert_eq!(remainder["type"], "OFFERS");
+    let remainder = offer_for(&remainder, "slave0").clone();
+    assert_eq!(scalar(&remainder, "cpus"), Some(1.0));
+    assert_eq!(scalar(&remainder, "mem"), None, "all the memory is used");
+    let again = stream.next_skipping_heartbeats();
+    assert_eq!(again["update"]["status"]["uuid"], status["uuid"]);
+    assert_eq!(curl_call(&url, Some(&stream_id), &ack(status)).0, 202);
+
+    // 5. DECLINE both outstanding offers: they come back after 5 s, one per
+    //    agent, the declined fragment of slave0 merged with nothing lost.
+    let mut decline = fixture("05-decline.json");
+    decline["decline"]["offer_ids"] = json!([slave1["id"], remainder["id"]]);
+    assert_eq!(curl_call(&url, Some(&stream_id), &decline).0, 202);
+    sim.advance(5);
+    let back = stream.next_skipping_heartbeats();
+    assert_eq!(back["type"], "OFFERS");
+    assert_eq!(scalar(offer_for(&back, "slave1"), "cpus"), Some(2.0));
+    assert_eq!(scalar(offer_for(&back, "slave0"), "cpus"), Some(1.0));
+
+    // 7. KILL the task: TASK_KILLED, and its resources are offered again.
+    let mut kill = fixture("07-kill_task.json");
+    kill["kill"]["task_id"] = json!({"value": "00012"});
+    kill["kill"]["agent_id"] = agent0.clone();
+    assert_eq!(curl_call(&url, Some(&stream_id), &kill).0, 202);
+    let killed = stream.next_skipping_heartbeats();
+    assert_eq!(killed["update"]["status"]["state"], "TASK_KILLED");
+    assert_eq!(killed["update"]["status"]["message"], "Command terminated with signal Terminated");
+    let freed = stream.next_skipping_heartbeats();
+    assert_eq!(freed["type"], "OFFERS");
+    assert_eq!(scalar(offer_for(&freed, "slave0"), "mem"), Some(996.0));
+    assert_eq!(curl_call(&url, Some(&stream_id), &ack(&killed["update"]["status"])).0, 202);
+
+    // 8. TEARDOWN: 202, the stream ends, the framework is gone.
+    assert_eq!(curl_call(&url, Some(&stream_id), &fixture("08-teardown.json")).0, 202);
+    stream.expect_end();
+    assert_eq!(
+        curl_call(&url, Some(&stream_id), &fixture("08-teardown.json")),
+        (400, "Framework cannot be found".to_owned())
+    );
+    let mut again = CurlStream::subscribe(&url, &fixture_path("01-register.json"));
+    assert_eq!(again.status, 200);
+    assert_eq!(again.next().unwrap(), json!({"type": "ERROR", "error": {"message": "Framework has been removed"}}));
+    again.expect_end();
+}
+
+// ----- a raw HTTP/1.1 client, to control every header and see every chunk -----
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn send(addr: SocketAddr, method: &str, headers: &[(&str, &str)], body: &[u8]) -> BufReader<TcpStream> {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(WAIT)).unwrap();
+    let mut head = format!("{method} /api/v1/scheduler HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(body).unwrap();
+    BufReader::new(conn)
+}
+
+fn read_head(reader: &mut BufReader<TcpStream>) -> (u16, Vec<(String, String)>) {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            return (status, headers);
+        }
+        let (k, v) = line.split_once(':').unwrap();
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+    }
+}
+
+/// One HTTP chunk, or `None` for the closing one.
+fn read_chunk(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let size = usize::from_str_radix(line.trim(), 16).unwrap();
+    let mut data = vec![0u8; size + 2];
+    reader.read_exact(&mut data).unwrap();
+    data.truncate(size);
+    (size > 0).then_some(data)
+}
+
+fn request(addr: SocketAddr, method: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut reader = send(addr, method, headers, body);
+    let (status, headers) = read_head(&mut reader);
+    let length: usize = headers.iter().find(|(k, _)| k == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).unwrap();
+    Reply { status, headers, body }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    Json,
+    Protobuf,
+}
+
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Protobuf => "application/x-protobuf",
+        }
+    }
+
+    fn encode(self, call: &Value) -> Vec<u8> {
+        let json = call.to_string().into_bytes();
+        match self {
+            Format::Json => json,
+            Format::Protobuf => json_to_protobuf(message_type("scheduler.Call").unwrap(), &json).unwrap(),
+        }
+    }
+
+    fn decode_event(self, record: &[u8]) -> Value {
+        match self {
+            Format::Json => serde_json::from_slice(record).unwrap(),
+            Format::Protobuf => {
+                let json = protobuf_to_json(message_type("scheduler.Event").unwrap(), record).unwrap().json;
+                serde_json::from_slice(&json).unwrap()
+            }
+        }
+    }
+}
+
+/// A subscription over the raw client: checks one record per chunk.
+struct RawStream {
+    reader: BufReader<TcpStream>,
+    format: Format,
+    stream_id: String,
+    /// Every chunk's payload so far, byte for byte.
+    raw: Vec<u8>,
+}
+
+impl RawStream {
+    fn subscribe(addr: SocketAddr, format: Format, call: &Value) -> RawStream {
+        let mut reader = send(
+            addr,
+            "POST",
+            &[("Content-Type", format.content_type()), ("Accept", format.content_type())],
+            &format.encode(call),
+        );
+        let (status, headers) = read_head(&mut reader);
+        assert_eq!(status, 200);
+        let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        assert_eq!(header("content-type").as_deref(), Some(format.content_type()));
+        RawStream { reader, format, stream_id: header("mesos-stream-id").unwrap(), raw: Vec::new() }
+    }
+
+    fn next(&mut self) -> Option<Value> {
+        let chunk = read_chunk(&mut self.reader)?;
+        self.raw.extend_from_slice(&chunk);
+        let records = mesos_codec::recordio::decode_all(Bytes::from(chunk)).unwrap();
+        assert_eq!(records.len(), 1, "one record per HTTP chunk");
+        Some(self.format.decode_event(&records[0]))
+    }
+}
+
+fn subscribe_call(id: &str) -> Value {
+    json!({
+        "framework_id": {"value": id},
+        "type": "SUBSCRIBE",
+        "subscribe": {"framework_info": {"user": "root", "name": id, "id": {"value": id}, "failover_timeout": 60.0}}
+    })
+}
+
+#[test]
+fn error_answers_in_both_encodings() {
+    for format in [Format::Json, Format::Protobuf] {
+        let sim = Sim::start(Config::default());
+        let addr = sim.addr();
+        let ct = format.content_type();
+        let post = |headers: &[(&str, &str)], call: &Value| request(addr, "POST", headers, &format.encode(call));
+        let expect = |reply: Reply, status: u16, text: &str| {
+            assert_eq!(reply.status, status, "{format:?}: {}", reply.text());
+            assert!(reply.text().starts_with(text), "{format:?}: {:?} should start with {text:?}", reply.text());
+            if status != 202 {
+                assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
+            }
+        };
+        let teardown = json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"});
+
+        let reply = request(addr, "GET", &[("Content-Type", ct)], b"");
+        assert_eq!(reply.header("allow"), Some("POST"));
+        expect(reply, 405, "Expecting one of { 'POST' }, but received 'GET'");
+        expect(post(&[], &teardown), 400, "Expecting 'Content-Type' to be present");
+        expect(
+            post(&[("Content-Type", "application/json; charset=utf-8")], &teardown),
+            415,
+            "Expecting 'Content-Type'",
+        );
+        let garbage = request(addr, "POST", &[("Content-Type", ct)], b"\xff\xff{not a call");
+        match format {
+            Format::Json => expect(garbage, 400, "Failed to parse body into JSON"),
+            Format::Protobuf => expect(garbage, 400, "Failed to parse body into Call protobuf"),
+        }
+        if let Format::Json = format {
+            let reply = request(addr, "POST", &[("Content-Type", ct)], br#"{"type": 3}"#);
+            expect(reply, 400, "Failed to convert JSON into Call protobuf");
+        }
+        expect(post(&[("Content-Type", ct)], &json!({})), 400, "Failed to validate scheduler::Call: Expecting 'type'");
+        let bad_id = json!({"framework_id": {"value": "a"}, "type": "SUBSCRIBE",
+            "subscribe": {"framework_info": {"user": "u", "name": "n", "id": {"value": "b"}}}});
+        expect(
+            post(&[("Content-Type", ct)], &bad_id),
+            400,
+            "Failed to validate scheduler::Call: 'framework_id' differs from 'subscribe.framework_info.id'",
+        );
+        expect(
+            post(&[("Content-Type", ct)], &json!({"type": "TEARDOWN"})),
+            400,
+            "Failed to validate scheduler::Call: Expecting 'framework_id' to be present",
+        );
+        let bad_ack = json!({"framework_id": {"value": "fw"}, "type": "ACKNOWLEDGE",
+            "acknowledge": {"agent_id": {"value": "a"}, "task_id": {"value": "t"}, "uuid": "AAAA"}});
+        expect(post(&[("Content-Type", ct)], &bad_ack), 400, "Failed to validate scheduler::Call: Invalid UUID");
+        expect(
+            post(&[("Content-Type", ct), ("Accept", "text/html")], &subscribe_call("fw")),
+            406,
+            "Expecting 'Accept' to allow",
+        );
+        expect(
+            post(&[("Content-Type", ct), ("Mesos-Stream-Id", "x")], &subscribe_call("fw")),
+            400,
+            "Subscribe calls should not include the 'Mesos-Stream-Id' header",
+        );
+        expect(post(&[("Content-Type", ct)], &teardown), 400, "Framework cannot be found");
+        let unknown = json!({"framework_id": {"value": "fw"}, "type": "UNKNOWN"});
+        expect(post(&[("Content-Type", ct)], &unknown), 400, "Framework cannot be found");
+
+        // Subscribed: the stream id is required and must match; UNKNOWN is 501.
+        let mut stream = RawStream::subscribe(addr, format, &subscribe_call("fw"));
+        assert_eq!(stream.next().unwrap()["type"], "SUBSCRIBED");
+        let sid = stream.stream_id.clone();
+        expect(
+            post(&[("Content-Type", ct)], &unknown),
+            400,
+            "All non-subscribe calls should include the 'Mesos-Stream-Id' header",
+        );
+        expect(post(&[("Content-Type", ct), ("Mesos-Stream-Id", "other")], &unknown), 400, "The stream ID 'other'");
+        expect(post(&[("Content-Type", ct), ("Mesos-Stream-Id", &sid)], &unknown), 501, "");
+        let revive = json!({"framework_id": {"value": "fw"}, "type": "REVIVE"});
+        let reply = post(&[("Content-Type", ct), ("Mesos-Stream-Id", &sid)], &revive);
+        assert_eq!((reply.status, reply.header("content-length")), (202, Some("0")));
+
+        // The connection drops: the framework is not subscribed any more.
+        drop(stream);
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let reply = post(&[("Content-Type", ct), ("Mesos-Stream-Id", &sid)], &revive);
+            if reply.status == 403 {
+                assert_eq!(reply.text(), "Framework is not subscribed");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the master never noticed the dropped connection");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn protobuf_stream_failover_and_offers_back() {
+    let sim = Sim::start(Config { heartbeat: Duration::from_secs(2), ..Config::default() });
+    let addr = sim.addr();
+    let mut first = RawStream::subscribe(addr, Format::Protobuf, &subscribe_call("fw"));
+    assert_eq!(first.next().unwrap()["type"], "SUBSCRIBED");
+    assert_eq!(first.next().unwrap()["type"], "HEARTBEAT");
+    assert_eq!(first.next().unwrap()["type"], "OFFERS");
+    sim.advance(2);
+    assert_eq!(first.next().unwrap()["type"], "HEARTBEAT");
+
+    // Failover: the old stream gets an ERROR and ends; the new one gets
+    // SUBSCRIBED and the cluster's resources again, in new offers.
+    let mut second = RawStream::subscribe(addr, Format::Json, &subscribe_call("fw"));
+    assert_eq!(first.next().unwrap(), json!({"type": "ERROR", "error": {"message": "Framework failed over"}}));
+    assert_eq!(first.next(), None);
+    assert_eq!(second.next().unwrap()["subscribed"]["framework_id"]["value"], "fw");
+    assert_eq!(second.next().unwrap()["type"], "HEARTBEAT");
+    let offers = second.next().unwrap();
+    assert_eq!(offers["offers"]["offers"].as_array().unwrap().len(), 2);
+    assert_eq!(offers["offers"]["offers"][0]["id"]["value"].as_str().unwrap().rsplit_once('-').unwrap().1, "O2");
+}
+
+// ----- the sans-IO master -----
+
+fn call(master: &mut Master, now: u64, stream_id: Option<&str>, body: &Value, pushes: &mut Vec<Push>) -> Answer {
+    let body = body.to_string();
+    let request = Request {
+        method: "POST",
+        content_type: Some("application/json"),
+        accept: None,
+        stream_id,
+        body: body.as_bytes(),
+    };
+    master.handle_call(&request, Duration::from_secs(now), pushes)
+}
+
+fn events(pushes: &[Push]) -> Vec<Value> {
+    pushes
+        .iter()
+        .filter_map(|p| match p {
+            Push::Record { record, .. } => {
+                Some(serde_json::from_slice(&mesos_codec::recordio::decode_all(record.clone()).unwrap()[0]).unwrap())
+            }
+            Push::Close { .. } => None,
+        })
+        .collect()
+}
+
+/// Subscribes, launches `sleep 30` on a whole agent, acknowledges, lets it
+/// finish, declines, kills an unknown task, reconciles, tears down; returns
+/// every byte pushed.
+fn script(seed: u64) -> Vec<u8> {
+    let mut master = Master::new(Config { seed, ..Config::default() });
+    let mut pushes = Vec::new();
+    let Answer::Stream { stream_id, .. } = call(&mut master, 0, None, &subscribe_call("fw"), &mut pushes) else {
+        panic!("SUBSCRIBE opens a stream")
+    };
+    let sid = Some(stream_id.as_str());
+    let offers = events(&pushes).pop().unwrap();
+    let offer = &offers["offers"]["offers"][0];
+    let launch = json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {
+        "offer_ids": [offer["id"]], "filters": {"refuse_seconds": 0.0},
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
+            "name": "t", "task_id": {"value": "t1"}, "agent_id": offer["agent_id"],
+            "resources": offer["resources"], "command": {"value": "sleep 30"}}]}}]}});
+    assert_eq!(call(&mut master, 1, sid, &launch, &mut pushes), Answer::Accepted);
+    for now in [2, 12, 40] {
+        let last = events(&pushes).into_iter().rev().find(|e| e["type"] == "UPDATE").unwrap();
+        let status = &last["update"]["status"];
+        let ack = json!({"framework_id": {"value": "fw"}, "type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"]}});
+        assert_eq!(call(&mut master, now, sid, &ack, &mut pushes), Answer::Accepted);
+        while let Some(t) = master.poll_timeout().filter(|t| *t <= Duration::from_secs(now + 25)) {
+            master.handle_timeout(t, &mut pushes);
+        }
+    }
+    let all = events(&pushes);
+    let states: Vec<&str> = all
+        .iter()
+        .filter(|e| e["type"] == "UPDATE")
+        .map(|e| e["update"]["status"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.first(), Some(&"TASK_STARTING"));
+    assert!(states.contains(&"TASK_RUNNING") && states.contains(&"TASK_FINISHED"), "{states:?}");
+    let kill = json!({"framework_id": {"value": "fw"}, "type": "KILL", "kill": {"task_id": {"value": "nope"}}});
+    assert_eq!(call(&mut master, 70, sid, &kill, &mut pushes), Answer::Accepted);
+    let reconcile = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {}});
+    assert_eq!(call(&mut master, 71, sid, &reconcile, &mut pushes), Answer::Accepted);
+    let teardown = json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"});
+    assert_eq!(call(&mut master, 72, sid, &teardown, &mut pushes), Answer::Accepted);
+    assert!(matches!(pushes.last(), Some(Push::Close { .. })));
+    let mut bytes = stream_id.into_bytes();
+    for push in pushes {
+        if let Push::Record { record, .. } = push {
+            bytes.extend_from_slice(&record);
+        }
+    }
+    bytes
+}
+
+#[test]
+fn same_seed_same_bytes() {
+    let a = script(7);
+    assert_eq!(a, script(7));
+    assert_ne!(a, script(8));
+}
+
+#[test]
+fn invalid_launches_and_merged_offers() {
+    let mut master = Master::new(Config::default());
+    let mut pushes = Vec::new();
+    let Answer::Stream { stream_id, .. } = call(&mut master, 0, None, &subscribe_call("fw"), &mut pushes) else {
+        panic!("SUBSCRIBE opens a stream")
+    };
+    let sid = Some(stream_id.as_str());
+    let offers = events(&pushes).pop().unwrap();
+    let offer = offers["offers"]["offers"][0].clone();
+    let task = |id: &str, cpus: f64| {
+        json!({"name": id, "task_id": {"value": id}, "agent_id": offer["agent_id"], "command": {"value": "sleep 5"},
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}}]})
+    };
+    let accept = |offer_ids: Value, tasks: Vec<Value>| {
+        json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": offer_ids,
+            "filters": {"refuse_seconds": 0.0},
+            "operations": [{"type": "LAUNCH", "launch": {"task_infos": tasks}}]}})
+    };
+    // Too much: TASK_ERROR; the offer's resources come straight back.
+    pushes.clear();
+    assert_eq!(
+        call(&mut master, 1, sid, &accept(json!([offer["id"]]), vec![task("big", 3.0)]), &mut pushes),
+        Answer::Accepted
+    );
+    let out = events(&pushes);
+    assert_eq!(out[0]["update"]["status"]["state"], "TASK_ERROR");
+    assert_eq!(out[0]["update"]["status"]["reason"], "REASON_TASK_INVALID");
+    assert_eq!(out[0]["update"]["status"]["source"], "SOURCE_MASTER");
+    assert!(out[0]["update"]["status"].get("uuid").is_none(), "master-generated updates carry no uuid");
+    assert_eq!(out[1]["type"], "OFFERS");
+    let offer = out[1]["offers"]["offers"][0].clone();
+
+    // A stale offer id: TASK_LOST (not partition-aware) for invalid offers.
+    pushes.clear();
+    assert_eq!(
+        call(&mut master, 2, sid, &accept(json!([{"value": "gone"}]), vec![task("x", 1.0)]), &mut pushes),
+        Answer::Accepted
+    );
+    assert_eq!(events(&pushes)[0]["update"]["status"]["state"], "TASK_LOST");
+    assert_eq!(events(&pushes)[0]["update"]["status"]["reason"], "REASON_INVALID_OFFERS");
+
+    // Two tasks of 1 cpu from one offer: the unused memory, disk and ports
+    // come back at once as one offer, the cpus when both tasks end as
+    // another; accepted together, the two fragments are one pool.
+    pushes.clear();
+    let two = accept(json!([offer["id"]]), vec![task("a", 1.0), task("b", 1.0)]);
+    assert_eq!(call(&mut master, 3, sid, &two, &mut pushes), Answer::Accepted);
+    let rest = events(&pushes).into_iter().find(|e| e["type"] == "OFFERS").unwrap();
+    let rest = rest["offers"]["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["agent_id"] == offer["agent_id"])
+        .unwrap()
+        .clone();
+    assert!(rest["resources"].as_array().unwrap().iter().all(|r| r["name"] != "cpus"), "{rest}");
+    pushes.clear();
+    master.handle_timeout(Duration::from_secs(8), &mut pushes);
+    let freed = events(&pushes).into_iter().find(|e| e["type"] == "OFFERS").unwrap();
+    let freed = freed["offers"]["offers"][0].clone();
+    assert_eq!(freed["resources"], json!([{"name": "cpus", "type": "SCALAR", "scalar": {"value": 2.0}}]));
+    let mut big = task("c", 2.0);
+    big["resources"].as_array_mut().unwrap().push(json!({"name": "mem", "type": "SCALAR", "scalar": {"value": 996.0}}));
+    pushes.clear();
+    assert_eq!(
+        call(&mut master, 9, sid, &accept(json!([rest["id"], freed["id"]]), vec![big.clone()]), &mut pushes),
+        Answer::Accepted
+    );
+    assert_eq!(events(&pushes)[0]["update"]["status"]["state"], "TASK_STARTING");
+    // Neither fragment alone would have done.
+    let mut other = big;
+    other["task_id"] = json!({"value": "d"});
+    pushes.clear();
+    assert_eq!(call(&mut master, 10, sid, &accept(json!([rest["id"]]), vec![other]), &mut pushes), Answer::Accepted);
+    assert_eq!(events(&pushes)[0]["update"]["status"]["state"], "TASK_LOST", "the offer was used up");
+}
+
+/// The walkthrough's calls over HTTP against a fresh sim on `port` (0: any)
+/// with seed 7: every byte of the stream, the `Mesos-Stream-Id` first.
+fn http_script(port: u16) -> (u16, Vec<u8>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let handle = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
+        sim::spawn(socket.listen(16).unwrap(), Config { seed: 7, ..Config::default() }, Clock::Manual).unwrap()
+    });
+    let addr = handle.local_addr();
+    let mut stream = RawStream::subscribe(addr, Format::Json, &subscribe_call("fw"));
+    let sid = stream.stream_id.clone();
+    let post = |call: &Value| {
+        let reply = request(
+            addr,
+            "POST",
+            &[("Content-Type", "application/json"), ("Mesos-Stream-Id", &sid)],
+            &Format::Json.encode(call),
+        );
+        assert_eq!(reply.status, 202, "{}", reply.text());
+    };
+    let offers = loop {
+        let event = stream.next().unwrap();
+        if event["type"] == "OFFERS" {
+            break event;
+        }
+    };
+    let offer = &offers["offers"]["offers"][0];
+    post(&json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": [offer["id"]],
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{"name": "t", "task_id": {"value": "t"},
+        "agent_id": offer["agent_id"], "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}}],
+        "command": {"value": "sleep 20"}}]}}]}}));
+    let mut acked = 0;
+    while acked < 3 {
+        let event = stream.next().unwrap();
+        if event["type"] == "UPDATE" {
+            let status = &event["update"]["status"];
+            post(&json!({"framework_id": {"value": "fw"}, "type": "ACKNOWLEDGE", "acknowledge": {
+                "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"]}}));
+            acked += 1;
+            if acked == 2 {
+                handle.advance(Duration::from_secs(30));
+            }
+        }
+    }
+    post(&json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"}));
+    while stream.next().is_some() {}
+    let mut bytes = stream.stream_id.clone().into_bytes();
+    bytes.extend_from_slice(&stream.raw);
+    drop(handle);
+    drop(runtime);
+    (addr.port(), bytes)
+}
+
+#[test]
+fn same_seed_same_bytes_over_http() {
+    let (port, first) = http_script(0);
+    let (_, second) = http_script(port);
+    assert_eq!(String::from_utf8_lossy(&first), String::from_utf8_lossy(&second));
+}
+
+#[test]
+fn decline_filters_suppress_revive_disconnect_and_failover_timeout() {
+    let mut master = Master::new(Config::default());
+    let mut pushes = Vec::new();
+    let mut subscribe = subscribe_call("fw");
+    subscribe["subscribe"]["framework_info"]["failover_timeout"] = json!(30.0);
+    let Answer::Stream { stream, stream_id, .. } = call(&mut master, 0, None, &subscribe, &mut pushes) else {
+        panic!("SUBSCRIBE opens a stream")
+    };
+    let sid = Some(stream_id.as_str());
+    let offers = events(&pushes).pop().unwrap();
+    let ids: Vec<Value> = offers["offers"]["offers"].as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
+
+    // DECLINE for 20 s: nothing until then, then everything again.
+    pushes.clear();
+    let decline = json!({"framework_id": {"value": "fw"}, "type": "DECLINE",
+        "decline": {"offer_ids": ids, "filters": {"refuse_seconds": 20.0}}});
+    assert_eq!(call(&mut master, 1, sid, &decline, &mut pushes), Answer::Accepted);
+    assert!(events(&pushes).is_empty());
+    assert_eq!(master.poll_timeout(), Some(Duration::from_secs(15)), "the next heartbeat");
+    master.handle_timeout(Duration::from_secs(15), &mut pushes);
+    assert_eq!(events(&pushes), [json!({"type": "HEARTBEAT"})]);
+    pushes.clear();
+    master.handle_timeout(Duration::from_secs(21), &mut pushes);
+    let back = events(&pushes);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0]["offers"]["offers"].as_array().unwrap().len(), 2);
+    let ids: Vec<Value> = back[0]["offers"]["offers"].as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
+
+    // SUPPRESS: declined resources are not offered again, even after the
+    // filter; REVIVE clears filters and offers at once.
+    let suppress = json!({"framework_id": {"value": "fw"}, "type": "SUPPRESS"});
+    assert_eq!(call(&mut master, 22, sid, &suppress, &mut pushes), Answer::Accepted);
+    let decline = json!({"framework_id": {"value": "fw"}, "type": "DECLINE", "decline": {"offer_ids": ids}});
+    assert_eq!(call(&mut master, 22, sid, &decline, &mut pushes), Answer::Accepted);
+    pushes.clear();
+    master.handle_timeout(Duration::from_secs(28), &mut pushes);
+    assert!(events(&pushes).is_empty(), "suppressed: {:?}", events(&pushes));
+    let revive = json!({"framework_id": {"value": "fw"}, "type": "REVIVE"});
+    assert_eq!(call(&mut master, 29, sid, &revive, &mut pushes), Answer::Accepted);
+    assert_eq!(events(&pushes)[0]["type"], "OFFERS");
+
+    // The connection drops: offers rescinded, 403 until it subscribes
+    // again, when they are offered again; after the failover timeout with
+    // no subscription the framework is removed.
+    pushes.clear();
+    master.stream_closed(stream, Duration::from_secs(30), &mut pushes);
+    assert!(pushes.is_empty());
+    let teardown = json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"});
+    assert_eq!(
+        call(&mut master, 31, sid, &teardown, &mut pushes),
+        Answer::Error { status: 403, message: "Framework is not subscribed".into() }
+    );
+    let Answer::Stream { stream, .. } = call(&mut master, 32, None, &subscribe, &mut pushes) else {
+        panic!("SUBSCRIBE opens a stream")
+    };
+    let types: Vec<Value> = events(&pushes).iter().map(|e| e["type"].clone()).collect();
+    assert_eq!(types, [json!("SUBSCRIBED"), json!("HEARTBEAT"), json!("OFFERS")]);
+    master.stream_closed(stream, Duration::from_secs(40), &mut pushes);
+    master.handle_timeout(Duration::from_secs(69), &mut pushes);
+    let still = call(&mut master, 69, sid, &teardown, &mut pushes);
+    assert_eq!(still, Answer::Error { status: 403, message: "Framework is not subscribed".into() });
+    master.handle_timeout(Duration::from_secs(70), &mut pushes);
+    let gone = call(&mut master, 70, sid, &teardown, &mut pushes);
+    assert_eq!(gone, Answer::Error { status: 400, message: "Framework cannot be found".into() });
+}
+
+#[test]
+fn reconciliation() {
+    let mut master = Master::new(Config::default());
+    let mut pushes = Vec::new();
+    let Answer::Stream { stream_id, .. } = call(&mut master, 0, None, &subscribe_call("fw"), &mut pushes) else {
+        panic!("SUBSCRIBE opens a stream")
+    };
+    let sid = Some(stream_id.as_str());
+    let offer = events(&pushes).pop().unwrap()["offers"]["offers"][0].clone();
+    let launch = json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": [offer["id"]],
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{"name": "t", "task_id": {"value": "t"},
+        "agent_id": offer["agent_id"], "command": {"value": "sleep 100"}}]}}]}});
+    assert_eq!(call(&mut master, 1, sid, &launch, &mut pushes), Answer::Accepted);
+    pushes.clear();
+    let update = json!({"framework_id": {"value": "fw"}, "type": "UPDATE_FRAMEWORK", "update_framework": {
+        "framework_info": {"user": "root", "name": "renamed", "id": {"value": "fw"}}}});
+    assert_eq!(call(&mut master, 2, sid, &update, &mut pushes), Answer::Ok);
+    let mut wrong = update.clone();
+    wrong["update_framework"]["framework_info"]["id"]["value"] = json!("other");
+    assert_eq!(
+        call(&mut master, 2, sid, &wrong, &mut pushes),
+        Answer::Error {
+            status: 400,
+            message: "Failed to validate scheduler::Call: 'framework_id' differs from \
+                      'update_framework.framework_info.id'"
+                .into()
+        }
+    );
+    let implicit = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {}});
+    assert_eq!(call(&mut master, 2, sid, &implicit, &mut pushes), Answer::Accepted);
+    let out = events(&pushes);
+    assert_eq!(out.len(), 1);
+    let status = &out[0]["update"]["status"];
+    assert_eq!(status["state"], "TASK_RUNNING");
+    assert_eq!(status["reason"], "REASON_RECONCILIATION");
+    assert_eq!(status["message"], "Reconciliation: Latest task state");
+    pushes.clear();
+    let explicit = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {"tasks": [
+        {"task_id": {"value": "t"}}, {"task_id": {"value": "nope"}}]}});
+    assert_eq!(call(&mut master, 3, sid, &explicit, &mut pushes), Answer::Accepted);
+    let states: Vec<Value> = events(&pushes).iter().map(|e| e["update"]["status"]["state"].clone()).collect();
+    assert_eq!(states, [json!("TASK_RUNNING"), json!("TASK_LOST")]);
+}
+
+/// The binary itself, on the real clock: heartbeats come by themselves.
+#[test]
+fn binary_on_a_real_clock() {
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(
+        Command::new(env!("CARGO_BIN_EXE_mesos-replay"))
+            .args(["sim", "--listen", "127.0.0.1:0", "--heartbeat", "0.2", "--seed", "7", "--agents", "3"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr: SocketAddr = line.trim().rsplit(' ').next().unwrap().parse().expect("the address on stderr");
+    let started = std::time::Instant::now();
+    let mut stream =
+        CurlStream::subscribe(&format!("http://{addr}/master/api/v1/scheduler"), &fixture_path("01-register.json"));
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.next().unwrap()["subscribed"]["heartbeat_interval_seconds"], 0.2);
+    assert_eq!(stream.next().unwrap()["type"], "HEARTBEAT");
+    assert_eq!(stream.next().unwrap()["offers"]["offers"].as_array().unwrap().len(), 3);
+    // Three more, each 0.2 s after the last, all after `started`.
+    for _ in 0..3 {
+        assert_eq!(stream.next().unwrap()["type"], "HEARTBEAT");
+    }
+    assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
+}
