@@ -1,4 +1,4 @@
-//! `mesos-replay`: the master side of mesos-tape. For now: `sim`.
+//! `mesos-replay`: the master side of mesos-tape: `sim` and `inspect`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -38,6 +38,15 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Print a session as a readable timeline (time, direction, call or
+    /// event type, key ids, status), or with --json every entry decoded.
+    Inspect {
+        /// The session file (`-` for standard input).
+        session: std::path::PathBuf,
+        /// One JSON object a line, each entry with its message decoded.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn non_negative(value: &str) -> Result<f64, String> {
@@ -73,7 +82,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Sim { listen, agents, cpus, mem, heartbeat, seed } = cli.command;
+    let (listen, agents, cpus, mem, heartbeat, seed) = match cli.command {
+        Command::Sim { listen, agents, cpus, mem, heartbeat, seed } => (listen, agents, cpus, mem, heartbeat, seed),
+        Command::Inspect { session, json } => return inspect(&session, json),
+    };
     let config = Config { agents, cpus, mem, heartbeat, seed, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
@@ -88,4 +100,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         Ok(())
     })
+}
+
+fn inspect(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let name = path.display().to_string();
+    let input: Box<dyn std::io::Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?)
+    };
+    let stdout = std::io::stdout();
+    let style = if json {
+        mesos_replay::inspect::Style::Json
+    } else {
+        mesos_replay::inspect::Style::Timeline { colour: stdout.is_terminal() }
+    };
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let summary = match mesos_replay::inspect::inspect(input, &mut out, style) {
+        Ok(summary) => summary,
+        // `mesos-replay inspect ... | head`: the reader left, nothing is wrong.
+        Err(mesos_replay::inspect::InspectError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("{name}: bad session")),
+    };
+    if let Some(torn) = summary.torn {
+        anyhow::bail!(
+            "{name}: line {}: torn last line ({} bytes, the writer stopped mid-line), skipped; everything before it is above",
+            torn.line,
+            torn.bytes
+        );
+    }
+    Ok(())
 }
