@@ -61,6 +61,15 @@ impl Api {
         })
     }
 
+    /// The type of the answers' bodies (`None`: the API answers with none).
+    pub fn response_type(self) -> Option<MessageId> {
+        match self {
+            Api::Scheduler => Some(self.lookup("scheduler.Response")),
+            Api::Executor => None,
+            Api::Operator => Some(self.lookup("master.Response")),
+        }
+    }
+
     fn lookup(self, name: &str) -> MessageId {
         // The names above are in the schema compiled into mesos-codec.
         message_type(name).unwrap_or_else(|_| unreachable!("{name} is a v1 message type"))

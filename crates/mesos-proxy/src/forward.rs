@@ -24,6 +24,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::rawhead::{Capture, Heads};
+
 /// The bodies the proxy sends and answers with.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
@@ -78,8 +80,9 @@ impl Upstream {
         true
     }
 
-    /// A new HTTP/1 connection to the master; its driver runs on its own task.
-    pub async fn connect(&self) -> Result<(String, SendRequest<ProxyBody>), ForwardError> {
+    /// A new HTTP/1 connection to the master (its driver runs on its own
+    /// task), and the heads of its responses as the master sends them.
+    pub async fn connect(&self) -> Result<(SendRequest<ProxyBody>, Heads), ForwardError> {
         let authority = self.authority();
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&authority)).await {
             Ok(Ok(stream)) => stream,
@@ -87,6 +90,7 @@ impl Upstream {
             Err(_) => return Err(ForwardError::Timeout(authority)),
         };
         let _ = stream.set_nodelay(true);
+        let (stream, heads) = Capture::responses(stream);
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .preserve_header_case(true)
             .handshake(TokioIo::new(stream))
@@ -97,7 +101,7 @@ impl Upstream {
                 tracing::debug!(master = %label, error = %err, "upstream connection ended with an error");
             }
         });
-        Ok((authority, sender))
+        Ok((sender, heads))
     }
 }
 

@@ -20,6 +20,8 @@
 //!   from any connection; redaction of secrets happens as entries are made;
 //! - [`writer`]: the session file writer task behind a bounded channel
 //!   (backpressure, and one loud error if the file cannot be written);
+//! - [`secrets`]: `Secret` values inside messages, found by the schema;
+//! - [`rawhead`]: header lines as sent (names in their case, wire order);
 //! - [`api`]: which paths are recorded, and the summaries of messages.
 //!
 //! # Sessions and their files
@@ -41,9 +43,22 @@
 //! (calls, events, bytes, duration). A framework that comes back later gets
 //! a new file.
 //!
-//! Not done here: `mesos-proxy import` (pcap), and redacting `Secret`
-//! values inside message bodies (bodies are kept byte for byte; only the
-//! `Authorization` and `Proxy-Authorization` headers are redacted).
+//! # Secrets
+//!
+//! Unless `--keep-secrets` is given, the values of the `Authorization` and
+//! `Proxy-Authorization` headers and the `Secret.Value.data` inside recorded
+//! calls, responses and events ([`secrets`]) are replaced by placeholders
+//! (`<redacted:N>`, equal secrets equal placeholders); an entry whose body
+//! held a secret is followed by a `note` that says so, as its body is then
+//! not byte for byte what was forwarded. Forwarding is never altered.
+//!
+//! Header names keep their case both ways on the wire (hyper's
+//! `preserve_header_case`), and are recorded as sent, in wire order
+//! ([`rawhead`] follows the HTTP/1 framing of both connections; where it
+//! cannot, the headers are recorded as hyper gives them: lowercase names,
+//! grouped by name).
+//!
+//! Not done here: `mesos-proxy import` (pcap).
 //!
 //! It depends on [`mesos_codec`] only, never on `mesos-replay`.
 //!
@@ -67,6 +82,8 @@ pub mod api;
 pub mod clock;
 pub mod forward;
 pub mod proxy;
+pub mod rawhead;
+pub mod secrets;
 pub mod session;
 pub mod tee;
 pub mod writer;
@@ -85,7 +102,8 @@ pub struct Config {
     pub master: String,
     /// The directory of the session files (`--out`), created if missing.
     pub out: PathBuf,
-    /// Keep `Authorization` values in the files (`--keep-secrets`).
+    /// Keep `Authorization` values and `Secret` values inside messages in the
+    /// files (`--keep-secrets`).
     pub keep_secrets: bool,
 }
 

@@ -28,7 +28,7 @@ enum Command {
         /// Directory of the session files (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// Keep `Authorization` values instead of redacting them.
+        /// Keep `Authorization` values and `Secret` values inside messages instead of redacting them.
         #[arg(long)]
         keep_secrets: bool,
     },

@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::api::{self, Api};
 use crate::forward::{ProxyBody, Upstream, rewrite_location};
+use crate::rawhead;
 use crate::session::{Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, StreamTap, Tap};
 use crate::{Config, Error};
@@ -123,18 +124,22 @@ const RELAY_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 struct Conn {
     shared: Arc<Shared>,
     id: u64,
-    upstream: tokio::sync::Mutex<Option<SendRequest<ProxyBody>>>,
+    /// The upstream connection, and its captured response heads.
+    upstream: tokio::sync::Mutex<Option<(SendRequest<ProxyBody>, rawhead::Heads)>>,
     touched: std::sync::Mutex<Touched>,
     /// The master asked to close (`Connection: close`).
     master_closed: std::sync::atomic::AtomicBool,
     /// The relays of this connection's recorded responses.
     relays: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The request heads as the framework sent them.
+    heads: rawhead::Heads,
 }
 
 async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(conn = id, %peer, "framework connected");
+    let (stream, heads) = rawhead::Capture::requests(stream);
     let conn = Arc::new(Conn {
         shared: shared.clone(),
         id,
@@ -142,6 +147,7 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         touched: std::sync::Mutex::new(Touched::default()),
         master_closed: Default::default(),
         relays: Default::default(),
+        heads,
     });
     let service = {
         let conn = conn.clone();
@@ -203,6 +209,8 @@ struct Recording {
 }
 
 async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> {
+    // Every request takes its captured head, recorded or not, to stay in step.
+    let sent = conn.heads.next(req.headers());
     let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".to_owned());
     let (mut parts, body) = req.into_parts();
     let (body, recording) = match Api::from_path(&path) {
@@ -217,7 +225,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
                     );
                 }
             };
-            let recording = record_request(&conn, api, &parts, &path, &bytes).await;
+            let recording = record_request(&conn, api, &parts, sent, &path, &bytes).await;
             (Full::new(bytes).map_err(|never| match never {}).boxed(), Some(recording))
         }
     };
@@ -227,8 +235,8 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         Ok(uri) => uri,
         Err(_) => return text(StatusCode::BAD_REQUEST, "mesos-proxy: bad request target\n".to_owned()),
     };
-    let response = match send(&conn, parts, body).await {
-        Ok(response) => response,
+    let (response, sent_back) = match send(&conn, parts, body).await {
+        Ok(answer) => answer,
         Err(err) => {
             tracing::warn!(conn = conn.id, %path, error = %err, "cannot forward to the master");
             if let Some(rec) = &recording {
@@ -242,7 +250,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
     if parts.headers.get_all(http::header::CONNECTION).iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"close")) {
         conn.master_closed.store(true, Ordering::Relaxed);
     }
-    let recorded_headers = header_pairs(&parts.headers);
+    let recorded_headers = sent_back.unwrap_or_else(|| header_pairs(&parts.headers));
     if parts.status == StatusCode::TEMPORARY_REDIRECT {
         redirect(&conn, &mut parts.headers, &path).await;
     }
@@ -278,11 +286,15 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         Tap::Stream(Box::new(tap))
     } else {
         if body_is_empty(&parts) {
+            // Nothing to relay (a `202`): recorded at once, no relay task.
             entry.format = None;
+            rec.session.record(conn.id, EntryKind::Response(entry)).await;
+            return Response::from_parts(parts, body.boxed());
         }
         Tap::Body(Box::new(BodyTap {
             session: rec.session.clone(),
             conn: conn.id,
+            message: rec.api.response_type(),
             response: entry,
             body: BytesMut::new(),
         }))
@@ -299,7 +311,14 @@ fn body_is_empty(parts: &http::response::Parts) -> bool {
 }
 
 /// Records the request of a v1 API call in its framework's session.
-async fn record_request(conn: &Conn, api: Api, parts: &http::request::Parts, path: &str, body: &Bytes) -> Recording {
+async fn record_request(
+    conn: &Conn,
+    api: Api,
+    parts: &http::request::Parts,
+    sent: Option<rawhead::Lines>,
+    path: &str,
+    body: &Bytes,
+) -> Recording {
     let encoding = api::encoding(content_type(&parts.headers));
     let (summary, problem) = match api::summarize(api.call_type(), encoding, body) {
         Ok(summary) => (summary, None),
@@ -326,11 +345,12 @@ async fn record_request(conn: &Conn, api: Api, parts: &http::request::Parts, pat
     let request = session::Request {
         method: parts.method.as_str().to_owned(),
         path: path.to_owned(),
-        headers: header_pairs(&parts.headers),
+        // The names as sent, in wire order, when the capture followed them.
+        headers: sent.unwrap_or_else(|| header_pairs(&parts.headers)),
         body: body.to_vec(),
         summary,
     };
-    let seq = session.record(conn.id, EntryKind::Request(request)).await;
+    let seq = session.record_message(conn.id, EntryKind::Request(request), Some(api.call_type())).await;
     if let Some(problem) = problem {
         let note = Note {
             message: format!("request body does not read as a v1 call: {problem}"),
@@ -343,23 +363,24 @@ async fn record_request(conn: &Conn, api: Api, parts: &http::request::Parts, pat
     Recording { session, api, seq, call, unnamed }
 }
 
-/// Sends a request on the connection's upstream, (re)connecting as needed.
+/// Sends a request on the connection's upstream, (re)connecting as needed;
+/// the response, and its header lines as the master sent them (when captured).
 async fn send(
     conn: &Conn,
     mut parts: http::request::Parts,
     body: ProxyBody,
-) -> Result<Response<Incoming>, crate::forward::ForwardError> {
+) -> Result<(Response<Incoming>, Option<rawhead::Lines>), crate::forward::ForwardError> {
     let mut upstream = conn.upstream.lock().await;
-    if upstream.as_ref().is_none_or(|s| s.is_closed()) {
+    if upstream.as_ref().is_none_or(|(s, _)| s.is_closed()) {
         *upstream = None;
     }
-    let mut sender = match upstream.take() {
+    let (mut sender, mut heads) = match upstream.take() {
         Some(sender) => sender,
-        None => conn.shared.upstream.connect().await?.1,
+        None => conn.shared.upstream.connect().await?,
     };
     if let Err(err) = sender.ready().await {
         tracing::debug!(conn = conn.id, error = %err, "upstream connection closed; reconnecting");
-        sender = conn.shared.upstream.connect().await?.1;
+        (sender, heads) = conn.shared.upstream.connect().await?;
         sender.ready().await?;
     }
     let authority = conn.shared.upstream.authority();
@@ -367,9 +388,11 @@ async fn send(
         parts.headers.insert(HOST, host);
     }
     let future = sender.send_request(Request::from_parts(parts, body));
-    *upstream = Some(sender);
+    *upstream = Some((sender, heads.clone()));
     drop(upstream);
-    Ok(future.await?)
+    let response = future.await?;
+    let sent = heads.next(response.headers());
+    Ok((response, sent))
 }
 
 /// Rewrites a `307`'s `Location` to the proxy and follows the leader.

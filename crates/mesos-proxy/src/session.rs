@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use mesos_codec::session::{Close, EntryKind, Header, Party, Redactor, Source, Writer};
+use mesos_codec::peek::Encoding;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{Close, EntryKind, Format, Header, Note, Party, Redactor, Source, Writer};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Utc;
@@ -27,7 +29,7 @@ pub struct SessionConfig {
     pub out: PathBuf,
     /// The master, for the header.
     pub master: String,
-    /// Keep `Authorization` values (`--keep-secrets`).
+    /// Keep `Authorization` and `Secret` values (`--keep-secrets`).
     pub keep_secrets: bool,
 }
 
@@ -113,7 +115,15 @@ impl Session {
     /// Records an entry for proxy connection `conn`, waiting for room in the
     /// writer's queue; its `seq`, or `None` once the session has ended.
     /// Header values are redacted here unless secrets are kept.
-    pub async fn record(&self, conn: u64, mut kind: EntryKind) -> Option<u64> {
+    pub async fn record(&self, conn: u64, kind: EntryKind) -> Option<u64> {
+        self.record_message(conn, kind, None).await
+    }
+
+    /// [`record`](Self::record) for an entry whose body (or event record) is
+    /// a v1 message of type `message`: unless secrets are kept, `Secret`
+    /// values inside it are redacted too ([`crate::secrets`]), and a `note`
+    /// referring to the entry says so.
+    pub async fn record_message(&self, conn: u64, mut kind: EntryKind, message: Option<MessageId>) -> Option<u64> {
         let t_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let mut state = self.state.lock().await;
         if state.finished {
@@ -121,22 +131,28 @@ impl Session {
         }
         let next = state.conns.len() as u64 + 1;
         let local = *state.conns.entry(conn).or_insert(next);
+        let mut redacted = 0;
         let bytes = match &mut kind {
             EntryKind::Request(r) => {
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 if let Some(redactor) = &mut state.redactor {
                     redactor.redact_headers(&mut r.headers);
+                    redacted = redact_body(redactor, message, r.summary.format, &mut r.body);
                 }
                 r.body.len()
             }
             EntryKind::Response(r) => {
                 if let Some(redactor) = &mut state.redactor {
                     redactor.redact_headers(&mut r.headers);
+                    redacted = redact_body(redactor, message, r.format, &mut r.body);
                 }
                 r.body.len()
             }
             EntryKind::Event(e) => {
                 self.events.fetch_add(1, Ordering::Relaxed);
+                if let Some(redactor) = &mut state.redactor {
+                    redacted = redact_body(redactor, message, e.summary.format, &mut e.record);
+                }
                 e.record.len()
             }
             _ => 0,
@@ -156,6 +172,18 @@ impl Session {
         // Sending under the lock keeps the file in `seq` order; a full queue
         // makes the recorder (and so the forwarding) wait.
         let _ = self.tx.send(Msg::Line(entry.to_line())).await;
+        if redacted > 0 {
+            let what = if entry.kind.name() == "event" { "record" } else { "body" };
+            let note = Note {
+                message: format!(
+                    "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was forwarded"
+                ),
+                refers: Some(seq),
+                incomplete: false,
+            };
+            let note = state.writer.entry(t_ns, local, EntryKind::Note(note));
+            let _ = self.tx.send(Msg::Line(note.to_line())).await;
+        }
         Some(seq)
     }
 
@@ -202,6 +230,27 @@ impl Session {
             path = path.as_deref().unwrap_or("-"),
             "session closed"
         );
+    }
+}
+
+/// Redacts the `Secret` values of `body`, a `message` in `format`; how many.
+fn redact_body(
+    redactor: &mut Redactor,
+    message: Option<MessageId>,
+    format: Option<Format>,
+    body: &mut Vec<u8>,
+) -> usize {
+    let (Some(message), Some(format)) = (message, format) else { return 0 };
+    let encoding = match format {
+        Format::Json => Encoding::Json,
+        Format::Protobuf => Encoding::Protobuf,
+    };
+    match crate::secrets::redact(message, encoding, body, redactor) {
+        Some((redacted, n)) => {
+            *body = redacted;
+            n
+        }
+        None => 0,
     }
 }
 

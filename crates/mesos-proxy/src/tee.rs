@@ -1,9 +1,9 @@
 //! Relaying a response body frame by frame while recording it.
 //!
-//! A relay task polls the master's body for the next frame only when the
-//! framework side has taken the previous one (a channel of one frame), so
-//! backpressure goes end to end and nothing is buffered to the end of the
-//! stream. Each data frame is handed to the [`Tap`] first (a cloned `Bytes`,
+//! A relay task polls the master's body for the next frame only while the
+//! framework side has fewer than [`RELAY_FRAMES`] frames not yet taken (a
+//! bounded channel), so backpressure goes end to end and nothing is buffered
+//! to the end of the stream. Each data frame is handed to the [`Tap`] first (a cloned `Bytes`,
 //! a reference count), then forwarded as one frame, which hyper writes as one
 //! HTTP chunk: the master's chunk boundaries are kept. (hyper's chunked
 //! decoder never joins two chunks into one frame; a chunk that arrives in
@@ -54,6 +54,11 @@ impl Body for RelayBody {
     }
 }
 
+/// How many frames a relay may have handed over that the framework side has
+/// not taken yet: enough for hyper to write several chunks in one `writev`
+/// when events come fast, few enough that backpressure stays end to end.
+pub const RELAY_FRAMES: usize = 32;
+
 /// What a relay does with the frames it forwards.
 pub enum Tap {
     /// An event stream: one `event` per RecordIO record.
@@ -66,7 +71,7 @@ pub enum Tap {
 /// (whose handle is returned too: it ends soon after the body is dropped,
 /// once the tap has recorded how the body ended).
 pub fn relay(upstream: Incoming, tap: Tap) -> (RelayBody, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(1);
+    let (tx, rx) = mpsc::channel(RELAY_FRAMES);
     let hint = upstream.size_hint();
     let handle = tokio::spawn(run(upstream, tx, tap));
     (RelayBody { rx, hint }, handle)
@@ -126,6 +131,8 @@ pub struct BodyTap {
     pub session: Arc<Session>,
     /// The proxy connection.
     pub conn: u64,
+    /// The type of the body, when it is a v1 message (for redaction).
+    pub message: Option<MessageId>,
     /// The entry, recorded with the collected body.
     pub response: Response,
     /// The body so far.
@@ -136,7 +143,7 @@ impl BodyTap {
     async fn end(&mut self) {
         let mut response = std::mem::take(&mut self.response);
         response.body = std::mem::take(&mut self.body).to_vec();
-        self.session.record(self.conn, EntryKind::Response(response)).await;
+        self.session.record_message(self.conn, EntryKind::Response(response), self.message).await;
     }
 }
 
@@ -249,7 +256,7 @@ impl StreamTap {
             }
         }
         let event = Event { stream: self.stream, record: record.to_vec(), chunks, summary };
-        self.session.record(self.conn, EntryKind::Event(event)).await;
+        self.session.record_message(self.conn, EntryKind::Event(event), Some(self.message)).await;
     }
 
     fn encoding_name(&self) -> &'static str {

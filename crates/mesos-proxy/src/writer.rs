@@ -1,5 +1,5 @@
-//! The session file writer: one tokio task per session, fed lines through a
-//! bounded channel.
+//! The session file writer: one thread per session (plain `std::fs` writes,
+//! lines gathered into batches), fed lines through a bounded channel.
 //!
 //! The channel is the backpressure point: when the disk is slower than the
 //! traffic, [`Session::record`](crate::session::Session::record) waits for
@@ -7,21 +7,40 @@
 //! is dropped. When the file cannot be written at all (a read-only
 //! directory, a full disk) the task says so once, loudly, with
 //! `tracing::error!`, drops what it cannot write, and the session ends with
-//! `"complete":false`; the proxy keeps forwarding regardless.
+//! `"complete":false`; the proxy keeps forwarding regardless. If the file
+//! takes writes again by then (a disk that was full for a while), its last
+//! lines are a `note` with `"incomplete":true` and the `end`.
 //!
 //! The file is created when the session's name is known (a new framework
 //! learns its id from the `SUBSCRIBED` event); lines recorded before that
 //! wait in memory.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use mesos_codec::session::{End, Entry, EntryKind};
-use tokio::fs::File;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use mesos_codec::session::{End, Entry, EntryKind, Note};
 use tokio::sync::{mpsc, oneshot};
 
-/// How many lines may wait for the writer before recording waits.
+/// How many messages may wait for the writer before recording waits.
 pub const CHANNEL_CAPACITY: usize = 256;
+
+/// Lines gathered before they are written out (they are written sooner when
+/// the queue runs dry, so a follower of the file sees whole lines soon).
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// How long the writer lets lines gather after writing a batch.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// A pause after each line written, in nanoseconds (tests of backpressure).
+static SLOW_WRITE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Makes every session writer of this process pause `per_line` after each
+/// line: a slow disk, for the tests of backpressure.
+#[doc(hidden)]
+pub fn slow_down_for_tests(per_line: std::time::Duration) {
+    SLOW_WRITE_NS.store(u64::try_from(per_line.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+}
 
 /// What a session sends its writer.
 #[derive(Debug)]
@@ -60,73 +79,124 @@ pub fn file_safe(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
 }
 
+/// The file and what is waiting to go to it. Plain `std::fs` on the
+/// writer's own blocking thread: no hand-off per write.
 struct FileState {
     dir: PathBuf,
     stamp: String,
     header: Vec<u8>,
     label: String,
-    pending: Vec<Vec<u8>>,
-    file: Option<BufWriter<File>>,
+    /// Lines not written yet: before the file is named, and between flushes.
+    buf: Vec<u8>,
+    file: Option<std::fs::File>,
     path: Option<PathBuf>,
     failed: bool,
+    /// After a failed write: the rest of the line the file was cut in (to
+    /// finish it, if the file takes writes again at the end).
+    torn: Vec<u8>,
+    /// Test hook: writes fail (once) when the file would pass this size.
+    #[cfg(test)]
+    budget: Option<usize>,
+    written: usize,
 }
 
 impl FileState {
-    async fn open(&mut self, name: &str) {
+    fn open(&mut self, name: &str) {
         if self.file.is_some() || self.failed {
             return;
         }
         let base = format!("{}-{}", file_safe(name), self.stamp);
         let mut path = self.dir.join(format!("{base}.session.jsonl"));
-        let mut opened = create(&path).await;
+        let mut opened = create(&path);
         // The same framework twice in one millisecond: never overwrite, number it.
         let mut n = 2;
         while matches!(&opened, Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists) && n < 100 {
             path = self.dir.join(format!("{base}-{n}.session.jsonl"));
-            opened = create(&path).await;
+            opened = create(&path);
             n += 1;
         }
         self.path = Some(path.clone());
         match opened {
             Ok(file) => {
                 tracing::info!(session = %self.label, path = %path.display(), "session file opened");
-                self.file = Some(BufWriter::new(file));
-                let header = std::mem::take(&mut self.header);
-                self.write(&header).await;
-                for line in std::mem::take(&mut self.pending) {
-                    self.write(&line).await;
-                }
+                self.file = Some(file);
+                let mut lines = std::mem::take(&mut self.header);
+                lines.append(&mut self.buf);
+                self.buf = lines;
             }
             Err(err) => self.fail(&err),
         }
     }
 
-    async fn write(&mut self, line: &[u8]) {
+    fn write(&mut self, line: &[u8]) {
         if self.failed {
             return;
         }
-        let Some(file) = &mut self.file else {
-            self.pending.push(line.to_vec());
-            return;
-        };
-        if let Err(err) = file.write_all(line).await {
-            self.fail(&err);
+        self.buf.extend_from_slice(line);
+        let pause = SLOW_WRITE_NS.load(Ordering::Relaxed);
+        if pause > 0 {
+            self.flush();
+            std::thread::sleep(std::time::Duration::from_nanos(pause));
+        } else if self.buf.len() >= BATCH_BYTES {
+            self.flush();
         }
     }
 
-    async fn flush(&mut self) {
-        if let (false, Some(file)) = (self.failed, &mut self.file) {
-            if let Err(err) = file.flush().await {
-                self.fail(&err);
+    /// Writes out what is buffered (once the file is open).
+    fn flush(&mut self) {
+        if self.failed || self.file.is_none() || self.buf.is_empty() {
+            return;
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let mut pos = 0;
+        while pos < buf.len() {
+            match self.write_some(&buf[pos..]) {
+                Ok(0) => {
+                    self.torn_at(&buf, pos);
+                    return self.fail(&std::io::Error::from(std::io::ErrorKind::WriteZero));
+                }
+                Ok(n) => {
+                    pos += n;
+                    self.written += n;
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    self.torn_at(&buf, pos);
+                    return self.fail(&err);
+                }
             }
         }
+        self.buf = buf;
+        self.buf.clear();
+    }
+
+    fn write_some(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        #[cfg(test)]
+        if let Some(budget) = self.budget {
+            let room = budget.saturating_sub(self.written);
+            if room == 0 {
+                self.budget = None;
+                return Err(std::io::Error::other("no space left on the test's device"));
+            }
+            let n = data.len().min(room);
+            return self.file.as_mut().map_or(Ok(0), |f| f.write(&data[..n]));
+        }
+        self.file.as_mut().map_or(Ok(0), |f| f.write(data))
+    }
+
+    /// Remembers the rest of the line that `buf[..pos]` cut.
+    fn torn_at(&mut self, buf: &[u8], pos: usize) {
+        if pos == 0 || buf[pos - 1] == b'\n' {
+            return;
+        }
+        let end = buf[pos..].iter().position(|&b| b == b'\n').map_or(buf.len(), |i| pos + i + 1);
+        self.torn = buf[pos..end].to_vec();
     }
 
     fn fail(&mut self, err: &std::io::Error) {
         if !self.failed {
             self.failed = true;
-            self.file = None;
-            self.pending = Vec::new();
+            self.buf = Vec::new();
             let path = self.path.as_deref().map(Path::display).map(|p| p.to_string()).unwrap_or_default();
             tracing::error!(
                 session = %self.label,
@@ -136,14 +206,50 @@ impl FileState {
             );
         }
     }
+
+    /// The end of the session: the `end` entry (after a `note` saying the
+    /// session is incomplete, when lines were lost but the file takes writes
+    /// again), flushed and synced; whether every line was written.
+    fn finish(&mut self, seq: u64, t_ns: u64) -> bool {
+        self.open("unknown");
+        self.flush();
+        if !self.failed {
+            let end = Entry { seq, t_ns, conn: 0, kind: EntryKind::End(End { entries: seq, complete: true }) };
+            self.write(&end.to_line());
+            self.flush();
+        } else if let Some(mut file) = self.file.take() {
+            // Lines were lost: try to say so in the file itself.
+            let note = Note {
+                message: "the recorder could not write part of this session to its file; entries are missing"
+                    .to_owned(),
+                refers: None,
+                incomplete: true,
+            };
+            let mut tail = std::mem::take(&mut self.torn);
+            tail.extend(Entry { seq, t_ns, conn: 0, kind: EntryKind::Note(note) }.to_line());
+            let end = End { entries: seq + 1, complete: false };
+            tail.extend(Entry { seq: seq + 1, t_ns, conn: 0, kind: EntryKind::End(end) }.to_line());
+            if file.write_all(&tail).and_then(|()| file.sync_all()).is_ok() {
+                tracing::warn!(session = %self.label, "the session file says it is incomplete");
+            }
+            return false;
+        }
+        if let Some(file) = self.file.take() {
+            if let Err(err) = file.sync_all() {
+                self.fail(&err);
+            }
+        }
+        !self.failed
+    }
 }
 
-async fn create(path: &Path) -> std::io::Result<File> {
-    tokio::fs::OpenOptions::new().write(true).create_new(true).open(path).await
+fn create(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
 }
 
-/// Spawns the writer task of a session whose file goes to `dir`, named with
-/// `stamp`, starting with `header` (its line); `name` when already known.
+/// Spawns the writer (a thread of its own) of a session whose file
+/// goes to `dir`, named with `stamp`, starting with `header` (its line);
+/// `name` when already known.
 pub fn spawn(
     dir: PathBuf,
     stamp: String,
@@ -152,41 +258,83 @@ pub fn spawn(
     label: String,
 ) -> (mpsc::Sender<Msg>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let state = FileState { dir, stamp, header, label, pending: Vec::new(), file: None, path: None, failed: false };
-    (tx, tokio::spawn(run(rx, state, name)))
+    let state = state(dir, stamp, header, label);
+    (tx, start(move || run(rx, state, name)))
 }
 
-async fn run(mut rx: mpsc::Receiver<Msg>, mut state: FileState, name: Option<String>) {
-    if let Some(name) = name {
-        state.open(&name).await;
+/// Runs `work` on a thread of its own (not tokio's blocking pool, whose
+/// size would cap the number of live sessions); the handle resolves when it
+/// is done.
+fn start(work: impl FnOnce() + Send + 'static) -> tokio::task::JoinHandle<()> {
+    let (done, finished) = oneshot::channel::<()>();
+    let work = std::sync::Arc::new(std::sync::Mutex::new(Some((work, done))));
+    let on_thread = work.clone();
+    let spawned = std::thread::Builder::new().name("session-writer".into()).stack_size(256 * 1024).spawn(move || {
+        if let Some((work, done)) = on_thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            work();
+            let _ = done.send(());
+        }
+    });
+    if let Err(err) = spawned {
+        tracing::warn!(error = %err, "cannot start a session writer thread; using tokio's blocking pool");
+        return tokio::task::spawn_blocking(move || {
+            if let Some((work, _done)) = work.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                work();
+            }
+        });
     }
-    while let Some(msg) = rx.recv().await {
-        match msg {
-            Msg::Line(line) => state.write(&line).await,
-            Msg::Name(name) => state.open(&name).await,
-            Msg::Finish { seq, t_ns, done } => {
-                state.open("unknown").await;
-                let complete = !state.failed;
-                let end = Entry { seq, t_ns, conn: 0, kind: EntryKind::End(End { entries: seq, complete }) };
-                state.write(&end.to_line()).await;
-                state.flush().await;
-                if let Some(mut file) = state.file.take() {
-                    if let Err(err) = file.get_mut().sync_all().await {
-                        state.fail(&err);
-                    }
+    tokio::spawn(async move {
+        let _ = finished.await;
+    })
+}
+
+fn state(dir: PathBuf, stamp: String, header: Vec<u8>, label: String) -> FileState {
+    FileState {
+        dir,
+        stamp,
+        header,
+        label,
+        buf: Vec::new(),
+        file: None,
+        path: None,
+        failed: false,
+        torn: Vec::new(),
+        #[cfg(test)]
+        budget: None,
+        written: 0,
+    }
+}
+
+fn run(mut rx: mpsc::Receiver<Msg>, mut state: FileState, name: Option<String>) {
+    if let Some(name) = name {
+        state.open(&name);
+    }
+    while let Some(mut msg) = rx.blocking_recv() {
+        // Take everything already queued before writing it out.
+        loop {
+            match msg {
+                Msg::Line(line) => state.write(&line),
+                Msg::Name(name) => state.open(&name),
+                Msg::Finish { seq, t_ns, done } => {
+                    let complete = state.finish(seq, t_ns);
+                    let _ = done.send(Outcome { path: state.path.clone(), complete });
+                    return;
                 }
-                let _ = done.send(Outcome { path: state.path.clone(), complete: complete && !state.failed });
-                return;
+            }
+            match rx.try_recv() {
+                Ok(next) => msg = next,
+                Err(_) => break,
             }
         }
-        // Flush when the queue is drained, so a follower sees whole lines soon.
-        if rx.is_empty() {
-            state.flush().await;
-        }
+        state.flush();
+        // Let lines gather for a moment rather than being woken for each
+        // one: far fewer context switches under load. The channel holds
+        // CHANNEL_CAPACITY lines meanwhile, so recording rarely waits for it.
+        std::thread::sleep(LINGER);
     }
-    // Every sender dropped without Finish: flush what there is.
-    state.open("unknown").await;
-    state.flush().await;
+    // Every sender dropped without Finish: write what there is.
+    state.open("unknown");
+    state.flush();
 }
 
 #[cfg(test)]
@@ -236,5 +384,31 @@ mod tests {
         let outcome = finish(&tx, 5).await;
         handle.await.unwrap();
         assert!(!outcome.complete);
+    }
+
+    #[tokio::test]
+    async fn lines_lost_on_a_full_disk_end_with_an_incomplete_note() {
+        let dir = stamp_dir("full");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut state = state(dir.clone(), "S".into(), b"H\n".to_vec(), "#1".into());
+        // The disk fills up in the middle of the second line, then has room again.
+        state.budget = Some(5);
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let handle = start(move || run(rx, state, Some("fw".into())));
+        tx.send(Msg::Line(b"a\n".to_vec())).await.unwrap();
+        tx.send(Msg::Line(b"bbbb\n".to_vec())).await.unwrap();
+        tx.send(Msg::Line(b"c\n".to_vec())).await.unwrap();
+        let outcome = finish(&tx, 3).await;
+        handle.await.unwrap();
+        assert!(!outcome.complete);
+        let text = std::fs::read_to_string(outcome.path.unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let lines: Vec<&str> = text.lines().collect();
+        // The torn line is finished, so every line reads; what came after it is lost.
+        assert_eq!(&lines[..3], ["H", "a", "bbbb"], "{text}");
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[3].contains(r#""kind":"note""#) && lines[3].contains(r#""incomplete":true"#), "{text}");
+        assert!(lines[3].contains(r#""seq":3"#), "{text}");
+        assert_eq!(lines[4], r#"{"seq":4,"t_ns":9,"conn":0,"kind":"end","entries":4,"complete":false}"#);
     }
 }

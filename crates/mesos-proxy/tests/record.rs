@@ -208,12 +208,16 @@ struct Proxy {
 }
 
 async fn start_proxy(master: SocketAddr, name: &str) -> Proxy {
+    start_proxy_keeping(master, name, false).await
+}
+
+async fn start_proxy_keeping(master: SocketAddr, name: &str, keep_secrets: bool) -> Proxy {
     let out = temp_dir(name);
     let config = mesos_proxy::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         master: format!("http://{master}"),
         out: out.clone(),
-        keep_secrets: false,
+        keep_secrets,
     };
     let recorder = within("bind", mesos_proxy::Recorder::bind(config)).await.unwrap();
     let addr = recorder.local_addr();
@@ -492,7 +496,10 @@ async fn curl_framework_gets_the_exact_bytes() {
     let EntryKind::Request(request) = &decline[0].kind else { panic!("{:?}", decline[0]) };
     assert_eq!(request.summary.name.as_deref(), Some("DECLINE"));
     assert_eq!(request.body, master.seen.lock().unwrap()[1].body);
-    assert!(request.headers.iter().any(|(n, v)| n == "transfer-encoding" && v == "chunked"));
+    // Header names as curl sent them, in wire order.
+    let names: Vec<&str> = request.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Host", "User-Agent", "Accept", "Content-Type", "Transfer-Encoding"], "{:?}", request.headers);
+    assert!(request.headers.iter().any(|(n, v)| n == "Transfer-Encoding" && v == "chunked"));
     ends_complete(&decline);
     let _ = std::fs::remove_dir_all(&out);
 }
@@ -713,5 +720,130 @@ async fn operator_calls_are_recorded_in_an_operator_session() {
     let EntryKind::Request(request) = &entries[0].kind else { panic!("{:?}", entries[0]) };
     assert_eq!((request.summary.name.as_deref(), request.body.as_slice()), (Some("GET_HEALTH"), &call[..]));
     ends_complete(&entries);
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
+
+/// An ACCEPT launching a task whose environment has a `SECRET` variable
+/// (`hunter2`, base64 `aHVudGVyMg==`).
+const SECRET_CALL: &str = r#"{"framework_id":{"value":"fw-secret"},"type":"ACCEPT","accept":{"offer_ids":[{"value":"o1"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"t1"},"agent_id":{"value":"a1"},"command":{"value":"env","environment":{"variables":[{"name":"PASSWORD","type":"SECRET","secret":{"type":"VALUE","value":{"data":"aHVudGVyMg=="}}},{"name":"PLAIN","value":"x"}]}}}]}}]}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_inside_calls_are_redacted_unless_kept() {
+    let json = Bytes::from_static(SECRET_CALL.as_bytes());
+    let call_type = mesos_codec::json::message_type("scheduler.Call").unwrap();
+    let protobuf = Bytes::from(mesos_codec::json::json_to_protobuf(call_type, &json).unwrap());
+    for keep in [false, true] {
+        let master = start_master().await;
+        let proxy = start_proxy_keeping(master.addr, "secrets", keep).await;
+        let mut client = connect(proxy.addr).await;
+        let path = "/api/v1/scheduler";
+        let response = post(&mut client, proxy.addr, path, json.clone(), &[]).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let pb = [("content-type", "application/x-protobuf")];
+        let response = post(&mut client, proxy.addr, path, protobuf.clone(), &pb).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        drop(client);
+        // Forwarding is never altered.
+        let seen: Vec<Bytes> = master.seen.lock().unwrap().iter().map(|s| s.body.clone()).collect();
+        assert_eq!(seen, [json.clone(), protobuf.clone()]);
+
+        let file = wait_for_end(&proxy.out, "fw-secret-").await;
+        let (header, entries) = read_session(&file);
+        assert_eq!(header.redacted, !keep);
+        let requests: Vec<(u64, &mesos_codec::session::Request)> = entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Request(r) => Some((e.seq, r)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(requests.len(), 2);
+        let notes: Vec<&mesos_codec::session::Note> = entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Note(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        let contains = |body: &[u8], needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        if keep {
+            assert_eq!(requests[0].1.body, &json[..]);
+            assert_eq!(requests[1].1.body, &protobuf[..]);
+            assert!(notes.is_empty(), "{notes:?}");
+        } else {
+            let (json_body, pb_body) = (&requests[0].1.body, &requests[1].1.body);
+            assert!(!contains(json_body, b"aHVudGVyMg=="), "{}", String::from_utf8_lossy(json_body));
+            assert!(!contains(pb_body, b"hunter2"));
+            // The same secret, the same placeholder: `<redacted:1>` (base64 in JSON).
+            assert!(contains(json_body, b"PHJlZGFjdGVkOjE+"), "{}", String::from_utf8_lossy(json_body));
+            assert!(contains(pb_body, b"<redacted:1>"));
+            // The rest of the call is still there and still reads.
+            let back = mesos_codec::json::protobuf_to_json(call_type, pb_body).unwrap().json;
+            assert_eq!(&back, json_body);
+            assert!(contains(json_body, br#""name":"PLAIN""#));
+            assert_eq!(requests[0].1.summary.name.as_deref(), Some("ACCEPT"));
+            assert_eq!(notes.len(), 2, "{notes:?}");
+            for ((seq, _), note) in requests.iter().zip(&notes) {
+                assert_eq!(note.refers, Some(*seq));
+                assert!(note.message.contains("secret value(s) inside the body redacted"), "{}", note.message);
+            }
+        }
+        ends_complete(&entries);
+        let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+    }
+}
+
+/// Reads from `stream` until a head has ended (and `body` more bytes).
+async fn read_head(stream: &mut TcpStream, body: usize) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            if data.len() >= end + 4 + body {
+                return String::from_utf8(data).unwrap();
+            }
+        }
+        let n = within("read", stream.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&data));
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_names_keep_their_case_both_ways_and_in_the_file() {
+    use tokio::io::AsyncWriteExt;
+    // A raw master: what it reads is what the proxy wrote.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let master = listener.local_addr().unwrap();
+    let body = r#"{"framework_id":{"value":"fw-case"},"type":"REVIVE"}"#;
+    let master_task = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let head = read_head(&mut stream, body.len()).await;
+        stream.write_all(b"HTTP/1.1 202 Accepted\r\nX-Master-Case: Yes\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+        head
+    });
+    let proxy = start_proxy(master, "case").await;
+    let mut framework = within("connect", TcpStream::connect(proxy.addr)).await.unwrap();
+    let request = format!(
+        "POST /api/v1/scheduler HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\nX-Custom-Header: v\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    framework.write_all(request.as_bytes()).await.unwrap();
+    let response = read_head(&mut framework, 0).await;
+    assert!(response.contains("\r\nX-Master-Case: Yes\r\n"), "{response}");
+    let forwarded = within("master", master_task).await.unwrap();
+    assert!(forwarded.contains("\r\nContent-Type: application/json\r\n"), "{forwarded}");
+    assert!(forwarded.contains("\r\nX-Custom-Header: v\r\n"), "{forwarded}");
+    drop(framework);
+    let path = wait_for_end(&proxy.out, "fw-case-").await;
+    let (_, entries) = read_session(&path);
+    let EntryKind::Request(recorded) = &entries[0].kind else { panic!("{:?}", entries[0]) };
+    let names: Vec<&str> = recorded.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Host", "Content-Type", "X-Custom-Header", "Content-Length"]);
+    let EntryKind::Response(answer) = &entries[1].kind else { panic!("{:?}", entries[1]) };
+    let names: Vec<&str> = answer.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["X-Master-Case", "Content-Length"]);
     let _ = std::fs::remove_dir_all(proxy.shutdown().await);
 }

@@ -1,0 +1,156 @@
+//! Backpressure: when the session file is written slowly, forwarding slows
+//! down with it, and no entry is lost.
+//!
+//! A test binary of its own: the slow writer
+//! ([`mesos_proxy::writer::slow_down_for_tests`]) holds for the whole process.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use mesos_codec::recordio::Decoder;
+use mesos_codec::session::{EntryKind, Item, Reader};
+use tokio::net::{TcpListener, TcpStream};
+
+const EVENTS: usize = 1_000;
+const PER_LINE: Duration = Duration::from_micros(400);
+
+fn frame(record: &str) -> Bytes {
+    Bytes::from(format!("{}\n{record}", record.len()))
+}
+
+fn update(i: usize) -> String {
+    format!(
+        r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"t-{i}"}},"state":"TASK_RUNNING","agent_id":{{"value":"a"}},"uuid":"AAECAw=="}}}}}}"#
+    )
+}
+
+/// SUBSCRIBED, then `EVENTS` updates, as fast as they are taken.
+struct Stream(usize);
+
+impl Body for Stream {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let i = self.0;
+        self.0 += 1;
+        Poll::Ready(match i {
+            0 => Some(Ok(Frame::data(frame(
+                r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"slow-disk"}}}"#,
+            )))),
+            i if i <= EVENTS => Some(Ok(Frame::data(frame(&update(i))))),
+            _ => None,
+        })
+    }
+}
+
+async fn start_master() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = service_fn(|_req: Request<Incoming>| async {
+                    let response = Response::builder()
+                        .header("content-type", "application/json")
+                        .header("mesos-stream-id", "s-1")
+                        .body(Stream(0))
+                        .unwrap();
+                    Ok::<_, Infallible>(response)
+                });
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    addr
+}
+
+/// Subscribes through `addr` and reads every event; how long that took.
+async fn read_stream(addr: SocketAddr) -> Duration {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    let call = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n"}}}"#;
+    let request = Request::post("/api/v1/scheduler")
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(call.as_bytes())))
+        .unwrap();
+    let started = Instant::now();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut decoder = Decoder::new();
+    let mut records = 0;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            decoder.push(data);
+            while decoder.next_record().unwrap().is_some() {
+                records += 1;
+            }
+        }
+    }
+    assert_eq!(records, EVENTS + 1, "the framework got every event");
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let out = std::env::temp_dir().join(format!("mesos-proxy-backpressure-{}-{nanos}", std::process::id()));
+    let master = start_master().await;
+    let config = mesos_proxy::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        master: format!("http://{master}"),
+        out: out.clone(),
+        keep_secrets: false,
+    };
+    mesos_proxy::writer::slow_down_for_tests(PER_LINE);
+    let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
+    let proxy = recorder.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(recorder.run(async move {
+        let _ = stopped.await;
+    }));
+
+    let elapsed = tokio::time::timeout(Duration::from_secs(10), read_stream(proxy)).await.unwrap();
+    // The writer holds CHANNEL_CAPACITY lines, the relay a few frames: the
+    // rest of the events can only be forwarded as fast as the file is written.
+    let held = mesos_proxy::writer::CHANNEL_CAPACITY + mesos_proxy::tee::RELAY_FRAMES + 16;
+    let floor = PER_LINE * u32::try_from(EVENTS - held).unwrap();
+    assert!(elapsed >= floor, "forwarding took {elapsed:?}, it cannot be faster than the file ({floor:?})");
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+    let files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|f| f.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].file_name().unwrap().to_str().unwrap().starts_with("slow-disk-"), "{files:?}");
+    let mut reader = Reader::new();
+    reader.push(&std::fs::read(&files[0]).unwrap());
+    let mut events = Vec::new();
+    let mut complete = None;
+    while let Some(item) = reader.next_item().unwrap() {
+        if let Item::Entry(entry) = item {
+            match entry.kind {
+                EntryKind::Event(event) => events.push(event.record),
+                EntryKind::End(end) => complete = Some(end.complete),
+                _ => {}
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(complete, Some(true));
+    assert_eq!(events.len(), EVENTS + 1, "every event is in the file");
+    for (i, record) in events.iter().enumerate().skip(1) {
+        assert_eq!(record, update(i).as_bytes(), "event {i} in order");
+    }
+}
