@@ -434,6 +434,9 @@ fn subscribe_call(id: &str) -> Value {
     })
 }
 
+/// Every error answer of the master's table, in JSON and in protobuf, with
+/// Mesos's own texts (src/master/http.cpp, src/master/validation.cpp,
+/// libprocess's process/http.hpp, stout's uuid.hpp).
 #[test]
 fn error_answers_in_both_encodings() {
     for format in [Format::Json, Format::Protobuf] {
@@ -441,59 +444,81 @@ fn error_answers_in_both_encodings() {
         let addr = sim.addr();
         let ct = format.content_type();
         let post = |headers: &[(&str, &str)], call: &Value| request(addr, "POST", headers, &format.encode(call));
-        let expect = |reply: Reply, status: u16, text: &str| {
+        let check = |reply: Reply, status: u16, text: &str, exact: bool| {
             assert_eq!(reply.status, status, "{format:?}: {}", reply.text());
-            assert!(reply.text().starts_with(text), "{format:?}: {:?} should start with {text:?}", reply.text());
-            if status != 202 {
-                assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
+            if exact {
+                assert_eq!(reply.text(), text, "{format:?}");
+            } else {
+                assert!(reply.text().starts_with(text), "{format:?}: {:?} should start with {text:?}", reply.text());
             }
+            assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
         };
+        let expect = |reply: Reply, status: u16, text: &str| check(reply, status, text, true);
         let teardown = json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"});
 
+        // 405, with `Allow: POST`.
         let reply = request(addr, "GET", &[("Content-Type", ct)], b"");
         assert_eq!(reply.header("allow"), Some("POST"));
-        expect(reply, 405, "Expecting one of { 'POST' }, but received 'GET'");
+        expect(reply, 405, "405 Method Not Allowed. Expecting one of { 'POST' }, but received 'GET'.");
+        // 400 and 415: the request's type.
         expect(post(&[], &teardown), 400, "Expecting 'Content-Type' to be present");
         expect(
             post(&[("Content-Type", "application/json; charset=utf-8")], &teardown),
             415,
-            "Expecting 'Content-Type'",
+            "Expecting 'Content-Type' of application/json or application/x-protobuf",
         );
+        expect(
+            post(&[("Content-Type", "text/plain")], &teardown),
+            415,
+            "Expecting 'Content-Type' of application/json or application/x-protobuf",
+        );
+        // 400: the body.
         let garbage = request(addr, "POST", &[("Content-Type", ct)], b"\xff\xff{not a call");
         match format {
-            Format::Json => expect(garbage, 400, "Failed to parse body into JSON"),
+            // The parser's explanation follows (serde_json's, not stout's).
+            Format::Json => check(garbage, 400, "Failed to parse body into JSON: ", false),
             Format::Protobuf => expect(garbage, 400, "Failed to parse body into Call protobuf"),
         }
         if let Format::Json = format {
             let reply = request(addr, "POST", &[("Content-Type", ct)], br#"{"type": 3}"#);
-            expect(reply, 400, "Failed to convert JSON into Call protobuf");
+            check(reply, 400, "Failed to convert JSON into Call protobuf: ", false);
         }
-        expect(post(&[("Content-Type", ct)], &json!({})), 400, "Failed to validate scheduler::Call: Expecting 'type'");
+        // 400: validation.
+        let invalid = |call: &Value, why: &str| {
+            expect(post(&[("Content-Type", ct)], call), 400, &format!("Failed to validate scheduler::Call: {why}"));
+        };
+        invalid(&json!({}), "Expecting 'type' to be present");
+        invalid(&json!({"type": "SUBSCRIBE"}), "Expecting 'subscribe' to be present");
         let bad_id = json!({"framework_id": {"value": "a"}, "type": "SUBSCRIBE",
             "subscribe": {"framework_info": {"user": "u", "name": "n", "id": {"value": "b"}}}});
-        expect(
-            post(&[("Content-Type", ct)], &bad_id),
-            400,
-            "Failed to validate scheduler::Call: 'framework_id' differs from 'subscribe.framework_info.id'",
-        );
-        expect(
-            post(&[("Content-Type", ct)], &json!({"type": "TEARDOWN"})),
-            400,
-            "Failed to validate scheduler::Call: Expecting 'framework_id' to be present",
-        );
-        let bad_ack = json!({"framework_id": {"value": "fw"}, "type": "ACKNOWLEDGE",
-            "acknowledge": {"agent_id": {"value": "a"}, "task_id": {"value": "t"}, "uuid": "AAAA"}});
-        expect(post(&[("Content-Type", ct)], &bad_ack), 400, "Failed to validate scheduler::Call: Invalid UUID");
+        invalid(&bad_id, "'framework_id' differs from 'subscribe.framework_info.id'");
+        invalid(&json!({"type": "TEARDOWN"}), "Expecting 'framework_id' to be present");
+        for (ty, field) in [("ACCEPT", "accept"), ("DECLINE", "decline"), ("KILL", "kill"), ("RECONCILE", "reconcile")]
+        {
+            invalid(
+                &json!({"framework_id": {"value": "fw"}, "type": ty}),
+                &format!("Expecting '{field}' to be present"),
+            );
+        }
+        let ack = |uuid: &str| {
+            json!({"framework_id": {"value": "fw"}, "type": "ACKNOWLEDGE",
+                "acknowledge": {"agent_id": {"value": "a"}, "task_id": {"value": "t"}, "uuid": uuid}})
+        };
+        invalid(&ack("AAAA"), "Not a valid UUID");
+        // 16 bytes, but no UUID version.
+        invalid(&ack("AAAAAAAAAAAAAAAAAAAAAA=="), "Not a valid UUID");
+        // 406, then the 400 for a SUBSCRIBE that carries a stream id.
         expect(
             post(&[("Content-Type", ct), ("Accept", "text/html")], &subscribe_call("fw")),
             406,
-            "Expecting 'Accept' to allow",
+            "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'",
         );
         expect(
             post(&[("Content-Type", ct), ("Mesos-Stream-Id", "x")], &subscribe_call("fw")),
             400,
             "Subscribe calls should not include the 'Mesos-Stream-Id' header",
         );
+        // 400: no such framework.
         expect(post(&[("Content-Type", ct)], &teardown), 400, "Framework cannot be found");
         let unknown = json!({"framework_id": {"value": "fw"}, "type": "UNKNOWN"});
         expect(post(&[("Content-Type", ct)], &unknown), 400, "Framework cannot be found");
@@ -507,8 +532,13 @@ fn error_answers_in_both_encodings() {
             400,
             "All non-subscribe calls should include the 'Mesos-Stream-Id' header",
         );
-        expect(post(&[("Content-Type", ct), ("Mesos-Stream-Id", "other")], &unknown), 400, "The stream ID 'other'");
-        expect(post(&[("Content-Type", ct), ("Mesos-Stream-Id", &sid)], &unknown), 501, "");
+        expect(
+            post(&[("Content-Type", ct), ("Mesos-Stream-Id", "other")], &unknown),
+            400,
+            "The stream ID included in this request didn't match the stream ID currently associated with framework \
+             ID 'fw'",
+        );
+        expect(post(&[("Content-Type", ct), ("Mesos-Stream-Id", &sid)], &unknown), 501, "501 Not Implemented.");
         let revive = json!({"framework_id": {"value": "fw"}, "type": "REVIVE"});
         let reply = post(&[("Content-Type", ct), ("Mesos-Stream-Id", &sid)], &revive);
         assert_eq!((reply.status, reply.header("content-length")), (202, Some("0")));
@@ -528,49 +558,81 @@ fn error_answers_in_both_encodings() {
     }
 }
 
+/// Failover over HTTP, from a protobuf stream to a JSON one and back.
 #[test]
-fn protobuf_stream_failover_and_offers_back() {
-    let sim = Sim::start(Config { heartbeat: Duration::from_secs(2), ..Config::default() });
-    let addr = sim.addr();
-    let mut first = RawStream::subscribe(addr, Format::Protobuf, &subscribe_call("fw"));
-    assert_eq!(first.next().unwrap()["type"], "SUBSCRIBED");
-    assert_eq!(first.next().unwrap()["type"], "HEARTBEAT");
-    assert_eq!(first.next().unwrap()["type"], "OFFERS");
-    sim.advance(2);
-    assert_eq!(first.next().unwrap()["type"], "HEARTBEAT");
+fn failover_and_offers_back_in_both_encodings() {
+    for (old, new) in [(Format::Protobuf, Format::Json), (Format::Json, Format::Protobuf)] {
+        let sim = Sim::start(Config { heartbeat: Duration::from_secs(2), ..Config::default() });
+        let addr = sim.addr();
+        let mut first = RawStream::subscribe(addr, old, &subscribe_call("fw"));
+        assert_eq!(first.next().unwrap()["type"], "SUBSCRIBED");
+        assert_eq!(first.next().unwrap()["type"], "HEARTBEAT");
+        assert_eq!(first.next().unwrap()["type"], "OFFERS");
+        sim.advance(2);
+        assert_eq!(first.next().unwrap()["type"], "HEARTBEAT", "periodic heartbeats");
 
-    // Failover: the old stream gets an ERROR and ends; the new one gets
-    // SUBSCRIBED and the cluster's resources again, in new offers.
-    let mut second = RawStream::subscribe(addr, Format::Json, &subscribe_call("fw"));
-    assert_eq!(first.next().unwrap(), json!({"type": "ERROR", "error": {"message": "Framework failed over"}}));
-    assert_eq!(first.next(), None);
-    assert_eq!(second.next().unwrap()["subscribed"]["framework_id"]["value"], "fw");
-    assert_eq!(second.next().unwrap()["type"], "HEARTBEAT");
-    let offers = second.next().unwrap();
-    assert_eq!(offers["offers"]["offers"].as_array().unwrap().len(), 2);
-    assert_eq!(offers["offers"]["offers"][0]["id"]["value"].as_str().unwrap().rsplit_once('-').unwrap().1, "O2");
+        // Failover: the old stream gets an ERROR and ends; the new one gets
+        // SUBSCRIBED and the cluster's resources again, in new offers.
+        let mut second = RawStream::subscribe(addr, new, &subscribe_call("fw"));
+        assert_ne!(second.stream_id, first.stream_id);
+        assert_eq!(first.next().unwrap(), json!({"type": "ERROR", "error": {"message": "Framework failed over"}}));
+        assert_eq!(first.next(), None);
+        assert_eq!(second.next().unwrap()["subscribed"]["framework_id"]["value"], "fw");
+        assert_eq!(second.next().unwrap()["type"], "HEARTBEAT");
+        let offers = second.next().unwrap();
+        assert_eq!(offers["offers"]["offers"].as_array().unwrap().len(), 2);
+        assert_eq!(offers["offers"]["offers"][0]["id"]["value"].as_str().unwrap().rsplit_once('-').unwrap().1, "O2");
+        // The old stream id is refused now.
+        let reply = request(
+            addr,
+            "POST",
+            &[("Content-Type", new.content_type()), ("Mesos-Stream-Id", &first.stream_id)],
+            &new.encode(&json!({"framework_id": {"value": "fw"}, "type": "REVIVE"})),
+        );
+        assert_eq!(reply.status, 400);
+    }
 }
 
 // ----- the sans-IO master -----
 
-fn call(master: &mut Master, now: u64, stream_id: Option<&str>, body: &Value, pushes: &mut Vec<Push>) -> Answer {
-    let body = body.to_string();
+/// Runs a scenario once with JSON calls and streams, once with protobuf.
+fn both(scenario: impl Fn(Format)) {
+    for format in [Format::Json, Format::Protobuf] {
+        scenario(format);
+    }
+}
+
+/// One call in `format` (the body written as JSON, encoded as `format`
+/// says; a SUBSCRIBE asks for a stream in `format` too).
+fn call(
+    format: Format,
+    master: &mut Master,
+    now: u64,
+    stream_id: Option<&str>,
+    body: &Value,
+    pushes: &mut Vec<Push>,
+) -> Answer {
+    let body = format.encode(body);
     let request = Request {
         method: "POST",
-        content_type: Some("application/json"),
-        accept: None,
+        content_type: Some(format.content_type()),
+        accept: Some(format.content_type()),
         stream_id,
-        body: body.as_bytes(),
+        body: &body,
     };
     master.handle_call(&request, Duration::from_secs(now), pushes)
 }
 
-fn events(pushes: &[Push]) -> Vec<Value> {
+/// The events pushed, decoded from `format` and shown as JSON; each push is
+/// exactly one record.
+fn events(format: Format, pushes: &[Push]) -> Vec<Value> {
     pushes
         .iter()
         .filter_map(|p| match p {
             Push::Record { record, .. } => {
-                Some(serde_json::from_slice(&mesos_codec::recordio::decode_all(record.clone()).unwrap()[0]).unwrap())
+                let records = mesos_codec::recordio::decode_all(record.clone()).unwrap();
+                assert_eq!(records.len(), 1, "one record per push");
+                Some(format.decode_event(&records[0]))
             }
             Push::Close { .. } => None,
         })
@@ -580,32 +642,33 @@ fn events(pushes: &[Push]) -> Vec<Value> {
 /// Subscribes, launches `sleep 30` on a whole agent, acknowledges, lets it
 /// finish, declines, kills an unknown task, reconciles, tears down; returns
 /// every byte pushed.
-fn script(seed: u64) -> Vec<u8> {
+fn script(seed: u64, format: Format) -> Vec<u8> {
     let mut master = Master::new(Config { seed, ..Config::default() });
     let mut pushes = Vec::new();
-    let Answer::Stream { stream_id, .. } = call(&mut master, 0, None, &subscribe_call("fw"), &mut pushes) else {
+    let Answer::Stream { stream_id, .. } = call(format, &mut master, 0, None, &subscribe_call("fw"), &mut pushes)
+    else {
         panic!("SUBSCRIBE opens a stream")
     };
     let sid = Some(stream_id.as_str());
-    let offers = events(&pushes).pop().unwrap();
+    let offers = events(format, &pushes).pop().unwrap();
     let offer = &offers["offers"]["offers"][0];
     let launch = json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {
         "offer_ids": [offer["id"]], "filters": {"refuse_seconds": 0.0},
         "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
             "name": "t", "task_id": {"value": "t1"}, "agent_id": offer["agent_id"],
             "resources": offer["resources"], "command": {"value": "sleep 30"}}]}}]}});
-    assert_eq!(call(&mut master, 1, sid, &launch, &mut pushes), Answer::Accepted);
+    assert_eq!(call(format, &mut master, 1, sid, &launch, &mut pushes), Answer::Accepted);
     for now in [2, 12, 40] {
-        let last = events(&pushes).into_iter().rev().find(|e| e["type"] == "UPDATE").unwrap();
+        let last = events(format, &pushes).into_iter().rev().find(|e| e["type"] == "UPDATE").unwrap();
         let status = &last["update"]["status"];
         let ack = json!({"framework_id": {"value": "fw"}, "type": "ACKNOWLEDGE", "acknowledge": {
             "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"]}});
-        assert_eq!(call(&mut master, now, sid, &ack, &mut pushes), Answer::Accepted);
+        assert_eq!(call(format, &mut master, now, sid, &ack, &mut pushes), Answer::Accepted);
         while let Some(t) = master.poll_timeout().filter(|t| *t <= Duration::from_secs(now + 25)) {
             master.handle_timeout(t, &mut pushes);
         }
     }
-    let all = events(&pushes);
+    let all = events(format, &pushes);
     let states: Vec<&str> = all
         .iter()
         .filter(|e| e["type"] == "UPDATE")
@@ -614,11 +677,11 @@ fn script(seed: u64) -> Vec<u8> {
     assert_eq!(states.first(), Some(&"TASK_STARTING"));
     assert!(states.contains(&"TASK_RUNNING") && states.contains(&"TASK_FINISHED"), "{states:?}");
     let kill = json!({"framework_id": {"value": "fw"}, "type": "KILL", "kill": {"task_id": {"value": "nope"}}});
-    assert_eq!(call(&mut master, 70, sid, &kill, &mut pushes), Answer::Accepted);
+    assert_eq!(call(format, &mut master, 70, sid, &kill, &mut pushes), Answer::Accepted);
     let reconcile = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {}});
-    assert_eq!(call(&mut master, 71, sid, &reconcile, &mut pushes), Answer::Accepted);
+    assert_eq!(call(format, &mut master, 71, sid, &reconcile, &mut pushes), Answer::Accepted);
     let teardown = json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"});
-    assert_eq!(call(&mut master, 72, sid, &teardown, &mut pushes), Answer::Accepted);
+    assert_eq!(call(format, &mut master, 72, sid, &teardown, &mut pushes), Answer::Accepted);
     assert!(matches!(pushes.last(), Some(Push::Close { .. })));
     let mut bytes = stream_id.into_bytes();
     for push in pushes {
@@ -631,92 +694,111 @@ fn script(seed: u64) -> Vec<u8> {
 
 #[test]
 fn same_seed_same_bytes() {
-    let a = script(7);
-    assert_eq!(a, script(7));
-    assert_ne!(a, script(8));
+    both(|format| {
+        let a = script(7, format);
+        assert_eq!(a, script(7, format));
+        assert_ne!(a, script(8, format));
+    });
 }
 
 #[test]
 fn invalid_launches_and_merged_offers() {
-    let mut master = Master::new(Config::default());
-    let mut pushes = Vec::new();
-    let Answer::Stream { stream_id, .. } = call(&mut master, 0, None, &subscribe_call("fw"), &mut pushes) else {
-        panic!("SUBSCRIBE opens a stream")
-    };
-    let sid = Some(stream_id.as_str());
-    let offers = events(&pushes).pop().unwrap();
-    let offer = offers["offers"]["offers"][0].clone();
-    let task = |id: &str, cpus: f64| {
-        json!({"name": id, "task_id": {"value": id}, "agent_id": offer["agent_id"], "command": {"value": "sleep 5"},
-            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}}]})
-    };
-    let accept = |offer_ids: Value, tasks: Vec<Value>| {
-        json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": offer_ids,
-            "filters": {"refuse_seconds": 0.0},
-            "operations": [{"type": "LAUNCH", "launch": {"task_infos": tasks}}]}})
-    };
-    // Too much: TASK_ERROR; the offer's resources come straight back.
-    pushes.clear();
-    assert_eq!(
-        call(&mut master, 1, sid, &accept(json!([offer["id"]]), vec![task("big", 3.0)]), &mut pushes),
-        Answer::Accepted
-    );
-    let out = events(&pushes);
-    assert_eq!(out[0]["update"]["status"]["state"], "TASK_ERROR");
-    assert_eq!(out[0]["update"]["status"]["reason"], "REASON_TASK_INVALID");
-    assert_eq!(out[0]["update"]["status"]["source"], "SOURCE_MASTER");
-    assert!(out[0]["update"]["status"].get("uuid").is_none(), "master-generated updates carry no uuid");
-    assert_eq!(out[1]["type"], "OFFERS");
-    let offer = out[1]["offers"]["offers"][0].clone();
+    both(|format| {
+        let mut master = Master::new(Config::default());
+        let mut pushes = Vec::new();
+        let Answer::Stream { stream_id, .. } = call(format, &mut master, 0, None, &subscribe_call("fw"), &mut pushes)
+        else {
+            panic!("SUBSCRIBE opens a stream")
+        };
+        let sid = Some(stream_id.as_str());
+        let offers = events(format, &pushes).pop().unwrap();
+        let offer = offers["offers"]["offers"][0].clone();
+        let task = |id: &str, cpus: f64| {
+            json!({"name": id, "task_id": {"value": id}, "agent_id": offer["agent_id"], "command": {"value": "sleep 5"},
+                "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}}]})
+        };
+        let accept = |offer_ids: Value, tasks: Vec<Value>| {
+            json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": offer_ids,
+                "filters": {"refuse_seconds": 0.0},
+                "operations": [{"type": "LAUNCH", "launch": {"task_infos": tasks}}]}})
+        };
+        // Too much: TASK_ERROR; the offer's resources come straight back.
+        pushes.clear();
+        assert_eq!(
+            call(format, &mut master, 1, sid, &accept(json!([offer["id"]]), vec![task("big", 3.0)]), &mut pushes),
+            Answer::Accepted
+        );
+        let out = events(format, &pushes);
+        assert_eq!(out[0]["update"]["status"]["state"], "TASK_ERROR");
+        assert_eq!(out[0]["update"]["status"]["reason"], "REASON_TASK_INVALID");
+        assert_eq!(out[0]["update"]["status"]["source"], "SOURCE_MASTER");
+        assert!(out[0]["update"]["status"].get("uuid").is_none(), "master-generated updates carry no uuid");
+        assert_eq!(out[1]["type"], "OFFERS");
+        let offer = out[1]["offers"]["offers"][0].clone();
 
-    // A stale offer id: TASK_LOST (not partition-aware) for invalid offers.
-    pushes.clear();
-    assert_eq!(
-        call(&mut master, 2, sid, &accept(json!([{"value": "gone"}]), vec![task("x", 1.0)]), &mut pushes),
-        Answer::Accepted
-    );
-    assert_eq!(events(&pushes)[0]["update"]["status"]["state"], "TASK_LOST");
-    assert_eq!(events(&pushes)[0]["update"]["status"]["reason"], "REASON_INVALID_OFFERS");
+        // A stale offer id: TASK_LOST (not partition-aware) for invalid offers.
+        pushes.clear();
+        assert_eq!(
+            call(format, &mut master, 2, sid, &accept(json!([{"value": "gone"}]), vec![task("x", 1.0)]), &mut pushes),
+            Answer::Accepted
+        );
+        assert_eq!(events(format, &pushes)[0]["update"]["status"]["state"], "TASK_LOST");
+        assert_eq!(events(format, &pushes)[0]["update"]["status"]["reason"], "REASON_INVALID_OFFERS");
 
-    // Two tasks of 1 cpu from one offer: the unused memory, disk and ports
-    // come back at once as one offer, the cpus when both tasks end as
-    // another; accepted together, the two fragments are one pool.
-    pushes.clear();
-    let two = accept(json!([offer["id"]]), vec![task("a", 1.0), task("b", 1.0)]);
-    assert_eq!(call(&mut master, 3, sid, &two, &mut pushes), Answer::Accepted);
-    let rest = events(&pushes).into_iter().find(|e| e["type"] == "OFFERS").unwrap();
-    let rest = rest["offers"]["offers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["agent_id"] == offer["agent_id"])
-        .unwrap()
-        .clone();
-    assert!(rest["resources"].as_array().unwrap().iter().all(|r| r["name"] != "cpus"), "{rest}");
-    pushes.clear();
-    master.handle_timeout(Duration::from_secs(8), &mut pushes);
-    let freed = events(&pushes).into_iter().find(|e| e["type"] == "OFFERS").unwrap();
-    let freed = freed["offers"]["offers"][0].clone();
-    assert_eq!(freed["resources"], json!([{"name": "cpus", "type": "SCALAR", "scalar": {"value": 2.0}}]));
-    let mut big = task("c", 2.0);
-    big["resources"].as_array_mut().unwrap().push(json!({"name": "mem", "type": "SCALAR", "scalar": {"value": 996.0}}));
-    pushes.clear();
-    assert_eq!(
-        call(&mut master, 9, sid, &accept(json!([rest["id"], freed["id"]]), vec![big.clone()]), &mut pushes),
-        Answer::Accepted
-    );
-    assert_eq!(events(&pushes)[0]["update"]["status"]["state"], "TASK_STARTING");
-    // Neither fragment alone would have done.
-    let mut other = big;
-    other["task_id"] = json!({"value": "d"});
-    pushes.clear();
-    assert_eq!(call(&mut master, 10, sid, &accept(json!([rest["id"]]), vec![other]), &mut pushes), Answer::Accepted);
-    assert_eq!(events(&pushes)[0]["update"]["status"]["state"], "TASK_LOST", "the offer was used up");
+        // Two tasks of 1 cpu from one offer: the unused memory, disk and ports
+        // come back at once as one offer, the cpus when both tasks end as
+        // another; accepted together, the two fragments are one pool.
+        pushes.clear();
+        let two = accept(json!([offer["id"]]), vec![task("a", 1.0), task("b", 1.0)]);
+        assert_eq!(call(format, &mut master, 3, sid, &two, &mut pushes), Answer::Accepted);
+        let rest = events(format, &pushes).into_iter().find(|e| e["type"] == "OFFERS").unwrap();
+        let rest = rest["offers"]["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["agent_id"] == offer["agent_id"])
+            .unwrap()
+            .clone();
+        assert!(rest["resources"].as_array().unwrap().iter().all(|r| r["name"] != "cpus"), "{rest}");
+        pushes.clear();
+        master.handle_timeout(Duration::from_secs(8), &mut pushes);
+        let freed = events(format, &pushes).into_iter().find(|e| e["type"] == "OFFERS").unwrap();
+        let freed = freed["offers"]["offers"][0].clone();
+        assert_eq!(freed["resources"], json!([{"name": "cpus", "type": "SCALAR", "scalar": {"value": 2.0}}]));
+        let mut big = task("c", 2.0);
+        big["resources"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "mem", "type": "SCALAR", "scalar": {"value": 996.0}}));
+        pushes.clear();
+        assert_eq!(
+            call(
+                format,
+                &mut master,
+                9,
+                sid,
+                &accept(json!([rest["id"], freed["id"]]), vec![big.clone()]),
+                &mut pushes
+            ),
+            Answer::Accepted
+        );
+        assert_eq!(events(format, &pushes)[0]["update"]["status"]["state"], "TASK_STARTING");
+        // Neither fragment alone would have done.
+        let mut other = big;
+        other["task_id"] = json!({"value": "d"});
+        pushes.clear();
+        assert_eq!(
+            call(format, &mut master, 10, sid, &accept(json!([rest["id"]]), vec![other]), &mut pushes),
+            Answer::Accepted
+        );
+        assert_eq!(events(format, &pushes)[0]["update"]["status"]["state"], "TASK_LOST", "the offer was used up");
+    });
 }
 
-/// The walkthrough's calls over HTTP against a fresh sim on `port` (0: any)
-/// with seed 7: every byte of the stream, the `Mesos-Stream-Id` first.
-fn http_script(port: u16) -> (u16, Vec<u8>) {
+/// The walkthrough's calls over HTTP in `format` against a fresh sim on
+/// `port` (0: any) with seed 7, checking the stream on the way: every byte
+/// of the stream, the `Mesos-Stream-Id` first.
+fn http_script(port: u16, format: Format) -> (u16, Vec<u8>) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let handle = runtime.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -725,33 +807,43 @@ fn http_script(port: u16) -> (u16, Vec<u8>) {
         sim::spawn(socket.listen(16).unwrap(), Config { seed: 7, ..Config::default() }, Clock::Manual).unwrap()
     });
     let addr = handle.local_addr();
-    let mut stream = RawStream::subscribe(addr, Format::Json, &subscribe_call("fw"));
+    // 200, the stream's type and id (checked by `subscribe`), then
+    // SUBSCRIBED with the heartbeat interval, a HEARTBEAT at once, OFFERS.
+    let mut stream = RawStream::subscribe(addr, format, &subscribe_call("fw"));
     let sid = stream.stream_id.clone();
+    assert_eq!(sid.len(), 36, "a UUID: {sid}");
     let post = |call: &Value| {
         let reply = request(
             addr,
             "POST",
-            &[("Content-Type", "application/json"), ("Mesos-Stream-Id", &sid)],
-            &Format::Json.encode(call),
+            &[("Content-Type", format.content_type()), ("Mesos-Stream-Id", &sid)],
+            &format.encode(call),
         );
         assert_eq!(reply.status, 202, "{}", reply.text());
     };
-    let offers = loop {
-        let event = stream.next().unwrap();
-        if event["type"] == "OFFERS" {
-            break event;
-        }
-    };
+    let subscribed = stream.next().unwrap();
+    assert_eq!(subscribed["type"], "SUBSCRIBED");
+    assert_eq!(subscribed["subscribed"]["framework_id"]["value"], "fw");
+    assert_eq!(subscribed["subscribed"]["heartbeat_interval_seconds"], 15.0);
+    assert_eq!(stream.next().unwrap(), json!({"type": "HEARTBEAT"}));
+    let offers = stream.next().unwrap();
+    assert_eq!(offers["type"], "OFFERS");
+    assert_eq!(offers["offers"]["offers"].as_array().unwrap().len(), 2);
     let offer = &offers["offers"]["offers"][0];
     post(&json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": [offer["id"]],
         "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{"name": "t", "task_id": {"value": "t"},
         "agent_id": offer["agent_id"], "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}}],
         "command": {"value": "sleep 20"}}]}}]}}));
+    // TASK_STARTING, TASK_RUNNING once it is acknowledged, TASK_FINISHED
+    // 20 s later; heartbeats every 15 s meanwhile.
     let mut acked = 0;
+    let mut seen = Vec::new();
     while acked < 3 {
         let event = stream.next().unwrap();
+        seen.push(event["type"].as_str().unwrap().to_owned());
         if event["type"] == "UPDATE" {
             let status = &event["update"]["status"];
+            seen.push(status["state"].as_str().unwrap().to_owned());
             post(&json!({"framework_id": {"value": "fw"}, "type": "ACKNOWLEDGE", "acknowledge": {
                 "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"]}}));
             acked += 1;
@@ -760,7 +852,14 @@ fn http_script(port: u16) -> (u16, Vec<u8>) {
             }
         }
     }
+    let seen: Vec<&str> = seen.iter().map(String::as_str).filter(|t| *t != "UPDATE").collect();
+    // At 5 s the unused remainder comes back (the default filter), at 15 s
+    // the heartbeat, at 20 s the end of `sleep 20`.
+    assert_eq!(seen, ["TASK_STARTING", "TASK_RUNNING", "OFFERS", "HEARTBEAT", "TASK_FINISHED"]);
+    // TEARDOWN ends the stream (the closing chunk).
     post(&json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"}));
+    // (What was already on its way comes first: the 30 s heartbeat and the
+    // re-sent TASK_FINISHED, acknowledged only after the clock moved.)
     while stream.next().is_some() {}
     let mut bytes = stream.stream_id.clone().into_bytes();
     bytes.extend_from_slice(&stream.raw);
@@ -771,120 +870,129 @@ fn http_script(port: u16) -> (u16, Vec<u8>) {
 
 #[test]
 fn same_seed_same_bytes_over_http() {
-    let (port, first) = http_script(0);
-    let (_, second) = http_script(port);
-    assert_eq!(String::from_utf8_lossy(&first), String::from_utf8_lossy(&second));
+    both(|format| {
+        let (port, first) = http_script(0, format);
+        let (_, second) = http_script(port, format);
+        assert_eq!(first, second, "{format:?}");
+    });
 }
 
 #[test]
 fn decline_filters_suppress_revive_disconnect_and_failover_timeout() {
-    let mut master = Master::new(Config::default());
-    let mut pushes = Vec::new();
-    let mut subscribe = subscribe_call("fw");
-    subscribe["subscribe"]["framework_info"]["failover_timeout"] = json!(30.0);
-    let Answer::Stream { stream, stream_id, .. } = call(&mut master, 0, None, &subscribe, &mut pushes) else {
-        panic!("SUBSCRIBE opens a stream")
-    };
-    let sid = Some(stream_id.as_str());
-    let offers = events(&pushes).pop().unwrap();
-    let ids: Vec<Value> = offers["offers"]["offers"].as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
+    both(|format| {
+        let mut master = Master::new(Config::default());
+        let mut pushes = Vec::new();
+        let mut subscribe = subscribe_call("fw");
+        subscribe["subscribe"]["framework_info"]["failover_timeout"] = json!(30.0);
+        let Answer::Stream { stream, stream_id, .. } = call(format, &mut master, 0, None, &subscribe, &mut pushes)
+        else {
+            panic!("SUBSCRIBE opens a stream")
+        };
+        let sid = Some(stream_id.as_str());
+        let offers = events(format, &pushes).pop().unwrap();
+        let ids: Vec<Value> = offers["offers"]["offers"].as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
 
-    // DECLINE for 20 s: nothing until then, then everything again.
-    pushes.clear();
-    let decline = json!({"framework_id": {"value": "fw"}, "type": "DECLINE",
-        "decline": {"offer_ids": ids, "filters": {"refuse_seconds": 20.0}}});
-    assert_eq!(call(&mut master, 1, sid, &decline, &mut pushes), Answer::Accepted);
-    assert!(events(&pushes).is_empty());
-    assert_eq!(master.poll_timeout(), Some(Duration::from_secs(15)), "the next heartbeat");
-    master.handle_timeout(Duration::from_secs(15), &mut pushes);
-    assert_eq!(events(&pushes), [json!({"type": "HEARTBEAT"})]);
-    pushes.clear();
-    master.handle_timeout(Duration::from_secs(21), &mut pushes);
-    let back = events(&pushes);
-    assert_eq!(back.len(), 1);
-    assert_eq!(back[0]["offers"]["offers"].as_array().unwrap().len(), 2);
-    let ids: Vec<Value> = back[0]["offers"]["offers"].as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
+        // DECLINE for 20 s: nothing until then, then everything again.
+        pushes.clear();
+        let decline = json!({"framework_id": {"value": "fw"}, "type": "DECLINE",
+            "decline": {"offer_ids": ids, "filters": {"refuse_seconds": 20.0}}});
+        assert_eq!(call(format, &mut master, 1, sid, &decline, &mut pushes), Answer::Accepted);
+        assert!(events(format, &pushes).is_empty());
+        assert_eq!(master.poll_timeout(), Some(Duration::from_secs(15)), "the next heartbeat");
+        master.handle_timeout(Duration::from_secs(15), &mut pushes);
+        assert_eq!(events(format, &pushes), [json!({"type": "HEARTBEAT"})]);
+        pushes.clear();
+        master.handle_timeout(Duration::from_secs(21), &mut pushes);
+        let back = events(format, &pushes);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0]["offers"]["offers"].as_array().unwrap().len(), 2);
+        let ids: Vec<Value> = back[0]["offers"]["offers"].as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
 
-    // SUPPRESS: declined resources are not offered again, even after the
-    // filter; REVIVE clears filters and offers at once.
-    let suppress = json!({"framework_id": {"value": "fw"}, "type": "SUPPRESS"});
-    assert_eq!(call(&mut master, 22, sid, &suppress, &mut pushes), Answer::Accepted);
-    let decline = json!({"framework_id": {"value": "fw"}, "type": "DECLINE", "decline": {"offer_ids": ids}});
-    assert_eq!(call(&mut master, 22, sid, &decline, &mut pushes), Answer::Accepted);
-    pushes.clear();
-    master.handle_timeout(Duration::from_secs(28), &mut pushes);
-    assert!(events(&pushes).is_empty(), "suppressed: {:?}", events(&pushes));
-    let revive = json!({"framework_id": {"value": "fw"}, "type": "REVIVE"});
-    assert_eq!(call(&mut master, 29, sid, &revive, &mut pushes), Answer::Accepted);
-    assert_eq!(events(&pushes)[0]["type"], "OFFERS");
+        // SUPPRESS: declined resources are not offered again, even after the
+        // filter; REVIVE clears filters and offers at once.
+        let suppress = json!({"framework_id": {"value": "fw"}, "type": "SUPPRESS"});
+        assert_eq!(call(format, &mut master, 22, sid, &suppress, &mut pushes), Answer::Accepted);
+        let decline = json!({"framework_id": {"value": "fw"}, "type": "DECLINE", "decline": {"offer_ids": ids}});
+        assert_eq!(call(format, &mut master, 22, sid, &decline, &mut pushes), Answer::Accepted);
+        pushes.clear();
+        master.handle_timeout(Duration::from_secs(28), &mut pushes);
+        assert!(events(format, &pushes).is_empty(), "suppressed: {:?}", events(format, &pushes));
+        let revive = json!({"framework_id": {"value": "fw"}, "type": "REVIVE"});
+        assert_eq!(call(format, &mut master, 29, sid, &revive, &mut pushes), Answer::Accepted);
+        assert_eq!(events(format, &pushes)[0]["type"], "OFFERS");
 
-    // The connection drops: offers rescinded, 403 until it subscribes
-    // again, when they are offered again; after the failover timeout with
-    // no subscription the framework is removed.
-    pushes.clear();
-    master.stream_closed(stream, Duration::from_secs(30), &mut pushes);
-    assert!(pushes.is_empty());
-    let teardown = json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"});
-    assert_eq!(
-        call(&mut master, 31, sid, &teardown, &mut pushes),
-        Answer::Error { status: 403, message: "Framework is not subscribed".into() }
-    );
-    let Answer::Stream { stream, .. } = call(&mut master, 32, None, &subscribe, &mut pushes) else {
-        panic!("SUBSCRIBE opens a stream")
-    };
-    let types: Vec<Value> = events(&pushes).iter().map(|e| e["type"].clone()).collect();
-    assert_eq!(types, [json!("SUBSCRIBED"), json!("HEARTBEAT"), json!("OFFERS")]);
-    master.stream_closed(stream, Duration::from_secs(40), &mut pushes);
-    master.handle_timeout(Duration::from_secs(69), &mut pushes);
-    let still = call(&mut master, 69, sid, &teardown, &mut pushes);
-    assert_eq!(still, Answer::Error { status: 403, message: "Framework is not subscribed".into() });
-    master.handle_timeout(Duration::from_secs(70), &mut pushes);
-    let gone = call(&mut master, 70, sid, &teardown, &mut pushes);
-    assert_eq!(gone, Answer::Error { status: 400, message: "Framework cannot be found".into() });
+        // The connection drops: offers rescinded, 403 until it subscribes
+        // again, when they are offered again; after the failover timeout with
+        // no subscription the framework is removed.
+        pushes.clear();
+        master.stream_closed(stream, Duration::from_secs(30), &mut pushes);
+        assert!(pushes.is_empty());
+        let teardown = json!({"framework_id": {"value": "fw"}, "type": "TEARDOWN"});
+        assert_eq!(
+            call(format, &mut master, 31, sid, &teardown, &mut pushes),
+            Answer::Error { status: 403, message: "Framework is not subscribed".into() }
+        );
+        let Answer::Stream { stream, .. } = call(format, &mut master, 32, None, &subscribe, &mut pushes) else {
+            panic!("SUBSCRIBE opens a stream")
+        };
+        let types: Vec<Value> = events(format, &pushes).iter().map(|e| e["type"].clone()).collect();
+        assert_eq!(types, [json!("SUBSCRIBED"), json!("HEARTBEAT"), json!("OFFERS")]);
+        master.stream_closed(stream, Duration::from_secs(40), &mut pushes);
+        master.handle_timeout(Duration::from_secs(69), &mut pushes);
+        let still = call(format, &mut master, 69, sid, &teardown, &mut pushes);
+        assert_eq!(still, Answer::Error { status: 403, message: "Framework is not subscribed".into() });
+        master.handle_timeout(Duration::from_secs(70), &mut pushes);
+        let gone = call(format, &mut master, 70, sid, &teardown, &mut pushes);
+        assert_eq!(gone, Answer::Error { status: 400, message: "Framework cannot be found".into() });
+    });
 }
 
 #[test]
 fn reconciliation() {
-    let mut master = Master::new(Config::default());
-    let mut pushes = Vec::new();
-    let Answer::Stream { stream_id, .. } = call(&mut master, 0, None, &subscribe_call("fw"), &mut pushes) else {
-        panic!("SUBSCRIBE opens a stream")
-    };
-    let sid = Some(stream_id.as_str());
-    let offer = events(&pushes).pop().unwrap()["offers"]["offers"][0].clone();
-    let launch = json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": [offer["id"]],
-        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{"name": "t", "task_id": {"value": "t"},
-        "agent_id": offer["agent_id"], "command": {"value": "sleep 100"}}]}}]}});
-    assert_eq!(call(&mut master, 1, sid, &launch, &mut pushes), Answer::Accepted);
-    pushes.clear();
-    let update = json!({"framework_id": {"value": "fw"}, "type": "UPDATE_FRAMEWORK", "update_framework": {
-        "framework_info": {"user": "root", "name": "renamed", "id": {"value": "fw"}}}});
-    assert_eq!(call(&mut master, 2, sid, &update, &mut pushes), Answer::Ok);
-    let mut wrong = update.clone();
-    wrong["update_framework"]["framework_info"]["id"]["value"] = json!("other");
-    assert_eq!(
-        call(&mut master, 2, sid, &wrong, &mut pushes),
-        Answer::Error {
-            status: 400,
-            message: "Failed to validate scheduler::Call: 'framework_id' differs from \
-                      'update_framework.framework_info.id'"
-                .into()
-        }
-    );
-    let implicit = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {}});
-    assert_eq!(call(&mut master, 2, sid, &implicit, &mut pushes), Answer::Accepted);
-    let out = events(&pushes);
-    assert_eq!(out.len(), 1);
-    let status = &out[0]["update"]["status"];
-    assert_eq!(status["state"], "TASK_RUNNING");
-    assert_eq!(status["reason"], "REASON_RECONCILIATION");
-    assert_eq!(status["message"], "Reconciliation: Latest task state");
-    pushes.clear();
-    let explicit = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {"tasks": [
-        {"task_id": {"value": "t"}}, {"task_id": {"value": "nope"}}]}});
-    assert_eq!(call(&mut master, 3, sid, &explicit, &mut pushes), Answer::Accepted);
-    let states: Vec<Value> = events(&pushes).iter().map(|e| e["update"]["status"]["state"].clone()).collect();
-    assert_eq!(states, [json!("TASK_RUNNING"), json!("TASK_LOST")]);
+    both(|format| {
+        let mut master = Master::new(Config::default());
+        let mut pushes = Vec::new();
+        let Answer::Stream { stream_id, .. } = call(format, &mut master, 0, None, &subscribe_call("fw"), &mut pushes)
+        else {
+            panic!("SUBSCRIBE opens a stream")
+        };
+        let sid = Some(stream_id.as_str());
+        let offer = events(format, &pushes).pop().unwrap()["offers"]["offers"][0].clone();
+        let launch = json!({"framework_id": {"value": "fw"}, "type": "ACCEPT", "accept": {"offer_ids": [offer["id"]],
+            "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{"name": "t", "task_id": {"value": "t"},
+            "agent_id": offer["agent_id"], "command": {"value": "sleep 100"}}]}}]}});
+        assert_eq!(call(format, &mut master, 1, sid, &launch, &mut pushes), Answer::Accepted);
+        pushes.clear();
+        let update = json!({"framework_id": {"value": "fw"}, "type": "UPDATE_FRAMEWORK", "update_framework": {
+            "framework_info": {"user": "root", "name": "renamed", "id": {"value": "fw"}}}});
+        assert_eq!(call(format, &mut master, 2, sid, &update, &mut pushes), Answer::Ok);
+        let mut wrong = update.clone();
+        wrong["update_framework"]["framework_info"]["id"]["value"] = json!("other");
+        assert_eq!(
+            call(format, &mut master, 2, sid, &wrong, &mut pushes),
+            Answer::Error {
+                status: 400,
+                message: "Failed to validate scheduler::Call: 'framework_id' differs from \
+                          'update_framework.framework_info.id'"
+                    .into()
+            }
+        );
+        let implicit = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {}});
+        assert_eq!(call(format, &mut master, 2, sid, &implicit, &mut pushes), Answer::Accepted);
+        let out = events(format, &pushes);
+        assert_eq!(out.len(), 1);
+        let status = &out[0]["update"]["status"];
+        assert_eq!(status["state"], "TASK_RUNNING");
+        assert_eq!(status["reason"], "REASON_RECONCILIATION");
+        assert_eq!(status["message"], "Reconciliation: Latest task state");
+        pushes.clear();
+        let explicit = json!({"framework_id": {"value": "fw"}, "type": "RECONCILE", "reconcile": {"tasks": [
+            {"task_id": {"value": "t"}}, {"task_id": {"value": "nope"}}]}});
+        assert_eq!(call(format, &mut master, 3, sid, &explicit, &mut pushes), Answer::Accepted);
+        let states: Vec<Value> =
+            events(format, &pushes).iter().map(|e| e["update"]["status"]["state"].clone()).collect();
+        assert_eq!(states, [json!("TASK_RUNNING"), json!("TASK_LOST")]);
+    });
 }
 
 /// The binary itself, on the real clock: heartbeats come by themselves.
@@ -920,4 +1028,223 @@ fn binary_on_a_real_clock() {
         assert_eq!(stream.next().unwrap()["type"], "HEARTBEAT");
     }
     assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
+}
+
+// ----- more of the sans-IO master, each in both encodings -----
+
+/// The events of one stream.
+fn events_of(format: Format, pushes: &[Push], stream: sim::StreamKey) -> Vec<Value> {
+    let mine: Vec<Push> = pushes
+        .iter()
+        .filter(|p| matches!(p, Push::Record { stream: s, .. } | Push::Close { stream: s } if *s == stream))
+        .cloned()
+        .collect();
+    events(format, &mine)
+}
+
+fn subscribed(
+    format: Format,
+    master: &mut Master,
+    now: u64,
+    id: &str,
+    pushes: &mut Vec<Push>,
+) -> (sim::StreamKey, String) {
+    match call(format, master, now, None, &subscribe_call(id), pushes) {
+        Answer::Stream { stream, stream_id, content_type } => {
+            assert_eq!(content_type.as_str(), format.content_type());
+            (stream, stream_id)
+        }
+        other => panic!("SUBSCRIBE opens a stream: {other:?}"),
+    }
+}
+
+fn launch_call(fw: &str, offer_ids: Value, agent: &Value, task: &str, cpus: f64, command: &str, refuse: f64) -> Value {
+    json!({"framework_id": {"value": fw}, "type": "ACCEPT", "accept": {"offer_ids": offer_ids,
+        "filters": {"refuse_seconds": refuse},
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{"name": task, "task_id": {"value": task},
+        "agent_id": agent, "command": {"value": command},
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}},
+                      {"name": "mem", "type": "SCALAR", "scalar": {"value": 100.0}}]}]}}]}})
+}
+
+fn ack_call(fw: &str, status: &Value) -> Value {
+    json!({"framework_id": {"value": fw}, "type": "ACKNOWLEDGE", "acknowledge": {
+        "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"]}})
+}
+
+fn update_states(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "UPDATE")
+        .map(|e| e["update"]["status"]["state"].as_str().unwrap().into())
+        .collect()
+}
+
+/// TASK_STARTING, then TASK_RUNNING only once it is acknowledged; an
+/// update not acknowledged is re-sent after 10 s, then 20 s; KILL gives
+/// TASK_KILLED and the task's resources come back in an offer.
+#[test]
+fn updates_resent_until_acknowledged_and_kill() {
+    both(|format| {
+        let mut master = Master::new(Config::default());
+        let mut pushes = Vec::new();
+        let (_, sid) = subscribed(format, &mut master, 0, "fw", &mut pushes);
+        let sid = Some(sid.as_str());
+        let offers = events(format, &pushes).pop().unwrap();
+        let offer = offers["offers"]["offers"][0].clone();
+        let ids: Vec<Value> = offers["offers"]["offers"].as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
+        pushes.clear();
+        let launch = launch_call("fw", json!([offer["id"]]), &offer["agent_id"], "t", 2.0, "sleep 1000", 1000.0);
+        assert_eq!(call(format, &mut master, 1, sid, &launch, &mut pushes), Answer::Accepted);
+        let out = events(format, &pushes);
+        assert_eq!(update_states(&out), ["TASK_STARTING"], "one update at a time");
+        let starting = out[0]["update"]["status"].clone();
+        assert_eq!(starting["source"], "SOURCE_EXECUTOR");
+        assert!(starting.get("uuid").is_some());
+        pushes.clear();
+        let decline = json!({"framework_id": {"value": "fw"}, "type": "DECLINE",
+            "decline": {"offer_ids": ids, "filters": {"refuse_seconds": 1000.0}}});
+        assert_eq!(call(format, &mut master, 1, sid, &decline, &mut pushes), Answer::Accepted);
+
+        // Re-sent after 10 s, then after 20 more, the same uuid each time.
+        assert_eq!(master.poll_timeout(), Some(Duration::from_secs(11)));
+        master.handle_timeout(Duration::from_secs(11), &mut pushes);
+        assert_eq!(events(format, &pushes), [json!({"type": "UPDATE", "update": {"status": starting.clone()}})]);
+        pushes.clear();
+        assert_eq!(master.poll_timeout(), Some(Duration::from_secs(15)), "the heartbeat first");
+        master.handle_timeout(Duration::from_secs(15), &mut pushes);
+        assert_eq!(master.poll_timeout(), Some(Duration::from_secs(30)), "then 11 + 20 = 31, the heartbeat at 30");
+        master.handle_timeout(Duration::from_secs(30), &mut pushes);
+        master.handle_timeout(Duration::from_secs(31), &mut pushes);
+        let out = events(format, &pushes);
+        assert_eq!(update_states(&out), ["TASK_STARTING"]);
+        assert_eq!(out.iter().filter(|e| e["type"] == "HEARTBEAT").count(), 2);
+
+        // ACKNOWLEDGE: TASK_RUNNING follows at once; a wrong uuid does nothing.
+        pushes.clear();
+        let mut wrong = starting.clone();
+        wrong["uuid"] = json!("AAAAAAAAQAAAAAAAAAAAAA==");
+        assert_eq!(call(format, &mut master, 32, sid, &ack_call("fw", &wrong), &mut pushes), Answer::Accepted);
+        assert!(pushes.is_empty());
+        assert_eq!(call(format, &mut master, 32, sid, &ack_call("fw", &starting), &mut pushes), Answer::Accepted);
+        let out = events(format, &pushes);
+        assert_eq!(update_states(&out), ["TASK_RUNNING"]);
+        let running = out[0]["update"]["status"].clone();
+        assert_ne!(running["uuid"], starting["uuid"]);
+        pushes.clear();
+        assert_eq!(call(format, &mut master, 33, sid, &ack_call("fw", &running), &mut pushes), Answer::Accepted);
+        assert!(pushes.is_empty());
+
+        // KILL: TASK_KILLED, and the whole agent is free again; but this
+        // framework filtered it for 1000 s, so REVIVE to see it.
+        let kill = json!({"framework_id": {"value": "fw"}, "type": "KILL", "kill": {"task_id": {"value": "t"},
+            "agent_id": offer["agent_id"]}});
+        assert_eq!(call(format, &mut master, 34, sid, &kill, &mut pushes), Answer::Accepted);
+        let out = events(format, &pushes);
+        assert_eq!(update_states(&out), ["TASK_KILLED"]);
+        assert_eq!(out[0]["update"]["status"]["message"], "Command terminated with signal Terminated");
+        assert_eq!(out.len(), 1, "filtered: {out:?}");
+        pushes.clear();
+        let revive = json!({"framework_id": {"value": "fw"}, "type": "REVIVE"});
+        assert_eq!(call(format, &mut master, 35, sid, &revive, &mut pushes), Answer::Accepted);
+        let out = events(format, &pushes);
+        let back = out[0]["offers"]["offers"].as_array().unwrap().iter().find(|o| o["agent_id"] == offer["agent_id"]);
+        assert_eq!(back.unwrap()["resources"], offer["resources"], "all of it");
+    });
+}
+
+/// Launches with invalid offers: TASK_LOST for a framework that is not
+/// partition-aware, TASK_DROPPED for one that is.
+#[test]
+fn invalid_offers_lost_or_dropped() {
+    both(|format| {
+        let mut master = Master::new(Config::default());
+        let mut pushes = Vec::new();
+        let mut subscribe = subscribe_call("fw");
+        subscribe["subscribe"]["framework_info"]["capabilities"] = json!([{"type": "PARTITION_AWARE"}]);
+        let Answer::Stream { stream_id, .. } = call(format, &mut master, 0, None, &subscribe, &mut pushes) else {
+            panic!("SUBSCRIBE opens a stream")
+        };
+        pushes.clear();
+        let agent = json!({"value": master.agent_ids()[0]});
+        let launch = launch_call("fw", json!([{"value": "gone"}]), &agent, "t", 1.0, "sleep 1", 0.0);
+        assert_eq!(call(format, &mut master, 1, Some(&stream_id), &launch, &mut pushes), Answer::Accepted);
+        let status = &events(format, &pushes)[0]["update"]["status"];
+        assert_eq!(status["state"], "TASK_DROPPED");
+        assert_eq!(status["reason"], "REASON_INVALID_OFFERS");
+        assert_eq!(status["message"], "Task launched with invalid offers: Offer gone is no longer valid");
+    });
+}
+
+/// Three frameworks share three agents: when resources are free for all of
+/// them at once, they go to the framework with the lowest dominant share
+/// (DRF); once it declines them, to the next lowest.
+#[test]
+fn offers_by_drf() {
+    both(|format| {
+        let config = Config { agents: 3, cpus: 4.0, ..Config::default() };
+        let mut master = Master::new(config);
+        let mut pushes = Vec::new();
+        let mut streams = Vec::new();
+        // `a` takes 3 of the 12 cpus (share 0.25), `b` 1 (0.083), `c` 2
+        // (0.167); each declines what is left until t = 10.
+        for (n, (fw, cpus)) in [("a", 3.0), ("b", 1.0), ("c", 2.0)].into_iter().enumerate() {
+            pushes.clear();
+            let now = n as u64;
+            let (stream, sid) = subscribed(format, &mut master, now, fw, &mut pushes);
+            let offers = events_of(format, &pushes, stream).pop().unwrap();
+            assert_eq!(offers["type"], "OFFERS", "{fw} is the only one wanting offers");
+            let offers = offers["offers"]["offers"].as_array().unwrap().clone();
+            let on = &offers[n];
+            let refuse = (10 - now) as f64;
+            let launch = launch_call(fw, json!([on["id"]]), &on["agent_id"], fw, cpus, "sleep 1000", refuse);
+            assert_eq!(call(format, &mut master, now, Some(&sid), &launch, &mut pushes), Answer::Accepted);
+            let rest: Vec<Value> = offers.iter().filter(|o| o["id"] != on["id"]).map(|o| o["id"].clone()).collect();
+            let decline = json!({"framework_id": {"value": fw}, "type": "DECLINE",
+                "decline": {"offer_ids": rest, "filters": {"refuse_seconds": refuse}}});
+            pushes.clear();
+            assert_eq!(call(format, &mut master, now, Some(&sid), &decline, &mut pushes), Answer::Accepted);
+            assert!(events(format, &pushes).is_empty(), "every framework filtered everything");
+            streams.push((fw, stream, sid));
+        }
+        let offered = |pushes: &[Push]| -> Vec<(&str, Vec<Value>)> {
+            streams
+                .iter()
+                .flat_map(|(fw, stream, _)| {
+                    events_of(format, pushes, *stream)
+                        .into_iter()
+                        .filter(|e| e["type"] == "OFFERS")
+                        .map(move |e| (*fw, e["offers"]["offers"].as_array().unwrap().clone()))
+                })
+                .collect()
+        };
+        // t = 10: every filter ends at once; all of the free resources go to
+        // `b`, one offer per agent.
+        pushes.clear();
+        master.handle_timeout(Duration::from_secs(10), &mut pushes);
+        let got = offered(&pushes);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "b");
+        assert_eq!(got[0].1.len(), 3);
+        // `b` declines for long: `c` (0.167) before `a` (0.25).
+        let decline = |fw: &str, offers: &[Value]| {
+            json!({"framework_id": {"value": fw}, "type": "DECLINE", "decline": {"filters": {"refuse_seconds": 100.0},
+                "offer_ids": offers.iter().map(|o| o["id"].clone()).collect::<Vec<_>>()}})
+        };
+        let sid = |fw: &str| streams.iter().find(|(f, ..)| *f == fw).unwrap().2.clone();
+        let mut pushes = Vec::new();
+        assert_eq!(
+            call(format, &mut master, 11, Some(&sid("b")), &decline("b", &got[0].1), &mut pushes),
+            Answer::Accepted
+        );
+        let got = offered(&pushes);
+        assert_eq!(got.iter().map(|(fw, o)| (*fw, o.len())).collect::<Vec<_>>(), [("c", 3)]);
+        let mut pushes = Vec::new();
+        assert_eq!(
+            call(format, &mut master, 12, Some(&sid("c")), &decline("c", &got[0].1), &mut pushes),
+            Answer::Accepted
+        );
+        let got = offered(&pushes);
+        assert_eq!(got.iter().map(|(fw, o)| (*fw, o.len())).collect::<Vec<_>>(), [("a", 3)]);
+    });
 }

@@ -195,6 +195,9 @@ struct Framework {
     filters: BTreeMap<usize, Duration>,
     failover_at: Option<Duration>,
     tasks: BTreeMap<String, Task>,
+    /// `cpus` and `mem` of its outstanding offers and live tasks, kept as
+    /// they change (for DRF).
+    used: (f64, f64),
 }
 
 impl Framework {
@@ -211,7 +214,8 @@ pub struct Master {
     agents: Vec<Agent>,
     total: Resources,
     frameworks: Vec<Framework>,
-    offers: Vec<PendingOffer>,
+    /// Outstanding offers by number (the `N` of `<master id>-O<N>`).
+    offers: BTreeMap<u64, PendingOffer>,
     next_offer: u64,
     next_stream: u64,
     next_status: u64,
@@ -267,7 +271,7 @@ impl Master {
             agents,
             total,
             frameworks: Vec::new(),
-            offers: Vec::new(),
+            offers: BTreeMap::new(),
             next_offer: 0,
             next_stream: 0,
             next_status: 0,
@@ -290,12 +294,20 @@ impl Master {
     /// order, at time `now`.
     pub fn handle_call(&mut self, request: &Request<'_>, now: Duration, pushes: &mut Vec<Push>) -> Answer {
         if request.method != "POST" {
-            return Answer::error(405, format!("Expecting one of {{ 'POST' }}, but received '{}'", request.method));
+            // libprocess `MethodNotAllowed::constructBody`
+            // (3rdparty/libprocess/include/process/http.hpp).
+            return Answer::error(
+                405,
+                format!("405 Method Not Allowed. Expecting one of {{ 'POST' }}, but received '{}'.", request.method),
+            );
         }
         let content_type = match negotiate::request_content_type(request.content_type) {
             Ok(ct) => ct,
             Err(e) => return Answer::error(e.status(), e.to_string()),
         };
+        // The texts of the parse, convert and validate answers are those of
+        // `Master::Http::scheduler` (src/master/http.cpp): the JSON parser's
+        // and converter's own explanations are this crate's, not stout's.
         let call = match content_type {
             ContentType::Json => {
                 if let Err(e) = serde_json::from_slice::<serde_json::Value>(request.body) {
@@ -308,7 +320,9 @@ impl Master {
             }
             _ => match Call::decode(request.body) {
                 Ok(call) => call,
-                Err(e) => return Answer::error(400, format!("Failed to parse body into Call protobuf: {e}")),
+                // src/master/http.cpp: no detail follows (`ParseFromString`
+                // gives none).
+                Err(_) => return Answer::error(400, "Failed to parse body into Call protobuf"),
             },
         };
         if let Err(e) = validate(&call) {
@@ -319,12 +333,14 @@ impl Master {
                 Ok(ct) => ct,
                 Err(e) => return Answer::error(e.status(), e.to_string()),
             };
+            // src/master/http.cpp, checked after the 406.
             if request.stream_id.is_some() {
                 return Answer::error(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header");
             }
             return self.subscribe(call, response_type, now, pushes);
         }
         let framework_id = call.framework_id.as_ref().map(|f| f.value.as_str()).unwrap_or_default();
+        // src/master/http.cpp: the lookup, the connection, then the stream id.
         let Some(fw) = self.frameworks.iter().position(|f| f.id == framework_id && !f.removed) else {
             return Answer::error(400, "Framework cannot be found");
         };
@@ -337,8 +353,8 @@ impl Master {
                 return Answer::error(
                     400,
                     format!(
-                        "The stream ID '{id}' included in this request didn't match the stream ID currently \
-                         associated with framework ID {framework_id}"
+                        "The stream ID included in this request didn't match the stream ID currently associated \
+                         with framework ID '{framework_id}'"
                     ),
                 );
             }
@@ -389,7 +405,9 @@ impl Master {
             | call::Type::Request
             | call::Type::AcceptInverseOffers
             | call::Type::DeclineInverseOffers => {}
-            call::Type::Unknown => return Answer::error(501, ""),
+            // src/master/http.cpp answers `NotImplemented()`, whose default
+            // body is libprocess's (process/http.hpp).
+            call::Type::Unknown => return Answer::error(501, "501 Not Implemented."),
             other => {
                 return Answer::error(501, format!("mesos-replay sim does not implement {}", other.as_str_name()));
             }
@@ -445,31 +463,38 @@ impl Master {
     /// Does everything due at or before `now`: heartbeats, tasks that end,
     /// status update retries, expired filters, failover timeouts.
     pub fn handle_timeout(&mut self, now: Duration, pushes: &mut Vec<Push>) {
-        let mut reallocate = false;
+        // Everything (a framework removed) or the agents whose resources or
+        // filters changed.
+        let mut reallocate_all = false;
+        let mut reallocate: Vec<usize> = Vec::new();
         for fw in 0..self.frameworks.len() {
             if self.frameworks[fw].removed {
                 continue;
             }
             if self.frameworks[fw].failover_at.is_some_and(|t| t <= now) {
                 self.remove_framework(fw, pushes);
-                reallocate = true;
+                reallocate_all = true;
                 continue;
             }
-            let due: Vec<String> = self.frameworks[fw]
+            let due: Vec<(String, usize)> = self.frameworks[fw]
                 .tasks
                 .iter()
                 .filter(|(_, t)| t.finish_at.is_some_and(|at| at <= now))
-                .map(|(id, _)| id.clone())
+                .map(|(id, t)| (id.clone(), t.agent))
                 .collect();
-            for id in due {
+            for (id, agent) in due {
                 self.end_task(fw, &id, TaskState::TaskFinished, "Command exited with status 0", now, pushes);
-                reallocate = true;
+                reallocate.push(agent);
             }
             let heartbeat = self.config.heartbeat;
             let f = &mut self.frameworks[fw];
-            let before = f.filters.len();
-            f.filters.retain(|_, until| *until > now);
-            reallocate |= f.filters.len() != before;
+            f.filters.retain(|agent, until| {
+                let keep = *until > now;
+                if !keep {
+                    reallocate.push(*agent);
+                }
+                keep
+            });
             let Some(sub) = &mut f.subscription else { continue };
             if sub.next_heartbeat <= now {
                 sub.next_heartbeat = now + heartbeat.max(Duration::from_millis(1));
@@ -487,8 +512,10 @@ impl Master {
                 }
             }
         }
-        if reallocate {
+        if reallocate_all {
             self.allocate(now, pushes);
+        } else if !reallocate.is_empty() {
+            self.allocate_agents(reallocate, now, pushes);
         }
     }
 
@@ -542,6 +569,7 @@ impl Master {
                     filters: BTreeMap::new(),
                     failover_at: None,
                     tasks: BTreeMap::new(),
+                    used: (0.0, 0.0),
                 });
                 self.frameworks.len() - 1
             }
@@ -590,6 +618,7 @@ impl Master {
         let mut error: Option<String> = None;
         let mut agent: Option<usize> = None;
         let mut offered = Resources::default();
+        let mut touched = Vec::new();
         if accept.offer_ids.is_empty() {
             error = Some("No offers specified".into());
         }
@@ -598,19 +627,21 @@ impl Master {
                 error.get_or_insert_with(|| format!("Duplicate offer {} in accept", id.value));
                 continue;
             }
-            let Some(pos) = self.offers.iter().position(|o| o.id == id.value) else {
+            let Some(key) = self.offer_key(&id.value) else {
                 error.get_or_insert_with(|| format!("Offer {} is no longer valid", id.value));
                 continue;
             };
-            if self.offers[pos].framework != fw {
+            if self.offers[&key].framework != fw {
                 error.get_or_insert_with(|| format!("Offer {} has invalid framework", id.value));
                 continue;
             }
-            let o = self.offers.remove(pos);
+            let Some(o) = self.offers.remove(&key) else { continue };
+            self.charge(fw, &o.resources, -1.0);
             if agent.is_some_and(|a| a != o.agent) {
                 error.get_or_insert_with(|| "Aggregated offers must belong to one single agent".into());
             }
             agent.get_or_insert(o.agent);
+            touched.push(o.agent);
             self.agents[o.agent].free.add(&o.resources);
             offered.add(&o.resources);
         }
@@ -644,7 +675,7 @@ impl Master {
             for status in statuses {
                 self.send_once(fw, status, pushes);
             }
-            self.allocate(now, pushes);
+            self.allocate_agents(touched, now, pushes);
             return;
         };
         // The offered resources are back in `free`; launches take from them.
@@ -674,7 +705,7 @@ impl Master {
         if !available.is_empty() {
             self.add_filter(fw, agent, refuse, now);
         }
-        self.allocate(now, pushes);
+        self.allocate_agents([agent], now, pushes);
     }
 
     fn validate_task(
@@ -719,6 +750,7 @@ impl Master {
     ) {
         let id = info.task_id.value.clone();
         let finish_at = sleep_duration(&info).map(|d| now.saturating_add(d));
+        self.charge(fw, &resources, 1.0);
         self.frameworks[fw].tasks.insert(
             id.clone(),
             Task { info, agent, resources, state: TaskState::TaskStaging, finish_at, updates: VecDeque::new() },
@@ -735,22 +767,26 @@ impl Master {
         now: Duration,
         pushes: &mut Vec<Push>,
     ) {
+        let mut touched = Vec::with_capacity(offer_ids.len());
         for id in offer_ids {
-            let Some(pos) = self.offers.iter().position(|o| o.id == id.value && o.framework == fw) else {
+            let Some(key) = self.offer_key(&id.value).filter(|key| self.offers[key].framework == fw) else {
                 continue;
             };
-            let o = self.offers.remove(pos);
+            let Some(o) = self.offers.remove(&key) else { continue };
+            self.charge(fw, &o.resources, -1.0);
             self.agents[o.agent].free.add(&o.resources);
             self.add_filter(fw, o.agent, refuse, now);
+            touched.push(o.agent);
         }
-        self.allocate(now, pushes);
+        self.allocate_agents(touched, now, pushes);
     }
 
     fn kill(&mut self, fw: usize, task_id: &str, agent_id: Option<&AgentId>, now: Duration, pushes: &mut Vec<Push>) {
         let live = self.frameworks[fw].tasks.get(task_id).is_some_and(|t| !is_terminal(t.state));
         if live {
+            let agent = self.frameworks[fw].tasks[task_id].agent;
             self.end_task(fw, task_id, TaskState::TaskKilled, "Command terminated with signal Terminated", now, pushes);
-            self.allocate(now, pushes);
+            self.allocate_agents([agent], now, pushes);
         } else {
             let task = call::reconcile::Task { task_id: TaskId { value: task_id.into() }, agent_id: agent_id.cloned() };
             self.reconcile(fw, &[task], now, pushes);
@@ -943,7 +979,31 @@ impl Master {
         task.finish_at = None;
         let (agent, resources) = (task.agent, task.resources.clone());
         self.agents[agent].free.add(&resources);
+        self.charge(fw, &resources, -1.0);
         self.agent_update(fw, task_id, state, Some(message), now, pushes);
+    }
+
+    /// Checks each framework's `used` against its offers and live tasks.
+    #[cfg(debug_assertions)]
+    fn check_used(&self) {
+        for (fw, f) in self.frameworks.iter().enumerate().filter(|(_, f)| !f.removed) {
+            let mut held = Resources::default();
+            self.offers.values().filter(|o| o.framework == fw).for_each(|o| held.add(&o.resources));
+            f.tasks.values().filter(|t| !is_terminal(t.state)).for_each(|t| held.add(&t.resources));
+            debug_assert!(
+                (held.cpus - f.used.0).abs() < 1e-6 && (held.mem - f.used.1).abs() < 1e-6,
+                "framework {}: holds {held}, counted {:?}",
+                f.id,
+                f.used
+            );
+        }
+    }
+
+    /// Adds (`sign` 1) or takes (`sign` -1) `r` to or from what `fw` holds.
+    fn charge(&mut self, fw: usize, r: &Resources, sign: f64) {
+        let fixed = |x: f64| (x * 1000.0).round() / 1000.0;
+        let used = &mut self.frameworks[fw].used;
+        *used = (fixed(used.0 + sign * r.cpus), fixed(used.1 + sign * r.mem));
     }
 
     fn add_filter(&mut self, fw: usize, agent: usize, refuse: Option<f64>, now: Duration) {
@@ -956,12 +1016,21 @@ impl Master {
         *entry = (*entry).max(until);
     }
 
+    /// The key of an outstanding offer, from its id.
+    fn offer_key(&self, id: &str) -> Option<u64> {
+        let n = id.strip_prefix(self.master_id.as_str())?.strip_prefix("-O")?;
+        // `parse` takes a leading `+`, which no offer id has.
+        let key: u64 = n.parse().ok().filter(|_| !n.starts_with('+'))?;
+        self.offers.get(&key).filter(|o| o.id == id).map(|_| key)
+    }
+
     fn recover_offers(&mut self, fw: usize) {
-        let (gone, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.offers).into_iter().partition(|o| o.framework == fw);
-        self.offers = kept;
-        for o in gone {
-            self.agents[o.agent].free.add(&o.resources);
+        let gone: Vec<u64> = self.offers.iter().filter(|(_, o)| o.framework == fw).map(|(k, _)| *k).collect();
+        for key in gone {
+            if let Some(o) = self.offers.remove(&key) {
+                self.charge(fw, &o.resources, -1.0);
+                self.agents[o.agent].free.add(&o.resources);
+            }
         }
     }
 
@@ -975,6 +1044,7 @@ impl Master {
         }
         f.removed = true;
         f.failover_at = None;
+        f.used = (0.0, 0.0);
         let tasks = std::mem::take(&mut f.tasks);
         for task in tasks.values().filter(|t| !is_terminal(t.state)) {
             self.agents[task.agent].free.add(&task.resources);
@@ -983,34 +1053,66 @@ impl Master {
 
     /// Offers every agent's free resources to the frameworks that want
     /// offers, the one with the smallest dominant share first (DRF).
+    ///
+    /// Calls and timeouts allocate only the agents they changed
+    /// ([`allocate_agents`](Self::allocate_agents)); this whole-cluster
+    /// pass is for SUBSCRIBE, REVIVE, UPDATE_FRAMEWORK, TEARDOWN and a lost
+    /// connection. The shares come from each framework's running count of
+    /// what it holds (`used`), so neither costs a pass over the tasks, and
+    /// each framework in turn looks only at the agents still free: about
+    /// `frameworks × free agents` filter look-ups.
     fn allocate(&mut self, now: Duration, pushes: &mut Vec<Push>) {
-        let mut order: Vec<(f64, usize)> = Vec::new();
-        for (fw, f) in self.frameworks.iter().enumerate() {
-            if f.removed || f.suppressed || f.subscription.is_none() {
-                continue;
-            }
-            let mut allocated = Resources::default();
-            f.tasks.values().filter(|t| !is_terminal(t.state)).for_each(|t| allocated.add(&t.resources));
-            self.offers.iter().filter(|o| o.framework == fw).for_each(|o| allocated.add(&o.resources));
-            order.push((allocated.share_of(&self.total), fw));
+        self.allocate_agents(0..self.agents.len(), now, pushes);
+    }
+
+    /// [`allocate`](Self::allocate), for the free resources of `agents`
+    /// only: what a call or a timeout changed (as a Mesos allocator does
+    /// when resources are recovered on one agent). The others are as they
+    /// were after the last allocation: offered, or filtered for every
+    /// framework that wants offers.
+    fn allocate_agents(&mut self, agents: impl IntoIterator<Item = usize>, now: Duration, pushes: &mut Vec<Push>) {
+        let mut free: Vec<usize> = agents.into_iter().filter(|&a| !self.agents[a].free.is_empty()).collect();
+        free.sort_unstable();
+        free.dedup();
+        if free.is_empty() {
+            return;
         }
+        #[cfg(debug_assertions)]
+        self.check_used();
+        let share = |amount: f64, total: f64| if total > 0.0 { amount / total } else { 0.0 };
+        let mut order: Vec<(f64, usize)> = self
+            .frameworks
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.removed && !f.suppressed && f.subscription.is_some())
+            .map(|(fw, f)| (share(f.used.0, self.total.cpus).max(share(f.used.1, self.total.mem)), fw))
+            .collect();
         order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for (_, fw) in order {
-            let mut offers = Vec::new();
-            for agent in 0..self.agents.len() {
-                if self.agents[agent].free.is_empty()
-                    || self.frameworks[fw].filters.get(&agent).is_some_and(|until| *until > now)
-                {
-                    continue;
+            if free.is_empty() {
+                break;
+            }
+            let filters = &self.frameworks[fw].filters;
+            let mut mine = Vec::new();
+            free.retain(|agent| {
+                let offer = filters.get(agent).is_none_or(|until| *until <= now);
+                if offer {
+                    mine.push(*agent);
                 }
+                !offer
+            });
+            if mine.is_empty() {
+                continue;
+            }
+            let mut offers = Vec::with_capacity(mine.len());
+            for agent in mine {
                 let resources = std::mem::take(&mut self.agents[agent].free);
-                let id = format!("{}-O{}", self.master_id, self.next_offer);
+                let key = self.next_offer;
+                let id = format!("{}-O{key}", self.master_id);
                 self.next_offer += 1;
                 offers.push(self.offer_proto(&id, fw, agent, &resources));
-                self.offers.push(PendingOffer { id, framework: fw, agent, resources });
-            }
-            if offers.is_empty() {
-                continue;
+                self.charge(fw, &resources, 1.0);
+                self.offers.insert(key, PendingOffer { id, framework: fw, agent, resources });
             }
             let Some(sub) = &self.frameworks[fw].subscription else { continue };
             let event = Event {
@@ -1073,7 +1175,8 @@ fn frame(event: &Event, content_type: ContentType) -> Bytes {
     recordio::frame(Bytes::from(payload)).to_bytes()
 }
 
-/// The master's call validation (`validation::scheduler::call::validate`).
+/// The master's call validation (`validation::scheduler::call::validate`,
+/// src/master/validation.cpp), with its texts.
 fn validate(call: &Call) -> Result<(), String> {
     let Some(ty) = call.r#type else { return Err("Expecting 'type' to be present".into()) };
     let ty = call::Type::try_from(ty).unwrap_or(call::Type::Unknown);
@@ -1118,9 +1221,12 @@ fn validate(call: &Call) -> Result<(), String> {
     }
     if let Some(ack) = &call.acknowledge
         && ty == call::Type::Acknowledge
-        && ack.uuid.len() != 16
     {
-        return Err(format!("Invalid UUID: expected 16 bytes, got {}", ack.uuid.len()));
+        // `id::UUID::fromBytes` (3rdparty/stout/include/stout/uuid.hpp):
+        // 16 bytes and a known version (boost's `version()`: 1 to 5).
+        if ack.uuid.len() != 16 || !(1..=5).contains(&(ack.uuid[6] >> 4)) {
+            return Err("Not a valid UUID".into());
+        }
     }
     Ok(())
 }

@@ -47,6 +47,8 @@ struct State {
     master: Master,
     streams: HashMap<StreamKey, mpsc::UnboundedSender<Bytes>>,
     virtual_now: Duration,
+    /// Records handed to open streams so far.
+    records_sent: u64,
 }
 
 struct Shared {
@@ -79,7 +81,9 @@ impl State {
                     if let Some(tx) = self.streams.get(&stream) {
                         // A receiver that is gone is a closed connection;
                         // its body's drop tells the master.
-                        let _ = tx.send(record);
+                        if tx.send(record).is_ok() {
+                            self.records_sent += 1;
+                        }
                     }
                 }
                 Push::Close { stream } => {
@@ -129,6 +133,17 @@ impl SimHandle {
         state.virtual_now = target;
     }
 
+    /// How many records were handed to open streams so far (a client that
+    /// counts what it read knows when it has read everything).
+    pub fn records_sent(&self) -> u64 {
+        self.shared.lock().records_sent
+    }
+
+    /// When the master next needs waking ([`Master::poll_timeout`]).
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.shared.lock().master.poll_timeout()
+    }
+
     /// Runs `f` on the master (for tests and tools that want to look inside).
     pub fn with_master<R>(&self, f: impl FnOnce(&Master) -> R) -> R {
         f(&self.shared.lock().master)
@@ -149,7 +164,12 @@ pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Res
     let addr = listener.local_addr()?;
     config.address = addr;
     let shared = Arc::new(Shared {
-        state: Mutex::new(State { master: Master::new(config), streams: HashMap::new(), virtual_now: Duration::ZERO }),
+        state: Mutex::new(State {
+            master: Master::new(config),
+            streams: HashMap::new(),
+            virtual_now: Duration::ZERO,
+            records_sent: 0,
+        }),
         wake: Notify::new(),
         clock,
         start: Instant::now(),
