@@ -37,6 +37,10 @@ enum Command {
         /// Seed of every id the master chooses.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Write what the simulator serves as session files in this
+        /// directory, one per framework.
+        #[arg(long, value_name = "DIR")]
+        record: Option<std::path::PathBuf>,
     },
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
@@ -82,11 +86,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (listen, agents, cpus, mem, heartbeat, seed) = match cli.command {
-        Command::Sim { listen, agents, cpus, mem, heartbeat, seed } => (listen, agents, cpus, mem, heartbeat, seed),
+    let (listen, agents, cpus, mem, heartbeat, seed, record) = match cli.command {
+        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record } => {
+            (listen, agents, cpus, mem, heartbeat, seed, record)
+        }
         Command::Inspect { session, json } => return inspect(&session, json),
     };
-    let config = Config { agents, cpus, mem, heartbeat, seed, ..Config::default() };
+    let config = Config { agents, cpus, mem, heartbeat, seed, record, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let listener =
@@ -98,6 +104,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             handle.local_addr()
         );
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        // Dropping the handle ends the recorded sessions.
+        drop(handle);
         Ok(())
     })
 }

@@ -28,9 +28,13 @@ struct Sim {
 
 impl Sim {
     fn start(config: Config) -> Sim {
+        Sim::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    fn start_on(config: Config, addr: SocketAddr) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let handle = runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
             sim::spawn(listener, config, Clock::Manual).unwrap()
         });
         Sim { handle, _runtime: runtime }
@@ -125,9 +129,14 @@ impl CurlStream {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The next record's bytes, or `None` at the end of the stream.
+    fn next_record(&mut self) -> Option<Bytes> {
+        self.records.recv_timeout(WAIT).expect("an event or the end of the stream in time")
+    }
+
     /// The next event, or `None` at the end of the stream.
     fn next(&mut self) -> Option<Value> {
-        let record = self.records.recv_timeout(WAIT).expect("an event or the end of the stream in time")?;
+        let record = self.next_record()?;
         Some(serde_json::from_slice(&record).expect("each record is a JSON event"))
     }
 
@@ -279,6 +288,74 @@ fn seed_walkthrough_with_curl() {
     assert_eq!(freed["type"], "OFFERS");
     assert_eq!(scalar(offer_for(&freed, "slave0"), "mem"), Some(996.0));
     assert_eq!(curl_call(&url, Some(&stream_id), &ack(&killed["update"]["status"])).0, 202);
+
+    // The next OFFERS, acknowledging the updates on the way.
+    let next_offers = |stream: &mut CurlStream| loop {
+        let event = stream.next_skipping_heartbeats();
+        match event["type"].as_str() {
+            Some("OFFERS") => return event,
+            Some("UPDATE") => assert_eq!(curl_call(&url, Some(&stream_id), &ack(&event["update"]["status"])).0, 202),
+            _ => panic!("unexpected event: {event}"),
+        }
+    };
+    let offers_of = |event: &Value, hostname: &str| -> Vec<Value> {
+        event["offers"]["offers"].as_array().unwrap().iter().filter(|o| o["hostname"] == hostname).cloned().collect()
+    };
+
+    // 6.1 slave0 is offered in two fragments (the declined remainder and
+    //     what the killed task freed): ACCEPT both at once with a task of
+    //     2 cpus and 996 MB, which only their sum holds; what is left comes
+    //     back as ONE offer for slave0 after the default 5 s filter.
+    let fragments = [offer_for(&back, "slave0").clone(), offer_for(&freed, "slave0").clone()];
+    assert_ne!(fragments[0]["id"], fragments[1]["id"]);
+    assert_eq!(scalar(&fragments[0], "cpus"), Some(1.0));
+    assert_eq!(scalar(&fragments[1], "cpus"), Some(1.0));
+    let mut merged = fixture("06.1-launch_task_merged_offers.json");
+    merged["accept"]["offer_ids"] = json!([fragments[0]["id"], fragments[1]["id"]]);
+    merged["accept"]["operations"][0]["launch"]["task_infos"][0]["agent_id"] = agent0.clone();
+    assert_eq!(curl_call(&url, Some(&stream_id), &merged), (202, String::new()));
+    let starting = stream.next_skipping_heartbeats();
+    assert_eq!(starting["update"]["status"]["state"], "TASK_STARTING");
+    assert_eq!(starting["update"]["status"]["task_id"]["value"], "00017");
+    assert_eq!(curl_call(&url, Some(&stream_id), &ack(&starting["update"]["status"])).0, 202);
+    sim.advance(5);
+    let left = next_offers(&mut stream);
+    let left = offers_of(&left, "slave0");
+    assert_eq!(left.len(), 1, "one merged offer for slave0: {left:?}");
+    assert_eq!(scalar(&left[0], "cpus"), None, "2 cpus of the sum are used");
+    assert_eq!(scalar(&left[0], "mem"), None, "996 MB of the sum are used");
+    assert_eq!(scalar(&left[0], "disk"), Some(30509.0));
+
+    // 6.2 Split slave1 into three fragments (the remainder of two tasks,
+    //     then what each freed when killed) and DECLINE them all at once:
+    //     after the default 5 s filter ONE offer of all of slave1 comes back.
+    let whole = offer_for(&back, "slave1").clone();
+    let agent1 = whole["agent_id"].clone();
+    let mut two = launch_call("test13", json!([whole["id"]]), &agent1, "a", 0.5, "sleep 3000", 0.0);
+    let mut task_b = two["accept"]["operations"][0]["launch"]["task_infos"][0].clone();
+    task_b["name"] = json!("b");
+    task_b["task_id"] = json!({"value": "b"});
+    two["accept"]["operations"][0]["launch"]["task_infos"].as_array_mut().unwrap().push(task_b);
+    assert_eq!(curl_call(&url, Some(&stream_id), &two).0, 202);
+    let mut pieces = Vec::new();
+    pieces.extend(offers_of(&next_offers(&mut stream), "slave1"));
+    for task in ["a", "b"] {
+        let mut kill = fixture("07-kill_task.json");
+        kill["kill"]["task_id"] = json!({"value": task});
+        kill["kill"]["agent_id"] = agent1.clone();
+        assert_eq!(curl_call(&url, Some(&stream_id), &kill).0, 202);
+        pieces.extend(offers_of(&next_offers(&mut stream), "slave1"));
+    }
+    assert_eq!(pieces.len(), 3, "three fragment offers of slave1: {pieces:?}");
+    assert_eq!(pieces.iter().map(|o| scalar(o, "cpus").unwrap_or(0.0)).sum::<f64>(), 2.0);
+    let mut decline = fixture("06.2-decline_three_offers.json");
+    decline["decline"]["offer_ids"] = json!(pieces.iter().map(|o| o["id"].clone()).collect::<Vec<_>>());
+    assert_eq!(curl_call(&url, Some(&stream_id), &decline), (202, String::new()));
+    sim.advance(5);
+    let back = offers_of(&next_offers(&mut stream), "slave1");
+    assert_eq!(back.len(), 1, "one merged offer for slave1: {back:?}");
+    assert_eq!(scalar(&back[0], "cpus"), Some(2.0));
+    assert_eq!(scalar(&back[0], "mem"), Some(996.0));
 
     // 8. TEARDOWN: 202, the stream ends, the framework is gone.
     assert_eq!(curl_call(&url, Some(&stream_id), &fixture("08-teardown.json")).0, 202);
@@ -1247,4 +1324,152 @@ fn offers_by_drf() {
         let got = offered(&pushes);
         assert_eq!(got.iter().map(|(fw, o)| (*fw, o.len())).collect::<Vec<_>>(), [("a", 3)]);
     });
+}
+
+// ----- `sim --record` -----
+
+/// A fresh empty directory under the system's temporary directory.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesos-replay-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// SUBSCRIBE, ACCEPT with a LAUNCH, ACKNOWLEDGE, TEARDOWN with `--record`
+/// on the virtual clock: the address it served on, the session file's
+/// bytes and the records curl received.
+fn recorded_run(addr: SocketAddr, dir: &std::path::Path) -> (SocketAddr, Vec<u8>, Vec<Bytes>) {
+    let sim = Sim::start_on(Config { seed: 13, record: Some(dir.to_owned()), ..Config::default() }, addr);
+    let url = sim.url();
+    let mut received = Vec::new();
+    let mut stream = CurlStream::subscribe(&url, &fixture_path("01-register.json"));
+    assert_eq!(stream.status, 200);
+    let stream_id = stream.header("mesos-stream-id").unwrap().to_owned();
+    for _ in 0..3 {
+        received.push(stream.next_record().unwrap()); // SUBSCRIBED, HEARTBEAT, OFFERS
+    }
+    let offers: Value = serde_json::from_slice(&received[2]).unwrap();
+    let slave0 = offer_for(&offers, "slave0").clone();
+    let mut launch = fixture("02-launch_task.json");
+    launch["accept"]["offer_ids"] = json!([slave0["id"]]);
+    launch["accept"]["operations"][0]["launch"]["task_infos"][0]["agent_id"] = slave0["agent_id"].clone();
+    assert_eq!(curl_call(&url, Some(&stream_id), &launch).0, 202);
+    received.push(stream.next_record().unwrap());
+    let starting: Value = serde_json::from_slice(&received[3]).unwrap();
+    assert_eq!(starting["update"]["status"]["state"], "TASK_STARTING");
+    let mut ack = fixture("03-acknowledge.json");
+    for key in ["agent_id", "task_id", "uuid"] {
+        ack["acknowledge"][key] = starting["update"]["status"][key].clone();
+    }
+    assert_eq!(curl_call(&url, Some(&stream_id), &ack).0, 202);
+    received.push(stream.next_record().unwrap());
+    assert_eq!(curl_call(&url, Some(&stream_id), &fixture("08-teardown.json")).0, 202);
+    while let Some(record) = stream.next_record() {
+        received.push(record);
+    }
+    let addr = sim.addr();
+    drop(sim);
+    let files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "one framework, one file: {files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+    let stamp = name.strip_prefix("test13-").and_then(|s| s.strip_suffix(".session.jsonl")).unwrap_or_else(|| {
+        panic!("named <framework id>-<UTC start time>.session.jsonl: {name}");
+    });
+    assert!(
+        stamp.len() == 20 && stamp.as_bytes()[8] == b'T' && stamp.ends_with('Z') && stamp.as_bytes()[15] == b'.',
+        "a UTC stamp like 20261124T221031.257Z: {stamp}"
+    );
+    (addr, std::fs::read(&files[0]).unwrap(), received)
+}
+
+#[test]
+fn record_sessions_deterministically() {
+    use mesos_codec::session::{EntryKind, Item, Party, Reader, Source};
+
+    let dir = temp_dir("record-1");
+    let (addr, bytes, received) = recorded_run(SocketAddr::from(([127, 0, 0, 1], 0)), &dir);
+    let mut reader = Reader::new();
+    reader.push(&bytes);
+    let mut items = Vec::new();
+    while let Some(item) = reader.next_item().expect("every line reads") {
+        items.push(item);
+    }
+    assert!(reader.finish().is_none(), "no torn line");
+    let Item::Header(header) = &items[0] else { panic!("a header first: {:?}", items[0]) };
+    assert_eq!(header.source, Source::Sim);
+    assert_eq!(header.master.as_deref(), Some(format!("http://{addr}").as_str()));
+    let entries: Vec<_> = items[1..]
+        .iter()
+        .map(|item| match item {
+            Item::Entry(entry) => entry.clone(),
+            Item::Header(_) => panic!("one header"),
+        })
+        .collect();
+    for (n, entry) in entries.iter().enumerate() {
+        assert_eq!(entry.seq, n as u64);
+    }
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.name()).collect();
+    #[rustfmt::skip]
+    assert_eq!(
+        kinds,
+        [
+            "request", "response", "event", "event", "event", // SUBSCRIBE
+            "request", "response", "event",                   // ACCEPT
+            "request", "response", "event",                   // ACKNOWLEDGE
+            "request", "response", "close", "end",            // TEARDOWN
+        ]
+    );
+    let calls: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Request(r) => {
+                assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/v1/scheduler"));
+                assert_eq!(r.summary.format.map(|f| f.as_str()), Some("json"));
+                assert_eq!(r.summary.framework_id.as_deref(), Some("test13"));
+                assert!(
+                    r.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/json")
+                );
+                serde_json::from_slice::<Value>(&r.body).expect("the body as sent");
+                r.summary.name.as_deref()
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls, ["SUBSCRIBE", "ACCEPT", "ACKNOWLEDGE", "TEARDOWN"]);
+    let EntryKind::Response(subscribed) = &entries[1].kind else { unreachable!() };
+    assert_eq!((subscribed.request, subscribed.status, subscribed.stream), (Some(0), 200, true));
+    for n in [6, 9, 12] {
+        let EntryKind::Response(r) = &entries[n].kind else { unreachable!() };
+        assert_eq!((r.request, r.status, r.stream, r.body.is_empty()), (Some(n as u64 - 1), 202, false, true));
+    }
+    let events: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|e| e.summary.name.as_deref().unwrap()).collect();
+    assert_eq!(names, ["SUBSCRIBED", "HEARTBEAT", "OFFERS", "UPDATE", "UPDATE"]);
+    assert_eq!(events.len(), received.len());
+    for (event, record) in events.iter().zip(&received) {
+        assert_eq!(event.stream, 1);
+        assert_eq!(event.record, record.as_ref(), "the record as the client received it");
+        assert_eq!(event.chunks, None);
+    }
+    assert_eq!(events[0].summary.framework_id.as_deref(), Some("test13"));
+    let EntryKind::Close(close) = &entries[13].kind else { unreachable!() };
+    assert_eq!((close.stream, close.by), (Some(1), Party::Master));
+    let EntryKind::End(end) = &entries[14].kind else { unreachable!() };
+    assert_eq!((end.entries, end.complete), (14, true));
+
+    // The same seed on the same address: the same file but for the header.
+    let dir2 = temp_dir("record-2");
+    let (_, bytes2, received2) = recorded_run(addr, &dir2);
+    assert_eq!(received2, received);
+    let body = |bytes: &[u8]| bytes[bytes.iter().position(|&b| b == b'\n').unwrap() + 1..].to_vec();
+    assert_eq!(String::from_utf8(body(&bytes2)).unwrap(), String::from_utf8(body(&bytes)).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
 }

@@ -55,6 +55,9 @@ pub struct Config {
     pub seed: u64,
     /// The master's address, as written in `master_info`.
     pub address: std::net::SocketAddr,
+    /// Where to write what the server served as session files, one per
+    /// framework (`--record`); the server's business, not the master's.
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             heartbeat: Duration::from_secs(15),
             seed: 0,
             address: std::net::SocketAddr::from(([127, 0, 0, 1], 5050)),
+            record: None,
         }
     }
 }
@@ -286,6 +290,17 @@ impl Master {
     /// The agents' ids, in order (`slave0` first).
     pub fn agent_ids(&self) -> Vec<String> {
         self.agents.iter().map(|a| a.id.clone()).collect()
+    }
+
+    /// Whether the framework `id` was removed (torn down or failed over
+    /// too late). `false` for an id never seen.
+    pub fn framework_removed(&self, id: &str) -> bool {
+        self.frameworks.iter().any(|f| f.id == id && f.removed)
+    }
+
+    /// The framework whose subscription `stream` is.
+    pub fn stream_framework(&self, stream: StreamKey) -> Option<&str> {
+        self.frameworks.iter().find(|f| f.subscription.as_ref().is_some_and(|s| s.key == stream)).map(|f| f.id.as_str())
     }
 
     // ----- the scheduler API -----

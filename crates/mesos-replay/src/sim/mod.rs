@@ -9,6 +9,7 @@
 
 pub mod ids;
 pub mod master;
+mod record;
 pub mod resources;
 pub mod server;
 

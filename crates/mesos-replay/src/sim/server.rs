@@ -26,7 +26,11 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use mesos_codec::negotiate::{self, ContentType};
+use mesos_codec::session::{self, Format, Party};
+
 use super::master::{Answer, Config, Master, Push, Request, StreamKey};
+use super::record::{Exchange, Recorder, summarize};
 
 /// The paths of the scheduler API.
 pub const SCHEDULER_PATHS: [&str; 2] = ["/api/v1/scheduler", "/master/api/v1/scheduler"];
@@ -49,6 +53,8 @@ struct State {
     virtual_now: Duration,
     /// Records handed to open streams so far.
     records_sent: u64,
+    /// `--record`: the session files.
+    recorder: Option<Recorder>,
 }
 
 struct Shared {
@@ -74,22 +80,41 @@ impl Shared {
 }
 
 impl State {
-    fn dispatch(&mut self, pushes: Vec<Push>) {
+    fn dispatch(&mut self, pushes: Vec<Push>, now: Duration) {
         for push in pushes {
             match push {
                 Push::Record { stream, record } => {
                     if let Some(tx) = self.streams.get(&stream) {
                         // A receiver that is gone is a closed connection;
                         // its body's drop tells the master.
-                        if tx.send(record).is_ok() {
+                        if tx.send(record.clone()).is_ok() {
                             self.records_sent += 1;
+                            if let Some(recorder) = &mut self.recorder {
+                                recorder.record(now, stream, &record);
+                            }
                         }
                     }
                 }
                 Push::Close { stream } => {
                     self.streams.remove(&stream);
+                    if let Some(recorder) = &mut self.recorder {
+                        // Only a teardown removes a framework that has a
+                        // stream; otherwise a new subscription replaced it,
+                        // or the stream carried an error.
+                        let reason = match recorder.stream_session(stream) {
+                            Some(name) if self.master.framework_removed(name) => "teardown",
+                            Some(name) if self.master.stream_framework(stream).is_none() && name != "unknown" => {
+                                "failover"
+                            }
+                            _ => "error",
+                        };
+                        recorder.close(now, stream, Party::Master, reason);
+                    }
                 }
             }
+        }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.sync(now, &self.master);
         }
     }
 }
@@ -128,7 +153,7 @@ impl SimHandle {
             let now = state.virtual_now;
             let mut pushes = Vec::new();
             state.master.handle_timeout(now, &mut pushes);
-            state.dispatch(pushes);
+            state.dispatch(pushes, now);
         }
         state.virtual_now = target;
     }
@@ -155,6 +180,11 @@ impl Drop for SimHandle {
         for task in &self.tasks {
             task.abort();
         }
+        let mut state = self.shared.lock();
+        let now = self.shared.now(&state);
+        if let Some(recorder) = &mut state.recorder {
+            recorder.shutdown(now);
+        }
     }
 }
 
@@ -163,12 +193,17 @@ impl Drop for SimHandle {
 pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     config.address = addr;
+    let recorder = match &config.record {
+        Some(dir) => Some(Recorder::new(dir, format!("http://{addr}"))?),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             master: Master::new(config),
             streams: HashMap::new(),
             virtual_now: Duration::ZERO,
             records_sent: 0,
+            recorder,
         }),
         wake: Notify::new(),
         clock,
@@ -177,6 +212,7 @@ pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Res
     let mut tasks = Vec::new();
     let accept_shared = shared.clone();
     tasks.push(tokio::spawn(async move {
+        let mut conns = 0u64;
         loop {
             let (stream, peer) = match listener.accept().await {
                 Ok(conn) => conn,
@@ -187,8 +223,10 @@ pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Res
                 }
             };
             let shared = accept_shared.clone();
+            conns += 1;
+            let conn = conns;
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
+                let service = hyper::service::service_fn(move |req| handle(shared.clone(), conn, req));
                 if let Err(e) =
                     hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
                 {
@@ -224,7 +262,7 @@ async fn drive(shared: Arc<Shared>) {
         let now = shared.now(&state);
         let mut pushes = Vec::new();
         state.master.handle_timeout(now, &mut pushes);
-        state.dispatch(pushes);
+        state.dispatch(pushes, now);
     }
 }
 
@@ -233,64 +271,136 @@ fn last_header(headers: &http::HeaderMap, name: header::HeaderName) -> Option<&s
     headers.get_all(name).iter().next_back().map(|v| v.to_str().unwrap_or("\u{fffd}"))
 }
 
-async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
-    if !SCHEDULER_PATHS.contains(&req.uri().path()) {
-        return Ok(plain(StatusCode::NOT_FOUND, String::new()));
-    }
+async fn handle(
+    shared: Arc<Shared>,
+    conn: u64,
+    req: hyper::Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("Failed to read the request body: {e}"))),
     };
-    let stream_id_header = header::HeaderName::from_static("mesos-stream-id");
-    let request = Request {
-        method: parts.method.as_str(),
-        content_type: last_header(&parts.headers, header::CONTENT_TYPE),
-        accept: last_header(&parts.headers, header::ACCEPT),
-        stream_id: last_header(&parts.headers, stream_id_header),
-        body: &body,
-    };
     let response = {
         let mut state = shared.lock();
         let now = shared.now(&state);
         let mut pushes = Vec::new();
-        let answer = state.master.handle_call(&request, now, &mut pushes);
-        let response = match answer {
-            Answer::Accepted => {
-                let mut response = Response::new(Full::new(Bytes::new()).boxed());
-                *response.status_mut() = StatusCode::ACCEPTED;
-                response
-            }
-            Answer::Ok => Response::new(Full::new(Bytes::new()).boxed()),
-            Answer::Error { status, message } => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut response = plain(status, message);
-                if status == StatusCode::METHOD_NOT_ALLOWED {
-                    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(Method::POST.as_str()));
-                }
-                response
-            }
-            Answer::Stream { stream, content_type, stream_id } => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                state.streams.insert(stream, tx);
-                let body = EventBody { rx, stream, shared: shared.clone() };
-                let mut response = Response::new(BoxBody::new(body));
-                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type.as_str()));
-                if let Ok(value) = HeaderValue::from_str(&stream_id) {
-                    response.headers_mut().insert("mesos-stream-id", value);
-                }
-                response
-            }
+        let (response, stream, response_body) = if SCHEDULER_PATHS.contains(&parts.uri.path()) {
+            answer(&shared, &mut state, &parts, &body, now, &mut pushes)
+        } else {
+            (plain(StatusCode::NOT_FOUND, Bytes::new()), None, Bytes::new())
         };
-        state.dispatch(pushes);
+        if state.recorder.is_some() {
+            let stream = stream.map(|key| (key, state.master.stream_framework(key).map(str::to_owned)));
+            let exchange = exchange(conn, &parts, &body, &response, &response_body, stream.is_some());
+            if let Some(recorder) = &mut state.recorder {
+                recorder.exchange(now, exchange, stream);
+            }
+        }
+        state.dispatch(pushes, now);
         response
     };
     shared.wake.notify_one();
     Ok(response)
 }
 
-fn plain(status: StatusCode, message: String) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(message)).boxed());
+/// The master's answer to a scheduler API request, as an HTTP response, and
+/// the stream it opened.
+fn answer(
+    shared: &Arc<Shared>,
+    state: &mut State,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    now: Duration,
+    pushes: &mut Vec<Push>,
+) -> (Response<ResponseBody>, Option<StreamKey>, Bytes) {
+    let stream_id_header = header::HeaderName::from_static("mesos-stream-id");
+    let request = Request {
+        method: parts.method.as_str(),
+        content_type: last_header(&parts.headers, header::CONTENT_TYPE),
+        accept: last_header(&parts.headers, header::ACCEPT),
+        stream_id: last_header(&parts.headers, stream_id_header),
+        body,
+    };
+    match state.master.handle_call(&request, now, pushes) {
+        Answer::Accepted => {
+            let mut response = Response::new(Full::new(Bytes::new()).boxed());
+            *response.status_mut() = StatusCode::ACCEPTED;
+            (response, None, Bytes::new())
+        }
+        Answer::Ok => (Response::new(Full::new(Bytes::new()).boxed()), None, Bytes::new()),
+        Answer::Error { status, message } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = Bytes::from(message);
+            let mut response = plain(status, body.clone());
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(Method::POST.as_str()));
+            }
+            (response, None, body)
+        }
+        Answer::Stream { stream, content_type, stream_id } => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            state.streams.insert(stream, tx);
+            let body = EventBody { rx, stream, shared: shared.clone() };
+            let mut response = Response::new(BoxBody::new(body));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type.as_str()));
+            if let Ok(value) = HeaderValue::from_str(&stream_id) {
+                response.headers_mut().insert("mesos-stream-id", value);
+            }
+            (response, Some(stream), Bytes::new())
+        }
+    }
+}
+
+fn format_of(content_type: Option<&str>) -> Option<Format> {
+    match negotiate::request_content_type(content_type) {
+        Ok(ContentType::Json) => Some(Format::Json),
+        Ok(ContentType::Protobuf) => Some(Format::Protobuf),
+        _ => None,
+    }
+}
+
+fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect()
+}
+
+/// A request and its response, as a session records them.
+fn exchange(
+    conn: u64,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    response: &Response<ResponseBody>,
+    response_body: &[u8],
+    stream: bool,
+) -> Exchange {
+    let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let request_format = format_of(last_header(&parts.headers, header::CONTENT_TYPE));
+    let summary = summarize("scheduler.Call", request_format, body);
+    let framework_id = summary.framework_id.clone();
+    let request = session::Request {
+        method: parts.method.as_str().to_owned(),
+        path,
+        headers: header_pairs(&parts.headers),
+        body: body.to_vec(),
+        summary,
+    };
+    let format = if stream { format_of(last_header(response.headers(), header::CONTENT_TYPE)) } else { None };
+    let response = session::Response {
+        request: None,
+        status: response.status().as_u16(),
+        headers: header_pairs(response.headers()),
+        body: response_body.to_vec(),
+        stream,
+        format,
+    };
+    Exchange { conn, request, response, framework_id }
+}
+
+fn plain(status: StatusCode, message: impl Into<Bytes>) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(message.into()).boxed());
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
@@ -319,9 +429,12 @@ impl Drop for EventBody {
         let mut state = self.shared.lock();
         state.streams.remove(&self.stream);
         let now = self.shared.now(&state);
+        if let Some(recorder) = &mut state.recorder {
+            recorder.close(now, self.stream, Party::Framework, "connection closed");
+        }
         let mut pushes = Vec::new();
         state.master.stream_closed(self.stream, now, &mut pushes);
-        state.dispatch(pushes);
+        state.dispatch(pushes, now);
         drop(state);
         self.shared.wake.notify_one();
     }

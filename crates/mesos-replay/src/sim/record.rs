@@ -1,0 +1,253 @@
+//! `mesos-replay sim --record DIR`: what the simulator served, as session
+//! files (docs/session-format.md), one per framework.
+//!
+//! Plain `std::fs` appends, one `write_all` per line: the simulator is not
+//! a hot recorder, and a line is never torn by an interleaving writer since
+//! every write happens under the server's lock.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mesos_codec::json::message_type;
+use mesos_codec::peek::{Encoding, peek_ids};
+use mesos_codec::session::{
+    Close, End, Entry, EntryKind, Event, Format, Header, Party, Request, Response, Source, Summary, Writer,
+};
+
+use super::master::{Master, StreamKey};
+
+/// The name of the session of requests that belong to no framework.
+const UNKNOWN: &str = "unknown";
+
+struct Session {
+    file: File,
+    writer: Writer,
+    /// The sim's time when the session started (`t_ns` 0).
+    start: Duration,
+    /// Server connection number → the session's own (from 1).
+    conns: HashMap<u64, u64>,
+    ended: bool,
+}
+
+struct OpenStream {
+    session: String,
+    response: u64,
+    conn: u64,
+    format: Option<Format>,
+}
+
+/// Writes the session files of one simulator run.
+pub(crate) struct Recorder {
+    dir: PathBuf,
+    master_url: String,
+    sessions: HashMap<String, Session>,
+    streams: HashMap<StreamKey, OpenStream>,
+}
+
+/// A request as recorded, before it is given to a session.
+pub(crate) struct Exchange {
+    pub conn: u64,
+    pub request: Request,
+    pub response: Response,
+    /// The framework id the call names, if any.
+    pub framework_id: Option<String>,
+}
+
+impl Recorder {
+    pub(crate) fn new(dir: &Path, master_url: String) -> io::Result<Recorder> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Recorder { dir: dir.to_owned(), master_url, sessions: HashMap::new(), streams: HashMap::new() })
+    }
+
+    fn session(&mut self, name: &str, now: Duration) -> Option<&mut Session> {
+        if !self.sessions.contains_key(name) {
+            let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            let safe: String =
+                name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+            let path = self.dir.join(format!("{safe}-{}.session.jsonl", stamp(wall)));
+            let mut header = Header::new(Source::Sim, &rfc3339(wall));
+            header.master = Some(self.master_url.clone());
+            let opened = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut file| file.write_all(&header.to_line()).map(|()| file));
+            match opened {
+                Ok(file) => {
+                    let session =
+                        Session { file, writer: Writer::new(), start: now, conns: HashMap::new(), ended: false };
+                    self.sessions.insert(name.to_owned(), session);
+                }
+                Err(e) => {
+                    tracing::warn!("cannot record to {}: {e}", path.display());
+                    return None;
+                }
+            }
+        }
+        self.sessions.get_mut(name).filter(|s| !s.ended)
+    }
+
+    /// Records a request and its answer; `stream` when the answer opened
+    /// an event stream (then `framework` is the stream's framework).
+    pub(crate) fn exchange(
+        &mut self,
+        now: Duration,
+        mut exchange: Exchange,
+        stream: Option<(StreamKey, Option<String>)>,
+    ) {
+        let live = |id: &String| self.sessions.get(id).is_some_and(|s| !s.ended);
+        let name = match &stream {
+            Some((_, Some(id))) => id.clone(),
+            _ => exchange.framework_id.filter(live).unwrap_or_else(|| UNKNOWN.to_owned()),
+        };
+        let Some(session) = self.session(&name, now) else { return };
+        let conn = session.conn(exchange.conn);
+        let request = session.write(now, conn, EntryKind::Request(exchange.request));
+        exchange.response.request = Some(request);
+        let response = session.write(now, conn, EntryKind::Response(exchange.response.clone()));
+        if let Some((key, _)) = stream {
+            let format = exchange.response.format;
+            self.streams.insert(key, OpenStream { session: name, response, conn: exchange.conn, format });
+        }
+    }
+
+    /// One record written to `stream` (size line and payload).
+    pub(crate) fn record(&mut self, now: Duration, stream: StreamKey, framed: &[u8]) {
+        let Some(open) = self.streams.get(&stream) else { return };
+        let record = framed.iter().position(|&b| b == b'\n').map_or(framed, |nl| &framed[nl + 1..]);
+        let summary = summarize("scheduler.Event", open.format, record);
+        let event = Event { stream: open.response, record: record.to_vec(), chunks: None, summary };
+        let (name, conn) = (open.session.clone(), open.conn);
+        if let Some(session) = self.sessions.get_mut(&name).filter(|s| !s.ended) {
+            let conn = session.conn(conn);
+            session.write(now, conn, EntryKind::Event(event));
+        }
+    }
+
+    /// `stream` ended: by the master (`reason` given) or the framework.
+    pub(crate) fn close(&mut self, now: Duration, stream: StreamKey, by: Party, reason: &str) {
+        let Some(open) = self.streams.remove(&stream) else { return };
+        if let Some(session) = self.sessions.get_mut(&open.session).filter(|s| !s.ended) {
+            let conn = session.conn(open.conn);
+            let close = Close { stream: Some(open.response), by, reason: Some(reason.to_owned()) };
+            session.write(now, conn, EntryKind::Close(close));
+        }
+    }
+
+    /// The session of `stream`'s framework, if it is recorded.
+    pub(crate) fn stream_session(&self, stream: StreamKey) -> Option<&str> {
+        self.streams.get(&stream).map(|s| s.session.as_str())
+    }
+
+    /// Ends the sessions of frameworks the master removed.
+    pub(crate) fn sync(&mut self, now: Duration, master: &Master) {
+        for (name, session) in &mut self.sessions {
+            if !session.ended && name != UNKNOWN && master.framework_removed(name) {
+                session.end(now);
+            }
+        }
+    }
+
+    /// The simulator stops: every session ends.
+    pub(crate) fn shutdown(&mut self, now: Duration) {
+        for session in self.sessions.values_mut() {
+            if !session.ended {
+                session.end(now);
+            }
+        }
+    }
+}
+
+impl Session {
+    fn conn(&mut self, server_conn: u64) -> u64 {
+        let next = self.conns.len() as u64 + 1;
+        *self.conns.entry(server_conn).or_insert(next)
+    }
+
+    fn t_ns(&self, now: Duration) -> u64 {
+        u64::try_from(now.saturating_sub(self.start).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn write(&mut self, now: Duration, conn: u64, kind: EntryKind) -> u64 {
+        let entry: Entry = self.writer.entry(self.t_ns(now), conn, kind);
+        if let Err(e) = self.file.write_all(&entry.to_line()) {
+            tracing::warn!("cannot record: {e}");
+        }
+        entry.seq
+    }
+
+    fn end(&mut self, now: Duration) {
+        let entries = self.writer.entries();
+        self.write(now, 0, EntryKind::End(End { entries, complete: true }));
+        self.ended = true;
+    }
+}
+
+/// The summary of one v1 message (`mesos.v1.scheduler.Call` or `Event`);
+/// empty when it does not read.
+pub(crate) fn summarize(message: &str, format: Option<Format>, data: &[u8]) -> Summary {
+    let (Some(format), Ok(id)) = (format, message_type(message)) else { return Summary::default() };
+    let encoding = match format {
+        Format::Json => Encoding::Json,
+        Format::Protobuf => Encoding::Protobuf,
+    };
+    match peek_ids(id, encoding, data) {
+        Ok(ids) => Summary {
+            name: ids.type_name.map(str::to_owned),
+            format: Some(format),
+            framework_id: ids.framework_id().map(str::to_owned),
+        },
+        Err(_) => Summary::default(),
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's
+/// `civil_from_days`).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn split(wall: Duration) -> (i64, u32, u32, u64, u64, u64, u32) {
+    let secs = wall.as_secs();
+    let (year, month, day) = civil((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    (year, month, day, rem / 3600, rem / 60 % 60, rem % 60, wall.subsec_nanos())
+}
+
+/// `20261124T221031.257Z`.
+fn stamp(wall: Duration) -> String {
+    let (y, mo, d, h, mi, s, ns) = split(wall);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{:03}Z", ns / 1_000_000)
+}
+
+/// `2026-11-24T22:10:31.257000000Z`.
+fn rfc3339(wall: Duration) -> String {
+    let (y, mo, d, h, mi, s, ns) = split(wall);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ns:09}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps() {
+        let wall = Duration::new(1_795_558_231, 257_000_001);
+        assert_eq!(stamp(wall), "20261124T221031.257Z");
+        assert_eq!(rfc3339(wall), "2026-11-24T22:10:31.257000001Z");
+        assert_eq!(stamp(Duration::ZERO), "19700101T000000.000Z");
+        assert_eq!(rfc3339(Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000000000Z");
+    }
+}
