@@ -79,7 +79,6 @@
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod clock;
 pub mod forward;
 pub mod proxy;
 pub mod rawhead;

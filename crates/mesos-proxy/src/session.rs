@@ -16,10 +16,9 @@ use std::time::Instant;
 
 use mesos_codec::peek::Encoding;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, EntryKind, Format, Header, Note, Party, Redactor, Source, Writer};
+use mesos_codec::session::{Close, EntryKind, Format, Header, Note, Party, Redactor, Source, Utc, Writer};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::clock::Utc;
 use crate::writer::{self, Msg};
 
 /// What every session of one proxy shares.
@@ -63,7 +62,8 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     fn new(id: u64, config: &SessionConfig, name: Option<String>) -> Session {
-        let now = Utc::now();
+        let now =
+            Utc::since_epoch(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default());
         let mut header = Header::new(Source::Proxy, &now.rfc3339());
         header.master = Some(config.master.clone());
         header.redacted = !config.keep_secrets;

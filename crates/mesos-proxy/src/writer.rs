@@ -70,15 +70,6 @@ pub struct Outcome {
     pub complete: bool,
 }
 
-/// Characters outside `[A-Za-z0-9._-]` become `_` in file names.
-///
-/// ```
-/// assert_eq!(mesos_proxy::writer::file_safe("a b/c-1.2"), "a_b_c-1.2");
-/// ```
-pub fn file_safe(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
-}
-
 /// The file and what is waiting to go to it. Plain `std::fs` on the
 /// writer's own blocking thread: no hand-off per write.
 struct FileState {
@@ -105,7 +96,7 @@ impl FileState {
         if self.file.is_some() || self.failed {
             return;
         }
-        let base = format!("{}-{}", file_safe(name), self.stamp);
+        let base = format!("{}-{}", mesos_codec::session::file_id(name), self.stamp);
         let mut path = self.dir.join(format!("{base}.session.jsonl"));
         let mut opened = create(&path);
         // The same framework twice in one millisecond: never overwrite, number it.

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mesos_codec::json::message_type;
 use mesos_codec::peek::{Encoding, peek_ids};
 use mesos_codec::session::{
-    Close, End, Entry, EntryKind, Event, Format, Header, Party, Request, Response, Source, Summary, Writer,
+    Close, End, Entry, EntryKind, Event, Format, Header, Party, Request, Response, Source, Summary, Utc, Writer,
+    file_id,
 };
 
 use super::master::{Master, StreamKey};
@@ -65,10 +66,9 @@ impl Recorder {
     fn session(&mut self, name: &str, now: Duration) -> Option<&mut Session> {
         if !self.sessions.contains_key(name) {
             let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-            let safe: String =
-                name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
-            let path = self.dir.join(format!("{safe}-{}.session.jsonl", stamp(wall)));
-            let mut header = Header::new(Source::Sim, &rfc3339(wall));
+            let wall = Utc::since_epoch(wall);
+            let path = self.dir.join(format!("{}-{}.session.jsonl", file_id(name), wall.file_stamp()));
+            let mut header = Header::new(Source::Sim, &wall.rfc3339());
             header.master = Some(self.master_url.clone());
             let opened = OpenOptions::new()
                 .create_new(true)
@@ -204,40 +204,6 @@ pub(crate) fn summarize(message: &str, format: Option<Format>, data: &[u8]) -> S
     }
 }
 
-/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's
-/// `civil_from_days`).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn split(wall: Duration) -> (i64, u32, u32, u64, u64, u64, u32) {
-    let secs = wall.as_secs();
-    let (year, month, day) = civil((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    (year, month, day, rem / 3600, rem / 60 % 60, rem % 60, wall.subsec_nanos())
-}
-
-/// `20261124T221031.257Z`.
-fn stamp(wall: Duration) -> String {
-    let (y, mo, d, h, mi, s, ns) = split(wall);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{:03}Z", ns / 1_000_000)
-}
-
-/// `2026-11-24T22:10:31.257000000Z`.
-fn rfc3339(wall: Duration) -> String {
-    let (y, mo, d, h, mi, s, ns) = split(wall);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ns:09}Z")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +211,8 @@ mod tests {
     #[test]
     fn utc_stamps() {
         let wall = Duration::new(1_795_558_231, 257_000_001);
+        let stamp = |d| Utc::since_epoch(d).file_stamp();
+        let rfc3339 = |d| Utc::since_epoch(d).rfc3339();
         assert_eq!(stamp(wall), "20261124T221031.257Z");
         assert_eq!(rfc3339(wall), "2026-11-24T22:10:31.257000001Z");
         assert_eq!(stamp(Duration::ZERO), "19700101T000000.000Z");
