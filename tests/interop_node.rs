@@ -1,0 +1,17 @@
+//! The interop suite with mesos-framework (npm): `interop/node/framework.js`,
+//! installed by the suite into `target/interop/node` with `npm ci`, run
+//! against our servers with the machine's Node.js (see `tests/interop/mod.rs`).
+
+mod interop;
+
+use interop::Client::MesosFramework;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_against_the_sim() {
+    interop::against_the_sim(MesosFramework).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_through_the_proxy() {
+    interop::through_the_proxy(MesosFramework).await;
+}
