@@ -21,14 +21,16 @@
 //!    shape, using [`Recorded`] and [`check_same_events`]:
 //!
 //! ```ignore
-//! pub async fn against_the_replay(framework: Client) {
-//!     let recorded = through_the_proxy(framework).await;
+//! pub async fn against_the_replay(client: Client) {
+//!     let recorded = through_the_proxy(client).await;
+//!     let script = mesos_replay::serve::Script::open(&recorded.session, false).unwrap();
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-//!     let server = mesos_replay::serve::spawn(listener, &recorded.session, Default::default()).unwrap();
+//!     let server = mesos_replay::serve::spawn(listener, script, Default::default()).unwrap();
 //!     let url = format!("http://{}", server.local_addr());
-//!     let replayed = run_framework(framework, &url, &recorded.scratch.path).await;
+//!     let replayed = run_framework(client, &url, &recorded.scratch.path).await;
 //!     check_same_events(&recorded.log, &replayed);
-//!     assert!(server.report().is_clean(), "{:?}", server.report());
+//!     let report = server.finish().await;
+//!     assert!(report.clean, "{}", String::from_utf8_lossy(&report.to_json()));
 //! }
 //! ```
 //!
@@ -279,6 +281,9 @@ fn run_blocking(framework: Client, master: &str, dir: &Path) -> FrameworkLog {
     let log_file = dir.join(format!("{framework:?}.log.jsonl"));
     let stdout_file = dir.join(format!("{framework:?}.stdout"));
     let stderr_file = dir.join(format!("{framework:?}.stderr"));
+    // The frameworks append to their log: a second run in the same
+    // directory (a replay after a recording) starts afresh.
+    let _ = std::fs::remove_file(&log_file);
     let mut child = command
         .arg(master)
         .arg(&log_file)
