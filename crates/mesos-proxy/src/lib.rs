@@ -58,7 +58,9 @@
 //! cannot, the headers are recorded as hyper gives them: lowercase names,
 //! grouped by name).
 //!
-//! Not done here: `mesos-proxy import` (pcap).
+//! `mesos-proxy import CAPTURE --out DIR [--port 5050]` ([`import`]) turns a
+//! pcap or pcapng capture of the master's port into the same session files,
+//! for where a proxy is not allowed but `tcpdump -w` is.
 //!
 //! It depends on [`mesos_codec`] only, never on `mesos-replay`.
 //!
@@ -80,6 +82,7 @@
 
 pub mod api;
 pub mod forward;
+pub mod import;
 pub mod proxy;
 pub mod rawhead;
 pub mod secrets;

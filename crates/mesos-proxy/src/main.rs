@@ -32,6 +32,20 @@ enum Command {
         #[arg(long)]
         keep_secrets: bool,
     },
+    /// Turn a pcap or pcapng capture of the master's port into session files.
+    Import {
+        /// The capture (`tcpdump -w`, `tshark -w`, Wireshark; pcap or pcapng).
+        capture: PathBuf,
+        /// Directory of the session files (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// The master's port: connections to it are the API traffic.
+        #[arg(long, default_value_t = 5050)]
+        port: u16,
+        /// Keep `Authorization` values and `Secret` values inside messages instead of redacting them.
+        #[arg(long)]
+        keep_secrets: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,6 +55,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let (listen, master, out, keep_secrets) = match cli.command {
+        Command::Record { listen, master, out, keep_secrets } => (listen, master, out, keep_secrets),
+        Command::Import { capture, out, port, keep_secrets } => {
+            let options = mesos_proxy::import::Options { out, port, keep_secrets };
+            return import(&capture, &options);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -48,7 +69,6 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let Command::Record { listen, master, out, keep_secrets } = cli.command;
     let config = mesos_proxy::Config { listen, master, out, keep_secrets };
     let result = runtime.block_on(async {
         let recorder = mesos_proxy::Recorder::bind(config).await?;
@@ -59,6 +79,41 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mesos-proxy: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `mesos-proxy import`: a progress bar (bytes of the capture) on a
+/// terminal, the summary at the end; exit 1 when something was lost.
+fn import(capture: &std::path::Path, options: &mesos_proxy::import::Options) -> ExitCode {
+    let size = std::fs::metadata(capture).map(|m| m.len()).unwrap_or(0);
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(size);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} importing [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let result = mesos_proxy::import::import(capture, options, &mut |read| bar.set_position(read));
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            println!("imported {}: {}", capture.display(), report.summary());
+            for file in &report.files {
+                println!("  {}", file.display());
+            }
+            for problem in &report.problems {
+                eprintln!("mesos-proxy: {problem}");
+            }
+            if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
         Err(err) => {
             eprintln!("mesos-proxy: {err}");
             ExitCode::from(1)

@@ -234,7 +234,7 @@ impl Session {
 }
 
 /// Redacts the `Secret` values of `body`, a `message` in `format`; how many.
-fn redact_body(
+pub(crate) fn redact_body(
     redactor: &mut Redactor,
     message: Option<MessageId>,
     format: Option<Format>,

@@ -1,0 +1,715 @@
+//! One captured TCP connection to the master: its two directions
+//! reassembled ([`tcp`]), framed as HTTP ([`http`]), requests paired with
+//! their responses, and recorded in sessions as the proxy records them
+//! ([`crate::proxy`], [`crate::tee`]).
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use mesos_codec::peek::Encoding;
+use mesos_codec::recordio::Decoder;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{self, Close, EntryKind, Event as EventEntry, Party, Summary};
+
+use super::http::{self, Boundary, Event, Head, Parser, Role};
+use super::sessions::{SessionId, Sessions};
+use super::tcp::{Piece, Stream};
+use crate::api::{self, Api};
+
+/// Which way bytes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// Framework → master.
+    Up,
+    /// Master → framework.
+    Down,
+}
+
+impl Dir {
+    fn side(self) -> &'static str {
+        match self {
+            Dir::Up => "the framework's side",
+            Dir::Down => "the master's side",
+        }
+    }
+}
+
+struct Side {
+    stream: Stream,
+    parser: Parser,
+    /// The last gap, described, for the notes that follow it.
+    last_gap: Option<String>,
+}
+
+impl Side {
+    fn new(syn: Option<u32>, role: Role) -> Side {
+        let parser = if syn.is_some() { Parser::new(role) } else { Parser::mid_way(role) };
+        Side { stream: Stream::new(syn), parser, last_gap: None }
+    }
+}
+
+/// A recorded request, waiting for (or being answered by) its response.
+#[derive(Debug, Clone)]
+struct Recording {
+    session: SessionId,
+    api: Api,
+    seq: Option<u64>,
+    call: Option<String>,
+    /// The session has no name yet: the stream's framework id may give it one.
+    unnamed: bool,
+}
+
+/// A request sent, not answered yet.
+struct Pending {
+    /// `None` when it is not recorded (not a v1 API, or lost).
+    rec: Option<Recording>,
+}
+
+/// The response being read.
+enum Current {
+    /// Not recorded.
+    Skip,
+    /// A plain body, recorded when it ends.
+    Body { rec: Recording, entry: session::Response, body: Vec<u8>, damaged: bool },
+    /// An event stream.
+    Stream(Box<Tap>),
+}
+
+/// What a connection adds up to, for the summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Losses {
+    /// Gaps (holes in the capture) in this connection.
+    pub(crate) gaps: u64,
+    /// Whether anything of it was lost or skipped.
+    pub(crate) lost: bool,
+}
+
+/// One connection.
+pub(crate) struct Conn {
+    pub(crate) id: u64,
+    master: String,
+    up: Option<Side>,
+    down: Option<Side>,
+    /// The message being received from the framework.
+    request: Option<(Head, Vec<u8>, u64)>,
+    pending: VecDeque<Pending>,
+    current: Option<Current>,
+    /// The response side lost its footing: the next response answers the
+    /// latest request, not the oldest.
+    responses_resynced: bool,
+    touched: Vec<SessionId>,
+    /// Notes made before the connection touched any session.
+    notes: Vec<(u64, String)>,
+    /// The master said `Connection: close`.
+    master_closed: bool,
+    /// Who closed (FIN or RST) first.
+    first_close: Option<Party>,
+    reset: bool,
+    pub(crate) losses: Losses,
+    /// Packet number of the packet being handled, for notes.
+    packet: u64,
+}
+
+impl Conn {
+    /// A connection to the master at `server` (`host:port`), numbered `id`.
+    pub(crate) fn new(id: u64, server: std::net::SocketAddr) -> Conn {
+        Conn {
+            id,
+            master: format!("http://{server}"),
+            up: None,
+            down: None,
+            request: None,
+            pending: VecDeque::new(),
+            current: None,
+            responses_resynced: false,
+            touched: Vec::new(),
+            notes: Vec::new(),
+            master_closed: false,
+            first_close: None,
+            reset: false,
+            losses: Losses::default(),
+            packet: 0,
+        }
+    }
+
+    /// Whether the direction `dir` has begun (its SYN or a first segment).
+    pub(crate) fn has_side(&self, dir: Dir) -> bool {
+        match dir {
+            Dir::Up => self.up.is_some(),
+            Dir::Down => self.down.is_some(),
+        }
+    }
+
+    /// A segment of direction `dir` in packet number `packet` captured at `now`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn segment(
+        &mut self,
+        sessions: &mut Sessions,
+        dir: Dir,
+        segment: &super::pcap::Segment<'_>,
+        packet: u64,
+        now: u64,
+    ) {
+        self.packet = packet;
+        let flags = segment.flags;
+        let role = if dir == Dir::Up { Role::Request } else { Role::Response };
+        let slot = match dir {
+            Dir::Up => &mut self.up,
+            Dir::Down => &mut self.down,
+        };
+        if slot.is_none() || (flags.syn && slot.as_ref().is_some_and(|s| s.stream.offset() == 0)) {
+            *slot = Some(Side::new(flags.syn.then_some(segment.seq), role));
+        }
+        let mut pieces: Vec<(Piece<'_>, u64)> = Vec::new();
+        if let Some(side) = slot.as_mut() {
+            // A SYN takes one sequence number; its data (rare) follows it.
+            let seq = if flags.syn { segment.seq.wrapping_add(1) } else { segment.seq };
+            side.stream.segment(seq, segment.payload, now, &mut |p| pieces.push((p, now)));
+            let end = seq.wrapping_add(segment.payload.len() as u32);
+            if segment.missing > 0 {
+                side.stream.uncaptured(end, segment.missing, &mut |p| pieces.push((p, now)));
+            }
+            if flags.fin {
+                side.stream.fin(end.wrapping_add(segment.missing));
+            }
+        }
+        self.deliver(sessions, dir, pieces);
+        if flags.ack {
+            let other = match dir {
+                Dir::Up => Dir::Down,
+                Dir::Down => Dir::Up,
+            };
+            let mut pieces = Vec::new();
+            if let Some(side) = self.side_mut(other) {
+                side.stream.acknowledged(segment.ack, now, &mut |p| pieces.push((p, now)));
+            }
+            self.deliver(sessions, other, pieces);
+        }
+        if (flags.fin || flags.rst) && self.first_close.is_none() {
+            self.first_close = Some(if dir == Dir::Up { Party::Framework } else { Party::Master });
+        }
+        if flags.rst {
+            self.reset = true;
+        }
+    }
+
+    fn side_mut(&mut self, dir: Dir) -> Option<&mut Side> {
+        match dir {
+            Dir::Up => self.up.as_mut(),
+            Dir::Down => self.down.as_mut(),
+        }
+    }
+
+    /// Whether the connection is over: reset, or every direction past its FIN.
+    pub(crate) fn done(&self) -> bool {
+        let finished = |side: &Option<Side>| side.as_ref().is_none_or(|s| s.stream.finished());
+        self.reset || ((self.up.is_some() || self.down.is_some()) && finished(&self.up) && finished(&self.down))
+    }
+
+    /// Feeds reassembled pieces of direction `dir` to its parser.
+    fn deliver(&mut self, sessions: &mut Sessions, dir: Dir, pieces: Vec<(Piece<'_>, u64)>) {
+        if pieces.is_empty() {
+            return;
+        }
+        let mut events = Vec::new();
+        let packet = self.packet;
+        let Some(side) = self.side_mut(dir) else { return };
+        for (piece, now) in pieces {
+            match piece {
+                Piece::Data(data) => side.parser.feed(data, &mut |e| events.push((e, now))),
+                Piece::Owned(data, time) => side.parser.feed(&data, &mut |e| events.push((e, time))),
+                Piece::Gap(n) => {
+                    let at = side.stream.offset() - n;
+                    side.last_gap = Some(format!(
+                        "gap in the capture: {n} bytes of {} missing at byte {at} of the connection (before packet {packet})",
+                        dir.side()
+                    ));
+                    side.parser.gap(n, &mut |e| events.push((e, now)));
+                }
+            }
+        }
+        self.handle(sessions, dir, events, false);
+        self.losses.gaps =
+            self.up.as_ref().map_or(0, |s| s.stream.gaps()) + self.down.as_ref().map_or(0, |s| s.stream.gaps());
+        if self.losses.gaps > 0 {
+            self.losses.lost = true;
+        }
+    }
+
+    fn handle(&mut self, sessions: &mut Sessions, dir: Dir, events: Vec<(Event, u64)>, at_end: bool) {
+        for (event, now) in events {
+            match dir {
+                Dir::Up => self.request_event(sessions, event, now, at_end),
+                Dir::Down => self.response_event(sessions, event, now, at_end),
+            }
+        }
+    }
+
+    /// The description of the last gap of `dir`, taken.
+    fn gap_text(&mut self, dir: Dir) -> String {
+        self.side_mut(dir).and_then(|s| s.last_gap.take()).unwrap_or_else(|| match dir {
+            Dir::Up => "the framework's side lost its framing".to_owned(),
+            Dir::Down => "the master's side lost its framing".to_owned(),
+        })
+    }
+
+    /// A note in the session the connection touched last (or kept until it
+    /// touches one); `lost` marks the session incomplete.
+    fn note(
+        &mut self,
+        sessions: &mut Sessions,
+        session: Option<SessionId>,
+        now: u64,
+        message: String,
+        refers: Option<u64>,
+        lost: bool,
+    ) {
+        if lost {
+            self.losses.lost = true;
+        }
+        match session.or_else(|| self.touched.last().copied()) {
+            Some(id) => {
+                if lost {
+                    sessions.mark_lost(id);
+                }
+                sessions.note(id, self.id, now, message, refers);
+            }
+            None => self.notes.push((now, message)),
+        }
+    }
+
+    fn request_event(&mut self, sessions: &mut Sessions, event: Event, now: u64, at_end: bool) {
+        match event {
+            Event::Head(head) => self.request = Some((head, Vec::new(), 0)),
+            Event::Body(body) | Event::Chunk(body) => {
+                if let Some((_, collected, _)) = &mut self.request {
+                    collected.extend_from_slice(&body);
+                }
+            }
+            Event::Damaged { missing } => {
+                if let Some((_, _, lost)) = &mut self.request {
+                    *lost += missing;
+                }
+            }
+            Event::End => {
+                let Some((head, body, lost)) = self.request.take() else { return };
+                if let Some(down) = &mut self.down {
+                    down.parser.expect_response_to(&head.method);
+                }
+                if lost > 0 {
+                    let gap = self.gap_text(Dir::Up);
+                    let message = format!(
+                        "{gap}: the request {} {} lost {lost} bytes of its body; not recorded",
+                        head.method, head.path
+                    );
+                    self.note(sessions, None, now, message, None, true);
+                    self.pending.push_back(Pending { rec: None });
+                    return;
+                }
+                let rec = Api::from_path(&head.path).map(|api| self.record_request(sessions, api, head, body, now));
+                self.pending.push_back(Pending { rec });
+            }
+            Event::Unfinished { bytes } => {
+                self.request = None;
+                if bytes > 0 {
+                    let message = if at_end {
+                        format!("the capture ended inside a request ({bytes} bytes of it captured); not recorded")
+                    } else {
+                        format!("the connection closed inside a request ({bytes} bytes of it sent); not recorded")
+                    };
+                    self.note(sessions, None, now, message, None, false);
+                }
+            }
+            Event::Skipped { bytes, to, cut } => {
+                let cut_request = self.request.take();
+                let gap = self.gap_text(Dir::Up);
+                let mut message = match to {
+                    Boundary::None => {
+                        format!("{gap}: {bytes} bytes skipped, and no request followed that could be read")
+                    }
+                    _ => format!("{gap}: {bytes} bytes skipped to resynchronise at the next request"),
+                };
+                if let (true, Some((head, ..))) = (cut, cut_request) {
+                    message
+                        .push_str(&format!("; the request {} {} was cut and is not recorded", head.method, head.path));
+                }
+                self.note(sessions, None, now, message, None, true);
+            }
+        }
+    }
+
+    /// Records a v1 API request, finding its session as the proxy does.
+    fn record_request(&mut self, sessions: &mut Sessions, api: Api, head: Head, body: Vec<u8>, now: u64) -> Recording {
+        let encoding = api::encoding(head.header("content-type"));
+        let (summary, problem) = match api::summarize(api.call_type(), encoding, &body) {
+            Ok(summary) => (summary, None),
+            Err(err) => (Summary { format: encoding.map(api::format), ..Summary::default() }, Some(err.to_string())),
+        };
+        let (session, unnamed) = match (&summary.framework_id, api) {
+            (Some(id), Api::Scheduler | Api::Executor) => {
+                (sessions.framework(id, &self.master, now, &mut self.touched), false)
+            }
+            // A new framework subscribing: a session of its own, named by its SUBSCRIBED event.
+            (None, Api::Scheduler | Api::Executor) if summary.name.as_deref() == Some("SUBSCRIBE") => {
+                (sessions.anonymous(None, &self.master, now, &mut self.touched), true)
+            }
+            _ => match self.touched.last() {
+                Some(&session) => (session, false),
+                None if api == Api::Operator => {
+                    (sessions.anonymous(Some("operator"), &self.master, now, &mut self.touched), false)
+                }
+                None => (sessions.anonymous(None, &self.master, now, &mut self.touched), true),
+            },
+        };
+        let unnamed = unnamed || sessions.name(session).is_none();
+        // What happened on the connection before it touched a session.
+        for (time, message) in std::mem::take(&mut self.notes) {
+            sessions.mark_lost(session);
+            sessions.note(session, self.id, time, message, None);
+        }
+        let call = summary.name.clone();
+        let request = session::Request { method: head.method, path: head.path, headers: head.headers, body, summary };
+        let seq = sessions.record(session, self.id, now, EntryKind::Request(request), Some(api.call_type()));
+        if let Some(problem) = problem {
+            sessions.note(session, self.id, now, format!("request body does not read as a v1 call: {problem}"), seq);
+        }
+        Recording { session, api, seq, call, unnamed }
+    }
+
+    fn response_event(&mut self, sessions: &mut Sessions, event: Event, now: u64, at_end: bool) {
+        match event {
+            Event::Head(head) => self.response_head(sessions, head, now),
+            Event::Body(data) => match &mut self.current {
+                Some(Current::Body { body, .. }) => *body = data,
+                Some(Current::Stream(tap)) => tap.chunk(sessions, Bytes::from(data), now),
+                _ => {}
+            },
+            Event::Chunk(data) => match &mut self.current {
+                Some(Current::Body { body, .. }) => body.extend_from_slice(&data),
+                Some(Current::Stream(tap)) => tap.chunk(sessions, Bytes::from(data), now),
+                _ => {}
+            },
+            Event::Damaged { missing } => {
+                let gap = self.gap_text(Dir::Down);
+                match &mut self.current {
+                    Some(Current::Body { damaged, .. }) => *damaged = true,
+                    Some(Current::Stream(tap)) => {
+                        let (session, stream) = (tap.session, tap.stream);
+                        tap.resyncing = true;
+                        let message = format!(
+                            "{gap}: {missing} bytes of the event stream's chunk are missing; its events are lost until the next chunk of whole records"
+                        );
+                        self.note(sessions, Some(session), now, message, Some(stream), true);
+                        return;
+                    }
+                    _ => {}
+                }
+                self.losses.lost = true;
+                if let Some(Current::Body { rec, .. }) = &self.current {
+                    sessions.mark_lost(rec.session);
+                }
+                if let Some(side) = self.side_mut(Dir::Down) {
+                    side.last_gap = Some(gap);
+                }
+            }
+            Event::End => match self.current.take() {
+                Some(Current::Body { rec, entry, damaged: true, .. }) => {
+                    let gap = self.gap_text(Dir::Down);
+                    let message =
+                        format!("{gap}: the response (status {}) lost part of its body; not recorded", entry.status);
+                    self.note(sessions, Some(rec.session), now, message, rec.seq, true);
+                }
+                Some(Current::Body { rec, mut entry, body, .. }) => {
+                    entry.body = body;
+                    sessions.record(rec.session, self.id, now, EntryKind::Response(entry), rec.api.response_type());
+                }
+                Some(Current::Stream(mut tap)) => tap.end(sessions, Party::Master, "the master ended the body", now),
+                _ => {}
+            },
+            Event::Unfinished { bytes } => match self.current.take() {
+                Some(Current::Stream(mut tap)) if !at_end => {
+                    let by = self.first_close.unwrap_or(Party::Master);
+                    tap.end(sessions, by, "the connection closed before the body ended", now);
+                }
+                Some(Current::Stream(tap)) => self.current = Some(Current::Stream(tap)),
+                Some(Current::Body { rec, entry, .. }) => {
+                    let message = if at_end {
+                        format!("the capture ended inside the response (status {}); not recorded", entry.status)
+                    } else {
+                        format!("the connection closed inside the response (status {}); not recorded", entry.status)
+                    };
+                    self.note(sessions, Some(rec.session), now, message, rec.seq, false);
+                }
+                _ if bytes > 0 && !at_end => {
+                    self.note(sessions, None, now, "the connection closed inside a response".to_owned(), None, false);
+                }
+                _ => {}
+            },
+            Event::Skipped { bytes, to, cut } => {
+                let gap = self.gap_text(Dir::Down);
+                self.responses_resynced = true;
+                match (to, self.current.take()) {
+                    (Boundary::Chunk, Some(Current::Stream(mut tap))) => {
+                        tap.resyncing = true;
+                        let (session, stream) = (tap.session, tap.stream);
+                        self.current = Some(Current::Stream(tap));
+                        let message = format!(
+                            "{gap}: {bytes} bytes of the event stream skipped to the next chunk of whole records"
+                        );
+                        self.note(sessions, Some(session), now, message, Some(stream), true);
+                    }
+                    (Boundary::BodyEnd, Some(Current::Stream(tap))) => {
+                        let (session, stream) = (tap.session, tap.stream);
+                        self.current = Some(Current::Stream(tap));
+                        let message = format!("{gap}: {bytes} bytes of the event stream skipped to its last chunk");
+                        self.note(sessions, Some(session), now, message, Some(stream), true);
+                    }
+                    (_, current) => {
+                        let (session, refers, what) = match &current {
+                            Some(Current::Stream(tap)) => (Some(tap.session), Some(tap.stream), "the event stream"),
+                            Some(Current::Body { rec, .. }) => (Some(rec.session), rec.seq, "the response"),
+                            _ => (None, None, "a response"),
+                        };
+                        // A stream whose end was lost still ends (the parser says End next).
+                        if let Some(Current::Stream(tap)) = current {
+                            self.current = Some(Current::Stream(tap));
+                        }
+                        let message = match to {
+                            Boundary::None => {
+                                format!("{gap}: {bytes} bytes skipped, and no response followed that could be read")
+                            }
+                            _ if cut => format!(
+                                "{gap}: {bytes} bytes skipped to resynchronise at the next response; {what} was cut"
+                            ),
+                            _ => format!("{gap}: {bytes} bytes skipped to resynchronise at the next response"),
+                        };
+                        self.note(sessions, session, now, message, refers, true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn response_head(&mut self, sessions: &mut Sessions, head: Head, now: u64) {
+        if std::mem::take(&mut self.responses_resynced) {
+            // After lost bytes, a response answers the latest request sent
+            // before it (frameworks do not pipeline), not the oldest.
+            while self.pending.len() > 1 {
+                if let Some(Pending { rec: Some(rec) }) = self.pending.pop_front() {
+                    let message = "no response recorded: it was lost in a gap in the capture".to_owned();
+                    self.note(sessions, Some(rec.session), now, message, rec.seq, true);
+                }
+            }
+        }
+        if head.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
+            self.master_closed = true;
+        }
+        let Some(pending) = self.pending.pop_front() else {
+            let message = format!(
+                "a response (status {}) whose request is not in the capture (picked up mid-way); not recorded",
+                head.status
+            );
+            self.note(sessions, None, now, message, None, true);
+            self.current = Some(Current::Skip);
+            return;
+        };
+        let Some(rec) = pending.rec else {
+            self.current = Some(Current::Skip);
+            return;
+        };
+        let encoding = api::encoding(head.header("content-type"));
+        // A SUBSCRIBE answered 200 opens an event stream (so does any 200 that
+        // carries a `Mesos-Stream-Id`, when the call did not read).
+        let stream = head.status == 200
+            && (rec.call.as_deref() == Some("SUBSCRIBE") || head.header("mesos-stream-id").is_some());
+        let mut entry = session::Response {
+            request: rec.seq,
+            status: head.status,
+            headers: head.headers.clone(),
+            stream,
+            format: encoding.map(api::format),
+            ..Default::default()
+        };
+        if stream {
+            let Some(seq) = sessions.record(rec.session, self.id, now, EntryKind::Response(entry), None) else {
+                self.current = Some(Current::Skip);
+                return;
+            };
+            let tap = Tap {
+                session: rec.session,
+                conn: self.id,
+                stream: seq,
+                name_from_events: rec.unnamed && rec.api != Api::Operator,
+                message: rec.api.event_type(),
+                encoding,
+                decoder: Decoder::new(),
+                chunks: VecDeque::new(),
+                received: 0,
+                broken: false,
+                resyncing: false,
+            };
+            self.current = Some(Current::Stream(Box::new(tap)));
+        } else if head.header("content-length") == Some("0") {
+            // Nothing to collect (a `202`): recorded at once.
+            entry.format = None;
+            sessions.record(rec.session, self.id, now, EntryKind::Response(entry), None);
+            self.current = Some(Current::Skip);
+        } else {
+            self.current = Some(Current::Body { rec, entry, body: Vec::new(), damaged: false });
+        }
+    }
+
+    /// The connection is over (`at_end`: the capture ended with it open):
+    /// holes become gaps, messages cut short are said, and, when it closed,
+    /// every session it touched gets its `close` and may end.
+    pub(crate) fn close(&mut self, sessions: &mut Sessions, now: u64, at_end: bool) {
+        for dir in [Dir::Up, Dir::Down] {
+            let mut pieces = Vec::new();
+            if let Some(side) = self.side_mut(dir) {
+                side.stream.flush(&mut |p| pieces.push((p, now)));
+            }
+            self.deliver(sessions, dir, pieces);
+            let mut events = Vec::new();
+            if let Some(side) = self.side_mut(dir) {
+                side.parser.finish(&mut |e| events.push((e, now)));
+            }
+            self.handle(sessions, dir, events, at_end);
+        }
+        if at_end {
+            if !self.notes.is_empty() {
+                self.losses.lost = true;
+            }
+            return;
+        }
+        if let Some(Current::Stream(mut tap)) = self.current.take() {
+            let by = self.first_close.unwrap_or(Party::Master);
+            tap.end(sessions, by, "the connection closed", now);
+        }
+        let (by, reason) = if self.master_closed || self.first_close == Some(Party::Master) {
+            (Party::Master, "the master closed the connection")
+        } else {
+            (Party::Framework, "the framework closed the connection")
+        };
+        for &session in &self.touched {
+            let close = Close { stream: None, by, reason: Some(reason.to_owned()) };
+            sessions.record(session, self.id, now, EntryKind::Close(close), None);
+        }
+        sessions.release(&self.touched, now);
+        if !self.notes.is_empty() {
+            self.losses.lost = true;
+        }
+    }
+
+    /// Notes that never found a session (nothing on the connection was recorded).
+    pub(crate) fn orphan_notes(&self) -> impl Iterator<Item = &str> {
+        self.notes.iter().map(|(_, m)| m.as_str())
+    }
+}
+
+/// The events of a `SUBSCRIBE` stream, as [`crate::tee::StreamTap`] records them.
+struct Tap {
+    session: SessionId,
+    conn: u64,
+    stream: u64,
+    name_from_events: bool,
+    message: MessageId,
+    encoding: Option<Encoding>,
+    decoder: Decoder,
+    /// Stream offset and length of the chunks not yet wholly consumed.
+    chunks: VecDeque<(u64, u64)>,
+    received: u64,
+    broken: bool,
+    /// After lost bytes: waiting for a chunk of whole records.
+    resyncing: bool,
+}
+
+impl Tap {
+    fn chunk(&mut self, sessions: &mut Sessions, data: Bytes, now: u64) {
+        if self.broken || data.is_empty() {
+            return;
+        }
+        if self.resyncing {
+            if !http::whole_records(&data) {
+                return;
+            }
+            self.resyncing = false;
+            self.decoder = Decoder::new();
+            self.chunks.clear();
+            self.received = 0;
+        }
+        self.chunks.push_back((self.received, data.len() as u64));
+        self.received += data.len() as u64;
+        self.decoder.push(data);
+        loop {
+            match self.decoder.next_record() {
+                Ok(Some(record)) => {
+                    let chunks = self.pieces(record.offset, record.end());
+                    self.event(sessions, record.data, chunks, now);
+                }
+                Ok(None) => return,
+                Err(err) => {
+                    self.broken = true;
+                    self.chunks.clear();
+                    let message = format!("malformed RecordIO, no longer recorded: {err}");
+                    sessions.note(self.session, self.conn, now, message, Some(self.stream));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The sizes of the chunk pieces that carried bytes `start..end`, or
+    /// `None` when exactly one chunk carried exactly those bytes.
+    fn pieces(&mut self, start: u64, end: u64) -> Option<Vec<u64>> {
+        let mut sizes = Vec::new();
+        let mut exact = true;
+        for &(offset, len) in &self.chunks {
+            let (lo, hi) = (offset.max(start), (offset + len).min(end));
+            if lo < hi {
+                sizes.push(hi - lo);
+                exact &= offset == start && offset + len == end;
+            }
+        }
+        while let Some(&(offset, len)) = self.chunks.front() {
+            if offset + len <= end {
+                self.chunks.pop_front();
+            } else {
+                break;
+            }
+        }
+        (!(exact && sizes.len() == 1)).then_some(sizes)
+    }
+
+    fn event(&mut self, sessions: &mut Sessions, record: Bytes, chunks: Option<Vec<u64>>, now: u64) {
+        let summary = match api::summarize(self.message, self.encoding, &record) {
+            Ok(summary) => summary,
+            Err(err) => {
+                let what = self.encoding.map_or("a v1 message", |e| api::format(e).as_str());
+                let message = format!("event does not read as {what}: {err}");
+                sessions.note(self.session, self.conn, now, message, Some(self.stream));
+                Summary::default()
+            }
+        };
+        if self.name_from_events {
+            if let Some(id) = &summary.framework_id {
+                if sessions.set_name(self.session, id) {
+                    sessions.register(id, self.session);
+                }
+            }
+        }
+        let event = EventEntry { stream: self.stream, record: record.to_vec(), chunks, summary };
+        sessions.record(self.session, self.conn, now, EntryKind::Event(event), Some(self.message));
+    }
+
+    fn end(&mut self, sessions: &mut Sessions, by: Party, reason: &str, now: u64) {
+        if !self.broken && !self.resyncing && by == Party::Master {
+            if let Err(err) = self.decoder.finish() {
+                self.broken = true;
+                let message = format!("the stream ended inside a record: {err}");
+                sessions.note(self.session, self.conn, now, message, Some(self.stream));
+            }
+        }
+        let close = Close { stream: Some(self.stream), by, reason: Some(reason.to_owned()) };
+        sessions.record(self.session, self.conn, now, EntryKind::Close(close), None);
+    }
+}

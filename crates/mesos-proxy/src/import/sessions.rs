@@ -1,0 +1,368 @@
+//! The sessions of an import: the proxy's rules for filing traffic
+//! ([`crate::session`]), on the capture's clock, written with plain files.
+//!
+//! As in live recording: a call is filed under the framework id it carries;
+//! a new framework's SUBSCRIBE opens a session named by its `SUBSCRIBED`
+//! event; a call without an id goes to the session its connection touched
+//! last; operator API traffic goes to an `operator` session per connection.
+//! A session ends when the last connection that touched it closes (a
+//! framework that comes back later gets a new file), or at the end of the
+//! capture. Entries are numbered by [`mesos_codec::session::Writer`],
+//! secrets redacted by the same [`Redactor`] and [`crate::secrets`] walk,
+//! and a session's time is the capture's: `t_ns` counts from the packet
+//! that opened it, and `started_at` is that packet's time.
+//!
+//! Lines wait in memory until the session has a name (a new framework's
+//! file is named by its framework id), then go to the file as they come.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{Close, End, Entry, EntryKind, Header, Note, Party, Redactor, Source, Utc, Writer, file_id};
+
+/// An index into [`Sessions`].
+pub(crate) type SessionId = usize;
+
+enum Sink {
+    /// Not named yet: the lines wait.
+    Waiting(Vec<u8>),
+    File(std::io::BufWriter<std::fs::File>),
+    /// The file could not be written: the rest is dropped (and said once).
+    Failed,
+}
+
+struct State {
+    writer: Writer,
+    redactor: Option<Redactor>,
+    started_ns: u64,
+    name: Option<String>,
+    /// Capture connection number → the session's own.
+    conns: HashMap<u64, u64>,
+    open_streams: BTreeSet<u64>,
+    /// Something of this session was lost (a gap): `end` says incomplete.
+    lost: bool,
+    finished: bool,
+    header: Vec<u8>,
+    stamp: String,
+    sink: Sink,
+    path: Option<PathBuf>,
+}
+
+/// Every session of one import.
+pub(crate) struct Sessions {
+    out: PathBuf,
+    capture: String,
+    keep_secrets: bool,
+    list: Vec<State>,
+    by_framework: HashMap<String, SessionId>,
+    /// Live sessions and how many open connections touched each.
+    live: HashMap<SessionId, usize>,
+    /// Files that could not be written, said once each.
+    pub(crate) write_errors: Vec<String>,
+    /// Entries written, all sessions.
+    pub(crate) entries: u64,
+    /// Files written.
+    pub(crate) files: Vec<PathBuf>,
+}
+
+impl Sessions {
+    pub(crate) fn new(out: PathBuf, capture: String, keep_secrets: bool) -> Sessions {
+        Sessions {
+            out,
+            capture,
+            keep_secrets,
+            list: Vec::new(),
+            by_framework: HashMap::new(),
+            live: HashMap::new(),
+            write_errors: Vec::new(),
+            entries: 0,
+            files: Vec::new(),
+        }
+    }
+
+    /// How many sessions were opened.
+    pub(crate) fn count(&self) -> usize {
+        self.list.len()
+    }
+
+    /// The live session of `framework_id` (created if none), touched.
+    pub(crate) fn framework(
+        &mut self,
+        framework_id: &str,
+        master: &str,
+        now: u64,
+        touched: &mut Vec<SessionId>,
+    ) -> SessionId {
+        let id = match self.by_framework.get(framework_id) {
+            Some(&id) => id,
+            None => {
+                let id = self.create(Some(framework_id.to_owned()), master, now);
+                self.by_framework.insert(framework_id.to_owned(), id);
+                id
+            }
+        };
+        self.touch(id, touched);
+        id
+    }
+
+    /// A new session named `name` (not a framework id) or not named yet, touched.
+    pub(crate) fn anonymous(
+        &mut self,
+        name: Option<&str>,
+        master: &str,
+        now: u64,
+        touched: &mut Vec<SessionId>,
+    ) -> SessionId {
+        let id = self.create(name.map(str::to_owned), master, now);
+        self.touch(id, touched);
+        id
+    }
+
+    /// Files session `id` under `framework_id`, unless another live session has it.
+    pub(crate) fn register(&mut self, framework_id: &str, id: SessionId) {
+        if self.live.contains_key(&id) {
+            self.by_framework.entry(framework_id.to_owned()).or_insert(id);
+        }
+    }
+
+    pub(crate) fn name(&self, id: SessionId) -> Option<&str> {
+        self.list.get(id).and_then(|s| s.name.as_deref())
+    }
+
+    /// Names session `id` (and opens its file) unless it has a name; true if named now.
+    pub(crate) fn set_name(&mut self, id: SessionId, name: &str) -> bool {
+        let Some(state) = self.list.get_mut(id) else { return false };
+        if state.name.is_some() {
+            return false;
+        }
+        state.name = Some(name.to_owned());
+        self.open(id);
+        true
+    }
+
+    /// Marks session `id` as having lost part of its traffic.
+    pub(crate) fn mark_lost(&mut self, id: SessionId) {
+        if let Some(state) = self.list.get_mut(id) {
+            state.lost = true;
+        }
+    }
+
+    fn create(&mut self, name: Option<String>, master: &str, now: u64) -> SessionId {
+        let start = Utc::from_unix((now / 1_000_000_000) as i64, (now % 1_000_000_000) as u32);
+        let mut header = Header::new(Source::Pcap, &start.rfc3339());
+        header.master = Some(master.to_owned());
+        header.capture = Some(self.capture.clone());
+        header.redacted = !self.keep_secrets;
+        let id = self.list.len();
+        self.list.push(State {
+            writer: Writer::new(),
+            redactor: (!self.keep_secrets).then(Redactor::new),
+            started_ns: now,
+            name: None,
+            conns: HashMap::new(),
+            open_streams: BTreeSet::new(),
+            lost: false,
+            finished: false,
+            header: header.to_line(),
+            stamp: start.file_stamp(),
+            sink: Sink::Waiting(Vec::new()),
+            path: None,
+        });
+        if let Some(name) = name {
+            self.set_name(id, &name);
+        }
+        id
+    }
+
+    fn touch(&mut self, id: SessionId, touched: &mut Vec<SessionId>) {
+        if !touched.contains(&id) {
+            touched.push(id);
+            *self.live.entry(id).or_insert(0) += 1;
+        }
+    }
+
+    /// Records an entry of capture connection `conn` at capture time `now`;
+    /// its `seq`. `message` is the v1 type of its body or record, for the
+    /// redaction of `Secret` values (a `note` after it then says so).
+    pub(crate) fn record(
+        &mut self,
+        id: SessionId,
+        conn: u64,
+        now: u64,
+        mut kind: EntryKind,
+        message: Option<MessageId>,
+    ) -> Option<u64> {
+        let state = self.list.get_mut(id)?;
+        if state.finished {
+            return None;
+        }
+        let t_ns = now.saturating_sub(state.started_ns);
+        let next = state.conns.len() as u64 + 1;
+        let local = if conn == 0 { 0 } else { *state.conns.entry(conn).or_insert(next) };
+        let mut redacted = 0;
+        if let Some(redactor) = &mut state.redactor {
+            match &mut kind {
+                EntryKind::Request(r) => {
+                    redactor.redact_headers(&mut r.headers);
+                    redacted = crate::session::redact_body(redactor, message, r.summary.format, &mut r.body);
+                }
+                EntryKind::Response(r) => {
+                    redactor.redact_headers(&mut r.headers);
+                    redacted = crate::session::redact_body(redactor, message, r.format, &mut r.body);
+                }
+                EntryKind::Event(e) => {
+                    redacted = crate::session::redact_body(redactor, message, e.summary.format, &mut e.record);
+                }
+                _ => {}
+            }
+        }
+        let entry = state.writer.entry(t_ns, local, kind);
+        match &entry.kind {
+            EntryKind::Response(r) if r.stream => {
+                state.open_streams.insert(entry.seq);
+            }
+            EntryKind::Close(Close { stream: Some(stream), .. }) => {
+                state.open_streams.remove(stream);
+            }
+            _ => {}
+        }
+        let seq = entry.seq;
+        let what = if entry.kind.name() == "event" { "record" } else { "body" };
+        self.write(id, &entry);
+        if redacted > 0 {
+            let note = Note {
+                message: format!(
+                    "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was sent"
+                ),
+                refers: Some(seq),
+                incomplete: false,
+            };
+            self.record(id, conn, now, EntryKind::Note(note), None);
+        }
+        Some(seq)
+    }
+
+    /// A `note` in session `id`.
+    pub(crate) fn note(&mut self, id: SessionId, conn: u64, now: u64, message: String, refers: Option<u64>) {
+        self.record(id, conn, now, EntryKind::Note(Note { message, refers, incomplete: false }), None);
+    }
+
+    /// The connection that touched `touched` closed: sessions it was the
+    /// last to hold end.
+    pub(crate) fn release(&mut self, touched: &[SessionId], now: u64) {
+        for &id in touched {
+            let last = match self.live.get_mut(&id) {
+                Some(refs) => {
+                    *refs -= 1;
+                    *refs == 0
+                }
+                None => false,
+            };
+            if last {
+                self.live.remove(&id);
+                self.by_framework.retain(|_, s| *s != id);
+                self.finish(id, now, "the session ended");
+            }
+        }
+    }
+
+    /// The end of the capture: every live session ends, its open streams
+    /// closed by the importer.
+    pub(crate) fn finish_all(&mut self, now: u64) {
+        let mut live: Vec<SessionId> = self.live.drain().map(|(id, _)| id).collect();
+        live.sort_unstable();
+        self.by_framework.clear();
+        for id in live {
+            self.finish(id, now, "the capture ended");
+        }
+    }
+
+    fn finish(&mut self, id: SessionId, now: u64, reason: &str) {
+        let Some(state) = self.list.get_mut(id) else { return };
+        if state.finished {
+            return;
+        }
+        for stream in std::mem::take(&mut state.open_streams) {
+            let close = Close { stream: Some(stream), by: Party::Proxy, reason: Some(reason.to_owned()) };
+            self.record(id, 0, now, EntryKind::Close(close), None);
+        }
+        let Some(state) = self.list.get_mut(id) else { return };
+        let t_ns = now.saturating_sub(state.started_ns);
+        let entries = state.writer.entries();
+        let end = state.writer.entry(t_ns, 0, EntryKind::End(End { entries, complete: !state.lost }));
+        state.finished = true;
+        if state.name.is_none() {
+            state.name = Some("unknown".to_owned());
+            self.open(id);
+        }
+        self.write(id, &end);
+        let Some(state) = self.list.get_mut(id) else { return };
+        if let Sink::File(file) = &mut state.sink {
+            if let Err(err) = file.flush() {
+                let path = state.path.as_deref().map(Path::display).map(|p| p.to_string()).unwrap_or_default();
+                self.write_errors.push(format!("cannot write {path}: {err}"));
+            }
+        }
+        state.sink = Sink::Failed;
+    }
+
+    fn write(&mut self, id: SessionId, entry: &Entry) {
+        let Some(state) = self.list.get_mut(id) else { return };
+        let line = entry.to_line();
+        self.entries += 1;
+        let result = match &mut state.sink {
+            Sink::Waiting(lines) => {
+                lines.extend_from_slice(&line);
+                Ok(())
+            }
+            Sink::File(file) => file.write_all(&line),
+            Sink::Failed => Ok(()),
+        };
+        if let Err(err) = result {
+            let path = state.path.as_deref().map(Path::display).map(|p| p.to_string()).unwrap_or_default();
+            self.write_errors.push(format!("cannot write {path}: {err}"));
+            state.sink = Sink::Failed;
+        }
+    }
+
+    /// Opens the file of a session that was just named, with what waited.
+    fn open(&mut self, id: SessionId) {
+        let Some(state) = self.list.get_mut(id) else { return };
+        let Sink::Waiting(waiting) = &mut state.sink else { return };
+        let waiting = std::mem::take(waiting);
+        let name = state.name.as_deref().unwrap_or("unknown");
+        let base = format!("{}-{}", file_id(name), state.stamp);
+        let mut path = self.out.join(format!("{base}.session.jsonl"));
+        let mut opened = create(&path);
+        // The same framework twice in one millisecond: never overwrite, number it.
+        let mut n = 2;
+        while matches!(&opened, Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists) && n < 1000 {
+            path = self.out.join(format!("{base}-{n}.session.jsonl"));
+            opened = create(&path);
+            n += 1;
+        }
+        let written = opened.and_then(|file| {
+            let mut file = std::io::BufWriter::with_capacity(256 * 1024, file);
+            file.write_all(&state.header)?;
+            file.write_all(&waiting)?;
+            Ok(file)
+        });
+        match written {
+            Ok(file) => {
+                state.sink = Sink::File(file);
+                self.files.push(path.clone());
+            }
+            Err(err) => {
+                self.write_errors.push(format!("cannot write {}: {err}", path.display()));
+                state.sink = Sink::Failed;
+            }
+        }
+        state.path = Some(path);
+    }
+}
+
+fn create(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
