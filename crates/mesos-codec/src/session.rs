@@ -387,6 +387,25 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Reads one entry line (without its newline, or with it) on its own,
+    /// without the checks that need the lines before it (header first,
+    /// `seq` order, monotonic time): for reading an entry again at an offset
+    /// a [`Reader`] noted. `line` only names the line in errors.
+    ///
+    /// ```
+    /// use mesos_codec::session::{Entry, EntryKind};
+    /// let entry = Entry::parse(br#"{"seq":3,"t_ns":10,"conn":0,"kind":"end","entries":3,"complete":true}"#, 5).unwrap();
+    /// assert!(matches!(entry.kind, EntryKind::End(_)));
+    /// assert_eq!(Entry::parse(b"{", 5).unwrap_err().line, 5);
+    /// ```
+    pub fn parse(line: &[u8], line_no: u64) -> Result<Entry, SessionError> {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        match parse_line(line, line_no, true, None, 0)? {
+            Item::Entry(entry) => Ok(entry),
+            Item::Header(_) => Err(SessionError { line: line_no, message: "a header, not an entry".into() }),
+        }
+    }
+
     /// The entry's line, newline included.
     ///
     /// ```
@@ -642,6 +661,8 @@ pub struct Reader {
     last_t_ns: u64,
     header_seen: bool,
     failed: Option<SessionError>,
+    /// Bytes of the file consumed as whole lines.
+    consumed: u64,
 }
 
 impl Reader {
@@ -670,8 +691,9 @@ impl Reader {
         let Some(len) = self.buf[self.start..].iter().position(|&b| b == b'\n') else { return Ok(None) };
         let line = &self.buf[self.start..self.start + len];
         self.start += len + 1;
+        self.consumed += len as u64 + 1;
         self.line += 1;
-        let result = parse_line(line, self.line, self.header_seen, self.next_seq, self.last_t_ns);
+        let result = parse_line(line, self.line, self.header_seen, Some(self.next_seq), self.last_t_ns);
         match &result {
             Ok(Item::Header(_)) => self.header_seen = true,
             Ok(Item::Entry(entry)) => {
@@ -683,6 +705,32 @@ impl Reader {
         result.map(Some)
     }
 
+    /// The file offset just past the last line read: after
+    /// [`next_item`](Reader::next_item) returned an item, its line ends here
+    /// (newline included), so a tool can note where each entry lies and read
+    /// it again later with [`Entry::parse`].
+    ///
+    /// ```
+    /// use mesos_codec::session::Reader;
+    /// let mut reader = Reader::new();
+    /// reader.push(b"{\"kind\":\"header\",\"format\":\"mesos-tape-session\",\"version\":1,\"source\":\"sim\",\"started_at\":\"x\"}\n");
+    /// assert_eq!(reader.position(), 0);
+    /// reader.next_item().unwrap();
+    /// assert_eq!(reader.position(), 92);
+    /// ```
+    pub fn position(&self) -> u64 {
+        self.consumed
+    }
+
+    /// The number of the last line read (from 1; 0 before the first).
+    ///
+    /// ```
+    /// assert_eq!(mesos_codec::session::Reader::new().line(), 0);
+    /// ```
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// At the end of the file: the torn last line, if there is one. It is
     /// reported, never fatal: every complete line before it has been read.
     pub fn finish(&self) -> Option<TornLine> {
@@ -691,7 +739,13 @@ impl Reader {
     }
 }
 
-fn parse_line(line: &[u8], n: u64, header_seen: bool, next_seq: u64, last_t_ns: u64) -> Result<Item, SessionError> {
+fn parse_line(
+    line: &[u8],
+    n: u64,
+    header_seen: bool,
+    next_seq: Option<u64>,
+    last_t_ns: u64,
+) -> Result<Item, SessionError> {
     let err = |message: String| SessionError { line: n, message };
     let value: Value = serde_json::from_slice(line).map_err(|e| err(format!("not JSON: {e}")))?;
     let Value::Object(o) = value else { return Err(err("not a JSON object".into())) };
@@ -706,7 +760,9 @@ fn parse_line(line: &[u8], n: u64, header_seen: bool, next_seq: u64, last_t_ns: 
         return Err(err("a second header".into()));
     }
     let seq = u64_field(&o, "seq").map_err(err)?;
-    if seq != next_seq {
+    if let Some(next_seq) = next_seq
+        && seq != next_seq
+    {
         return Err(err(format!("entries out of order: seq {seq}, expected {next_seq}")));
     }
     let t_ns = u64_field(&o, "t_ns").map_err(err)?;

@@ -22,11 +22,13 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
-use mesos_codec::json::{json_to_protobuf, message_type, protobuf_to_json};
+use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
 use mesos_codec::peek::{Encoding, Ids, peek_ids};
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Entry, EntryKind, Format, Item, Reader, SessionError, TornLine};
 use serde_json::Value;
+
+use crate::messages::{Api, api_of, encoding};
 
 /// How to print a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,24 +60,6 @@ pub enum InspectError {
     /// Reading the file or writing the output failed.
     #[error(transparent)]
     Io(#[from] io::Error),
-}
-
-/// The message types of one API: calls, and the events of its streams.
-#[derive(Clone, Copy)]
-struct Api {
-    call: Option<MessageId>,
-    event: Option<MessageId>,
-}
-
-fn api_of(path: &str) -> Api {
-    let path = path.split('?').next().unwrap_or(path);
-    let (call, event) = match path {
-        "/api/v1/scheduler" | "/master/api/v1/scheduler" => ("scheduler.Call", "scheduler.Event"),
-        "/api/v1/executor" => ("executor.Call", "executor.Event"),
-        "/api/v1" | "/master/api/v1" => ("master.Call", "master.Event"),
-        _ => return Api { call: None, event: None },
-    };
-    Api { call: message_type(call).ok(), event: message_type(event).ok() }
 }
 
 /// Reads a session from `input` and prints it to `out` in `style`.
@@ -126,15 +110,6 @@ pub fn inspect(mut input: impl Read, out: &mut impl Write, style: Style) -> Resu
     summary.torn = reader.finish();
     out.flush()?;
     Ok(summary)
-}
-
-fn encoding(format: Option<Format>, bytes: &[u8]) -> Encoding {
-    match format {
-        Some(Format::Protobuf) => Encoding::Protobuf,
-        Some(Format::Json) => Encoding::Json,
-        None if bytes.first() == Some(&b'{') => Encoding::Json,
-        None => Encoding::Protobuf,
-    }
 }
 
 /// `name=a,b` for each kind of id the message holds.

@@ -7,11 +7,21 @@
 //! - [`inspect`]: a session as a readable timeline, or as JSON lines with
 //!   every message decoded.
 //!
-//! Replay (`serve`) and `diff` arrive with their own issue. This crate
-//! depends on [`mesos_codec`] only, never on `mesos-proxy`.
+//! - [`serve`]: deterministic replay of a recorded session to a live
+//!   framework, with causal gating, id binding and a divergence report.
+//! - [`diff`]: two sessions compared semantically.
+//! - [`compare`]: the field-by-field comparison with id binding that
+//!   `serve` and `diff` share; [`messages`]: message types by API path,
+//!   canonical JSON and transcoding.
+//!
+//! This crate depends on [`mesos_codec`] only, never on `mesos-proxy`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod compare;
+pub mod diff;
 pub mod inspect;
+pub mod messages;
+pub mod serve;
 pub mod sim;

@@ -1,11 +1,13 @@
-//! `mesos-replay`: the master side of mesos-tape: `sim` and `inspect`.
+//! `mesos-replay`: the master side of mesos-tape: `serve`, `sim`, `inspect` and `diff`.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use mesos_replay::serve;
 use mesos_replay::sim::{self, Clock, Config};
 
 #[derive(Parser)]
@@ -17,6 +19,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Play the master of a recorded session to a live framework.
+    ///
+    /// Exit status 0 when the replay matched the recording, 1 when it
+    /// diverged (the divergences on stderr and in the report).
+    Serve {
+        /// The session file.
+        session: std::path::PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:5050")]
+        listen: SocketAddr,
+        /// `recorded` (the recorded gaps), `fast`, or a factor (2 = twice as fast).
+        #[arg(long, default_value = "recorded")]
+        pace: mesos_replay::serve::Pace,
+        /// End the streams at the first divergence and exit 1.
+        #[arg(long)]
+        strict: bool,
+        /// Write the JSON report here.
+        #[arg(long, value_name = "FILE")]
+        report: Option<std::path::PathBuf>,
+        /// `record`: one record per HTTP chunk, as a master writes them;
+        /// `recorded`: the recorded chunk boundaries.
+        #[arg(long, default_value = "record", value_parser = ["record", "recorded"])]
+        chunking: String,
+        /// Seconds to wait for a recorded call before reporting it missing.
+        #[arg(long, default_value = "10", value_parser = positive_seconds)]
+        call_timeout: Duration,
+        /// Shorten recorded gaps longer than this many seconds (skip idle time).
+        #[arg(long, value_parser = positive_seconds)]
+        max_gap: Option<Duration>,
+        /// Seconds to wait, once the recording is played out, for the framework to hang up.
+        #[arg(long, default_value = "2", value_parser = positive_seconds)]
+        linger: Duration,
+        /// Replay a session whose last line is torn (the complete lines before it).
+        #[arg(long)]
+        allow_torn: bool,
+    },
     /// Run a simulated Mesos master (scheduler API v1).
     Sim {
         /// Address to listen on.
@@ -50,6 +88,15 @@ enum Command {
         /// One JSON object a line, each entry with its message decoded.
         #[arg(long)]
         json: bool,
+    },
+    /// Compare two sessions semantically (ignoring times, stream ids and
+    /// connection numbers, rebinding framework-chosen ids). Exit status 0
+    /// when they are equivalent, 1 when not.
+    Diff {
+        /// The first session.
+        a: std::path::PathBuf,
+        /// The second session.
+        b: std::path::PathBuf,
     },
 }
 
@@ -91,6 +138,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             (listen, agents, cpus, mem, heartbeat, seed, record)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
+        Command::Diff { a, b } => return diff(&a, &b),
+        Command::Serve {
+            session,
+            listen,
+            pace,
+            strict,
+            report,
+            chunking,
+            call_timeout,
+            max_gap,
+            linger,
+            allow_torn,
+        } => {
+            let chunking = if chunking == "recorded" { serve::Chunking::Recorded } else { serve::Chunking::Record };
+            let options = serve::Options { pace, strict, chunking, call_timeout, max_gap, linger };
+            return replay(&session, listen, options, report.as_deref(), allow_torn);
+        }
     };
     let config = Config { agents, cpus, mem, heartbeat, seed, record, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
@@ -137,6 +201,88 @@ fn inspect(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
             torn.line,
             torn.bytes
         );
+    }
+    Ok(())
+}
+
+fn replay(
+    path: &std::path::Path,
+    listen: SocketAddr,
+    options: serve::Options,
+    report_path: Option<&std::path::Path>,
+    allow_torn: bool,
+) -> anyhow::Result<()> {
+    let script = serve::Script::open(path, allow_torn)?;
+    if let Some(torn) = script.torn() {
+        eprintln!("mesos-replay serve: line {}: torn last line skipped ({} bytes)", torn.line, torn.bytes);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    let report = runtime.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        eprintln!(
+            "mesos-replay serve: {} calls, {} subscriptions, {} events; listening on {}",
+            script.calls(),
+            script.subscriptions(),
+            script.events(),
+            listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string()),
+        );
+        let handle = serve::spawn(listener, script, options)?;
+        let finished = handle.finish();
+        tokio::pin!(finished);
+        tokio::select! {
+            report = &mut finished => anyhow::Ok(report),
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("mesos-replay serve: interrupted; the calls not made yet are reported missing");
+                // Dropping the future left the handle inside it: stop through a fresh finish.
+                anyhow::bail!("interrupted before the recording was played out")
+            }
+        }
+    })?;
+    if let Some(file) = report_path {
+        std::fs::write(file, report.to_json())
+            .with_context(|| format!("cannot write the report to {}", file.display()))?;
+    }
+    for divergence in &report.divergences {
+        eprintln!("divergence: {divergence}");
+    }
+    eprintln!(
+        "mesos-replay serve: {}/{} calls matched, {} events sent, {} divergences",
+        report.calls_matched,
+        report.calls_recorded,
+        report.events_sent,
+        report.divergences.len()
+    );
+    if !report.clean {
+        anyhow::bail!("the replay diverged from {}", report.session);
+    }
+    Ok(())
+}
+
+fn diff(a: &std::path::Path, b: &std::path::Path) -> anyhow::Result<()> {
+    use mesos_replay::diff::{Conversation, diff};
+    let read = |path: &std::path::Path| -> anyhow::Result<Conversation> {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Conversation::read(std::io::BufReader::new(file)).with_context(|| format!("{}: bad session", path.display()))
+    };
+    let (ca, cb) = (read(a)?, read(b)?);
+    let outcome = diff(&ca, &cb);
+    let mut out = std::io::stdout().lock();
+    for d in &outcome.differences {
+        let _ = writeln!(out, "{d}");
+    }
+    for (path, conv) in [(a, &ca), (b, &cb)] {
+        if let Some(torn) = &conv.torn {
+            anyhow::bail!(
+                "{}: line {}: torn last line ({} bytes), compared without it",
+                path.display(),
+                torn.line,
+                torn.bytes
+            );
+        }
+    }
+    if !outcome.differences.is_empty() {
+        anyhow::bail!("{} differences between {} and {}", outcome.differences.len(), a.display(), b.display());
     }
     Ok(())
 }

@@ -1,0 +1,434 @@
+//! `mesos-replay diff A B`: are two sessions the same conversation?
+//!
+//! Semantic, not textual. Ignored: times, `seq` numbers, connection numbers,
+//! headers (stream ids, dates, user agents), the encoding (a session in
+//! protobuf equals one in JSON with the same messages), notes, and how the
+//! calls on different connections interleave with the events. Compared:
+//!
+//! - the calls, each B call matched to the next A call with the same method,
+//!   path and call type (so two calls made concurrently may swap places);
+//!   their bodies field by field, framework-chosen ids bound on first sight
+//!   (see [`crate::compare`]), and their answers (status and body);
+//! - the A calls that B lacks, and the B calls that A lacks;
+//! - the event streams, each opened by a matched SUBSCRIBE: event by event in
+//!   order, the A events read through the bindings.
+//!
+//! The sessions are read whole into memory (a replay streams; a diff pairs).
+//!
+//! ```
+//! use mesos_replay::diff::{Conversation, diff};
+//! let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}"#;
+//! let a = format!("{header}\n{}\n", r#"{"seq":0,"t_ns":5,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{\"type\":\"KILL\",\"kill\":{\"task_id\":{\"value\":\"t1\"}}}"}"#);
+//! let b = format!("{header}\n{}\n", r#"{"seq":0,"t_ns":9,"conn":3,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{\"kill\":{\"task_id\":{\"value\":\"t2\"}},\"type\":\"KILL\"}"}"#);
+//! let a = Conversation::read(a.as_bytes()).unwrap();
+//! let b = Conversation::read(b.as_bytes()).unwrap();
+//! assert!(diff(&a, &b).differences.is_empty()); // t1 is bound to t2
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io::{self, Read};
+
+use mesos_codec::peek::peek_type;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{EntryKind, Format, Header, Item, Reader, SessionError, TornLine};
+use serde_json::Value;
+
+use crate::compare::{Bindings, FieldDiff, compare};
+use crate::messages::{api_of, canonical, encoding};
+
+/// What identifies a call for matching: method, path (without the query),
+/// and the call type where the body names one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey {
+    /// `POST`, `GET`, ...
+    pub method: String,
+    /// The path without its query.
+    pub path: String,
+    /// The call type (`ACCEPT`), for a v1 API call whose body says.
+    pub call: Option<String>,
+}
+
+impl CallKey {
+    /// The key of a request.
+    ///
+    /// ```
+    /// use mesos_replay::diff::CallKey;
+    /// let key = CallKey::of("POST", "/api/v1/scheduler?x", br#"{"type":"DECLINE"}"#, None);
+    /// assert_eq!(key.to_string(), "DECLINE");
+    /// assert_eq!(CallKey::of("GET", "/state", b"", None).to_string(), "GET /state");
+    /// ```
+    pub fn of(method: &str, path: &str, body: &[u8], format: Option<Format>) -> CallKey {
+        let path = path.split('?').next().unwrap_or(path).to_owned();
+        let call = api_of(&path)
+            .call
+            .and_then(|id| peek_type(id, encoding(format, body), body).ok().flatten())
+            .map(str::to_owned);
+        CallKey { method: method.to_owned(), path, call }
+    }
+}
+
+impl fmt::Display for CallKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.call {
+            Some(call) => f.write_str(call),
+            None => write!(f, "{} {}", self.method, self.path),
+        }
+    }
+}
+
+/// A message body: canonical JSON when it decodes as its v1 type, its raw
+/// bytes otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// Decoded (see [`crate::messages::canonical`]).
+    Message(Value),
+    /// Not a v1 message (or not decodable): compared byte for byte.
+    Raw(Vec<u8>),
+}
+
+impl Body {
+    fn of(message: Option<MessageId>, bytes: &[u8], format: Option<Format>) -> Body {
+        match message {
+            Some(id) if !bytes.is_empty() => {
+                canonical(id, bytes, format).map(Body::Message).unwrap_or_else(|_| Body::Raw(bytes.to_vec()))
+            }
+            _ => Body::Raw(bytes.to_vec()),
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Body::Message(v) => v.clone(),
+            Body::Raw(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => Value::String(text.to_owned()),
+                Err(_) => Value::String(format!("<{} bytes, not UTF-8>", bytes.len())),
+            },
+        }
+    }
+}
+
+/// One call and its answer.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The request's line in the file.
+    pub line: u64,
+    /// What it is.
+    pub key: CallKey,
+    /// The request body.
+    pub body: Body,
+    /// The answer's status, if it was answered.
+    pub status: Option<u16>,
+    /// The answer's body.
+    pub answer: Body,
+    /// The event stream it opened (an index into [`Conversation::streams`]).
+    pub stream: Option<usize>,
+}
+
+/// One event of a stream.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Its line in the file.
+    pub line: u64,
+    /// The event type (`OFFERS`), when it decodes.
+    pub name: Option<String>,
+    /// The record.
+    pub body: Body,
+}
+
+/// A session read for comparison.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    /// The header.
+    pub header: Option<Header>,
+    /// The calls in file order.
+    pub calls: Vec<Call>,
+    /// The event streams in the order they were opened.
+    pub streams: Vec<Vec<Event>>,
+    /// A torn last line, skipped.
+    pub torn: Option<TornLine>,
+}
+
+/// Why a session could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The session is bad (the line says where).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Reading failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl Conversation {
+    /// Reads a whole session.
+    pub fn read(mut input: impl Read) -> Result<Conversation, ReadError> {
+        let mut reader = Reader::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut conv = Conversation { header: None, calls: Vec::new(), streams: Vec::new(), torn: None };
+        // Request seq → call index; response seq → stream index.
+        let mut calls_by_seq: HashMap<u64, usize> = HashMap::new();
+        let mut unanswered: HashMap<u64, VecDeque<usize>> = HashMap::new();
+        let mut streams_by_seq: HashMap<u64, (usize, Option<MessageId>)> = HashMap::new();
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            reader.push(&buf[..n]);
+            while let Some(item) = reader.next_item()? {
+                let line = reader.line();
+                let entry = match item {
+                    Item::Header(header) => {
+                        conv.header = Some(header);
+                        continue;
+                    }
+                    Item::Entry(entry) => entry,
+                };
+                match entry.kind {
+                    EntryKind::Request(r) => {
+                        let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
+                        let body = Body::of(api_of(&r.path).call, &r.body, r.summary.format);
+                        calls_by_seq.insert(entry.seq, conv.calls.len());
+                        unanswered.entry(entry.conn).or_default().push_back(conv.calls.len());
+                        conv.calls.push(Call {
+                            line,
+                            key,
+                            body,
+                            status: None,
+                            answer: Body::Raw(Vec::new()),
+                            stream: None,
+                        });
+                    }
+                    EntryKind::Response(r) => {
+                        // The request it answers: named, or the oldest
+                        // unanswered one on its connection.
+                        let index = match r.request {
+                            Some(seq) => calls_by_seq.get(&seq).copied(),
+                            None => unanswered.get_mut(&entry.conn).and_then(VecDeque::pop_front),
+                        };
+                        let Some(index) = index else { continue };
+                        if let Some(queue) = unanswered.get_mut(&entry.conn) {
+                            queue.retain(|&i| i != index);
+                        }
+                        let api = api_of(&conv.calls[index].key.path);
+                        let call = &mut conv.calls[index];
+                        call.status = Some(r.status);
+                        if r.stream {
+                            call.stream = Some(conv.streams.len());
+                            streams_by_seq.insert(entry.seq, (conv.streams.len(), api.event));
+                            conv.streams.push(Vec::new());
+                        } else {
+                            let format = r.format.or(call_format(&r.headers));
+                            call.answer = Body::of(api.response, &r.body, format);
+                        }
+                    }
+                    EntryKind::Event(e) => {
+                        let Some(&(index, message)) = streams_by_seq.get(&e.stream) else { continue };
+                        let body = Body::of(message, &e.record, e.summary.format);
+                        conv.streams[index].push(Event { line, name: e.summary.name, body });
+                    }
+                    EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
+                }
+            }
+        }
+        conv.torn = reader.finish();
+        Ok(conv)
+    }
+}
+
+/// The format a response's `Content-Type` names.
+fn call_format(headers: &[(String, String)]) -> Option<Format> {
+    let value = headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str());
+    match value {
+        Some("application/json") => Some(Format::Json),
+        Some("application/x-protobuf") => Some(Format::Protobuf),
+        _ => None,
+    }
+}
+
+/// Where a difference is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Place {
+    /// The n-th call of A (from 1) and its match in B.
+    Call {
+        /// The call's number in A (from 1).
+        number: usize,
+        /// What it is.
+        key: CallKey,
+        /// Its line in A.
+        a_line: u64,
+        /// Its match's line in B.
+        b_line: u64,
+    },
+    /// The answer to a call.
+    Answer {
+        /// The call's number in A (from 1).
+        number: usize,
+        /// What it is.
+        key: CallKey,
+    },
+    /// A call of A that B lacks.
+    MissingInB {
+        /// The call's number in A.
+        number: usize,
+        /// What it is.
+        key: CallKey,
+        /// Its line in A.
+        a_line: u64,
+    },
+    /// A call of B that A lacks.
+    ExtraInB {
+        /// What it is.
+        key: CallKey,
+        /// Its line in B.
+        b_line: u64,
+    },
+    /// An event of a stream.
+    Event {
+        /// The stream (from 1).
+        stream: usize,
+        /// The event's number in the stream (from 1).
+        number: usize,
+        /// Its type.
+        name: Option<String>,
+    },
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Call { number, key, a_line, b_line } => {
+                write!(f, "call {number} {key} (A line {a_line}, B line {b_line})")
+            }
+            Place::Answer { number, key } => write!(f, "answer to call {number} {key}"),
+            Place::MissingInB { number, key, a_line } => write!(f, "call {number} {key} (A line {a_line}) is not in B"),
+            Place::ExtraInB { key, b_line } => write!(f, "call {key} (B line {b_line}) is not in A"),
+            Place::Event { stream, number, name } => {
+                write!(f, "stream {stream} event {number} {}", name.as_deref().unwrap_or("(record)"))
+            }
+        }
+    }
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// Where.
+    pub place: Place,
+    /// The field, when the difference is inside a message.
+    pub field: Option<FieldDiff>,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.place)?;
+        if let Some(d) = &self.field {
+            write!(f, ": {}: A {} / B {}", d.path, d.recorded, d.live)?;
+            if let Some(reason) = &d.reason {
+                write!(f, " ({reason})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of a diff.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Every difference, calls first, then streams.
+    pub differences: Vec<Difference>,
+    /// The ids bound (A value → B value).
+    pub bindings: Bindings,
+}
+
+/// Compares two conversations (see the module documentation).
+pub fn diff(a: &Conversation, b: &Conversation) -> Outcome {
+    let mut out = Outcome::default();
+    // Pending A calls of each key, in order.
+    let mut pending: HashMap<&CallKey, VecDeque<usize>> = HashMap::new();
+    for (i, call) in a.calls.iter().enumerate() {
+        pending.entry(&call.key).or_default().push_back(i);
+    }
+    let mut matched = vec![None; a.calls.len()];
+    let mut field_diffs: Vec<(usize, Difference)> = Vec::new();
+    let mut extra = Vec::new();
+    for (j, bc) in b.calls.iter().enumerate() {
+        let Some(i) = pending.get_mut(&bc.key).and_then(VecDeque::pop_front) else {
+            extra.push(Difference { place: Place::ExtraInB { key: bc.key.clone(), b_line: bc.line }, field: None });
+            continue;
+        };
+        matched[i] = Some(j);
+        let ac = &a.calls[i];
+        let place = Place::Call { number: i + 1, key: ac.key.clone(), a_line: ac.line, b_line: bc.line };
+        for d in compare(&ac.body.value(), &bc.body.value(), &mut out.bindings) {
+            field_diffs.push((i, Difference { place: place.clone(), field: Some(d) }));
+        }
+        let answer = Place::Answer { number: i + 1, key: ac.key.clone() };
+        if ac.status != bc.status {
+            let field =
+                FieldDiff { path: "status".into(), recorded: ac.status.into(), live: bc.status.into(), reason: None };
+            field_diffs.push((i, Difference { place: answer.clone(), field: Some(field) }));
+        }
+        for d in compare(&ac.answer.value(), &bc.answer.value(), &mut out.bindings) {
+            field_diffs.push((i, Difference { place: answer.clone(), field: Some(d) }));
+        }
+    }
+    // In A's order: each call's differences, or its absence from B.
+    let mut by_call: Vec<Vec<Difference>> = vec![Vec::new(); a.calls.len()];
+    for (i, d) in field_diffs {
+        by_call[i].push(d);
+    }
+    for (i, diffs) in by_call.into_iter().enumerate() {
+        if matched[i].is_none() {
+            let ac = &a.calls[i];
+            let place = Place::MissingInB { number: i + 1, key: ac.key.clone(), a_line: ac.line };
+            out.differences.push(Difference { place, field: None });
+        }
+        out.differences.extend(diffs);
+    }
+    out.differences.extend(extra);
+    // The streams of matched SUBSCRIBEs, in A's order.
+    for (i, ac) in a.calls.iter().enumerate() {
+        let (Some(sa), Some(sb)) = (ac.stream, matched[i].and_then(|j| b.calls[j].stream)) else { continue };
+        compare_stream(sa + 1, &a.streams[sa], &b.streams[sb], &mut out);
+    }
+    out
+}
+
+fn compare_stream(stream: usize, a: &[Event], b: &[Event], out: &mut Outcome) {
+    for n in 0..a.len().max(b.len()) {
+        let place = |e: &Event| Place::Event { stream, number: n + 1, name: e.name.clone() };
+        match (a.get(n), b.get(n)) {
+            (Some(ea), Some(eb)) => {
+                // Compared through the calls' bindings; ids first seen in an
+                // event bind only for that event.
+                let mut bindings = out.bindings.clone();
+                for d in compare(&ea.body.value(), &eb.body.value(), &mut bindings) {
+                    out.differences.push(Difference { place: place(ea), field: Some(d) });
+                }
+            }
+            (Some(ea), None) => out.differences.push(Difference {
+                place: place(ea),
+                field: Some(FieldDiff {
+                    path: "$".into(),
+                    recorded: ea.body.value(),
+                    live: Value::Null,
+                    reason: Some("not in B".into()),
+                }),
+            }),
+            (None, Some(eb)) => out.differences.push(Difference {
+                place: place(eb),
+                field: Some(FieldDiff {
+                    path: "$".into(),
+                    recorded: Value::Null,
+                    live: eb.body.value(),
+                    reason: Some("not in A".into()),
+                }),
+            }),
+            (None, None) => {}
+        }
+    }
+}

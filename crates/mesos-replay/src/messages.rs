@@ -1,0 +1,164 @@
+//! The v1 messages inside a session: which message type a body or a record
+//! is (by its API path), and turning it into canonical Mesos JSON or into the
+//! other encoding.
+//!
+//! Canonical means: decoded to protobuf and written back by the codec's
+//! master-exact JSON writer, so a call recorded in protobuf and the same call
+//! sent live in JSON (keys in any order, defaults spelt out or not) decode to
+//! the same [`serde_json::Value`].
+//!
+//! ```
+//! use mesos_codec::session::Format;
+//! use mesos_replay::messages::{api_of, canonical};
+//! let api = api_of("/api/v1/scheduler");
+//! let call = api.call.unwrap();
+//! let a = canonical(call, br#"{"framework_id":{"value":"f1"},"type":"TEARDOWN"}"#, Some(Format::Json)).unwrap();
+//! let b = canonical(call, br#"{"type":"TEARDOWN","framework_id":{"value":"f1"}}"#, None).unwrap();
+//! assert_eq!(a, b);
+//! ```
+
+use mesos_codec::json::{json_to_protobuf, message_type, protobuf_to_json};
+use mesos_codec::peek::Encoding;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::Format;
+use serde_json::Value;
+
+/// The message types of one v1 API: its calls, the events of its streams,
+/// and the bodies of its answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Api {
+    /// The call type (`scheduler.Call`).
+    pub call: Option<MessageId>,
+    /// The event type of its streams (`scheduler.Event`).
+    pub event: Option<MessageId>,
+    /// The type of a call's answer body (`scheduler.Response`), where the API has one.
+    pub response: Option<MessageId>,
+}
+
+impl Api {
+    /// Whether the path is a v1 API at all.
+    ///
+    /// ```
+    /// use mesos_replay::messages::api_of;
+    /// assert!(api_of("/api/v1/scheduler").is_v1());
+    /// assert!(!api_of("/state").is_v1());
+    /// ```
+    pub fn is_v1(&self) -> bool {
+        self.call.is_some()
+    }
+}
+
+/// The API a request path (with or without its query) belongs to.
+///
+/// ```
+/// use mesos_replay::messages::api_of;
+/// let api = api_of("/master/api/v1/scheduler?x=1");
+/// let schema = mesos_codec::schema::Schema::get();
+/// assert_eq!(api.event.map(|id| schema.message(id).name.as_str()), Some("mesos.v1.scheduler.Event"));
+/// assert_eq!(api_of("/redirect").call, None);
+/// ```
+pub fn api_of(path: &str) -> Api {
+    let path = path.split('?').next().unwrap_or(path);
+    let (call, event, response) = match path {
+        "/api/v1/scheduler" | "/master/api/v1/scheduler" => {
+            ("scheduler.Call", "scheduler.Event", Some("scheduler.Response"))
+        }
+        "/api/v1/executor" | "/slave(1)/api/v1/executor" => ("executor.Call", "executor.Event", None),
+        "/api/v1" | "/master/api/v1" => ("master.Call", "master.Event", Some("master.Response")),
+        _ => return Api::default(),
+    };
+    Api {
+        call: message_type(call).ok(),
+        event: message_type(event).ok(),
+        response: response.and_then(|name| message_type(name).ok()),
+    }
+}
+
+/// The encoding of recorded bytes: the recorded format, or a guess from the
+/// first byte when the recorder did not know it.
+///
+/// ```
+/// use mesos_codec::peek::Encoding;
+/// use mesos_replay::messages::encoding;
+/// assert_eq!(encoding(None, b"{}"), Encoding::Json);
+/// assert_eq!(encoding(None, b"\x08\x08"), Encoding::Protobuf);
+/// ```
+pub fn encoding(format: Option<Format>, bytes: &[u8]) -> Encoding {
+    match format {
+        Some(Format::Protobuf) => Encoding::Protobuf,
+        Some(Format::Json) => Encoding::Json,
+        None if bytes.first() == Some(&b'{') => Encoding::Json,
+        None => Encoding::Protobuf,
+    }
+}
+
+/// The session format an encoding is written as.
+///
+/// ```
+/// use mesos_codec::{peek::Encoding, session::Format};
+/// assert_eq!(mesos_replay::messages::format_of(Encoding::Json), Format::Json);
+/// ```
+pub fn format_of(encoding: Encoding) -> Format {
+    match encoding {
+        Encoding::Json => Format::Json,
+        Encoding::Protobuf => Format::Protobuf,
+    }
+}
+
+/// The protobuf encoding of a message in either encoding.
+///
+/// ```
+/// use mesos_codec::peek::Encoding;
+/// use mesos_replay::messages::{api_of, to_protobuf};
+/// let event = api_of("/api/v1/scheduler").event.unwrap();
+/// assert_eq!(to_protobuf(event, br#"{"type":"HEARTBEAT"}"#, Encoding::Json).unwrap(), [0x08, 0x08]);
+/// ```
+pub fn to_protobuf(message: MessageId, bytes: &[u8], encoding: Encoding) -> Result<Vec<u8>, String> {
+    match encoding {
+        Encoding::Json => json_to_protobuf(message, bytes).map_err(|e| e.to_string()),
+        Encoding::Protobuf => Ok(bytes.to_vec()),
+    }
+}
+
+/// The message re-encoded as `to` (the master's exact JSON for JSON).
+///
+/// ```
+/// use mesos_codec::peek::Encoding;
+/// use mesos_replay::messages::{api_of, transcode};
+/// let event = api_of("/api/v1/scheduler").event.unwrap();
+/// assert_eq!(transcode(event, &[0x08, 0x08], Encoding::Protobuf, Encoding::Json).unwrap(), br#"{"type":"HEARTBEAT"}"#);
+/// ```
+pub fn transcode(message: MessageId, bytes: &[u8], from: Encoding, to: Encoding) -> Result<Vec<u8>, String> {
+    match (from, to) {
+        (Encoding::Json, Encoding::Json) | (Encoding::Protobuf, Encoding::Protobuf) => Ok(bytes.to_vec()),
+        (Encoding::Json, Encoding::Protobuf) => json_to_protobuf(message, bytes).map_err(|e| e.to_string()),
+        (Encoding::Protobuf, Encoding::Json) => {
+            protobuf_to_json(message, bytes).map(|t| t.json).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The message as canonical Mesos JSON (see the module documentation).
+pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Format>) -> Result<Value, String> {
+    let pb = to_protobuf(message, bytes, encoding(format, bytes))?;
+    let json = protobuf_to_json(message, &pb).map_err(|e| e.to_string())?.json;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
+
+/// Writes a canonical JSON value back as the message in `to`.
+///
+/// ```
+/// use mesos_codec::peek::Encoding;
+/// use mesos_replay::messages::{api_of, encode_value};
+/// let event = api_of("/api/v1/scheduler").event.unwrap();
+/// let value = serde_json::json!({"type": "HEARTBEAT"});
+/// assert_eq!(encode_value(event, &value, Encoding::Protobuf).unwrap(), [0x08, 0x08]);
+/// ```
+pub fn encode_value(message: MessageId, value: &Value, to: Encoding) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    let pb = json_to_protobuf(message, &json).map_err(|e| e.to_string())?;
+    match to {
+        Encoding::Protobuf => Ok(pb),
+        Encoding::Json => protobuf_to_json(message, &pb).map(|t| t.json).map_err(|e| e.to_string()),
+    }
+}

@@ -1,0 +1,510 @@
+//! The replay's state: which recorded calls are matched, the live
+//! subscriptions, the bindings and the divergences. Everything here runs
+//! under one mutex, without awaiting.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use mesos_codec::negotiate::{self, ContentType};
+use mesos_codec::peek::{Encoding, peek_ids};
+use mesos_codec::session::{EntryKind, Format};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::script::{Script, fingerprint};
+use super::{Chunking, Options};
+use crate::compare::{Binding, Bindings, compare, rewrite};
+use crate::diff::CallKey;
+use crate::messages::{api_of, canonical, encode_value, encoding, transcode};
+
+/// How far ahead among the pending calls of one type a live call looks for
+/// one that names the same master-chosen ids.
+const LOOKAHEAD: usize = 64;
+
+/// Room in a subscription's channel, in HTTP chunks: the cursor waits when a
+/// framework reads slowly, so memory stays flat.
+pub(crate) const STREAM_BUFFER: usize = 64;
+
+/// A live request, as the server read it.
+pub(crate) struct LiveRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub content_type: Option<&'a str>,
+    pub accept: Option<&'a str>,
+    pub stream_id: Option<&'a str>,
+    pub host: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// What to answer.
+pub(crate) enum Reply {
+    Full { status: u16, headers: Vec<(String, String)>, body: Bytes },
+    Stream { status: u16, headers: Vec<(String, String)>, sub: usize, rx: mpsc::Receiver<Bytes> },
+}
+
+impl Reply {
+    fn text(status: u16, message: impl Into<String>) -> Reply {
+        let headers = vec![("Content-Type".to_owned(), "text/plain; charset=utf-8".to_owned())];
+        Reply::Full { status, headers, body: Bytes::from(message.into()) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum CallState {
+    Pending,
+    Matched { at: Instant },
+    Missing,
+}
+
+pub(crate) enum SubState {
+    Waiting,
+    Live { tx: mpsc::Sender<Bytes>, encoding: Encoding },
+    Closed,
+}
+
+/// A recorded call matched by a live one.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchedCall {
+    /// The recorded call's number (from 1, in file order).
+    pub call: usize,
+    /// The live call's number (from 1, in arrival order).
+    pub live: u64,
+    /// The call type, or method and path.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The recorded request's line in the session file.
+    pub line: u64,
+}
+
+/// One divergence between the recording and the live framework.
+#[derive(Debug, Clone, Serialize)]
+pub struct Divergence {
+    /// `fields` (a matched call differs), `missing` (a recorded call never
+    /// came), `unexpected` (a live call the recording lacks), `stream_id`
+    /// (a call without the subscription's `Mesos-Stream-Id`).
+    pub kind: &'static str,
+    /// The recorded call's number (from 1), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<usize>,
+    /// The live call's number (from 1), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<u64>,
+    /// The call type, or method and path.
+    #[serde(rename = "type")]
+    pub call_type: String,
+    /// The recorded request's line in the session file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The field, as a JSON path into the call (`$.accept.offer_ids[0].value`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The recorded value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Value>,
+    /// The live value.
+    #[serde(skip_serializing_if = "Option::is_none", rename = "live_value")]
+    pub live_value: Option<Value>,
+    /// Why, in words.
+    pub message: String,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.call, self.live) {
+            (Some(call), Some(live)) => write!(f, "call {call} {} (live call {live})", self.call_type)?,
+            (Some(call), None) => write!(f, "call {call} {}", self.call_type)?,
+            (None, Some(live)) => write!(f, "live call {live} {}", self.call_type)?,
+            (None, None) => write!(f, "{}", self.call_type)?,
+        }
+        if let Some(line) = self.line {
+            write!(f, " [line {line}]")?;
+        }
+        if let Some(path) = &self.path {
+            write!(f, ": {path}: recorded {}, live {}", fmt_value(&self.recorded), fmt_value(&self.live_value))?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+fn fmt_value(v: &Option<Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "(absent)".to_owned(),
+        Some(v) => v.to_string(),
+    }
+}
+
+pub(crate) struct Engine {
+    pub script: std::sync::Arc<Script>,
+    file: File,
+    pub options: Options,
+    pending: HashMap<CallKey, VecDeque<usize>>,
+    pub states: Vec<CallState>,
+    live_calls: u64,
+    pub subs: Vec<SubState>,
+    /// The stream id of the latest live subscription.
+    stream_id: Option<String>,
+    pub bindings: Bindings,
+    pub matched: Vec<MatchedCall>,
+    pub divergences: Vec<Divergence>,
+    pub events_sent: Vec<u64>,
+    pub events_undelivered: u64,
+    pub unrecorded: u64,
+    pub stopped: bool,
+}
+
+impl Engine {
+    pub fn new(script: std::sync::Arc<Script>, options: Options) -> std::io::Result<Engine> {
+        let file = File::open(&script.path)?;
+        let mut pending: HashMap<CallKey, VecDeque<usize>> = HashMap::new();
+        for (i, call) in script.calls.iter().enumerate() {
+            pending.entry(call.key.clone()).or_default().push_back(i);
+        }
+        let calls = script.calls.len();
+        let subs = script.subs.len();
+        Ok(Engine {
+            script,
+            file,
+            options,
+            pending,
+            states: vec![CallState::Pending; calls],
+            live_calls: 0,
+            subs: (0..subs).map(|_| SubState::Waiting).collect(),
+            stream_id: None,
+            bindings: Bindings::default(),
+            matched: Vec::new(),
+            divergences: Vec::new(),
+            events_sent: vec![0; subs],
+            events_undelivered: 0,
+            unrecorded: 0,
+            stopped: false,
+        })
+    }
+
+    fn diverge(&mut self, divergence: Divergence) {
+        tracing::warn!("divergence: {divergence}");
+        self.divergences.push(divergence);
+        if self.options.strict {
+            self.stop();
+        }
+    }
+
+    /// Ends every live stream (strict mode, the end of the recording, or a
+    /// shutdown).
+    pub fn stop(&mut self) {
+        self.stopped = true;
+        self.stop_streams();
+    }
+
+    /// Ends the live streams (the recording is played out); later calls
+    /// are still matched, and reported as unexpected.
+    pub fn stop_streams(&mut self) {
+        for sub in &mut self.subs {
+            if matches!(sub, SubState::Live { .. }) {
+                *sub = SubState::Closed;
+            }
+        }
+    }
+
+    /// A recorded call that never came.
+    pub fn missing(&mut self, index: usize) {
+        if self.states[index] != CallState::Pending {
+            return;
+        }
+        self.states[index] = CallState::Missing;
+        let call = &self.script.calls[index];
+        if let Some(queue) = self.pending.get_mut(&call.key) {
+            queue.retain(|&i| i != index);
+        }
+        let divergence = Divergence {
+            kind: "missing",
+            call: Some(index + 1),
+            live: None,
+            call_type: call.key.to_string(),
+            line: Some(call.request.line),
+            path: None,
+            recorded: None,
+            live_value: None,
+            message: format!(
+                "the framework did not make this call (waited {:.1} s after the events before it)",
+                self.options.call_timeout.as_secs_f64()
+            ),
+        };
+        self.diverge(divergence);
+    }
+
+    /// The pending recorded call a live call matches: the next of its type,
+    /// preferring (among the next few) one naming the same master-chosen ids.
+    fn pick(&mut self, key: &CallKey, fingerprint: u64) -> Option<usize> {
+        let queue = self.pending.get_mut(key)?;
+        let calls = &self.script.calls;
+        let position = queue.iter().take(LOOKAHEAD).position(|&i| calls[i].fingerprint == fingerprint).unwrap_or(0);
+        queue.remove(position)
+    }
+
+    pub fn on_request(&mut self, req: &LiveRequest<'_>, now: Instant) -> Reply {
+        self.live_calls += 1;
+        let live = self.live_calls;
+        let format = match negotiate::request_content_type(req.content_type) {
+            Ok(ContentType::Json) => Some(Format::Json),
+            Ok(ContentType::Protobuf) => Some(Format::Protobuf),
+            _ => None,
+        };
+        let key = CallKey::of(req.method, req.path, req.body, format);
+        let api = api_of(req.path);
+        if self.stopped {
+            return Reply::text(503, "mesos-replay: the replay has stopped (--strict, after a divergence)");
+        }
+        let index = self.pick(&key, fingerprint(api.call, req.body, format));
+        let Some(index) = index else {
+            if !api.is_v1() {
+                // Not part of the recorded conversation: answer as a master
+                // would, and do not count it against the replay.
+                self.unrecorded += 1;
+                let path = req.path.split('?').next().unwrap_or(req.path);
+                if matches!(path, "/redirect" | "/master/redirect") {
+                    let location = format!("//{}", req.host.unwrap_or("localhost"));
+                    return Reply::Full {
+                        status: 307,
+                        headers: vec![("Location".into(), location)],
+                        body: Bytes::new(),
+                    };
+                }
+                return Reply::text(404, "");
+            }
+            let divergence = Divergence {
+                kind: "unexpected",
+                call: None,
+                live: Some(live),
+                call_type: key.to_string(),
+                line: None,
+                path: None,
+                recorded: None,
+                live_value: None,
+                message: "the recording has no further call of this type".into(),
+            };
+            self.diverge(divergence);
+            if key.call.as_deref() == Some("SUBSCRIBE") {
+                return Reply::text(503, "mesos-replay: the recording has no further subscription");
+            }
+            return Reply::Full { status: 202, headers: Vec::new(), body: Bytes::new() };
+        };
+        self.states[index] = CallState::Matched { at: now };
+        let call = self.script.calls[index].clone();
+        self.matched.push(MatchedCall { call: index + 1, live, kind: key.to_string(), line: call.request.line });
+        let divergence = |kind, message: String| Divergence {
+            kind,
+            call: Some(index + 1),
+            live: Some(live),
+            call_type: key.to_string(),
+            line: Some(call.request.line),
+            path: None,
+            recorded: None,
+            live_value: None,
+            message,
+        };
+
+        // The recorded exchange.
+        let recorded = match self.script.read_entry(&self.file, call.request) {
+            Ok(entry) => entry,
+            Err(e) => return Reply::text(500, format!("mesos-replay: cannot read the recorded call again: {e}")),
+        };
+        let EntryKind::Request(recorded) = recorded.kind else {
+            return Reply::text(500, "mesos-replay: the session file changed under the replay");
+        };
+        let response = match call.response.map(|span| self.script.read_entry(&self.file, span)) {
+            Some(Ok(entry)) => match entry.kind {
+                EntryKind::Response(r) => Some(r),
+                _ => return Reply::text(500, "mesos-replay: the session file changed under the replay"),
+            },
+            Some(Err(e)) => return Reply::text(500, format!("mesos-replay: cannot read the recorded answer: {e}")),
+            None => None,
+        };
+
+        // Compare, binding framework-chosen ids.
+        if let Some(message) = api.call {
+            let r = canonical(message, &recorded.body, recorded.summary.format);
+            let l = canonical(message, req.body, format);
+            match (r, l) {
+                (Ok(r), Ok(l)) => {
+                    for d in compare(&r, &l, &mut self.bindings) {
+                        let mut dv = divergence("fields", d.reason.clone().unwrap_or_else(|| "differs".into()));
+                        dv.path = Some(d.path);
+                        dv.recorded = Some(d.recorded);
+                        dv.live_value = Some(d.live);
+                        self.diverge(dv);
+                    }
+                }
+                (Ok(_), Err(e)) => self.diverge(divergence("fields", format!("the live call does not decode: {e}"))),
+                (Err(_), _) if recorded.body != req.body => {
+                    self.diverge(divergence("fields", "the body differs (the recorded one does not decode)".into()))
+                }
+                (Err(_), _) => {}
+            }
+        } else if recorded.body != req.body {
+            self.diverge(divergence("fields", "the body differs".into()));
+        }
+
+        // The stream id, checked as the master checks it.
+        let recorded_stream_id = header(&recorded.headers, "mesos-stream-id");
+        if key.call.as_deref() != Some("SUBSCRIBE")
+            && recorded_stream_id.is_some()
+            && let Some(current) = self.stream_id.clone()
+            && req.stream_id != Some(current.as_str())
+        {
+            let message = match req.stream_id {
+                None => "All non-subscribe calls should include the 'Mesos-Stream-Id' header".to_owned(),
+                Some(_) => {
+                    let framework = recorded.summary.framework_id.as_deref().unwrap_or_default();
+                    format!(
+                        "The stream ID included in this request didn't match the stream ID currently associated \
+                         with framework ID '{framework}'"
+                    )
+                }
+            };
+            let mut dv = divergence("stream_id", message.clone());
+            dv.path = Some("headers.Mesos-Stream-Id".into());
+            dv.recorded = Some(Value::String(current));
+            dv.live_value = Some(req.stream_id.map_or(Value::Null, |s| Value::String(s.into())));
+            self.diverge(dv);
+            return Reply::text(400, message);
+        }
+
+        let Some(response) = response else {
+            return Reply::text(503, "mesos-replay: the recording holds no answer to this call");
+        };
+        let mut headers: Vec<(String, String)> = response
+            .headers
+            .iter()
+            .filter(|(n, _)| {
+                !["content-length", "transfer-encoding", "connection", "keep-alive"]
+                    .iter()
+                    .any(|h| n.eq_ignore_ascii_case(h))
+            })
+            .cloned()
+            .collect();
+        let wanted = match negotiate::response_content_type(req.accept) {
+            Ok(ContentType::Protobuf) => Some(Encoding::Protobuf),
+            Ok(ContentType::Json) => Some(Encoding::Json),
+            _ => None,
+        };
+        if let Some(sub) = call.sub {
+            let recorded_format = self.script.subs[sub].format;
+            let live_encoding = wanted.unwrap_or(match recorded_format {
+                Some(Format::Protobuf) => Encoding::Protobuf,
+                _ => Encoding::Json,
+            });
+            set_content_type(&mut headers, live_encoding);
+            let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+            // A reconnect replaces the previous subscription's stream.
+            self.subs[sub] = SubState::Live { tx, encoding: live_encoding };
+            self.stream_id = self.script.subs[sub].stream_id.clone();
+            return Reply::Stream { status: response.status, headers, sub, rx };
+        }
+        let mut body = Bytes::from(response.body);
+        if let (Some(message), Some(want), false) = (api.response, wanted, body.is_empty()) {
+            let have = encoding(response.format.or(format_of_headers(&headers)), &body);
+            if have != want
+                && let Ok(bytes) = transcode(message, &body, have, want)
+            {
+                body = Bytes::from(bytes);
+                set_content_type(&mut headers, want);
+            }
+        }
+        Reply::Full { status: response.status, headers, body }
+    }
+
+    /// The bytes to send for one recorded event on `sub`, as HTTP chunks,
+    /// and the sender to send them with; `None` when the stream is not live.
+    pub fn event_frames(
+        &mut self,
+        sub: usize,
+        record: Bytes,
+        format: Option<Format>,
+        chunks: Option<Vec<u64>>,
+    ) -> Option<(mpsc::Sender<Bytes>, Vec<Bytes>)> {
+        let SubState::Live { tx, encoding: want } = &self.subs[sub] else {
+            self.events_undelivered += 1;
+            return None;
+        };
+        let (tx, want) = (tx.clone(), *want);
+        let message = self.script.subs[sub].event;
+        let have = encoding(format.or(self.script.subs[sub].format), &record);
+        let mut data = record.clone();
+        let mut changed = false;
+        if let Some(message) = message {
+            if self.bindings.renames() && self.names_renamed_ids(message, have, &record) {
+                let rewritten = canonical(message, &record, Some(super::format_of(have))).ok().and_then(|mut v| {
+                    rewrite(&mut v, &self.bindings).then(|| encode_value(message, &v, want).ok()).flatten()
+                });
+                if let Some(bytes) = rewritten {
+                    data = Bytes::from(bytes);
+                    changed = true;
+                }
+            }
+            if !changed && have != want {
+                if let Ok(bytes) = transcode(message, &record, have, want) {
+                    data = Bytes::from(bytes);
+                    changed = true;
+                }
+            }
+        }
+        let mut framed = BytesMut::with_capacity(data.len() + 21);
+        framed.put_slice(itoa::Buffer::new().format(data.len()).as_bytes());
+        framed.put_u8(b'\n');
+        framed.put_slice(&data);
+        let framed = framed.freeze();
+        let frames = match (self.options.chunking, chunks) {
+            (Chunking::Recorded, Some(sizes))
+                if !changed && sizes.iter().sum::<u64>() == framed.len() as u64 && !sizes.contains(&0) =>
+            {
+                let mut frames = Vec::with_capacity(sizes.len());
+                let mut at = 0usize;
+                for size in sizes {
+                    let end = at + size as usize;
+                    frames.push(framed.slice(at..end));
+                    at = end;
+                }
+                frames
+            }
+            _ => vec![framed],
+        };
+        Some((tx, frames))
+    }
+
+    fn names_renamed_ids(&self, message: mesos_codec::schema::MessageId, have: Encoding, record: &[u8]) -> bool {
+        let Ok(ids) = peek_ids(message, have, record) else { return true };
+        ids.task_ids.iter().any(|id| self.bindings.renamed("task", id))
+            || ids.executor_ids.iter().any(|id| self.bindings.renamed("executor", id))
+            || ids.operation_ids.iter().any(|id| self.bindings.renamed("operation", id))
+    }
+
+    pub fn bindings(&self) -> Vec<Binding> {
+        self.bindings.all().to_vec()
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn format_of_headers(headers: &[(String, String)]) -> Option<Format> {
+    match header(headers, "content-type") {
+        Some("application/json") => Some(Format::Json),
+        Some("application/x-protobuf") => Some(Format::Protobuf),
+        _ => None,
+    }
+}
+
+fn set_content_type(headers: &mut Vec<(String, String)>, encoding: Encoding) {
+    let value = match encoding {
+        Encoding::Json => "application/json",
+        Encoding::Protobuf => "application/x-protobuf",
+    };
+    match headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+        Some((_, v)) => *v = value.to_owned(),
+        None => headers.push(("Content-Type".to_owned(), value.to_owned())),
+    }
+}

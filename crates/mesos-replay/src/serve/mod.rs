@@ -1,0 +1,611 @@
+//! `mesos-replay serve`: plays the master of a recorded session to a live
+//! framework, deterministically.
+//!
+//! How it works:
+//!
+//! 1. [`Script::open`] reads the session once, checks it whole (a bad line
+//!    is an error naming it before anything is served) and notes where each
+//!    call, answer and stream lies. Nothing per event is kept.
+//! 2. [`spawn`] serves it. A *cursor* walks the session again in file
+//!    order, on its own thread for the reading. At each recorded call it
+//!    waits until the live framework has made the matching call (causal
+//!    gating); at each event it waits for the pace, then sends it on the
+//!    live stream of its subscription; at a stream the master closed, it
+//!    closes the live one. Live calls are matched to the recording as they
+//!    come ([`engine`](self) docs on [`Divergence`]) and answered with the
+//!    recorded answer.
+//! 3. When the recording is played out (and the framework has hung up, or
+//!    `linger` has passed), [`ServeHandle::finish`] returns the [`Report`].
+//!
+//! Deterministic: what is sent depends only on the recording and on what the
+//! framework sends, never on timing (pacing changes *when*, not *what*), and
+//! the report holds no times.
+//!
+//! ```no_run
+//! use mesos_replay::serve::{Options, Script, spawn};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let script = Script::open("f1.session.jsonl".as_ref(), false)?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5050").await?;
+//! let handle = spawn(listener, script, Options::default())?;
+//! // ... the framework runs against handle.local_addr() ...
+//! let report = handle.finish().await;
+//! assert!(report.clean);
+//! # Ok(()) }
+//! ```
+
+mod engine;
+mod script;
+
+use std::convert::Infallible;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper_util::rt::TokioIo;
+use mesos_codec::peek::Encoding;
+use mesos_codec::session::{EntryKind, Format, Item, Reader};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub use engine::{Divergence, MatchedCall};
+pub use script::{Script, ScriptError};
+
+use crate::compare::Binding;
+use engine::{CallState, Engine, LiveRequest, Reply, SubState};
+
+/// How fast recorded events are sent, once gating allows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// The recorded gaps between events.
+    Recorded,
+    /// The recorded gaps divided by this factor (2 = twice as fast).
+    Factor(f64),
+    /// No waiting at all.
+    Fast,
+}
+
+impl std::str::FromStr for Pace {
+    type Err = String;
+
+    /// `recorded`, `fast`, or a positive factor.
+    ///
+    /// ```
+    /// use mesos_replay::serve::Pace;
+    /// assert_eq!("fast".parse(), Ok(Pace::Fast));
+    /// assert_eq!("2.5".parse(), Ok(Pace::Factor(2.5)));
+    /// assert!("0".parse::<Pace>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Pace, String> {
+        match s {
+            "recorded" => Ok(Pace::Recorded),
+            "fast" => Ok(Pace::Fast),
+            _ => match s.parse::<f64>() {
+                Ok(f) if f.is_finite() && f > 0.0 => Ok(Pace::Factor(f)),
+                _ => Err(format!("`{s}`: expected `recorded`, `fast` or a positive factor")),
+            },
+        }
+    }
+}
+
+/// How event streams are cut into HTTP chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunking {
+    /// One record per chunk, as a master writes them.
+    Record,
+    /// The recorded chunk boundaries (from the events' `chunks`), for client
+    /// bugs that depend on them. Events rewritten or transcoded go as one
+    /// chunk (their length changed).
+    Recorded,
+}
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The pace of events.
+    pub pace: Pace,
+    /// End the streams at the first divergence.
+    pub strict: bool,
+    /// How streams are cut into chunks.
+    pub chunking: Chunking,
+    /// How long to wait for a recorded call, once every event before it was
+    /// sent, before reporting it missing.
+    pub call_timeout: Duration,
+    /// Recorded gaps longer than this are shortened to it (idle time skipped).
+    pub max_gap: Option<Duration>,
+    /// After the recording is played out, how long to wait for the
+    /// framework to hang up (extra calls in this time are reported).
+    pub linger: Duration,
+}
+
+impl Default for Options {
+    /// Recorded pace, lenient, one record per chunk, 10 s for a missing
+    /// call, no gap limit, 2 s of linger.
+    ///
+    /// ```
+    /// let options = mesos_replay::serve::Options::default();
+    /// assert_eq!(options.pace, mesos_replay::serve::Pace::Recorded);
+    /// ```
+    fn default() -> Options {
+        Options {
+            pace: Pace::Recorded,
+            strict: false,
+            chunking: Chunking::Record,
+            call_timeout: Duration::from_secs(10),
+            max_gap: None,
+            linger: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Per subscription, in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionReport {
+    /// Its number (from 1, in recorded order).
+    pub subscription: usize,
+    /// Whether a live SUBSCRIBE was matched to it.
+    pub subscribed: bool,
+    /// Events recorded on it.
+    pub events_recorded: u64,
+    /// Events sent on it.
+    pub events_sent: u64,
+}
+
+/// The outcome of a replay: byte for byte the same across runs with the same
+/// framework behaviour (no times in it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The session file's name.
+    pub session: String,
+    /// No divergence, and every recorded call matched.
+    pub clean: bool,
+    /// Recorded calls.
+    pub calls_recorded: usize,
+    /// Recorded calls matched by a live call.
+    pub calls_matched: usize,
+    /// Events sent, on all streams.
+    pub events_sent: u64,
+    /// Events that could not be sent (their stream was gone).
+    pub events_undelivered: u64,
+    /// Live requests outside the v1 APIs that the recording does not hold
+    /// (`GET /redirect`, ...), answered as a master would.
+    pub unrecorded_requests: u64,
+    /// The matched calls, in the order they were matched.
+    pub matched: Vec<MatchedCall>,
+    /// Every divergence, in the order found.
+    pub divergences: Vec<Divergence>,
+    /// The framework-chosen ids bound (recorded → live).
+    pub bindings: Vec<Binding>,
+    /// Per subscription.
+    pub subscriptions: Vec<SubscriptionReport>,
+}
+
+impl Report {
+    /// The report as pretty JSON, with a final newline.
+    ///
+    /// ```
+    /// # let report = mesos_replay::serve::Report { session: "s".into(), clean: true, calls_recorded: 0,
+    /// #     calls_matched: 0, events_sent: 0, events_undelivered: 0, unrecorded_requests: 0, matched: vec![],
+    /// #     divergences: vec![], bindings: vec![], subscriptions: vec![] };
+    /// assert!(report.to_json().starts_with(b"{\n  \"session\": \"s\""));
+    /// ```
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
+
+/// One step of the recording, in file order, for the cursor.
+enum Step {
+    Call { index: usize, t_ns: u64 },
+    Event { sub: usize, t_ns: u64, record: Bytes, format: Option<Format>, chunks: Option<Vec<u64>> },
+    Close { sub: usize, t_ns: u64 },
+    Failed(String),
+}
+
+struct Shared {
+    engine: Mutex<Engine>,
+    /// Bumped whenever a call is matched or the replay stops.
+    progress: watch::Sender<u64>,
+    open_connections: AtomicUsize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn bump(&self) {
+        self.progress.send_modify(|n| *n += 1);
+    }
+}
+
+/// A running replay.
+pub struct ServeHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: JoinHandle<()>,
+    cursor: JoinHandle<()>,
+}
+
+impl ServeHandle {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until the recording is played out and the framework has hung
+    /// up (or `linger` passed), then returns the report.
+    pub async fn finish(mut self) -> Report {
+        let _ = (&mut self.cursor).await;
+        self.report()
+    }
+
+    /// Stops now (Ctrl-C): the recorded calls not yet made are missing.
+    pub fn stop(self) -> Report {
+        self.cursor.abort();
+        {
+            let mut engine = self.shared.lock();
+            for i in 0..engine.states.len() {
+                engine.missing(i);
+            }
+            engine.stop();
+        }
+        self.report()
+    }
+
+    fn report(&self) -> Report {
+        self.accept.abort();
+        let engine = self.shared.lock();
+        let script = &engine.script;
+        let calls_matched = engine.matched.len();
+        let subscriptions = script
+            .subs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SubscriptionReport {
+                subscription: i + 1,
+                subscribed: matches!(engine.states[s.call], CallState::Matched { .. }),
+                events_recorded: s.events,
+                events_sent: engine.events_sent[i],
+            })
+            .collect();
+        Report {
+            session: script.name.clone(),
+            clean: engine.divergences.is_empty() && calls_matched == script.calls.len(),
+            calls_recorded: script.calls.len(),
+            calls_matched,
+            events_sent: engine.events_sent.iter().sum(),
+            events_undelivered: engine.events_undelivered,
+            unrecorded_requests: engine.unrecorded,
+            matched: engine.matched.clone(),
+            divergences: engine.divergences.clone(),
+            bindings: engine.bindings(),
+            subscriptions,
+        }
+    }
+}
+
+impl Drop for ServeHandle {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cursor.abort();
+    }
+}
+
+/// Starts serving `script` on `listener`. Must be called inside a tokio
+/// runtime.
+pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Result<ServeHandle> {
+    let addr = listener.local_addr()?;
+    let script = Arc::new(script);
+    let engine = Engine::new(script.clone(), options)?;
+    let (progress, _) = watch::channel(0);
+    let shared = Arc::new(Shared { engine: Mutex::new(engine), progress, open_connections: AtomicUsize::new(0) });
+    let accept_shared = shared.clone();
+    let accept = tokio::spawn(async move {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let shared = accept_shared.clone();
+            shared.open_connections.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let conn_shared = shared.clone();
+                let service = hyper::service::service_fn(move |req| handle(conn_shared.clone(), req));
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    // Header names as a master writes them (`Mesos-Stream-Id`).
+                    .title_case_headers(true)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!("connection from {peer}: {e}");
+                }
+                shared.open_connections.fetch_sub(1, Ordering::SeqCst);
+                shared.bump();
+            });
+        }
+    });
+    let (steps_tx, steps_rx) = mpsc::channel(1024);
+    let reader_script = script.clone();
+    std::thread::Builder::new()
+        .name("mesos-replay-reader".into())
+        .spawn(move || read_steps(&reader_script, &steps_tx))?;
+    let cursor = tokio::spawn(cursor(shared.clone(), steps_rx));
+    Ok(ServeHandle { shared, addr, accept, cursor })
+}
+
+/// The second pass: the session's steps in file order (on its own thread).
+fn read_steps(script: &Script, tx: &mpsc::Sender<Step>) {
+    let fail = |message: String| {
+        let _ = tx.blocking_send(Step::Failed(message));
+    };
+    let mut file = match std::fs::File::open(&script.path) {
+        Ok(file) => file,
+        Err(e) => return fail(format!("{}: {e}", script.name)),
+    };
+    let subs_by_seq: std::collections::HashMap<u64, usize> =
+        script.subs.iter().enumerate().map(|(i, s)| (s.response_seq, i)).collect();
+    let mut reader = Reader::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut left = script.end;
+    let mut calls = 0usize;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match file.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return fail(format!("{}: {e}", script.name)),
+        };
+        left -= n as u64;
+        reader.push(&buf[..n]);
+        loop {
+            let entry = match reader.next_item() {
+                Ok(Some(Item::Entry(entry))) => entry,
+                Ok(Some(Item::Header(_))) => continue,
+                Ok(None) => break,
+                Err(e) => return fail(format!("{}: {e}", script.name)),
+            };
+            let step = match entry.kind {
+                EntryKind::Request(_) => {
+                    calls += 1;
+                    Step::Call { index: calls - 1, t_ns: entry.t_ns }
+                }
+                EntryKind::Event(e) => match subs_by_seq.get(&e.stream) {
+                    Some(&sub) => Step::Event {
+                        sub,
+                        t_ns: entry.t_ns,
+                        record: Bytes::from(e.record),
+                        format: e.summary.format,
+                        chunks: e.chunks,
+                    },
+                    None => continue,
+                },
+                EntryKind::Close(c) if script::closes_stream(c.by) => {
+                    match c.stream.and_then(|s| subs_by_seq.get(&s)) {
+                        Some(&sub) => Step::Close { sub, t_ns: entry.t_ns },
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            if tx.blocking_send(step).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// When the next step is due.
+struct Pacer {
+    pace: Pace,
+    max_gap: Option<Duration>,
+    /// The recorded time and the live instant of the last step.
+    last: Option<(u64, Instant)>,
+}
+
+impl Pacer {
+    fn due(&mut self, t_ns: u64, now: Instant) -> Instant {
+        let factor = match self.pace {
+            Pace::Fast => return now,
+            Pace::Recorded => 1.0,
+            Pace::Factor(f) => f,
+        };
+        let Some((last_t, last_at)) = self.last else {
+            self.last = Some((t_ns, now));
+            return now;
+        };
+        let mut gap = Duration::from_nanos(t_ns.saturating_sub(last_t));
+        if let Some(max) = self.max_gap {
+            gap = gap.min(max);
+        }
+        let due = last_at + gap.div_f64(factor);
+        self.last = Some((t_ns, due));
+        due
+    }
+
+    /// A recorded call was made live at `at`: later steps keep their gaps
+    /// from it, never earlier than the recording would have them.
+    fn called(&mut self, t_ns: u64, at: Instant) {
+        let due = self.due(t_ns, at);
+        self.last = Some((t_ns, due.max(at)));
+    }
+}
+
+async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Step>) {
+    let (timeout, linger, pace, max_gap) = {
+        let engine = shared.lock();
+        (engine.options.call_timeout, engine.options.linger, engine.options.pace, engine.options.max_gap)
+    };
+    let mut pacer = Pacer { pace, max_gap, last: None };
+    let mut progress = shared.progress.subscribe();
+    while let Some(step) = steps.recv().await {
+        if shared.lock().stopped {
+            break;
+        }
+        match step {
+            Step::Call { index, t_ns } => {
+                let deadline = Instant::now() + timeout;
+                loop {
+                    let state = shared.lock().states[index];
+                    match state {
+                        CallState::Matched { at } => {
+                            pacer.called(t_ns, at);
+                            break;
+                        }
+                        CallState::Missing => break,
+                        CallState::Pending => {}
+                    }
+                    tokio::select! {
+                        _ = progress.changed() => {}
+                        _ = tokio::time::sleep_until(deadline) => {
+                            shared.lock().missing(index);
+                            shared.bump();
+                            break;
+                        }
+                    }
+                }
+            }
+            Step::Event { sub, t_ns, record, format, chunks } => {
+                let due = pacer.due(t_ns, Instant::now());
+                if due > Instant::now() {
+                    tokio::time::sleep_until(due).await;
+                }
+                let send = shared.lock().event_frames(sub, record, format, chunks);
+                let Some((tx, frames)) = send else { continue };
+                let mut delivered = true;
+                for frame in frames {
+                    if tx.send(frame).await.is_err() {
+                        delivered = false;
+                        break;
+                    }
+                }
+                let mut engine = shared.lock();
+                if delivered {
+                    engine.events_sent[sub] += 1;
+                } else {
+                    engine.events_undelivered += 1;
+                }
+            }
+            Step::Close { sub, t_ns } => {
+                let due = pacer.due(t_ns, Instant::now());
+                if due > Instant::now() {
+                    tokio::time::sleep_until(due).await;
+                }
+                let mut engine = shared.lock();
+                if matches!(engine.subs[sub], SubState::Live { .. }) {
+                    engine.subs[sub] = SubState::Closed;
+                }
+            }
+            Step::Failed(message) => {
+                tracing::error!("{message}");
+                break;
+            }
+        }
+    }
+    // Played out: end the streams still open, then give the framework a
+    // moment to hang up (and report any extra call it makes meanwhile).
+    shared.lock().stop_streams();
+    let deadline = Instant::now() + linger;
+    while shared.open_connections.load(Ordering::SeqCst) > 0 {
+        tokio::select! {
+            _ = progress.changed() => {}
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+}
+
+type ResponseBody = BoxBody<Bytes, Infallible>;
+
+async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return Ok(text(StatusCode::BAD_REQUEST, format!("Failed to read the request body: {e}"))),
+    };
+    let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let last = |name: &str| parts.headers.get_all(name).iter().next_back().and_then(|v| v.to_str().ok());
+    let request = LiveRequest {
+        method: parts.method.as_str(),
+        path,
+        content_type: last("content-type"),
+        accept: last("accept"),
+        stream_id: last("mesos-stream-id"),
+        host: last("host"),
+        body: &body,
+    };
+    let reply = shared.lock().on_request(&request, Instant::now());
+    shared.bump();
+    Ok(match reply {
+        Reply::Full { status, headers, body } => build(status, &headers, Full::new(body).boxed()),
+        Reply::Stream { status, headers, sub, rx } => {
+            build(status, &headers, BoxBody::new(EventBody { rx, sub, shared: shared.clone() }))
+        }
+    })
+}
+
+fn build(status: u16, headers: &[(String, String)], body: ResponseBody) -> Response<ResponseBody> {
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+fn text(status: StatusCode, message: String) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(message)).boxed());
+    *response.status_mut() = status;
+    response
+}
+
+/// A live subscription stream: one body frame per chunk.
+struct EventBody {
+    rx: mpsc::Receiver<Bytes>,
+    sub: usize,
+    shared: Arc<Shared>,
+}
+
+impl Body for EventBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.rx.poll_recv(cx).map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+impl Drop for EventBody {
+    fn drop(&mut self) {
+        // The framework hung up (or the stream ended): nothing more goes to it.
+        let mut engine = self.shared.lock();
+        // Each subscription is served once, so its live state is this stream's.
+        if matches!(engine.subs[self.sub], SubState::Live { .. }) {
+            engine.subs[self.sub] = SubState::Closed;
+        }
+    }
+}
+
+fn format_of(encoding: Encoding) -> Format {
+    crate::messages::format_of(encoding)
+}

@@ -1,0 +1,263 @@
+//! The first pass over a session: where every call, answer and stream is,
+//! checked whole before anything is served.
+//!
+//! Only positions and small facts are kept (about 100 bytes a call, nothing
+//! per event), so a session of any size indexes in little memory; bodies are
+//! read again from the file when a call is matched.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use mesos_codec::peek::peek_ids;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{Entry, EntryKind, Format, Header, Item, Party, Reader, SessionError, TornLine};
+
+use crate::diff::CallKey;
+use crate::messages::{api_of, encoding};
+
+/// Why a session cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    /// The session file is bad; the line says where.
+    #[error("{path}: {source}")]
+    Session {
+        /// The file.
+        path: String,
+        /// What is wrong, and on which line.
+        source: SessionError,
+    },
+    /// The last line is torn (the recorder died mid-line).
+    #[error(
+        "{path}: line {line}: torn last line ({bytes} bytes without a newline; the recorder died mid-line); \
+         pass --allow-torn to replay the {line_before} complete lines before it"
+    )]
+    Torn {
+        /// The file.
+        path: String,
+        /// The torn line's number.
+        line: u64,
+        /// The number of the last complete line.
+        line_before: u64,
+        /// Its length.
+        bytes: usize,
+    },
+    /// The file holds no header.
+    #[error("{path}: empty file, not a session")]
+    Empty {
+        /// The file.
+        path: String,
+    },
+    /// Reading failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+/// Where a line lies in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub offset: u64,
+    pub len: u64,
+    pub line: u64,
+}
+
+/// A recorded call.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordedCall {
+    pub key: CallKey,
+    pub request: Span,
+    pub response: Option<Span>,
+    /// The subscription it opened.
+    pub sub: Option<usize>,
+    /// A hash of the master-chosen ids it names (offers, status uuids), to
+    /// tell apart calls of one type sent concurrently.
+    pub fingerprint: u64,
+}
+
+/// A recorded subscription: a SUBSCRIBE answered with a stream.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordedSub {
+    pub call: usize,
+    pub response_seq: u64,
+    pub format: Option<Format>,
+    pub event: Option<MessageId>,
+    pub stream_id: Option<String>,
+    pub events: u64,
+}
+
+/// A session indexed for serving: [`Script::open`] reads it once, checks it
+/// whole, and notes where each call, answer and stream is.
+///
+/// ```no_run
+/// let script = mesos_replay::serve::Script::open("f1-20261124T213000.000Z.session.jsonl".as_ref(), false)?;
+/// println!("{} calls, {} subscriptions", script.calls(), script.subscriptions());
+/// # Ok::<(), mesos_replay::serve::ScriptError>(())
+/// ```
+#[derive(Debug)]
+pub struct Script {
+    pub(crate) path: PathBuf,
+    pub(crate) name: String,
+    pub(crate) header: Header,
+    pub(crate) calls: Vec<RecordedCall>,
+    pub(crate) subs: Vec<RecordedSub>,
+    pub(crate) events: u64,
+    /// Where the complete lines end (a torn line after it is ignored).
+    pub(crate) end: u64,
+    pub(crate) torn: Option<TornLine>,
+}
+
+impl Script {
+    /// Reads and indexes a session file. A torn last line is an error
+    /// unless `allow_torn`, when the complete lines before it are served.
+    pub fn open(path: &Path, allow_torn: bool) -> Result<Script, ScriptError> {
+        let name = path.display().to_string();
+        let io_err = |source| ScriptError::Io { path: name.clone(), source };
+        let mut file = File::open(path).map_err(io_err)?;
+        let mut reader = Reader::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut header = None;
+        let mut calls: Vec<RecordedCall> = Vec::new();
+        let mut subs: Vec<RecordedSub> = Vec::new();
+        let mut events = 0u64;
+        let mut calls_by_seq: HashMap<u64, usize> = HashMap::new();
+        let mut unanswered: HashMap<u64, VecDeque<usize>> = HashMap::new();
+        let mut subs_by_seq: HashMap<u64, usize> = HashMap::new();
+        let session_err = |source| ScriptError::Session { path: name.clone(), source };
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_err(e)),
+            };
+            reader.push(&buf[..n]);
+            let mut start = reader.position();
+            while let Some(item) = reader.next_item().map_err(session_err)? {
+                let span = Span { offset: start, len: reader.position() - start, line: reader.line() };
+                start = reader.position();
+                let entry = match item {
+                    Item::Header(h) => {
+                        header = Some(h);
+                        continue;
+                    }
+                    Item::Entry(entry) => entry,
+                };
+                let Entry { seq, conn, kind, .. } = entry;
+                match kind {
+                    EntryKind::Request(r) => {
+                        let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
+                        let fingerprint = fingerprint(api_of(&r.path).call, &r.body, r.summary.format);
+                        calls_by_seq.insert(seq, calls.len());
+                        unanswered.entry(conn).or_default().push_back(calls.len());
+                        calls.push(RecordedCall { key, request: span, response: None, sub: None, fingerprint });
+                    }
+                    EntryKind::Response(r) => {
+                        let index = match r.request {
+                            Some(request) => calls_by_seq.get(&request).copied(),
+                            None => unanswered.get(&conn).and_then(|q| q.front().copied()),
+                        };
+                        let Some(index) = index else { continue };
+                        if let Some(queue) = unanswered.get_mut(&conn) {
+                            queue.retain(|&i| i != index);
+                        }
+                        let call = &mut calls[index];
+                        call.response = Some(span);
+                        if r.stream {
+                            call.sub = Some(subs.len());
+                            subs_by_seq.insert(seq, subs.len());
+                            let stream_id = r
+                                .headers
+                                .iter()
+                                .rev()
+                                .find(|(n, _)| n.eq_ignore_ascii_case("mesos-stream-id"))
+                                .map(|(_, v)| v.clone());
+                            subs.push(RecordedSub {
+                                call: index,
+                                response_seq: seq,
+                                format: r.format,
+                                event: api_of(&call.key.path).event,
+                                stream_id,
+                                events: 0,
+                            });
+                        }
+                    }
+                    EntryKind::Event(e) => {
+                        if let Some(&sub) = subs_by_seq.get(&e.stream) {
+                            subs[sub].events += 1;
+                            events += 1;
+                        }
+                    }
+                    EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
+                }
+            }
+        }
+        let end = reader.position();
+        let torn = reader.finish();
+        if let Some(t) = &torn
+            && !allow_torn
+        {
+            return Err(ScriptError::Torn { path: name, line: t.line, line_before: t.line - 1, bytes: t.bytes });
+        }
+        let Some(header) = header else { return Err(ScriptError::Empty { path: name }) };
+        let name = path.file_name().map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
+        Ok(Script { path: path.to_owned(), name, header, calls, subs, events, end, torn })
+    }
+
+    /// How many calls the session holds.
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// How many subscriptions (SUBSCRIBEs answered with a stream).
+    pub fn subscriptions(&self) -> usize {
+        self.subs.len()
+    }
+
+    /// How many events the subscriptions carried.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The session's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// A torn last line that `allow_torn` skipped.
+    pub fn torn(&self) -> Option<&TornLine> {
+        self.torn.as_ref()
+    }
+
+    /// Reads the entry at `span` again.
+    pub(crate) fn read_entry(&self, file: &File, span: Span) -> Result<Entry, String> {
+        let len = usize::try_from(span.len).map_err(|_| "line too long".to_owned())?;
+        let mut line = vec![0u8; len];
+        file.read_exact_at(&mut line, span.offset).map_err(|e| format!("{}: {e}", self.name))?;
+        Entry::parse(&line, span.line).map_err(|e| format!("{}: {e}", self.name))
+    }
+}
+
+/// See [`RecordedCall::fingerprint`].
+pub(crate) fn fingerprint(call: Option<MessageId>, body: &[u8], format: Option<Format>) -> u64 {
+    let Some(id) = call else { return 0 };
+    let Ok(ids) = peek_ids(id, encoding(format, body), body) else { return 0 };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ids.offer_ids.hash(&mut h);
+    for u in ids.status_uuids.iter().chain(&ids.operation_status_uuids) {
+        u.as_bytes().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Who closed a recorded stream, as a step of the replay.
+pub(crate) fn closes_stream(by: Party) -> bool {
+    by != Party::Framework
+}
