@@ -15,3 +15,8 @@ async fn mesos_framework_against_the_sim() {
 async fn mesos_framework_through_the_proxy() {
     interop::through_the_proxy(MesosFramework).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_against_the_replay() {
+    interop::against_the_replay(MesosFramework).await;
+}

@@ -15,3 +15,8 @@ async fn avmesos_against_the_sim() {
 async fn avmesos_through_the_proxy() {
     interop::through_the_proxy(Avmesos).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avmesos_against_the_replay() {
+    interop::against_the_replay(Avmesos).await;
+}

@@ -22,3 +22,8 @@ async fn seed_walkthrough_with_curl_through_the_proxy_in_front_of_the_sim() {
     let name = recorded.session.file_name().unwrap().to_str().unwrap().to_owned();
     assert!(name.starts_with("test13-"), "{name}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_walkthrough_with_curl_against_the_replay() {
+    interop::against_the_replay(Curl).await;
+}

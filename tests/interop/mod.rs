@@ -16,25 +16,10 @@
 //!    framework logged, in order ([`check_session`]), and be byte for byte
 //!    what the simulator served (its own `--record` session is the witness,
 //!    [`check_same_traffic`]);
-//! 3. against `mesos-replay serve` of the session recorded in 2: not here
-//!    yet (the server is being built). It is one more function of this
-//!    shape, using [`Recorded`] and [`check_same_events`]:
-//!
-//! ```ignore
-//! pub async fn against_the_replay(client: Client) {
-//!     let recorded = through_the_proxy(client).await;
-//!     let script = mesos_replay::serve::Script::open(&recorded.session, false).unwrap();
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-//!     let server = mesos_replay::serve::spawn(listener, script, Default::default()).unwrap();
-//!     let url = format!("http://{}", server.local_addr());
-//!     let replayed = run_framework(client, &url, &recorded.scratch.path).await;
-//!     check_same_events(&recorded.log, &replayed);
-//!     let report = server.finish().await;
-//!     assert!(report.clean, "{}", String::from_utf8_lossy(&report.to_json()));
-//! }
-//! ```
-//!
-//! and one `#[tokio::test]` per client calling it.
+//! 3. [`against_the_replay`]: `mesos-replay serve` of the session recorded
+//!    in 2; the framework must be handed the same events and make the same
+//!    calls as when it was recorded ([`check_same_events`]), and the replay's
+//!    report must be clean.
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
@@ -621,4 +606,31 @@ pub async fn through_the_proxy(framework: Client) -> Recorded {
     let served = read_session(&session_of(&scratch.path.join("sim"), &id));
     check_same_traffic(&entries, &served);
     Recorded { log, session, scratch }
+}
+
+/// Way 3: the framework against `mesos-replay serve` of the session way 2
+/// recorded, at the recorded pace.
+pub async fn against_the_replay(framework: Client) {
+    let recorded = through_the_proxy(framework).await;
+    let script = mesos_replay::serve::Script::open(&recorded.session, false)
+        .unwrap_or_else(|e| panic!("{}: {e}", recorded.session.display()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = mesos_replay::serve::Options {
+        call_timeout: Duration::from_secs(10),
+        linger: Duration::from_millis(500),
+        ..mesos_replay::serve::Options::default()
+    };
+    let server = mesos_replay::serve::spawn(listener, script, options).unwrap();
+    let url = format!("http://{}", server.local_addr());
+    let dir = recorded.scratch.path.join("replay");
+    std::fs::create_dir_all(&dir).unwrap();
+    let replayed = run_framework(framework, &url, &dir).await;
+    let report = tokio::time::timeout(Duration::from_secs(30), server.finish()).await.expect("the replay finishes");
+    check_story(framework, &replayed);
+    check_same_events(&recorded.log, &replayed);
+    assert!(
+        report.clean,
+        "{framework:?}: the replay report is not clean:\n{}",
+        String::from_utf8_lossy(&report.to_json())
+    );
 }
