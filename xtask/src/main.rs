@@ -4,6 +4,9 @@
 //! - `cargo xtask fixtures`: refresh `fixtures/seed/` from the seed walkthrough
 //!   in `../shared/seed/walkthrough` (when it is there) and rebuild the RecordIO
 //!   streams made from it.
+//! - `cargo xtask captures CAPTURE [--port P]`: rebuild `fixtures/captures/`
+//!   from a real capture of the walkthrough (reordered, retransmitted, a gap,
+//!   chunks split inside records, pcapng with two interfaces, truncated).
 //! - `cargo xtask bench-report [FILTER]`: criterion's results as markdown
 //!   tables, ours beside the baselines with the ratios.
 
@@ -12,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 mod bench_report;
+mod captures;
 mod fixtures;
 mod schema;
 
@@ -19,6 +23,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("fixtures") => fixtures::run(&workspace_root()),
+        Some("captures") => captures::run(&workspace_root(), &args[1..]),
         Some("schema") => schema::run(&workspace_root()),
         Some("bench-report") => bench_report::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
@@ -33,6 +38,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   fixtures              refresh fixtures/seed from ../shared/seed/walkthrough and rebuild its RecordIO streams
+  captures CAPTURE [--port P]  rebuild fixtures/captures from a tcpdump capture of the walkthrough (see fixtures/README.md)
   bench-report [FILTER] print criterion's results as tables with the ratios to the baselines
   schema [--check]      regenerate crates/mesos-codec/proto from the Mesos v1 wire facts (--check: fail on drift)";
 

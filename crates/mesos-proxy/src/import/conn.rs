@@ -41,10 +41,16 @@ struct Side {
     last_gap: Option<String>,
 }
 
+/// What the first notes of a direction picked up mid-way say.
+const MID_WAY: &str = "the capture began after this connection opened";
+
 impl Side {
     fn new(syn: Option<u32>, role: Role) -> Side {
-        let parser = if syn.is_some() { Parser::new(role) } else { Parser::mid_way(role) };
-        Side { stream: Stream::new(syn), parser, last_gap: None }
+        let (parser, last_gap) = match syn {
+            Some(_) => (Parser::new(role), None),
+            None => (Parser::mid_way(role), Some(MID_WAY.to_owned())),
+        };
+        Side { stream: Stream::new(syn), parser, last_gap }
     }
 }
 
@@ -87,6 +93,8 @@ pub(crate) struct Losses {
 /// One connection.
 pub(crate) struct Conn {
     pub(crate) id: u64,
+    /// `client → server`, for the report.
+    pub(crate) addresses: String,
     master: String,
     up: Option<Side>,
     down: Option<Side>,
@@ -111,10 +119,11 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// A connection to the master at `server` (`host:port`), numbered `id`.
-    pub(crate) fn new(id: u64, server: std::net::SocketAddr) -> Conn {
+    /// A connection from `client` to the master at `server`, numbered `id`.
+    pub(crate) fn new(id: u64, client: std::net::SocketAddr, server: std::net::SocketAddr) -> Conn {
         Conn {
             id,
+            addresses: format!("{client} → {server}"),
             master: format!("http://{server}"),
             up: None,
             down: None,
@@ -214,14 +223,23 @@ impl Conn {
         let mut events = Vec::new();
         let packet = self.packet;
         let Some(side) = self.side_mut(dir) else { return };
+        let len = |p: &Piece<'_>| match p {
+            Piece::Data(d) => d.len() as u64,
+            Piece::Owned(d, _) => d.len() as u64,
+            Piece::Gap(n) => *n,
+        };
+        // The stream offset where the pieces start.
+        let mut at = side.stream.offset() - pieces.iter().map(|(p, _)| len(p)).sum::<u64>();
         for (piece, now) in pieces {
+            let start = at;
+            at += len(&piece);
             match piece {
                 Piece::Data(data) => side.parser.feed(data, &mut |e| events.push((e, now))),
                 Piece::Owned(data, time) => side.parser.feed(&data, &mut |e| events.push((e, time))),
                 Piece::Gap(n) => {
-                    let at = side.stream.offset() - n;
                     side.last_gap = Some(format!(
-                        "gap in the capture: {n} bytes of {} missing at byte {at} of the connection (before packet {packet})",
+                        "gap in the capture: bytes {start}..{} of {} are missing (noticed at packet {packet})",
+                        start + n,
                         dir.side()
                     ));
                     side.parser.gap(n, &mut |e| events.push((e, now)));

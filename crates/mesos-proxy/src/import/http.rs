@@ -361,7 +361,10 @@ impl Parser {
                         pos += skip;
                         let bytes = std::mem::take(&mut self.skipped) + skip as u64;
                         let cut = std::mem::take(&mut self.cut);
-                        out(Event::Skipped { bytes, to, cut });
+                        // Picked up right at a boundary: nothing was skipped.
+                        if bytes > 0 || cut {
+                            out(Event::Skipped { bytes, to, cut });
+                        }
                         match to {
                             Boundary::Chunk => {
                                 self.damaged = false;

@@ -193,6 +193,7 @@ pub fn import_from<R: Read + Send + 'static>(
             Ok(None) => break,
             Err(err) => {
                 importer.problems.push(format!("{name}: {err}; everything before it was imported"));
+                importer.sessions.mark_live_lost();
                 break;
             }
         }
@@ -266,7 +267,7 @@ impl Importer {
             }
             let id = self.next_conn;
             self.next_conn += 1;
-            self.conns.insert(key, Conn::new(id, key.1));
+            self.conns.insert(key, Conn::new(id, key.0, key.1));
         }
         let Some(conn) = self.conns.get_mut(&key) else { return };
         conn.segment(&mut self.sessions, dir, &segment, packet.number, packet.time_ns);
@@ -289,16 +290,18 @@ impl Importer {
         conn.close(&mut self.sessions, self.last_time, at_end);
         self.gaps += conn.losses.gaps;
         if conn.losses.lost {
-            let mut problem = format!("connection {}: ", conn.id);
+            let mut parts = Vec::new();
             if conn.losses.gaps > 0 {
-                problem.push_str(&format!("{} gap(s) in the capture; ", conn.losses.gaps));
+                parts.push(format!("{} gap(s) in the capture", conn.losses.gaps));
             }
-            problem.push_str("traffic lost (the notes in its session say where)");
-            for note in conn.orphan_notes() {
-                problem.push_str("; ");
-                problem.push_str(note);
+            let orphans: Vec<&str> = conn.orphan_notes().collect();
+            if orphans.is_empty() {
+                parts.push("traffic lost, the notes in its session say where".to_owned());
+            } else {
+                // Nothing of it reached a session: the notes go here.
+                parts.extend(orphans.into_iter().map(str::to_owned));
             }
-            self.problems.push(problem);
+            self.problems.push(format!("connection {} ({}): {}", conn.id, conn.addresses, parts.join("; ")));
         }
     }
 

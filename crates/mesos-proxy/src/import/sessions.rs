@@ -268,6 +268,15 @@ impl Sessions {
         }
     }
 
+    /// The capture was cut short or damaged: every live session lost what
+    /// would have followed.
+    pub(crate) fn mark_live_lost(&mut self) {
+        let live: Vec<SessionId> = self.live.keys().copied().collect();
+        for id in live {
+            self.mark_lost(id);
+        }
+    }
+
     /// The end of the capture: every live session ends, its open streams
     /// closed by the importer.
     pub(crate) fn finish_all(&mut self, now: u64) {

@@ -8,9 +8,10 @@
 //! - Missing segments: the capture, not the network, lost bytes when the
 //!   receiver acknowledges past them (it got them, they will never be sent
 //!   again) while later bytes wait. A capture may itself reorder packets (a
-//!   multi-queue card), so an acknowledgement seen before its data is given
-//!   [`REORDER_NS`] of capture time to be followed by the data; then the
-//!   hole becomes a [`Piece::Gap`] and the stream goes on. At the end of a
+//!   multi-queue card), so the hole is given up when the receiver also
+//!   acknowledges the bytes waiting after it, or when [`REORDER_NS`] of
+//!   capture time have passed since it acknowledged the hole; then the hole
+//!   becomes a [`Piece::Gap`] and the stream goes on. At the end of a
 //!   connection (and when too much waits) every hole becomes a gap.
 //!   Waiting bytes keep the time of the packet that brought them.
 //! - A payload longer than what was captured (the snap length) is handed on
@@ -173,8 +174,12 @@ impl Stream {
             self.hole_acked_at = None;
             return;
         }
+        // The receiver has the bytes after the hole too: the hole will not be
+        // filled. Otherwise the data may still come (a capture that reordered).
+        let after_hole_acked =
+            self.waiting.first_key_value().is_some_and(|(&start, (data, _))| start + data.len() as u64 <= self.acked);
         let since = *self.hole_acked_at.get_or_insert(now);
-        if now.saturating_sub(since) >= REORDER_NS {
+        if after_hole_acked || now.saturating_sub(since) >= REORDER_NS {
             while self.waiting.first_key_value().is_some_and(|(&start, _)| start <= self.acked) {
                 self.skip_hole(out);
             }
@@ -261,11 +266,15 @@ mod tests {
         run(&mut stream, 1, b"ab", &mut out);
         run(&mut stream, 5, b"ef", &mut out);
         assert_eq!(out, ["ab"]);
-        stream.acknowledged(7, 0, &mut |p| out.push(show(p)));
+        stream.acknowledged(5, 0, &mut |p| out.push(show(p)));
         assert_eq!(out, ["ab"], "the data may still come (a capture that reordered)");
-        stream.acknowledged(7, REORDER_NS, &mut |p| out.push(show(p)));
+        stream.acknowledged(5, REORDER_NS, &mut |p| out.push(show(p)));
         assert_eq!(out, ["ab", "<gap 2>", "ef"]);
         assert_eq!(stream.gaps(), 1);
+        // The receiver acknowledging what waits after a hole gives it up at once.
+        run(&mut stream, 9, b"ij", &mut out);
+        stream.acknowledged(11, REORDER_NS, &mut |p| out.push(show(p)));
+        assert_eq!(out, ["ab", "<gap 2>", "ef", "<gap 2>", "ij"]);
     }
 
     #[test]

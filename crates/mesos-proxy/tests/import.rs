@@ -1,0 +1,420 @@
+//! `mesos-proxy import` on the fixture captures (`fixtures/captures/`, see
+//! `fixtures/README.md`): the seed walkthrough captured by tcpdump on
+//! loopback, and the same capture rewritten (reordered, retransmitted, a
+//! gap, chunks split inside records, pcapng with two interfaces, truncated),
+//! plus other link layers, IPv6, damage and arbitrary bytes made here.
+
+use std::path::{Path, PathBuf};
+
+use mesos_codec::session::{Entry, EntryKind, Header, Item, Reader, Source};
+use mesos_proxy::import::{Options, Report, import, import_from};
+use proptest::prelude::*;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/captures").join(name)
+}
+
+/// A fresh output directory, removed when dropped.
+struct Out(PathBuf);
+
+impl Out {
+    fn new(name: &str) -> Out {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("mesos-proxy-import-{name}-{}-{nanos}", std::process::id()));
+        Out(dir)
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn read_session(path: &Path) -> (Header, Vec<Entry>) {
+    let mut reader = Reader::new();
+    reader.push(&std::fs::read(path).unwrap());
+    let (mut header, mut entries) = (None, Vec::new());
+    while let Some(item) = reader.next_item().unwrap() {
+        match item {
+            Item::Header(h) => header = Some(h),
+            Item::Entry(e) => entries.push(e),
+        }
+    }
+    assert_eq!(reader.finish(), None);
+    (header.unwrap(), entries)
+}
+
+/// Imports a fixture: the report and its one session.
+fn import_fixture(name: &str) -> (Report, Header, Vec<Entry>) {
+    let out = Out::new(name);
+    let report = import(&fixture(name), &Options::new(out.0.clone()), &mut |_| ()).unwrap();
+    assert_eq!(report.files.len(), 1, "{report:?}");
+    let (header, entries) = read_session(&report.files[0]);
+    (report, header, entries)
+}
+
+fn calls(entries: &[Entry]) -> Vec<&str> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Request(r) => r.summary.name.as_deref(),
+            _ => None,
+        })
+        .collect()
+}
+
+fn events(entries: &[Entry]) -> Vec<(String, Vec<u8>)> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Event(ev) => Some((ev.summary.name.clone().unwrap_or_default(), ev.record.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+const CALLS: [&str; 7] = ["SUBSCRIBE", "ACCEPT", "ACKNOWLEDGE", "ACKNOWLEDGE", "DECLINE", "KILL", "TEARDOWN"];
+const EVENTS: [&str; 6] = ["SUBSCRIBED", "HEARTBEAT", "OFFERS", "UPDATE", "UPDATE", "UPDATE"];
+
+#[test]
+fn the_walkthrough_capture_imports_to_one_session_like_the_proxy_writes() {
+    let (report, header, entries) = import_fixture("walkthrough.pcap");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!((report.connections, report.sessions, report.gaps), (7, 1, 0));
+    assert_eq!(report.entries, entries.len() as u64);
+    assert_eq!(report.bytes, std::fs::metadata(fixture("walkthrough.pcap")).unwrap().len());
+    assert!(report.files[0].file_name().unwrap().to_str().unwrap().starts_with("test13-20261124T230156.521Z"));
+    assert_eq!(header.source, Source::Pcap);
+    assert_eq!(header.capture.as_deref(), Some("walkthrough.pcap"));
+    assert_eq!(header.master.as_deref(), Some("http://127.0.0.1:5050"));
+    assert_eq!(header.started_at, "2026-11-24T23:01:56.521947000Z", "the capture's clock");
+    assert_eq!(calls(&entries), CALLS);
+    let names: Vec<String> = events(&entries).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, EVENTS);
+    // Every request answered, the stream opened and closed, the session complete.
+    let responses: Vec<(Option<u64>, u16, bool)> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Response(r) => Some((r.request, r.status, r.stream)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(responses.len(), 7);
+    assert_eq!(responses[0], (Some(0), 200, true));
+    assert!(responses[1..].iter().all(|(_, status, stream)| *status == 202 && !stream));
+    let event = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::Event(ev) => Some(ev),
+        _ => None,
+    });
+    let event = event.unwrap();
+    assert_eq!(event.stream, 1);
+    assert_eq!(event.chunks, None, "one record per chunk, as the master writes them");
+    assert_eq!(event.summary.framework_id.as_deref(), Some("test13"));
+    assert!(entries.iter().any(|e| matches!(&e.kind, EntryKind::Close(c) if c.stream == Some(1))));
+    assert!(matches!(&entries.last().unwrap().kind, EntryKind::End(end) if end.complete));
+    // Times from the capture, monotonic.
+    assert!(entries.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
+    assert!(entries.last().unwrap().t_ns > 80_000_000);
+}
+
+#[test]
+fn reordered_retransmitted_and_two_interface_captures_import_the_same_entries() {
+    let (_, _, reference) = import_fixture("walkthrough.pcap");
+    for name in ["reordered.pcap", "retransmitted.pcap", "two-interfaces.pcapng"] {
+        let (report, header, entries) = import_fixture(name);
+        assert!(report.problems.is_empty(), "{name}: {:?}", report.problems);
+        assert_eq!(report.gaps, 0, "{name}");
+        assert_eq!(header.capture.as_deref(), Some(name));
+        assert_eq!(entries, reference, "{name}: every entry, times included");
+    }
+}
+
+#[test]
+fn chunk_boundaries_inside_records_are_recorded_as_chunks() {
+    let (_, _, reference) = import_fixture("walkthrough.pcap");
+    let (report, _, entries) = import_fixture("split-chunks.pcap");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(events(&entries), events(&reference), "the same records byte for byte");
+    let chunks: Vec<Option<Vec<u64>>> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Event(ev) => Some(ev.chunks.clone()),
+            _ => None,
+        })
+        .collect();
+    for (chunks, (_, record)) in chunks.iter().zip(events(&reference)) {
+        // The xtask split each chunk in two, in the middle of its data.
+        let framed = record.len() + record.len().to_string().len() + 1;
+        assert_eq!(chunks.as_deref(), Some(&[framed as u64 / 2, framed as u64 - framed as u64 / 2][..]));
+    }
+}
+
+#[test]
+fn a_gap_is_a_note_and_the_stream_resumes_at_the_next_whole_chunk() {
+    let (_, _, reference) = import_fixture("walkthrough.pcap");
+    let (report, _, entries) = import_fixture("gap.pcap");
+    assert_eq!(report.gaps, 1);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(
+        report.problems,
+        ["connection 1 (127.0.0.1:33236 → 127.0.0.1:5050): 1 gap(s) in the capture; traffic lost, the notes in its \
+          session say where"]
+    );
+    // The OFFERS event was in the dropped segment; everything else is there.
+    let mut expected = events(&reference);
+    expected.retain(|(name, _)| name != "OFFERS");
+    assert_eq!(events(&entries), expected);
+    assert_eq!(calls(&entries), CALLS);
+    let note = entries
+        .iter()
+        .find_map(|e| match &e.kind {
+            EntryKind::Note(n) => Some(n),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        note.message.starts_with("gap in the capture: bytes 540..1685 of the master's side are missing"),
+        "{}",
+        note.message
+    );
+    assert!(note.message.ends_with("1145 bytes of the event stream skipped to the next chunk of whole records"));
+    assert_eq!(note.refers, Some(1), "the stream");
+    assert!(matches!(&entries.last().unwrap().kind, EntryKind::End(end) if !end.complete));
+}
+
+#[test]
+fn a_truncated_capture_imports_everything_before_the_cut() {
+    let (report, _, entries) = import_fixture("truncated.pcap");
+    assert_eq!(
+        report.problems,
+        ["truncated.pcap: capture truncated at byte 6417: packet 33 is cut short (was the capture tool killed?); \
+          everything before it was imported"]
+    );
+    assert_eq!(calls(&entries), ["SUBSCRIBE", "ACCEPT", "ACKNOWLEDGE"]);
+    let names: Vec<String> = events(&entries).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["SUBSCRIBED", "HEARTBEAT", "OFFERS", "UPDATE"]);
+    assert!(matches!(&entries.last().unwrap().kind, EntryKind::End(end) if !end.complete));
+}
+
+/// The packet records of a pcap file: (16-byte record header, frame).
+fn records(pcap: &[u8]) -> Vec<([u8; 16], Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let header: [u8; 16] = pcap[at..at + 16].try_into().unwrap();
+        let len = u32::from_le_bytes(header[8..12].try_into().unwrap()) as usize;
+        let Some(frame) = pcap.get(at + 16..at + 16 + len) else { break };
+        out.push((header, frame.to_vec()));
+        at += 16 + len;
+    }
+    out
+}
+
+fn pcap_file(linktype: u32, records: &[([u8; 16], Vec<u8>)]) -> Vec<u8> {
+    let mut out = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    out.extend(262_144u32.to_le_bytes());
+    out.extend(linktype.to_le_bytes());
+    for (header, frame) in records {
+        let mut header = *header;
+        header[8..12].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+        header[12..16].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend(header);
+        out.extend(frame);
+    }
+    out
+}
+
+/// An Ethernet/IPv4 frame's IPv4 packet as IPv6 (::1 to ::1).
+fn ipv6(ip: &[u8]) -> Vec<u8> {
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let tcp = &ip[ihl..total];
+    let mut out = vec![0x60, 0, 0, 0];
+    out.extend((tcp.len() as u16).to_be_bytes());
+    out.extend([6, 64]);
+    let mut one = [0u8; 16];
+    one[15] = 1;
+    out.extend(one);
+    out.extend(one);
+    out.extend(tcp);
+    out
+}
+
+/// Makes a packet's frame from its IPv4 packet.
+type Frame = dyn Fn(&[u8]) -> Vec<u8>;
+
+fn import_bytes(name: &str, bytes: Vec<u8>) -> (Report, Vec<(Header, Vec<Entry>)>) {
+    let out = Out::new(name);
+    let report = import_from(std::io::Cursor::new(bytes), name, &Options::new(out.0.clone()), &mut |_| ()).unwrap();
+    let sessions = report.files.iter().map(|f| read_session(f)).collect();
+    (report, sessions)
+}
+
+#[test]
+fn linux_cooked_raw_ip_bsd_loopback_and_ipv6_import_alike() {
+    let (_, _, reference) = import_fixture("walkthrough.pcap");
+    let ethernet = records(&std::fs::read(fixture("walkthrough.pcap")).unwrap());
+    let convert =
+        |f: &Frame| -> Vec<([u8; 16], Vec<u8>)> { ethernet.iter().map(|(h, frame)| (*h, f(&frame[14..]))).collect() };
+    let sll = |ip: &[u8]| [&[0, 0, 3, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00][..], ip].concat();
+    let sll_v6 = |ip: &[u8]| [&[0, 0, 3, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x86, 0xdd][..], &ipv6(ip)].concat();
+    let null = |ip: &[u8]| [&2u32.to_le_bytes()[..], ip].concat();
+    let loop_v6 = |ip: &[u8]| [&30u32.to_be_bytes()[..], &ipv6(ip)].concat();
+    let raw = |ip: &[u8]| ip.to_vec();
+    let cases: [(&str, u32, &Frame, &str); 5] = [
+        ("sll", 113, &sll, "http://127.0.0.1:5050"),
+        ("sll-ipv6", 113, &sll_v6, "http://[::1]:5050"),
+        ("null", 0, &null, "http://127.0.0.1:5050"),
+        ("loop-ipv6", 108, &loop_v6, "http://[::1]:5050"),
+        ("raw", 101, &raw, "http://127.0.0.1:5050"),
+    ];
+    for (name, linktype, f, master) in cases {
+        let (report, sessions) = import_bytes(name, pcap_file(linktype, &convert(f)));
+        assert!(report.problems.is_empty(), "{name}: {:?}", report.problems);
+        assert_eq!(sessions.len(), 1, "{name}");
+        assert_eq!(sessions[0].0.master.as_deref(), Some(master), "{name}");
+        assert_eq!(sessions[0].1, reference, "{name}");
+    }
+}
+
+#[test]
+fn an_unknown_link_type_is_said_with_where_its_packets_start() {
+    let mut bytes = std::fs::read(fixture("walkthrough.pcap")).unwrap();
+    bytes[20..24].copy_from_slice(&147u32.to_le_bytes());
+    let (report, sessions) = import_bytes("unknown-link.pcap", bytes);
+    assert!(sessions.is_empty());
+    assert_eq!(
+        report.problems,
+        ["84 packet(s) skipped: link type 147 (not read by the importer) (the first is packet 1 at byte 24)"]
+    );
+}
+
+#[test]
+fn a_corrupt_pcapng_block_stops_the_import_after_what_came_before() {
+    let mut bytes = std::fs::read(fixture("two-interfaces.pcapng")).unwrap();
+    // Walk the blocks to the 30th packet block and break its length.
+    let (mut at, mut packets) = (0, 0);
+    while packets < 30 {
+        let kind = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        if kind == 6 {
+            packets += 1;
+            if packets == 30 {
+                break;
+            }
+        }
+        at += len;
+    }
+    bytes[at + 4..at + 8].copy_from_slice(&7u32.to_le_bytes());
+    let (report, sessions) = import_bytes("corrupt.pcapng", bytes);
+    assert_eq!(report.packets, 29);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].starts_with(&format!("corrupt.pcapng: corrupt block at byte {at} (after packet 29)")),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(calls(&sessions[0].1), ["SUBSCRIBE", "ACCEPT", "ACKNOWLEDGE"]);
+    assert!(matches!(&sessions[0].1.last().unwrap().kind, EntryKind::End(end) if !end.complete));
+}
+
+#[test]
+fn a_capture_that_starts_mid_way_picks_up_at_the_next_provable_request() {
+    let (_, _, reference) = import_fixture("walkthrough.pcap");
+    let all = records(&std::fs::read(fixture("walkthrough.pcap")).unwrap());
+    // Start just after the ACCEPT's request head left (mid-body) and the
+    // stream is under way.
+    let accept = all.iter().position(|(_, f)| f.windows(8).any(|w| w == b"\"ACCEPT\"")).unwrap();
+    let (report, sessions) = import_bytes("mid-way.pcap", pcap_file(1, &all[accept + 1..]));
+    // The ACCEPT and the SUBSCRIBE stream are lost; the calls after them are
+    // whole. With no stream connection holding the framework's session open,
+    // each call is a session of its own, as the proxy files them.
+    let entries: Vec<Entry> = sessions.iter().flat_map(|(_, entries)| entries.clone()).collect();
+    assert_eq!(calls(&entries), ["ACKNOWLEDGE", "ACKNOWLEDGE", "DECLINE", "KILL", "TEARDOWN"]);
+    assert_eq!(sessions.len(), 5);
+    assert!(events(&entries).is_empty(), "the stream's head is not in the capture");
+    assert_eq!(report.connections, 7);
+    // Connection 1 is the ACCEPT's (its answer came without its request),
+    // connection 2 the stream (no head to start from).
+    assert_eq!(
+        report.problems,
+        [
+            "connection 1 (127.0.0.1:33250 → 127.0.0.1:5050): a response (status 202) whose request is not in the \
+             capture (picked up mid-way); not recorded",
+            "connection 2 (127.0.0.1:33236 → 127.0.0.1:5050): the capture began after this connection opened: 1225 \
+             bytes skipped, and no response followed that could be read"
+        ]
+    );
+    let reference_calls: Vec<&Entry> = reference.iter().filter(|e| e.kind.name() == "request").skip(2).collect();
+    let imported_calls: Vec<&Entry> = entries.iter().filter(|e| e.kind.name() == "request").collect();
+    for (a, b) in imported_calls.iter().zip(reference_calls) {
+        match (&a.kind, &b.kind) {
+            (EntryKind::Request(a), EntryKind::Request(b)) => assert_eq!(a, b),
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn not_a_capture_is_an_error() {
+    let out = Out::new("garbage");
+    let err = import_from(
+        std::io::Cursor::new(b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+        "x",
+        &Options::new(out.0.clone()),
+        &mut |_| (),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "x: not a pcap or pcapng capture (unknown file header)");
+    let err = import(Path::new("/nonexistent/capture.pcap"), &Options::new(out.0.clone()), &mut |_| ()).unwrap_err();
+    assert!(err.to_string().starts_with("cannot open /nonexistent/capture.pcap"));
+}
+
+fn walkthrough_bytes() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| std::fs::read(fixture("walkthrough.pcap")).unwrap())
+}
+
+fn import_quietly(bytes: Vec<u8>) -> Option<Report> {
+    let out = Out::new("prop");
+    import_from(std::io::Cursor::new(bytes), "p", &Options::new(out.0.clone()), &mut |_| ()).ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        import_quietly(bytes);
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_a_pcap_header_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let mut file = walkthrough_bytes()[..24].to_vec();
+        file.extend(bytes);
+        import_quietly(file);
+    }
+
+    #[test]
+    fn every_truncation_imports_what_came_before(cut in 0usize..13248) {
+        let bytes = walkthrough_bytes();
+        let cut = cut.min(bytes.len());
+        if let Some(report) = import_quietly(bytes[..cut].to_vec()) {
+            // A cut inside a record is said; a cut between records loses no
+            // packet, only what the capture would have held after it.
+            let between = records(&bytes[..cut]).iter().map(|(_, f)| 16 + f.len()).sum::<usize>() + 24 == cut;
+            prop_assert_eq!(report.problems.iter().any(|p| p.contains("truncated")), !between);
+        }
+    }
+
+    #[test]
+    fn flipped_bytes_never_panic(flips in proptest::collection::vec((0usize..13248, any::<u8>()), 1..16)) {
+        let mut bytes = walkthrough_bytes().to_vec();
+        for (at, value) in flips {
+            let len = bytes.len();
+            bytes[at % len] = value;
+        }
+        import_quietly(bytes);
+    }
+}
