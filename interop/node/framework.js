@@ -164,17 +164,30 @@ for (const name of ["sent_accept", "sent_decline", "sent_acknowledge", "sent_kil
     scheduler.on(name, sent);
 }
 
+// After TEARDOWN the master answers 202 and ends the stream, in either order
+// here. The framework stops once both happened: the library would subscribe
+// again when the stream ends (it sends that SUBSCRIBE after a backoff of at
+// least 1 s, so it never leaves).
+let teardownAnswered = false;
+let streamEnded = false;
+function stopWhenDone() {
+    if (teardownAnswered && streamEnded) {
+        log({ kind: "done" });
+        process.exit(0);
+    }
+}
+
 scheduler.on("sent_teardown", () => {
-    // The master has closed the stream or is about to: the library would
-    // subscribe again when it ends (after its backoff of at least 1 s), so
-    // the framework stops here.
-    log({ kind: "done" });
-    process.exit(0);
+    teardownAnswered = true;
+    stopWhenDone();
+    setTimeout(() => fail("the master did not end the stream within 5 s of the TEARDOWN"), 5000);
 });
 
 scheduler.on("error", (error) => {
     const message = error && error.message ? error.message : String(error);
     if (tornDown && message === "Long-running connection was closed!") {
+        streamEnded = true;
+        stopWhenDone();
         return;
     }
     fail("error: " + message);
