@@ -215,6 +215,58 @@ pub fn run(master: &str, dir: &Path) -> FrameworkLog {
     walk.ack_state("00017", "TASK_STARTING");
     walk.ack_state("00017", "TASK_RUNNING");
 
+    // 6.2 Split the other agent into three fragments (what two small tasks
+    //     leave, then what each frees when killed), DECLINE the three at
+    //     once: ONE offer of the whole agent comes back.
+    let agent1 = other["agent_id"].clone();
+    let whole = walk.offer_of(&agent1, &[other["id"].clone()], "the other agent's OFFERS");
+    let mut two = walkthrough("02-launch_task.json");
+    two["accept"]["offer_ids"] = json!([whole["id"]]);
+    let task = |name: &str| {
+        let mut task = two["accept"]["operations"][0]["launch"]["task_infos"][0].clone();
+        task["name"] = json!(name);
+        task["task_id"] = json!({"value": name});
+        task["agent_id"] = agent1.clone();
+        task["resources"] = json!([
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 128.0}},
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}},
+        ]);
+        task
+    };
+    two["accept"]["operations"][0]["launch"]["task_infos"] = json!([task("a"), task("b")]);
+    // No filter: what the tasks leave is offered again at once.
+    two["accept"]["filters"] = json!({"refuse_seconds": 0.0});
+    walk.call(two);
+    let mut known = vec![other["id"].clone(), whole["id"].clone()];
+    let mut fragments = vec![walk.offer_of(&agent1, &known, "the first fragment")];
+    known.push(fragments[0]["id"].clone());
+    for name in ["a", "b"] {
+        walk.ack_state(name, "TASK_STARTING");
+        walk.ack_state(name, "TASK_RUNNING");
+    }
+    for name in ["a", "b"] {
+        let mut kill = walkthrough("07-kill_task.json");
+        kill["kill"]["task_id"] = json!({"value": name});
+        kill["kill"]["agent_id"] = agent1.clone();
+        walk.call(kill);
+        walk.ack_state(name, "TASK_KILLED");
+        let fragment = walk.offer_of(&agent1, &known, "a freed fragment");
+        known.push(fragment["id"].clone());
+        fragments.push(fragment);
+    }
+    let mut decline = walkthrough("06.2-decline_three_offers.json");
+    decline["decline"]["offer_ids"] = json!(fragments.iter().map(|o| o["id"].clone()).collect::<Vec<_>>());
+    decline["decline"]["filters"] = json!({"refuse_seconds": 1.0});
+    walk.call(decline);
+    let back = walk.offer_of(&agent1, &known, "the merged offer");
+    let scalar = |name: &str| {
+        back["resources"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["name"] == name))
+            .map(|r| r["scalar"]["value"].clone())
+    };
+    assert_eq!((scalar("cpus"), scalar("mem")), (Some(json!(2.0)), Some(json!(996.0))), "one merged offer: {back}");
+
     // 8. TEARDOWN: 202, and the stream ends (curl exits cleanly).
     walk.call(walkthrough("08-teardown.json"));
     let deadline = Instant::now() + STEP;

@@ -83,6 +83,8 @@ impl Client {
                 ("00012", "TASK_KILLED"),
                 ("00017", "TASK_STARTING"),
                 ("00017", "TASK_RUNNING"),
+                ("a", "TASK_KILLED"),
+                ("b", "TASK_KILLED"),
             ],
         }
     }
