@@ -160,9 +160,9 @@ class Framework:
             self.torn_down = True
             self.driver.tearDown()
             self.log.call({"type": "TEARDOWN"})
-            # The master closes the stream; avmesos must neither tear down
-            # again (`stop`) nor subscribe again when it ends.
-            self.client.disconnect = True
+            # The master ends the stream: avmesos's loop reads to its end,
+            # then `register()` returns, not subscribing again since
+            # `max_reconnect` is 1 (`stop` would make it tear down again).
 
 
 def main():
