@@ -4,9 +4,11 @@
 //! It logs what it does and sees in the suite's log format ([`super::Logged`]);
 //! since curl keeps the stream's bytes, its events carry the exact records.
 //!
-//! The article's filters are kept except for their length: the calls that
-//! leave resources unused ask for a 1 s `refuse_seconds` instead of the
-//! default 5 s, so the offers come back within the test's time.
+//! The steps run in the order 1, 2, 3, 4, 5, 7, 6.1, 6.2, 8: the fragments
+//! that 6.1 accepts together come from 7's kill. The article's filters are
+//! kept except for their length: the calls that leave resources unused ask
+//! for a 1 s `refuse_seconds` instead of the default 5 s, so the offers come
+//! back within the test's time (and 6.2's split of an agent asks for none).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
