@@ -218,16 +218,32 @@ fn binary_run(session: &Path) -> (f64, u64, f64) {
     std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
     let addr: SocketAddr = line.rsplit("listening on ").next().unwrap().trim().parse().unwrap();
     let events: u64 = line.split(" events;").next().unwrap().rsplit(", ").next().unwrap().parse().unwrap();
+    // Sample the peak resident memory while it serves (it exits at the end).
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak_kb = 0u64;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let hwm = status
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                peak_kb = peak_kb.max(hwm);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak_kb
+        })
+    };
     let start = Instant::now();
     drain(addr);
     let took = start.elapsed().as_secs_f64();
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let hwm_kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let hwm_kb = sampler.join().unwrap_or(0);
     let _ = child.wait();
     (events as f64 / took, hwm_kb / 1024, took)
 }

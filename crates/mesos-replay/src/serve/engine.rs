@@ -24,9 +24,14 @@ use crate::messages::{api_of, canonical, encode_value, encoding, transcode};
 /// one that names the same master-chosen ids.
 const LOOKAHEAD: usize = 64;
 
-/// Room in a subscription's channel, in HTTP chunks: the cursor waits when a
-/// framework reads slowly, so memory stays flat.
-pub(crate) const STREAM_BUFFER: usize = 64;
+/// Room in a subscription's channel, in batches of HTTP chunks (a batch
+/// holds at most [`BATCH`] events): the cursor waits when a framework reads
+/// slowly, so memory stays flat.
+pub(crate) const STREAM_BUFFER: usize = 16;
+
+/// Most events handed to a stream at once. Events due together go
+/// together, so the HTTP layer writes many chunks with one system call.
+pub(crate) const BATCH: u64 = 64;
 
 /// A live request, as the server read it.
 pub(crate) struct LiveRequest<'a> {
@@ -42,7 +47,7 @@ pub(crate) struct LiveRequest<'a> {
 /// What to answer.
 pub(crate) enum Reply {
     Full { status: u16, headers: Vec<(String, String)>, body: Bytes },
-    Stream { status: u16, headers: Vec<(String, String)>, sub: usize, rx: mpsc::Receiver<Bytes> },
+    Stream { status: u16, headers: Vec<(String, String)>, sub: usize, rx: mpsc::Receiver<Vec<Bytes>> },
 }
 
 impl Reply {
@@ -61,7 +66,7 @@ pub(crate) enum CallState {
 
 pub(crate) enum SubState {
     Waiting,
-    Live { tx: mpsc::Sender<Bytes>, encoding: Encoding },
+    Live { tx: mpsc::Sender<Vec<Bytes>>, encoding: Encoding },
     Closed,
 }
 
@@ -424,7 +429,7 @@ impl Engine {
         record: Bytes,
         format: Option<Format>,
         chunks: Option<Vec<u64>>,
-    ) -> Option<(mpsc::Sender<Bytes>, Vec<Bytes>)> {
+    ) -> Option<(mpsc::Sender<Vec<Bytes>>, Vec<Bytes>)> {
         let SubState::Live { tx, encoding: want } = &self.subs[sub] else {
             self.events_undelivered += 1;
             return None;

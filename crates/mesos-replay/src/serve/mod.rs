@@ -343,7 +343,7 @@ pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Res
             });
         }
     });
-    let (steps_tx, steps_rx) = mpsc::channel(1024);
+    let (steps_tx, steps_rx) = mpsc::channel(4);
     let reader_script = script.clone();
     std::thread::Builder::new()
         .name("mesos-replay-reader".into())
@@ -353,9 +353,9 @@ pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Res
 }
 
 /// The second pass: the session's steps in file order (on its own thread).
-fn read_steps(script: &Script, tx: &mpsc::Sender<Step>) {
+fn read_steps(script: &Script, tx: &mpsc::Sender<Vec<Step>>) {
     let fail = |message: String| {
-        let _ = tx.blocking_send(Step::Failed(message));
+        let _ = tx.blocking_send(vec![Step::Failed(message)]);
     };
     let mut file = match std::fs::File::open(&script.path) {
         Ok(file) => file,
@@ -377,6 +377,7 @@ fn read_steps(script: &Script, tx: &mpsc::Sender<Step>) {
         };
         left -= n as u64;
         reader.push(&buf[..n]);
+        let mut batch = Vec::new();
         loop {
             let entry = match reader.next_item() {
                 Ok(Some(Item::Entry(entry))) => entry,
@@ -407,9 +408,10 @@ fn read_steps(script: &Script, tx: &mpsc::Sender<Step>) {
                 }
                 _ => continue,
             };
-            if tx.blocking_send(step).is_err() {
-                return;
-            }
+            batch.push(step);
+        }
+        if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+            return;
         }
     }
 }
@@ -450,77 +452,102 @@ impl Pacer {
     }
 }
 
-async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Step>) {
+/// Events made ready for one stream and not yet handed to it.
+struct Pending {
+    sub: usize,
+    tx: mpsc::Sender<Vec<Bytes>>,
+    frames: Vec<Bytes>,
+    events: u64,
+}
+
+/// Hands the pending events to their stream (waiting while it is full).
+async fn flush(shared: &Shared, pending: &mut Option<Pending>) {
+    let Some(p) = pending.take() else { return };
+    let delivered = p.tx.send(p.frames).await.is_ok();
+    let mut engine = shared.lock();
+    if delivered {
+        engine.events_sent[p.sub] += p.events;
+    } else {
+        engine.events_undelivered += p.events;
+    }
+}
+
+async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
     let (timeout, linger, pace, max_gap) = {
         let engine = shared.lock();
         (engine.options.call_timeout, engine.options.linger, engine.options.pace, engine.options.max_gap)
     };
     let mut pacer = Pacer { pace, max_gap, last: None };
     let mut progress = shared.progress.subscribe();
-    while let Some(step) = steps.recv().await {
-        if shared.lock().stopped {
-            break;
-        }
-        match step {
-            Step::Call { index, t_ns } => {
-                let deadline = Instant::now() + timeout;
-                loop {
-                    let state = shared.lock().states[index];
-                    match state {
-                        CallState::Matched { at } => {
-                            pacer.called(t_ns, at);
-                            break;
+    let mut pending: Option<Pending> = None;
+    'steps: while let Some(batch) = steps.recv().await {
+        for step in batch {
+            if shared.lock().stopped {
+                break 'steps;
+            }
+            match step {
+                Step::Call { index, t_ns } => {
+                    flush(&shared, &mut pending).await;
+                    let deadline = Instant::now() + timeout;
+                    loop {
+                        let state = shared.lock().states[index];
+                        match state {
+                            CallState::Matched { at } => {
+                                pacer.called(t_ns, at);
+                                break;
+                            }
+                            CallState::Missing => break,
+                            CallState::Pending => {}
                         }
-                        CallState::Missing => break,
-                        CallState::Pending => {}
-                    }
-                    tokio::select! {
-                        _ = progress.changed() => {}
-                        _ = tokio::time::sleep_until(deadline) => {
-                            shared.lock().missing(index);
-                            shared.bump();
-                            break;
+                        tokio::select! {
+                            _ = progress.changed() => {}
+                            _ = tokio::time::sleep_until(deadline) => {
+                                shared.lock().missing(index);
+                                shared.bump();
+                                break;
+                            }
                         }
                     }
                 }
-            }
-            Step::Event { sub, t_ns, record, format, chunks } => {
-                let due = pacer.due(t_ns, Instant::now());
-                if due > Instant::now() {
-                    tokio::time::sleep_until(due).await;
-                }
-                let send = shared.lock().event_frames(sub, record, format, chunks);
-                let Some((tx, frames)) = send else { continue };
-                let mut delivered = true;
-                for frame in frames {
-                    if tx.send(frame).await.is_err() {
-                        delivered = false;
-                        break;
+                Step::Event { sub, t_ns, record, format, chunks } => {
+                    let due = pacer.due(t_ns, Instant::now());
+                    if due > Instant::now() {
+                        flush(&shared, &mut pending).await;
+                        tokio::time::sleep_until(due).await;
+                    }
+                    let ready = shared.lock().event_frames(sub, record, format, chunks);
+                    let Some((tx, frames)) = ready else { continue };
+                    if pending.as_ref().is_some_and(|p| p.sub != sub) {
+                        flush(&shared, &mut pending).await;
+                    }
+                    let p = pending.get_or_insert_with(|| Pending { sub, tx, frames: Vec::new(), events: 0 });
+                    p.frames.extend(frames);
+                    p.events += 1;
+                    if p.events >= engine::BATCH {
+                        flush(&shared, &mut pending).await;
                     }
                 }
-                let mut engine = shared.lock();
-                if delivered {
-                    engine.events_sent[sub] += 1;
-                } else {
-                    engine.events_undelivered += 1;
+                Step::Close { sub, t_ns } => {
+                    flush(&shared, &mut pending).await;
+                    let due = pacer.due(t_ns, Instant::now());
+                    if due > Instant::now() {
+                        tokio::time::sleep_until(due).await;
+                    }
+                    let mut engine = shared.lock();
+                    if matches!(engine.subs[sub], SubState::Live { .. }) {
+                        engine.subs[sub] = SubState::Closed;
+                    }
                 }
-            }
-            Step::Close { sub, t_ns } => {
-                let due = pacer.due(t_ns, Instant::now());
-                if due > Instant::now() {
-                    tokio::time::sleep_until(due).await;
+                Step::Failed(message) => {
+                    tracing::error!("{message}");
+                    break 'steps;
                 }
-                let mut engine = shared.lock();
-                if matches!(engine.subs[sub], SubState::Live { .. }) {
-                    engine.subs[sub] = SubState::Closed;
-                }
-            }
-            Step::Failed(message) => {
-                tracing::error!("{message}");
-                break;
             }
         }
+        // Nothing waits for the next read.
+        flush(&shared, &mut pending).await;
     }
+    flush(&shared, &mut pending).await;
     // Played out: end the streams still open, then give the framework a
     // moment to hang up (and report any extra call it makes meanwhile).
     shared.lock().stop_streams();
@@ -557,7 +584,8 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Re
     Ok(match reply {
         Reply::Full { status, headers, body } => build(status, &headers, Full::new(body).boxed()),
         Reply::Stream { status, headers, sub, rx } => {
-            build(status, &headers, BoxBody::new(EventBody { rx, sub, shared: shared.clone() }))
+            let body = EventBody { rx, queue: std::collections::VecDeque::new(), sub, shared: shared.clone() };
+            build(status, &headers, BoxBody::new(body))
         }
     })
 }
@@ -581,7 +609,9 @@ fn text(status: StatusCode, message: String) -> Response<ResponseBody> {
 
 /// A live subscription stream: one body frame per chunk.
 struct EventBody {
-    rx: mpsc::Receiver<Bytes>,
+    rx: mpsc::Receiver<Vec<Bytes>>,
+    /// Chunks of the batch being written.
+    queue: std::collections::VecDeque<Bytes>,
     sub: usize,
     shared: Arc<Shared>,
 }
@@ -591,7 +621,16 @@ impl Body for EventBody {
     type Error = Infallible;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+        loop {
+            if let Some(chunk) = self.queue.pop_front() {
+                return Poll::Ready(Some(Ok(Frame::data(chunk))));
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => self.queue.extend(batch),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 
