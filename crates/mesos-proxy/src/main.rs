@@ -1,5 +1,6 @@
 //! `mesos-proxy`: argument parsing and wiring; the logic is in the library.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,10 +106,13 @@ fn import(capture: &std::path::Path, options: &mesos_proxy::import::Options) -> 
     bar.finish_and_clear();
     match result {
         Ok(report) => {
-            println!("imported {}: {}", capture.display(), report.summary());
+            // A closed stdout (`| head`) must not hide the problems below.
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "imported {}: {}", capture.display(), report.summary());
             for file in &report.files {
-                println!("  {}", file.display());
+                let _ = writeln!(stdout, "  {}", file.display());
             }
+            drop(stdout);
             for problem in &report.problems {
                 eprintln!("mesos-proxy: {problem}");
             }

@@ -22,12 +22,26 @@
 use mesos_codec::recordio;
 
 /// The largest head read; a longer one is not a head.
+///
+/// ```
+/// assert_eq!(mesos_proxy::import::http::MAX_HEAD, 65536);
+/// ```
 pub const MAX_HEAD: usize = 64 * 1024;
 
 /// The largest body collected (a chunk or a `Content-Length` body).
+///
+/// ```
+/// assert_eq!(mesos_proxy::import::http::MAX_BODY, 256 << 20);
+/// ```
 pub const MAX_BODY: u64 = 256 << 20;
 
 /// Which side of the conversation the parser reads.
+///
+/// ```
+/// use mesos_proxy::import::http::{Parser, Role};
+/// let (requests, responses) = (Parser::new(Role::Request), Parser::new(Role::Response));
+/// # let _ = (requests, responses);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// The framework's side: requests.
@@ -37,6 +51,18 @@ pub enum Role {
 }
 
 /// A message head, names and values as sent, in wire order.
+///
+/// ```
+/// use mesos_proxy::import::http::{Event, Parser, Role};
+/// let mut heads = Vec::new();
+/// Parser::new(Role::Request).feed(b"GET /state HTTP/1.1\r\nHost: m\r\n\r\n", &mut |e| {
+///     if let Event::Head(head) = e {
+///         heads.push(head);
+///     }
+/// });
+/// assert_eq!((heads[0].method.as_str(), heads[0].path.as_str()), ("GET", "/state"));
+/// assert_eq!(heads[0].headers, [("Host".to_owned(), "m".to_owned())]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Head {
     /// A request's method (empty for responses).
@@ -63,6 +89,14 @@ impl Head {
 }
 
 /// Where the parser found its footing again.
+///
+/// ```
+/// use mesos_proxy::import::http::{Boundary, Event, Parser, Role};
+/// let mut parser = Parser::mid_way(Role::Request);
+/// let mut events = Vec::new();
+/// parser.feed(b"tail of a body\r\nGET / HTTP/1.1\r\n\r\n", &mut |e| events.push(e));
+/// assert_eq!(events[0], Event::Skipped { bytes: 16, to: Boundary::Message, cut: false });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Boundary {
     /// At the head of a message.
@@ -76,6 +110,13 @@ pub enum Boundary {
 }
 
 /// What the parser found.
+///
+/// ```
+/// use mesos_proxy::import::http::{Event, Parser, Role};
+/// let mut events = Vec::new();
+/// Parser::new(Role::Response).feed(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", &mut |e| events.push(e));
+/// assert!(matches!(&events[..], [Event::Head(_), Event::End]));
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event {
     /// A message's head (1xx responses are left out).
@@ -161,6 +202,13 @@ pub struct Parser {
 
 impl Parser {
     /// A parser at a message boundary.
+    ///
+    /// ```
+    /// use mesos_proxy::import::http::{Event, Parser, Role};
+    /// let mut events = Vec::new();
+    /// Parser::new(Role::Request).feed(b"POST /api/v1 HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", &mut |e| events.push(e));
+    /// assert_eq!(events[1], Event::Body(b"{}".to_vec()));
+    /// ```
     pub fn new(role: Role) -> Parser {
         Parser {
             role,
@@ -176,17 +224,44 @@ impl Parser {
 
     /// A parser that starts mid-way (the capture began after the
     /// connection opened): it looks for the first message head it can prove.
+    ///
+    /// ```
+    /// use mesos_proxy::import::http::{Event, Parser, Role};
+    /// let mut events = Vec::new();
+    /// let mut parser = Parser::mid_way(Role::Response);
+    /// parser.feed(b"\r\n3\r\nabc\r\n", &mut |e| events.push(e)); // no head: nothing proven yet
+    /// assert!(events.is_empty());
+    /// ```
     pub fn mid_way(role: Role) -> Parser {
         Parser { state: State::Resync { in_body: false }, ..Parser::new(role) }
     }
 
     /// For responses: the next request to be answered is a `HEAD` (whose
     /// answer has no body) or not.
+    ///
+    /// ```
+    /// use mesos_proxy::import::http::{Event, Parser, Role};
+    /// let mut parser = Parser::new(Role::Response);
+    /// parser.expect_response_to("HEAD");
+    /// let mut events = Vec::new();
+    /// parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", &mut |e| events.push(e));
+    /// assert!(matches!(&events[..], [Event::Head(_), Event::End]), "no body after a HEAD");
+    /// ```
     pub fn expect_response_to(&mut self, method: &str) {
         self.head_requests.push_back(method.eq_ignore_ascii_case("HEAD"));
     }
 
-    /// The next bytes of the stream.
+    /// The next bytes of the stream, in any pieces.
+    ///
+    /// ```
+    /// use mesos_proxy::import::http::{Event, Parser, Role};
+    /// let mut parser = Parser::new(Role::Request);
+    /// let mut events = Vec::new();
+    /// for piece in [&b"GET / HT"[..], b"TP/1.1\r\n", b"\r\n"] {
+    ///     parser.feed(piece, &mut |e| events.push(e));
+    /// }
+    /// assert_eq!(events.len(), 2);
+    /// ```
     pub fn feed(&mut self, data: &[u8], out: &mut dyn FnMut(Event)) {
         if self.buf.is_empty() {
             let used = self.parse(data, out);
@@ -201,6 +276,15 @@ impl Parser {
     }
 
     /// `n` bytes of the stream are missing.
+    ///
+    /// ```
+    /// use mesos_proxy::import::http::{Event, Parser, Role};
+    /// let mut parser = Parser::new(Role::Request);
+    /// let mut events = Vec::new();
+    /// parser.feed(b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab", &mut |e| events.push(e));
+    /// parser.gap(2, &mut |e| events.push(e));
+    /// assert_eq!(events[1..], [Event::Damaged { missing: 2 }, Event::End]);
+    /// ```
     pub fn gap(&mut self, n: u64, out: &mut dyn FnMut(Event)) {
         if n == 0 {
             return;
@@ -231,6 +315,15 @@ impl Parser {
 
     /// The stream ended (FIN, or the end of the capture): a body read to the
     /// close ends; a message cut short, or a search for a boundary, is said.
+    ///
+    /// ```
+    /// use mesos_proxy::import::http::{Event, Parser, Role};
+    /// let mut parser = Parser::new(Role::Response);
+    /// let mut events = Vec::new();
+    /// parser.feed(b"HTTP/1.0 200 OK\r\n\r\nuntil the close", &mut |e| events.push(e));
+    /// parser.finish(&mut |e| events.push(e));
+    /// assert_eq!(events[1..], [Event::Body(b"until the close".to_vec()), Event::End]);
+    /// ```
     pub fn finish(&mut self, out: &mut dyn FnMut(Event)) {
         match self.state {
             State::UntilClose => self.end_message(out),

@@ -52,6 +52,11 @@ use pcap::{CaptureError, CaptureReader, Decoded};
 use sessions::Sessions;
 
 /// The settings of an import.
+///
+/// ```
+/// let options = mesos_proxy::import::Options { port: 15050, ..mesos_proxy::import::Options::new("out".into()) };
+/// assert!(!options.keep_secrets);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The directory of the session files (created if missing).
@@ -75,6 +80,11 @@ impl Options {
 }
 
 /// What an import did.
+///
+/// ```
+/// let report = mesos_proxy::import::Report::default();
+/// assert!(report.problems.is_empty()); // nothing lost: exit status 0
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// The capture's size in bytes, as far as it was read.
@@ -117,6 +127,12 @@ impl Report {
 }
 
 /// Why an import could not start.
+///
+/// ```
+/// use mesos_proxy::import::{Error, Options, import};
+/// let err = import("no/such/capture.pcap".as_ref(), &Options::new("out".into()), &mut |_| ()).unwrap_err();
+/// assert!(matches!(err, Error::Open { .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The capture cannot be opened.
@@ -147,10 +163,21 @@ pub enum Error {
 
 /// Imports the capture at `path`; `progress` is told how many bytes of it
 /// have been read, now and then.
+///
+/// ```no_run
+/// use mesos_proxy::import::{Options, import};
+/// let options = Options { port: 5051, ..Options::new("sessions".into()) };
+/// let report = import("master.pcapng".as_ref(), &options, &mut |read| eprint!("\r{read} bytes"))?;
+/// for problem in &report.problems {
+///     eprintln!("lost: {problem}");
+/// }
+/// # Ok::<(), mesos_proxy::import::Error>(())
+/// ```
 pub fn import(path: &Path, options: &Options, progress: &mut dyn FnMut(u64)) -> Result<Report, Error> {
     let file = std::fs::File::open(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    import_from(std::io::BufReader::with_capacity(1 << 20, file), &name, options, progress)
+    // The reader keeps a buffer of its own: no BufReader.
+    import_from(file, &name, options, progress)
 }
 
 /// Imports a capture read from `input`, named `name` in the session headers.

@@ -26,6 +26,15 @@ const BUFFER: usize = 1 << 20;
 const MAX_BLOCK: usize = 64 << 20;
 
 /// One captured packet, as the capture file has it.
+///
+/// ```
+/// use mesos_proxy::import::pcap::CaptureReader;
+/// let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 101, 0, 0, 0];
+/// file.extend([1, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0x45, 0]); // 1 s + 5 µs, 2 bytes
+/// let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+/// let (number, offset, time, link) = reader.next_packet(|p| (p.number, p.offset, p.time_ns, p.linktype)).unwrap().unwrap();
+/// assert_eq!((number, offset, time, link), (1, 24, 1_000_005_000, 101));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {
     /// Its number in the capture, from 1 (as Wireshark counts them).
@@ -41,6 +50,14 @@ pub struct Packet<'a> {
 }
 
 /// Why a capture cannot be read (further).
+///
+/// ```
+/// use mesos_proxy::import::pcap::{CaptureError, CaptureReader};
+/// let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+/// file.extend([0; 10]); // a packet record cut short
+/// let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+/// assert_eq!(reader.next_packet(|_| ()), Err(CaptureError::Truncated { offset: 24, packet: 1 }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CaptureError {
     /// The file does not start like a pcap or pcapng file.
@@ -113,6 +130,12 @@ impl std::fmt::Debug for CaptureReader {
 
 impl CaptureReader {
     /// A reader of the capture `input`, pcap or pcapng (told by its first bytes).
+    ///
+    /// ```
+    /// use mesos_proxy::import::pcap::{CaptureError, CaptureReader};
+    /// let err = CaptureReader::new(std::io::Cursor::new(b"{\"kind\":\"header\"}".to_vec())).unwrap_err();
+    /// assert_eq!(err, CaptureError::NotACapture);
+    /// ```
     pub fn new<R: Read + Send + 'static>(input: R) -> Result<CaptureReader, CaptureError> {
         let inner = match pcap_parser::create_reader(BUFFER, input) {
             Ok(inner) => inner,
@@ -126,17 +149,43 @@ impl CaptureReader {
     }
 
     /// How many bytes of the capture have been read (the progress).
+    ///
+    /// ```
+    /// use mesos_proxy::import::pcap::CaptureReader;
+    /// let file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+    /// let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    /// while reader.next_packet(|_| ()).unwrap().is_some() {}
+    /// assert_eq!(reader.position(), 24);
+    /// ```
     pub fn position(&self) -> u64 {
         self.inner.consumed() as u64
     }
 
     /// How many packets have been read.
+    ///
+    /// ```
+    /// use mesos_proxy::import::pcap::CaptureReader;
+    /// let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+    /// file.extend([0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0xaa]);
+    /// let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    /// while reader.next_packet(|_| ()).unwrap().is_some() {}
+    /// assert_eq!(reader.packets(), 1);
+    /// ```
     pub fn packets(&self) -> u64 {
         self.packets
     }
 
     /// Calls `f` with the next packet; `Ok(None)` at the end of the capture.
     /// After an error the reader is done.
+    ///
+    /// ```
+    /// use mesos_proxy::import::pcap::CaptureReader;
+    /// let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+    /// file.extend([0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3]);
+    /// let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    /// assert_eq!(reader.next_packet(|p| p.data.to_vec()).unwrap(), Some(vec![1, 2, 3]));
+    /// assert_eq!(reader.next_packet(|p| p.data.to_vec()).unwrap(), None);
+    /// ```
     pub fn next_packet<T>(&mut self, mut f: impl FnMut(Packet<'_>) -> T) -> Result<Option<T>, CaptureError> {
         let mut stalled = 0;
         while !self.done {
@@ -261,6 +310,11 @@ fn time_ns(seconds: i64, units: u64, per_second: u64, offset_s: i64) -> u64 {
 }
 
 /// The TCP header flags that matter for reassembly.
+///
+/// ```
+/// let flags = mesos_proxy::import::pcap::Flags { syn: true, ..Default::default() };
+/// assert!(flags.syn && !flags.ack);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flags {
     /// `SYN`.
@@ -274,6 +328,16 @@ pub struct Flags {
 }
 
 /// One TCP segment out of a packet.
+///
+/// ```
+/// use mesos_proxy::import::pcap::{decode, Decoded};
+/// // Raw IPv4: 127.0.0.1:5050 → 127.0.0.1:40000, seq 7, ack 9, PSH+ACK, payload "hi".
+/// let mut ip = vec![0x45, 0, 0, 42, 0, 0, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
+/// ip.extend([0x13, 0xba, 0x9c, 0x40, 0, 0, 0, 7, 0, 0, 0, 9, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+/// ip.extend(b"hi");
+/// let Decoded::Tcp(s) = decode(101, &ip) else { panic!() };
+/// assert_eq!((s.src.port(), s.seq, s.ack, s.flags.ack, s.payload, s.missing), (5050, 7, 9, true, &b"hi"[..], 0));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     /// The sender.
@@ -293,6 +357,13 @@ pub struct Segment<'a> {
 }
 
 /// What a packet holds, for the importer.
+///
+/// ```
+/// use mesos_proxy::import::pcap::{decode, Decoded};
+/// assert!(matches!(decode(1, &[0; 60]), Decoded::Other)); // Ethernet, ethertype 0
+/// assert!(matches!(decode(147, &[0; 60]), Decoded::UnknownLink));
+/// assert!(matches!(decode(101, &[0x45, 0]), Decoded::Malformed(_)));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Decoded<'a> {
     /// A TCP segment.

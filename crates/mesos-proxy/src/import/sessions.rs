@@ -353,7 +353,7 @@ impl Sessions {
             n += 1;
         }
         let written = opened.and_then(|file| {
-            let mut file = std::io::BufWriter::with_capacity(256 * 1024, file);
+            let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
             file.write_all(&state.header)?;
             file.write_all(&waiting)?;
             Ok(file)

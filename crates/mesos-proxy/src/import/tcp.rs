@@ -24,12 +24,28 @@ use std::collections::BTreeMap;
 
 /// How many bytes may wait for a hole to fill before the hole is given up
 /// as a gap.
+///
+/// ```
+/// assert_eq!(mesos_proxy::import::tcp::MAX_WAITING, 8 << 20);
+/// ```
 pub const MAX_WAITING: usize = 8 << 20;
 
 /// How long (capture time) an acknowledged hole may wait for its bytes.
+///
+/// ```
+/// assert_eq!(mesos_proxy::import::tcp::REORDER_NS, 200_000_000);
+/// ```
 pub const REORDER_NS: u64 = 200_000_000;
 
 /// What the reassembler hands on.
+///
+/// ```
+/// use mesos_proxy::import::tcp::{Piece, Stream};
+/// let mut stream = Stream::new(Some(0));
+/// let mut pieces = Vec::new();
+/// stream.segment(1, b"abc", 0, &mut |p| pieces.push(format!("{p:?}")));
+/// assert_eq!(pieces, ["Data([97, 98, 99])"]);
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum Piece<'a> {
     /// The next bytes of the stream.
@@ -66,34 +82,58 @@ pub struct Stream {
     hole_acked_at: Option<u64>,
     /// The stream offset of the FIN, once seen.
     fin: Option<u64>,
-    /// Whether the stream started at its SYN (else: picked up mid-way).
-    from_syn: bool,
     gaps: u64,
 }
 
 impl Stream {
     /// A direction whose SYN had sequence number `syn`, or, without one, a
     /// direction picked up mid-way at its first segment.
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::Stream;
+    /// let mut stream = Stream::new(None);
+    /// stream.segment(7_000, b"mid-way", 0, &mut |_| ()); // its first byte is offset 0
+    /// assert_eq!(stream.offset(), 7);
+    /// ```
     pub fn new(syn: Option<u32>) -> Stream {
-        Stream { next: syn.map(|s| s.wrapping_add(1)), from_syn: syn.is_some(), ..Stream::default() }
-    }
-
-    /// Whether the stream is known from its first byte.
-    pub fn from_syn(&self) -> bool {
-        self.from_syn
+        Stream { next: syn.map(|s| s.wrapping_add(1)), ..Stream::default() }
     }
 
     /// Bytes handed on or given up as gaps so far: the offset of the next byte.
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::Stream;
+    /// let mut stream = Stream::new(Some(9));
+    /// stream.segment(10, b"abc", 0, &mut |_| ());
+    /// assert_eq!(stream.offset(), 3);
+    /// ```
     pub fn offset(&self) -> u64 {
         self.offset
     }
 
     /// How many gaps were handed on.
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::Stream;
+    /// let mut stream = Stream::new(Some(0));
+    /// stream.segment(5, b"late", 0, &mut |_| ());
+    /// stream.flush(&mut |_| ()); // the connection ended: bytes 0..4 never came
+    /// assert_eq!(stream.gaps(), 1);
+    /// ```
     pub fn gaps(&self) -> u64 {
         self.gaps
     }
 
     /// Whether the FIN has been reached (every byte before it handed on).
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::Stream;
+    /// let mut stream = Stream::new(Some(0));
+    /// stream.fin(3); // FIN after two bytes
+    /// assert!(!stream.finished());
+    /// stream.segment(1, b"ok", 0, &mut |_| ());
+    /// assert!(stream.finished());
+    /// ```
     pub fn finished(&self) -> bool {
         self.fin.is_some_and(|fin| self.offset >= fin)
     }
@@ -135,6 +175,15 @@ impl Stream {
     }
 
     /// `count` bytes from `seq` on were on the wire but not captured.
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::{Piece, Stream};
+    /// let mut stream = Stream::new(Some(0));
+    /// let mut out = Vec::new();
+    /// stream.segment(1, b"ab", 0, &mut |_| ()); // a 6-byte payload captured to 2 bytes
+    /// stream.uncaptured(3, 4, &mut |p| out.push(p));
+    /// assert_eq!(out, [Piece::Gap(4)]);
+    /// ```
     pub fn uncaptured<'a>(&mut self, seq: u32, count: u32, out: &mut dyn FnMut(Piece<'a>)) {
         let Some(next) = self.next else { return };
         let start = self.offset_of(next, seq);
@@ -147,6 +196,13 @@ impl Stream {
     }
 
     /// The FIN came with sequence number `seq` (after the segment's data).
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::Stream;
+    /// let mut stream = Stream::new(Some(0));
+    /// stream.fin(1);
+    /// assert!(stream.finished());
+    /// ```
     pub fn fin(&mut self, seq: u32) {
         if let Some(next) = self.next {
             self.fin = Some(self.offset_of(next, seq));
@@ -156,6 +212,15 @@ impl Stream {
     /// The receiver acknowledged up to sequence number `ack` (in a packet
     /// captured at `now`): bytes before it that are still missing were lost
     /// by the capture.
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::{Piece, Stream};
+    /// let mut stream = Stream::new(Some(0));
+    /// let mut out = Vec::new();
+    /// stream.segment(4, b"def", 0, &mut |p| out.push(format!("{p:?}"))); // bytes 0..3 missing so far
+    /// stream.acknowledged(7, 0, &mut |p| out.push(format!("{p:?}"))); // the receiver has all 6
+    /// assert_eq!(out, ["Gap(3)", "Owned([100, 101, 102], 0)"]);
+    /// ```
     pub fn acknowledged<'a>(&mut self, ack: u32, now: u64, out: &mut dyn FnMut(Piece<'a>)) {
         let Some(next) = self.next else { return };
         let acked = self.offset_of(next, ack);
@@ -189,6 +254,15 @@ impl Stream {
 
     /// The connection is over: every hole is a gap, everything waiting is
     /// handed on.
+    ///
+    /// ```
+    /// use mesos_proxy::import::tcp::Stream;
+    /// let mut stream = Stream::new(Some(0));
+    /// stream.segment(3, b"c", 0, &mut |_| ());
+    /// let mut out = Vec::new();
+    /// stream.flush(&mut |p| out.push(format!("{p:?}")));
+    /// assert_eq!(out, ["Gap(2)", "Owned([99], 0)"]);
+    /// ```
     pub fn flush<'a>(&mut self, out: &mut dyn FnMut(Piece<'a>)) {
         while !self.waiting.is_empty() {
             self.skip_hole(out);
