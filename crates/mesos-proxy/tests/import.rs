@@ -194,6 +194,12 @@ fn a_truncated_capture_imports_everything_before_the_cut() {
     assert_eq!(calls(&entries), ["SUBSCRIBE", "ACCEPT", "ACKNOWLEDGE"]);
     let names: Vec<String> = events(&entries).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["SUBSCRIBED", "HEARTBEAT", "OFFERS", "UPDATE"]);
+    // The stream was still open where the capture ends: the importer closes it.
+    let close = entries.iter().rev().find_map(|e| match &e.kind {
+        EntryKind::Close(c) if c.stream == Some(1) => Some(c),
+        _ => None,
+    });
+    assert_eq!(close.and_then(|c| c.reason.as_deref()), Some("the capture ended"));
     assert!(matches!(&entries.last().unwrap().kind, EntryKind::End(end) if !end.complete));
 }
 
@@ -417,4 +423,169 @@ proptest! {
         }
         import_quietly(bytes);
     }
+}
+
+/// A TCP conversation written packet by packet, as raw IPv4 (link type 101).
+struct Conversation {
+    packets: Vec<(u64, Vec<u8>)>,
+    time_us: u64,
+}
+
+/// One connection of a [`Conversation`].
+struct Connection {
+    client_port: u16,
+    client_seq: u32,
+    server_seq: u32,
+}
+
+impl Conversation {
+    fn new() -> Conversation {
+        Conversation { packets: Vec::new(), time_us: 1_795_555_800_000_000 }
+    }
+
+    fn packet(&mut self, c: &mut Connection, from_client: bool, flags: u8, payload: &[u8]) {
+        self.time_us += 100;
+        let (sport, dport) = if from_client { (c.client_port, 5050) } else { (5050, c.client_port) };
+        let (seq, ack) = if from_client { (c.client_seq, c.server_seq) } else { (c.server_seq, c.client_seq) };
+        let mut ip = vec![0x45, 0];
+        ip.extend(((40 + payload.len()) as u16).to_be_bytes());
+        ip.extend([0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1]);
+        if !from_client {
+            ip[12..20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        }
+        ip.extend(sport.to_be_bytes());
+        ip.extend(dport.to_be_bytes());
+        ip.extend(seq.to_be_bytes());
+        ip.extend(ack.to_be_bytes());
+        ip.extend([0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        ip.extend(payload);
+        let advance = payload.len() as u32 + u32::from(flags & 0x03 != 0); // SYN and FIN take one
+        if from_client {
+            c.client_seq = c.client_seq.wrapping_add(advance);
+        } else {
+            c.server_seq = c.server_seq.wrapping_add(advance);
+        }
+        self.packets.push((self.time_us, ip));
+    }
+
+    fn open(&mut self, client_port: u16) -> Connection {
+        let mut c = Connection { client_port, client_seq: 1000 * u32::from(client_port), server_seq: 4_000_000_000 };
+        self.packet(&mut c, true, 0x02, b"");
+        self.packet(&mut c, false, 0x12, b"");
+        self.packet(&mut c, true, 0x10, b"");
+        c
+    }
+
+    fn send(&mut self, c: &mut Connection, from_client: bool, data: &[u8]) {
+        self.packet(c, from_client, 0x18, data);
+        self.packet(c, !from_client, 0x10, b"");
+    }
+
+    fn close(&mut self, c: &mut Connection, client_first: bool) {
+        self.packet(c, client_first, 0x11, b"");
+        self.packet(c, !client_first, 0x11, b"");
+        self.packet(c, client_first, 0x10, b"");
+    }
+
+    fn pcap(&self) -> Vec<u8> {
+        let records: Vec<([u8; 16], Vec<u8>)> = self
+            .packets
+            .iter()
+            .map(|(t, ip)| {
+                let mut header = [0u8; 16];
+                header[0..4].copy_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
+                header[4..8].copy_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
+                (header, ip.clone())
+            })
+            .collect();
+        pcap_file(101, &records)
+    }
+}
+
+fn chunk(data: &[u8]) -> Vec<u8> {
+    [format!("{:x}\r\n", data.len()).as_bytes(), data, b"\r\n"].concat()
+}
+
+fn record(data: &str) -> Vec<u8> {
+    format!("{}\n{data}", data.len()).into_bytes()
+}
+
+#[test]
+fn keep_alive_chunked_requests_and_sized_answers_pair_up() {
+    let subscribe = r#"{"framework_id":{"value":"fw1"},"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","id":{"value":"fw1"}}}}"#;
+    let subscribed =
+        r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"fw1"},"heartbeat_interval_seconds":15.0}}"#;
+    let decline = r#"{"framework_id":{"value":"fw1"},"type":"DECLINE","decline":{"offer_ids":[{"value":"o1"}]}}"#;
+    let reconcile = r#"{"framework_id":{"value":"fw1"},"type":"RECONCILE","reconcile":{}}"#;
+    let mut capture = Conversation::new();
+    // The subscription: a chunked request body (as mesos-framework sends it).
+    let mut stream = capture.open(40_001);
+    let (a, b) = subscribe.split_at(40);
+    let head =
+        "POST /api/v1/scheduler HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    capture.send(
+        &mut stream,
+        true,
+        &[head.as_bytes(), &chunk(a.as_bytes()), &chunk(b.as_bytes()), b"0\r\n\r\n"].concat(),
+    );
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMesos-Stream-Id: s1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    capture.send(&mut stream, false, &[head.as_bytes(), &chunk(&record(subscribed))].concat());
+    capture.send(&mut stream, false, &chunk(&record(r#"{"type":"HEARTBEAT"}"#)));
+    // Calls, answers and a request that is not recorded, on one keep-alive connection.
+    let mut keep_alive = capture.open(40_002);
+    let post = |body: &str| {
+        format!(
+            "POST /api/v1/scheduler HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    capture.send(&mut keep_alive, true, post(decline).as_bytes());
+    capture.send(
+        &mut keep_alive,
+        false,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+    );
+    capture.send(&mut keep_alive, true, post(reconcile).as_bytes());
+    let refusal = "Framework cannot be found";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{refusal}",
+        refusal.len()
+    );
+    capture.send(&mut keep_alive, false, answer.as_bytes());
+    capture.send(&mut keep_alive, true, b"GET /health HTTP/1.1\r\n\r\n");
+    capture.send(&mut keep_alive, false, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    capture.close(&mut keep_alive, true);
+    capture.send(&mut stream, false, b"0\r\n\r\n");
+    capture.close(&mut stream, false);
+
+    let (report, sessions) = import_bytes("keep-alive.pcap", capture.pcap());
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!((report.connections, report.sessions), (2, 1));
+    let entries = &sessions[0].1;
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.name()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "request", "response", "event", "event", "request", "response", "request", "response", "close", "close",
+            "close", "end"
+        ]
+    );
+    let EntryKind::Request(sub) = &entries[0].kind else { unreachable!() };
+    assert_eq!(sub.body, subscribe.as_bytes(), "the chunked body, de-chunked");
+    assert_eq!(sub.summary.name.as_deref(), Some("SUBSCRIBE"));
+    assert_eq!(calls(entries), ["SUBSCRIBE", "DECLINE", "RECONCILE"]);
+    let EntryKind::Response(accepted) = &entries[5].kind else { unreachable!() };
+    assert_eq!((accepted.request, accepted.status), (Some(4), 202), "the 100 Continue is not an answer");
+    let EntryKind::Response(refused) = &entries[7].kind else { unreachable!() };
+    assert_eq!((refused.request, refused.status, refused.body.as_slice()), (Some(6), 400, refusal.as_bytes()));
+    assert_eq!((entries[4].conn, entries[6].conn), (2, 2), "one connection, two calls");
+    assert!(
+        matches!(&entries[8].kind, EntryKind::Close(c) if c.stream.is_none() && c.by == mesos_codec::session::Party::Framework)
+    );
+    assert!(
+        matches!(&entries[9].kind, EntryKind::Close(c) if c.stream == Some(1) && c.by == mesos_codec::session::Party::Master)
+    );
+    assert!(
+        matches!(&entries[10].kind, EntryKind::Close(c) if c.stream.is_none() && c.by == mesos_codec::session::Party::Master)
+    );
 }
