@@ -20,3 +20,8 @@ async fn mesos_framework_through_the_proxy() {
 async fn mesos_framework_against_the_replay() {
     interop::against_the_replay(MesosFramework).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_against_the_replay_unpaced() {
+    interop::against_the_replay_fast(MesosFramework).await;
+}

@@ -20,3 +20,8 @@ async fn avmesos_through_the_proxy() {
 async fn avmesos_against_the_replay() {
     interop::against_the_replay(Avmesos).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avmesos_against_the_replay_unpaced() {
+    interop::against_the_replay_fast(Avmesos).await;
+}

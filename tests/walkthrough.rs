@@ -27,3 +27,8 @@ async fn seed_walkthrough_with_curl_through_the_proxy_in_front_of_the_sim() {
 async fn seed_walkthrough_with_curl_against_the_replay() {
     interop::against_the_replay(Curl).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_walkthrough_with_curl_against_the_replay_unpaced() {
+    interop::against_the_replay_fast(Curl).await;
+}

@@ -16,8 +16,8 @@
 //!    framework logged, in order ([`check_session`]), and be byte for byte
 //!    what the simulator served (its own `--record` session is the witness,
 //!    [`check_same_traffic`]);
-//! 3. [`against_the_replay`]: `mesos-replay serve` of the session recorded
-//!    in 2; the framework must be handed the same events and make the same
+//! 3. [`against_the_replay`] (and [`against_the_replay_fast`], unpaced):
+//!    `mesos-replay serve` of the session recorded in 2; the framework must be handed the same events and make the same
 //!    calls as when it was recorded ([`check_same_events`]), and the replay's
 //!    report must be clean.
 
@@ -613,11 +613,22 @@ pub async fn through_the_proxy(framework: Client) -> Recorded {
 /// Way 3: the framework against `mesos-replay serve` of the session way 2
 /// recorded, at the recorded pace.
 pub async fn against_the_replay(framework: Client) {
+    replay(framework, mesos_replay::serve::Pace::Recorded).await;
+}
+
+/// Way 3 with no pacing: every event the gating allows goes out at once, so
+/// the client reads many records (one chunk each) in one network read.
+pub async fn against_the_replay_fast(framework: Client) {
+    replay(framework, mesos_replay::serve::Pace::Fast).await;
+}
+
+async fn replay(framework: Client, pace: mesos_replay::serve::Pace) {
     let recorded = through_the_proxy(framework).await;
     let script = mesos_replay::serve::Script::open(&recorded.session, false)
         .unwrap_or_else(|e| panic!("{}: {e}", recorded.session.display()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let options = mesos_replay::serve::Options {
+        pace,
         call_timeout: Duration::from_secs(10),
         linger: Duration::from_millis(500),
         ..mesos_replay::serve::Options::default()
