@@ -220,6 +220,10 @@ fn replay(
     let report = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        // Listen for SIGINT and SIGTERM before saying we are up.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         eprintln!(
             "mesos-replay serve: {} calls, {} subscriptions, {} events; listening on {}",
             script.calls(),
@@ -227,15 +231,12 @@ fn replay(
             script.events(),
             listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string()),
         );
-        let handle = serve::spawn(listener, script, options)?;
-        let finished = handle.finish();
-        tokio::pin!(finished);
+        let mut handle = serve::spawn(listener, script, options)?;
         tokio::select! {
-            report = &mut finished => anyhow::Ok(report),
-            _ = tokio::signal::ctrl_c() => {
+            () = handle.played_out() => anyhow::Ok(handle.report()),
+            _ = async { tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} } } => {
                 eprintln!("mesos-replay serve: interrupted; the calls not made yet are reported missing");
-                // Dropping the future left the handle inside it: stop through a fresh finish.
-                anyhow::bail!("interrupted before the recording was played out")
+                anyhow::Ok(handle.stop())
             }
         }
     })?;

@@ -448,3 +448,29 @@ fn raw_stream(addr: SocketAddr, max: usize) -> (String, Vec<Vec<u8>>) {
     }
     (head, chunks)
 }
+
+#[test]
+fn ctrl_c_writes_the_report_with_the_calls_not_made_missing() {
+    let dir = temp_dir("interrupt");
+    let path = dir.join("s.session.jsonl");
+    std::fs::write(&path, [header(), subscribe_request(0, 0), subscribe_response(1, 0, 0)].join("\n") + "\n").unwrap();
+    let report_path = dir.join("report.json");
+    let mut child = bin()
+        .arg("serve")
+        .arg(&path)
+        .args(["--listen", "127.0.0.1:0", "--report"])
+        .arg(&report_path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, stderr) = listening_addr(&mut child);
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let stderr = stderr.recv().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["divergences"][0]["kind"], "missing");
+    assert_eq!(report["divergences"][0]["type"], "SUBSCRIBE");
+}

@@ -249,13 +249,24 @@ impl ServeHandle {
     /// Waits until the recording is played out and the framework has hung
     /// up (or `linger` passed), then returns the report.
     pub async fn finish(mut self) -> Report {
-        let _ = (&mut self.cursor).await;
+        self.played_out().await;
+        self.accept.abort();
         self.report()
     }
 
-    /// Stops now (Ctrl-C): the recorded calls not yet made are missing.
+    /// Waits until the recording is played out (as [`finish`](Self::finish)
+    /// does), keeping the handle: for racing it against a shutdown signal.
+    pub async fn played_out(&mut self) {
+        if !self.cursor.is_finished() {
+            let _ = (&mut self.cursor).await;
+        }
+    }
+
+    /// Stops now (Ctrl-C): the recorded calls not yet made are reported
+    /// missing, and the report says so.
     pub fn stop(self) -> Report {
         self.cursor.abort();
+        self.accept.abort();
         {
             let mut engine = self.shared.lock();
             for i in 0..engine.states.len() {
@@ -266,8 +277,8 @@ impl ServeHandle {
         self.report()
     }
 
-    fn report(&self) -> Report {
-        self.accept.abort();
+    /// The report as it stands.
+    pub fn report(&self) -> Report {
         let engine = self.shared.lock();
         let script = &engine.script;
         let calls_matched = engine.matched.len();
