@@ -199,8 +199,8 @@ pub fn import_from<R: Read + Send + 'static>(
     let mut importer = Importer {
         port: options.port,
         sessions: Sessions::new(options.out.clone(), name.to_owned(), options.keep_secrets),
-        conns: HashMap::new(),
-        closed: HashSet::new(),
+        conns: FastMap::default(),
+        closed: FastSet::default(),
         next_conn: 1,
         last_time: 0,
         problems: Vec::new(),
@@ -242,13 +242,48 @@ struct Odd {
 
 type Key = (SocketAddr, SocketAddr);
 
+/// A fast hash for connection keys (addresses are not attacker-chosen keys
+/// worth SipHash here: a capture is read once, and the map holds only open
+/// connections).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
+
 struct Importer {
     port: u16,
     sessions: Sessions,
     /// Open connections by (client, server).
-    conns: HashMap<Key, Conn>,
+    conns: FastMap<Key, Conn>,
     /// Connections that closed: stray packets after the close are not new ones.
-    closed: HashSet<Key>,
+    closed: FastSet<Key>,
     next_conn: u64,
     last_time: u64,
     problems: Vec<String>,
