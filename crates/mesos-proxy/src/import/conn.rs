@@ -300,8 +300,14 @@ impl Conn {
         match event {
             Event::Head(head) => self.request = Some((head, Vec::new(), 0)),
             Event::Body(body) | Event::Chunk(body) => {
-                if let Some((_, collected, _)) = &mut self.request {
-                    collected.extend_from_slice(&body);
+                if let Some((_, collected, lost)) = &mut self.request {
+                    if (collected.len() + body.len()) as u64 > http::MAX_BODY {
+                        // Too large to keep: the request is not recorded, and that is said.
+                        *lost += (collected.len() + body.len()) as u64;
+                        collected.clear();
+                    } else if *lost == 0 {
+                        collected.extend_from_slice(&body);
+                    }
                 }
             }
             Event::Damaged { missing } => {
@@ -403,7 +409,14 @@ impl Conn {
                 _ => {}
             },
             Event::Chunk(data) => match &mut self.current {
-                Some(Current::Body { body, .. }) => body.extend_from_slice(&data),
+                Some(Current::Body { body, damaged, .. }) => {
+                    if (body.len() + data.len()) as u64 > http::MAX_BODY {
+                        *damaged = true;
+                        body.clear();
+                    } else if !*damaged {
+                        body.extend_from_slice(&data);
+                    }
+                }
                 Some(Current::Stream(tap)) => tap.chunk(sessions, Bytes::from(data), now),
                 _ => {}
             },

@@ -398,8 +398,15 @@ impl Parser {
                     }
                 }
                 State::UntilClose => {
-                    if !self.damaged && (self.body.len() as u64) < MAX_BODY {
-                        self.body.extend_from_slice(rest);
+                    if !self.damaged {
+                        if (self.body.len() + rest.len()) as u64 > MAX_BODY {
+                            // Too large to keep: said, not cut silently.
+                            let dropped = (self.body.len() + rest.len()) as u64;
+                            self.body.clear();
+                            self.damage(dropped, out);
+                        } else {
+                            self.body.extend_from_slice(rest);
+                        }
                     }
                     return input.len();
                 }
@@ -721,6 +728,10 @@ fn parse_head(role: Role, input: &[u8]) -> Parsed {
             return Parsed::Invalid;
         }
         if text.is_empty() {
+            // A head whose framing contradicts itself proves nothing.
+            if content_length(&head).is_none() {
+                return Parsed::Invalid;
+            }
             return Parsed::Head(head, at);
         }
         let Some(colon) = memchr::memchr(b':', text) else { return Parsed::Invalid };

@@ -21,6 +21,9 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 /// The reader's buffer: several packets at a time, and any ordinary block.
 const BUFFER: usize = 1 << 20;
 
+/// The largest packet record a pcap file may hold (Wireshark's limit).
+const MAX_SNAPLEN: u32 = 262_144;
+
 /// The largest block the reader grows its buffer for; a block that claims
 /// more is corrupt.
 const MAX_BLOCK: usize = 64 << 20;
@@ -201,6 +204,16 @@ impl CaptureReader {
                             None
                         }
                         PcapBlockOwned::Legacy(record) => {
+                            // A length past any snap length is a damaged record header:
+                            // what follows it cannot be found.
+                            if record.caplen > MAX_SNAPLEN || record.caplen > record.origlen {
+                                let why = format!(
+                                    "a packet record of {} bytes captured of {} on the wire",
+                                    record.caplen, record.origlen
+                                );
+                                self.done = true;
+                                return Err(CaptureError::Corrupt { offset, after: *packets, why });
+                            }
                             let interface = interfaces.first().copied();
                             interface.map(|i| {
                                 let time = time_ns(i64::from(record.ts_sec), u64::from(record.ts_usec), i.units, 0);
@@ -254,8 +267,8 @@ impl CaptureReader {
                         return Err(CaptureError::Read { offset });
                     }
                     // A full buffer that still holds no whole block: grow it.
-                    if stalled > 1 && inner.data().len() == before && !self.grow(offset)? {
-                        continue;
+                    if stalled > 1 && inner.data().len() == before {
+                        self.grow(offset)?;
                     }
                 }
                 Err(PcapError::BufferTooSmall) => {
