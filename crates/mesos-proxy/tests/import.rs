@@ -589,3 +589,35 @@ fn keep_alive_chunked_requests_and_sized_answers_pair_up() {
         matches!(&entries[10].kind, EntryKind::Close(c) if c.stream.is_none() && c.by == mesos_codec::session::Party::Master)
     );
 }
+
+#[test]
+fn the_command_prints_the_summary_and_exits_1_when_something_was_lost() {
+    let run = |name: &str| {
+        let out = Out::new(&format!("cli-{name}"));
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-proxy"))
+            .arg("import")
+            .arg(fixture(name))
+            .arg("--out")
+            .arg(&out.0)
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
+    };
+    let (code, stdout, stderr) = run("walkthrough.pcap");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("walkthrough.pcap: 84 packets, 7 connections, 1 session, 29 entries, 0 gaps\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("test13-20261124T230156.521Z.session.jsonl"), "{stdout}");
+    let (code, stdout, stderr) = run("truncated.pcap");
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("1 session"), "{stdout}");
+    assert!(
+        stderr.contains("mesos-proxy: truncated.pcap: capture truncated at byte 6417: packet 33 is cut short"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run("gap.pcap");
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("1 gap(s) in the capture"), "{stderr}");
+}
