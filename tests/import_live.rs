@@ -177,10 +177,11 @@ fn lower_sorted(headers: &[(String, String)]) -> Vec<(String, String)> {
 /// in the same order, the same kinds); references (`request`, `stream`,
 /// `refers`) must point at matching entries. Across connections the order
 /// is the same too, except for entries of different connections that the
-/// proxy recorded within 20 ms of each other: the proxy records what it
+/// proxy recorded within 100 ms of each other: the proxy records what it
 /// received from the master, a capture on its port shows what it sent on,
 /// and two relays (TEARDOWN's `202` on one connection, the end of the
-/// stream it causes on another) may pass each other.
+/// stream it causes on another) may pass each other, the more so on a
+/// loaded machine.
 fn assert_equivalent(recorded: &[Entry], imported: &[Entry]) {
     let kinds = |entries: &[Entry]| entries.iter().map(|e| e.kind.name()).collect::<Vec<_>>();
     let by_conn = |entries: &[Entry]| {
@@ -240,7 +241,7 @@ fn assert_equivalent(recorded: &[Entry], imported: &[Entry]) {
             if map[a] > map[b] {
                 let (ra, rb) = (&recorded[a], &recorded[b]);
                 assert!(
-                    ra.conn != rb.conn && rb.t_ns - ra.t_ns < 20_000_000,
+                    ra.conn != rb.conn && rb.t_ns - ra.t_ns < 100_000_000,
                     "recorded entries {} and {} are imported the other way round\n{context}",
                     ra.seq,
                     rb.seq

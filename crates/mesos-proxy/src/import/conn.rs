@@ -150,7 +150,6 @@ impl Conn {
     }
 
     /// A segment of direction `dir` in packet number `packet` captured at `now`.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn segment(
         &mut self,
         sessions: &mut Sessions,
