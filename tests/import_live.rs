@@ -369,6 +369,11 @@ async fn a_live_capture_imports_to_the_session_the_proxy_recorded() {
     assert_eq!(header.master, Some(format!("http://127.0.0.1:{proxy_port}")));
     assert_equivalent(&recorded_entries, &imported_entries);
     assert_eq!(report.entries, imported_entries.len() as u64);
+    // And `mesos-replay diff` finds them the same conversation.
+    let conversation = |p: &Path| mesos_replay::diff::Conversation::read(std::fs::File::open(p).unwrap()).unwrap();
+    let outcome = mesos_replay::diff::diff(&conversation(&recorded[0]), &conversation(&imported[0]));
+    let lines: Vec<String> = outcome.differences.iter().map(ToString::to_string).collect();
+    assert!(lines.is_empty(), "diff of the proxy's and the imported session:\n{}", lines.join("\n"));
 
     // The master's side: the same calls and events, byte for byte (the
     // proxy rewrote `Host`, so request headers are not compared there).
