@@ -474,3 +474,58 @@ fn ctrl_c_writes_the_report_with_the_calls_not_made_missing() {
     assert_eq!(report["divergences"][0]["kind"], "missing");
     assert_eq!(report["divergences"][0]["type"], "SUBSCRIBE");
 }
+
+mod hostile {
+    //! Damaged sessions never panic the replay's reader or `diff`: they are
+    //! refused with a line, or read as far as they are whole.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn session() -> String {
+        let lines = [
+            header(),
+            subscribe_request(0, 0),
+            subscribe_response(1, 0, 0),
+            event(2, 10, 1, r#"{"type":"HEARTBEAT"}"#, Some("[5,18]")),
+            event(
+                3,
+                20,
+                1,
+                r#"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING"}}}"#,
+                None,
+            ),
+            r#"{"seq":4,"t_ns":30,"conn":1,"kind":"close","stream":1,"by":"master","reason":"teardown"}"#.to_owned(),
+        ];
+        lines.join("\n") + "\n"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn flipped_and_cut_sessions_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+            cut in any::<usize>(),
+        ) {
+            let original = session();
+            let mut bytes = original.clone().into_bytes();
+            for (at, byte) in flips {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            bytes.truncate(cut % (bytes.len() + 1));
+            let dir = std::env::temp_dir().join(format!("mesos-replay-hostile-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("{}.session.jsonl", cut));
+            std::fs::write(&path, &bytes).unwrap();
+            let _ = Script::open(&path, false);
+            let _ = Script::open(&path, true);
+            let _ = std::fs::remove_file(&path);
+            if let Ok(damaged) = mesos_replay::diff::Conversation::read(&bytes[..]) {
+                let whole = mesos_replay::diff::Conversation::read(original.as_bytes()).unwrap();
+                let _ = mesos_replay::diff::diff(&whole, &damaged);
+                let _ = mesos_replay::diff::diff(&damaged, &whole);
+            }
+        }
+    }
+}

@@ -463,7 +463,9 @@ impl Engine {
         let framed = framed.freeze();
         let frames = match (self.options.chunking, chunks) {
             (Chunking::Recorded, Some(sizes))
-                if !changed && sizes.iter().sum::<u64>() == framed.len() as u64 && !sizes.contains(&0) =>
+                if !changed
+                    && sizes.iter().try_fold(0u64, |sum, &n| sum.checked_add(n)) == Some(framed.len() as u64)
+                    && !sizes.contains(&0) =>
             {
                 let mut frames = Vec::with_capacity(sizes.len());
                 let mut at = 0usize;
