@@ -2,11 +2,28 @@
 //! written here, measured in the same run.
 //!
 //! Streams of 200-byte and 4 KiB records are fed in 1 KiB chunks, 16 KiB
-//! chunks, and one chunk per framed record (as a master writes them). Every
-//! decoder hands each record out as an owned buffer, as a caller needs it.
-//!
-//! Each decoder is handed the chunks by value, as hyper hands a body's frames
+//! chunks, and one chunk per framed record (as a master writes them). Each
+//! decoder is handed the chunks by value, as hyper hands a body's frames
 //! over; building that list is set-up, not measured.
+//!
+//! Two sets of groups, each comparing like with like:
+//!
+//! - `recordio/…` (the table): every decoder hands each record out
+//!   *borrowed*, as a `&[u8]` that lives until it is asked for the next one,
+//!   and the consumer passes each slice to `black_box`. Ours is
+//!   `Decoder::next_record_ref`: a record inside a chunk is a slice of that
+//!   chunk, a record spanning chunks a slice of the decoder's reused spill
+//!   buffer (each of its bytes copied once). The baselines get the same
+//!   freedom: the memchr decoder lends a slice of its buffer before
+//!   advancing past it, the `BufRead` reader reads into one reused `Vec`.
+//! - `recordio-owned/…`: every decoder hands each record out *owned*, as a
+//!   caller that keeps records needs them. Ours is `Decoder::next_record`
+//!   (`Bytes` slices of the chunk, spanning records assembled in a buffer of
+//!   their own); the memchr decoder splits each record off its buffer
+//!   (`split_to().freeze()`); the `BufRead` reader reads each record into a
+//!   new `Vec`.
+//!
+//! The implementations:
 //!
 //! - `mesos-codec`: the incremental decoder; records inside a chunk are slices
 //!   of it, only records spanning chunks are copied.
@@ -14,10 +31,10 @@
 //!   buffer: append each chunk to a `BytesMut`, find the newline with `memchr`,
 //!   parse the size with `str::parse`, split the record off.
 //! - `baseline-bufread`: `BufRead::read_until(b'\n')` for the size line and
-//!   `read_exact` into a new `Vec` for the data, over a reader that yields the
-//!   chunks.
+//!   `read_exact` for the data, over a reader that yields the chunks.
 //!
-//! `cargo xtask bench-report` prints the ns/record table and the ratios.
+//! `cargo xtask bench-report recordio` prints the ns/record tables and the
+//! ratios.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read};
@@ -60,7 +77,62 @@ fn per_record(stream: &Bytes, boundaries: &[usize]) -> Vec<Bytes> {
         .collect()
 }
 
-fn ours(chunks: impl Iterator<Item = Bytes>) -> usize {
+// ---- records lent out (`recordio/…`) ----
+
+fn ours(chunks: std::vec::Drain<'_, Bytes>) -> usize {
+    let mut decoder = Decoder::new();
+    let mut n = 0;
+    for chunk in chunks {
+        decoder.push(chunk);
+        while let Ok(Some(record)) = decoder.next_record_ref() {
+            black_box(record.data);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn baseline_memchr(chunks: std::vec::Drain<'_, Bytes>) -> usize {
+    let mut buf = BytesMut::new();
+    let mut n = 0;
+    for chunk in chunks {
+        buf.extend_from_slice(&chunk);
+        while let Some(nl) = memchr::memchr(b'\n', &buf) {
+            let size: usize = std::str::from_utf8(&buf[..nl]).ok().and_then(|s| s.parse().ok()).expect("size");
+            if buf.len() < nl + 1 + size {
+                break;
+            }
+            black_box(&buf[nl + 1..nl + 1 + size]);
+            buf.advance(nl + 1 + size);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn baseline_bufread(chunks: std::vec::Drain<'_, Bytes>) -> usize {
+    let mut reader = BufReader::new(ChunkReader { chunks, current: Bytes::new() });
+    let mut line = Vec::new();
+    let mut data = Vec::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).expect("read") == 0 {
+            break;
+        }
+        let size: usize = std::str::from_utf8(&line[..line.len() - 1]).ok().and_then(|s| s.parse().ok()).expect("size");
+        data.clear();
+        data.resize(size, 0);
+        reader.read_exact(&mut data).expect("data");
+        black_box(&data[..]);
+        n += 1;
+    }
+    n
+}
+
+// ---- records owned (`recordio-owned/…`) ----
+
+fn ours_owned(chunks: std::vec::Drain<'_, Bytes>) -> usize {
     let mut decoder = Decoder::new();
     let mut n = 0;
     for chunk in chunks {
@@ -73,7 +145,7 @@ fn ours(chunks: impl Iterator<Item = Bytes>) -> usize {
     n
 }
 
-fn baseline_memchr(chunks: impl Iterator<Item = Bytes>) -> usize {
+fn baseline_memchr_owned(chunks: std::vec::Drain<'_, Bytes>) -> usize {
     let mut buf = BytesMut::new();
     let mut n = 0;
     for chunk in chunks {
@@ -87,6 +159,24 @@ fn baseline_memchr(chunks: impl Iterator<Item = Bytes>) -> usize {
             black_box(buf.split_to(size).freeze());
             n += 1;
         }
+    }
+    n
+}
+
+fn baseline_bufread_owned(chunks: std::vec::Drain<'_, Bytes>) -> usize {
+    let mut reader = BufReader::new(ChunkReader { chunks, current: Bytes::new() });
+    let mut line = Vec::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).expect("read") == 0 {
+            break;
+        }
+        let size: usize = std::str::from_utf8(&line[..line.len() - 1]).ok().and_then(|s| s.parse().ok()).expect("size");
+        let mut data = vec![0u8; size];
+        reader.read_exact(&mut data).expect("data");
+        black_box(data);
+        n += 1;
     }
     n
 }
@@ -112,50 +202,44 @@ impl<I: Iterator<Item = Bytes>> Read for ChunkReader<I> {
     }
 }
 
-fn baseline_bufread(chunks: impl Iterator<Item = Bytes>) -> usize {
-    let mut reader = BufReader::new(ChunkReader { chunks, current: Bytes::new() });
-    let mut line = Vec::new();
-    let mut n = 0;
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).expect("read") == 0 {
-            break;
-        }
-        let size: usize = std::str::from_utf8(&line[..line.len() - 1]).ok().and_then(|s| s.parse().ok()).expect("size");
-        let mut data = vec![0u8; size];
-        reader.read_exact(&mut data).expect("data");
-        black_box(data);
-        n += 1;
-    }
-    n
-}
+type Decode = fn(std::vec::Drain<'_, Bytes>) -> usize;
 
 fn bench(c: &mut Criterion) {
-    for (record_name, record_size) in [("200B", 200), ("4KiB", 4096)] {
-        let (stream, boundaries, count) = stream(record_size);
-        for (chunk_name, chunks) in [
-            ("1KiB", chunks_of(&stream, 1024)),
-            ("16KiB", chunks_of(&stream, 16 * 1024)),
-            ("record", per_record(&stream, &boundaries)),
-        ] {
-            // Every decoder must see every record, or the comparison is void.
-            assert_eq!(ours(chunks.clone().into_iter()), count);
-            assert_eq!(baseline_memchr(chunks.clone().into_iter()), count);
-            assert_eq!(baseline_bufread(chunks.clone().into_iter()), count);
-            let mut group = c.benchmark_group(format!("recordio/{record_name}-records/{chunk_name}-chunks"));
-            group.throughput(Throughput::Elements(count as u64));
-            // Each decoder gets the chunks owned, as they come from hyper;
-            // making and freeing the list of handles is outside the measurement.
-            let input = || chunks.clone();
-            let size = BatchSize::LargeInput;
-            group.bench_function("mesos-codec", |b| b.iter_batched_ref(input, |c| ours(c.drain(..)), size));
-            group.bench_function("baseline-memchr", |b| {
-                b.iter_batched_ref(input, |c| baseline_memchr(c.drain(..)), size)
-            });
-            group.bench_function("baseline-bufread", |b| {
-                b.iter_batched_ref(input, |c| baseline_bufread(c.drain(..)), size)
-            });
-            group.finish();
+    let sets: [(&str, [(&str, Decode); 3]); 2] = [
+        (
+            "recordio",
+            [("mesos-codec", ours), ("baseline-memchr", baseline_memchr), ("baseline-bufread", baseline_bufread)],
+        ),
+        (
+            "recordio-owned",
+            [
+                ("mesos-codec", ours_owned),
+                ("baseline-memchr", baseline_memchr_owned),
+                ("baseline-bufread", baseline_bufread_owned),
+            ],
+        ),
+    ];
+    for (set, decoders) in sets {
+        for (record_name, record_size) in [("200B", 200), ("4KiB", 4096)] {
+            let (stream, boundaries, count) = stream(record_size);
+            for (chunk_name, chunks) in [
+                ("1KiB", chunks_of(&stream, 1024)),
+                ("16KiB", chunks_of(&stream, 16 * 1024)),
+                ("record", per_record(&stream, &boundaries)),
+            ] {
+                let mut group = c.benchmark_group(format!("{set}/{record_name}-records/{chunk_name}-chunks"));
+                group.throughput(Throughput::Elements(count as u64));
+                for (name, decode) in decoders {
+                    // Every decoder must see every record, or the comparison is void.
+                    assert_eq!(decode(chunks.clone().drain(..)), count, "{set} {name}");
+                    // Each decoder gets the chunks owned, as they come from hyper;
+                    // making and freeing the list of handles is outside the measurement.
+                    group.bench_function(name, |b| {
+                        b.iter_batched_ref(|| chunks.clone(), |c| decode(c.drain(..)), BatchSize::LargeInput)
+                    });
+                }
+                group.finish();
+            }
         }
     }
 }

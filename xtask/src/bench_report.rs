@@ -5,7 +5,8 @@
 //! not starting with `baseline-`) beside its baselines, measured in the same
 //! run. For each group this prints the median time per element (per record,
 //! event or call) or the throughput in MB/s, and how many times faster ours is
-//! than each baseline.
+//! than each baseline. The results are read from `target/criterion`, or from
+//! `$CARGO_TARGET_DIR/criterion` when that is set.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,10 @@ struct Measurement {
 }
 
 pub fn run(root: &Path, filter: Option<&str>) -> Result<()> {
-    let dir = root.join("target/criterion");
+    // Criterion writes under the cargo target directory, wherever
+    // `CARGO_TARGET_DIR` puts it.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let dir = target.join("criterion");
     let mut groups: BTreeMap<String, Vec<Measurement>> = BTreeMap::new();
     for bench in find(&dir, "benchmark.json")? {
         let Some(function_dir) = bench.parent().and_then(Path::parent) else { continue };

@@ -13,6 +13,11 @@
 //! - a record that lies inside one chunk comes out as a slice of that chunk,
 //!   sharing its memory (no copy); only a record that spans chunks is
 //!   assembled into a buffer of its own;
+//! - records come out owned ([`Decoder::next_record`]: [`Record`]s holding
+//!   [`Bytes`]) or borrowed ([`Decoder::next_record_ref`]: [`RecordRef`]s
+//!   holding a `&[u8]` that lives until the next call, without even a
+//!   reference count for records inside a chunk, and with one spill buffer
+//!   reused for the records that span chunks);
 //! - "need more bytes" is not an error: [`Decoder::next_record`] returns
 //!   `Ok(None)`, and the record comes out once its last byte has been pushed;
 //! - a hostile size cannot exhaust memory: sizes over the maximum record size
@@ -247,11 +252,70 @@ impl Record {
     }
 }
 
-/// A record that spans chunks, being assembled in the decoder's spill buffer.
-#[derive(Debug, Clone, Copy)]
-struct Spanning {
-    data_offset: u64,
-    size: usize,
+/// A record borrowed from the [`Decoder`]: what
+/// [`next_record_ref`](Decoder::next_record_ref) hands out.
+///
+/// The same record as a [`Record`], but `data` is a plain `&[u8]` borrowed
+/// from the decoder: a slice of the pushed chunk when the record lay inside
+/// one chunk (no copy, no reference count), or of the decoder's reusable spill
+/// buffer when it spanned chunks. The borrow ends at the next call on the
+/// decoder, so a caller that keeps a record copies it or asks
+/// [`next_record`](Decoder::next_record) for an owned one.
+///
+/// ```
+/// use bytes::Bytes;
+/// use mesos_codec::recordio::Decoder;
+/// let mut decoder = Decoder::new();
+/// decoder.push(Bytes::from_static(b"20\n{\"type\":\"HEARTBEAT\"}"));
+/// let record = decoder.next_record_ref()?.unwrap();
+/// assert_eq!((record.offset, record.data_offset, record.end()), (0, 3, 23));
+/// assert_eq!(record.data, br#"{"type":"HEARTBEAT"}"#);
+/// # Ok::<(), mesos_codec::recordio::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Offset of the record's first byte (the first digit of its size line).
+    pub offset: u64,
+    /// Offset of the first data byte, just after the size line's newline.
+    pub data_offset: u64,
+    /// The record's data, without the size line.
+    pub data: &'a [u8],
+}
+
+impl RecordRef<'_> {
+    /// Offset one past the record's last byte: where the next record starts.
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use mesos_codec::recordio::Decoder;
+    /// let mut decoder = Decoder::new();
+    /// decoder.push(Bytes::from_static(b"3\nabc"));
+    /// let record = decoder.next_record_ref().unwrap().unwrap();
+    /// assert_eq!((record.offset, record.data_offset, record.end()), (0, 2, 5));
+    /// ```
+    pub fn end(&self) -> u64 {
+        self.data_offset + self.data.len() as u64
+    }
+}
+
+/// Where the decoder is in the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between records: the next byte starts a size line.
+    Idle,
+    /// Inside a size line whose digits so far (`Decoder::size`) ended a chunk.
+    Size,
+    /// The size line is read and the data spans chunks: it is being
+    /// assembled in the spill buffer.
+    Data { data_offset: u64, size: usize },
+}
+
+/// Where the slow path found a record.
+enum Found {
+    /// Data bytes `start..end` of the current chunk.
+    Chunk { offset: u64, data_offset: u64, start: usize, end: usize },
+    /// The whole spill buffer.
+    Spill { offset: u64, data_offset: u64 },
 }
 
 /// Above this, `v * 10 + digit` could overflow a `u64`.
@@ -260,15 +324,18 @@ const OVERFLOW_GUARD: u64 = (u64::MAX - 9) / 10;
 /// An incremental RecordIO decoder, fed [`Bytes`] chunks (sans I/O).
 ///
 /// Push chunks with [`push`](Self::push), take records with
-/// [`next_record`](Self::next_record) until it returns `Ok(None)`, and call
+/// [`next_record`](Self::next_record) (owned [`Record`]s) or
+/// [`next_record_ref`](Self::next_record_ref) (borrowed [`RecordRef`]s, the
+/// cheaper of the two) until it returns `Ok(None)`, and call
 /// [`finish`](Self::finish) when the stream has ended, to learn whether it
-/// ended cleanly between records. See the [module docs](self) for the format
-/// and how odd input is treated.
+/// ended cleanly between records. The two ways of taking records can be
+/// mixed freely. See the [module docs](self) for the format and how odd input
+/// is treated.
 ///
 /// The decoder trusts nothing in the stream: a size over the maximum record
 /// size is refused before any allocation (see [`with_max_record_size`]).
 /// Records that span chunks are assembled in one spill buffer that the
-/// decoder reuses once the caller has dropped the records cut from it.
+/// decoder reuses once the records cut from it are gone.
 ///
 /// [`with_max_record_size`]: Self::with_max_record_size
 ///
@@ -287,22 +354,23 @@ const OVERFLOW_GUARD: u64 = (u64::MAX - 9) / 10;
 pub struct Decoder {
     max: u64,
     /// The chunk being decoded, of which the first `pos` bytes are consumed;
-    /// `offset` is the stream offset of `current[pos]`. The fast path cuts
-    /// records out with a cursor and leaves the handle itself alone, which
-    /// keeps the per-record cost to one reference count.
+    /// `offset` is the stream offset of `current[pos]`. Records are cut out
+    /// with the cursor, and the handle itself is left alone.
     current: Bytes,
     pos: usize,
     offset: u64,
     /// Chunks pushed but not yet reached.
     queue: VecDeque<Bytes>,
-    /// Offset of the record being read (its size line's first byte).
+    state: State,
+    /// Offset of the record being read (its size line's first byte), while
+    /// the state is `Size` or `Data`.
     record_start: u64,
-    /// The size read so far, and whether any digit has been read.
+    /// The digits read so far, while the state is `Size`.
     size: u64,
-    size_digits: bool,
-    /// Set once the size line is complete but the data spans chunks.
-    spanning: Option<Spanning>,
+    /// The data of a record spanning chunks (state `Data`), or the last such
+    /// record while it is lent out by `next_record_ref` (`spill_lent`).
     spill: BytesMut,
+    spill_lent: bool,
     failed: Option<Error>,
 }
 
@@ -348,11 +416,11 @@ impl Decoder {
             pos: 0,
             offset: 0,
             queue: VecDeque::new(),
+            state: State::Idle,
             record_start: 0,
             size: 0,
-            size_digits: false,
-            spanning: None,
             spill: BytesMut::new(),
+            spill_lent: false,
             failed: None,
         }
     }
@@ -413,6 +481,11 @@ impl Decoder {
 
     /// The next complete record, `Ok(None)` when more bytes are needed.
     ///
+    /// The record's data is owned: a slice of the pushed chunk (sharing its
+    /// memory) when the record lay inside one chunk, a buffer of its own when
+    /// it spanned chunks. [`next_record_ref`](Self::next_record_ref) is the
+    /// cheaper borrowing form, for callers that look at each record in turn.
+    ///
     /// After an error every later call returns the same error.
     ///
     /// ```
@@ -429,41 +502,103 @@ impl Decoder {
     // Inlined so that a record found by the fast path stays in registers.
     #[inline(always)]
     pub fn next_record(&mut self) -> Result<Option<Record>, Error> {
-        if let Some(record) = self.whole_record_in_chunk() {
-            return Ok(Some(record));
+        if let Some((offset, data_offset, start, end)) = self.whole_record_in_chunk() {
+            let data = self.cut(start, end);
+            return Ok(Some(Record { offset, data_offset, data }));
         }
-        if self.pos == self.current.len() && self.queue.is_empty() && self.failed.is_none() {
+        if self.drained() {
             // Everything pushed has been decoded: the end of every drain loop.
             return Ok(None);
         }
         self.slow_next_record()
     }
 
-    #[inline(never)]
-    fn slow_next_record(&mut self) -> Result<Option<Record>, Error> {
-        if let Some(err) = &self.failed {
-            return Err(err.clone());
+    /// The next complete record, borrowed from the decoder; `Ok(None)` when
+    /// more bytes are needed.
+    ///
+    /// This is [`next_record`](Self::next_record) without the owned handle:
+    /// a record that lies inside one chunk is a `&[u8]` slice of that chunk
+    /// (no copy, and not even a reference count), and a record that spans
+    /// chunks is a slice of the decoder's spill buffer, assembled with one
+    /// copy of each byte into memory that is reused from record to record.
+    /// The borrow lasts until the next call on the decoder, which is what a
+    /// drain loop needs:
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut lengths = Vec::new();
+    /// for chunk in ["6\nhel", "lo!0\n1", "\n 13\n13 characters"] {
+    ///     decoder.push(Bytes::from(chunk));
+    ///     while let Some(record) = decoder.next_record_ref()? {
+    ///         lengths.push((record.offset, record.data.len()));
+    ///     }
+    /// }
+    /// decoder.finish()?;
+    /// assert_eq!(lengths, [(0, 6), (8, 0), (10, 1), (13, 13)]);
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
+    ///
+    /// Every guarantee of `next_record` holds: the maximum record size is
+    /// checked before anything is allocated, errors name their byte offset,
+    /// and after an error every later call returns the same error.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mesos_codec::recordio::{Decoder, ErrorKind};
+    /// let mut decoder = Decoder::with_max_record_size(8);
+    /// decoder.push(Bytes::from_static(b"2\nok9\n"));
+    /// assert_eq!(decoder.next_record_ref()?.unwrap().data, b"ok");
+    /// let err = decoder.next_record_ref().unwrap_err();
+    /// assert_eq!((err.offset(), err.kind()), (4, &ErrorKind::TooLarge { size: 9, max: 8 }));
+    /// assert_eq!(decoder.next_record_ref(), Err(err));
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
+    #[inline(always)]
+    pub fn next_record_ref(&mut self) -> Result<Option<RecordRef<'_>>, Error> {
+        if let Some((offset, data_offset, start, end)) = self.whole_record_in_chunk() {
+            return Ok(Some(RecordRef { offset, data_offset, data: &self.current[start..end] }));
         }
-        self.settle_cursor();
-        self.decode().inspect_err(|err| self.fail(err.clone()))
+        if self.drained() {
+            return Ok(None);
+        }
+        self.slow_next_record_ref()
     }
 
-    /// Drops the consumed prefix of the current chunk, so that the slow path
-    /// can work on `current` alone.
-    fn settle_cursor(&mut self) {
-        if self.pos > 0 {
-            self.current.advance(self.pos);
+    /// Whether everything pushed has been decoded and nothing is owed: the
+    /// usual end of a drain loop, answered without leaving the caller.
+    #[inline(always)]
+    fn drained(&self) -> bool {
+        self.pos == self.current.len() && self.queue.is_empty() && self.failed.is_none() && !self.spill_lent
+    }
+
+    /// The owned form of data bytes `start..end` of the current chunk: the
+    /// chunk itself when the record ends it (no reference count to take).
+    #[inline(always)]
+    fn cut(&mut self, start: usize, end: usize) -> Bytes {
+        if end == self.current.len() {
+            let mut chunk = std::mem::take(&mut self.current);
             self.pos = 0;
+            chunk.advance(start);
+            chunk
+        } else {
+            self.current.slice(start..end)
         }
     }
 
     /// The fast path, inlined into the caller's loop: a record whose size
-    /// line and data both lie in the current chunk, between records. Anything
-    /// else (a record spanning chunks, an odd or bad size, an error) is left
-    /// untouched for [`decode`](Self::decode), which handles every case.
+    /// line and data both lie in the current chunk, between records; the
+    /// cursor moves past it, and its offset, its data's offset and the data's
+    /// range in the current chunk come back. A record whose size line is here but whose
+    /// data goes on in later chunks starts being assembled at once (without
+    /// reading its size line twice). Anything else (a size split over chunks,
+    /// an odd or bad size, an error) is left untouched for
+    /// [`decode`](Self::decode), which handles every case.
     #[inline(always)]
-    fn whole_record_in_chunk(&mut self) -> Option<Record> {
-        if self.size_digits || self.spanning.is_some() {
+    fn whole_record_in_chunk(&mut self) -> Option<(u64, u64, usize, usize)> {
+        if self.state != State::Idle {
             return None;
         }
         let bytes = &self.current[self.pos..];
@@ -488,17 +623,122 @@ impl Decoder {
         if size > self.max {
             return None;
         }
-        // `size <= max <= usize::MAX`.
-        let total = (i + 1).checked_add(size as usize)?;
-        if bytes.len() < total {
+        // `size <= max <= usize::MAX`, and `i + 1 <= bytes.len()`.
+        let size = size as usize;
+        if bytes.len() - (i + 1) < size {
+            self.begin_spanning(i + 1, size);
             return None;
         }
-        let start = self.offset;
-        let data = self.current.slice(self.pos + i + 1..self.pos + total);
-        self.pos += total;
-        self.offset += total as u64;
-        self.record_start = self.offset;
-        Some(Record { offset: start, data_offset: start + i as u64 + 1, data })
+        let offset = self.offset;
+        let start = self.pos + i + 1;
+        let end = start + size;
+        self.pos = end;
+        self.offset += (i + 1 + size) as u64;
+        Some((offset, offset + i as u64 + 1, start, end))
+    }
+
+    /// Starts assembling a record whose `header_len`-byte size line (checked
+    /// against the maximum) starts at the cursor and whose `size` data bytes
+    /// go beyond the current chunk: takes the size line and copies the rest
+    /// of the chunk into the spill buffer.
+    #[inline(never)]
+    fn begin_spanning(&mut self, header_len: usize, size: usize) {
+        if self.state == State::Idle {
+            self.record_start = self.offset;
+        }
+        self.pos += header_len;
+        self.offset += header_len as u64;
+        let rest = self.current.len() - self.pos;
+        self.state = State::Data { data_offset: self.offset, size };
+        // The fast path can get here while the last spanning record is
+        // still lent out: the loan ends with this call.
+        if self.spill_lent {
+            self.return_spill();
+        }
+        // The buffer is empty now; reserve at most what is sure to come, not
+        // what the size line claims.
+        self.spill.reserve(size.min(EXACT_ALLOCATION_LIMIT.max(rest)));
+        self.spill.extend_from_slice(&self.current[self.pos..]);
+        self.pos = self.current.len();
+        self.offset += rest as u64;
+    }
+
+    #[inline(never)]
+    fn slow_next_record(&mut self) -> Result<Option<Record>, Error> {
+        if let Some(data_offset) = self.spanning_step() {
+            let data = self.spill.split().freeze();
+            return Ok(Some(Record { offset: self.record_start, data_offset, data }));
+        }
+        if self.drained() {
+            return Ok(None);
+        }
+        Ok(self.slow_decode()?.map(|found| match found {
+            Found::Chunk { offset, data_offset, start, end } => {
+                Record { offset, data_offset, data: self.cut(start, end) }
+            }
+            Found::Spill { offset, data_offset } => Record { offset, data_offset, data: self.spill.split().freeze() },
+        }))
+    }
+
+    #[inline(never)]
+    fn slow_next_record_ref(&mut self) -> Result<Option<RecordRef<'_>>, Error> {
+        if let Some(data_offset) = self.spanning_step() {
+            self.spill_lent = true;
+            return Ok(Some(RecordRef { offset: self.record_start, data_offset, data: &self.spill[..] }));
+        }
+        if self.drained() {
+            return Ok(None);
+        }
+        Ok(self.slow_decode()?.map(|found| match found {
+            Found::Chunk { offset, data_offset, start, end } => {
+                RecordRef { offset, data_offset, data: &self.current[start..end] }
+            }
+            Found::Spill { offset, data_offset } => {
+                self.spill_lent = true;
+                RecordRef { offset, data_offset, data: &self.spill[..] }
+            }
+        }))
+    }
+
+    /// The common step of a record spanning chunks, kept short: copies
+    /// what the current chunk holds of it into the spill buffer, and when
+    /// that was its last byte, returns its data offset (the record is the
+    /// whole spill buffer). `None` leaves the rest to `slow_decode`.
+    #[inline(always)]
+    fn spanning_step(&mut self) -> Option<u64> {
+        // A failed decoder is `Idle`, so no error is skipped here.
+        let State::Data { data_offset, size } = self.state else { return None };
+        let bytes = self.current.get(self.pos..).filter(|bytes| !bytes.is_empty())?;
+        let take = (size - self.spill.len()).min(bytes.len());
+        self.spill.extend_from_slice(&bytes[..take]);
+        self.pos += take;
+        self.offset += take as u64;
+        if self.spill.len() < size {
+            return None;
+        }
+        self.state = State::Idle;
+        Some(data_offset)
+    }
+
+    fn slow_decode(&mut self) -> Result<Option<Found>, Error> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        if self.spill_lent {
+            self.return_spill();
+        }
+        self.decode().inspect_err(|err| self.fail(err.clone()))
+    }
+
+    /// The record lent from the spill buffer is gone: empty the buffer, and
+    /// keep its memory for the next spanning record unless it is large.
+    fn return_spill(&mut self) {
+        self.spill_lent = false;
+        if self.spill.capacity() > EXACT_ALLOCATION_LIMIT {
+            self.spill = BytesMut::new();
+        } else {
+            self.spill.clear();
+        }
     }
 
     /// Declares the end of the stream: `Ok(())` when it ended cleanly between
@@ -522,16 +762,17 @@ impl Decoder {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        self.settle_cursor();
-        let pending = (self.current.len() + self.queue.iter().map(Bytes::len).sum::<usize>()) as u64;
-        let kind = match self.spanning {
-            None if !self.size_digits && pending == 0 => return Ok(()),
-            None => ErrorKind::Truncated { expected: None, received: 0 },
-            Some(Spanning { size, .. }) => {
-                ErrorKind::Truncated { expected: Some(size as u64), received: self.spill.len() as u64 + pending }
-            }
+        let pending = (self.current.len() - self.pos + self.queue.iter().map(Bytes::len).sum::<usize>()) as u64;
+        let (offset, kind) = match self.state {
+            State::Idle if pending == 0 => return Ok(()),
+            State::Idle => (self.offset, ErrorKind::Truncated { expected: None, received: 0 }),
+            State::Size => (self.record_start, ErrorKind::Truncated { expected: None, received: 0 }),
+            State::Data { size, .. } => (
+                self.record_start,
+                ErrorKind::Truncated { expected: Some(size as u64), received: self.spill.len() as u64 + pending },
+            ),
         };
-        let err = Error { offset: self.record_start, kind };
+        let err = Error { offset, kind };
         self.fail(err.clone());
         Err(err)
     }
@@ -542,8 +783,9 @@ impl Decoder {
         self.current = Bytes::new();
         self.pos = 0;
         self.queue = VecDeque::new();
-        self.spanning = None;
+        self.state = State::Idle;
         self.spill = BytesMut::new();
+        self.spill_lent = false;
     }
 
     /// Moves on to the next queued chunk; false when there is none.
@@ -551,26 +793,41 @@ impl Decoder {
         match self.queue.pop_front() {
             Some(chunk) => {
                 self.current = chunk;
+                self.pos = 0;
                 true
             }
             None => false,
         }
     }
 
-    fn decode(&mut self) -> Result<Option<Record>, Error> {
+    /// Every case, one step of the grammar at a time, from the cursor.
+    fn decode(&mut self) -> Result<Option<Found>, Error> {
         loop {
-            if self.current.is_empty() && !self.next_chunk() {
+            if self.pos == self.current.len() && !self.next_chunk() {
+                // Everything pushed is consumed. (The spent chunk is let go
+                // of when the next one is pushed.)
                 return Ok(None);
             }
-            if let Some(spanning) = self.spanning {
-                if let Some(record) = self.continue_spanning(spanning) {
-                    return Ok(Some(record));
+            if let State::Data { data_offset, size } = self.state {
+                // Copy what this chunk holds of a spanning record.
+                let bytes = &self.current[self.pos..];
+                let take = (size - self.spill.len()).min(bytes.len());
+                self.spill.extend_from_slice(&bytes[..take]);
+                self.pos += take;
+                self.offset += take as u64;
+                if self.spill.len() == size {
+                    self.state = State::Idle;
+                    return Ok(Some(Found::Spill { offset: self.record_start, data_offset }));
                 }
                 continue;
             }
 
             // Reading a size line. Every byte before the newline must be a digit.
-            let bytes = &self.current[..];
+            if self.state == State::Idle {
+                self.record_start = self.offset;
+                self.size = 0;
+            }
+            let bytes = &self.current[self.pos..];
             let mut value = self.size;
             let mut newline = None;
             for (i, &b) in bytes.iter().enumerate() {
@@ -596,56 +853,31 @@ impl Decoder {
                 });
             }
             let Some(i) = newline else {
-                // The whole chunk was digits: keep the value and wait.
+                // The whole rest of the chunk was digits: keep the value and wait.
                 self.size = value;
-                self.size_digits = true;
+                self.state = State::Size;
                 self.offset += bytes.len() as u64;
-                self.current = Bytes::new();
+                self.pos = self.current.len();
                 continue;
             };
-            if i == 0 && !self.size_digits {
+            if i == 0 && self.state == State::Idle {
                 return Err(Error { offset: self.offset, kind: ErrorKind::EmptySize });
             }
-            self.current.advance(i + 1);
-            self.offset += i as u64 + 1;
-            let start = self.record_start;
-            let data_offset = self.offset;
-            self.size = 0;
-            self.size_digits = false;
             // `value <= max <= usize::MAX`, checked above.
             let size = value as usize;
-            if self.current.len() >= size {
-                // The common case: the record lies inside this chunk. A record
-                // that fills the rest of the chunk takes it whole.
-                let data = if self.current.len() == size {
-                    std::mem::take(&mut self.current)
-                } else {
-                    self.current.split_to(size)
-                };
-                self.offset += value;
-                self.record_start = self.offset;
-                return Ok(Some(Record { offset: start, data_offset, data }));
+            if bytes.len() - (i + 1) < size {
+                self.begin_spanning(i + 1, size);
+                continue;
             }
-            // The record spans chunks: reserve at most what is sure to come.
-            self.spill.reserve(size.min(EXACT_ALLOCATION_LIMIT.max(self.current.len())));
-            self.spanning = Some(Spanning { data_offset, size });
+            let offset = self.record_start;
+            let data_offset = self.offset + i as u64 + 1;
+            let start = self.pos + i + 1;
+            let end = start + size;
+            self.pos = end;
+            self.offset = data_offset + value;
+            self.state = State::Idle;
+            return Ok(Some(Found::Chunk { offset, data_offset, start, end }));
         }
-    }
-
-    /// Copies what the current chunk holds of a spanning record; the record
-    /// once its last byte is in.
-    fn continue_spanning(&mut self, Spanning { data_offset, size }: Spanning) -> Option<Record> {
-        let take = (size - self.spill.len()).min(self.current.len());
-        self.spill.extend_from_slice(&self.current[..take]);
-        self.current.advance(take);
-        self.offset += take as u64;
-        if self.spill.len() < size {
-            return None;
-        }
-        let record = Record { offset: self.record_start, data_offset, data: self.spill.split().freeze() };
-        self.spanning = None;
-        self.record_start = self.offset;
-        Some(record)
     }
 
     #[cold]

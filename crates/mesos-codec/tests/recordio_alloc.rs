@@ -56,4 +56,36 @@ fn hostile_sizes_allocate_nothing_or_little() {
     });
     assert_eq!(result, Ok(None));
     assert!(bytes <= (1 << 20) + 4096, "allocated {bytes} bytes for a 10-byte partial record");
+
+    // The same through the borrowing API: refused before any allocation, and
+    // a large claim with little data behind it reserves no more.
+    let over = Bytes::from(format!("{}\n", (64u64 << 20) + 1));
+    let mut decoder = Decoder::new();
+    let (result, bytes) = allocated_during(|| {
+        decoder.push(over);
+        decoder.next_record_ref().map(|r| r.map(|r| r.data.len()))
+    });
+    assert!(matches!(result.unwrap_err().kind(), ErrorKind::TooLarge { .. }));
+    assert!(bytes < 4096, "allocated {bytes} bytes to refuse an oversized record (borrowed)");
+    let mut decoder = Decoder::with_max_record_size(u64::MAX);
+    let (result, bytes) = allocated_during(|| {
+        decoder.push(Bytes::from_static(b"2\nok1000000000000\nsome bytes"));
+        let first = decoder.next_record_ref().map(|r| r.map(|r| r.data.to_vec()));
+        (first, decoder.next_record_ref().map(|r| r.map(|r| r.data.len())))
+    });
+    assert_eq!(result, (Ok(Some(b"ok".to_vec())), Ok(None)));
+    assert!(bytes <= (1 << 20) + 4096, "allocated {bytes} bytes for a 10-byte partial record (borrowed)");
+
+    // Records inside a chunk are lent without allocating at all.
+    let mut decoder = Decoder::new();
+    let stream = Bytes::from_static(b"3\nabc0\n5\nhello");
+    let (lengths, bytes) = allocated_during(|| {
+        decoder.push(stream);
+        let mut lengths = [0; 3];
+        for length in &mut lengths {
+            *length = decoder.next_record_ref().unwrap().unwrap().data.len();
+        }
+        lengths
+    });
+    assert_eq!((lengths, bytes), ([3, 0, 5], 0));
 }
