@@ -33,6 +33,12 @@
 //! - `baseline-bufread`: `BufRead::read_until(b'\n')` for the size line and
 //!   `read_exact` for the data, over a reader that yields the chunks.
 //!
+//! - `reference-copy` (in `recordio/…` only; not a decoder): takes each chunk
+//!   and copies all of it once into a reused buffer. A decoder that hands out
+//!   contiguous records must copy each record that spans chunks at least
+//!   once, so where every record spans chunks (4 KiB records in 1 KiB
+//!   chunks) this is the floor for any such decoder, ours included.
+//!
 //! `cargo xtask bench-report recordio` prints the ns/record tables and the
 //! ratios.
 
@@ -128,6 +134,18 @@ fn baseline_bufread(chunks: std::vec::Drain<'_, Bytes>) -> usize {
         n += 1;
     }
     n
+}
+
+fn reference_copy(chunks: std::vec::Drain<'_, Bytes>) -> usize {
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut bytes = 0;
+    for chunk in chunks {
+        buf.clear();
+        buf.extend_from_slice(&chunk);
+        black_box(&buf[..]);
+        bytes += chunk.len();
+    }
+    bytes
 }
 
 // ---- records owned (`recordio-owned/…`) ----
@@ -236,6 +254,12 @@ fn bench(c: &mut Criterion) {
                     // making and freeing the list of handles is outside the measurement.
                     group.bench_function(name, |b| {
                         b.iter_batched_ref(|| chunks.clone(), |c| decode(c.drain(..)), BatchSize::LargeInput)
+                    });
+                }
+                if set == "recordio" {
+                    assert_eq!(reference_copy(chunks.clone().drain(..)), stream.len());
+                    group.bench_function("reference-copy", |b| {
+                        b.iter_batched_ref(|| chunks.clone(), |c| reference_copy(c.drain(..)), BatchSize::LargeInput)
                     });
                 }
                 group.finish();

@@ -506,6 +506,10 @@ impl Decoder {
             let data = self.cut(start, end);
             return Ok(Some(Record { offset, data_offset, data }));
         }
+        // A record spanning chunks: the common step stays inline too.
+        if let Some(data_offset) = self.spanning_step() {
+            return Ok(Some(self.take_spill(data_offset)));
+        }
         if self.drained() {
             // Everything pushed has been decoded: the end of every drain loop.
             return Ok(None);
@@ -560,6 +564,11 @@ impl Decoder {
     pub fn next_record_ref(&mut self) -> Result<Option<RecordRef<'_>>, Error> {
         if let Some((offset, data_offset, start, end)) = self.whole_record_in_chunk() {
             return Ok(Some(RecordRef { offset, data_offset, data: &self.current[start..end] }));
+        }
+        // A record spanning chunks: the common step stays inline too.
+        if let Some(data_offset) = self.spanning_step() {
+            self.spill_lent = true;
+            return Ok(Some(RecordRef { offset: self.record_start, data_offset, data: &self.spill[..] }));
         }
         if self.drained() {
             return Ok(None);
@@ -663,32 +672,24 @@ impl Decoder {
         self.offset += rest as u64;
     }
 
+    /// The assembled record in the spill buffer, owned.
+    #[inline(never)]
+    fn take_spill(&mut self, data_offset: u64) -> Record {
+        Record { offset: self.record_start, data_offset, data: self.spill.split().freeze() }
+    }
+
     #[inline(never)]
     fn slow_next_record(&mut self) -> Result<Option<Record>, Error> {
-        if let Some(data_offset) = self.spanning_step() {
-            let data = self.spill.split().freeze();
-            return Ok(Some(Record { offset: self.record_start, data_offset, data }));
-        }
-        if self.drained() {
-            return Ok(None);
-        }
         Ok(self.slow_decode()?.map(|found| match found {
             Found::Chunk { offset, data_offset, start, end } => {
                 Record { offset, data_offset, data: self.cut(start, end) }
             }
-            Found::Spill { offset, data_offset } => Record { offset, data_offset, data: self.spill.split().freeze() },
+            Found::Spill { data_offset, .. } => self.take_spill(data_offset),
         }))
     }
 
     #[inline(never)]
     fn slow_next_record_ref(&mut self) -> Result<Option<RecordRef<'_>>, Error> {
-        if let Some(data_offset) = self.spanning_step() {
-            self.spill_lent = true;
-            return Ok(Some(RecordRef { offset: self.record_start, data_offset, data: &self.spill[..] }));
-        }
-        if self.drained() {
-            return Ok(None);
-        }
         Ok(self.slow_decode()?.map(|found| match found {
             Found::Chunk { offset, data_offset, start, end } => {
                 RecordRef { offset, data_offset, data: &self.current[start..end] }
@@ -700,10 +701,11 @@ impl Decoder {
         }))
     }
 
-    /// The common step of a record spanning chunks, kept short: copies
-    /// what the current chunk holds of it into the spill buffer, and when
-    /// that was its last byte, returns its data offset (the record is the
-    /// whole spill buffer). `None` leaves the rest to `slow_decode`.
+    /// The common step of a record spanning chunks, kept short enough to
+    /// stay inline: copies what the current chunk holds of it into the spill
+    /// buffer, and when that was its last byte, returns its data offset (the
+    /// record is the whole spill buffer). `None` leaves the rest to the
+    /// callers' other paths.
     #[inline(always)]
     fn spanning_step(&mut self) -> Option<u64> {
         // A failed decoder is `Idle`, so no error is skipped here.
