@@ -1,0 +1,379 @@
+//! Events/s through the recording proxy against the same stream served
+//! directly, on loopback, with an event source fast enough not to be the
+//! limit.
+//!
+//! `cargo bench --bench proxy_events` writes a session of 100 000 events
+//! (`BENCH_EVENTS`; the realistic mix of `mesos-replay`'s serve bench:
+//! SUBSCRIBED, then OFFERS with two offers, three UPDATEs and a HEARTBEAT
+//! in turn, about 500 bytes a record) and serves it in-process with
+//! `mesos-replay serve --pace fast` (one record per chunk, as a master
+//! writes them). A client on a thread of its own SUBSCRIBEs on a raw
+//! socket and reads the stream to its end, counting the HTTP chunks and
+//! the RecordIO records as they come:
+//!
+//! - **direct**: client ← serve;
+//! - **proxied**: client ← `mesos_proxy::Recorder` (recording to a temporary
+//!   directory) ← serve.
+//!
+//! serve and the proxy run on tokio runtimes of their own (2 workers each),
+//! as separate processes would.
+//!
+//! Direct and proxied runs take turns, 5 of each (`BENCH_RUNS`), after one
+//! warm-up run of each; the table gives the median events/s of each, and
+//! their ratio. Every run checks that every event arrived (whole RecordIO
+//! records in a well-formed chunked body), that serve sent them all, and
+//! (proxied) that the session file holds every event and ends complete.
+//!
+//! The calls/s and the added latency per event are measured by
+//! `cargo bench -p mesos-proxy --bench proxy` (its stand-in master's events
+//! are the limit there, not the proxy; this bench is the one for events/s).
+//!
+//! `cargo test --benches` runs it once with 2 000 events, as a smoke test;
+//! `BENCH_ONLY=direct` or `BENCH_ONLY=proxied` runs one path alone, for profiling.
+
+use std::io::{BufWriter, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mesos_replay::serve::{self, Options, Pace, Script};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The records of the session, in turn (after one SUBSCRIBED).
+fn records() -> Vec<(&'static str, String)> {
+    let offer = |i: u32| {
+        format!(
+            r#"{{"id":{{"value":"o-{i}"}},"framework_id":{{"value":"f1"}},"agent_id":{{"value":"a-{i}"}},"hostname":"agent{i}.example.com","resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":4.0}},"role":"*"}},{{"name":"mem","type":"SCALAR","scalar":{{"value":8192.0}},"role":"*"}},{{"name":"ports","type":"RANGES","ranges":{{"range":[{{"begin":31000,"end":32000}}]}},"role":"*"}}]}}"#
+        )
+    };
+    let update = |state: &str| {
+        format!(
+            r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"task-1"}},"state":"{state}","source":"SOURCE_EXECUTOR","agent_id":{{"value":"a-1"}},"executor_id":{{"value":"task-1"}},"timestamp":1764020000.123,"uuid":"ZGVhZGJlZWZkZWFkYmVlZg==","container_status":{{"network_infos":[{{"ip_addresses":[{{"ip_address":"10.0.0.1"}}]}}]}}}}}}}}"#
+        )
+    };
+    vec![
+        ("OFFERS", format!(r#"{{"type":"OFFERS","offers":{{"offers":[{},{}]}}}}"#, offer(1), offer(2))),
+        ("UPDATE", update("TASK_STARTING")),
+        ("UPDATE", update("TASK_RUNNING")),
+        ("UPDATE", update("TASK_FINISHED")),
+        ("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.to_owned()),
+    ]
+}
+
+/// Writes a session of `events` events (SUBSCRIBED first) for serve.
+fn write_session(path: &Path, events: u64) {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    writeln!(out, r#"{{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"2026-11-24T00:00:00Z","tool":"bench"}}"#).unwrap();
+    let subscribe =
+        r#"{\"type\":\"SUBSCRIBE\",\"subscribe\":{\"framework_info\":{\"user\":\"u\",\"name\":\"bench\"}}}"#;
+    writeln!(out, r#"{{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[["Content-Type","application/json"]],"body":"{subscribe}","call":"SUBSCRIBE","format":"json"}}"#).unwrap();
+    writeln!(out, r#"{{"seq":1,"t_ns":0,"conn":1,"kind":"response","request":0,"status":200,"headers":[["Content-Type","application/json"],["Mesos-Stream-Id","s-1"]],"stream":true,"format":"json"}}"#).unwrap();
+    let subscribed = serde_json::Value::String(
+        r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f1"},"heartbeat_interval_seconds":15.0}}"#
+            .to_owned(),
+    );
+    writeln!(out, r#"{{"seq":2,"t_ns":0,"conn":1,"kind":"event","stream":1,"record":{subscribed},"event":"SUBSCRIBED","format":"json","framework_id":"f1"}}"#).unwrap();
+    let templates: Vec<String> = records()
+        .into_iter()
+        .map(|(name, record)| {
+            let record = serde_json::Value::String(record).to_string();
+            format!(r#","conn":1,"kind":"event","stream":1,"record":{record},"event":"{name}","format":"json","framework_id":"f1"}}"#)
+        })
+        .collect();
+    for n in 1..events {
+        let tail = &templates[((n - 1) % templates.len() as u64) as usize];
+        writeln!(out, "{{\"seq\":{},\"t_ns\":{}{tail}", n + 2, n * 1000).unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// Counts HTTP chunks and the RecordIO records inside them as the bytes of a
+/// chunked response body come, without copying them.
+#[derive(Default)]
+struct Counter {
+    /// Bytes left of the current chunk's data, then its CRLF.
+    chunk_left: usize,
+    /// Reading a chunk-size line (its value so far), or the CRLF after data.
+    in_size: bool,
+    size: usize,
+    crlf_left: usize,
+    chunks: u64,
+    /// The last (zero) chunk was seen.
+    ended: bool,
+    /// RecordIO: bytes left of the current record, or the size so far.
+    record_left: usize,
+    record_size: usize,
+    records: u64,
+}
+
+impl Counter {
+    fn new() -> Counter {
+        Counter { in_size: true, ..Counter::default() }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && !self.ended {
+            if self.crlf_left > 0 {
+                let n = self.crlf_left.min(bytes.len());
+                self.crlf_left -= n;
+                bytes = &bytes[n..];
+                if self.crlf_left == 0 {
+                    self.in_size = true;
+                    self.size = 0;
+                }
+            } else if self.in_size {
+                let b = bytes[0];
+                bytes = &bytes[1..];
+                match b {
+                    b'0'..=b'9' => self.size = self.size * 16 + usize::from(b - b'0'),
+                    b'a'..=b'f' => self.size = self.size * 16 + usize::from(b - b'a' + 10),
+                    b'A'..=b'F' => self.size = self.size * 16 + usize::from(b - b'A' + 10),
+                    b'\r' => {}
+                    b'\n' => {
+                        self.in_size = false;
+                        self.chunk_left = self.size;
+                        if self.size == 0 {
+                            self.ended = true;
+                        } else {
+                            self.chunks += 1;
+                        }
+                    }
+                    other => panic!("unexpected byte {other:#x} in a chunk-size line"),
+                }
+            } else {
+                let n = self.chunk_left.min(bytes.len());
+                self.records(&bytes[..n]);
+                self.chunk_left -= n;
+                bytes = &bytes[n..];
+                if self.chunk_left == 0 {
+                    self.crlf_left = 2;
+                }
+            }
+        }
+    }
+
+    fn records(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.record_left > 0 {
+                let n = self.record_left.min(data.len());
+                self.record_left -= n;
+                data = &data[n..];
+                if self.record_left == 0 {
+                    self.records += 1;
+                }
+            } else {
+                let b = data[0];
+                data = &data[1..];
+                match b {
+                    b'0'..=b'9' => self.record_size = self.record_size * 10 + usize::from(b - b'0'),
+                    b'\n' => {
+                        self.record_left = std::mem::take(&mut self.record_size);
+                        assert!(self.record_left > 0, "an empty record");
+                    }
+                    other => panic!("unexpected byte {other:#x} in a RecordIO size line"),
+                }
+            }
+        }
+    }
+}
+
+/// SUBSCRIBEs on a raw socket (`Connection: close`) and reads the stream to
+/// its end; the chunks and records that came, and the time from the first
+/// byte of the body to the end.
+fn drain(addr: SocketAddr) -> (u64, u64, Duration) {
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket.set_nodelay(true).unwrap();
+    let body = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"bench"}}}"#;
+    write!(
+        socket,
+        "POST /api/v1/scheduler HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    let mut counter = Counter::new();
+    let mut started = None;
+    loop {
+        let n = match socket.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) => panic!("reading the stream: {err}"),
+        };
+        let mut data = &buf[..n];
+        if started.is_none() {
+            head.extend_from_slice(data);
+            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+            assert!(text.starts_with("http/1.1 200"), "{text}");
+            assert!(text.contains("transfer-encoding: chunked"), "{text}");
+            started = Some(Instant::now());
+            let body = head.split_off(end + 4);
+            counter.feed(&body);
+            data = &[];
+        }
+        counter.feed(data);
+        if counter.ended {
+            break;
+        }
+    }
+    assert!(counter.ended, "the stream ended with its last chunk");
+    let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
+    (counter.chunks, counter.records, elapsed)
+}
+
+/// One run: a fresh serve of the session, and a SUBSCRIBE to it directly
+/// (`proxy` is `None`) or through the proxy (serve then listens on the
+/// proxy's master address); events/s.
+fn run(rt: &tokio::runtime::Runtime, session: &Path, events: u64, proxy: Option<&Proxy>) -> f64 {
+    let script = Script::open(session, false).unwrap();
+    assert_eq!(script.events(), events);
+    let handle = rt.block_on(async {
+        let listener = match proxy {
+            None => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            // The previous run's serve may not have let go of the port yet.
+            Some(proxy) => loop {
+                match tokio::net::TcpListener::bind(proxy.master).await {
+                    Ok(listener) => break listener,
+                    Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err(err) => panic!("binding {}: {err}", proxy.master),
+                }
+            },
+        };
+        let options = Options { pace: Pace::Fast, linger: Duration::ZERO, ..Options::default() };
+        serve::spawn(listener, script, options).unwrap()
+    });
+    let addr = proxy.map_or(handle.local_addr(), |p| p.listen);
+    let (chunks, records, elapsed) = drain(addr);
+    assert_eq!(records, events, "every event arrives");
+    // serve means to send one record a chunk, but a few records (about 1 in
+    // 1 000) come split over two chunks even directly; the proxy relays
+    // each chunk as it came.
+    assert!(chunks >= events, "at least one chunk a record");
+    let report = rt.block_on(handle.finish());
+    assert_eq!(report.events_sent, events, "serve sent every event");
+    if let Some(proxy) = proxy {
+        proxy.check_and_clear(events);
+    }
+    events as f64 / elapsed.as_secs_f64()
+}
+
+/// The recording proxy, in front of a fixed master address (each run's
+/// serve binds it anew).
+struct Proxy {
+    listen: SocketAddr,
+    master: SocketAddr,
+    out: PathBuf,
+}
+
+impl Proxy {
+    /// Waits for the session file of the last run to end, checks that it
+    /// holds every event and is complete, and removes it.
+    fn check_and_clear(&self, events: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let files: Vec<PathBuf> = std::fs::read_dir(&self.out).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut ended = 0;
+            for file in &files {
+                let text = std::fs::read(file).unwrap();
+                let last = text[..text.len().saturating_sub(1)].rsplit(|&b| b == b'\n').next().unwrap_or(&[]);
+                if contains(last, br#""kind":"end","#) {
+                    ended += 1;
+                    assert!(contains(last, br#""complete":true"#), "the session is complete");
+                    let recorded = text.split(|&b| b == b'\n').filter(|l| contains(l, br#""kind":"event""#)).count();
+                    assert_eq!(recorded as u64, events, "every event is recorded");
+                }
+            }
+            if ended == files.len() && !files.is_empty() {
+                for file in files {
+                    std::fs::remove_file(file).unwrap();
+                }
+                return;
+            }
+            assert!(Instant::now() < deadline, "the session file never ended");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
+    // it is a smoke run with few events.
+    let bench = std::env::args().any(|a| a == "--bench");
+    let events = env("BENCH_EVENTS", if bench { 100_000 } else { 2_000 }) as u64;
+    let reps = env("BENCH_RUNS", if bench { 5 } else { 1 }).max(1);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("mesos-tape-proxy-events-{}-{nanos}", std::process::id()));
+    let out = dir.join("sessions");
+    std::fs::create_dir_all(&out).unwrap();
+    let session = dir.join("bench.session.jsonl");
+    write_session(&session, events);
+
+    // Separate runtimes, as the master and the proxy are separate processes
+    // (and their threads have names of their own in a profile).
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name(name).enable_all().build().unwrap()
+    };
+    let rt = runtime("serve");
+    let proxy_rt = runtime("proxy");
+    let proxy = proxy_rt.block_on(async {
+        // A free port for the serves behind the proxy.
+        let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let config = mesos_proxy::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            master: format!("http://{master}"),
+            out: out.clone(),
+            keep_secrets: false,
+        };
+        let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
+        let listen = recorder.local_addr();
+        tokio::spawn(recorder.run(std::future::pending()));
+        Proxy { listen, master, out }
+    });
+
+    // `BENCH_ONLY=direct` or `proxied` runs one path alone (for profiling).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let (do_direct, do_proxied) = (only != "proxied", only != "direct");
+    // Warm up both paths (allocator, page cache, code).
+    if do_direct {
+        run(&rt, &session, events, None);
+    }
+    if do_proxied {
+        run(&rt, &session, events, Some(&proxy));
+    }
+    let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        if do_direct {
+            direct.push(run(&rt, &session, events, None));
+        }
+        if do_proxied {
+            proxied.push(run(&rt, &session, events, Some(&proxy)));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let all = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
+    let (d, p) = (median(direct.clone()), median(proxied.clone()));
+    println!();
+    println!(
+        "events through the recording proxy on loopback: {events} events served by mesos-replay serve --pace fast, \
+         median of {reps} runs each"
+    );
+    println!("{:<10} {:>12} {:>12} {:>10} {:>10}", "", "direct", "proxied", "ratio", "target");
+    println!("{:<10} {:>12.0} {:>12.0} {:>10.2} {:>10}", "events/s", d, p, p / d, ">= 200000");
+    println!("runs, direct:  {}", all(&direct));
+    println!("runs, proxied: {}", all(&proxied));
+}
