@@ -11,9 +11,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
+use memchr::memmem;
 use mesos_codec::peek::Encoding;
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Close, EntryKind, Format, Header, Note, Party, Redactor, Source, Utc, Writer};
@@ -169,11 +170,12 @@ impl Session {
             _ => {}
         }
         let seq = entry.seq;
+        let what = if entry.kind.name() == "event" { "record" } else { "body" };
         // Sending under the lock keeps the file in `seq` order; a full queue
-        // makes the recorder (and so the forwarding) wait.
-        let _ = self.tx.send(Msg::Line(entry.to_line())).await;
+        // makes the recorder (and so the forwarding) wait. The writer
+        // renders the line (on its own thread).
+        let _ = self.tx.send(Msg::Entry(Box::new(entry))).await;
         if redacted > 0 {
-            let what = if entry.kind.name() == "event" { "record" } else { "body" };
             let note = Note {
                 message: format!(
                     "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was forwarded"
@@ -182,7 +184,7 @@ impl Session {
                 incomplete: false,
             };
             let note = state.writer.entry(t_ns, local, EntryKind::Note(note));
-            let _ = self.tx.send(Msg::Line(note.to_line())).await;
+            let _ = self.tx.send(Msg::Entry(Box::new(note))).await;
         }
         Some(seq)
     }
@@ -201,7 +203,7 @@ impl Session {
                 let reason = if shutting_down { "the proxy is shutting down" } else { "the session ended" };
                 let close = Close { stream: Some(stream), by: Party::Proxy, reason: Some(reason.to_owned()) };
                 let entry = state.writer.entry(t_ns(), 0, EntryKind::Close(close));
-                let _ = self.tx.send(Msg::Line(entry.to_line())).await;
+                let _ = self.tx.send(Msg::Entry(Box::new(entry))).await;
             }
             state.finished = true;
             let seq = state.writer.entries();
@@ -242,7 +244,17 @@ pub(crate) fn redact_body(
 ) -> usize {
     let (Some(message), Some(format)) = (message, format) else { return 0 };
     let encoding = match format {
-        Format::Json => Encoding::Json,
+        Format::Json => {
+            // `secrets::redact`'s own first test, with finders built once:
+            // every `Secret.Value` has a `data` key (maybe written with
+            // escapes), and most messages have neither.
+            static DATA: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"data"));
+            static ESCAPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\\u"));
+            if DATA.find(body).is_none() && ESCAPE.find(body).is_none() {
+                return 0;
+            }
+            Encoding::Json
+        }
         Format::Protobuf => Encoding::Protobuf,
     };
     match crate::secrets::redact(message, encoding, body, redactor) {
