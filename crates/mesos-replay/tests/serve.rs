@@ -176,6 +176,15 @@ fn a_protobuf_subscriber_gets_the_json_recording_transcoded() {
 }
 
 #[test]
+fn calls_in_protobuf_match_a_json_recording() {
+    let (session, recorded) = record("protobuf-calls", Behaviour::default());
+    let (live, report) = replay(&session, Behaviour { protobuf_calls: true, ..Behaviour::default() }, fast());
+    assert!(report.clean, "{}", String::from_utf8_lossy(&report.to_json()));
+    assert_eq!(live.events, recorded.events);
+    assert_eq!(live.calls, recorded.calls);
+}
+
+#[test]
 fn recorded_pace_keeps_the_gaps_and_a_factor_scales_them() {
     // A session whose events are 400 ms apart after the SUBSCRIBE.
     let dir = temp_dir("pace");

@@ -35,6 +35,8 @@ pub struct Behaviour {
     pub deadline: Option<Duration>,
     /// Subscribe asking for protobuf events (calls stay JSON).
     pub protobuf_events: bool,
+    /// Send every call as protobuf (`Content-Type: application/x-protobuf`).
+    pub protobuf_calls: bool,
 }
 
 /// What the framework saw and did.
@@ -59,15 +61,28 @@ async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Fu
     sender
 }
 
-fn request(addr: SocketAddr, body: &Value, stream_id: Option<&str>, accept: &str) -> hyper::Request<Full<Bytes>> {
+fn request(
+    addr: SocketAddr,
+    body: &Value,
+    stream_id: Option<&str>,
+    accept: &str,
+    protobuf: bool,
+) -> hyper::Request<Full<Bytes>> {
+    let (content_type, bytes) = if protobuf {
+        let call = mesos_codec::json::message_type("scheduler.Call").unwrap();
+        let pb = mesos_codec::json::json_to_protobuf(call, body.to_string().as_bytes()).expect("a valid call");
+        ("application/x-protobuf", pb)
+    } else {
+        ("application/json", body.to_string().into_bytes())
+    };
     let mut builder = hyper::Request::post("/api/v1/scheduler")
         .header("Host", addr.to_string())
-        .header("Content-Type", "application/json")
+        .header("Content-Type", content_type)
         .header("Accept", accept);
     if let Some(id) = stream_id {
         builder = builder.header("Mesos-Stream-Id", id);
     }
-    builder.body(Full::new(Bytes::from(body.to_string()))).unwrap()
+    builder.body(Full::new(Bytes::from(bytes))).unwrap()
 }
 
 fn random_id() -> String {
@@ -94,7 +109,10 @@ async fn drive(addr: SocketAddr, behaviour: &Behaviour, out: &mut Run) {
                       "capabilities": [{"type": "MULTI_ROLE"}]}}
     });
     let accept = if behaviour.protobuf_events { "application/x-protobuf" } else { "application/json" };
-    let response = subscriber.send_request(request(addr, &subscribe, None, accept)).await.expect("SUBSCRIBE");
+    let response = subscriber
+        .send_request(request(addr, &subscribe, None, accept, behaviour.protobuf_calls))
+        .await
+        .expect("SUBSCRIBE");
     out.calls.push(("SUBSCRIBE".into(), response.status().as_u16()));
     let stream_id =
         response.headers().get("mesos-stream-id").and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default();
@@ -177,7 +195,9 @@ async fn drive(addr: SocketAddr, behaviour: &Behaviour, out: &mut Run) {
                 if calls.ready().await.is_err() {
                     return;
                 }
-                let Ok(response) = calls.send_request(request(addr, &call, Some(&stream_id), "application/json")).await
+                let Ok(response) = calls
+                    .send_request(request(addr, &call, Some(&stream_id), "application/json", behaviour.protobuf_calls))
+                    .await
                 else {
                     return;
                 };
