@@ -599,11 +599,11 @@ impl Decoder {
 
     /// The fast path, inlined into the caller's loop: a record whose size
     /// line and data both lie in the current chunk, between records; the
-    /// cursor moves past it, and its offset, its data's offset and the data's
-    /// range in the current chunk come back. A record whose size line is here but whose
-    /// data goes on in later chunks starts being assembled at once (without
-    /// reading its size line twice). Anything else (a size split over chunks,
-    /// an odd or bad size, an error) is left untouched for
+    /// cursor moves past it, and its offset, its data's offset and the
+    /// data's range in the current chunk come back. A record whose size line
+    /// is here but whose data goes on in later chunks starts being assembled
+    /// at once (without reading its size line twice). Anything else (a size
+    /// split over chunks, an odd or bad size, an error) is left untouched for
     /// [`decode`](Self::decode), which handles every case.
     #[inline(always)]
     fn whole_record_in_chunk(&mut self) -> Option<(u64, u64, usize, usize)> {
@@ -664,8 +664,9 @@ impl Decoder {
         if self.spill_lent {
             self.return_spill();
         }
-        // The buffer is empty now; reserve at most what is sure to come, not
-        // what the size line claims.
+        // The buffer is empty now (split off, or its loan ended); reserve at
+        // most what is sure to come, not what the size line claims.
+        debug_assert!(self.spill.is_empty());
         self.spill.reserve(size.min(EXACT_ALLOCATION_LIMIT.max(rest)));
         self.spill.extend_from_slice(&self.current[self.pos..]);
         self.pos = self.current.len();
