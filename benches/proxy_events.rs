@@ -15,8 +15,8 @@
 //! - **proxied**: client ← `mesos_proxy::Recorder` (recording to a temporary
 //!   directory) ← serve.
 //!
-//! serve and the proxy run on tokio runtimes of their own (2 workers each),
-//! as separate processes would.
+//! serve and the proxy run on tokio runtimes of their own (2 workers each;
+//! `BENCH_PROXY_WORKERS` sets the proxy's), as separate processes would.
 //!
 //! Direct and proxied runs take turns, 5 of each (`BENCH_RUNS`), after one
 //! warm-up run of each; the table gives the median events/s of each, and
@@ -325,11 +325,11 @@ fn main() {
 
     // Separate runtimes, as the master and the proxy are separate processes
     // (and their threads have names of their own in a profile).
-    let runtime = |name: &str| {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name(name).enable_all().build().unwrap()
+    let runtime = |name: &str, n: usize| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(n).thread_name(name).enable_all().build().unwrap()
     };
-    let rt = runtime("serve");
-    let proxy_rt = runtime("proxy");
+    let rt = runtime("serve", 2);
+    let proxy_rt = runtime("proxy", env("BENCH_PROXY_WORKERS", 2));
     let proxy = proxy_rt.block_on(async {
         // A free port for the serves behind the proxy.
         let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();

@@ -158,9 +158,6 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     };
     let result = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
-        // Frames ready together go out in one write (copied into hyper's
-        // buffer) rather than one `writev` of at most 16 slices each.
-        .writev(false)
         .serve_connection(TokioIo::new(stream), service)
         .await;
     let (by, reason) = match (&result, conn.master_closed.load(Ordering::Relaxed)) {
