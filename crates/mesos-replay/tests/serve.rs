@@ -227,6 +227,33 @@ fn chunking_recorded_reproduces_the_recorded_chunk_boundaries() {
 }
 
 #[test]
+fn every_event_of_a_long_fast_stream_is_one_whole_chunk() {
+    let dir = temp_dir("one-per-chunk");
+    let path = dir.join("long.session.jsonl");
+    let mut lines = vec![header(), subscribe_request(0, 0), subscribe_response(1, 0, 0)];
+    let update = r#"{"type":"UPDATE","update":{"status":{"task_id":{"value":"task-1"},"state":"TASK_RUNNING","agent_id":{"value":"a-1"},"uuid":"ZGVhZGJlZWZkZWFkYmVlZg=="}}}"#;
+    for i in 0..20_000u64 {
+        let record = match i % 3 {
+            0 => r#"{"type":"HEARTBEAT"}"#.to_owned(),
+            1 => update.to_owned(),
+            // An OFFERS-sized record (over 1 KiB).
+            _ => update.replace("task-1", &"x".repeat(1200)),
+        };
+        lines.push(event(2 + i, 10 + i, 1, &record, None));
+    }
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (chunks, report) = raw_subscribe(&path, fast());
+    assert_eq!(report.events_sent, 20_000);
+    assert_eq!(chunks.len(), 20_000);
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut decoder = mesos_codec::recordio::Decoder::new();
+        decoder.push(bytes::Bytes::from(chunk.clone()));
+        let record = decoder.next_record().unwrap().unwrap_or_else(|| panic!("chunk {i} holds no whole record"));
+        assert_eq!(record.end(), chunk.len() as u64, "chunk {i} holds more than one record");
+    }
+}
+
+#[test]
 fn a_second_subscription_is_served_to_a_reconnecting_framework() {
     let dir = temp_dir("resubscribe");
     let path = dir.join("two.session.jsonl");
