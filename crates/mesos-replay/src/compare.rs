@@ -37,6 +37,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// One binding of a framework-chosen id.
+///
+/// ```
+/// use mesos_replay::compare::{Bindings, compare};
+/// let mut bindings = Bindings::default();
+/// compare(&serde_json::json!({"task_id": {"value": "a"}}), &serde_json::json!({"task_id": {"value": "b"}}), &mut bindings);
+/// let binding = &bindings.all()[0];
+/// assert_eq!((binding.kind, binding.recorded.as_str(), binding.live.as_str()), ("task", "a", "b"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Binding {
     /// `task`, `executor` or `operation`.
@@ -121,6 +129,14 @@ impl Bindings {
 }
 
 /// One difference between two messages.
+///
+/// ```
+/// use mesos_replay::compare::{Bindings, compare};
+/// let diffs = compare(&serde_json::json!({"a": 1}), &serde_json::json!({}), &mut Bindings::default());
+/// assert_eq!(diffs[0].path, "$.a");
+/// assert_eq!(diffs[0].live, serde_json::Value::Null);
+/// assert_eq!(diffs[0].reason.as_deref(), Some("absent live"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldDiff {
     /// Where, as a JSON path (`$.accept.offer_ids[0].value`).
@@ -153,6 +169,17 @@ const TIME_KEYS: [&str; 5] =
 
 /// Compares `recorded` with `live` through `bindings` (binding what is new)
 /// and returns every difference, in document order.
+///
+/// ```
+/// use mesos_replay::compare::{Bindings, compare};
+/// use serde_json::json;
+/// let recorded = json!({"type": "DECLINE", "decline": {"offer_ids": [{"value": "o1"}], "filters": {"refuse_seconds": 5.0}}});
+/// let live = json!({"type": "DECLINE", "decline": {"offer_ids": [{"value": "o1"}], "filters": {"refuse_seconds": 60.0}}});
+/// let diffs = compare(&recorded, &live, &mut Bindings::default());
+/// assert_eq!(diffs.len(), 1);
+/// assert_eq!(diffs[0].path, "$.decline.filters.refuse_seconds");
+/// assert_eq!((diffs[0].recorded.clone(), diffs[0].live.clone()), (json!(5.0), json!(60.0)));
+/// ```
 pub fn compare(recorded: &Value, live: &Value, bindings: &mut Bindings) -> Vec<FieldDiff> {
     let mut diffs = Vec::new();
     let mut path = String::from("$");

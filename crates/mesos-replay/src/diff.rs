@@ -162,6 +162,19 @@ pub enum ReadError {
 
 impl Conversation {
     /// Reads a whole session.
+    ///
+    /// ```
+    /// use mesos_replay::diff::Conversation;
+    /// let session = concat!(
+    ///     r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}"#, "\n",
+    ///     r#"{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{\"type\":\"TEARDOWN\"}"}"#, "\n",
+    ///     r#"{"seq":1,"t_ns":1,"conn":1,"kind":"response","request":0,"status":202,"headers":[]}"#, "\n",
+    /// );
+    /// let conversation = Conversation::read(session.as_bytes()).unwrap();
+    /// assert_eq!(conversation.calls[0].key.to_string(), "TEARDOWN");
+    /// assert_eq!(conversation.calls[0].status, Some(202));
+    /// assert!(Conversation::read(&b"{\"kind\":\"event\"}\n"[..]).is_err()); // no header
+    /// ```
     pub fn read(mut input: impl Read) -> Result<Conversation, ReadError> {
         let mut reader = Reader::new();
         let mut buf = vec![0u8; 64 * 1024];
@@ -345,6 +358,17 @@ pub struct Outcome {
 }
 
 /// Compares two conversations (see the module documentation).
+///
+/// ```
+/// use mesos_replay::diff::{Conversation, diff};
+/// let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}"#;
+/// let call = |kind: &str| format!(
+///     r#"{{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{{\"type\":\"{kind}\"}}"}}"#);
+/// let a = Conversation::read(format!("{header}\n{}\n", call("REVIVE")).as_bytes()).unwrap();
+/// let b = Conversation::read(format!("{header}\n{}\n", call("SUPPRESS")).as_bytes()).unwrap();
+/// let lines: Vec<String> = diff(&a, &b).differences.iter().map(ToString::to_string).collect();
+/// assert_eq!(lines, ["call 1 REVIVE (A line 2) is not in B", "call SUPPRESS (B line 2) is not in A"]);
+/// ```
 pub fn diff(a: &Conversation, b: &Conversation) -> Outcome {
     let mut out = Outcome::default();
     // Pending A calls of each key, in order.

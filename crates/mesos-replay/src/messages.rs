@@ -139,6 +139,13 @@ pub fn transcode(message: MessageId, bytes: &[u8], from: Encoding, to: Encoding)
 }
 
 /// The message as canonical Mesos JSON (see the module documentation).
+///
+/// ```
+/// use mesos_replay::messages::{api_of, canonical};
+/// let event = api_of("/api/v1/scheduler").event.unwrap();
+/// assert_eq!(canonical(event, &[0x08, 0x08], None).unwrap(), serde_json::json!({"type": "HEARTBEAT"}));
+/// assert!(canonical(event, b"{\"type\":7}", None).is_err());
+/// ```
 pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Format>) -> Result<Value, String> {
     let pb = to_protobuf(message, bytes, encoding(format, bytes))?;
     let json = protobuf_to_json(message, &pb).map_err(|e| e.to_string())?.json;

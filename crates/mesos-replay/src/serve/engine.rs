@@ -85,6 +85,16 @@ pub struct MatchedCall {
 }
 
 /// One divergence between the recording and the live framework.
+///
+/// ```
+/// use mesos_replay::serve::Divergence;
+/// let d = Divergence {
+///     kind: "fields", call: Some(3), live: Some(3), call_type: "ACCEPT".into(), line: Some(7),
+///     path: Some("$.accept.filters.refuse_seconds".into()),
+///     recorded: Some(serde_json::json!(5.0)), live_value: Some(serde_json::json!(60.0)), message: "differs".into(),
+/// };
+/// assert_eq!(d.to_string(), "call 3 ACCEPT (live call 3) [line 7]: $.accept.filters.refuse_seconds: recorded 5.0, live 60.0: differs");
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Divergence {
     /// `fields` (a matched call differs), `missing` (a recorded call never

@@ -12,8 +12,8 @@
 //!    gating); at each event it waits for the pace, then sends it on the
 //!    live stream of its subscription; at a stream the master closed, it
 //!    closes the live one. Live calls are matched to the recording as they
-//!    come ([`engine`](self) docs on [`Divergence`]) and answered with the
-//!    recorded answer.
+//!    come and answered with the recorded answer; what does not match is a
+//!    [`Divergence`].
 //! 3. When the recording is played out (and the framework has hung up, or
 //!    `linger` has passed), [`ServeHandle::finish`] returns the [`Report`].
 //!
@@ -232,7 +232,20 @@ impl Shared {
     }
 }
 
-/// A running replay.
+/// A running replay (see [`spawn`]).
+///
+/// ```no_run
+/// # async fn run(handle: mesos_replay::serve::ServeHandle) {
+/// let mut handle = handle;
+/// println!("serving on {}", handle.local_addr());
+/// tokio::select! {
+///     () = handle.played_out() => {}
+///     _ = tokio::signal::ctrl_c() => {}
+/// }
+/// let report = handle.report();
+/// println!("{} of {} calls matched", report.calls_matched, report.calls_recorded);
+/// # }
+/// ```
 pub struct ServeHandle {
     shared: Arc<Shared>,
     addr: SocketAddr,
@@ -318,6 +331,17 @@ impl Drop for ServeHandle {
 
 /// Starts serving `script` on `listener`. Must be called inside a tokio
 /// runtime.
+///
+/// ```no_run
+/// use mesos_replay::serve::{Options, Pace, Script, spawn};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let script = Script::open("f1.session.jsonl".as_ref(), false)?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let handle = spawn(listener, script, Options { pace: Pace::Fast, strict: true, ..Options::default() })?;
+/// let report = handle.finish().await;
+/// std::fs::write("report.json", report.to_json())?;
+/// # Ok(()) }
+/// ```
 pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Result<ServeHandle> {
     let addr = listener.local_addr()?;
     let script = Arc::new(script);

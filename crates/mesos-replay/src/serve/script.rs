@@ -117,6 +117,26 @@ pub struct Script {
 impl Script {
     /// Reads and indexes a session file. A torn last line is an error
     /// unless `allow_torn`, when the complete lines before it are served.
+    ///
+    /// ```
+    /// use mesos_replay::serve::Script;
+    /// let path = std::env::temp_dir().join(format!("script-doc-{}.session.jsonl", std::process::id()));
+    /// std::fs::write(&path, concat!(
+    ///     r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}"#, "\n",
+    ///     r#"{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{\"type\":\"SUBSCRIBE\"}"}"#, "\n",
+    ///     r#"{"seq":1,"t_ns":5,"conn":1,"kind":"response","request":0,"status":200,"headers":[],"stream":true,"format":"json"}"#, "\n",
+    ///     r#"{"seq":2,"t_ns":9,"conn":1,"kind":"event","stream":1,"record":"{\"type\":\"HEARTBEAT\"}"}"#, "\n",
+    ///     r#"{"seq":3,"#, // torn: the recorder died here
+    /// ))?;
+    /// let err = Script::open(&path, false).unwrap_err();
+    /// assert!(err.to_string().contains("line 5: torn last line"), "{err}");
+    /// let script = Script::open(&path, true)?;
+    /// assert_eq!((script.calls(), script.subscriptions(), script.events()), (1, 1, 1));
+    /// assert_eq!(script.torn().map(|t| t.line), Some(5));
+    /// assert_eq!(script.header().source, mesos_codec::session::Source::Sim);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: &Path, allow_torn: bool) -> Result<Script, ScriptError> {
         let name = path.display().to_string();
         let io_err = |source| ScriptError::Io { path: name.clone(), source };
