@@ -219,23 +219,7 @@ impl StreamTap {
     /// The sizes of the chunk pieces that carried bytes `start..end`, or
     /// `None` when exactly one chunk carried exactly those bytes.
     fn pieces(&mut self, start: u64, end: u64) -> Option<Vec<u64>> {
-        let mut sizes = Vec::new();
-        let mut exact = true;
-        for &(offset, len) in &self.chunks {
-            let (lo, hi) = (offset.max(start), (offset + len).min(end));
-            if lo < hi {
-                sizes.push(hi - lo);
-                exact &= offset == start && offset + len == end;
-            }
-        }
-        while let Some(&(offset, len)) = self.chunks.front() {
-            if offset + len <= end {
-                self.chunks.pop_front();
-            } else {
-                break;
-            }
-        }
-        (!(exact && sizes.len() == 1)).then_some(sizes)
+        chunk_pieces(&mut self.chunks, start, end)
     }
 
     async fn event(&mut self, record: Bytes, chunks: Option<Vec<u64>>) {
@@ -292,4 +276,28 @@ impl StreamTap {
         self.session.record(self.conn, EntryKind::Close(close)).await;
         tracing::debug!(session = self.session.id(), stream = self.stream, by = by.as_str(), "stream closed");
     }
+}
+
+/// The sizes of the pieces of HTTP chunks (stream offset, length; oldest
+/// first) that carried stream bytes `start..end`, or `None` when exactly one
+/// chunk carried exactly those bytes (the `chunks` of a session's event).
+/// Chunks wholly before `end` are dropped from the queue.
+pub(crate) fn chunk_pieces(chunks: &mut VecDeque<(u64, u64)>, start: u64, end: u64) -> Option<Vec<u64>> {
+    let mut sizes = Vec::new();
+    let mut exact = true;
+    for &(offset, len) in chunks.iter() {
+        let (lo, hi) = (offset.max(start), (offset + len).min(end));
+        if lo < hi {
+            sizes.push(hi - lo);
+            exact &= offset == start && offset + len == end;
+        }
+    }
+    while let Some(&(offset, len)) = chunks.front() {
+        if offset + len <= end {
+            chunks.pop_front();
+        } else {
+            break;
+        }
+    }
+    (!(exact && sizes.len() == 1)).then_some(sizes)
 }

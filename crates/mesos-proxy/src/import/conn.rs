@@ -691,23 +691,7 @@ impl Tap {
     /// The sizes of the chunk pieces that carried bytes `start..end`, or
     /// `None` when exactly one chunk carried exactly those bytes.
     fn pieces(&mut self, start: u64, end: u64) -> Option<Vec<u64>> {
-        let mut sizes = Vec::new();
-        let mut exact = true;
-        for &(offset, len) in &self.chunks {
-            let (lo, hi) = (offset.max(start), (offset + len).min(end));
-            if lo < hi {
-                sizes.push(hi - lo);
-                exact &= offset == start && offset + len == end;
-            }
-        }
-        while let Some(&(offset, len)) = self.chunks.front() {
-            if offset + len <= end {
-                self.chunks.pop_front();
-            } else {
-                break;
-            }
-        }
-        (!(exact && sizes.len() == 1)).then_some(sizes)
+        crate::tee::chunk_pieces(&mut self.chunks, start, end)
     }
 
     fn event(&mut self, sessions: &mut Sessions, record: Bytes, chunks: Option<Vec<u64>>, now: u64) {
