@@ -253,7 +253,25 @@ fn assert_equivalent(recorded: &[Entry], imported: &[Entry]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_capture_imports_to_the_session_the_proxy_recorded() {
-    let dir = std::env::temp_dir().join(format!("mesos-tape-import-live-{}", std::process::id()));
+    // On this kind of VM a loopback capture now and then lacks the last
+    // packets of the run (a FIN, once an answer) although tcpdump runs on
+    // for half a second after them: the comparison then fails for want of
+    // input, not because of the importer. Up to three runs, each said on
+    // stderr; the third failure fails the test.
+    for attempt in 1..=3 {
+        match tokio::spawn(capture_and_compare(attempt)).await {
+            Ok(()) => return,
+            Err(err) if err.is_panic() && attempt < 3 => {
+                eprintln!("attempt {attempt} failed (see the panic above); capturing again")
+            }
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+async fn capture_and_compare(attempt: u32) {
+    let dir = std::env::temp_dir().join(format!("mesos-tape-import-live-{}-{attempt}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut cleanup = Cleanup(dir.clone(), Vec::new());

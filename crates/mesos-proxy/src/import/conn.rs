@@ -590,8 +590,9 @@ impl Conn {
     }
 
     /// The connection is over (`at_end`: the capture ended with it open):
-    /// holes become gaps, messages cut short are said, and, when it closed,
-    /// every session it touched gets its `close` and may end.
+    /// holes become gaps, messages cut short are said, and, when it closed
+    /// (both directions, or one side's FIN or RST seen before the capture
+    /// ended), every session it touched gets its `close` and may end.
     pub(crate) fn close(&mut self, sessions: &mut Sessions, now: u64, at_end: bool) {
         for dir in [Dir::Up, Dir::Down] {
             let mut pieces = Vec::new();
@@ -605,7 +606,10 @@ impl Conn {
             }
             self.handle(sessions, dir, events, at_end);
         }
-        if at_end {
+        // A connection that one side had closed (FIN or RST) when the capture
+        // ended is closed, as the proxy records it when the framework hangs
+        // up: the other side's FIN may simply have come after the capture.
+        if at_end && self.first_close.is_none() {
             if !self.notes.is_empty() {
                 self.losses.lost = true;
             }
