@@ -31,11 +31,11 @@ use std::io::{self, Read};
 
 use mesos_codec::peek::peek_type;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{EntryKind, Format, Header, Item, Reader, SessionError, TornLine};
+use mesos_codec::session::{EntryKind, Format, Header, Item, SessionError, TornLine};
 use serde_json::Value;
 
 use crate::compare::{Bindings, FieldDiff, compare};
-use crate::messages::{api_of, canonical, encoding};
+use crate::messages::{Items, api_of, canonical, encoding};
 
 /// What identifies a call for matching: method, path (without the query),
 /// and the call type where the body names one.
@@ -175,79 +175,69 @@ impl Conversation {
     /// assert_eq!(conversation.calls[0].status, Some(202));
     /// assert!(Conversation::read(&b"{\"kind\":\"event\"}\n"[..]).is_err()); // no header
     /// ```
-    pub fn read(mut input: impl Read) -> Result<Conversation, ReadError> {
-        let mut reader = Reader::new();
-        let mut buf = vec![0u8; 64 * 1024];
+    pub fn read(input: impl Read) -> Result<Conversation, ReadError> {
+        let mut items = Items::new(input);
         let mut conv = Conversation { header: None, calls: Vec::new(), streams: Vec::new(), torn: None };
         // Request seq → call index; response seq → stream index.
         let mut calls_by_seq: HashMap<u64, usize> = HashMap::new();
         let mut unanswered: HashMap<u64, VecDeque<usize>> = HashMap::new();
         let mut streams_by_seq: HashMap<u64, (usize, Option<MessageId>)> = HashMap::new();
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            reader.push(&buf[..n]);
-            while let Some(item) = reader.next_item()? {
-                let line = reader.line();
-                let entry = match item {
-                    Item::Header(header) => {
-                        conv.header = Some(header);
-                        continue;
-                    }
-                    Item::Entry(entry) => entry,
-                };
-                match entry.kind {
-                    EntryKind::Request(r) => {
-                        let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
-                        let body = Body::of(api_of(&r.path).call, &r.body, r.summary.format);
-                        calls_by_seq.insert(entry.seq, conv.calls.len());
-                        unanswered.entry(entry.conn).or_default().push_back(conv.calls.len());
-                        conv.calls.push(Call {
-                            line,
-                            key,
-                            body,
-                            status: None,
-                            answer: Body::Raw(Vec::new()),
-                            stream: None,
-                        });
-                    }
-                    EntryKind::Response(r) => {
-                        // The request it answers: named, or the oldest
-                        // unanswered one on its connection.
-                        let index = match r.request {
-                            Some(seq) => calls_by_seq.get(&seq).copied(),
-                            None => unanswered.get_mut(&entry.conn).and_then(VecDeque::pop_front),
-                        };
-                        let Some(index) = index else { continue };
-                        if let Some(queue) = unanswered.get_mut(&entry.conn) {
-                            queue.retain(|&i| i != index);
-                        }
-                        let api = api_of(&conv.calls[index].key.path);
-                        let call = &mut conv.calls[index];
-                        call.status = Some(r.status);
-                        if r.stream {
-                            call.stream = Some(conv.streams.len());
-                            streams_by_seq.insert(entry.seq, (conv.streams.len(), api.event));
-                            conv.streams.push(Vec::new());
-                        } else {
-                            let format = r.format.or(call_format(&r.headers));
-                            call.answer = Body::of(api.response, &r.body, format);
-                        }
-                    }
-                    EntryKind::Event(e) => {
-                        let Some(&(index, message)) = streams_by_seq.get(&e.stream) else { continue };
-                        let body = Body::of(message, &e.record, e.summary.format);
-                        conv.streams[index].push(Event { line, name: e.summary.name, body });
-                    }
-                    EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
+        while let Some((item, span)) = items.next_item()? {
+            let line = span.line;
+            let entry = match item {
+                Item::Header(header) => {
+                    conv.header = Some(header);
+                    continue;
                 }
+                Item::Entry(entry) => entry,
+            };
+            match entry.kind {
+                EntryKind::Request(r) => {
+                    let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
+                    let body = Body::of(api_of(&r.path).call, &r.body, r.summary.format);
+                    calls_by_seq.insert(entry.seq, conv.calls.len());
+                    unanswered.entry(entry.conn).or_default().push_back(conv.calls.len());
+                    conv.calls.push(Call {
+                        line,
+                        key,
+                        body,
+                        status: None,
+                        answer: Body::Raw(Vec::new()),
+                        stream: None,
+                    });
+                }
+                EntryKind::Response(r) => {
+                    // The request it answers: named, or the oldest
+                    // unanswered one on its connection.
+                    let index = match r.request {
+                        Some(seq) => calls_by_seq.get(&seq).copied(),
+                        None => unanswered.get_mut(&entry.conn).and_then(VecDeque::pop_front),
+                    };
+                    let Some(index) = index else { continue };
+                    if let Some(queue) = unanswered.get_mut(&entry.conn) {
+                        queue.retain(|&i| i != index);
+                    }
+                    let api = api_of(&conv.calls[index].key.path);
+                    let call = &mut conv.calls[index];
+                    call.status = Some(r.status);
+                    if r.stream {
+                        call.stream = Some(conv.streams.len());
+                        streams_by_seq.insert(entry.seq, (conv.streams.len(), api.event));
+                        conv.streams.push(Vec::new());
+                    } else {
+                        let format = r.format.or(call_format(&r.headers));
+                        call.answer = Body::of(api.response, &r.body, format);
+                    }
+                }
+                EntryKind::Event(e) => {
+                    let Some(&(index, message)) = streams_by_seq.get(&e.stream) else { continue };
+                    let body = Body::of(message, &e.record, e.summary.format);
+                    conv.streams[index].push(Event { line, name: e.summary.name, body });
+                }
+                EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
             }
         }
-        conv.torn = reader.finish();
+        conv.torn = items.finish();
         Ok(conv)
     }
 }

@@ -25,10 +25,10 @@ use std::io::{self, Read, Write};
 use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
 use mesos_codec::peek::{Encoding, Ids, peek_ids};
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Entry, EntryKind, Format, Item, Reader, SessionError, TornLine};
+use mesos_codec::session::{Entry, EntryKind, Format, Item, SessionError, TornLine};
 use serde_json::Value;
 
-use crate::messages::{Api, api_of, encoding};
+use crate::messages::{Api, Items, ReadError, api_of, encoding};
 
 /// How to print a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,52 +62,51 @@ pub enum InspectError {
     Io(#[from] io::Error),
 }
 
+impl From<ReadError> for InspectError {
+    fn from(err: ReadError) -> InspectError {
+        match err {
+            ReadError::Session(e) => InspectError::Session(e),
+            ReadError::Io(e) => InspectError::Io(e),
+        }
+    }
+}
+
 /// Reads a session from `input` and prints it to `out` in `style`.
-pub fn inspect(mut input: impl Read, out: &mut impl Write, style: Style) -> Result<Summary, InspectError> {
-    let mut reader = Reader::new();
-    let mut buf = vec![0u8; 64 * 1024];
+pub fn inspect(input: impl Read, out: &mut impl Write, style: Style) -> Result<Summary, InspectError> {
+    let mut items = Items::new(input);
     let mut summary = Summary::default();
     // Which API each request (by seq) and each stream (by response seq) belongs to.
     let mut request_api: HashMap<u64, Api> = HashMap::new();
     let mut stream_api: HashMap<u64, Api> = HashMap::new();
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        reader.push(&buf[..n]);
-        while let Some(item) = reader.next_item()? {
-            let Item::Entry(entry) = item else { continue };
-            match &entry.kind {
-                EntryKind::Request(r) => {
-                    request_api.insert(entry.seq, api_of(&r.path));
-                }
-                EntryKind::Response(r) if r.stream => {
-                    if let Some(api) = r.request.and_then(|seq| request_api.get(&seq)) {
-                        stream_api.insert(entry.seq, *api);
-                    }
-                }
-                _ => {}
+    while let Some((item, _)) = items.next_item()? {
+        let Item::Entry(entry) = item else { continue };
+        match &entry.kind {
+            EntryKind::Request(r) => {
+                request_api.insert(entry.seq, api_of(&r.path));
             }
-            let message = match &entry.kind {
-                EntryKind::Request(r) => {
-                    request_api.get(&entry.seq).and_then(|a| a.call).map(|id| (id, &r.body, r.summary.format))
+            EntryKind::Response(r) if r.stream => {
+                if let Some(api) = r.request.and_then(|seq| request_api.get(&seq)) {
+                    stream_api.insert(entry.seq, *api);
                 }
-                EntryKind::Event(e) => {
-                    stream_api.get(&e.stream).and_then(|a| a.event).map(|id| (id, &e.record, e.summary.format))
-                }
-                _ => None,
-            };
-            match style {
-                Style::Timeline { colour } => timeline(&entry, message, colour, out)?,
-                Style::Json => json_line(&entry, message, out)?,
             }
-            summary.entries += 1;
+            _ => {}
         }
+        let message = match &entry.kind {
+            EntryKind::Request(r) => {
+                request_api.get(&entry.seq).and_then(|a| a.call).map(|id| (id, &r.body, r.summary.format))
+            }
+            EntryKind::Event(e) => {
+                stream_api.get(&e.stream).and_then(|a| a.event).map(|id| (id, &e.record, e.summary.format))
+            }
+            _ => None,
+        };
+        match style {
+            Style::Timeline { colour } => timeline(&entry, message, colour, out)?,
+            Style::Json => json_line(&entry, message, out)?,
+        }
+        summary.entries += 1;
     }
-    summary.torn = reader.finish();
+    summary.torn = items.finish();
     out.flush()?;
     Ok(summary)
 }

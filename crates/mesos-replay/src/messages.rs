@@ -1,6 +1,6 @@
 //! The v1 messages inside a session: which message type a body or a record
 //! is (by its API path), and turning it into canonical Mesos JSON or into the
-//! other encoding.
+//! other encoding; and [`Items`], a session file read item by item.
 //!
 //! Canonical means: decoded to protobuf and written back by the codec's
 //! master-exact JSON writer, so a call recorded in protobuf and the same call
@@ -20,8 +20,12 @@
 use mesos_codec::json::{json_to_protobuf, message_type, protobuf_to_json};
 use mesos_codec::peek::Encoding;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::Format;
+use std::io::{self, Read};
+
+use mesos_codec::session::{Format, Item, Reader, TornLine};
 use serde_json::Value;
+
+pub use crate::diff::ReadError;
 
 /// The message types of one v1 API: its calls, the events of its streams,
 /// and the bodies of its answers.
@@ -167,5 +171,70 @@ pub fn encode_value(message: MessageId, value: &Value, to: Encoding) -> Result<V
     match to {
         Encoding::Protobuf => Ok(pb),
         Encoding::Json => protobuf_to_json(message, &pb).map(|t| t.json).map_err(|e| e.to_string()),
+    }
+}
+
+/// A session file read item by item, through
+/// [`mesos_codec::session::Reader`], a buffer at a time: the one read loop
+/// of `inspect`, `diff` and replay's index.
+///
+/// ```
+/// use mesos_replay::messages::Items;
+/// let file = concat!(
+///     r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}"#, "\n",
+///     r#"{"seq":0,"t_ns":0,"conn":1,"kind":"note","message":"hi"}"#, "\n",
+///     r#"{"seq":1,"#,
+/// );
+/// let mut items = Items::new(file.as_bytes());
+/// let (_, header) = items.next_item().unwrap().unwrap();
+/// assert_eq!((header.line, header.offset), (1, 0));
+/// let (_, note) = items.next_item().unwrap().unwrap();
+/// assert_eq!(note.line, 2);
+/// assert!(items.next_item().unwrap().is_none());
+/// assert_eq!(items.finish().map(|torn| torn.line), Some(3));
+/// ```
+pub struct Items<R> {
+    input: R,
+    reader: Reader,
+    buf: Vec<u8>,
+}
+
+/// Where an item's line lies in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineSpan {
+    /// Its first byte's offset.
+    pub offset: u64,
+    /// Its length, newline included.
+    pub len: u64,
+    /// Its number, from 1.
+    pub line: u64,
+}
+
+impl<R: Read> Items<R> {
+    /// Reads `input` from its start.
+    pub fn new(input: R) -> Items<R> {
+        Items { input, reader: Reader::new(), buf: vec![0u8; 256 * 1024] }
+    }
+
+    /// The next item and where its line lies; `None` at the end of the input.
+    pub fn next_item(&mut self) -> Result<Option<(Item, LineSpan)>, ReadError> {
+        loop {
+            let start = self.reader.position();
+            if let Some(item) = self.reader.next_item()? {
+                let end = self.reader.position();
+                return Ok(Some((item, LineSpan { offset: start, len: end - start, line: self.reader.line() })));
+            }
+            match self.input.read(&mut self.buf) {
+                Ok(0) => return Ok(None),
+                Ok(n) => self.reader.push(&self.buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// At the end: the torn last line, if any (skipped, never fatal).
+    pub fn finish(self) -> Option<TornLine> {
+        self.reader.finish()
     }
 }

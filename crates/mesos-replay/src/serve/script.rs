@@ -8,16 +8,16 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use mesos_codec::peek::peek_ids;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Entry, EntryKind, Format, Header, Item, Party, Reader, SessionError, TornLine};
+use mesos_codec::session::{Entry, EntryKind, Format, Header, Item, Party, SessionError, TornLine};
 
 use crate::diff::CallKey;
-use crate::messages::{api_of, encoding};
+use crate::messages::{Items, ReadError, api_of, encoding};
 
 /// Why a session cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -62,12 +62,7 @@ pub enum ScriptError {
 }
 
 /// Where a line lies in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
-    pub offset: u64,
-    pub len: u64,
-    pub line: u64,
-}
+pub(crate) use crate::messages::LineSpan as Span;
 
 /// A recorded call.
 #[derive(Debug, Clone)]
@@ -140,9 +135,8 @@ impl Script {
     pub fn open(path: &Path, allow_torn: bool) -> Result<Script, ScriptError> {
         let name = path.display().to_string();
         let io_err = |source| ScriptError::Io { path: name.clone(), source };
-        let mut file = File::open(path).map_err(io_err)?;
-        let mut reader = Reader::new();
-        let mut buf = vec![0u8; 256 * 1024];
+        let file = File::open(path).map_err(io_err)?;
+        let mut items = Items::new(file);
         let mut header = None;
         let mut calls: Vec<RecordedCall> = Vec::new();
         let mut subs: Vec<RecordedSub> = Vec::new();
@@ -150,77 +144,71 @@ impl Script {
         let mut calls_by_seq: HashMap<u64, usize> = HashMap::new();
         let mut unanswered: HashMap<u64, VecDeque<usize>> = HashMap::new();
         let mut subs_by_seq: HashMap<u64, usize> = HashMap::new();
-        let session_err = |source| ScriptError::Session { path: name.clone(), source };
+        let mut end = 0;
         loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(e)),
+            let (item, span) = match items.next_item() {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err(ReadError::Session(source)) => return Err(ScriptError::Session { path: name, source }),
+                Err(ReadError::Io(source)) => return Err(io_err(source)),
             };
-            reader.push(&buf[..n]);
-            let mut start = reader.position();
-            while let Some(item) = reader.next_item().map_err(session_err)? {
-                let span = Span { offset: start, len: reader.position() - start, line: reader.line() };
-                start = reader.position();
-                let entry = match item {
-                    Item::Header(h) => {
-                        header = Some(h);
-                        continue;
-                    }
-                    Item::Entry(entry) => entry,
-                };
-                let Entry { seq, conn, kind, .. } = entry;
-                match kind {
-                    EntryKind::Request(r) => {
-                        let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
-                        let fingerprint = fingerprint(api_of(&r.path).call, &r.body, r.summary.format);
-                        calls_by_seq.insert(seq, calls.len());
-                        unanswered.entry(conn).or_default().push_back(calls.len());
-                        calls.push(RecordedCall { key, request: span, response: None, sub: None, fingerprint });
-                    }
-                    EntryKind::Response(r) => {
-                        let index = match r.request {
-                            Some(request) => calls_by_seq.get(&request).copied(),
-                            None => unanswered.get(&conn).and_then(|q| q.front().copied()),
-                        };
-                        let Some(index) = index else { continue };
-                        if let Some(queue) = unanswered.get_mut(&conn) {
-                            queue.retain(|&i| i != index);
-                        }
-                        let call = &mut calls[index];
-                        call.response = Some(span);
-                        if r.stream {
-                            call.sub = Some(subs.len());
-                            subs_by_seq.insert(seq, subs.len());
-                            let stream_id = r
-                                .headers
-                                .iter()
-                                .rev()
-                                .find(|(n, _)| n.eq_ignore_ascii_case("mesos-stream-id"))
-                                .map(|(_, v)| v.clone());
-                            subs.push(RecordedSub {
-                                call: index,
-                                response_seq: seq,
-                                format: r.format,
-                                event: api_of(&call.key.path).event,
-                                stream_id,
-                                events: 0,
-                            });
-                        }
-                    }
-                    EntryKind::Event(e) => {
-                        if let Some(&sub) = subs_by_seq.get(&e.stream) {
-                            subs[sub].events += 1;
-                            events += 1;
-                        }
-                    }
-                    EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
+            end = span.offset + span.len;
+            let entry = match item {
+                Item::Header(h) => {
+                    header = Some(h);
+                    continue;
                 }
+                Item::Entry(entry) => entry,
+            };
+            let Entry { seq, conn, kind, .. } = entry;
+            match kind {
+                EntryKind::Request(r) => {
+                    let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
+                    let fingerprint = fingerprint(api_of(&r.path).call, &r.body, r.summary.format);
+                    calls_by_seq.insert(seq, calls.len());
+                    unanswered.entry(conn).or_default().push_back(calls.len());
+                    calls.push(RecordedCall { key, request: span, response: None, sub: None, fingerprint });
+                }
+                EntryKind::Response(r) => {
+                    let index = match r.request {
+                        Some(request) => calls_by_seq.get(&request).copied(),
+                        None => unanswered.get(&conn).and_then(|q| q.front().copied()),
+                    };
+                    let Some(index) = index else { continue };
+                    if let Some(queue) = unanswered.get_mut(&conn) {
+                        queue.retain(|&i| i != index);
+                    }
+                    let call = &mut calls[index];
+                    call.response = Some(span);
+                    if r.stream {
+                        call.sub = Some(subs.len());
+                        subs_by_seq.insert(seq, subs.len());
+                        let stream_id = r
+                            .headers
+                            .iter()
+                            .rev()
+                            .find(|(n, _)| n.eq_ignore_ascii_case("mesos-stream-id"))
+                            .map(|(_, v)| v.clone());
+                        subs.push(RecordedSub {
+                            call: index,
+                            response_seq: seq,
+                            format: r.format,
+                            event: api_of(&call.key.path).event,
+                            stream_id,
+                            events: 0,
+                        });
+                    }
+                }
+                EntryKind::Event(e) => {
+                    if let Some(&sub) = subs_by_seq.get(&e.stream) {
+                        subs[sub].events += 1;
+                        events += 1;
+                    }
+                }
+                EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
             }
         }
-        let end = reader.position();
-        let torn = reader.finish();
+        let torn = items.finish();
         if let Some(t) = &torn
             && !allow_torn
         {
