@@ -28,9 +28,18 @@
 //! `cargo bench -p mesos-proxy --bench proxy` (its stand-in master's events
 //! are the limit there, not the proxy; this bench is the one for events/s).
 //!
+//! Beside events/s, each run's CPU time per event is given by thread (from
+//! `/proc/self/task/*/schedstat`, between the first byte of the body and
+//! its end; Linux only): the proxy's workers, its session writer, serve's
+//! workers and reader, and the client. Unlike events/s on a shared 2-core
+//! machine, where every thread competes for the same two cores, these
+//! barely move with the load of the machine, and they show what the proxy
+//! costs.
+//!
 //! `cargo test --benches` runs it once with 2 000 events, as a smoke test;
 //! `BENCH_ONLY=direct` or `BENCH_ONLY=proxied` runs one path alone, for profiling.
 
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -180,10 +189,43 @@ impl Counter {
     }
 }
 
+/// CPU time so far (ns) of this process's threads alive now, summed by
+/// thread name (the client is the main thread: it has the process's name);
+/// empty where `/proc` does not tell.
+fn cpu_by_thread() -> BTreeMap<String, u64> {
+    let mut by_name = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let schedstat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+        let Some(ns) = schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) else { continue };
+        let name = match comm.trim() {
+            n if n.starts_with("proxy_events") => "client",
+            n if n.starts_with("mesos-replay") => "serve-reader",
+            n => n,
+        };
+        *by_name.entry(name.to_owned()).or_insert(0) += ns;
+    }
+    by_name
+}
+
+/// CPU ns per thread name between two [`cpu_by_thread`]s (threads in both).
+fn cpu_between(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after.iter().map(|(name, &ns)| (name.clone(), ns.saturating_sub(before.get(name).copied().unwrap_or(ns)))).collect()
+}
+
+/// What one run measured.
+struct Measured {
+    events_per_s: f64,
+    /// CPU ns per thread name over the run.
+    cpu: BTreeMap<String, u64>,
+}
+
 /// SUBSCRIBEs on a raw socket (`Connection: close`) and reads the stream to
-/// its end; the chunks and records that came, and the time from the first
-/// byte of the body to the end.
-fn drain(addr: SocketAddr) -> (u64, u64, Duration) {
+/// its end; the chunks and records that came, the time from the first byte
+/// of the body to the end, and the CPU time by thread over that time.
+fn drain(addr: SocketAddr) -> (u64, u64, Duration, BTreeMap<String, u64>) {
     let mut socket = std::net::TcpStream::connect(addr).unwrap();
     socket.set_nodelay(true).unwrap();
     let body = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"bench"}}}"#;
@@ -197,6 +239,7 @@ fn drain(addr: SocketAddr) -> (u64, u64, Duration) {
     let mut head = Vec::new();
     let mut counter = Counter::new();
     let mut started = None;
+    let mut cpu_before = BTreeMap::new();
     loop {
         let n = match socket.read(&mut buf) {
             Ok(0) => break,
@@ -210,6 +253,7 @@ fn drain(addr: SocketAddr) -> (u64, u64, Duration) {
             let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
             assert!(text.starts_with("http/1.1 200"), "{text}");
             assert!(text.contains("transfer-encoding: chunked"), "{text}");
+            cpu_before = cpu_by_thread();
             started = Some(Instant::now());
             let body = head.split_off(end + 4);
             counter.feed(&body);
@@ -222,13 +266,14 @@ fn drain(addr: SocketAddr) -> (u64, u64, Duration) {
     }
     assert!(counter.ended, "the stream ended with its last chunk");
     let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
-    (counter.chunks, counter.records, elapsed)
+    let cpu = cpu_between(&cpu_before, &cpu_by_thread());
+    (counter.chunks, counter.records, elapsed, cpu)
 }
 
 /// One run: a fresh serve of the session, and a SUBSCRIBE to it directly
 /// (`proxy` is `None`) or through the proxy (serve then listens on the
-/// proxy's master address); events/s.
-fn run(rt: &tokio::runtime::Runtime, session: &Path, events: u64, proxy: Option<&Proxy>) -> f64 {
+/// proxy's master address).
+fn run(rt: &tokio::runtime::Runtime, session: &Path, events: u64, proxy: Option<&Proxy>) -> Measured {
     let script = Script::open(session, false).unwrap();
     assert_eq!(script.events(), events);
     let handle = rt.block_on(async {
@@ -249,7 +294,7 @@ fn run(rt: &tokio::runtime::Runtime, session: &Path, events: u64, proxy: Option<
         serve::spawn(listener, script, options).unwrap()
     });
     let addr = proxy.map_or(handle.local_addr(), |p| p.listen);
-    let (chunks, records, elapsed) = drain(addr);
+    let (chunks, records, elapsed, cpu) = drain(addr);
     assert_eq!(records, events, "every event arrives");
     // serve means to send one record a chunk, but a few records (about 1 in
     // 1 000) come split over two chunks even directly; the proxy relays
@@ -260,7 +305,7 @@ fn run(rt: &tokio::runtime::Runtime, session: &Path, events: u64, proxy: Option<
     if let Some(proxy) = proxy {
         proxy.check_and_clear(events);
     }
-    events as f64 / elapsed.as_secs_f64()
+    Measured { events_per_s: events as f64 / elapsed.as_secs_f64(), cpu }
 }
 
 /// The recording proxy, in front of a fixed master address (each run's
@@ -365,8 +410,9 @@ fn main() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let all = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
-    let (d, p) = (median(direct.clone()), median(proxied.clone()));
+    let rates = |v: &[Measured]| v.iter().map(|m| m.events_per_s).collect::<Vec<_>>();
+    let all = |v: &[Measured]| v.iter().map(|m| format!("{:.0}", m.events_per_s)).collect::<Vec<_>>().join(" ");
+    let (d, p) = (median(rates(&direct)), median(rates(&proxied)));
     println!();
     println!(
         "events through the recording proxy on loopback: {events} events served by mesos-replay serve --pace fast, \
@@ -376,4 +422,21 @@ fn main() {
     println!("{:<10} {:>12.0} {:>12.0} {:>10.2} {:>10}", "events/s", d, p, p / d, ">= 200000");
     println!("runs, direct:  {}", all(&direct));
     println!("runs, proxied: {}", all(&proxied));
+    // CPU µs per event by thread: the median over the runs of each path.
+    let names: std::collections::BTreeSet<&String> = direct.iter().chain(&proxied).flat_map(|m| m.cpu.keys()).collect();
+    if !names.is_empty() {
+        let per_event = |v: &[Measured], name: &str| {
+            median(v.iter().map(|m| m.cpu.get(name).copied().unwrap_or(0) as f64 / events as f64 / 1e3).collect())
+        };
+        let total = |v: &[Measured]| {
+            median(v.iter().map(|m| m.cpu.values().sum::<u64>() as f64 / events as f64 / 1e3).collect())
+        };
+        println!();
+        println!("CPU µs per event, by thread (median of the runs)");
+        println!("{:<16} {:>10} {:>10}", "thread", "direct", "proxied");
+        for name in names {
+            println!("{:<16} {:>10.2} {:>10.2}", name, per_event(&direct, name), per_event(&proxied, name));
+        }
+        println!("{:<16} {:>10.2} {:>10.2}", "all", total(&direct), total(&proxied));
+    }
 }

@@ -15,12 +15,15 @@
 //! back through the proxy, reaches the leader instead of being redirected
 //! forever.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -80,9 +83,10 @@ impl Upstream {
         true
     }
 
-    /// A new HTTP/1 connection to the master (its driver runs on its own
-    /// task), and the heads of its responses as the master sends them.
-    pub async fn connect(&self) -> Result<(SendRequest<ProxyBody>, Heads), ForwardError> {
+    /// A new HTTP/1 connection to the master, the heads of its responses as
+    /// the master sends them, and its [`Driver`] (which runs it on a task of
+    /// its own until a relay leases it).
+    pub async fn connect(&self) -> Result<(SendRequest<ProxyBody>, Heads, Driver), ForwardError> {
         let authority = self.authority();
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&authority)).await {
             Ok(Ok(stream)) => stream,
@@ -95,13 +99,147 @@ impl Upstream {
             .preserve_header_case(true)
             .handshake(TokioIo::new(stream))
             .await?;
-        let label = authority.clone();
-        tokio::spawn(async move {
-            if let Err(err) = conn.await {
-                tracing::debug!(master = %label, error = %err, "upstream connection ended with an error");
+        Ok((sender, heads, Driver::spawn(conn, authority)))
+    }
+}
+
+/// One upstream connection's hyper driver: the future that reads the
+/// master's responses and writes the requests.
+type UpstreamConn = Connection<TokioIo<Capture<TcpStream>>, ProxyBody>;
+
+/// Who drives an upstream connection: a task of its own, except while a
+/// relay holds it on [`Lease`].
+///
+/// hyper's client hands a response body over one chunk at a time, through a
+/// channel from the connection's task to whoever reads the body; relaying a
+/// fast event stream that way costs a task switch (often a wake-up of the
+/// other worker thread) per chunk, and leaves the framework side one chunk
+/// to write at a time. A relay that leases the connection drives it itself,
+/// between reads of the body, so that every chunk the master has already
+/// sent is taken in one go and written to the framework in as few `writev`s
+/// as hyper can.
+#[derive(Clone)]
+pub struct Driver {
+    slot: Arc<Mutex<Slot>>,
+}
+
+struct Slot {
+    /// The connection, while a driver task (not a lease) has it.
+    conn: Option<Pin<Box<UpstreamConn>>>,
+    /// The driver task's waker: a lease wakes it so that it ends.
+    waker: Option<Waker>,
+    /// Counts the driver tasks started: only the latest may drive (an older
+    /// one, woken by a lease that has already been dropped, just ends).
+    generation: u64,
+    /// The master's `host:port`, for the logs.
+    label: String,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("Driver").field("master", &slot.label).field("leased", &slot.conn.is_none()).finish()
+    }
+}
+
+impl Driver {
+    fn spawn(conn: UpstreamConn, label: String) -> Driver {
+        let driver = Driver {
+            slot: Arc::new(Mutex::new(Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label })),
+        };
+        driver.start();
+        driver
+    }
+
+    /// Runs the connection in the slot on a task of its own, until it ends
+    /// or is leased.
+    fn start(&self) {
+        let generation = {
+            let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+            slot.generation += 1;
+            slot.generation
+        };
+        let slot = self.slot.clone();
+        let task = async move {
+            let ended = std::future::poll_fn(|cx| {
+                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.generation != generation {
+                    return Poll::Ready(None);
+                }
+                let Some(conn) = slot.conn.as_mut() else { return Poll::Ready(None) };
+                match conn.as_mut().poll(cx) {
+                    Poll::Ready(result) => {
+                        slot.conn = None;
+                        Poll::Ready(Some((result, slot.label.clone())))
+                    }
+                    Poll::Pending => {
+                        slot.waker = Some(cx.waker().clone());
+                        Poll::Pending
+                    }
+                }
+            })
+            .await;
+            if let Some((Err(err), master)) = ended {
+                tracing::debug!(%master, error = %err, "upstream connection ended with an error");
             }
-        });
-        Ok((sender, heads))
+        };
+        // Outside a runtime (it is shutting down) the connection just goes.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(task);
+        }
+    }
+
+    /// Takes the connection over from its task, to drive it in the caller's;
+    /// `None` when it has ended (or is leased already). Dropping the lease
+    /// hands a connection still open back to a task of its own.
+    pub fn lease(&self) -> Option<Lease> {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = slot.conn.take()?;
+        if let Some(waker) = slot.waker.take() {
+            waker.wake();
+        }
+        Some(Lease { driver: self.clone(), conn: Some(conn) })
+    }
+}
+
+/// An upstream connection driven by its holder (see [`Driver`]).
+pub struct Lease {
+    driver: Driver,
+    conn: Option<Pin<Box<UpstreamConn>>>,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease").field("driver", &self.driver).field("open", &self.conn.is_some()).finish()
+    }
+}
+
+impl Lease {
+    /// Drives the connection: it reads what the master sent (handing body
+    /// chunks to the response's body) and writes what is queued. `Ready`
+    /// once it has ended (and for ever after).
+    pub fn poll_conn(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(conn) = self.conn.as_mut() else { return Poll::Ready(()) };
+        match conn.as_mut().poll(cx) {
+            Poll::Ready(result) => {
+                self.conn = None;
+                if let Err(err) = result {
+                    let slot = self.driver.slot.lock().unwrap_or_else(|e| e.into_inner());
+                    tracing::debug!(master = %slot.label, error = %err, "upstream connection ended with an error");
+                }
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.driver.slot.lock().unwrap_or_else(|e| e.into_inner()).conn = Some(conn);
+            self.driver.start();
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::api::{self, Api};
-use crate::forward::{ProxyBody, Upstream, rewrite_location};
+use crate::forward::{Driver, ProxyBody, Upstream, rewrite_location};
 use crate::rawhead;
 use crate::session::{Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, StreamTap, Tap};
@@ -124,8 +124,8 @@ const RELAY_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 struct Conn {
     shared: Arc<Shared>,
     id: u64,
-    /// The upstream connection, and its captured response heads.
-    upstream: tokio::sync::Mutex<Option<(SendRequest<ProxyBody>, rawhead::Heads)>>,
+    /// The upstream connection, its captured response heads, and its driver.
+    upstream: tokio::sync::Mutex<Option<(SendRequest<ProxyBody>, rawhead::Heads, Driver)>>,
     touched: std::sync::Mutex<Touched>,
     /// The master asked to close (`Connection: close`).
     master_closed: std::sync::atomic::AtomicBool,
@@ -235,7 +235,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         Ok(uri) => uri,
         Err(_) => return text(StatusCode::BAD_REQUEST, "mesos-proxy: bad request target\n".to_owned()),
     };
-    let (response, sent_back) = match send(&conn, parts, body).await {
+    let (response, sent_back, driver) = match send(&conn, parts, body).await {
         Ok(answer) => answer,
         Err(err) => {
             tracing::warn!(conn = conn.id, %path, error = %err, "cannot forward to the master");
@@ -269,7 +269,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         format: encoding.map(api::format),
         ..Default::default()
     };
-    let tap = if stream {
+    let (tap, lease) = if stream {
         let Some(seq) = rec.session.record(conn.id, EntryKind::Response(entry)).await else {
             return Response::from_parts(parts, body.boxed());
         };
@@ -283,7 +283,9 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
             rec.api.event_type(),
             encoding,
         );
-        Tap::Stream(Box::new(tap))
+        // The stream holds the upstream connection until it ends: the relay
+        // drives it (see `Driver`).
+        (Tap::Stream(Box::new(tap)), driver.lease())
     } else {
         if body_is_empty(&parts) {
             // Nothing to relay (a `202`): recorded at once, no relay task.
@@ -291,15 +293,16 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
             rec.session.record(conn.id, EntryKind::Response(entry)).await;
             return Response::from_parts(parts, body.boxed());
         }
-        Tap::Body(Box::new(BodyTap {
+        let tap = Tap::Body(Box::new(BodyTap {
             session: rec.session.clone(),
             conn: conn.id,
             message: rec.api.response_type(),
             response: entry,
             body: BytesMut::new(),
-        }))
+        }));
+        (tap, None)
     };
-    let (body, relay) = tee::relay(body, tap);
+    let (body, relay) = tee::relay(body, tap, lease);
     let mut relays = conn.relays.lock().unwrap_or_else(|e| e.into_inner());
     relays.retain(|r| !r.is_finished());
     relays.push(relay);
@@ -364,23 +367,24 @@ async fn record_request(
 }
 
 /// Sends a request on the connection's upstream, (re)connecting as needed;
-/// the response, and its header lines as the master sent them (when captured).
+/// the response, its header lines as the master sent them (when captured),
+/// and the driver of the upstream connection that carried it.
 async fn send(
     conn: &Conn,
     mut parts: http::request::Parts,
     body: ProxyBody,
-) -> Result<(Response<Incoming>, Option<rawhead::Lines>), crate::forward::ForwardError> {
+) -> Result<(Response<Incoming>, Option<rawhead::Lines>, Driver), crate::forward::ForwardError> {
     let mut upstream = conn.upstream.lock().await;
-    if upstream.as_ref().is_none_or(|(s, _)| s.is_closed()) {
+    if upstream.as_ref().is_none_or(|(s, _, _)| s.is_closed()) {
         *upstream = None;
     }
-    let (mut sender, mut heads) = match upstream.take() {
+    let (mut sender, mut heads, mut driver) = match upstream.take() {
         Some(sender) => sender,
         None => conn.shared.upstream.connect().await?,
     };
     if let Err(err) = sender.ready().await {
         tracing::debug!(conn = conn.id, error = %err, "upstream connection closed; reconnecting");
-        (sender, heads) = conn.shared.upstream.connect().await?;
+        (sender, heads, driver) = conn.shared.upstream.connect().await?;
         sender.ready().await?;
     }
     let authority = conn.shared.upstream.authority();
@@ -388,11 +392,11 @@ async fn send(
         parts.headers.insert(HOST, host);
     }
     let future = sender.send_request(Request::from_parts(parts, body));
-    *upstream = Some((sender, heads.clone()));
+    *upstream = Some((sender, heads.clone(), driver.clone()));
     drop(upstream);
     let response = future.await?;
     let sent = heads.next(response.headers());
-    Ok((response, sent))
+    Ok((response, sent, driver))
 }
 
 /// Rewrites a `307`'s `Location` to the proxy and follows the leader.

@@ -1,29 +1,39 @@
 //! Relaying a response body frame by frame while recording it.
 //!
-//! A relay task polls the master's body for the next frame only while the
-//! framework side has fewer than [`RELAY_FRAMES`] frames not yet taken (a
-//! bounded channel), so backpressure goes end to end and nothing is buffered
-//! to the end of the stream. Each data frame is handed to the [`Tap`] first (a cloned `Bytes`,
-//! a reference count), then forwarded as one frame, which hyper writes as one
-//! HTTP chunk: the master's chunk boundaries are kept. (hyper's chunked
-//! decoder never joins two chunks into one frame; a chunk that arrives in
-//! pieces far apart in time may come out as two frames, and is then
-//! forwarded as it came.)
+//! A relay task reads the master's body and hands its frames to the
+//! framework side in batches, through a bounded channel of
+//! [`RELAY_BATCHES`]; it reads on only while there is room, so backpressure
+//! goes end to end and nothing is buffered to the end of the stream. Each
+//! data frame is handed to the [`Tap`] first (a cloned `Bytes`, a reference
+//! count), then forwarded as one frame, which hyper writes as one HTTP
+//! chunk: the master's chunk boundaries are kept. (hyper's chunked decoder
+//! never joins two chunks into one frame; a chunk that arrives in pieces far
+//! apart in time may come out as two frames, and is then forwarded as it
+//! came.)
+//!
+//! A batch is every frame already there when the relay looks (at least one,
+//! at most [`BATCH_FRAMES`] or about [`BATCH_BYTES`]): a relay never waits
+//! to fill one. When the relay holds the upstream connection on a
+//! [`Lease`] (event streams do), it drives that connection itself between
+//! reads of the body, so the chunks the master has already sent come out in
+//! one go instead of one task switch each, and the framework side gets them
+//! together: hyper writes up to 16 chunks in one `writev`.
 //!
 //! The tap of an event stream feeds a RecordIO [`Decoder`] and records one
 //! `event` per record, with the sizes of the chunk pieces that carried it
-//! when that was not exactly one chunk. Malformed RecordIO is still forwarded
-//! untouched; it is recorded as a `note`, once, and the rest of the stream is
-//! relayed unrecorded. The tap of any other body collects it and records the
-//! `response` entry when the body has ended.
+//! when that was not exactly one chunk. Every frame of a batch is recorded
+//! before the batch is forwarded, so an event is in the session before the
+//! framework can answer it. Malformed RecordIO is still forwarded
+//! untouched; it is recorded as a `note`, once, and the rest of the stream
+//! is relayed unrecorded. The tap of any other body collects it and records
+//! the `response` entry when the body has ended.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use mesos_codec::peek::Encoding;
 use mesos_codec::recordio::Decoder;
@@ -32,12 +42,19 @@ use mesos_codec::session::{Close, EntryKind, Event, Note, Party, Response};
 use tokio::sync::mpsc;
 
 use crate::api;
+use crate::forward::Lease;
 use crate::session::{Registry, Session};
+
+/// What the relay hands the framework side: a batch of frames, or the error
+/// that broke the master's body off.
+type Batch = Result<Vec<Frame<Bytes>>, hyper::Error>;
 
 /// The framework side of a relayed body: the frames the relay task forwards.
 #[derive(Debug)]
 pub struct RelayBody {
-    rx: mpsc::Receiver<Result<Frame<Bytes>, hyper::Error>>,
+    rx: mpsc::Receiver<Batch>,
+    /// The rest of the batch being written.
+    current: std::vec::IntoIter<Frame<Bytes>>,
     hint: SizeHint,
 }
 
@@ -46,7 +63,16 @@ impl Body for RelayBody {
     type Error = hyper::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        self.rx.poll_recv(cx)
+        loop {
+            if let Some(frame) = self.current.next() {
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            match ready!(self.rx.poll_recv(cx)) {
+                Some(Ok(batch)) => self.current = batch.into_iter(),
+                Some(Err(err)) => return Poll::Ready(Some(Err(err))),
+                None => return Poll::Ready(None),
+            }
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -54,10 +80,21 @@ impl Body for RelayBody {
     }
 }
 
-/// How many frames a relay may have handed over that the framework side has
-/// not taken yet: enough for hyper to write several chunks in one `writev`
-/// when events come fast, few enough that backpressure stays end to end.
-pub const RELAY_FRAMES: usize = 32;
+/// How many batches a relay may have handed over that the framework side
+/// has not taken yet.
+pub const RELAY_BATCHES: usize = 4;
+
+/// The most frames in one batch: as many as hyper writes in one `writev`.
+pub const BATCH_FRAMES: usize = 16;
+
+/// The most frames a relay holds that the framework side has not written:
+/// the batches in the channel, the one the framework side is writing, and
+/// the one being recorded.
+pub const RELAY_FRAMES: usize = (RELAY_BATCHES + 2) * BATCH_FRAMES;
+
+/// A batch is closed once it holds this many bytes (its last frame may take
+/// it over).
+pub const BATCH_BYTES: usize = 256 * 1024;
 
 /// What a relay does with the frames it forwards.
 pub enum Tap {
@@ -69,43 +106,97 @@ pub enum Tap {
 
 /// Relays `upstream` to the returned body, through `tap`, on its own task
 /// (whose handle is returned too: it ends soon after the body is dropped,
-/// once the tap has recorded how the body ended).
-pub fn relay(upstream: Incoming, tap: Tap) -> (RelayBody, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(RELAY_FRAMES);
+/// once the tap has recorded how the body ended). With a `lease` on the
+/// upstream connection the task drives that connection too, until the body
+/// ends; then the lease is dropped, which hands the connection back.
+pub fn relay(upstream: Incoming, tap: Tap, lease: Option<Lease>) -> (RelayBody, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(RELAY_BATCHES);
     let hint = upstream.size_hint();
-    let handle = tokio::spawn(run(upstream, tx, tap));
-    (RelayBody { rx, hint }, handle)
+    let handle = tokio::spawn(run(upstream, tx, tap, lease));
+    (RelayBody { rx, current: Vec::new().into_iter(), hint }, handle)
 }
 
-async fn run(mut upstream: Incoming, tx: mpsc::Sender<Result<Frame<Bytes>, hyper::Error>>, mut tap: Tap) {
+/// How gathering a batch ended.
+enum Gathered {
+    /// The batch is full, or holds every frame there was: more may come.
+    More,
+    /// The master's body ended (after the batch).
+    End,
+    /// The master's body broke off (after the batch).
+    Broken(hyper::Error),
+}
+
+async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
     loop {
-        let frame = tokio::select! {
-            frame = upstream.frame() => frame,
+        let mut batch = Vec::new();
+        let gathered = tokio::select! {
+            gathered = std::future::poll_fn(|cx| gather(&mut upstream, &mut lease, &mut batch, cx)) => gathered,
             () = tx.closed() => {
                 tap.end(Party::Framework, "the framework closed the connection").await;
                 return;
             }
         };
-        match frame {
-            None => {
+        for frame in &batch {
+            if let Some(data) = frame.data_ref() {
+                tap.data(data.clone()).await;
+            }
+        }
+        if !batch.is_empty() && tx.send(Ok(batch)).await.is_err() {
+            tap.end(Party::Framework, "the framework closed the connection").await;
+            return;
+        }
+        match gathered {
+            Gathered::More => {}
+            Gathered::End => {
                 tap.end(Party::Master, "the master ended the body").await;
                 return;
             }
-            Some(Err(err)) => {
+            Gathered::Broken(err) => {
                 tap.end(Party::Master, &format!("the master's body broke off: {err}")).await;
                 let _ = tx.send(Err(err)).await;
                 return;
             }
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    tap.data(data.clone()).await;
-                }
-                if tx.send(Ok(frame)).await.is_err() {
-                    tap.end(Party::Framework, "the framework closed the connection").await;
-                    return;
-                }
+        }
+    }
+}
+
+/// Takes into `batch` the frames of `upstream` that are there: `Pending`
+/// until there is at least one (or the body ends), then every one already
+/// there, up to a batch's limits. With a lease, the connection is driven
+/// whenever the body has nothing, so that it hands over the next chunk it
+/// has already read.
+fn gather(
+    upstream: &mut Incoming,
+    lease: &mut Option<Lease>,
+    batch: &mut Vec<Frame<Bytes>>,
+    cx: &mut Context<'_>,
+) -> Poll<Gathered> {
+    let mut bytes = 0;
+    let mut drove = false;
+    loop {
+        if batch.len() >= BATCH_FRAMES || bytes >= BATCH_BYTES {
+            return Poll::Ready(Gathered::More);
+        }
+        match Pin::new(&mut *upstream).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                bytes += frame.data_ref().map_or(0, Bytes::len);
+                batch.push(frame);
+                drove = false;
+                continue;
+            }
+            Poll::Ready(Some(Err(err))) => return Poll::Ready(Gathered::Broken(err)),
+            Poll::Ready(None) => return Poll::Ready(Gathered::End),
+            Poll::Pending => {}
+        }
+        if !drove {
+            if let Some(lease) = lease.as_mut() {
+                // Ended or not, the body says what became of it next time.
+                let _ = lease.poll_conn(cx);
+                drove = true;
+                continue;
             }
         }
+        return if batch.is_empty() { Poll::Pending } else { Poll::Ready(Gathered::More) };
     }
 }
 

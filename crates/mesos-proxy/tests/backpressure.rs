@@ -123,7 +123,7 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
     }));
 
     let elapsed = tokio::time::timeout(Duration::from_secs(10), read_stream(proxy)).await.unwrap();
-    // The writer holds CHANNEL_CAPACITY lines, the relay a few frames: the
+    // The writer holds CHANNEL_CAPACITY lines, the relay RELAY_FRAMES: the
     // rest of the events can only be forwarded as fast as the file is written.
     let held = mesos_proxy::writer::CHANNEL_CAPACITY + mesos_proxy::tee::RELAY_FRAMES + 16;
     let floor = PER_LINE * u32::try_from(EVENTS - held).unwrap();
