@@ -23,8 +23,11 @@
 //!   status uuids and operation status uuids. Strings borrow from the input
 //!   where they can. JSON is read with serde_json's streaming tokenizer, no
 //!   JSON tree is built; skipped values are checked for syntax only.
+//! - [`peek_heading`] is [`peek_ids`] narrowed to what a session log files a
+//!   message under, its type and first framework id: the same walk,
+//!   descending only into fields that can hold a framework id.
 //!
-//! Both take untrusted input and never panic: malformed input is a
+//! All take untrusted input and never panic: malformed input is a
 //! [`PeekError`] saying where (a byte offset for protobuf, a line and column
 //! for JSON, and the field path) and why. They check what they read, no
 //! more: a peek is not a validator, and [`crate::json`] is the one to ask
@@ -489,17 +492,67 @@ pub fn peek_type(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn peek_ids(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<Ids<'_>, PeekError> {
-    let tables = Tables::get();
-    if tables.plans.get(message as usize).is_none() {
+    walk(&Tables::get().plans, message, encoding, data)
+}
+
+/// What a session log files a message under: its type and the first
+/// framework id in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Heading<'a> {
+    /// As [`peek_type`] gives it.
+    pub type_name: Option<&'static str>,
+    /// The first `mesos.v1.FrameworkID` met, as [`Ids::framework_id`].
+    pub framework_id: Option<Cow<'a, str>>,
+}
+
+/// The type and the first framework id of `data`, a message of type
+/// `message` in `encoding`: [`peek_ids`]'s `type_name` and
+/// [`Ids::framework_id`], for less.
+///
+/// The whole message is still read, and its syntax checked everywhere, as
+/// [`peek_ids`] reads it, but only the fields that can hold a framework id
+/// are descended into (in an `UPDATE`, none), and nothing else is
+/// collected; so the shape of the fields [`peek_ids`] alone reads (other
+/// ids, uuids) is not checked. A recorder that files every message by its
+/// heading does this once per event.
+///
+/// ```
+/// use mesos_codec::json::message_type;
+/// use mesos_codec::peek::{peek_heading, peek_ids, Encoding};
+///
+/// let event = message_type("scheduler.Event")?;
+/// let json = br#"{"type":"OFFERS","offers":{"offers":[{"id":{"value":"O1"},"framework_id":{"value":"f1"},
+///     "agent_id":{"value":"S0"},"hostname":"h"}]}}"#;
+/// let heading = peek_heading(event, Encoding::Json, json)?;
+/// assert_eq!((heading.type_name, heading.framework_id.as_deref()), (Some("OFFERS"), Some("f1")));
+/// let ids = peek_ids(event, Encoding::Json, json)?;
+/// assert_eq!((ids.type_name, ids.framework_id()), (heading.type_name, heading.framework_id.as_deref()));
+/// // Malformed JSON anywhere is still an error.
+/// assert!(peek_heading(event, Encoding::Json, br#"{"type":"HEARTBEAT","x":[1,}"#).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn peek_heading(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<Heading<'_>, PeekError> {
+    let ids = walk(&Tables::get().framework_plans, message, encoding, data)?;
+    Ok(Heading { type_name: ids.type_name, framework_id: ids.framework_ids.into_iter().next() })
+}
+
+/// Walks `data` by `plans`, collecting what they say.
+fn walk<'a>(
+    plans: &'static [Plan],
+    message: MessageId,
+    encoding: Encoding,
+    data: &'a [u8],
+) -> Result<Ids<'a>, PeekError> {
+    if plans.get(message as usize).is_none() {
         return Ok(Ids::default());
     }
     match encoding {
         Encoding::Protobuf => {
-            let mut walk = PbWalk { tables, schema: Schema::get(), ids: Collector::default(), path: Path::default() };
+            let mut walk = PbWalk { plans, schema: Schema::get(), ids: Collector::default(), path: Path::default() };
             walk.top(message, data)?;
             Ok(walk.ids.ids)
         }
-        Encoding::Json => json_ids(tables, message, data),
+        Encoding::Json => json_ids(plans, message, data),
     }
 }
 
@@ -594,17 +647,24 @@ struct Plan {
 
 #[derive(Debug)]
 struct Tables {
-    /// By message id.
+    /// By message id: every id and uuid ([`peek_ids`]).
     plans: Vec<Plan>,
+    /// By message id: framework ids only ([`peek_heading`]).
+    framework_plans: Vec<Plan>,
 }
 
 impl Tables {
     fn get() -> &'static Tables {
         static TABLES: OnceLock<Tables> = OnceLock::new();
-        TABLES.get_or_init(|| Tables::build(Schema::get()))
+        TABLES.get_or_init(|| {
+            let schema = Schema::get();
+            Tables { plans: Tables::build(schema, false), framework_plans: Tables::build(schema, true) }
+        })
     }
 
-    fn build(schema: &'static Schema) -> Tables {
+    /// The plans of every message: for every id and uuid, or (`framework_only`)
+    /// for framework ids alone.
+    fn build(schema: &'static Schema, framework_only: bool) -> Vec<Plan> {
         let ids: Vec<MessageId> =
             schema.message_names().iter().filter_map(|name| schema.message_by_name(name)).collect();
         let count = ids.iter().map(|&id| id as usize + 1).max().unwrap_or(0);
@@ -612,12 +672,19 @@ impl Tables {
         let mut own: Vec<Option<IdKind>> = vec![None; count];
         for &id in &ids {
             known[id as usize] = true;
-            own[id as usize] = IdKind::from_message_name(&schema.message(id).name);
+            own[id as usize] = IdKind::from_message_name(&schema.message(id).name)
+                .filter(|&kind| !framework_only || kind == IdKind::Framework);
         }
 
         // The leaf action of every field: ids and uuids.
         let leaf = |id: MessageId, field: &Field| -> Option<Action> {
             let message = &schema.message(id).name;
+            if framework_only {
+                return match field.kind {
+                    FieldKind::Message(target) => own.get(target as usize).copied().flatten().map(Action::Id),
+                    _ => None,
+                };
+            }
             if let Some(&(_, _, kind)) = UUID_FIELDS.iter().find(|(m, f, _)| m == message && *f == field.name) {
                 return (field.kind == FieldKind::Bytes).then_some(Action::Uuid(kind));
             }
@@ -653,7 +720,7 @@ impl Tables {
             }
         }
 
-        let plans = (0..count)
+        (0..count)
             .map(|index| {
                 let id = index as MessageId;
                 if !known[index] {
@@ -696,8 +763,7 @@ impl Tables {
                 });
                 Plan { actions, type_field, own: own.get(index).copied().flatten() }
             })
-            .collect();
-        Tables { plans }
+            .collect()
     }
 }
 
@@ -828,7 +894,7 @@ fn peek_type_protobuf(type_field: &TypeField, data: &[u8]) -> Result<Option<&'st
 }
 
 struct PbWalk<'a> {
-    tables: &'static Tables,
+    plans: &'static [Plan],
     schema: &'static Schema,
     ids: Collector<'a>,
     path: Path,
@@ -840,7 +906,7 @@ impl<'a> PbWalk<'a> {
     }
 
     fn top(&mut self, id: MessageId, data: &'a [u8]) -> Result<(), PeekError> {
-        if let Some(kind) = self.tables.plans[id as usize].own {
+        if let Some(kind) = self.plans[id as usize].own {
             if let Some(value) = self.id_value(data, 0, data.len())? {
                 self.ids.id(kind, value);
             }
@@ -860,7 +926,7 @@ impl<'a> PbWalk<'a> {
     ) -> Result<(), PeekError> {
         let schema = self.schema;
         let message = schema.message(id);
-        let plan = &self.tables.plans[id as usize];
+        let plan = &self.plans[id as usize];
         let type_index = if depth == 0 { plan.type_field.as_ref().map(|t| t.index) } else { None };
         let body = &data[..end];
         let mut at = start;
@@ -1224,7 +1290,7 @@ fn end_of_document(data: &[u8], i: usize) -> Result<Option<&'static str>, ScanEr
 // ---------------------------------------------------------------------------
 
 struct JsonWalk<'a> {
-    tables: &'static Tables,
+    plans: &'static [Plan],
     schema: &'static Schema,
     ids: Collector<'a>,
     path: Path,
@@ -1241,11 +1307,11 @@ impl JsonWalk<'_> {
     }
 }
 
-fn json_ids<'a>(tables: &'static Tables, message: MessageId, data: &'a [u8]) -> Result<Ids<'a>, PeekError> {
+fn json_ids<'a>(plans: &'static [Plan], message: MessageId, data: &'a [u8]) -> Result<Ids<'a>, PeekError> {
     let mut walk =
-        JsonWalk { tables, schema: Schema::get(), ids: Collector::default(), path: Path::default(), depth: 0 };
+        JsonWalk { plans, schema: Schema::get(), ids: Collector::default(), path: Path::default(), depth: 0 };
     let mut deserializer = serde_json::Deserializer::from_slice(data);
-    let result = match tables.plans[message as usize].own {
+    let result = match plans[message as usize].own {
         Some(kind) => IdSeed { walk: &mut walk, kind }.deserialize(&mut deserializer),
         None => MessageSeed { walk: &mut walk, id: message, top: true }.deserialize(&mut deserializer),
     }
@@ -1295,7 +1361,7 @@ impl<'a> Visitor<'a> for MessageSeed<'_, 'a> {
         walk.enter()?;
         let schema = walk.schema;
         let message = schema.message(self.id);
-        let plan = &walk.tables.plans[self.id as usize];
+        let plan = &walk.plans[self.id as usize];
         let type_index = if self.top { plan.type_field.as_ref().map(|t| t.index) } else { None };
         while let Some(key) = map.next_key_seed(KeySeed { message: self.id })? {
             let Some(index) = key else {
@@ -1490,7 +1556,7 @@ fn map_values<'a, A: MapAccess<'a>>(
     };
     let entry = walk.schema.message(entry_id);
     let value_field = entry.field_by_number(2);
-    let action = value_field.map_or(Action::Skip, |(index, _)| walk.tables.plans[entry_id as usize].actions[index]);
+    let action = value_field.map_or(Action::Skip, |(index, _)| walk.plans[entry_id as usize].actions[index]);
     walk.enter()?;
     while let Some(key) = map.next_key::<String>()? {
         match value_field {

@@ -113,7 +113,8 @@ impl Header {
     /// assert!(line.ends_with(b"}\n"));
     /// ```
     pub fn to_line(&self) -> Vec<u8> {
-        let mut o = Obj::new();
+        let mut line = Vec::with_capacity(256);
+        let mut o = Obj::new(&mut line);
         o.field("kind", "header");
         o.field("format", FORMAT);
         o.field("version", VERSION);
@@ -123,7 +124,8 @@ impl Header {
         o.field("started_at", &self.started_at);
         o.field("tool", &self.tool);
         o.field("redacted", self.redacted);
-        o.finish()
+        o.finish();
+        line
     }
 }
 
@@ -416,7 +418,31 @@ impl Entry {
     /// assert_eq!(entry.to_line(), b"{\"seq\":3,\"t_ns\":10,\"conn\":0,\"kind\":\"end\",\"entries\":3,\"complete\":true}\n");
     /// ```
     pub fn to_line(&self) -> Vec<u8> {
-        let mut o = Obj::new();
+        let mut line = Vec::new();
+        self.write_line(&mut line);
+        line
+    }
+
+    /// Appends the entry's line, newline included, to `out` (a writer's
+    /// buffer: no allocation of its own).
+    ///
+    /// ```
+    /// use mesos_codec::session::{Entry, EntryKind, Note};
+    /// let note = |seq| Entry { seq, t_ns: 0, conn: 0, kind: EntryKind::Note(Note { message: "hi".into(), ..Note::default() }) };
+    /// let mut out = Vec::new();
+    /// note(0).write_line(&mut out);
+    /// note(1).write_line(&mut out);
+    /// assert_eq!(out, [note(0).to_line(), note(1).to_line()].concat());
+    /// ```
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        let body = match &self.kind {
+            EntryKind::Request(r) => r.body.len(),
+            EntryKind::Response(r) => r.body.len(),
+            EntryKind::Event(e) => e.record.len(),
+            _ => 0,
+        };
+        out.reserve(body + body / 4 + 192);
+        let mut o = Obj::new(out);
         o.field("seq", self.seq);
         o.field("t_ns", self.t_ns);
         o.field("conn", self.conn);
@@ -462,27 +488,107 @@ impl Entry {
                 o.field("complete", e.complete);
             }
         }
-        o.finish()
+        o.finish();
     }
 }
 
-/// A JSON object written key by key, in a fixed order.
-struct Obj(Vec<u8>);
+/// How [`json_string`] writes each byte: 0 = as itself, a letter = that
+/// two-character escape, `u` = `\u00XX`; as serde_json escapes.
+static STRING_ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
 
-impl Obj {
-    fn new() -> Obj {
-        Obj(Vec::with_capacity(256))
+/// The high bit of each byte of `word` that is a control character, `"` or
+/// `\`. The lowest bit set is exact (the tricks below can only flag bytes
+/// *after* a genuine one falsely), so it gives the first byte to escape.
+#[inline]
+fn escape_mask(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    control | zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\')))
+}
+
+/// Appends the escape of `b`, which [`STRING_ESCAPES`] says needs one.
+#[inline]
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match STRING_ESCAPES[usize::from(b)] {
+        b'u' => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]),
+        escape => out.extend_from_slice(&[b'\\', escape]),
+    }
+}
+
+/// Appends `text` as a JSON string, byte for byte as `serde_json` writes it
+/// (only `"`, `\` and control characters escaped).
+///
+/// Event records (JSON themselves, so a quote every few bytes) are most of
+/// a session's bytes, so this goes eight bytes at a time: each step copies a
+/// whole word (a fixed-size copy, no `memcpy` call), keeps the bytes before
+/// the first one to escape, and escapes that one.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + bytes.len() / 4 + 2);
+    out.push(b'"');
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let mask = escape_mask(u64::from_le_bytes(word));
+        out.extend_from_slice(&word);
+        if mask == 0 {
+            i += 8;
+            continue;
+        }
+        let clean = (mask.trailing_zeros() / 8) as usize;
+        out.truncate(out.len() - 8 + clean);
+        push_escape(out, word[clean]);
+        i += clean + 1;
+    }
+    for &b in &bytes[i..] {
+        if STRING_ESCAPES[usize::from(b)] == 0 {
+            out.push(b);
+        } else {
+            push_escape(out, b);
+        }
+    }
+    out.push(b'"');
+}
+
+/// A JSON object written key by key, in a fixed order, onto the end of a
+/// buffer.
+struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
+        Obj { out, empty: true }
     }
     fn key(&mut self, key: &str) {
-        self.0.push(if self.0.is_empty() { b'{' } else { b',' });
-        self.0.push(b'"');
-        self.0.extend_from_slice(key.as_bytes());
-        self.0.extend_from_slice(b"\":");
+        self.out.push(if self.empty { b'{' } else { b',' });
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
     fn field<T: Serialize>(&mut self, key: &str, value: T) {
         self.key(key);
         // Serializing strings, numbers, booleans and lists of them cannot fail.
-        let _ = serde_json::to_writer(&mut self.0, &value);
+        let _ = serde_json::to_writer(&mut *self.out, &value);
     }
     fn opt<T: Serialize>(&mut self, key: &str, value: Option<T>) {
         if let Some(value) = value {
@@ -497,7 +603,10 @@ impl Obj {
     }
     fn bytes_always(&mut self, key: &str, bytes: &[u8]) {
         match std::str::from_utf8(bytes) {
-            Ok(text) => self.field(key, text),
+            Ok(text) => {
+                self.key(key);
+                json_string(self.out, text);
+            }
             Err(_) => self.field(&format!("{key}_b64"), base64::engine::general_purpose::STANDARD.encode(bytes)),
         }
     }
@@ -506,12 +615,11 @@ impl Obj {
         self.opt("format", summary.format.map(Format::as_str));
         self.opt("framework_id", summary.framework_id.as_deref());
     }
-    fn finish(mut self) -> Vec<u8> {
-        if self.0.is_empty() {
-            self.0.push(b'{');
+    fn finish(self) {
+        if self.empty {
+            self.out.push(b'{');
         }
-        self.0.extend_from_slice(b"}\n");
-        self.0
+        self.out.extend_from_slice(b"}\n");
     }
 }
 

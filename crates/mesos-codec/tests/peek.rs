@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use base64::Engine;
 use mesos_codec::json::{json_to_protobuf, message_type, protobuf_to_json};
-use mesos_codec::peek::{Encoding, IdKind, Ids, PeekError, Uuid, peek_ids, peek_type};
+use mesos_codec::peek::{Encoding, IdKind, Ids, PeekError, Uuid, peek_heading, peek_ids, peek_type};
 use mesos_codec::schema::MessageId;
 use proptest::prelude::*;
 
@@ -145,6 +145,12 @@ fn every_seed_file_gives_its_type_and_ids_in_both_encodings() {
             let what = format!("{name} as {encoding:?}");
             assert_eq!(peek_type(ty, encoding, data).unwrap(), want.type_name, "{what}");
             assert_eq!(peek_ids(ty, encoding, data).unwrap(), want, "{what}");
+            let heading = peek_heading(ty, encoding, data).unwrap();
+            assert_eq!(
+                (heading.type_name, heading.framework_id.as_deref()),
+                (want.type_name, want.framework_id()),
+                "{what}"
+            );
         }
     }
 }
@@ -443,9 +449,10 @@ fn truncating_any_seed_file_never_panics() {
             for end in 0..data.len() {
                 let _ = peek_type(ty, encoding, &data[..end]);
                 let ids = peek_ids(ty, encoding, &data[..end]);
+                let heading = peek_heading(ty, encoding, &data[..end]);
                 // Cut JSON is always an error (the object never closes).
                 if encoding == Encoding::Json && !data[end..].iter().all(u8::is_ascii_whitespace) {
-                    assert!(ids.is_err(), "{name} cut at {end}");
+                    assert!(ids.is_err() && heading.is_err(), "{name} cut at {end}");
                 }
             }
         }
@@ -506,6 +513,19 @@ proptest! {
         if let (Ok(t), Ok(ids)) = (&ty_peek, &ids) {
             prop_assert_eq!(*t, ids.type_name);
         }
+        // The heading reads less than the ids: it fails only where they fail
+        // too, and agrees with them; what it accepts as JSON is JSON.
+        let heading = peek_heading(*ty, *encoding, &data);
+        if ids.is_ok() {
+            prop_assert!(heading.is_ok(), "{:?}", heading);
+        }
+        if let (Ok(heading), Ok(ids)) = (&heading, &ids) {
+            prop_assert_eq!(heading.type_name, ids.type_name);
+            prop_assert_eq!(heading.framework_id.as_deref(), ids.framework_id());
+        }
+        if heading.is_ok() && *encoding == Encoding::Json {
+            prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(&data).is_ok(), "{:?}", String::from_utf8_lossy(&data));
+        }
         // JSON the reader accepts gives the same ids (as sets) as its protobuf.
         if *encoding == Encoding::Json {
             if let Ok(pb) = json_to_protobuf(*ty, &data) {
@@ -525,6 +545,7 @@ proptest! {
         for encoding in [Encoding::Protobuf, Encoding::Json] {
             let _ = peek_type(id, encoding, &bytes);
             let _ = peek_ids(id, encoding, &bytes);
+            let _ = peek_heading(id, encoding, &bytes);
         }
     }
 
@@ -534,6 +555,7 @@ proptest! {
             let id = message_type(ty).unwrap();
             let _ = peek_type(id, Encoding::Json, text.as_bytes());
             let _ = peek_ids(id, Encoding::Json, text.as_bytes());
+            let _ = peek_heading(id, Encoding::Json, text.as_bytes());
         }
     }
 }

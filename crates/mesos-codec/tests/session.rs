@@ -204,3 +204,26 @@ fn unknown_keys_are_ignored() {
     assert_eq!(result, Ok(()));
     assert_eq!(items.len(), 2);
 }
+
+proptest::proptest! {
+    /// A record is written as serde_json writes the same string (the writer
+    /// has a faster escaper of its own), and reads back byte for byte.
+    #[test]
+    fn records_are_escaped_as_serde_json_escapes_them(
+        text in proptest::string::string_regex("(?s)[\\x00-\\x7f\"\\\\/é€😀]{0,80}").unwrap()
+    ) {
+        let mut writer = Writer::new();
+        let event = Event { stream: 1, record: text.clone().into_bytes(), chunks: None, summary: Summary::default() };
+        let entry = writer.entry(0, 1, EntryKind::Event(event));
+        let line = String::from_utf8(entry.to_line()).unwrap();
+        let expected = format!(r#""record":{}"#, serde_json::to_string(&text).unwrap());
+        proptest::prop_assert!(line.contains(&expected), "{line} lacks {expected}");
+        let mut file = Header::new(Source::Proxy, "2026-11-24T21:30:00Z").to_line();
+        file.extend_from_slice(line.as_bytes());
+        let (items, result, torn) = read_all(&file);
+        proptest::prop_assert!(result.is_ok() && torn.is_none(), "{result:?} {torn:?}");
+        let Some(Item::Entry(back)) = items.into_iter().nth(1) else { panic!("no entry in {line}") };
+        let EntryKind::Event(back) = back.kind else { panic!("not an event: {line}") };
+        proptest::prop_assert_eq!(back.record, text.into_bytes());
+    }
+}

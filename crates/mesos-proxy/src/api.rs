@@ -6,9 +6,11 @@
 //! Summaries (`call` / `event` name, `format`, `framework_id`) come from
 //! [`mesos_codec::peek`], read according to the body's `Content-Type`.
 
+use std::borrow::Cow;
+
 use mesos_codec::json::message_type;
 use mesos_codec::negotiate::ContentType;
-use mesos_codec::peek::{Encoding, PeekError, peek_ids};
+use mesos_codec::peek::{Encoding, PeekError, peek_heading};
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Format, Summary};
 
@@ -107,8 +109,8 @@ pub fn summarize(message: MessageId, encoding: Option<Encoding>, data: &[u8]) ->
     if data.is_empty() {
         return Ok(summary);
     }
-    let ids = peek_ids(message, encoding, data)?;
-    summary.name = ids.type_name.map(str::to_owned);
-    summary.framework_id = ids.framework_id().map(str::to_owned);
+    let heading = peek_heading(message, encoding, data)?;
+    summary.name = heading.type_name.map(str::to_owned);
+    summary.framework_id = heading.framework_id.map(Cow::into_owned);
     Ok(summary)
 }

@@ -130,6 +130,22 @@ impl FileState {
             return;
         }
         self.buf.extend_from_slice(line);
+        self.written_line();
+    }
+
+    /// [`write`](Self::write) of an entry's line, rendered straight into the
+    /// buffer.
+    fn write_entry(&mut self, entry: &Entry) {
+        if self.failed {
+            return;
+        }
+        entry.write_line(&mut self.buf);
+        self.written_line();
+    }
+
+    /// After a line went into the buffer: flush when it is full (or at once,
+    /// when tests slow the disk down).
+    fn written_line(&mut self) {
         let pause = SLOW_WRITE_NS.load(Ordering::Relaxed);
         if pause > 0 {
             self.flush();
@@ -312,7 +328,7 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: FileState, name: Option<String>) 
             match msg {
                 Msg::Line(line) => state.write(&line),
                 // Not rendered when it would be dropped anyway.
-                Msg::Entry(entry) if !state.failed => state.write(&entry.to_line()),
+                Msg::Entry(entry) if !state.failed => state.write_entry(&entry),
                 Msg::Entry(_) => {}
                 Msg::Name(name) => state.open(&name),
                 Msg::Finish { seq, t_ns, done } => {
