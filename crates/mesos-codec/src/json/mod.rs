@@ -314,7 +314,7 @@ pub fn protobuf_to_json_into(
     json: &mut Vec<u8>,
     unknown: &mut Vec<UnknownField>,
 ) -> Result<(), ProtobufError> {
-    write::Writer::new(json, unknown).message(message, pb, 0)
+    write::write(message, pb, json, unknown)
 }
 
 /// Reads Mesos JSON as message type `message` and returns its protobuf

@@ -1,14 +1,29 @@
 //! Protobuf wire bytes → Mesos JSON, the way the master writes it.
 //!
-//! Straight from the wire, without building a message: one pass finds the
-//! fields of a message, a second writes them in declaration order. The rules
-//! are stout's `jsonify(JSON::Protobuf(..))` (see the module docs of
+//! Straight from the wire, without building a message. The rules are
+//! stout's `jsonify(JSON::Protobuf(..))` (see the module docs of
 //! [`crate::json`]).
+//!
+//! Two ways through a message, with the same output:
+//!
+//! - **the fast path** (one pass): fields are written as they come, which is
+//!   right when they come in declaration order, every field known and with
+//!   its type's own wire type, each singular field once and each repeated
+//!   field as one run: what a master's encoder produces for nearly every
+//!   message. Anything else sends that message to the two-pass path, and an
+//!   error or an unknown field anywhere starts the whole document again in
+//!   careful mode.
+//! - **the two-pass path**: one pass finds the fields of a message, a second
+//!   writes them in declaration order (repeated values merged, the last
+//!   singular value winning, message values merged). In careful mode
+//!   ([`Writer::new`] with `fast: false`) every message takes it and the
+//!   writer keeps the JSON path, so errors and unknown fields are reported
+//!   exactly, in a fixed order.
 
 use base64::Engine;
 
 use super::{Path, ProtobufError, ProtobufErrorKind, UnknownField};
-use crate::schema::{DefaultValue, FieldKind, MessageId, Schema};
+use crate::schema::{DefaultValue, Field, FieldKind, MessageId, Schema};
 use crate::wire::{self, WireValue};
 
 /// One occurrence of a field in a message's bytes.
@@ -29,14 +44,37 @@ pub(super) struct Writer<'a> {
     merged: Vec<Vec<u8>>,
     /// How deep in nested messages the writer is.
     depth: usize,
+    /// Fast mode: messages take the one-pass path when they can, the path is
+    /// not kept, and any error (an unknown field included) only means "start
+    /// again in careful mode": it is never shown.
+    fast: bool,
 }
 
 /// Messages nested deeper than this are refused (protobuf's own parsers stop
 /// at 100 too): without a limit, hostile input could exhaust the stack.
 const MAX_DEPTH: usize = 100;
 
+/// Writes the protobuf message `id` encoded in `pb` as JSON at the end of
+/// `out`, reporting unknown fields in `unknown`: fast mode first, and
+/// careful mode (which alone reports errors and unknown fields) when fast
+/// mode stops.
+pub(super) fn write(
+    id: MessageId,
+    pb: &[u8],
+    out: &mut Vec<u8>,
+    unknown: &mut Vec<UnknownField>,
+) -> Result<(), ProtobufError> {
+    let (out_len, unknown_len) = (out.len(), unknown.len());
+    if Writer::new(out, unknown, true).message(id, pb, 0).is_ok() {
+        return Ok(());
+    }
+    out.truncate(out_len);
+    unknown.truncate(unknown_len);
+    Writer::new(out, unknown, false).message(id, pb, 0)
+}
+
 impl<'a> Writer<'a> {
-    pub fn new(out: &'a mut Vec<u8>, unknown: &'a mut Vec<UnknownField>) -> Self {
+    pub fn new(out: &'a mut Vec<u8>, unknown: &'a mut Vec<UnknownField>, fast: bool) -> Self {
         Writer {
             schema: Schema::get(),
             out,
@@ -45,11 +83,15 @@ impl<'a> Writer<'a> {
             occurrences: Vec::new(),
             merged: Vec::new(),
             depth: 0,
+            fast,
         }
     }
 
+    #[cold]
     fn error(&self, offset: usize, kind: ProtobufErrorKind) -> ProtobufError {
-        ProtobufError { path: self.path.to_string(), offset, kind }
+        // In fast mode the error is only a signal to start again carefully.
+        let path = if self.fast { String::new() } else { self.path.to_string() };
+        ProtobufError { path, offset, kind }
     }
 
     /// Writes the message `id` encoded in `data` (which starts at `base` in
@@ -59,9 +101,109 @@ impl<'a> Writer<'a> {
             return Err(self.error(base, ProtobufErrorKind::TooDeep));
         }
         self.depth += 1;
-        let result = self.message_at_depth(id, data, base);
+        let result = if self.fast { self.message_fast(id, data, base) } else { self.message_at_depth(id, data, base) };
         self.depth -= 1;
         result
+    }
+
+    /// The one-pass path (fast mode only): writes the fields as they come
+    /// while they come in declaration order; hands the message to the
+    /// two-pass path otherwise. Errors only stop fast mode.
+    fn message_fast(&mut self, id: MessageId, data: &[u8], base: usize) -> Result<(), ProtobufError> {
+        let message = self.schema.message(id);
+        let attention = &message.absent_attention;
+        let start = self.out.len();
+        self.out.push(b'{');
+        // The next entry of `attention` not yet passed.
+        let mut pending = 0;
+        // The declaration index of the field being written, and whether it
+        // is a repeated field whose array is open.
+        let mut current: Option<usize> = None;
+        let mut open = false;
+        let mut at = 0;
+        while at < data.len() {
+            let (tag, value, next) = wire::read_field(data, at).map_err(|kind| self.error(base + at, kind))?;
+            at = next;
+            // An unknown field needs the path, which only careful mode keeps.
+            let index =
+                message.field_index_by_number(tag).ok_or_else(|| self.error(base, ProtobufErrorKind::InvalidTag(0)))?;
+            let field = &message.fields[index];
+            if value.wire_type() != field.kind.wire_type() || field.map {
+                // A packed run, a map or a wrong wire type.
+                return self.two_pass_instead(id, data, base, start);
+            }
+            if current == Some(index) {
+                if !field.repeated {
+                    // A singular field given twice: the last value wins, or messages merge.
+                    return self.two_pass_instead(id, data, base, start);
+                }
+                self.out.push(b',');
+            } else {
+                if current.is_some_and(|c| index < c) {
+                    return self.two_pass_instead(id, data, base, start);
+                }
+                if open {
+                    self.out.push(b']');
+                }
+                // The fields declared before this one that matter when absent.
+                while let Some(&a) = attention.get(pending) {
+                    let a = usize::from(a);
+                    if a > index {
+                        break;
+                    }
+                    pending += 1;
+                    if a < index {
+                        self.absent(&message.fields[a], start, base)?;
+                    }
+                }
+                if self.out.len() > start + 1 {
+                    self.out.push(b',');
+                }
+                self.out.extend_from_slice(&field.json_key);
+                open = field.repeated;
+                if open {
+                    self.out.push(b'[');
+                }
+                current = Some(index);
+            }
+            match (field.kind, value) {
+                (FieldKind::Message(id), WireValue::Len(s, e)) => self.message(id, &data[s..e], base + s)?,
+                (kind, value) => self.scalar(kind, value, data, base)?,
+            }
+        }
+        if open {
+            self.out.push(b']');
+        }
+        for &a in &attention[pending..] {
+            self.absent(&message.fields[usize::from(a)], start, base)?;
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    /// An absent field that matters, in fast mode: a required one stops fast
+    /// mode, a default Mesos writes is written. `start` is where the
+    /// message's `{` is.
+    fn absent(&mut self, field: &Field, start: usize, base: usize) -> Result<(), ProtobufError> {
+        if field.required {
+            return Err(self.error(base, ProtobufErrorKind::MissingRequired { field: String::new() }));
+        }
+        if let Some(default) = &field.default {
+            if self.out.len() > start + 1 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(&field.json_key);
+            self.default(field.kind, default);
+        }
+        Ok(())
+    }
+
+    /// Fast mode met a message the one-pass path cannot write: drops what it
+    /// wrote of it (from `start`) and writes it with the two-pass path.
+    #[cold]
+    fn two_pass_instead(&mut self, id: MessageId, data: &[u8], base: usize, start: usize) -> Result<(), ProtobufError> {
+        self.out.truncate(start);
+        self.message_at_depth(id, data, base)
     }
 
     fn message_at_depth(&mut self, id: MessageId, data: &[u8], base: usize) -> Result<(), ProtobufError> {
@@ -85,6 +227,8 @@ impl<'a> Writer<'a> {
                     }
                     self.occurrences.push(Occurrence { field: index as u16, value });
                 }
+                // Fast mode does not keep the path: start again carefully.
+                None if self.fast => return Err(self.error(base + at, ProtobufErrorKind::InvalidTag(0))),
                 None => self.unknown.push(UnknownField {
                     path: self.path.to_string(),
                     number: tag,
@@ -370,11 +514,9 @@ impl<'a> Writer<'a> {
                 }
             }
             (FieldKind::String, WireValue::Len(start, end)) => {
-                let bytes = &data[start..end];
-                if std::str::from_utf8(bytes).is_err() {
+                if write_utf8_string(&data[start..end], out).is_err() {
                     return Err(self.error(base + start, ProtobufErrorKind::InvalidUtf8));
                 }
-                write_string(bytes, out);
             }
             (FieldKind::Bytes, WireValue::Len(start, end)) => write_base64(&data[start..end], out),
             (FieldKind::Message(id), WireValue::Len(start, end)) => {
@@ -467,10 +609,76 @@ static ESCAPES: [u8; 256] = {
     table
 };
 
+/// Whether any byte of `w` needs a closer look in a JSON string: a control
+/// character, `"`, `/`, `\`, DEL, or a byte of a multi-byte UTF-8 sequence.
+#[inline(always)]
+fn needs_care(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Nonzero exactly when some byte of `v` is zero.
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (w & HIGH)
+        | below_space
+        | zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')))
+        | zero(w ^ (ONES * u64::from(b'/')))
+        | zero(w ^ (ONES * 0x7f))
+        != 0
+}
+
+/// Whether `bytes` can be written between quotes as they are: no byte to
+/// escape and no UTF-8 to check (eight bytes at a time).
+#[inline]
+fn is_plain(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if needs_care(u64::from_le_bytes(w)) {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|&b| ESCAPES[usize::from(b)] == 0 && b < 0x80)
+}
+
+/// Writes the contents of a protobuf `string` field as a JSON string, after
+/// checking that it is UTF-8 (`Err` otherwise, and nothing is written).
+#[inline]
+fn write_utf8_string(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
+    if is_plain(bytes) {
+        write_plain(bytes, out);
+        return Ok(());
+    }
+    if !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
+        return Err(());
+    }
+    write_escaped(bytes, out);
+    Ok(())
+}
+
 /// Writes a JSON string exactly as stout's `StringWriter` does: `"`, `\`
 /// and `/` escaped with a backslash, `\b \f \n \r \t`, other control
 /// characters and DEL as `\u00XX`, everything else (UTF-8 included) as is.
 pub(crate) fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
+    if is_plain(bytes) {
+        write_plain(bytes, out);
+    } else {
+        write_escaped(bytes, out);
+    }
+}
+
+/// Writes bytes that need no escaping between quotes.
+#[inline]
+fn write_plain(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(bytes);
+    out.push(b'"');
+}
+
+/// [`write_string`]'s careful path: byte by byte.
+fn write_escaped(bytes: &[u8], out: &mut Vec<u8>) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut run = 0;
@@ -657,6 +865,28 @@ mod tests {
             text.push('0');
         }
         text
+    }
+
+    /// The word-at-a-time test agrees with the byte table on every byte in
+    /// every position.
+    #[test]
+    fn plain_strings_are_found_exactly() {
+        for b in 0..=255u8 {
+            for len in 1..20 {
+                for at in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    let plain = ESCAPES[usize::from(b)] == 0 && b < 0x80;
+                    assert_eq!(is_plain(&bytes), plain, "byte {b:#x} at {at} of {len}");
+                    let (mut fast, mut careful) = (Vec::new(), Vec::new());
+                    write_string(&bytes, &mut fast);
+                    write_escaped(&bytes, &mut careful);
+                    assert_eq!(fast, careful);
+                }
+            }
+        }
+        assert_eq!(write_utf8_string(b"\xff", &mut Vec::new()), Err(()));
+        assert_eq!(write_utf8_string("\u{e9}t\u{e9}".as_bytes(), &mut Vec::new()), Ok(()));
     }
 
     #[test]
