@@ -97,14 +97,20 @@ pub fn read_varint(data: &[u8], mut at: usize) -> Result<(u64, usize), ProtobufE
 /// ```
 #[inline(always)]
 pub fn read_field(data: &[u8], at: usize) -> Result<(u32, WireValue, usize), ProtobufErrorKind> {
-    // Fast path: a one-byte key and, for length-delimited values, a one-byte
-    // length (every field below 16, every value under 128 bytes).
-    if let (Some(&key), Some(&len)) = (data.get(at), data.get(at + 1)) {
-        if key < 0x80 && key >> 3 != 0 && key & 7 == 2 && len < 0x80 {
-            let start = at + 2;
-            let end = start + usize::from(len);
-            if end <= data.len() {
-                return Ok((u32::from(key >> 3), WireValue::Len(start, end), end));
+    // Fast path: a one-byte key (every field below 16) and a one-byte
+    // varint, or a one-byte length (every value under 128 bytes).
+    if let (Some(&key), Some(&byte)) = (data.get(at), data.get(at + 1)) {
+        if key < 0x80 && key >> 3 != 0 && byte < 0x80 {
+            match key & 7 {
+                0 => return Ok((u32::from(key >> 3), WireValue::Varint(u64::from(byte)), at + 2)),
+                2 => {
+                    let start = at + 2;
+                    let end = start + usize::from(byte);
+                    if end <= data.len() {
+                        return Ok((u32::from(key >> 3), WireValue::Len(start, end), end));
+                    }
+                }
+                _ => {}
             }
         }
     }

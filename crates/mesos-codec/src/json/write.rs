@@ -23,7 +23,9 @@
 use base64::Engine;
 
 use super::{Path, ProtobufError, ProtobufErrorKind, UnknownField};
-use crate::schema::{DefaultValue, Field, FieldKind, MessageId, Schema};
+use std::sync::OnceLock;
+
+use crate::schema::{DefaultValue, FieldKind, MessageId, Schema};
 use crate::wire::{self, WireValue};
 
 /// One occurrence of a field in a message's bytes.
@@ -35,6 +37,7 @@ struct Occurrence {
 
 pub(super) struct Writer<'a> {
     pub schema: &'static Schema,
+    plan: &'static Plan,
     pub out: &'a mut Vec<u8>,
     pub unknown: &'a mut Vec<UnknownField>,
     pub path: Path,
@@ -65,7 +68,7 @@ pub(super) fn write(
     unknown: &mut Vec<UnknownField>,
 ) -> Result<(), ProtobufError> {
     let (out_len, unknown_len) = (out.len(), unknown.len());
-    if Writer::new(out, unknown, true).message(id, pb, 0).is_ok() {
+    if Writer::new(out, unknown, true).fast_message(id, pb, 0, pb.len(), 0).is_ok() {
         return Ok(());
     }
     out.truncate(out_len);
@@ -73,10 +76,162 @@ pub(super) fn write(
     Writer::new(out, unknown, false).message(id, pb, 0)
 }
 
+/// Fast mode stopped (an error, an unknown field, a limit): the document is
+/// written again in careful mode, which says what and where.
+struct Retry;
+
+/// What the fast path needs of the schema, built once from it: each
+/// message's fields with their JSON keys ready to copy and the JSON of their
+/// defaults, and each enum's value names as JSON strings.
+struct Plan {
+    messages: Vec<MessagePlan>,
+    enums: Vec<EnumPlan>,
+}
+
+struct MessagePlan {
+    /// Field index + 1 by field number, for numbers below [`DENSE`]; 0 = none.
+    dense: [u16; DENSE],
+    fields: Vec<FieldPlan>,
+    /// As [`Message::absent_attention`](crate::schema::Message::absent_attention).
+    attention: Vec<u16>,
+}
+
+/// Field numbers below this are looked up in [`MessagePlan::dense`].
+const DENSE: usize = 64;
+
+struct FieldPlan {
+    /// `,"name":`.
+    key: Key,
+    kind: FieldKind,
+    /// The wire type of one value of the field's type.
+    wire: u8,
+    repeated: bool,
+    /// A map field: the two-pass path writes those.
+    map: bool,
+    required: bool,
+    /// The JSON of the field's explicit default, if it has one.
+    default: Option<Box<[u8]>>,
+}
+
+/// A JSON key with the comma before it (`,"name":`), kept padded to a fixed
+/// size so that writing it is one fixed-size copy.
+struct Key {
+    padded: [u8; KEY_PAD],
+    len: usize,
+    bytes: Box<[u8]>,
+}
+
+/// Keys up to this long (every key of the v1 schema) are copied padded.
+const KEY_PAD: usize = 48;
+
+impl Key {
+    fn new(json_key: &[u8]) -> Key {
+        let mut bytes = Vec::with_capacity(json_key.len() + 1);
+        bytes.push(b',');
+        bytes.extend_from_slice(json_key);
+        let mut padded = [0; KEY_PAD];
+        if let Some(head) = padded.get_mut(..bytes.len()) {
+            head.copy_from_slice(&bytes);
+        }
+        Key { padded, len: bytes.len(), bytes: bytes.into_boxed_slice() }
+    }
+
+    #[inline(always)]
+    fn write(&self, out: &mut Vec<u8>) {
+        if self.len <= KEY_PAD {
+            let end = out.len() + self.len;
+            out.extend_from_slice(&self.padded);
+            out.truncate(end);
+        } else {
+            out.extend_from_slice(&self.bytes);
+        }
+    }
+}
+
+struct EnumPlan {
+    /// The JSON string of each value's name by number, for numbers from 0
+    /// below the length; empty for numbers the enum does not define.
+    names: Vec<Box<[u8]>>,
+}
+
+impl Plan {
+    fn get() -> &'static Plan {
+        static PLAN: OnceLock<Plan> = OnceLock::new();
+        PLAN.get_or_init(|| Plan::build(Schema::get()))
+    }
+
+    fn build(schema: &Schema) -> Plan {
+        // Message ids are the indexes 0..n of the schema's table.
+        let count = schema.message_names().len();
+        let mut messages = Vec::with_capacity(count);
+        let mut enum_ids = Vec::new();
+        for id in 0..count as MessageId {
+            let message = schema.message(id);
+            let mut dense = [0u16; DENSE];
+            let mut fields = Vec::with_capacity(message.fields.len());
+            for (index, field) in message.fields.iter().enumerate() {
+                if let Some(slot) = dense.get_mut(field.number as usize) {
+                    *slot = index as u16 + 1;
+                }
+                let default = field.default.as_ref().map(|default| {
+                    let mut json = Vec::new();
+                    write_default(schema, field.kind, default, &mut json);
+                    json.into_boxed_slice()
+                });
+                fields.push(FieldPlan {
+                    key: Key::new(&field.json_key),
+                    kind: field.kind,
+                    wire: field.kind.wire_type(),
+                    repeated: field.repeated,
+                    map: field.map,
+                    required: field.required,
+                    default,
+                });
+                if let FieldKind::Enum(e) = field.kind {
+                    enum_ids.push(e);
+                }
+            }
+            messages.push(MessagePlan { dense, fields, attention: message.absent_attention.clone() });
+        }
+        // Every enum a field refers to (the only ones written).
+        let enum_count = enum_ids.iter().max().map_or(0, |&max| max as usize + 1);
+        let mut enums: Vec<EnumPlan> = (0..enum_count).map(|_| EnumPlan { names: Vec::new() }).collect();
+        enum_ids.sort_unstable();
+        enum_ids.dedup();
+        for id in enum_ids {
+            let e = schema.enumeration(id);
+            enums[id as usize] = {
+                let mut names = Vec::new();
+                for number in 0..1024 {
+                    if let Some(name) = e.name_of(number) {
+                        names.resize(number as usize + 1, Box::default());
+                        let mut json = Vec::new();
+                        write_string(name.as_bytes(), &mut json);
+                        names[number as usize] = json.into_boxed_slice();
+                    }
+                }
+                EnumPlan { names }
+            };
+        }
+        Plan { messages, enums }
+    }
+}
+
+impl MessagePlan {
+    #[inline(always)]
+    fn index(&self, number: u32, id: MessageId) -> Option<usize> {
+        match self.dense.get(number as usize) {
+            Some(&slot) => usize::from(slot).checked_sub(1),
+            None => Schema::get().message(id).field_index_by_number(number),
+        }
+    }
+}
+
 impl<'a> Writer<'a> {
     pub fn new(out: &'a mut Vec<u8>, unknown: &'a mut Vec<UnknownField>, fast: bool) -> Self {
         Writer {
             schema: Schema::get(),
+            plan: Plan::get(),
             out,
             unknown,
             path: Path::default(),
@@ -100,100 +255,109 @@ impl<'a> Writer<'a> {
         if self.depth >= MAX_DEPTH {
             return Err(self.error(base, ProtobufErrorKind::TooDeep));
         }
+        if self.fast {
+            // Inside the two-pass path in fast mode: back to the one-pass path.
+            let depth = self.depth;
+            let result = self.fast_message(id, data, 0, data.len(), depth);
+            self.depth = depth;
+            return result.map_err(|Retry| self.error(base, ProtobufErrorKind::Truncated));
+        }
         self.depth += 1;
-        let result = if self.fast { self.message_fast(id, data, base) } else { self.message_at_depth(id, data, base) };
+        let result = self.message_at_depth(id, data, base);
         self.depth -= 1;
         result
     }
 
-    /// The one-pass path (fast mode only): writes the fields as they come
-    /// while they come in declaration order; hands the message to the
-    /// two-pass path otherwise. Errors only stop fast mode.
-    fn message_fast(&mut self, id: MessageId, data: &[u8], base: usize) -> Result<(), ProtobufError> {
-        let message = self.schema.message(id);
-        let attention = &message.absent_attention;
+    /// The one-pass path of fast mode for the message `id` encoded in
+    /// `data[from..end]`, nested in `depth` messages: writes the fields as
+    /// they come while they come in declaration order, and hands the message
+    /// to the two-pass path otherwise. (`data` goes on after `end`: short
+    /// strings are copied in fixed-size blocks that may run past their end.)
+    fn fast_message(&mut self, id: MessageId, data: &[u8], from: usize, end: usize, depth: usize) -> Result<(), Retry> {
+        if depth >= MAX_DEPTH {
+            return Err(Retry);
+        }
+        let fields = data.get(..end).ok_or(Retry)?;
+        let plan = &self.plan.messages[id as usize];
+        // Every field is written with a comma before it; the first comma
+        // becomes the `{` at the end.
         let start = self.out.len();
-        self.out.push(b'{');
         // The next entry of `attention` not yet passed.
         let mut pending = 0;
-        // The declaration index of the field being written, and whether it
-        // is a repeated field whose array is open.
-        let mut current: Option<usize> = None;
+        // The declaration index + 1 of the field being written (0: none yet),
+        // and whether it is a repeated field whose array is open.
+        let mut current = 0;
         let mut open = false;
-        let mut at = 0;
-        while at < data.len() {
-            let (tag, value, next) = wire::read_field(data, at).map_err(|kind| self.error(base + at, kind))?;
+        let mut at = from;
+        while at < end {
+            let (tag, value, next) = wire::read_field(fields, at).map_err(|_| Retry)?;
             at = next;
-            // An unknown field needs the path, which only careful mode keeps.
-            let index =
-                message.field_index_by_number(tag).ok_or_else(|| self.error(base, ProtobufErrorKind::InvalidTag(0)))?;
-            let field = &message.fields[index];
-            if value.wire_type() != field.kind.wire_type() || field.map {
+            // An unknown field is reported with its path, which only careful mode keeps.
+            let index = plan.index(tag, id).ok_or(Retry)?;
+            let field = &plan.fields[index];
+            if value.wire_type() != field.wire || field.map {
                 // A packed run, a map or a wrong wire type.
-                return self.two_pass_instead(id, data, base, start);
+                return self.two_pass_instead(id, &fields[from..], from, depth, start);
             }
-            if current == Some(index) {
+            if index + 1 == current {
                 if !field.repeated {
                     // A singular field given twice: the last value wins, or messages merge.
-                    return self.two_pass_instead(id, data, base, start);
+                    return self.two_pass_instead(id, &fields[from..], from, depth, start);
                 }
                 self.out.push(b',');
             } else {
-                if current.is_some_and(|c| index < c) {
-                    return self.two_pass_instead(id, data, base, start);
+                if index + 1 < current {
+                    return self.two_pass_instead(id, &fields[from..], from, depth, start);
                 }
                 if open {
                     self.out.push(b']');
                 }
                 // The fields declared before this one that matter when absent.
-                while let Some(&a) = attention.get(pending) {
+                while let Some(&a) = plan.attention.get(pending) {
                     let a = usize::from(a);
                     if a > index {
                         break;
                     }
                     pending += 1;
                     if a < index {
-                        self.absent(&message.fields[a], start, base)?;
+                        self.fast_absent(&plan.fields[a])?;
                     }
                 }
-                if self.out.len() > start + 1 {
-                    self.out.push(b',');
-                }
-                self.out.extend_from_slice(&field.json_key);
+                field.key.write(self.out);
                 open = field.repeated;
                 if open {
                     self.out.push(b'[');
                 }
-                current = Some(index);
+                current = index + 1;
             }
             match (field.kind, value) {
-                (FieldKind::Message(id), WireValue::Len(s, e)) => self.message(id, &data[s..e], base + s)?,
-                (kind, value) => self.scalar(kind, value, data, base)?,
+                (FieldKind::Message(id), WireValue::Len(s, e)) => self.fast_message(id, data, s, e, depth + 1)?,
+                (kind, value) => write_scalar(self.plan, kind, value, data, self.out).map_err(|_| Retry)?,
             }
         }
         if open {
             self.out.push(b']');
         }
-        for &a in &attention[pending..] {
-            self.absent(&message.fields[usize::from(a)], start, base)?;
+        for &a in &plan.attention[pending..] {
+            self.fast_absent(&plan.fields[usize::from(a)])?;
+        }
+        match self.out.get_mut(start) {
+            Some(comma) => *comma = b'{',
+            None => self.out.push(b'{'),
         }
         self.out.push(b'}');
         Ok(())
     }
 
     /// An absent field that matters, in fast mode: a required one stops fast
-    /// mode, a default Mesos writes is written. `start` is where the
-    /// message's `{` is.
-    fn absent(&mut self, field: &Field, start: usize, base: usize) -> Result<(), ProtobufError> {
+    /// mode, a default Mesos writes is written.
+    fn fast_absent(&mut self, field: &FieldPlan) -> Result<(), Retry> {
         if field.required {
-            return Err(self.error(base, ProtobufErrorKind::MissingRequired { field: String::new() }));
+            return Err(Retry);
         }
         if let Some(default) = &field.default {
-            if self.out.len() > start + 1 {
-                self.out.push(b',');
-            }
-            self.out.extend_from_slice(&field.json_key);
-            self.default(field.kind, default);
+            field.key.write(self.out);
+            self.out.extend_from_slice(default);
         }
         Ok(())
     }
@@ -201,9 +365,17 @@ impl<'a> Writer<'a> {
     /// Fast mode met a message the one-pass path cannot write: drops what it
     /// wrote of it (from `start`) and writes it with the two-pass path.
     #[cold]
-    fn two_pass_instead(&mut self, id: MessageId, data: &[u8], base: usize, start: usize) -> Result<(), ProtobufError> {
+    fn two_pass_instead(
+        &mut self,
+        id: MessageId,
+        data: &[u8],
+        base: usize,
+        depth: usize,
+        start: usize,
+    ) -> Result<(), Retry> {
         self.out.truncate(start);
-        self.message_at_depth(id, data, base)
+        self.depth = depth + 1;
+        self.message_at_depth(id, data, base).map_err(|_| Retry)
     }
 
     fn message_at_depth(&mut self, id: MessageId, data: &[u8], base: usize) -> Result<(), ProtobufError> {
@@ -486,67 +658,99 @@ impl<'a> Writer<'a> {
     }
 
     fn scalar(&mut self, kind: FieldKind, value: WireValue, data: &[u8], base: usize) -> Result<(), ProtobufError> {
-        let out = &mut *self.out;
-        match (kind, value) {
-            (FieldKind::Double, WireValue::Fixed64(bits)) => write_double(f64::from_bits(bits), out),
-            (FieldKind::Float, WireValue::Fixed32(bits)) => write_double(f64::from(f32::from_bits(bits)), out),
-            (FieldKind::Int32, WireValue::Varint(v)) => write_int(i64::from(v as i32), out),
-            (FieldKind::Int64, WireValue::Varint(v)) => write_int(v as i64, out),
-            (FieldKind::Uint32, WireValue::Varint(v)) => write_uint(u64::from(v as u32), out),
-            (FieldKind::Uint64, WireValue::Varint(v)) => write_uint(v, out),
-            (FieldKind::Sint32, WireValue::Varint(v)) => write_int(i64::from(wire::unzigzag(v) as i32), out),
-            (FieldKind::Sint64, WireValue::Varint(v)) => write_int(wire::unzigzag(v), out),
-            (FieldKind::Fixed32, WireValue::Fixed32(v)) => write_uint(u64::from(v), out),
-            (FieldKind::Fixed64, WireValue::Fixed64(v)) => write_uint(v, out),
-            (FieldKind::Sfixed32, WireValue::Fixed32(v)) => write_int(i64::from(v as i32), out),
-            (FieldKind::Sfixed64, WireValue::Fixed64(v)) => write_int(v as i64, out),
-            (FieldKind::Bool, WireValue::Varint(v)) => out.extend_from_slice(if v != 0 { b"true" } else { b"false" }),
-            (FieldKind::Enum(id), WireValue::Varint(v)) => {
-                let number = v as i32;
-                match self.schema.enumeration(id).name_of(number) {
-                    Some(name) => write_string(name.as_bytes(), out),
-                    None => {
-                        let name = self.schema.enumeration(id).name.clone();
-                        return Err(
-                            self.error(base, ProtobufErrorKind::UnknownEnumNumber { number, enumeration: name })
-                        );
-                    }
-                }
-            }
-            (FieldKind::String, WireValue::Len(start, end)) => {
-                if write_utf8_string(&data[start..end], out).is_err() {
-                    return Err(self.error(base + start, ProtobufErrorKind::InvalidUtf8));
-                }
-            }
-            (FieldKind::Bytes, WireValue::Len(start, end)) => write_base64(&data[start..end], out),
-            (FieldKind::Message(id), WireValue::Len(start, end)) => {
-                return self.message(id, &data[start..end], base + start);
-            }
-            (kind, value) => {
-                return Err(self.error(
-                    base,
-                    ProtobufErrorKind::WrongWireType { expected: kind.wire_type(), found: value.wire_type() },
-                ));
-            }
+        if let (FieldKind::Message(id), WireValue::Len(start, end)) = (kind, value) {
+            return self.message(id, &data[start..end], base + start);
         }
-        Ok(())
+        match write_scalar(self.plan, kind, value, data, self.out) {
+            Ok(()) => Ok(()),
+            Err(Bad::Utf8(start)) => Err(self.error(base + start, ProtobufErrorKind::InvalidUtf8)),
+            Err(Bad::Enum(number)) => {
+                let FieldKind::Enum(id) = kind else { unreachable_wire() };
+                let enumeration = self.schema.enumeration(id).name.clone();
+                Err(self.error(base, ProtobufErrorKind::UnknownEnumNumber { number, enumeration }))
+            }
+            Err(Bad::Wire) => Err(self.error(
+                base,
+                ProtobufErrorKind::WrongWireType { expected: kind.wire_type(), found: value.wire_type() },
+            )),
+        }
     }
 
     fn default(&mut self, kind: FieldKind, default: &DefaultValue) {
-        let out = &mut *self.out;
-        match default {
-            DefaultValue::Int(v) => write_int(*v, out),
-            DefaultValue::Uint(v) => write_uint(*v, out),
-            DefaultValue::Double(v) if kind == FieldKind::Float => write_double(f64::from(*v as f32), out),
-            DefaultValue::Double(v) => write_double(*v, out),
-            DefaultValue::Bool(v) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
-            DefaultValue::String(s) => write_string(s.as_bytes(), out),
-            DefaultValue::Bytes(b) => write_base64(b, out),
-            DefaultValue::Enum(n) => {
-                let FieldKind::Enum(id) = kind else { return };
-                let name = self.schema.enumeration(id).name_of(*n).unwrap_or_default();
-                write_string(name.as_bytes(), out);
+        write_default(self.schema, kind, default, self.out);
+    }
+}
+
+/// Why a scalar could not be written.
+#[derive(Debug, Clone, Copy)]
+enum Bad {
+    /// A string field that is not UTF-8, starting at this offset of the data.
+    Utf8(usize),
+    /// An enum number the enum does not define.
+    Enum(i32),
+    /// A value whose wire type does not fit the field's type.
+    Wire,
+}
+
+/// Writes one scalar value (not a message) of kind `kind`, read from `data`.
+#[inline(always)]
+fn write_scalar(plan: &Plan, kind: FieldKind, value: WireValue, data: &[u8], out: &mut Vec<u8>) -> Result<(), Bad> {
+    match (kind, value) {
+        (FieldKind::Double, WireValue::Fixed64(bits)) => write_double(f64::from_bits(bits), out),
+        (FieldKind::Float, WireValue::Fixed32(bits)) => write_double(f64::from(f32::from_bits(bits)), out),
+        (FieldKind::Int32, WireValue::Varint(v)) => write_int(i64::from(v as i32), out),
+        (FieldKind::Int64, WireValue::Varint(v)) => write_int(v as i64, out),
+        (FieldKind::Uint32, WireValue::Varint(v)) => write_uint(u64::from(v as u32), out),
+        (FieldKind::Uint64, WireValue::Varint(v)) => write_uint(v, out),
+        (FieldKind::Sint32, WireValue::Varint(v)) => write_int(i64::from(wire::unzigzag(v) as i32), out),
+        (FieldKind::Sint64, WireValue::Varint(v)) => write_int(wire::unzigzag(v), out),
+        (FieldKind::Fixed32, WireValue::Fixed32(v)) => write_uint(u64::from(v), out),
+        (FieldKind::Fixed64, WireValue::Fixed64(v)) => write_uint(v, out),
+        (FieldKind::Sfixed32, WireValue::Fixed32(v)) => write_int(i64::from(v as i32), out),
+        (FieldKind::Sfixed64, WireValue::Fixed64(v)) => write_int(v as i64, out),
+        (FieldKind::Bool, WireValue::Varint(v)) => out.extend_from_slice(if v != 0 { b"true" } else { b"false" }),
+        (FieldKind::Enum(id), WireValue::Varint(v)) => {
+            let number = v as i32;
+            let json = usize::try_from(number).ok().and_then(|n| plan.enums.get(id as usize)?.names.get(n));
+            match json {
+                Some(json) if !json.is_empty() => out.extend_from_slice(json),
+                // Beyond the table: the schema's own lookup.
+                _ => match Schema::get().enumeration(id).name_of(number) {
+                    Some(name) => write_string(name.as_bytes(), out),
+                    None => return Err(Bad::Enum(number)),
+                },
             }
+        }
+        (FieldKind::String, WireValue::Len(start, end)) => {
+            // Short strings are checked and copied as one block from `data`.
+            let block = data.get(start..start + BLOCK).and_then(|b| <&[u8; BLOCK]>::try_from(b).ok());
+            match block {
+                Some(block) if end - start <= BLOCK && is_plain_block(block, end - start) => {
+                    write_block(block, end - start, out);
+                }
+                _ => write_utf8_string(&data[start..end], out).map_err(|()| Bad::Utf8(start))?,
+            }
+        }
+        (FieldKind::Bytes, WireValue::Len(start, end)) => write_base64(&data[start..end], out),
+        _ => return Err(Bad::Wire),
+    }
+    Ok(())
+}
+
+/// Writes a field's explicit default as the JSON writer writes its value.
+fn write_default(schema: &Schema, kind: FieldKind, default: &DefaultValue, out: &mut Vec<u8>) {
+    match default {
+        DefaultValue::Int(v) => write_int(*v, out),
+        DefaultValue::Uint(v) => write_uint(*v, out),
+        DefaultValue::Double(v) if kind == FieldKind::Float => write_double(f64::from(*v as f32), out),
+        DefaultValue::Double(v) => write_double(*v, out),
+        DefaultValue::Bool(v) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
+        DefaultValue::String(s) => write_string(s.as_bytes(), out),
+        DefaultValue::Bytes(b) => write_base64(b, out),
+        DefaultValue::Enum(n) => {
+            let FieldKind::Enum(id) = kind else { return };
+            let name = schema.enumeration(id).name_of(*n).unwrap_or_default();
+            write_string(name.as_bytes(), out);
         }
     }
 }
@@ -640,6 +844,46 @@ fn is_plain(bytes: &[u8]) -> bool {
         }
     }
     words.remainder().iter().all(|&b| ESCAPES[usize::from(b)] == 0 && b < 0x80)
+}
+
+/// The size of the blocks short strings are checked and copied in.
+const BLOCK: usize = 64;
+
+/// Whether the first `len` bytes of `block` can be written between quotes as
+/// they are (see [`is_plain`]).
+#[inline(always)]
+fn is_plain_block(block: &[u8; BLOCK], len: usize) -> bool {
+    const PLAIN: u64 = 0x6161_6161_6161_6161; // "aaaaaaaa"
+    let mut i = 0;
+    while i + 8 <= len {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&block[i..i + 8]);
+        if needs_care(u64::from_le_bytes(w)) {
+            return false;
+        }
+        i += 8;
+    }
+    if i < len {
+        // The last word, its bytes past `len` replaced by plain ones.
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&block[i..i + 8]);
+        let keep = u64::MAX >> (8 * (8 - (len - i)));
+        let w = (u64::from_le_bytes(w) & keep) | (PLAIN & !keep);
+        return !needs_care(w);
+    }
+    true
+}
+
+/// Writes the first `len` bytes of `block` between quotes: the whole block is
+/// copied (a fixed-size copy), then the bytes past `len` are dropped.
+#[inline(always)]
+fn write_block(block: &[u8; BLOCK], len: usize, out: &mut Vec<u8>) {
+    out.reserve(BLOCK + 2);
+    out.push(b'"');
+    let end = out.len() + len;
+    out.extend_from_slice(block);
+    out.truncate(end);
+    out.push(b'"');
 }
 
 /// Writes the contents of a protobuf `string` field as a JSON string, after
@@ -886,6 +1130,22 @@ mod tests {
             }
         }
         assert_eq!(write_utf8_string(b"\xff", &mut Vec::new()), Err(()));
+        // Blocks: the bytes past the string's end do not count.
+        for len in 0..=BLOCK {
+            for b in [b'a', b'"', 0x80, 0x00] {
+                let mut block = [b'"'; BLOCK];
+                block[..len].fill(b'x');
+                assert!(is_plain_block(&block, len), "{len}");
+                if len > 0 {
+                    block[len - 1] = b;
+                    assert_eq!(is_plain_block(&block, len), b == b'a', "{len} {b:#x}");
+                    let mut out = Vec::new();
+                    write_block(&block, len, &mut out);
+                    assert_eq!(out.len(), len + 2);
+                    assert_eq!(&out[1..=len], &block[..len]);
+                }
+            }
+        }
         assert_eq!(write_utf8_string("\u{e9}t\u{e9}".as_bytes(), &mut Vec::new()), Ok(()));
     }
 
