@@ -38,5 +38,6 @@ pub mod peek;
 pub mod recordio;
 pub mod schema;
 pub mod session;
+mod swar;
 pub mod v1;
 pub mod wire;

@@ -532,7 +532,13 @@ pub struct Heading<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn peek_heading(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<Heading<'_>, PeekError> {
-    let ids = walk(&Tables::get().framework_plans, message, encoding, data)?;
+    let plans = &Tables::get().framework_plans;
+    if encoding == Encoding::Json {
+        if let Some(heading) = FastHeading::run(plans, message, data) {
+            return Ok(heading);
+        }
+    }
+    let ids = walk(plans, message, encoding, data)?;
     Ok(Heading { type_name: ids.type_name, framework_id: ids.framework_ids.into_iter().next() })
 }
 
@@ -1286,6 +1292,338 @@ fn end_of_document(data: &[u8], i: usize) -> Result<Option<&'static str>, ScanEr
 }
 
 // ---------------------------------------------------------------------------
+// JSON: the heading walk, by hand
+// ---------------------------------------------------------------------------
+
+/// [`peek_heading`] on JSON without serde_json: the same walk as
+/// [`json_ids`] by the framework plans, checking the syntax of everything
+/// it steps over as strictly as serde_json does or more (`\u` escapes must
+/// not be surrogates, nesting is at most 100 deep all told; like
+/// serde_json, it checks the UTF-8 of the strings it reads, keys and
+/// values, and not of those it steps over). It has no error messages: `None` means "not sure",
+/// for anything malformed or unusual (escaped keys, map fields, a top-level
+/// id message), and the serde walk then gives the answer, or the error
+/// saying where. On well-formed input the two agree (a property test holds
+/// them to it).
+struct FastHeading<'a> {
+    data: &'a [u8],
+    plans: &'static [Plan],
+    schema: &'static Schema,
+    type_name: Option<&'static str>,
+    framework_id: Option<Cow<'a, str>>,
+    depth: usize,
+}
+
+/// The offset after the ASCII digits from `i`.
+#[inline]
+fn digits(data: &[u8], mut i: usize) -> usize {
+    while data.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
+impl<'a> FastHeading<'a> {
+    fn run(plans: &'static [Plan], message: MessageId, data: &'a [u8]) -> Option<Heading<'a>> {
+        let plan = plans.get(message as usize)?;
+        if plan.own.is_some() {
+            return None;
+        }
+        let mut walk =
+            FastHeading { data, plans, schema: Schema::get(), type_name: None, framework_id: None, depth: 0 };
+        let i = skip_ws(data, 0);
+        if data.get(i) != Some(&b'{') {
+            return None;
+        }
+        let end = walk.message(message, i, true)?;
+        (skip_ws(data, end) == data.len())
+            .then_some(Heading { type_name: walk.type_name, framework_id: walk.framework_id })
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// The string whose opening quote is at `i`: the offset after it, and
+    /// its contents when they have no escapes.
+    fn string(&self, i: usize) -> Option<(usize, Option<&'a str>)> {
+        let (end, escaped) = self.skip_string(i)?;
+        let text = if escaped { None } else { std::str::from_utf8(&self.data[i + 1..end - 1]).ok() };
+        Some((end, text))
+    }
+
+    /// Steps over the string whose opening quote is at `i`, checking its
+    /// escapes and that it holds no control character: the offset after
+    /// it, and whether it has escapes.
+    #[inline]
+    fn skip_string(&self, i: usize) -> Option<(usize, bool)> {
+        let data = self.data;
+        let mut j = i + 1;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time to the next quote, backslash or control byte.
+            while let Some(word) = crate::swar::word_at(data, j) {
+                let mask = crate::swar::string_stops(u64::from_le_bytes(word));
+                if mask != 0 {
+                    j += (mask.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                j += 8;
+            }
+            match *data.get(j)? {
+                b'"' => return Some((j + 1, escaped)),
+                b'\\' => {
+                    escaped = true;
+                    match *data.get(j + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                        b'u' => {
+                            let hex = std::str::from_utf8(data.get(j + 2..j + 6)?).ok()?;
+                            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            let code = u32::from_str_radix(hex, 16).ok()?;
+                            if (0xd800..0xe000).contains(&code) {
+                                return None;
+                            }
+                            j += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                b if b < 0x20 => return None,
+                _ => j += 1,
+            }
+        }
+    }
+
+    /// Any value at `i` (after whitespace), checked and stepped over.
+    fn value(&mut self, i: usize) -> Option<usize> {
+        let data = self.data;
+        match *data.get(i)? {
+            b'"' => self.skip_string(i).map(|(end, _)| end),
+            b'{' => {
+                self.enter()?;
+                let mut j = skip_ws(data, i + 1);
+                if data.get(j) == Some(&b'}') {
+                    self.depth -= 1;
+                    return Some(j + 1);
+                }
+                loop {
+                    if data.get(j) != Some(&b'"') {
+                        return None;
+                    }
+                    j = skip_ws(data, self.skip_string(j)?.0);
+                    if data.get(j) != Some(&b':') {
+                        return None;
+                    }
+                    j = skip_ws(data, self.value(skip_ws(data, j + 1))?);
+                    match *data.get(j)? {
+                        b',' => j = skip_ws(data, j + 1),
+                        b'}' => break,
+                        _ => return None,
+                    }
+                }
+                self.depth -= 1;
+                Some(j + 1)
+            }
+            b'[' => {
+                self.enter()?;
+                let mut j = skip_ws(data, i + 1);
+                if data.get(j) == Some(&b']') {
+                    self.depth -= 1;
+                    return Some(j + 1);
+                }
+                loop {
+                    j = skip_ws(data, self.value(j)?);
+                    match *data.get(j)? {
+                        b',' => j = skip_ws(data, j + 1),
+                        b']' => break,
+                        _ => return None,
+                    }
+                }
+                self.depth -= 1;
+                Some(j + 1)
+            }
+            b't' => data[i..].starts_with(b"true").then_some(i + 4),
+            b'f' => data[i..].starts_with(b"false").then_some(i + 5),
+            b'n' => data[i..].starts_with(b"null").then_some(i + 4),
+            b'-' | b'0'..=b'9' => {
+                // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+                let mut j = i + usize::from(data[i] == b'-');
+                match data.get(j) {
+                    Some(b'0') => j += 1,
+                    Some(b'1'..=b'9') => j = digits(data, j + 1),
+                    _ => return None,
+                }
+                if data.get(j) == Some(&b'.') {
+                    let end = digits(data, j + 1);
+                    if end == j + 1 {
+                        return None;
+                    }
+                    j = end;
+                }
+                if let Some(b'e' | b'E') = data.get(j) {
+                    j += 1;
+                    if let Some(b'+' | b'-') = data.get(j) {
+                        j += 1;
+                    }
+                    let end = digits(data, j);
+                    if end == j {
+                        return None;
+                    }
+                    j = end;
+                }
+                Some(j)
+            }
+            _ => None,
+        }
+    }
+
+    /// The object of message `id` opening at `i`.
+    fn message(&mut self, id: MessageId, i: usize, top: bool) -> Option<usize> {
+        let data = self.data;
+        self.enter()?;
+        let message = self.schema.message(id);
+        let plan = self.plans.get(id as usize)?;
+        let type_index = if top { plan.type_field.as_ref().map(|t| t.index) } else { None };
+        let mut j = skip_ws(data, i + 1);
+        if data.get(j) == Some(&b'}') {
+            self.depth -= 1;
+            return Some(j + 1);
+        }
+        loop {
+            if data.get(j) != Some(&b'"') {
+                return None;
+            }
+            let (key_end, key) = self.string(j)?;
+            // An escaped key: the serde walk undoes its escapes.
+            let key = key?;
+            j = skip_ws(data, key_end);
+            if data.get(j) != Some(&b':') {
+                return None;
+            }
+            j = skip_ws(data, j + 1);
+            j = match message.field_index(key) {
+                None => self.value(j)?,
+                Some(index) if Some(index) == type_index => {
+                    let (end, name) = match *data.get(j)? {
+                        b'"' => {
+                            // An escaped name: the serde walk undoes its escapes.
+                            let (end, name) = self.string(j)?;
+                            let name = name?;
+                            (end, plan.type_field.as_ref().and_then(|t| t.by_name(name.as_bytes())))
+                        }
+                        b'n' if data[j..].starts_with(b"null") => (j + 4, None),
+                        _ => return None,
+                    };
+                    if self.type_name.is_none() {
+                        self.type_name = name;
+                    }
+                    end
+                }
+                Some(index) => match plan.actions.get(index)? {
+                    Action::Skip => self.value(j)?,
+                    &action => self.field_value(&message.fields[index], action, j, false)?,
+                },
+            };
+            j = skip_ws(data, j);
+            match *data.get(j)? {
+                b',' => j = skip_ws(data, j + 1),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        self.depth -= 1;
+        Some(j + 1)
+    }
+
+    /// The value at `i` of a field whose action is not `Skip`.
+    fn field_value(&mut self, field: &'static Field, action: Action, i: usize, in_array: bool) -> Option<usize> {
+        let data = self.data;
+        match *data.get(i)? {
+            b'n' => data[i..].starts_with(b"null").then_some(i + 4),
+            b'[' if field.repeated && !in_array => {
+                self.enter()?;
+                let mut j = skip_ws(data, i + 1);
+                if data.get(j) == Some(&b']') {
+                    self.depth -= 1;
+                    return Some(j + 1);
+                }
+                loop {
+                    j = skip_ws(data, self.field_value(field, action, j, true)?);
+                    match *data.get(j)? {
+                        b',' => j = skip_ws(data, j + 1),
+                        b']' => break,
+                        _ => return None,
+                    }
+                }
+                self.depth -= 1;
+                Some(j + 1)
+            }
+            b'{' if !field.map || in_array => match action {
+                Action::Id(IdKind::Framework) => self.framework_id(i),
+                Action::Descend(id) => self.message(id, i, false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A `FrameworkID` object opening at `i`: its `value` (the last one, as
+    /// protobuf's last repeat wins) is the heading's, unless one came before.
+    fn framework_id(&mut self, i: usize) -> Option<usize> {
+        let data = self.data;
+        self.enter()?;
+        let mut found = None;
+        let mut j = skip_ws(data, i + 1);
+        if data.get(j) == Some(&b'}') {
+            self.depth -= 1;
+            return Some(j + 1);
+        }
+        loop {
+            if data.get(j) != Some(&b'"') {
+                return None;
+            }
+            let (key_end, key) = self.string(j)?;
+            let key = key?;
+            j = skip_ws(data, key_end);
+            if data.get(j) != Some(&b':') {
+                return None;
+            }
+            j = skip_ws(data, j + 1);
+            if key == "value" {
+                match *data.get(j)? {
+                    b'"' => {
+                        let (end, text) = self.string(j)?;
+                        found = Some(text?);
+                        j = end;
+                    }
+                    b'n' if data[j..].starts_with(b"null") => {
+                        found = None;
+                        j += 4;
+                    }
+                    _ => return None,
+                }
+            } else {
+                j = self.value(j)?;
+            }
+            j = skip_ws(data, j);
+            match *data.get(j)? {
+                b',' => j = skip_ws(data, j + 1),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        if let (Some(value), None) = (found, &self.framework_id) {
+            self.framework_id = Some(Cow::Borrowed(value));
+        }
+        self.depth -= 1;
+        Some(j + 1)
+    }
+}
+
+// ---------------------------------------------------------------------------
 // JSON: the id walk, streaming through serde_json
 // ---------------------------------------------------------------------------
 
@@ -1687,5 +2025,178 @@ impl<'de> Visitor<'de> for Base64Seed {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the serde walk says the heading is.
+    fn slow(message: MessageId, data: &[u8]) -> Result<Heading<'_>, PeekError> {
+        let ids = walk(&Tables::get().framework_plans, message, Encoding::Json, data)?;
+        Ok(Heading { type_name: ids.type_name, framework_id: ids.framework_ids.into_iter().next() })
+    }
+
+    /// The hand walk answers only where the serde walk gives the same answer.
+    fn agree(message: MessageId, data: &[u8]) -> Option<Heading<'_>> {
+        let fast = FastHeading::run(&Tables::get().framework_plans, message, data);
+        if let Some(fast) = &fast {
+            assert_eq!(Ok(fast), slow(message, data).as_ref(), "{}", String::from_utf8_lossy(data));
+        }
+        fast
+    }
+
+    /// JSON objects with the keys of events and calls (and others), nested.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let key = prop::sample::select(vec![
+            "type",
+            "value",
+            "framework_id",
+            "subscribed",
+            "offers",
+            "id",
+            "agent_id",
+            "update",
+            "status",
+            "subscribe",
+            "framework_info",
+            "decline",
+            "offer_ids",
+            "x",
+            "labels",
+            "capabilities",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+            prop::sample::select(vec!["f1", "", "OFFERS", "SUBSCRIBED", "TEARDOWN", "é\\\"\n", "HEARTBEAT"])
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..5)
+                    .prop_map(|fields| Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+        .prop_map(|value| match value {
+            serde_json::Value::Object(_) => value,
+            other => serde_json::json!({ "x": other }),
+        })
+    }
+
+    fn seeds() -> Vec<(MessageId, Vec<u8>)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/seed/walkthrough");
+        let mut seeds: Vec<(MessageId, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+                let ty = if name.starts_with("event") { "scheduler.Event" } else { "scheduler.Call" };
+                (crate::json::message_type(ty).unwrap(), std::fs::read(path).unwrap())
+            })
+            .collect();
+        seeds.sort();
+        seeds
+    }
+
+    #[test]
+    fn the_hand_walk_reads_every_seed_file_as_the_serde_walk_does() {
+        for (ty, data) in seeds() {
+            let heading = agree(ty, &data);
+            assert!(heading.is_some(), "{}", String::from_utf8_lossy(&data));
+        }
+    }
+
+    #[test]
+    fn the_hand_walk_leaves_the_unusual_to_the_serde_walk() {
+        let event = crate::json::message_type("scheduler.Event").unwrap();
+        let call = crate::json::message_type("scheduler.Call").unwrap();
+        let subscribed = |framework_id: &str| {
+            format!(r#"{{"type":"SUBSCRIBED","subscribed":{{"framework_id":{{"value":{framework_id}}}}}}}"#)
+        };
+        // Answered by hand.
+        for (ty, text, want) in [
+            (event, subscribed(r#""f1""#), Some(("SUBSCRIBED", Some("f1")))),
+            (event, subscribed("null"), Some(("SUBSCRIBED", None))),
+            (event, r#" {"type" : null , "type":"HEARTBEAT"} "#.to_owned(), Some(("HEARTBEAT", None))),
+            (event, r#"{"x":[1,-0,0.5,-1e9,2E+3,true,false,null,"a\"\\\/\b\f\n\r\t\u00e9",{}]}"#.to_owned(), Some(("", None))),
+            (call, r#"{"framework_id":{"value":"a","value":"b"},"type":"TEARDOWN"}"#.to_owned(), Some(("TEARDOWN", Some("b")))),
+            (call, r#"{"framework_id":{"value":"a","value":null},"type":"TEARDOWN"}"#.to_owned(), Some(("TEARDOWN", None))),
+            (call, r#"{"framework_id":{"value":"a"},"subscribe":{"framework_info":{"user":"u","name":"n","id":{"value":"z"}}}}"#.to_owned(), Some(("", Some("a")))),
+        ] {
+            let got = agree(ty, text.as_bytes()).map(|h| (h.type_name.unwrap_or(""), h.framework_id.map(|f| f.into_owned())));
+            assert_eq!(got, want.map(|(t, f)| (t, f.map(str::to_owned))), "{text}");
+        }
+        // Left to the serde walk (which may accept, or say where it is wrong).
+        for (ty, text) in [
+            (event, subscribed(r#""f\u0031""#)),
+            (event, r#"{"typ\u0065":"HEARTBEAT"}"#.to_owned()),
+            (event, r#"{"type":"HEART\u0042EAT"}"#.to_owned()),
+            (event, r#"{"x":"\ud83d\ude00"}"#.to_owned()),
+            (event, r#"{"x":01}"#.to_owned()),
+            (event, r#"{"x":1.}"#.to_owned()),
+            (event, r#"{"x":"a"} x"#.to_owned()),
+            (event, "{\"x\":\"\u{1}\"}".to_owned()),
+            (event, format!(r#"{{"x":{}1{}}}"#, "[".repeat(100), "]".repeat(100))),
+            (event, r#"[]"#.to_owned()),
+            (call, r#"{"framework_id":"f1"}"#.to_owned()),
+            (call, r#"{"framework_id":[{"value":"f1"}]}"#.to_owned()),
+        ] {
+            assert!(agree(ty, text.as_bytes()).is_none(), "{text}");
+        }
+        // Invalid UTF-8: serde_json steps over it in a skipped string, and
+        // refuses it in a key.
+        assert!(agree(event, b"{\"x\":\"\xff\"}").is_some());
+        assert!(agree(event, b"{\"x\xff\":1}").is_none());
+        assert!(slow(event, b"{\"x\xff\":1}").is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn corrupted_seed_files_are_read_alike_or_left_to_serde(
+            which in any::<prop::sample::Index>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(
+                b"{}[]\",:\\ 0-.eE+\x01uanlx\xff".to_vec()), 0u8..3), 0..5),
+        ) {
+            let seeds = seeds();
+            let (ty, data) = &seeds[which.index(seeds.len())];
+            let mut data = data.clone();
+            for (at, byte, how) in edits {
+                let at = at.index(data.len() + 1);
+                match how {
+                    0 if at < data.len() => data[at] = byte,
+                    1 => data.insert(at, byte),
+                    _ if at < data.len() => { data.remove(at); }
+                    _ => data.push(byte),
+                }
+            }
+            agree(*ty, &data);
+        }
+
+        #[test]
+        fn random_json_in_the_shapes_of_events_and_calls_is_read_alike(value in json_value()) {
+            let text = serde_json::to_vec(&value).unwrap();
+            for ty in ["scheduler.Event", "scheduler.Call"] {
+                agree(crate::json::message_type(ty).unwrap(), &text);
+            }
+        }
+
+        #[test]
+        fn json_ish_text_is_read_alike_or_left_to_serde(
+            text in r#"\{("(type|offers|framework_id|value|subscribed|id|x)":[\[\]\{\}"\\ ,:a-zA-Z0-9.\-]{0,14}){0,6}\}?"#
+        ) {
+            for ty in ["scheduler.Event", "scheduler.Call"] {
+                agree(crate::json::message_type(ty).unwrap(), text.as_bytes());
+            }
+        }
     }
 }

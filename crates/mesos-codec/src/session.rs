@@ -511,18 +511,6 @@ static STRING_ESCAPES: [u8; 256] = {
     table
 };
 
-/// The high bit of each byte of `word` that is a control character, `"` or
-/// `\`. The lowest bit set is exact (the tricks below can only flag bytes
-/// *after* a genuine one falsely), so it gives the first byte to escape.
-#[inline]
-fn escape_mask(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    control | zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\')))
-}
-
 /// Appends the escape of `b`, which [`STRING_ESCAPES`] says needs one.
 #[inline]
 fn push_escape(out: &mut Vec<u8>, b: u8) {
@@ -545,8 +533,8 @@ fn json_string(out: &mut Vec<u8>, text: &str) {
     out.reserve(bytes.len() + bytes.len() / 4 + 2);
     out.push(b'"');
     let mut i = 0;
-    while let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        let mask = escape_mask(u64::from_le_bytes(word));
+    while let Some(word) = crate::swar::word_at(bytes, i) {
+        let mask = crate::swar::string_stops(u64::from_le_bytes(word));
         out.extend_from_slice(&word);
         if mask == 0 {
             i += 8;
