@@ -99,7 +99,8 @@ impl Upstream {
             .preserve_header_case(true)
             .handshake(TokioIo::new(stream))
             .await?;
-        Ok((sender, heads, Driver::spawn(conn, authority)))
+        let driver = Driver::spawn(conn, authority, heads.clone());
+        Ok((sender, heads, driver))
     }
 }
 
@@ -133,6 +134,8 @@ struct Slot {
     generation: u64,
     /// The master's `host:port`, for the logs.
     label: String,
+    /// The connection's captured heads and chunk sizes.
+    heads: Heads,
 }
 
 impl std::fmt::Debug for Driver {
@@ -143,10 +146,9 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Driver {
-    fn spawn(conn: UpstreamConn, label: String) -> Driver {
-        let driver = Driver {
-            slot: Arc::new(Mutex::new(Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label })),
-        };
+    fn spawn(conn: UpstreamConn, label: String, heads: Heads) -> Driver {
+        let slot = Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label, heads };
+        let driver = Driver { slot: Arc::new(Mutex::new(slot)) };
         driver.start();
         driver
     }
@@ -198,7 +200,8 @@ impl Driver {
         if let Some(waker) = slot.waker.take() {
             waker.wake();
         }
-        Some(Lease { driver: self.clone(), conn: Some(conn) })
+        let heads = slot.heads.clone();
+        Some(Lease { driver: self.clone(), conn: Some(conn), heads })
     }
 }
 
@@ -206,6 +209,7 @@ impl Driver {
 pub struct Lease {
     driver: Driver,
     conn: Option<Pin<Box<UpstreamConn>>>,
+    heads: Heads,
 }
 
 impl std::fmt::Debug for Lease {
@@ -231,6 +235,12 @@ impl Lease {
             }
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    /// The size of the next chunk of the response being read, as the master
+    /// framed it ([`Heads::next_chunk_size`]).
+    pub fn next_chunk_size(&self) -> Option<u64> {
+        self.heads.next_chunk_size()
     }
 }
 

@@ -39,7 +39,16 @@ struct Queue {
     heads: VecDeque<Lines>,
     /// Given up: no head is given any more.
     lost: bool,
+    /// The sizes of the chunks of the latest response's body read so far
+    /// and not yet taken ([`Heads::next_chunk_size`]).
+    chunks: VecDeque<u64>,
+    /// Chunk sizes are not known any more (the capture stopped, or too
+    /// many waited).
+    chunks_off: bool,
 }
+
+/// More chunk sizes than this waiting: nobody takes them, they stop.
+const MAX_CHUNKS_WAITING: usize = 1 << 16;
 
 impl Heads {
     /// The header lines of the next message, when they agree with `headers`
@@ -59,8 +68,38 @@ impl Heads {
         (sent == read).then_some(lines)
     }
 
+    /// The size of the next chunk of the latest response's body, in the
+    /// order the master sent them: known as soon as its size line was read,
+    /// so before any of its data comes out of hyper. `None` when the capture
+    /// does not know (it stopped following, or the body is not chunked).
+    pub fn next_chunk_size(&self) -> Option<u64> {
+        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.chunks_off { None } else { queue.chunks.pop_front() }
+    }
+
+    fn chunk(&self, size: u64) {
+        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.chunks_off {
+            return;
+        }
+        if queue.chunks.len() >= MAX_CHUNKS_WAITING {
+            queue.chunks_off = true;
+            queue.chunks.clear();
+            return;
+        }
+        queue.chunks.push_back(size);
+    }
+
+    fn chunks_off(&self) {
+        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        queue.chunks_off = true;
+        queue.chunks.clear();
+    }
+
     fn push(&self, lines: Lines) {
         let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A new message: the sizes of the last one's chunks are stale.
+        queue.chunks.clear();
         if queue.lost || queue.heads.len() >= MAX_WAITING {
             queue.lost = true;
             queue.heads.clear();
@@ -95,6 +134,8 @@ struct Follower {
     heads: Heads,
     /// Responses (from the master) rather than requests.
     responses: bool,
+    /// The capture stopped, and the heads were told so.
+    stopped: bool,
 }
 
 fn line_end(data: &[u8]) -> Option<usize> {
@@ -105,7 +146,13 @@ impl Follower {
     fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             match &mut self.state {
-                State::Off => return,
+                State::Off => {
+                    if !self.stopped {
+                        self.stopped = true;
+                        self.heads.chunks_off();
+                    }
+                    return;
+                }
                 State::Head(head) => {
                     if head.is_empty() {
                         // Empty lines before a request line are skipped.
@@ -155,7 +202,12 @@ impl Follower {
                         let size = text.split(';').next().unwrap_or("").trim();
                         match u64::from_str_radix(size, 16) {
                             Ok(0) => State::Trailers(Vec::new()),
-                            Ok(n) => State::ChunkData(n),
+                            Ok(n) => {
+                                if self.responses {
+                                    self.heads.chunk(n);
+                                }
+                                State::ChunkData(n)
+                            }
                             Err(_) => State::Off,
                         }
                     };
@@ -272,7 +324,7 @@ impl<S> Capture<S> {
 
     fn new(inner: S, responses: bool) -> (Capture<S>, Heads) {
         let heads = Heads::default();
-        let follower = Follower { state: State::Head(Vec::new()), heads: heads.clone(), responses };
+        let follower = Follower { state: State::Head(Vec::new()), heads: heads.clone(), responses, stopped: false };
         (Capture { inner, follower }, heads)
     }
 }
@@ -325,7 +377,7 @@ mod tests {
 
     fn follow_as(pieces: &[&[u8]], responses: bool) -> Vec<Lines> {
         let heads = Heads::default();
-        let mut follower = Follower { state: State::Head(Vec::new()), heads: heads.clone(), responses };
+        let mut follower = Follower { state: State::Head(Vec::new()), heads: heads.clone(), responses, stopped: false };
         for piece in pieces {
             follower.feed(piece);
         }

@@ -7,9 +7,11 @@
 //! data frame is handed to the [`Tap`] first (a cloned `Bytes`, a reference
 //! count), then forwarded as one frame, which hyper writes as one HTTP
 //! chunk: the master's chunk boundaries are kept. (hyper's chunked decoder
-//! never joins two chunks into one frame; a chunk that arrives in pieces far
-//! apart in time may come out as two frames, and is then forwarded as it
-//! came.)
+//! never joins two chunks into one frame, but hands a chunk that arrived
+//! over several reads over in pieces; an event stream's relay puts them
+//! back together by the chunk sizes the upstream connection's capture read
+//! (see `Joiner`), so the framework gets, and the session records, the
+//! chunks the master wrote.)
 //!
 //! A batch is every frame already there when the relay looks (at least one,
 //! at most [`BATCH_FRAMES`] or about [`BATCH_BYTES`]): a relay never waits
@@ -127,6 +129,7 @@ enum Gathered {
 }
 
 async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
+    let mut joiner = Joiner::default();
     loop {
         let mut batch = Vec::new();
         let gathered = tokio::select! {
@@ -136,12 +139,27 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
                 return;
             }
         };
-        for frame in &batch {
-            if let Some(data) = frame.data_ref() {
-                tap.data(data.clone()).await;
+        let mut out = Vec::with_capacity(batch.len());
+        for frame in batch {
+            match frame.into_data() {
+                Ok(data) => {
+                    if let Some(chunk) = joiner.piece(data, lease.as_ref()) {
+                        tap.data(chunk.clone()).await;
+                        out.push(Frame::data(chunk));
+                    }
+                }
+                Err(frame) => out.push(frame),
             }
         }
-        if !batch.is_empty() && tx.send(Ok(batch)).await.is_err() {
+        if !matches!(gathered, Gathered::More) {
+            // The body ended (or broke off) inside a chunk: what came of it
+            // goes on, and the framework sees the same cut.
+            if let Some(rest) = joiner.rest() {
+                tap.data(rest.clone()).await;
+                out.push(Frame::data(rest));
+            }
+        }
+        if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
             tap.end(Party::Framework, "the framework closed the connection").await;
             return;
         }
@@ -155,6 +173,82 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
                 tap.end(Party::Master, &format!("the master's body broke off: {err}")).await;
                 let _ = tx.send(Err(err)).await;
                 return;
+            }
+        }
+    }
+}
+
+/// The largest chunk held back until it is whole; the pieces of a larger
+/// one go on as they come.
+pub const MAX_JOINED_CHUNK: u64 = 64 * 1024 * 1024;
+
+/// Puts the pieces of one HTTP chunk back together.
+///
+/// hyper hands a chunk that arrived over several reads over as several
+/// frames, and would write each as a chunk of its own: the framework would
+/// see chunk boundaries the master never wrote (and some clients parse one
+/// record per chunk). With the sizes of the master's chunks, as the
+/// upstream connection's capture read them ([`Lease::next_chunk_size`]),
+/// the pieces of a chunk are held until it is whole and forwarded (and
+/// recorded) as the one chunk the master sent. Without them (no lease, the
+/// capture stopped), or for a chunk over [`MAX_JOINED_CHUNK`], pieces go on
+/// as they come.
+#[derive(Default)]
+struct Joiner {
+    /// Sizes are not known (any more): pieces go on as they come.
+    off: bool,
+    /// The size of the chunk being read, and how much of it came.
+    want: u64,
+    have: u64,
+    /// Its pieces so far, while it is held.
+    pieces: Vec<Bytes>,
+}
+
+impl Joiner {
+    /// Takes a data frame; the chunk to forward, if one is complete (or the
+    /// piece itself, when pieces go on as they come).
+    fn piece(&mut self, data: Bytes, lease: Option<&Lease>) -> Option<Bytes> {
+        if self.off || data.is_empty() {
+            return Some(data);
+        }
+        if self.want == 0 {
+            match lease.and_then(Lease::next_chunk_size) {
+                Some(size) => (self.want, self.have) = (size, 0),
+                None => {
+                    self.off = true;
+                    return Some(data);
+                }
+            }
+        }
+        self.have += data.len() as u64;
+        if self.have > self.want {
+            // Not the framing the sizes said: stop joining, lose nothing.
+            self.off = true;
+            self.pieces.push(data);
+            return self.rest();
+        }
+        let whole = self.have == self.want;
+        if whole {
+            self.want = 0;
+        }
+        if self.pieces.is_empty() && (whole || self.want > MAX_JOINED_CHUNK) {
+            return Some(data);
+        }
+        self.pieces.push(data);
+        if whole { self.rest() } else { None }
+    }
+
+    /// The pieces held, as one.
+    fn rest(&mut self) -> Option<Bytes> {
+        match self.pieces.len() {
+            0 => None,
+            1 => self.pieces.pop(),
+            _ => {
+                let mut joined = BytesMut::with_capacity(self.pieces.iter().map(Bytes::len).sum());
+                for piece in self.pieces.drain(..) {
+                    joined.extend_from_slice(&piece);
+                }
+                Some(joined.freeze())
             }
         }
     }

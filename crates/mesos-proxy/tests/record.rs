@@ -847,3 +847,113 @@ async fn header_names_keep_their_case_both_ways_and_in_the_file() {
     assert_eq!(names, ["X-Master-Case", "Content-Length"]);
     let _ = std::fs::remove_dir_all(proxy.shutdown().await);
 }
+
+/// Parses a chunked body (after the head) into its chunks' data, until the
+/// last chunk.
+fn parse_chunks(mut body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut chunks = Vec::new();
+    loop {
+        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..line_end]).ok()?, 16).ok()?;
+        body = &body[line_end + 2..];
+        if size == 0 {
+            return Some(chunks);
+        }
+        if body.len() < size + 2 {
+            return None;
+        }
+        chunks.push(body[..size].to_vec());
+        body = &body[size + 2..];
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_that_arrives_in_pieces_is_relayed_and_recorded_as_one_chunk() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let subscribed = event("event-01-subscribed.json");
+    let heartbeat = event("event-04-heartbeat.json");
+    let offers = event("event-02-offers.json");
+    // The master's chunks: SUBSCRIBED whole; a HEARTBEAT record split over
+    // two chunks (which stays two chunks); OFFERS whole. The proxy reads the
+    // first and the last in pieces, with pauses between them.
+    let heartbeat_frame = frame(&heartbeat);
+    let (heartbeat_a, heartbeat_b) = heartbeat_frame.split_at(5);
+    let chunks: Vec<String> = vec![frame(&subscribed), heartbeat_a.to_owned(), heartbeat_b.to_owned(), frame(&offers)];
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let master = listener.local_addr().unwrap();
+    let sent = chunks.clone();
+    let master_task = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let head = read_head(&mut stream, 0).await;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .unwrap();
+        let body_read = head.len() - head.find("\r\n\r\n").unwrap() - 4;
+        let mut rest = vec![0u8; length - body_read];
+        stream.read_exact(&mut rest).await.unwrap();
+        stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMesos-Stream-Id: s-1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        for (i, chunk) in sent.iter().enumerate() {
+            let wire = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+            if i == 1 || i == 2 {
+                stream.write_all(wire.as_bytes()).await.unwrap();
+                continue;
+            }
+            // In three pieces: the size line and a few bytes, the middle, the end.
+            let (a, rest) = wire.split_at(wire.find('\n').unwrap() + 4);
+            let (b, c) = rest.split_at(rest.len() / 2);
+            for piece in [a, b, c] {
+                stream.write_all(piece.as_bytes()).await.unwrap();
+                stream.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(60)).await;
+            }
+        }
+        stream.write_all(b"0\r\n\r\n").await.unwrap();
+        // Hold the connection until the framework is done.
+        let mut sink = [0u8; 64];
+        let _ = stream.read(&mut sink).await;
+    });
+    let proxy = start_proxy(master, "pieces").await;
+    let mut framework = within("connect", TcpStream::connect(proxy.addr)).await.unwrap();
+    let body = fixture("01-register.json");
+    let request = format!(
+        "POST /api/v1/scheduler HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\nAccept: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    framework.write_all(request.as_bytes()).await.unwrap();
+    framework.write_all(&body).await.unwrap();
+    // The whole response, to its last chunk.
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    let got = loop {
+        let n = within("stream", framework.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&data));
+        data.extend_from_slice(&buf[..n]);
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            if let Some(chunks) = parse_chunks(&data[end + 4..]) {
+                break chunks;
+            }
+        }
+    };
+    let want: Vec<Vec<u8>> = chunks.iter().map(|c| c.as_bytes().to_vec()).collect();
+    assert_eq!(got, want, "the framework gets the master's chunks, no more, no fewer");
+    drop(framework);
+    within("master", master_task).await.unwrap();
+
+    let path = wait_for_end(&proxy.out, "test13-").await;
+    let (_, entries) = read_session(&path);
+    let events = events(&entries);
+    let records: Vec<&[u8]> = events.iter().map(|e| e.record.as_slice()).collect();
+    assert_eq!(records, [subscribed.as_bytes(), heartbeat.as_bytes(), offers.as_bytes()]);
+    let pieces: Vec<Option<Vec<u64>>> = events.iter().map(|e| e.chunks.clone()).collect();
+    let split = |s: &str| s.len() as u64;
+    assert_eq!(pieces, [None, Some(vec![split(heartbeat_a), split(heartbeat_b)]), None]);
+    ends_complete(&entries);
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
