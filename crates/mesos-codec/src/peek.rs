@@ -1397,54 +1397,69 @@ impl<'a> FastHeading<'a> {
         }
     }
 
+    /// The object opening at `i`: each member's value is read by `member`
+    /// (given the key, when `keys` asks for it, and the value's offset; it
+    /// returns the offset after the value); the offset after the object.
+    /// An escaped key, when keys are asked for, is left to the serde walk.
+    fn object(
+        &mut self,
+        i: usize,
+        keys: bool,
+        mut member: impl FnMut(&mut Self, &'a str, usize) -> Option<usize>,
+    ) -> Option<usize> {
+        let data = self.data;
+        self.enter()?;
+        let mut j = skip_ws(data, i + 1);
+        if data.get(j) != Some(&b'}') {
+            loop {
+                if data.get(j) != Some(&b'"') {
+                    return None;
+                }
+                let (key_end, key) = if keys { self.string(j)? } else { (self.skip_string(j)?.0, Some("")) };
+                let key = key?;
+                j = skip_ws(data, key_end);
+                if data.get(j) != Some(&b':') {
+                    return None;
+                }
+                j = skip_ws(data, member(self, key, skip_ws(data, j + 1))?);
+                match *data.get(j)? {
+                    b',' => j = skip_ws(data, j + 1),
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(j + 1)
+    }
+
+    /// The array opening at `i`, each element read by `element`; the offset
+    /// after the array.
+    fn array(&mut self, i: usize, mut element: impl FnMut(&mut Self, usize) -> Option<usize>) -> Option<usize> {
+        let data = self.data;
+        self.enter()?;
+        let mut j = skip_ws(data, i + 1);
+        if data.get(j) != Some(&b']') {
+            loop {
+                j = skip_ws(data, element(self, j)?);
+                match *data.get(j)? {
+                    b',' => j = skip_ws(data, j + 1),
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(j + 1)
+    }
+
     /// Any value at `i` (after whitespace), checked and stepped over.
     fn value(&mut self, i: usize) -> Option<usize> {
         let data = self.data;
         match *data.get(i)? {
             b'"' => self.skip_string(i).map(|(end, _)| end),
-            b'{' => {
-                self.enter()?;
-                let mut j = skip_ws(data, i + 1);
-                if data.get(j) == Some(&b'}') {
-                    self.depth -= 1;
-                    return Some(j + 1);
-                }
-                loop {
-                    if data.get(j) != Some(&b'"') {
-                        return None;
-                    }
-                    j = skip_ws(data, self.skip_string(j)?.0);
-                    if data.get(j) != Some(&b':') {
-                        return None;
-                    }
-                    j = skip_ws(data, self.value(skip_ws(data, j + 1))?);
-                    match *data.get(j)? {
-                        b',' => j = skip_ws(data, j + 1),
-                        b'}' => break,
-                        _ => return None,
-                    }
-                }
-                self.depth -= 1;
-                Some(j + 1)
-            }
-            b'[' => {
-                self.enter()?;
-                let mut j = skip_ws(data, i + 1);
-                if data.get(j) == Some(&b']') {
-                    self.depth -= 1;
-                    return Some(j + 1);
-                }
-                loop {
-                    j = skip_ws(data, self.value(j)?);
-                    match *data.get(j)? {
-                        b',' => j = skip_ws(data, j + 1),
-                        b']' => break,
-                        _ => return None,
-                    }
-                }
-                self.depth -= 1;
-                Some(j + 1)
-            }
+            b'{' => self.object(i, false, |walk, _, at| walk.value(at)),
+            b'[' => self.array(i, Self::value),
             b't' => data[i..].starts_with(b"true").then_some(i + 4),
             b'f' => data[i..].starts_with(b"false").then_some(i + 5),
             b'n' => data[i..].starts_with(b"null").then_some(i + 4),
@@ -1482,60 +1497,35 @@ impl<'a> FastHeading<'a> {
 
     /// The object of message `id` opening at `i`.
     fn message(&mut self, id: MessageId, i: usize, top: bool) -> Option<usize> {
-        let data = self.data;
-        self.enter()?;
         let message = self.schema.message(id);
         let plan = self.plans.get(id as usize)?;
         let type_index = if top { plan.type_field.as_ref().map(|t| t.index) } else { None };
-        let mut j = skip_ws(data, i + 1);
-        if data.get(j) == Some(&b'}') {
-            self.depth -= 1;
-            return Some(j + 1);
-        }
-        loop {
-            if data.get(j) != Some(&b'"') {
-                return None;
-            }
-            let (key_end, key) = self.string(j)?;
-            // An escaped key: the serde walk undoes its escapes.
-            let key = key?;
-            j = skip_ws(data, key_end);
-            if data.get(j) != Some(&b':') {
-                return None;
-            }
-            j = skip_ws(data, j + 1);
-            j = match message.field_index(key) {
-                None => self.value(j)?,
+        self.object(i, true, |walk, key, j| {
+            let data = walk.data;
+            match message.field_index(key) {
+                None => walk.value(j),
                 Some(index) if Some(index) == type_index => {
                     let (end, name) = match *data.get(j)? {
                         b'"' => {
                             // An escaped name: the serde walk undoes its escapes.
-                            let (end, name) = self.string(j)?;
+                            let (end, name) = walk.string(j)?;
                             let name = name?;
                             (end, plan.type_field.as_ref().and_then(|t| t.by_name(name.as_bytes())))
                         }
                         b'n' if data[j..].starts_with(b"null") => (j + 4, None),
                         _ => return None,
                     };
-                    if self.type_name.is_none() {
-                        self.type_name = name;
+                    if walk.type_name.is_none() {
+                        walk.type_name = name;
                     }
-                    end
+                    Some(end)
                 }
                 Some(index) => match plan.actions.get(index)? {
-                    Action::Skip => self.value(j)?,
-                    &action => self.field_value(&message.fields[index], action, j, false)?,
+                    Action::Skip => walk.value(j),
+                    &action => walk.field_value(&message.fields[index], action, j, false),
                 },
-            };
-            j = skip_ws(data, j);
-            match *data.get(j)? {
-                b',' => j = skip_ws(data, j + 1),
-                b'}' => break,
-                _ => return None,
             }
-        }
-        self.depth -= 1;
-        Some(j + 1)
+        })
     }
 
     /// The value at `i` of a field whose action is not `Skip`.
@@ -1543,24 +1533,7 @@ impl<'a> FastHeading<'a> {
         let data = self.data;
         match *data.get(i)? {
             b'n' => data[i..].starts_with(b"null").then_some(i + 4),
-            b'[' if field.repeated && !in_array => {
-                self.enter()?;
-                let mut j = skip_ws(data, i + 1);
-                if data.get(j) == Some(&b']') {
-                    self.depth -= 1;
-                    return Some(j + 1);
-                }
-                loop {
-                    j = skip_ws(data, self.field_value(field, action, j, true)?);
-                    match *data.get(j)? {
-                        b',' => j = skip_ws(data, j + 1),
-                        b']' => break,
-                        _ => return None,
-                    }
-                }
-                self.depth -= 1;
-                Some(j + 1)
-            }
+            b'[' if field.repeated && !in_array => self.array(i, |walk, j| walk.field_value(field, action, j, true)),
             b'{' if !field.map || in_array => match action {
                 Action::Id(IdKind::Framework) => self.framework_id(i),
                 Action::Descend(id) => self.message(id, i, false),
@@ -1573,53 +1546,29 @@ impl<'a> FastHeading<'a> {
     /// A `FrameworkID` object opening at `i`: its `value` (the last one, as
     /// protobuf's last repeat wins) is the heading's, unless one came before.
     fn framework_id(&mut self, i: usize) -> Option<usize> {
-        let data = self.data;
-        self.enter()?;
         let mut found = None;
-        let mut j = skip_ws(data, i + 1);
-        if data.get(j) == Some(&b'}') {
-            self.depth -= 1;
-            return Some(j + 1);
-        }
-        loop {
-            if data.get(j) != Some(&b'"') {
-                return None;
+        let end = self.object(i, true, |walk, key, j| {
+            let data = walk.data;
+            if key != "value" {
+                return walk.value(j);
             }
-            let (key_end, key) = self.string(j)?;
-            let key = key?;
-            j = skip_ws(data, key_end);
-            if data.get(j) != Some(&b':') {
-                return None;
-            }
-            j = skip_ws(data, j + 1);
-            if key == "value" {
-                match *data.get(j)? {
-                    b'"' => {
-                        let (end, text) = self.string(j)?;
-                        found = Some(text?);
-                        j = end;
-                    }
-                    b'n' if data[j..].starts_with(b"null") => {
-                        found = None;
-                        j += 4;
-                    }
-                    _ => return None,
-                }
-            } else {
-                j = self.value(j)?;
-            }
-            j = skip_ws(data, j);
             match *data.get(j)? {
-                b',' => j = skip_ws(data, j + 1),
-                b'}' => break,
-                _ => return None,
+                b'"' => {
+                    let (end, text) = walk.string(j)?;
+                    found = Some(text?);
+                    Some(end)
+                }
+                b'n' if data[j..].starts_with(b"null") => {
+                    found = None;
+                    Some(j + 4)
+                }
+                _ => None,
             }
-        }
+        })?;
         if let (Some(value), None) = (found, &self.framework_id) {
             self.framework_id = Some(Cow::Borrowed(value));
         }
-        self.depth -= 1;
-        Some(j + 1)
+        Some(end)
     }
 }
 
