@@ -366,8 +366,13 @@ pub enum Error {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn from_json<T: prost::Message + prost::Name + Default>(json: &[u8]) -> Result<T, Error> {
-    let pb = json_to_protobuf(message_type(&T::full_name())?, json)?;
-    Ok(T::decode(pb.as_slice())?)
+    let id = message_type(&T::full_name())?;
+    // The protobuf bytes only live until prost has decoded them: a buffer
+    // the thread keeps.
+    read::with_buffer(|pb| {
+        read::read_into(id, json, pb)?;
+        Ok(T::decode(pb.as_slice())?)
+    })
 }
 
 /// Writes a typed message as Mesos JSON.

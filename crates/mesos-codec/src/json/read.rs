@@ -1,19 +1,37 @@
 //! Mesos JSON → protobuf wire bytes, the way the master reads it.
 //!
-//! A streaming pass over the JSON (serde_json's tokenizer, driven by the
-//! schema through `DeserializeSeed`s): no JSON tree is built; each value is
+//! One streaming pass over the JSON: no JSON tree is built; each value is
 //! encoded as soon as it is read. Nested messages get a one-byte length
 //! placeholder that is widened in place when needed, and a message whose
 //! fields came in another order than their numbers is reordered, so that
 //! the output is what the master's `SerializeToString` would produce.
+//!
+//! Two readers share the encoding:
+//!
+//! - **the fast reader** ([`Reader`]), by hand over the bytes: strings
+//!   scanned eight bytes at a time and borrowed from the input, keys matched
+//!   in place against the field expected next, numbers read exactly as
+//!   serde_json reads them. It keeps no JSON path, and stops at the first
+//!   thing it does not like: anything the careful reader refuses, and a few
+//!   lenient forms it leaves to it (map fields, numbers serde_json reads
+//!   with more care).
+//! - **the careful reader** (serde_json's tokenizer driven by the schema
+//!   through `DeserializeSeed`s), which reads a document again when the fast
+//!   one stopped: it accepts it, or says what is wrong and where (JSON path,
+//!   line, column).
+//!
+//! A document either reader accepts gives the same bytes; `tests` below and
+//! the property tests hold them to it.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::OnceLock;
 
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use super::{JsonError, Path};
-use crate::schema::{Field, FieldKind, MessageId, Schema};
+use crate::schema::{Field, FieldKind, Message, MessageId, Schema};
 use crate::wire::{varint_len, write_varint};
 
 /// Mesos refuses JSON nested deeper than this.
@@ -37,14 +55,88 @@ struct State {
 }
 
 pub(super) fn read(message: MessageId, json: &[u8]) -> Result<Vec<u8>, JsonError> {
-    let mut state = State {
-        schema: Schema::get(),
-        out: Vec::with_capacity(json.len()),
-        path: Path::default(),
-        depth: 0,
-        segments: Vec::new(),
-        scratch: Vec::new(),
-    };
+    let mut out = Vec::with_capacity(json.len());
+    read_into(message, json, &mut out)?;
+    Ok(out)
+}
+
+/// [`read`] into `out` (which is cleared first): the fast reader, and the
+/// careful one when the fast one stops.
+pub(super) fn read_into(message: MessageId, json: &[u8], out: &mut Vec<u8>) -> Result<(), JsonError> {
+    out.clear();
+    let done = with_scratch(|scratch| {
+        let mut state = State::new(0);
+        state.out = std::mem::take(out);
+        state.segments = std::mem::take(&mut scratch.segments);
+        state.scratch = std::mem::take(&mut scratch.scratch);
+        let mut reader = Reader { json, at: 0, state, text: std::mem::take(&mut scratch.text) };
+        let done = reader.document(message).is_ok();
+        *out = reader.state.out;
+        scratch.segments = reader.state.segments;
+        scratch.scratch = reader.state.scratch;
+        scratch.text = reader.text;
+        scratch.segments.clear();
+        done
+    });
+    if !done {
+        *out = read_carefully(message, json)?;
+    }
+    Ok(())
+}
+
+/// Buffers the fast reader reuses from one document to the next, on each
+/// thread: allocating them anew for every document costs more than reading
+/// a small one.
+#[derive(Default)]
+struct Scratch {
+    segments: Vec<Segment>,
+    scratch: Vec<u8>,
+    text: Vec<u8>,
+}
+
+/// Buffers over this size are not kept for the next document.
+const KEEP: usize = 1 << 20;
+
+/// Runs `f` with this thread's [`Scratch`] (or fresh buffers, should it be
+/// in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    thread_local! {
+        static SCRATCH: RefCell<Scratch> = RefCell::default();
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let result = f(&mut scratch);
+            if scratch.scratch.capacity() > KEEP || scratch.text.capacity() > KEEP {
+                *scratch = Scratch::default();
+            }
+            result
+        }
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// Runs `f` with a buffer for protobuf bytes that this thread reuses from
+/// one call to the next (or a fresh one, should it be in use).
+pub(super) fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            let result = f(&mut buffer);
+            if buffer.capacity() > KEEP {
+                *buffer = Vec::new();
+            }
+            result
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// The careful reader: serde_json's tokenizer driven by the schema's seeds,
+/// keeping the JSON path; its errors are the ones reported.
+fn read_carefully(message: MessageId, json: &[u8]) -> Result<Vec<u8>, JsonError> {
+    let mut state = State::new(json.len());
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let result =
         MessageSeed { state: &mut state, id: message }.deserialize(&mut deserializer).and_then(|()| deserializer.end());
@@ -67,6 +159,48 @@ fn custom<E: de::Error>(message: impl fmt::Display) -> E {
 }
 
 impl State {
+    fn new(capacity: usize) -> State {
+        State {
+            schema: Schema::get(),
+            out: Vec::with_capacity(capacity),
+            path: Path::default(),
+            depth: 0,
+            segments: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Field `number` = the varint `v`, as one segment.
+    #[inline]
+    fn varint(&mut self, number: u32, v: u64) {
+        let start = self.out.len();
+        self.tag(number, 0);
+        write_varint(v, &mut self.out);
+        let end = self.out.len();
+        self.segments.push(Segment { number, start, end });
+    }
+
+    /// Field `number` = the boolean `v`, as one segment.
+    #[inline]
+    fn boolean(&mut self, number: u32, v: bool) {
+        let start = self.out.len();
+        self.tag(number, 0);
+        self.out.push(u8::from(v));
+        let end = self.out.len();
+        self.segments.push(Segment { number, start, end });
+    }
+
+    /// Field `number` = the bytes `bytes` (a string or bytes field), as one segment.
+    #[inline]
+    fn length_delimited(&mut self, number: u32, bytes: &[u8]) {
+        let start = self.out.len();
+        self.tag(number, 2);
+        write_varint(bytes.len() as u64, &mut self.out);
+        self.out.extend_from_slice(bytes);
+        let end = self.out.len();
+        self.segments.push(Segment { number, start, end });
+    }
+
     fn enter<E: de::Error>(&mut self) -> Result<(), E> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -95,9 +229,18 @@ impl State {
         if width == 1 {
             self.out[body - 1] = len as u8;
         } else {
-            let mut prefix = Vec::with_capacity(width);
-            write_varint(len as u64, &mut prefix);
-            self.out.splice(body - 1..body, prefix);
+            // Widen the placeholder: move the body up and write the length.
+            let mut prefix = [0u8; 10];
+            let mut v = len as u64;
+            for byte in &mut prefix[..width] {
+                *byte = (v as u8 & 0x7f) | 0x80;
+                v >>= 7;
+            }
+            prefix[width - 1] &= 0x7f;
+            let old_len = self.out.len();
+            self.out.resize(old_len + width - 1, 0);
+            self.out.copy_within(body..old_len, body + width - 1);
+            self.out[body - 1..body - 1 + width].copy_from_slice(&prefix[..width]);
         }
         self.segments.push(Segment { number, start, end: self.out.len() });
     }
@@ -183,12 +326,14 @@ struct Seen {
 }
 
 impl Seen {
+    #[inline]
     fn insert(&mut self, i: usize) {
         match self.bits.get_mut(i / 64) {
             Some(word) => *word |= 1 << (i % 64),
             None => self.more.push(i),
         }
     }
+    #[inline]
     fn contains(&self, i: usize) -> bool {
         match self.bits.get(i / 64) {
             Some(word) => word & (1 << (i % 64)) != 0,
@@ -305,83 +450,12 @@ impl FieldSeed<'_> {
 
     fn number<E: de::Error>(self, n: Number) -> Result<bool, E> {
         let kind = self.field.kind;
-        let number = self.field.number;
-        let state = self.state;
-        let start = state.out.len();
-        let range = || custom::<E>(format_args!("number {n} is out of range for the field's type"));
-        match kind {
-            FieldKind::Double => {
-                state.tag(number, 1);
-                state.out.extend_from_slice(&n.as_f64().to_bits().to_le_bytes());
-            }
-            FieldKind::Float => {
-                state.tag(number, 5);
-                state.out.extend_from_slice(&(n.as_f64() as f32).to_bits().to_le_bytes());
-            }
-            FieldKind::Int32 | FieldKind::Sint32 | FieldKind::Sfixed32 => {
-                let v = i32::try_from(n.as_i64().ok_or_else(range)?).map_err(|_| range())?;
-                match kind {
-                    FieldKind::Int32 => {
-                        state.tag(number, 0);
-                        write_varint(i64::from(v) as u64, &mut state.out);
-                    }
-                    FieldKind::Sint32 => {
-                        state.tag(number, 0);
-                        write_varint(u64::from(((v << 1) ^ (v >> 31)) as u32), &mut state.out);
-                    }
-                    _ => {
-                        state.tag(number, 5);
-                        state.out.extend_from_slice(&v.to_le_bytes());
-                    }
-                }
-            }
-            FieldKind::Int64 | FieldKind::Sint64 | FieldKind::Sfixed64 => {
-                let v = n.as_i64().ok_or_else(range)?;
-                match kind {
-                    FieldKind::Int64 => {
-                        state.tag(number, 0);
-                        write_varint(v as u64, &mut state.out);
-                    }
-                    FieldKind::Sint64 => {
-                        state.tag(number, 0);
-                        write_varint(((v << 1) ^ (v >> 63)) as u64, &mut state.out);
-                    }
-                    _ => {
-                        state.tag(number, 1);
-                        state.out.extend_from_slice(&v.to_le_bytes());
-                    }
-                }
-            }
-            FieldKind::Uint32 | FieldKind::Fixed32 => {
-                let v = u32::try_from(n.as_u64().ok_or_else(range)?).map_err(|_| range())?;
-                if kind == FieldKind::Uint32 {
-                    state.tag(number, 0);
-                    write_varint(u64::from(v), &mut state.out);
-                } else {
-                    state.tag(number, 5);
-                    state.out.extend_from_slice(&v.to_le_bytes());
-                }
-            }
-            FieldKind::Uint64 | FieldKind::Fixed64 => {
-                let v = n.as_u64().ok_or_else(range)?;
-                if kind == FieldKind::Uint64 {
-                    state.tag(number, 0);
-                    write_varint(v, &mut state.out);
-                } else {
-                    state.tag(number, 1);
-                    state.out.extend_from_slice(&v.to_le_bytes());
-                }
-            }
-            FieldKind::Enum(_) => {
-                return Err(custom("enums are read as names (strings), not numbers"));
-            }
-            FieldKind::Bool | FieldKind::String | FieldKind::Bytes | FieldKind::Message(_) => {
-                return Err(custom(format_args!("expected {}, found a number", kind_name(kind))));
-            }
+        match encode_number(self.state, self.field, n) {
+            Ok(()) => Ok(true),
+            Err(Refused::Range) => Err(custom(format_args!("number {n} is out of range for the field's type"))),
+            Err(Refused::Enum) => Err(custom("enums are read as names (strings), not numbers")),
+            Err(Refused::Kind) => Err(custom(format_args!("expected {}, found a number", kind_name(kind)))),
         }
-        let end = state.out.len();
-        state.segments.push(Segment { number, start, end });
-        Ok(true)
     }
 
     fn string<E: de::Error>(self, text: &str) -> Result<bool, E> {
@@ -389,40 +463,19 @@ impl FieldSeed<'_> {
         let number = field.number;
         match field.kind {
             FieldKind::String => {
-                let state = self.state;
-                let start = state.out.len();
-                state.tag(number, 2);
-                write_varint(text.len() as u64, &mut state.out);
-                state.out.extend_from_slice(text.as_bytes());
-                let end = state.out.len();
-                state.segments.push(Segment { number, start, end });
+                self.state.length_delimited(number, text.as_bytes());
                 Ok(true)
             }
             FieldKind::Bytes => {
-                // Base64 decoding skips whitespace, as stout's does.
-                let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(compact.as_bytes())
-                    .map_err(|e| custom::<E>(format_args!("invalid base64: {e}")))?;
-                let state = self.state;
-                let start = state.out.len();
-                state.tag(number, 2);
-                write_varint(bytes.len() as u64, &mut state.out);
-                state.out.extend_from_slice(&bytes);
-                let end = state.out.len();
-                state.segments.push(Segment { number, start, end });
+                let bytes = decode_base64(text).map_err(|e| custom::<E>(format_args!("invalid base64: {e}")))?;
+                self.state.length_delimited(number, &bytes);
                 Ok(true)
             }
             FieldKind::Enum(id) => {
                 let enumeration = self.state.schema.enumeration(id);
                 match enumeration.number_of(text) {
                     Some(value) => {
-                        let state = self.state;
-                        let start = state.out.len();
-                        state.tag(number, 0);
-                        write_varint(i64::from(value) as u64, &mut state.out);
-                        let end = state.out.len();
-                        state.segments.push(Segment { number, start, end });
+                        self.state.varint(number, i64::from(value) as u64);
                         Ok(true)
                     }
                     // Mesos drops an unknown name from an optional or repeated
@@ -436,29 +489,15 @@ impl FieldSeed<'_> {
                 "false" => self.boolean(false),
                 _ => Err(custom(format_args!("expected a boolean, found the string {text:?}"))),
             },
-            FieldKind::Double | FieldKind::Float => {
-                let v: f64 = match text {
-                    "Infinity" => f64::INFINITY,
-                    "-Infinity" => f64::NEG_INFINITY,
-                    _ => text
-                        .trim()
-                        .parse()
-                        .map_err(|_| custom::<E>(format_args!("expected a number, found the string {text:?}")))?,
-                };
-                self.number(Number::Float(v))
-            }
+            FieldKind::Double | FieldKind::Float => match lenient_number(field.kind, text) {
+                Some(n) => self.number(n),
+                None => Err(custom(format_args!("expected a number, found the string {text:?}"))),
+            },
             FieldKind::Message(_) => Err(self.expected("a string")),
-            _ => {
-                let trimmed = text.trim();
-                let n = if let Ok(v) = trimmed.parse::<u64>() {
-                    Number::Unsigned(v)
-                } else if let Ok(v) = trimmed.parse::<i64>() {
-                    Number::Signed(v)
-                } else {
-                    return Err(custom(format_args!("expected an integer, found the string {text:?}")));
-                };
-                self.number(n)
-            }
+            kind => match lenient_number(kind, text) {
+                Some(n) => self.number(n),
+                None => Err(custom(format_args!("expected an integer, found the string {text:?}"))),
+            },
         }
     }
 
@@ -466,15 +505,123 @@ impl FieldSeed<'_> {
         if self.field.kind != FieldKind::Bool {
             return Err(self.expected("a boolean"));
         }
-        let number = self.field.number;
-        let state = self.state;
-        let start = state.out.len();
-        state.tag(number, 0);
-        state.out.push(u8::from(v));
-        let end = state.out.len();
-        state.segments.push(Segment { number, start, end });
+        self.state.boolean(self.field.number, v);
         Ok(true)
     }
+}
+
+/// Why a number cannot be the value of a field.
+enum Refused {
+    /// Out of the range of the field's type.
+    Range,
+    /// The field is an enum: enums are names.
+    Enum,
+    /// The field holds no numbers.
+    Kind,
+}
+
+/// Encodes the number `n` as the value of `field` (one segment).
+fn encode_number(state: &mut State, field: &Field, n: Number) -> Result<(), Refused> {
+    let kind = field.kind;
+    let number = field.number;
+    let start = state.out.len();
+    match kind {
+        FieldKind::Double => {
+            state.tag(number, 1);
+            state.out.extend_from_slice(&n.as_f64().to_bits().to_le_bytes());
+        }
+        FieldKind::Float => {
+            state.tag(number, 5);
+            state.out.extend_from_slice(&(n.as_f64() as f32).to_bits().to_le_bytes());
+        }
+        FieldKind::Int32 | FieldKind::Sint32 | FieldKind::Sfixed32 => {
+            let v = i32::try_from(n.as_i64().ok_or(Refused::Range)?).map_err(|_| Refused::Range)?;
+            match kind {
+                FieldKind::Int32 => {
+                    state.tag(number, 0);
+                    write_varint(i64::from(v) as u64, &mut state.out);
+                }
+                FieldKind::Sint32 => {
+                    state.tag(number, 0);
+                    write_varint(u64::from(((v << 1) ^ (v >> 31)) as u32), &mut state.out);
+                }
+                _ => {
+                    state.tag(number, 5);
+                    state.out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+        FieldKind::Int64 | FieldKind::Sint64 | FieldKind::Sfixed64 => {
+            let v = n.as_i64().ok_or(Refused::Range)?;
+            match kind {
+                FieldKind::Int64 => {
+                    state.tag(number, 0);
+                    write_varint(v as u64, &mut state.out);
+                }
+                FieldKind::Sint64 => {
+                    state.tag(number, 0);
+                    write_varint(((v << 1) ^ (v >> 63)) as u64, &mut state.out);
+                }
+                _ => {
+                    state.tag(number, 1);
+                    state.out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+        FieldKind::Uint32 | FieldKind::Fixed32 => {
+            let v = u32::try_from(n.as_u64().ok_or(Refused::Range)?).map_err(|_| Refused::Range)?;
+            if kind == FieldKind::Uint32 {
+                state.tag(number, 0);
+                write_varint(u64::from(v), &mut state.out);
+            } else {
+                state.tag(number, 5);
+                state.out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        FieldKind::Uint64 | FieldKind::Fixed64 => {
+            let v = n.as_u64().ok_or(Refused::Range)?;
+            if kind == FieldKind::Uint64 {
+                state.tag(number, 0);
+                write_varint(v, &mut state.out);
+            } else {
+                state.tag(number, 1);
+                state.out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        FieldKind::Enum(_) => return Err(Refused::Enum),
+        FieldKind::Bool | FieldKind::String | FieldKind::Bytes | FieldKind::Message(_) => {
+            return Err(Refused::Kind);
+        }
+    }
+    let end = state.out.len();
+    state.segments.push(Segment { number, start, end });
+    Ok(())
+}
+
+/// A number given as a string (`"-1"`, `"60"`, `"Infinity"`), for a field
+/// of numeric kind `kind`: what the master's lenient parsing reads.
+fn lenient_number(kind: FieldKind, text: &str) -> Option<Number> {
+    match kind {
+        FieldKind::Double | FieldKind::Float => Some(Number::Float(match text {
+            "Infinity" => f64::INFINITY,
+            "-Infinity" => f64::NEG_INFINITY,
+            _ => text.trim().parse().ok()?,
+        })),
+        _ => {
+            let trimmed = text.trim();
+            if let Ok(v) = trimmed.parse::<u64>() {
+                Some(Number::Unsigned(v))
+            } else {
+                trimmed.parse::<i64>().ok().map(Number::Signed)
+            }
+        }
+    }
+}
+
+/// Base64 as stout decodes it: standard alphabet, whitespace skipped.
+fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(compact.as_bytes())
 }
 
 /// A JSON number as serde_json read it.
@@ -614,4 +761,783 @@ fn read_map<'de, A: MapAccess<'de>>(state: &mut State, field: &'static Field, mu
     }
     state.depth -= 1;
     Ok(any)
+}
+
+// ---------------------------------------------------------------------------
+// The fast path: a hand-written reader for the JSON a master or a client
+// sends, with no serde in between.
+// ---------------------------------------------------------------------------
+
+/// The fast reader stopped: the document is read again by the careful
+/// (serde_json) reader, which accepts it or says what is wrong and where.
+/// The fast reader stops on every input the careful one refuses, and on
+/// some it accepts (lenient forms it leaves to it, such as map fields).
+struct Bail;
+
+type Fast<T> = Result<T, Bail>;
+
+/// Powers of ten as serde_json's float parsing uses them: `POW10[i]` is the
+/// double nearest to 10^i.
+fn pow10() -> &'static [f64; 309] {
+    static POW10: OnceLock<[f64; 309]> = OnceLock::new();
+    POW10.get_or_init(|| {
+        let mut table = [0.0; 309];
+        for (i, slot) in table.iter_mut().enumerate() {
+            // Correctly rounded, as the literals `1e0` ... `1e308` are.
+            *slot = format!("1e{i}").parse().unwrap_or(f64::INFINITY);
+        }
+        table
+    })
+}
+
+/// The bytes of `w` that end a plain run in a JSON string (`"`, `\`, a
+/// control character) have their high bit set in the result; the lowest set
+/// bit is exact (above it there may be false alarms).
+#[inline(always)]
+fn string_special(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    (w.wrapping_sub(ONES * 0x20) | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')))) & !w & HIGH
+}
+
+/// A string's contents: a range of the input, or (when it had escapes) the
+/// reader's `text` buffer.
+#[derive(Clone, Copy)]
+enum Text {
+    Raw(usize, usize),
+    Unescaped,
+}
+
+struct Reader<'j> {
+    json: &'j [u8],
+    at: usize,
+    state: State,
+    /// The contents of the last string that had escapes, unescaped.
+    text: Vec<u8>,
+}
+
+impl<'j> Reader<'j> {
+    /// Skips whitespace; returns the next byte.
+    #[inline(always)]
+    fn ws(&mut self) -> Option<u8> {
+        loop {
+            match self.json.get(self.at) {
+                Some(b' ' | b'\n' | b'\t' | b'\r') => self.at += 1,
+                other => return other.copied(),
+            }
+        }
+    }
+
+    /// Expects `byte` after whitespace.
+    #[inline(always)]
+    fn expect(&mut self, byte: u8) -> Fast<()> {
+        if self.ws() != Some(byte) {
+            return Err(Bail);
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Fast<()> {
+        self.state.depth += 1;
+        if self.state.depth > MAX_DEPTH {
+            return Err(Bail);
+        }
+        Ok(())
+    }
+
+    /// The document: one object of type `id`, and nothing after it.
+    fn document(&mut self, id: MessageId) -> Fast<()> {
+        if self.ws() != Some(b'{') {
+            return Err(Bail);
+        }
+        self.message(id)?;
+        if self.ws().is_some() {
+            return Err(Bail);
+        }
+        Ok(())
+    }
+
+    /// A string whose opening quote is at `self.at`: checked as serde_json
+    /// checks strings (escapes, control characters, UTF-8).
+    #[inline(always)]
+    fn string(&mut self) -> Fast<Text> {
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let json = self.json;
+        let start = self.at + 1;
+        let mut at = start;
+        // Whether a byte of a multi-byte UTF-8 sequence was seen.
+        let mut high = 0;
+        loop {
+            // Eight bytes at a time up to the first `"`, `\` or control character.
+            while let Some(word) = json.get(at..at + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                let w = u64::from_le_bytes(w);
+                // (Bytes past the end of the string may count as high: that
+                // only costs a UTF-8 check.)
+                high |= w & HIGH;
+                let special = string_special(w);
+                if special != 0 {
+                    at += special.trailing_zeros() as usize / 8;
+                    break;
+                }
+                at += 8;
+            }
+            match json.get(at) {
+                Some(b'"') => {
+                    self.at = at + 1;
+                    if high != 0 && std::str::from_utf8(&json[start..at]).is_err() {
+                        return Err(Bail);
+                    }
+                    return Ok(Text::Raw(start, at));
+                }
+                Some(b'\\') => {
+                    self.text.clear();
+                    self.text.extend_from_slice(&json[start..at]);
+                    self.at = at;
+                    return self.escaped_string();
+                }
+                Some(&b) if b >= 0x20 => {
+                    // Near the end of the input, one byte at a time.
+                    high |= u64::from(b & 0x80);
+                    at += 1;
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// The rest of a string from the backslash at `self.at`, unescaped into
+    /// `self.text` (which holds what came before).
+    #[cold]
+    fn escaped_string(&mut self) -> Fast<Text> {
+        let json = self.json;
+        let mut at = self.at;
+        loop {
+            match json.get(at) {
+                Some(b'"') => {
+                    self.at = at + 1;
+                    if std::str::from_utf8(&self.text).is_err() {
+                        return Err(Bail);
+                    }
+                    return Ok(Text::Unescaped);
+                }
+                Some(b'\\') => {
+                    let c = match json.get(at + 1) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let high = hex4(json, at + 2)?;
+                            at += 4;
+                            let code = match high {
+                                0xdc00..=0xdfff => return Err(Bail),
+                                0xd800..=0xdbff => {
+                                    if json.get(at + 2..at + 4) != Some(b"\\u") {
+                                        return Err(Bail);
+                                    }
+                                    let low = hex4(json, at + 4)?;
+                                    if !(0xdc00..=0xdfff).contains(&low) {
+                                        return Err(Bail);
+                                    }
+                                    at += 6;
+                                    0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
+                                }
+                                _ => high,
+                            };
+                            char::from_u32(code).ok_or(Bail)?
+                        }
+                        _ => return Err(Bail),
+                    };
+                    at += 2;
+                    let mut buf = [0u8; 4];
+                    self.text.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                Some(&b) if b >= 0x20 => {
+                    self.text.push(b);
+                    at += 1;
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// The bytes of a string read by [`string`](Self::string).
+    #[inline(always)]
+    fn bytes<'s>(&'s self, text: Text) -> &'s [u8]
+    where
+        'j: 's,
+    {
+        match text {
+            Text::Raw(start, end) => &self.json[start..end],
+            Text::Unescaped => &self.text,
+        }
+    }
+
+    /// A number at `self.at`, read exactly as serde_json reads it (the
+    /// forms it reads with more care are left to it).
+    fn number(&mut self) -> Fast<Number> {
+        let json = self.json;
+        let mut at = self.at;
+        let negative = json.get(at) == Some(&b'-');
+        if negative {
+            at += 1;
+        }
+        let digit = |at: usize| json.get(at).filter(|b| b.is_ascii_digit()).map(|b| u64::from(b - b'0'));
+        let mut significand = digit(at).ok_or(Bail)?;
+        at += 1;
+        if significand == 0 {
+            // Only one leading zero.
+            if digit(at).is_some() {
+                return Err(Bail);
+            }
+        } else {
+            while let Some(d) = digit(at) {
+                significand = significand.checked_mul(10).and_then(|s| s.checked_add(d)).ok_or(Bail)?;
+                at += 1;
+            }
+        }
+        let mut exponent: i32 = 0;
+        let mut float = false;
+        if json.get(at) == Some(&b'.') {
+            float = true;
+            at += 1;
+            digit(at).ok_or(Bail)?;
+            while let Some(d) = digit(at) {
+                significand = significand.checked_mul(10).and_then(|s| s.checked_add(d)).ok_or(Bail)?;
+                exponent -= 1;
+                at += 1;
+            }
+        }
+        if let Some(b'e' | b'E') = json.get(at) {
+            float = true;
+            at += 1;
+            let negative_exponent = match json.get(at) {
+                Some(b'-') => {
+                    at += 1;
+                    true
+                }
+                Some(b'+') => {
+                    at += 1;
+                    false
+                }
+                _ => false,
+            };
+            let mut e = digit(at).ok_or(Bail)? as i32;
+            at += 1;
+            while let Some(d) = digit(at) {
+                e = e.checked_mul(10).and_then(|e| e.checked_add(d as i32)).ok_or(Bail)?;
+                at += 1;
+            }
+            exponent = if negative_exponent { exponent.checked_sub(e) } else { exponent.checked_add(e) }.ok_or(Bail)?;
+        }
+        self.at = at;
+        if !float {
+            if !negative {
+                return Ok(Number::Unsigned(significand));
+            }
+            // As serde_json: `-0` and what i64 cannot hold are doubles.
+            let neg = (significand as i64).wrapping_neg();
+            return Ok(if neg >= 0 { Number::Float(-(significand as f64)) } else { Number::Signed(neg) });
+        }
+        // serde_json's `f64_from_parts` (without `float_roundtrip`), within
+        // its table of powers; the rest is left to it.
+        let pow = *pow10().get(exponent.unsigned_abs() as usize).ok_or(Bail)?;
+        let mut f = significand as f64;
+        if exponent >= 0 {
+            f *= pow;
+            if f.is_infinite() {
+                return Err(Bail);
+            }
+        } else {
+            f /= pow;
+        }
+        Ok(Number::Float(if negative { -f } else { f }))
+    }
+
+    /// Steps over `literal` (`true`, `false`, `null`) at `self.at`.
+    #[inline]
+    fn literal(&mut self, literal: &[u8]) -> Fast<()> {
+        if self.json.get(self.at..self.at + literal.len()) != Some(literal) {
+            return Err(Bail);
+        }
+        self.at += literal.len();
+        Ok(())
+    }
+
+    /// An object of message type `id`, its `{` at `self.at`.
+    fn message(&mut self, id: MessageId) -> Fast<()> {
+        self.at += 1;
+        self.enter()?;
+        let message = self.state.schema.message(id);
+        let names = &Names::get()[id as usize];
+        let first = self.state.segments.len();
+        let body = self.state.out.len();
+        // The required fields set so far, one bit each.
+        let mut seen = 0u64;
+        // Keys usually come in declaration order: the field after the last
+        // one is tried first.
+        let mut guess = 0;
+        match self.ws() {
+            Some(b'}') => self.at += 1,
+            _ => loop {
+                if self.ws() != Some(b'"') {
+                    return Err(Bail);
+                }
+                let key = self.string()?;
+                let index = match key {
+                    Text::Raw(start, end) => names.find(message, self.json, start, end, guess),
+                    Text::Unescaped => std::str::from_utf8(&self.text).ok().and_then(|key| message.field_index(key)),
+                };
+                self.expect(b':')?;
+                let next = self.ws().ok_or(Bail)?;
+                match index {
+                    Some(index) => {
+                        guess = index + 1;
+                        let field = &message.fields[index];
+                        if self.value(field, next, false)? {
+                            seen |= names.required[index];
+                        }
+                    }
+                    None => self.skip(next)?,
+                }
+                match self.ws() {
+                    Some(b',') => self.at += 1,
+                    Some(b'}') => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err(Bail),
+                }
+            },
+        }
+        if seen != names.all_required {
+            return Err(Bail);
+        }
+        self.state.order_fields(first, body);
+        self.state.depth -= 1;
+        Ok(())
+    }
+
+    /// The value of `field`, its first byte `next` at `self.at`: encoded as
+    /// the careful reader encodes it. Returns whether the field was set.
+    fn value(&mut self, field: &'static Field, next: u8, in_array: bool) -> Fast<bool> {
+        match next {
+            b'"' => {
+                let text = self.string()?;
+                self.string_value(field, text)
+            }
+            b'{' => {
+                let FieldKind::Message(id) = field.kind else { return Err(Bail) };
+                if field.map {
+                    return Err(Bail);
+                }
+                let open = self.state.open(field.number);
+                self.message(id)?;
+                self.state.close(field.number, open);
+                Ok(true)
+            }
+            b'[' => {
+                if !field.repeated || in_array {
+                    return Err(Bail);
+                }
+                self.at += 1;
+                self.enter()?;
+                let mut any = false;
+                if self.ws() == Some(b']') {
+                    self.at += 1;
+                } else {
+                    loop {
+                        let next = self.ws().ok_or(Bail)?;
+                        any |= self.value(field, next, true)?;
+                        match self.ws() {
+                            Some(b',') => self.at += 1,
+                            Some(b']') => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return Err(Bail),
+                        }
+                    }
+                }
+                self.state.depth -= 1;
+                Ok(any)
+            }
+            b't' | b'f' => {
+                let v = next == b't';
+                self.literal(if v { b"true" } else { b"false" })?;
+                if field.kind != FieldKind::Bool {
+                    return Err(Bail);
+                }
+                self.state.boolean(field.number, v);
+                Ok(true)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                Ok(false)
+            }
+            _ => {
+                let n = self.number()?;
+                encode_number(&mut self.state, field, n).map_err(|_| Bail)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// A string given for `field`.
+    fn string_value(&mut self, field: &'static Field, text: Text) -> Fast<bool> {
+        let number = field.number;
+        match field.kind {
+            FieldKind::String => {
+                let bytes = match text {
+                    Text::Raw(start, end) => &self.json[start..end],
+                    Text::Unescaped => &self.text,
+                };
+                self.state.length_delimited(number, bytes);
+                Ok(true)
+            }
+            FieldKind::Enum(id) => {
+                let value = match EnumNames::get().get(id as usize).and_then(Option::as_ref) {
+                    Some(names) => names.find(self.bytes(text)),
+                    None => {
+                        let name = std::str::from_utf8(self.bytes(text)).map_err(|_| Bail)?;
+                        self.state.schema.enumeration(id).number_of(name)
+                    }
+                };
+                match value {
+                    Some(value) => {
+                        self.state.varint(number, i64::from(value) as u64);
+                        Ok(true)
+                    }
+                    None if field.required => Err(Bail),
+                    None => Ok(false),
+                }
+            }
+            kind => {
+                // The lenient forms: the careful reader's own conversions.
+                let text = std::str::from_utf8(self.bytes(text)).map_err(|_| Bail)?;
+                match kind {
+                    FieldKind::Bytes => {
+                        let bytes = decode_base64(text).map_err(|_| Bail)?;
+                        self.state.length_delimited(number, &bytes);
+                    }
+                    FieldKind::Bool => match text {
+                        "true" => self.state.boolean(number, true),
+                        "false" => self.state.boolean(number, false),
+                        _ => return Err(Bail),
+                    },
+                    FieldKind::Message(_) => return Err(Bail),
+                    kind => {
+                        let n = lenient_number(kind, text).ok_or(Bail)?;
+                        encode_number(&mut self.state, field, n).map_err(|_| Bail)?;
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Steps over the value of an unknown key, its first byte `next` at
+    /// `self.at`, checking it as the careful reader does.
+    fn skip(&mut self, next: u8) -> Fast<()> {
+        match next {
+            b'"' => self.string().map(|_| ()),
+            b'{' | b'[' => {
+                let close = if next == b'{' { b'}' } else { b']' };
+                self.at += 1;
+                self.enter()?;
+                if self.ws() == Some(close) {
+                    self.at += 1;
+                } else {
+                    loop {
+                        if next == b'{' {
+                            if self.ws() != Some(b'"') {
+                                return Err(Bail);
+                            }
+                            self.string()?;
+                            self.expect(b':')?;
+                        }
+                        let value = self.ws().ok_or(Bail)?;
+                        self.skip(value)?;
+                        match self.ws() {
+                            Some(b',') => self.at += 1,
+                            Some(b) if b == close => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return Err(Bail),
+                        }
+                    }
+                }
+                self.state.depth -= 1;
+                Ok(())
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(|_| ()),
+        }
+    }
+}
+
+/// A message's field names, for matching keys in place, and its required
+/// fields.
+struct Names {
+    /// Per field (declaration order): the name's first eight bytes (zeros
+    /// after a shorter name), as a little-endian word, and its length.
+    heads: Vec<(u64, usize)>,
+    /// Per field: its bit among the required fields (0 if it is optional).
+    required: Vec<u64>,
+    /// Every required field's bit; a bit no field has when there are more
+    /// than 64 (such a message is left to the careful reader).
+    all_required: u64,
+}
+
+impl Names {
+    /// Every message's names, by message id.
+    fn get() -> &'static [Names] {
+        static NAMES: OnceLock<Vec<Names>> = OnceLock::new();
+        NAMES.get_or_init(|| {
+            let schema = Schema::get();
+            // Message ids are the indexes 0..n of the schema's table.
+            (0..schema.message_names().len() as MessageId)
+                .map(|id| {
+                    let message = schema.message(id);
+                    let mut required = vec![0; message.fields.len()];
+                    let mut all_required = 0;
+                    for (bit, &index) in message.required.iter().enumerate() {
+                        match required.get_mut(usize::from(index)) {
+                            Some(slot) if bit < 64 => {
+                                *slot = 1 << bit;
+                                all_required |= 1 << bit;
+                            }
+                            // Never set: such a message always stops the fast reader.
+                            _ => all_required = u64::MAX,
+                        }
+                    }
+                    Names {
+                        heads: message.fields.iter().map(|f| (head(f.name.as_bytes()), f.name.len())).collect(),
+                        required,
+                        all_required,
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// The index of the field whose name is `json[start..end]` (a key
+    /// without escapes): the fields from `guess` on are tried first, since
+    /// keys usually come in declaration order.
+    #[inline]
+    fn find(&self, message: &Message, json: &[u8], start: usize, end: usize, guess: usize) -> Option<usize> {
+        let len = end - start;
+        // The key's first eight bytes; the input goes on after the key (its
+        // closing quote, at least).
+        let key_head = match json.get(start..start + 8) {
+            Some(word) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                let w = u64::from_le_bytes(w);
+                if len >= 8 { w } else { w & ((1u64 << (8 * len)) - 1) }
+            }
+            None => head(&json[start..end]),
+        };
+        let key = &json[start..end];
+        for (i, &(h, n)) in self.heads.iter().enumerate().skip(guess).take(4) {
+            if h == key_head && n == len && (len <= 8 || message.fields[i].name.as_bytes()[8..] == key[8..]) {
+                return Some(i);
+            }
+        }
+        std::str::from_utf8(key).ok().and_then(|key| message.field_index(key))
+    }
+}
+
+/// An enum's value names, for matching strings in place.
+struct EnumNames {
+    /// Per value: the name's first eight bytes (as [`head`]), its length, the
+    /// name and the number.
+    values: Vec<(u64, usize, Box<[u8]>, i32)>,
+}
+
+/// Enums with more values than this are looked up by hashing.
+const SCAN: usize = 32;
+
+impl EnumNames {
+    /// By enum id: the names of every enum a field refers to, with at most
+    /// [`SCAN`] values.
+    fn get() -> &'static [Option<EnumNames>] {
+        static NAMES: OnceLock<Vec<Option<EnumNames>>> = OnceLock::new();
+        NAMES.get_or_init(|| {
+            let schema = Schema::get();
+            let pool = crate::v1::descriptor_pool();
+            let mut enums: Vec<Option<EnumNames>> = Vec::new();
+            for id in 0..schema.message_names().len() as MessageId {
+                for field in &schema.message(id).fields {
+                    let FieldKind::Enum(e) = field.kind else { continue };
+                    let e = e as usize;
+                    if enums.len() <= e {
+                        enums.resize_with(e + 1, || None);
+                    }
+                    if enums[e].is_some() {
+                        continue;
+                    }
+                    let Some(descriptor) = pool.get_enum_by_name(&schema.enumeration(e as u32).name) else { continue };
+                    let values: Vec<_> = descriptor
+                        .values()
+                        .map(|v| (head(v.name().as_bytes()), v.name().len(), v.name().as_bytes().into(), v.number()))
+                        .collect();
+                    if values.len() <= SCAN {
+                        enums[e] = Some(EnumNames { values });
+                    }
+                }
+            }
+            enums
+        })
+    }
+
+    /// The number of the value named `name`.
+    #[inline]
+    fn find(&self, name: &[u8]) -> Option<i32> {
+        let h = head(name);
+        self.values.iter().find(|(vh, len, n, _)| *vh == h && *len == name.len() && **n == *name).map(|v| v.3)
+    }
+}
+
+/// The first eight bytes of `name` (zeros after a shorter one) as a
+/// little-endian word.
+fn head(name: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = name.len().min(8);
+    w[..n].copy_from_slice(&name[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// Four hex digits at `at`, as the value of a `\u` escape.
+#[inline]
+fn hex4(json: &[u8], at: usize) -> Fast<u32> {
+    let digits = json.get(at..at + 4).ok_or(Bail)?;
+    let mut v = 0;
+    for &d in digits {
+        v = v << 4 | char::from(d).to_digit(16).ok_or(Bail)?;
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::message_type;
+
+    /// The fast reader's bytes, or `None` where it stops.
+    fn fast(ty: &str, json: &str) -> Option<Vec<u8>> {
+        let mut reader = Reader { json: json.as_bytes(), at: 0, state: State::new(0), text: Vec::new() };
+        reader.document(message_type(ty).unwrap()).ok().map(|()| reader.state.out)
+    }
+
+    fn careful(ty: &str, json: &str) -> Result<Vec<u8>, JsonError> {
+        read_carefully(message_type(ty).unwrap(), json.as_bytes())
+    }
+
+    /// Documents the fast reader reads, exactly as the careful one does.
+    #[test]
+    fn the_fast_reader_gives_the_careful_readers_bytes() {
+        let documents = [
+            ("FrameworkID", r#"{"value":"test13"}"#),
+            ("FrameworkID", " {\n\t\"value\" : \"a\\/b\\\"c\\u00e9\\ud83d\\ude00\\n\\u0000\" } \r\n"),
+            ("FrameworkID", r#"{"value":"x","bogus":{"deep":[1,-2.5e-3,{"a":null},"\u0041",true,false,[]]},"n":null}"#),
+            ("FrameworkID", r#"{"value":"a","value":"b"}"#),
+            ("FrameworkID", "{\"value\":\"caf\u{e9} \u{4efb}\u{52a1} \u{1F600}\"}"),
+            ("Value.Scalar", r#"{"value":2.50e1}"#),
+            ("Value.Scalar", r#"{"value":-0}"#),
+            ("Value.Scalar", r#"{"value":"Infinity"}"#),
+            ("Value.Scalar", r#"{"value":" 60 "}"#),
+            ("Value.Scalar", r#"{"value":1E+2}"#),
+            ("Value.Scalar", r#"{"value":0.30000000000000004}"#),
+            ("Value.Range", r#"{"begin":"1","end":9007199254740993}"#),
+            ("Value.Range", r#"{"begin":18446744073709551615,"end":1.9}"#),
+            ("TimeInfo", r#"{"nanoseconds":-9223372036854775808}"#),
+            ("TimeInfo", r#"{"nanoseconds":"-1"}"#),
+            ("Filters", "{}"),
+            ("Filters", r#"{"refuse_seconds":null}"#),
+            ("scheduler.Event", r#"{"type":"NO_SUCH_EVENT"}"#),
+            ("scheduler.Event", r#"{"type":"HEARTBEAT","subscribed":null}"#),
+            (
+                "FrameworkInfo",
+                r#"{"user":"u","name":"n","checkpoint":"true","capabilities":{"type":"GPU_RESOURCES"},"roles":[]}"#,
+            ),
+            ("FrameworkInfo", r#"{"user":"u","name":"n","capabilities":[{"type":"NOPE"},{"type":"GPU_RESOURCES"}]}"#),
+            (
+                "scheduler.Call.Acknowledge",
+                "{\"agent_id\":{\"value\":\"a\"},\"task_id\":{\"value\":\"t\"},\"uuid\":\"H9KoCldt RTu0T7hal\\nLxs9w==\"}",
+            ),
+            ("ExecutorInfo", r#"{"executor_id":{"value":"e"},"command":{"value":"true"},"source":"s","data":"AA=="}"#),
+            (
+                "scheduler.Event",
+                r#"{"type":"OFFERS","offers":{"offers":[{"id":{"value":"o1"},"framework_id":{"value":"f"},"agent_id":{"value":"s"},"hostname":"h","url":{"scheme":"http","address":{"hostname":"h","ip":"1.2.3.4","port":5051},"path":"\/slave(1)"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":2.0}},{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":31000,"end":32000}]}}]}]}}"#,
+            ),
+        ];
+        for (ty, json) in documents {
+            let expected = careful(ty, json).unwrap_or_else(|e| panic!("{ty} {json}: {e}"));
+            assert_eq!(fast(ty, json).as_ref(), Some(&expected), "{ty} {json}");
+        }
+        // Long enough for the length placeholder to be widened.
+        let long = format!(r#"{{"value":"{}"}}"#, "x".repeat(300));
+        assert_eq!(fast("FrameworkID", &long).unwrap(), careful("FrameworkID", &long).unwrap());
+    }
+
+    /// Whatever the careful reader refuses, the fast reader stops at.
+    #[test]
+    fn the_fast_reader_stops_where_the_careful_reader_refuses() {
+        let deep = format!(r#"{{"value":"a","x":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
+        let documents = [
+            ("FrameworkID", r#"{"value":"a"} x"#),
+            ("FrameworkID", r#"{"value":"a""#),
+            ("FrameworkID", r#"{"value":"a",}"#),
+            ("FrameworkID", r#"{"value":"a" "x":1}"#),
+            ("FrameworkID", r#"{"value" "a"}"#),
+            ("FrameworkID", r#"{value:"a"}"#),
+            ("FrameworkID", "[1]"),
+            ("FrameworkID", ""),
+            ("FrameworkID", "{}"),
+            ("FrameworkID", r#"{"value":7}"#),
+            ("FrameworkID", r#"{"value":["a"]}"#),
+            ("FrameworkID", r#"{"value":"\x"}"#),
+            ("FrameworkID", r#"{"value":"\ud800"}"#),
+            ("FrameworkID", r#"{"value":"\udc00"}"#),
+            ("FrameworkID", r#"{"value":"\u12"}"#),
+            ("FrameworkID", "{\"value\":\"tab\there\"}"),
+            ("FrameworkID", r#"{"value":"a","x":[1,]}"#),
+            ("FrameworkID", r#"{"value":"a","x":01}"#),
+            ("FrameworkID", r#"{"value":"a","x":1.}"#),
+            ("FrameworkID", r#"{"value":"a","x":-}"#),
+            ("FrameworkID", r#"{"value":"a","x":1e400}"#),
+            ("FrameworkID", r#"{"value":"a","x":tru}"#),
+            ("FrameworkID", &deep),
+            ("Value.Range", r#"{"begin":1}"#),
+            ("Value.Range", r#"{"begin":-1,"end":1}"#),
+            ("TimeInfo", r#"{"nanoseconds":9223372036854775808}"#),
+            ("scheduler.Event", r#"{"type":4}"#),
+            ("Resource", r#"{"name":"cpus","type":"BOGUS"}"#),
+            ("Value.Scalar", r#"{"value":"NaN?"}"#),
+            ("Value.Scalar", r#"{"value":{}}"#),
+        ];
+        for (ty, json) in documents {
+            assert!(careful(ty, json).is_err(), "{ty} {json}");
+            assert_eq!(fast(ty, json), None, "{ty} {json}");
+        }
+        // Bytes that are not UTF-8, in a value and in a skipped value.
+        for json in [&b"{\"value\":\"\xff\"}"[..], b"{\"value\":\"a\",\"x\":\"\xc3\"}"] {
+            let id = message_type("FrameworkID").unwrap();
+            assert!(read_carefully(id, json).is_err());
+            let mut reader = Reader { json, at: 0, state: State::new(0), text: Vec::new() };
+            assert!(reader.document(id).is_err());
+        }
+    }
 }
