@@ -108,6 +108,8 @@ type StandInBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 /// What the stand-in saw of one request.
 #[derive(Debug, Clone)]
 struct Seen {
+    /// The proxy's end of the connection it came on.
+    peer: SocketAddr,
     path: String,
     headers: HashMap<String, String>,
     body: Bytes,
@@ -129,12 +131,12 @@ async fn start_master() -> StandIn {
     let state = (seen.clone(), release_rx, fresh);
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, peer)) = listener.accept().await else { return };
             let state = state.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(answer(addr, state, req).await) }
+                    async move { Ok::<_, Infallible>(answer(addr, peer, state, req).await) }
                 });
                 let _ =
                     hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
@@ -146,6 +148,7 @@ async fn start_master() -> StandIn {
 
 async fn answer(
     addr: SocketAddr,
+    peer: SocketAddr,
     (seen, release, fresh): (Arc<Mutex<Vec<Seen>>>, watch::Receiver<bool>, Arc<AtomicU64>),
     req: Request<Incoming>,
 ) -> Response<StandInBody> {
@@ -153,7 +156,7 @@ async fn answer(
     let headers: HashMap<String, String> =
         req.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
     let body = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-    seen.lock().unwrap().push(Seen { path: path.clone(), headers: headers.clone(), body: body.clone() });
+    seen.lock().unwrap().push(Seen { peer, path: path.clone(), headers: headers.clone(), body: body.clone() });
     let empty = || Full::new(Bytes::new()).boxed();
     let redirect = |location: String| {
         Response::builder().status(StatusCode::TEMPORARY_REDIRECT).header("location", location).body(empty()).unwrap()
@@ -386,9 +389,18 @@ async fn hyper_framework_stream_relayed_chunk_by_chunk_and_recorded() {
     master.release.send_replace(true);
     assert_eq!(next_chunk(&mut body).await, None);
 
+    // The subscriber's connection goes on after its stream (the relay, which
+    // drove the upstream connection, handed it back).
+    let response =
+        post(&mut subscriber, proxy.addr, "/api/v1/scheduler", fixture("08-teardown.json"), &[stream_id, auth]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    within("202 body", response.into_body().collect()).await.unwrap();
+
     // What the master saw: the same bodies and headers, `Host` naming it.
     let seen = master.seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 3);
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[3].body, fixture("08-teardown.json"));
+    assert_eq!(seen[3].peer, seen[0].peer, "on the upstream connection the stream was on");
     assert_eq!(seen[0].body, register);
     assert_eq!(seen[0].path, "/api/v1/scheduler");
     assert_eq!(seen[0].headers["host"], master.addr.to_string());
@@ -425,9 +437,12 @@ async fn hyper_framework_stream_relayed_chunk_by_chunk_and_recorded() {
             _ => None,
         })
         .collect();
-    assert_eq!(calls, [(1, "SUBSCRIBE".into()), (2, "ACKNOWLEDGE".into()), (2, "DECLINE".into())]);
+    assert_eq!(
+        calls,
+        [(1, "SUBSCRIBE".into()), (2, "ACKNOWLEDGE".into()), (2, "DECLINE".into()), (1, "TEARDOWN".into())]
+    );
     let accepted = entries.iter().filter(|e| matches!(&e.kind, EntryKind::Response(r) if r.status == 202)).count();
-    assert_eq!(accepted, 2);
+    assert_eq!(accepted, 3);
     let stream_close = entries.iter().find_map(|e| match &e.kind {
         EntryKind::Close(c) if c.stream == Some(1) => Some(c.by),
         _ => None,
