@@ -50,6 +50,9 @@ struct State {
     out: Vec<u8>,
     path: Path,
     depth: usize,
+    /// Whether `segments` is kept (the fast reader finds the fields again in
+    /// the bytes, only when a message needs reordering).
+    track: bool,
     segments: Vec<Segment>,
     scratch: Vec<u8>,
 }
@@ -66,6 +69,7 @@ pub(super) fn read_into(message: MessageId, json: &[u8], out: &mut Vec<u8>) -> R
     out.clear();
     let done = with_scratch(|scratch| {
         let mut state = State::new(0);
+        state.track = false;
         state.out = std::mem::take(out);
         state.segments = std::mem::take(&mut scratch.segments);
         state.scratch = std::mem::take(&mut scratch.scratch);
@@ -165,6 +169,7 @@ impl State {
             out: Vec::with_capacity(capacity),
             path: Path::default(),
             depth: 0,
+            track: true,
             segments: Vec::new(),
             scratch: Vec::new(),
         }
@@ -176,8 +181,7 @@ impl State {
         let start = self.out.len();
         self.tag(number, 0);
         write_varint(v, &mut self.out);
-        let end = self.out.len();
-        self.segments.push(Segment { number, start, end });
+        self.segment(number, start);
     }
 
     /// Field `number` = the boolean `v`, as one segment.
@@ -186,8 +190,7 @@ impl State {
         let start = self.out.len();
         self.tag(number, 0);
         self.out.push(u8::from(v));
-        let end = self.out.len();
-        self.segments.push(Segment { number, start, end });
+        self.segment(number, start);
     }
 
     /// Field `number` = the bytes `bytes` (a string or bytes field), as one segment.
@@ -197,8 +200,7 @@ impl State {
         self.tag(number, 2);
         write_varint(bytes.len() as u64, &mut self.out);
         self.out.extend_from_slice(bytes);
-        let end = self.out.len();
-        self.segments.push(Segment { number, start, end });
+        self.segment(number, start);
     }
 
     fn enter<E: de::Error>(&mut self) -> Result<(), E> {
@@ -242,7 +244,39 @@ impl State {
             self.out.copy_within(body..old_len, body + width - 1);
             self.out[body - 1..body - 1 + width].copy_from_slice(&prefix[..width]);
         }
-        self.segments.push(Segment { number, start, end: self.out.len() });
+        self.segment(number, start);
+    }
+
+    /// Notes that field `number` was written from `start` to the end of `out`.
+    #[inline(always)]
+    fn segment(&mut self, number: u32, start: usize) {
+        if self.track {
+            self.segments.push(Segment { number, start, end: self.out.len() });
+        }
+    }
+
+    /// For the fast reader, which does not track segments: puts the fields
+    /// of the message whose body starts at `body` in field-number order,
+    /// finding them in the bytes written.
+    /// (`false` if the bytes are not whole fields, which cannot happen.)
+    #[cold]
+    fn reorder(&mut self, body: usize) -> bool {
+        let first = self.segments.len();
+        let mut at = body;
+        while at < self.out.len() {
+            match crate::wire::read_field(&self.out, at) {
+                Ok((number, _, next)) => {
+                    self.segments.push(Segment { number, start: at, end: next });
+                    at = next;
+                }
+                Err(_) => {
+                    self.segments.truncate(first);
+                    return false;
+                }
+            }
+        }
+        self.order_fields(first, body);
+        true
     }
 
     /// Puts the fields written since `first` (for the message whose body
@@ -593,8 +627,7 @@ fn encode_number(state: &mut State, field: &Field, n: Number) -> Result<(), Refu
             return Err(Refused::Kind);
         }
     }
-    let end = state.out.len();
-    state.segments.push(Segment { number, start, end });
+    state.segment(number, start);
     Ok(())
 }
 
@@ -1078,8 +1111,10 @@ impl<'j> Reader<'j> {
         self.enter()?;
         let message = self.state.schema.message(id);
         let names = &Names::get()[id as usize];
-        let first = self.state.segments.len();
         let body = self.state.out.len();
+        // The number of the last field read, and whether one came before a
+        // lower-numbered one.
+        let (mut last, mut unordered) = (0, false);
         // The required fields set so far, one bit each.
         let mut seen = 0u64;
         // Keys usually come in declaration order: the field after the last
@@ -1102,6 +1137,8 @@ impl<'j> Reader<'j> {
                     Some(index) => {
                         guess = index + 1;
                         let field = &message.fields[index];
+                        unordered |= field.number < last;
+                        last = field.number;
                         if self.value(field, next, false)? {
                             seen |= names.required[index];
                         }
@@ -1118,10 +1155,9 @@ impl<'j> Reader<'j> {
                 }
             },
         }
-        if seen != names.all_required {
+        if seen != names.all_required || unordered && !self.state.reorder(body) {
             return Err(Bail);
         }
-        self.state.order_fields(first, body);
         self.state.depth -= 1;
         Ok(())
     }
@@ -1437,7 +1473,9 @@ mod tests {
 
     /// The fast reader's bytes, or `None` where it stops.
     fn fast(ty: &str, json: &str) -> Option<Vec<u8>> {
-        let mut reader = Reader { json: json.as_bytes(), at: 0, state: State::new(0), text: Vec::new() };
+        let mut state = State::new(0);
+        state.track = false;
+        let mut reader = Reader { json: json.as_bytes(), at: 0, state, text: Vec::new() };
         reader.document(message_type(ty).unwrap()).ok().map(|()| reader.state.out)
     }
 
