@@ -809,6 +809,13 @@ struct Bail;
 
 type Fast<T> = Result<T, Bail>;
 
+/// 10^0 ... 10^22, the powers of ten a double holds exactly (the first
+/// entries of [`pow10`]'s table).
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
 /// Powers of ten as serde_json's float parsing uses them: `POW10[i]` is the
 /// double nearest to 10^i.
 fn pow10() -> &'static [f64; 309] {
@@ -994,8 +1001,20 @@ impl<'j> Reader<'j> {
                     self.text.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
                 Some(&b) if b >= 0x20 => {
-                    self.text.push(b);
+                    // A run of plain bytes, eight at a time where it can.
+                    let run = at;
                     at += 1;
+                    while let Some(word) = json.get(at..at + 8) {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(word);
+                        let special = string_special(u64::from_le_bytes(w));
+                        if special != 0 {
+                            at += special.trailing_zeros() as usize / 8;
+                            break;
+                        }
+                        at += 8;
+                    }
+                    self.text.extend_from_slice(&json[run..at]);
                 }
                 _ => return Err(Bail),
             }
@@ -1020,34 +1039,52 @@ impl<'j> Reader<'j> {
         let json = self.json;
         let mut at = self.at;
         let negative = json.get(at) == Some(&b'-');
-        if negative {
+        at += usize::from(negative);
+        // Digits: up to 19 of them cannot overflow a u64 (longer numbers are
+        // left to the careful reader).
+        let mut significand: u64 = 0;
+        let mut digits = 0;
+        let int_start = at;
+        while let Some(&b) = json.get(at) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            significand = significand.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
             at += 1;
         }
-        let digit = |at: usize| json.get(at).filter(|b| b.is_ascii_digit()).map(|b| u64::from(b - b'0'));
-        let mut significand = digit(at).ok_or(Bail)?;
-        at += 1;
-        if significand == 0 {
-            // Only one leading zero.
-            if digit(at).is_some() {
-                return Err(Bail);
-            }
-        } else {
-            while let Some(d) = digit(at) {
-                significand = significand.checked_mul(10).and_then(|s| s.checked_add(d)).ok_or(Bail)?;
-                at += 1;
-            }
+        digits += at - int_start;
+        // At least one digit, and only one leading zero.
+        if at == int_start || (json[int_start] == b'0' && at - int_start > 1) {
+            return Err(Bail);
         }
         let mut exponent: i32 = 0;
         let mut float = false;
         if json.get(at) == Some(&b'.') {
             float = true;
             at += 1;
-            digit(at).ok_or(Bail)?;
-            while let Some(d) = digit(at) {
-                significand = significand.checked_mul(10).and_then(|s| s.checked_add(d)).ok_or(Bail)?;
-                exponent -= 1;
+            let fraction_start = at;
+            while let Some(&b) = json.get(at) {
+                if !b.is_ascii_digit() {
+                    break;
+                }
+                significand = significand.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
                 at += 1;
             }
+            if at == fraction_start {
+                return Err(Bail);
+            }
+            digits += at - fraction_start;
+            exponent = -((at - fraction_start) as i32);
+        }
+        if digits > 19 {
+            // Twenty digits may still fit (integers up to u64::MAX); the
+            // rest is left to the careful reader.
+            if float || digits > 20 {
+                return Err(Bail);
+            }
+            significand = json[int_start..at].iter().try_fold(0u64, |s, &b| {
+                s.checked_mul(10).and_then(|s| s.checked_add(u64::from(b - b'0'))).ok_or(Bail)
+            })?;
         }
         if let Some(b'e' | b'E') = json.get(at) {
             float = true;
@@ -1063,13 +1100,22 @@ impl<'j> Reader<'j> {
                 }
                 _ => false,
             };
-            let mut e = digit(at).ok_or(Bail)? as i32;
-            at += 1;
-            while let Some(d) = digit(at) {
-                e = e.checked_mul(10).and_then(|e| e.checked_add(d as i32)).ok_or(Bail)?;
+            let exponent_start = at;
+            let mut e: i32 = 0;
+            while let Some(&b) = json.get(at) {
+                if !b.is_ascii_digit() {
+                    break;
+                }
+                e = e * 10 + i32::from(b - b'0');
                 at += 1;
+                if at - exponent_start > 4 {
+                    return Err(Bail);
+                }
             }
-            exponent = if negative_exponent { exponent.checked_sub(e) } else { exponent.checked_add(e) }.ok_or(Bail)?;
+            if at == exponent_start {
+                return Err(Bail);
+            }
+            exponent += if negative_exponent { -e } else { e };
         }
         self.at = at;
         if !float {
@@ -1082,7 +1128,11 @@ impl<'j> Reader<'j> {
         }
         // serde_json's `f64_from_parts` (without `float_roundtrip`), within
         // its table of powers; the rest is left to it.
-        let pow = *pow10().get(exponent.unsigned_abs() as usize).ok_or(Bail)?;
+        let power = exponent.unsigned_abs() as usize;
+        let pow = match EXACT_POW10.get(power) {
+            Some(&pow) => pow,
+            None => *pow10().get(power).ok_or(Bail)?,
+        };
         let mut f = significand as f64;
         if exponent >= 0 {
             f *= pow;
@@ -1126,12 +1176,25 @@ impl<'j> Reader<'j> {
                 if self.ws() != Some(b'"') {
                     return Err(Bail);
                 }
-                let key = self.string()?;
-                let index = match key {
-                    Text::Raw(start, end) => names.find(message, self.json, start, end, guess),
-                    Text::Unescaped => std::str::from_utf8(&self.text).ok().and_then(|key| message.field_index(key)),
+                // The key expected next, with its colon (`"name":`), matched
+                // in place; any other key is read as a string.
+                let index = match names.expected(self.json, self.at, guess) {
+                    Some((index, len)) => {
+                        self.at += len;
+                        Some(index)
+                    }
+                    None => {
+                        let key = self.string()?;
+                        let index = match key {
+                            Text::Raw(start, end) => names.find(message, self.json, start, end, guess),
+                            Text::Unescaped => {
+                                std::str::from_utf8(&self.text).ok().and_then(|key| message.field_index(key))
+                            }
+                        };
+                        self.expect(b':')?;
+                        index
+                    }
                 };
-                self.expect(b':')?;
                 let next = self.ws().ok_or(Bail)?;
                 match index {
                     Some(index) => {
@@ -1329,6 +1392,9 @@ struct Names {
     /// Per field (declaration order): the name's first eight bytes (zeros
     /// after a shorter name), as a little-endian word, and its length.
     heads: Vec<(u64, usize)>,
+    /// Per field: its JSON key with the colon (`"name":`), as two
+    /// little-endian words (zeros after a shorter key), and its length.
+    keys: Vec<(u128, usize)>,
     /// Per field: its bit among the required fields (0 if it is optional).
     required: Vec<u64>,
     /// Every required field's bit; a bit no field has when there are more
@@ -1360,12 +1426,38 @@ impl Names {
                     }
                     Names {
                         heads: message.fields.iter().map(|f| (head(f.name.as_bytes()), f.name.len())).collect(),
+                        keys: message
+                            .fields
+                            .iter()
+                            .map(|f| {
+                                let mut key = [0u8; 16];
+                                let len = f.json_key.len();
+                                if let Some(head) = key.get_mut(..len) {
+                                    head.copy_from_slice(&f.json_key);
+                                }
+                                // A key too long for a word is never matched in place.
+                                (u128::from_le_bytes(key), if len <= 16 { len } else { usize::MAX })
+                            })
+                            .collect(),
                         required,
                         all_required,
                     }
                 })
                 .collect()
         })
+    }
+
+    /// Whether the key of the field at `guess` (the one expected next), with
+    /// its colon, is at `json[at..]`: its index and the key's length.
+    #[inline(always)]
+    fn expected(&self, json: &[u8], at: usize, guess: usize) -> Option<(usize, usize)> {
+        let &(key, len) = self.keys.get(guess)?;
+        let window = json.get(at..at + 16)?;
+        let mut w = [0u8; 16];
+        w.copy_from_slice(window);
+        let mask = if len >= 16 { u128::MAX } else { (1u128 << (8 * len)) - 1 };
+        // (A name holds no quote or backslash, so `"name":` is that key.)
+        ((u128::from_le_bytes(w) ^ key) & mask == 0 && len <= 16).then_some((guess, len))
     }
 
     /// The index of the field whose name is `json[start..end]` (a key
