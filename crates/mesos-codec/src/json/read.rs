@@ -1202,7 +1202,19 @@ impl<'j> Reader<'j> {
                         let field = &message.fields[index];
                         unordered |= field.number < last;
                         last = field.number;
-                        if self.value(field, next, false)? {
+                        let set = if next == b'"' && field.kind == FieldKind::String {
+                            // The commonest value, inline.
+                            match self.string()? {
+                                Text::Raw(start, end) => {
+                                    self.state.length_delimited(field.number, &self.json[start..end])
+                                }
+                                Text::Unescaped => self.state.length_delimited(field.number, &self.text),
+                            }
+                            true
+                        } else {
+                            self.value(field, next, false)?
+                        };
+                        if set {
                             seen |= names.required[index];
                         }
                     }
