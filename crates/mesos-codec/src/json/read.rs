@@ -107,10 +107,15 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     thread_local! {
         static SCRATCH: RefCell<Scratch> = RefCell::default();
     }
+    // Once the thread is tearing its locals down: fresh buffers.
+    if SCRATCH.try_with(|_| ()).is_err() {
+        return f(&mut Scratch::default());
+    }
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => {
             let result = f(&mut scratch);
-            if scratch.scratch.capacity() > KEEP || scratch.text.capacity() > KEEP {
+            let segments = scratch.segments.capacity() * std::mem::size_of::<Segment>();
+            if scratch.scratch.capacity() > KEEP || scratch.text.capacity() > KEEP || segments > KEEP {
                 *scratch = Scratch::default();
             }
             result
@@ -124,6 +129,10 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 pub(super) fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     thread_local! {
         static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    // Once the thread is tearing its locals down: a fresh buffer.
+    if BUFFER.try_with(|_| ()).is_err() {
+        return f(&mut Vec::new());
     }
     BUFFER.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buffer) => {
