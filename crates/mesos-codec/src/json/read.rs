@@ -1617,6 +1617,7 @@ mod tests {
             ("Value.Scalar", r#"{"value":"Infinity"}"#),
             ("Value.Scalar", r#"{"value":" 60 "}"#),
             ("Value.Scalar", r#"{"value":1E+2}"#),
+            ("Value.Scalar", r#"{"value":-2.5e-3}"#),
             ("Value.Scalar", r#"{"value":0.30000000000000004}"#),
             ("Value.Range", r#"{"begin":"1","end":9007199254740993}"#),
             ("Value.Range", r#"{"begin":18446744073709551615,"end":1.9}"#),
@@ -1648,6 +1649,48 @@ mod tests {
         // Long enough for the length placeholder to be widened.
         let long = format!(r#"{{"value":"{}"}}"#, "x".repeat(300));
         assert_eq!(fast("FrameworkID", &long).unwrap(), careful("FrameworkID", &long).unwrap());
+    }
+
+    /// JSON the writer wrote for random messages, as it is and damaged:
+    /// whatever the fast reader reads, the careful one reads alike.
+    #[test]
+    fn the_fast_reader_agrees_with_the_careful_one_on_random_documents() {
+        use super::super::test_gen::Gen;
+        let schema = Schema::get();
+        let names = schema.message_names();
+        let (mut fast_ok, mut stopped) = (0, 0);
+        for seed in 1..2000u64 {
+            let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let id = schema.message_by_name(names[g.below(names.len())]).unwrap();
+            let Ok(written) = crate::json::protobuf_to_json(id, &g.message(id, 0)) else { continue };
+            let text = String::from_utf8(written.json).unwrap();
+            let mut variants = vec![
+                text.replace(':', " : ").replace(',', ",\n\t"),
+                text.replace("\\/", "/").replace("\"value\"", "\"v\\u0061lue\""),
+                text.replace(".0", "0e-1").replace(",\"", ",\"unknown\":[{\"a\":null}],\""),
+            ];
+            let mut damaged = text.clone().into_bytes();
+            if !damaged.is_empty() {
+                let at = g.below(damaged.len());
+                damaged[at] = b"{}[]\",:0-.e\\ "[g.below(13)];
+            }
+            variants.push(String::from_utf8_lossy(&damaged).into_owned());
+            variants.push(text);
+            for json in variants {
+                let mut state = State::new(0);
+                state.track = false;
+                let mut reader = Reader { json: json.as_bytes(), at: 0, state, text: Vec::new() };
+                let careful = read_carefully(id, json.as_bytes());
+                if reader.document(id).is_ok() {
+                    fast_ok += 1;
+                    assert_eq!(Some(&reader.state.out), careful.as_ref().ok(), "{}: {json}", schema.message(id).name);
+                } else {
+                    stopped += 1;
+                }
+            }
+        }
+        // Both ways are exercised.
+        assert!(fast_ok > 3000 && stopped > 100, "{fast_ok} {stopped}");
     }
 
     /// Whatever the careful reader refuses, the fast reader stops at.

@@ -1155,4 +1155,32 @@ mod tests {
         write_string("a\"b\\c/d\n\u{1}\u{7f}é".as_bytes(), &mut out);
         assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\/d\n\u0001\u007fé""#);
     }
+    /// Random protobuf for random message types, fields in number order or
+    /// shuffled, singular fields repeated, repeated scalars packed, unknown
+    /// fields: whatever fast mode writes, careful mode writes alike.
+    #[test]
+    fn fast_mode_writes_what_careful_mode_writes() {
+        use super::super::test_gen::Gen;
+        let schema = Schema::get();
+        let names = schema.message_names();
+        let (mut fast_ok, mut retried) = (0, 0);
+        for seed in 1..3000u64 {
+            let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let id = schema.message_by_name(names[g.below(names.len())]).unwrap();
+            let pb = g.message(id, 0);
+            let (mut careful, mut careful_unknown) = (Vec::new(), Vec::new());
+            let careful_result = Writer::new(&mut careful, &mut careful_unknown, false).message(id, &pb, 0);
+            let (mut fast, mut fast_unknown) = (Vec::new(), Vec::new());
+            if Writer::new(&mut fast, &mut fast_unknown, true).fast_message(id, &pb, 0, pb.len(), 0).is_ok() {
+                fast_ok += 1;
+                assert!(careful_result.is_ok(), "{}: {careful_result:?}", schema.message(id).name);
+                assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&careful));
+                assert!(fast_unknown.is_empty() && careful_unknown.is_empty());
+            } else {
+                retried += 1;
+            }
+        }
+        // Both ways are exercised.
+        assert!(fast_ok > 1000 && retried > 10, "{fast_ok} {retried}");
+    }
 }
