@@ -471,12 +471,13 @@ impl Decoder {
         if chunk.is_empty() || self.failed.is_some() {
             return;
         }
-        if self.pos == self.current.len() {
-            self.current = chunk;
-            self.pos = 0;
-        } else {
+        if self.pos != self.current.len() || !self.queue.is_empty() {
+            // Bytes pushed earlier are still to be decoded: this chunk waits its turn.
             self.queue.push_back(chunk);
+            return;
         }
+        self.current = chunk;
+        self.pos = 0;
     }
 
     /// The next complete record, `Ok(None)` when more bytes are needed.
@@ -1085,5 +1086,29 @@ mod tests {
         framed.advance(2);
         assert_eq!(framed.chunk(), b"bc");
         assert_eq!(framed.remaining(), 2);
+    }
+
+    #[test]
+    fn a_chunk_pushed_while_another_waits_comes_after_it() {
+        // The first record ends the first chunk, and the second chunk still
+        // waits in the queue when the third is pushed.
+        for borrowed in [true, false] {
+            let mut decoder = Decoder::new();
+            let take = |decoder: &mut Decoder| {
+                if borrowed {
+                    decoder.next_record_ref().map(|r| r.map(|r| (r.offset, r.data.to_vec())))
+                } else {
+                    decoder.next_record().map(|r| r.map(|r| (r.offset, r.data.to_vec())))
+                }
+            };
+            decoder.push(Bytes::from_static(b"3\nabc"));
+            decoder.push(Bytes::from_static(b"1\nx"));
+            assert_eq!(take(&mut decoder), Ok(Some((0, b"abc".to_vec()))));
+            decoder.push(Bytes::from_static(b"1\ny"));
+            assert_eq!(take(&mut decoder), Ok(Some((5, b"x".to_vec()))));
+            assert_eq!(take(&mut decoder), Ok(Some((8, b"y".to_vec()))));
+            assert_eq!(take(&mut decoder), Ok(None));
+            assert_eq!((decoder.position(), decoder.finish()), (11, Ok(())));
+        }
     }
 }
