@@ -3,7 +3,7 @@
 //!
 //! | benchmark | ours | baseline |
 //! |---|---|---|
-//! | `protobuf-decode` | prost typed decode from `Bytes` | prost-reflect `DynamicMessage` decode |
+//! | `protobuf-decode` | `view::Checked::<Event>::decode` (checked zero-copy view); beside it `mesos-codec-prost` (prost typed decode from `Bytes`) and `mesos-codec-view-read-all` (the view's decode, then every field of every offer read through it) | prost-reflect `DynamicMessage` decode |
 //! | `json-decode` | `json::from_json::<Event>` (Mesos JSON → typed) | `serde_json::from_slice::<Value>` (parsing alone) |
 //! | `protobuf-to-json` | `json::protobuf_to_json` (straight from the wire) | `DynamicMessage` decode + prost-reflect's serde JSON |
 //! | `json-to-protobuf` | `json::json_to_protobuf` | `DynamicMessage` serde deserialize + encode |
@@ -19,6 +19,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mesos_codec::json::{self, json_to_protobuf, message_type, protobuf_to_json};
 use mesos_codec::peek::{Encoding, peek_type};
 use mesos_codec::v1::scheduler;
+use mesos_codec::view::{Checked, v1 as view};
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 
@@ -41,6 +42,38 @@ fn offers_event() -> (Vec<u8>, Vec<u8>) {
     (pb, json)
 }
 
+/// Reads every field of every offer of `event` through its view (what the
+/// event holds: ids, hostname, URL, resources with their values), summing
+/// lengths and values so that nothing is optimized away.
+fn read_all(event: view::scheduler::Event<'_>) -> f64 {
+    let mut sum = 0.0;
+    let Some(offers) = event.offers() else { return sum };
+    for offer in offers.offers() {
+        let mut n = offer.id().value().len() + offer.framework_id().value().len() + offer.agent_id().value().len();
+        n += offer.hostname().len();
+        if let Some(url) = offer.url() {
+            n += url.scheme().len() + url.path().map_or(0, str::len);
+            let address = url.address();
+            n += address.hostname().map_or(0, str::len) + address.ip().map_or(0, str::len);
+            sum += f64::from(address.port());
+        }
+        for resource in offer.resources() {
+            n += resource.name().len();
+            sum += f64::from(resource.r#type() as i32);
+            if let Some(scalar) = resource.scalar() {
+                sum += scalar.value();
+            }
+            if let Some(ranges) = resource.ranges() {
+                for range in ranges.range() {
+                    sum += (range.end() - range.begin()) as f64;
+                }
+            }
+        }
+        sum += n as f64;
+    }
+    sum
+}
+
 fn descriptor() -> MessageDescriptor {
     mesos_codec::v1::descriptor_pool().get_message_by_name("mesos.v1.scheduler.Event").expect("Event")
 }
@@ -57,8 +90,19 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("codec/protobuf-decode-100-offers");
     group.throughput(Throughput::Bytes(pb.len() as u64));
-    group
-        .bench_function("mesos-codec", |b| b.iter(|| scheduler::Event::decode(black_box(pb.clone())).expect("decode")));
+    assert_eq!(Checked::<scheduler::Event>::decode(pb.clone()).expect("view").to_message(), typed);
+    group.bench_function("mesos-codec", |b| {
+        b.iter(|| Checked::<scheduler::Event>::decode(black_box(pb.clone())).expect("decode"))
+    });
+    group.bench_function("mesos-codec-prost", |b| {
+        b.iter(|| scheduler::Event::decode(black_box(pb.clone())).expect("decode"))
+    });
+    group.bench_function("mesos-codec-view-read-all", |b| {
+        b.iter(|| {
+            let checked = Checked::<scheduler::Event>::decode(black_box(pb.clone())).expect("decode");
+            read_all(checked.view())
+        })
+    });
     group.bench_function("baseline-dynamic-message", |b| {
         b.iter(|| DynamicMessage::decode(descriptor.clone(), black_box(pb.clone())).expect("decode"))
     });

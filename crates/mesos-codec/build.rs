@@ -5,6 +5,9 @@
 //! source locations, is written to `$OUT_DIR/mesos_v1_descriptors.bin` for
 //! the runtime descriptor pool. Only this crate's own files are read.
 //!
+//! The zero-copy views (`mesos_codec::view::v1`) are generated from the same
+//! descriptors by `build/views.rs`.
+//!
 //! `google.protobuf.Duration` (used by `master.proto`) is compiled into the
 //! descriptor set from our `proto/google/protobuf/duration.proto`, but its
 //! Rust type is `prost_types::Duration`: prost-build maps the
@@ -14,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 use prost::Message as _;
 
+#[path = "build/views.rs"]
+mod views;
+
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Result<()> {
@@ -22,6 +28,7 @@ fn main() -> Result<()> {
     let proto_dir = manifest_dir.join("proto");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=build");
 
     let mut files = Vec::new();
     collect_protos(&proto_dir, &mut files)?;
@@ -38,6 +45,7 @@ fn main() -> Result<()> {
         .map_err(|e| format!("cannot compile the .proto files under {}: {e:?}", proto_dir.display()))?;
 
     prost_build::Config::new().bytes(["."]).enable_type_names().compile_fds(fds.clone())?;
+    views::generate(&fds, &out_dir)?;
 
     for file in &mut fds.file {
         file.source_code_info = None;

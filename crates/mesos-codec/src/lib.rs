@@ -20,6 +20,8 @@
 //! - [`schema`]: the flat schema tables the JSON engine walks.
 //! - [`session`]: the session log format: a line writer and a streaming
 //!   reader that follows growing files and survives a torn last line.
+//! - [`view`]: zero-copy typed views of protobuf messages, checked once
+//!   and read in place.
 //! - [`wire`]: the protobuf wire format, read by hand for the JSON writer.
 //!
 //! ```
@@ -40,4 +42,5 @@ pub mod schema;
 pub mod session;
 mod swar;
 pub mod v1;
+pub mod view;
 pub mod wire;

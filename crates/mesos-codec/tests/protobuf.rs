@@ -4,7 +4,7 @@
 //! generated messages).
 
 use mesos_codec::json::{ProtobufErrorKind, json_to_protobuf, message_type, protobuf_to_json};
-use mesos_codec::schema::{FieldKind, MessageId, Schema};
+use mesos_codec::schema::{MessageId, Schema};
 use mesos_codec::wire::write_varint;
 use proptest::prelude::*;
 use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage, Value};
@@ -154,126 +154,8 @@ proptest! {
 
 // ---- round trip over generated messages ----
 
-/// A small deterministic generator (xorshift), seeded by proptest.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    /// A double Mesos JSON carries exactly: at most 15 significant digits,
-    /// within the range where C's %g needs no exponent quirk.
-    fn double(&mut self) -> f64 {
-        let mantissa = self.below(2_000_000_000) as f64 - 1_000_000_000.0;
-        mantissa / 10f64.powi(self.below(7) as i32)
-    }
-
-    fn string(&mut self) -> Vec<u8> {
-        const PIECES: [&str; 10] = ["a", "Z", "/", "\"", "\\", "\n", "\u{1}", "é", "任务", " "];
-        (0..self.below(6)).flat_map(|_| PIECES[self.below(10) as usize].bytes().collect::<Vec<_>>()).collect()
-    }
-
-    /// Protobuf bytes of a random message of type `id`, fields in number order.
-    fn message(&mut self, id: MessageId, depth: usize) -> Vec<u8> {
-        let schema = Schema::get();
-        let message = schema.message(id);
-        let mut fields: Vec<_> = message.fields.iter().collect();
-        fields.sort_by_key(|f| f.number);
-        let mut out = Vec::new();
-        for field in fields {
-            let nested = matches!(field.kind, FieldKind::Message(_));
-            let count = if field.required {
-                1
-            } else if field.map || (nested && depth >= 4) {
-                // Map keys must be unique for JSON (covered by golden tests);
-                // optional nesting stops at depth 4.
-                0
-            } else if field.repeated {
-                self.below(3) as usize
-            } else {
-                usize::from(self.chance(50))
-            };
-            for _ in 0..count {
-                self.value(field.number, field.kind, depth, &mut out);
-            }
-        }
-        out
-    }
-
-    fn value(&mut self, number: u32, kind: FieldKind, depth: usize, out: &mut Vec<u8>) {
-        let tag = |wire: u64, out: &mut Vec<u8>| write_varint(u64::from(number) << 3 | wire, out);
-        match kind {
-            FieldKind::Double => {
-                tag(1, out);
-                out.extend_from_slice(&self.double().to_le_bytes());
-            }
-            FieldKind::Float => {
-                tag(5, out);
-                out.extend_from_slice(&(self.double() as f32).to_le_bytes());
-            }
-            FieldKind::Int32
-            | FieldKind::Int64
-            | FieldKind::Uint64
-            | FieldKind::Uint32
-            | FieldKind::Sint32
-            | FieldKind::Sint64
-            | FieldKind::Bool => {
-                tag(0, out);
-                let v = match kind {
-                    FieldKind::Int32 => (self.next() as i32) as i64 as u64,
-                    FieldKind::Uint32 => u64::from(self.next() as u32),
-                    FieldKind::Sint32 => u64::from(self.next() as u32),
-                    FieldKind::Bool => self.below(2),
-                    _ => self.next() >> self.below(64),
-                };
-                write_varint(v, out);
-            }
-            FieldKind::Fixed32 | FieldKind::Sfixed32 => {
-                tag(5, out);
-                out.extend_from_slice(&(self.next() as u32).to_le_bytes());
-            }
-            FieldKind::Fixed64 | FieldKind::Sfixed64 => {
-                tag(1, out);
-                out.extend_from_slice(&self.next().to_le_bytes());
-            }
-            FieldKind::Enum(id) => {
-                let descriptor = mesos_codec::v1::descriptor_pool()
-                    .all_enums()
-                    .find(|e| e.full_name() == Schema::get().enumeration(id).name)
-                    .unwrap();
-                let values: Vec<i32> = descriptor.values().map(|v| v.number()).collect();
-                tag(0, out);
-                write_varint(values[self.below(values.len() as u64) as usize] as i64 as u64, out);
-            }
-            FieldKind::String | FieldKind::Bytes => {
-                let bytes = if kind == FieldKind::String {
-                    self.string()
-                } else {
-                    (0..self.below(20)).map(|_| self.next() as u8).collect()
-                };
-                tag(2, out);
-                write_varint(bytes.len() as u64, out);
-                out.extend_from_slice(&bytes);
-            }
-            FieldKind::Message(id) => {
-                let body = self.message(id, depth + 1);
-                tag(2, out);
-                write_varint(body.len() as u64, out);
-                out.extend_from_slice(&body);
-            }
-        }
-    }
-}
+mod common;
+use common::Gen;
 
 /// Equal as decoded values: unset fields read as their defaults (the JSON
 /// writer spells out explicit defaults), messages must be present on both
@@ -317,7 +199,7 @@ proptest! {
         if schema.message(id).map_entry {
             return Ok(());
         }
-        let mut generator = Gen(seed);
+        let mut generator = Gen::new(seed);
         let pb1 = generator.message(id, 0);
         let json1 = protobuf_to_json(id, &pb1).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
         prop_assert!(json1.unknown_fields.is_empty());
