@@ -477,8 +477,47 @@ pub struct Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (u32, Wire<'a>);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
+        let (data, at) = (self.bytes, self.at);
+        // A one-byte key with a one-byte varint or length, or a fixed-width
+        // value (nearly every field of a master's messages); anything else
+        // the general reader.
+        if let (Some(&key), Some(&byte)) = (data.get(at), data.get(at + 1)) {
+            if key < 0x80 && key >= 8 {
+                let number = u32::from(key >> 3);
+                let found = match key & 7 {
+                    0 if byte < 0x80 => Some((Wire::Varint(u64::from(byte)), at + 2)),
+                    2 if byte < 0x80 => {
+                        let end = at + 2 + usize::from(byte);
+                        data.get(at + 2..end).map(|value| (Wire::Len(value), end))
+                    }
+                    1 => data.get(at + 1..at + 9).map(|b| {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(b);
+                        (Wire::Fixed64(u64::from_le_bytes(w)), at + 9)
+                    }),
+                    5 => data.get(at + 1..at + 5).map(|b| {
+                        let mut w = [0u8; 4];
+                        w.copy_from_slice(b);
+                        (Wire::Fixed32(u32::from_le_bytes(w)), at + 5)
+                    }),
+                    _ => None,
+                };
+                if let Some((value, next)) = found {
+                    self.at = next;
+                    return Some((number, value));
+                }
+            }
+        }
+        self.next_general()
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// [`Iterator::next`] for any field: the general reader.
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<(u32, Wire<'a>)> {
         let Ok((number, value, next)) = wire::read_field(self.bytes, self.at) else {
             self.at = self.bytes.len();
             return None;
