@@ -484,7 +484,7 @@ impl<'a> Iterator for Fields<'a> {
         // value (nearly every field of a master's messages); anything else
         // the general reader.
         if let (Some(&key), Some(&byte)) = (data.get(at), data.get(at + 1)) {
-            if key < 0x80 && key >= 8 {
+            if (8..0x80).contains(&key) {
                 let number = u32::from(key >> 3);
                 let found = match key & 7 {
                     0 if byte < 0x80 => Some((Wire::Varint(u64::from(byte)), at + 2)),
