@@ -14,7 +14,7 @@
 //!
 //! | field | accessor returns |
 //! | --- | --- |
-//! | `optional` scalar, string, bytes, message | `Option<i64>`, `Option<&str>`, `Option<&[u8]>`, `Option<OfferView>` ... |
+//! | `optional` scalar, string, bytes, message | `Option<i64>`, `Option<&str>`, `Option<&[u8]>`, `Option<v1::Offer>` ... |
 //! | `required` one | the value itself (present: checked) |
 //! | `optional` / `required` enum | `Option<Enum>` / `Enum`: an unknown number reads as absent, as proto2 (and the master) treat it |
 //! | `repeated` scalars | [`Scalars`] (packed or not), enums an iterator of the known ones |
