@@ -227,6 +227,12 @@ impl Generator {
                 doc.push_str(", deprecated");
             }
             doc.push(')');
+            let read = |codec: &str| match &siblings {
+                Some(s) => {
+                    format!("self.raw.one_of({number}, &{s:?}).and_then(<{codec} as crate::view::Scalar>::from_wire)")
+                }
+                None => format!("self.raw.scalar::<{codec}>({number})"),
+            };
             let (ty, body, to_owned) = match &kind {
                 Kind::Scalar { rust, codec } => {
                     if repeated {
@@ -242,13 +248,7 @@ impl Generator {
                             format!("self.{fname}()"),
                         )
                     } else {
-                        let get = match &siblings {
-                            Some(s) => format!(
-                                "self.raw.one_of({number}, &{s:?}).and_then(<{codec} as crate::view::Scalar>::from_wire)"
-                            ),
-                            None => format!("self.raw.scalar::<{codec}>({number})"),
-                        };
-                        (format!("Option<{rust}>"), get, format!("self.{fname}()"))
+                        (format!("Option<{rust}>"), read(codec), format!("self.{fname}()"))
                     }
                 }
                 Kind::Enum { path } => {
@@ -264,12 +264,7 @@ impl Generator {
                             format!("self.raw.scalars::<crate::view::scalar::Int32>({number}).collect::<Vec<i32>>()"),
                         )
                     } else {
-                        let raw = match &siblings {
-                            Some(s) => format!(
-                                "self.raw.one_of({number}, &{s:?}).and_then(<crate::view::scalar::Int32 as crate::view::Scalar>::from_wire)"
-                            ),
-                            None => format!("self.raw.scalar::<crate::view::scalar::Int32>({number})"),
-                        };
+                        let raw = read("crate::view::scalar::Int32");
                         if plain {
                             (
                                 path.clone(),
@@ -410,6 +405,13 @@ impl Generator {
         writeln!(out, "{indent}}}")?;
         writeln!(out, "{indent}impl<'a> crate::view::MessageView<'a> for {name}<'a> {{")?;
         writeln!(out, "{indent}    const FULL_NAME: &'static str = {full:?};")?;
+        writeln!(out, "{indent}    fn message_id() -> crate::schema::MessageId {{")?;
+        writeln!(
+            out,
+            "{indent}        static ID: ::std::sync::OnceLock<crate::schema::MessageId> = ::std::sync::OnceLock::new();"
+        )?;
+        writeln!(out, "{indent}        *ID.get_or_init(|| crate::view::lookup_message_id({full:?}))")?;
+        writeln!(out, "{indent}    }}")?;
         writeln!(out, "{indent}    #[inline]")?;
         writeln!(out, "{indent}    fn from_raw(raw: crate::view::RawMessage<'a>) -> Self {{ Self {{ raw }} }}")?;
         writeln!(out, "{indent}}}")?;

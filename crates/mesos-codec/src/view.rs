@@ -109,6 +109,9 @@ const MAX_DEPTH: usize = 100;
 pub trait MessageView<'a>: Copy {
     /// The message's full protobuf name.
     const FULL_NAME: &'static str;
+    /// The message's index in the [`Schema`], looked up once per type.
+    #[doc(hidden)]
+    fn message_id() -> MessageId;
     /// The view of these bytes. Nothing is checked: accessors of unchecked
     /// bytes read what they can and skip the rest, never panicking, and
     /// read the first value of a singular field given more than once
@@ -170,10 +173,8 @@ impl<T: HasView> Checked<T> {
     /// assert_eq!(err.to_string(), "byte 2, (top level): truncated message (the input ends inside a field)");
     /// ```
     pub fn decode(bytes: Bytes) -> Result<Self, ProtobufError> {
-        let name = <T::View<'static> as MessageView<'static>>::FULL_NAME;
         let schema = Schema::get();
-        // Not input: the views are generated from the schema the tables hold.
-        let id = schema.message_by_name(name).expect("every view's message is in the schema");
+        let id = <T::View<'static> as MessageView<'static>>::message_id();
         let bytes = match check(schema, id, &bytes) {
             Ok(Shape::Canonical) => bytes,
             // Framed and checked already: canonical bytes frame too.
@@ -251,6 +252,13 @@ impl<T: HasView> fmt::Debug for Checked<T> {
         let name = <T::View<'static> as MessageView<'static>>::FULL_NAME;
         f.debug_struct("Checked").field("type", &name).field("bytes", &self.bytes.len()).finish()
     }
+}
+
+/// The index of the message `name`, for the generated `message_id`s.
+#[doc(hidden)]
+pub fn lookup_message_id(name: &str) -> MessageId {
+    // Not input: the views are generated from the schema the tables hold.
+    Schema::get().message_by_name(name).expect("every view's message is in the schema")
 }
 
 /// The error for bytes that passed the check but could not be framed again
@@ -769,10 +777,7 @@ struct Rules {
     /// Bit `i`: field `i` is not repeated (given twice, it needs rewriting
     /// for views: the last value kept, message values merged).
     singular: u64,
-    /// Field number → [`Entry`] bits, for numbers below [`DENSE`] (0: no
-    /// such field).
-    dense: [u32; DENSE],
-    /// Field index → [`Entry`] bits, for the others.
+    /// Field index → [`Entry`] bits.
     by_index: Vec<u32>,
     /// Field index → the other members of its oneof (bits by index).
     oneof_siblings: Vec<u64>,
@@ -784,9 +789,6 @@ struct Rules {
     /// (0: the general path decides).
     by_key: Box<[u32; 128]>,
 }
-
-/// Field numbers below this are looked up in an array.
-const DENSE: usize = 32;
 
 /// A field's entry in [`Rules`]: bits 0-5 its index, bit 6 set, bits 8-10
 /// the wire type of its values, bit 11 set when a packed run is accepted
@@ -837,11 +839,7 @@ impl Entry {
 impl Rules {
     #[inline(always)]
     fn entry(&self, message: &crate::schema::Message, number: u32) -> Option<Entry> {
-        match self.dense.get(number as usize) {
-            Some(&0) => None,
-            Some(&e) => Some(Entry(e)),
-            None => message.field_index_by_number(number).and_then(|i| self.by_index.get(i)).map(|&e| Entry(e)),
-        }
+        message.field_index_by_number(number).and_then(|i| self.by_index.get(i)).map(|&e| Entry(e))
     }
 }
 
@@ -855,7 +853,6 @@ fn rules() -> &'static [Rules] {
                 let mut rules = Rules {
                     required: 0,
                     singular: 0,
-                    dense: [0; DENSE],
                     by_index: Vec::new(),
                     oneof_siblings: vec![0; message.fields.len()],
                     by_key: Box::new([0; 128]),
@@ -883,9 +880,6 @@ fn rules() -> &'static [Rules] {
                     }
                     let entry = Entry::new(i, field, message.accepts_wire_type(i, 2) && field.kind.wire_type() != 2);
                     rules.by_index.push(entry.0);
-                    if let Some(slot) = rules.dense.get_mut(field.number as usize) {
-                        *slot = entry.0;
-                    }
                     if let FieldKind::Enum(e) = field.kind {
                         let enumeration = schema.enumeration(e);
                         rules.known_numbers[i] =
