@@ -472,7 +472,9 @@ impl Decoder {
 
     /// How many bytes of the stream have been decoded so far (the offset of
     /// the next byte to be read). Bytes pushed but not yet reached by
-    /// [`next_record`](Self::next_record) are not counted.
+    /// [`next_record`](Self::next_record) are not counted, except a chunk
+    /// that [`push`](Self::push) copied at once into a record spanning
+    /// chunks.
     ///
     /// ```
     /// use bytes::Bytes;
@@ -491,6 +493,13 @@ impl Decoder {
     /// Appends the next chunk of the stream. Empty chunks are fine. A
     /// decoder that has failed drops what it is pushed.
     ///
+    /// A chunk that lies wholly inside a record spanning chunks (the record
+    /// began in an earlier chunk and goes on past this one), with nothing
+    /// pushed before it still waiting, is copied into the record at once and
+    /// let go of: there is nothing in it to decode, and the caller's buffer
+    /// goes back sooner. This is the common step of a large record arriving
+    /// in small chunks, and it is inlined into the caller's loop.
+    ///
     /// ```
     /// use bytes::Bytes;
     /// use mesos_codec::recordio::Decoder;
@@ -501,8 +510,21 @@ impl Decoder {
     /// assert_eq!(decoder.next_record()?.unwrap().data, "hello!");
     /// # Ok::<(), mesos_codec::recordio::Error>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, chunk: Bytes) {
+        // A decoder in state `Data` has not failed and lends nothing, and
+        // with nothing queued its current chunk is used up: this chunk's
+        // bytes are the record's next ones.
+        if let State::Data { size, .. } = self.state
+            && self.queue.is_empty()
+            && chunk.len() < size - self.spill_len
+        {
+            debug_assert_eq!(self.pos, self.current.len());
+            put(&mut self.spill, self.spill_start + self.spill_len, &chunk);
+            self.spill_len += chunk.len();
+            self.offset += chunk.len() as u64;
+            return;
+        }
         if chunk.is_empty() || self.failed.is_some() {
             return;
         }
@@ -712,7 +734,7 @@ impl Decoder {
     /// against the maximum) starts at the cursor and whose `size` data bytes
     /// go beyond the current chunk: takes the size line and copies the rest
     /// of the chunk into the spill buffer.
-    #[inline(never)]
+    #[inline(always)]
     fn begin_spanning(&mut self, header_len: usize, size: usize) {
         if self.state == State::Idle {
             self.record_start = self.offset;
@@ -1263,6 +1285,41 @@ mod tests {
             want.push((offset, stream.len() as u64 - size as u64, data));
         }
         (stream.freeze(), want)
+    }
+
+    #[test]
+    fn a_chunk_inside_a_spanning_record_is_copied_when_pushed() {
+        for borrowed in [true, false] {
+            let mut decoder = Decoder::new();
+            decoder.push(Bytes::from_static(b"10\nabc"));
+            assert_eq!(decoder.next_record(), Ok(None));
+            assert_eq!(decoder.position(), 6);
+            // Wholly inside the record: copied at once, and counted.
+            decoder.push(Bytes::from_static(b"def"));
+            decoder.push(Bytes::new());
+            assert_eq!(decoder.position(), 9);
+            // The stream ending here is a record cut short, with every byte counted once.
+            let mut cut = Decoder::new();
+            cut.push(Bytes::from_static(b"10\nabc"));
+            assert_eq!(cut.next_record(), Ok(None));
+            cut.push(Bytes::from_static(b"def"));
+            cut.push(Bytes::from_static(b"g"));
+            let err = cut.finish().unwrap_err();
+            assert_eq!((err.offset(), err.kind()), (0, &ErrorKind::Truncated { expected: Some(10), received: 7 }));
+            // The chunk that finishes the record waits for the next call, and
+            // what follows the record is decoded from it.
+            decoder.push(Bytes::from_static(b"ghij1\nk"));
+            assert_eq!(decoder.position(), 9);
+            if borrowed {
+                let record = decoder.next_record_ref().unwrap().unwrap();
+                assert_eq!((record.offset, record.data_offset, record.data), (0, 3, &b"abcdefghij"[..]));
+            } else {
+                let record = decoder.next_record().unwrap().unwrap();
+                assert_eq!((record.offset, record.data_offset, &record.data[..]), (0, 3, &b"abcdefghij"[..]));
+            }
+            assert_eq!(decoder.next_record().unwrap().unwrap().data, "k");
+            assert_eq!((decoder.position(), decoder.finish()), (16, Ok(())));
+        }
     }
 
     #[test]
