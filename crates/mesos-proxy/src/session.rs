@@ -17,7 +17,7 @@ use std::time::Instant;
 use memchr::memmem;
 use mesos_codec::peek::Encoding;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, EntryKind, Format, Header, Note, Party, Redactor, Source, Utc, Writer};
+use mesos_codec::session::{Close, Entry, EntryKind, Format, Header, Note, Party, Redactor, Source, Utc, Writer};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::writer::{self, Msg};
@@ -132,57 +132,32 @@ impl Session {
         }
         let next = state.conns.len() as u64 + 1;
         let local = *state.conns.entry(conn).or_insert(next);
-        let mut redacted = 0;
-        let bytes = match &mut kind {
+        let redacted = match &mut state.redactor {
+            Some(redactor) => redact_entry(redactor, message, &mut kind),
+            None => 0,
+        };
+        let bytes = match &kind {
             EntryKind::Request(r) => {
                 self.calls.fetch_add(1, Ordering::Relaxed);
-                if let Some(redactor) = &mut state.redactor {
-                    redactor.redact_headers(&mut r.headers);
-                    redacted = redact_body(redactor, message, r.summary.format, &mut r.body);
-                }
                 r.body.len()
             }
-            EntryKind::Response(r) => {
-                if let Some(redactor) = &mut state.redactor {
-                    redactor.redact_headers(&mut r.headers);
-                    redacted = redact_body(redactor, message, r.format, &mut r.body);
-                }
-                r.body.len()
-            }
+            EntryKind::Response(r) => r.body.len(),
             EntryKind::Event(e) => {
                 self.events.fetch_add(1, Ordering::Relaxed);
-                if let Some(redactor) = &mut state.redactor {
-                    redacted = redact_body(redactor, message, e.summary.format, &mut e.record);
-                }
                 e.record.len()
             }
             _ => 0,
         };
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         let entry = state.writer.entry(t_ns, local, kind);
-        match &entry.kind {
-            EntryKind::Response(r) if r.stream => {
-                state.open_streams.insert(entry.seq);
-            }
-            EntryKind::Close(Close { stream: Some(stream), .. }) => {
-                state.open_streams.remove(stream);
-            }
-            _ => {}
-        }
+        track_streams(&mut state.open_streams, &entry);
         let seq = entry.seq;
-        let what = if entry.kind.name() == "event" { "record" } else { "body" };
+        let note = redaction_note(redacted, &entry, "forwarded");
         // Sending under the lock keeps the file in `seq` order; a full queue
         // makes the recorder (and so the forwarding) wait. The writer
         // renders the line (on its own thread).
         let _ = self.tx.send(Msg::Entry(Box::new(entry))).await;
-        if redacted > 0 {
-            let note = Note {
-                message: format!(
-                    "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was forwarded"
-                ),
-                refers: Some(seq),
-                incomplete: false,
-            };
+        if let Some(note) = note {
             let note = state.writer.entry(t_ns, local, EntryKind::Note(note));
             let _ = self.tx.send(Msg::Entry(Box::new(note))).await;
         }
@@ -233,6 +208,58 @@ impl Session {
             "session closed"
         );
     }
+}
+
+/// Redacts what an entry carries before it is written (the recorder's and
+/// the importer's rule): the values of secret headers, and the `Secret`
+/// values inside its body or event record when that is a v1 `message`; how
+/// many `Secret` values.
+pub(crate) fn redact_entry(redactor: &mut Redactor, message: Option<MessageId>, kind: &mut EntryKind) -> usize {
+    match kind {
+        EntryKind::Request(r) => {
+            redactor.redact_headers(&mut r.headers);
+            redact_body(redactor, message, r.summary.format, &mut r.body)
+        }
+        EntryKind::Response(r) => {
+            redactor.redact_headers(&mut r.headers);
+            redact_body(redactor, message, r.format, &mut r.body)
+        }
+        EntryKind::Event(e) => redact_body(redactor, message, e.summary.format, &mut e.record),
+        _ => 0,
+    }
+}
+
+/// Keeps a session's set of open event streams up to date with an entry
+/// just written: a streaming response opens one, a `close` naming a stream
+/// ends it. (What is still open when the session ends gets a `close`.)
+pub(crate) fn track_streams(open: &mut BTreeSet<u64>, entry: &Entry) {
+    match &entry.kind {
+        EntryKind::Response(r) if r.stream => {
+            open.insert(entry.seq);
+        }
+        EntryKind::Close(Close { stream: Some(stream), .. }) => {
+            open.remove(stream);
+        }
+        _ => {}
+    }
+}
+
+/// The `note` that follows an entry in which `redacted` `Secret` values
+/// were redacted (none when there were none): the recorded bytes are not
+/// the ones that were `how` ("forwarded" by the proxy, "sent" in a
+/// capture).
+pub(crate) fn redaction_note(redacted: usize, entry: &Entry, how: &str) -> Option<Note> {
+    if redacted == 0 {
+        return None;
+    }
+    let what = if matches!(entry.kind, EntryKind::Event(_)) { "record" } else { "body" };
+    Some(Note {
+        message: format!(
+            "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was {how}"
+        ),
+        refers: Some(entry.seq),
+        incomplete: false,
+    })
 }
 
 /// Redacts the `Secret` values of `body`, a `message` in `format`; how many.

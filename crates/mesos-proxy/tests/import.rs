@@ -621,3 +621,55 @@ fn the_command_prints_the_summary_and_exits_1_when_something_was_lost() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("1 gap(s) in the capture"), "{stderr}");
 }
+
+#[test]
+fn secrets_in_captured_calls_and_headers_are_redacted_unless_kept() {
+    // An ACCEPT launching a task whose environment has a `SECRET` variable
+    // (`hunter2`, base64 `aHVudGVyMg==`), sent with a bearer token.
+    let accept = r#"{"framework_id":{"value":"fw-secret"},"type":"ACCEPT","accept":{"offer_ids":[{"value":"o1"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"t1"},"agent_id":{"value":"a1"},"command":{"value":"env","environment":{"variables":[{"name":"PASSWORD","type":"SECRET","secret":{"type":"VALUE","value":{"data":"aHVudGVyMg=="}}},{"name":"PLAIN","value":"x"}]}}}]}}]}}"#;
+    let mut capture = Conversation::new();
+    let mut connection = capture.open(40_003);
+    let head = format!(
+        "POST /api/v1/scheduler HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer tok3n\r\nContent-Length: {}\r\n\r\n",
+        accept.len()
+    );
+    capture.send(&mut connection, true, &[head.as_bytes(), accept.as_bytes()].concat());
+    capture.send(&mut connection, false, b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+    capture.close(&mut connection, true);
+    let pcap = capture.pcap();
+
+    for keep in [false, true] {
+        let out = Out::new(&format!("secrets-{keep}"));
+        let mut options = Options::new(out.0.clone());
+        options.keep_secrets = keep;
+        let report = import_from(std::io::Cursor::new(pcap.clone()), "secrets.pcap", &options, &mut |_| ()).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.files.len(), 1, "{:?}", report.files);
+        let (header, entries) = read_session(&report.files[0]);
+        assert_eq!(header.redacted, !keep);
+        let EntryKind::Request(request) = &entries[0].kind else { panic!("{:?}", entries[0]) };
+        let authorization = request.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let notes: Vec<&mesos_codec::session::Note> = entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Note(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        if keep {
+            assert_eq!(request.body, accept.as_bytes());
+            assert_eq!(authorization.map(|(_, v)| v.as_str()), Some("Bearer tok3n"));
+            assert!(notes.is_empty(), "{notes:?}");
+        } else {
+            assert!(!body.contains("aHVudGVyMg=="), "{body}");
+            assert!(body.contains(r#""name":"PLAIN""#), "{body}");
+            assert_eq!(authorization.map(|(_, v)| v.as_str()), Some("<redacted:1>"));
+            // One note, right after the call, saying its body is not what was sent.
+            assert_eq!(notes.len(), 1, "{notes:?}");
+            assert!(matches!(&entries[1].kind, EntryKind::Note(n) if n.refers == Some(entries[0].seq)));
+            assert!(notes[0].message.contains("secret value(s) inside the body redacted"), "{}", notes[0].message);
+            assert!(notes[0].message.ends_with("what was sent"), "{}", notes[0].message);
+        }
+    }
+}

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Close, End, Entry, EntryKind, Header, Note, Party, Redactor, Source, Utc, Writer, file_id};
 
+use crate::session;
+
 /// An index into [`Sessions`].
 pub(crate) type SessionId = usize;
 
@@ -201,47 +203,18 @@ impl Sessions {
         let t_ns = now.saturating_sub(state.started_ns);
         let next = state.conns.len() as u64 + 1;
         let local = if conn == 0 { 0 } else { *state.conns.entry(conn).or_insert(next) };
-        let mut redacted = 0;
-        if let Some(redactor) = &mut state.redactor {
-            match &mut kind {
-                EntryKind::Request(r) => {
-                    redactor.redact_headers(&mut r.headers);
-                    redacted = crate::session::redact_body(redactor, message, r.summary.format, &mut r.body);
-                }
-                EntryKind::Response(r) => {
-                    redactor.redact_headers(&mut r.headers);
-                    redacted = crate::session::redact_body(redactor, message, r.format, &mut r.body);
-                }
-                EntryKind::Event(e) => {
-                    redacted = crate::session::redact_body(redactor, message, e.summary.format, &mut e.record);
-                }
-                _ => {}
-            }
-        }
+        let redacted = match &mut state.redactor {
+            Some(redactor) => session::redact_entry(redactor, message, &mut kind),
+            None => 0,
+        };
         let entry = state.writer.entry(t_ns, local, kind);
-        match &entry.kind {
-            EntryKind::Response(r) if r.stream => {
-                state.open_streams.insert(entry.seq);
-            }
-            EntryKind::Close(Close { stream: Some(stream), .. }) => {
-                state.open_streams.remove(stream);
-            }
-            _ => {}
-        }
-        let seq = entry.seq;
-        let what = if entry.kind.name() == "event" { "record" } else { "body" };
+        session::track_streams(&mut state.open_streams, &entry);
+        let note = session::redaction_note(redacted, &entry, "sent");
         self.write(id, &entry);
-        if redacted > 0 {
-            let note = Note {
-                message: format!(
-                    "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was sent"
-                ),
-                refers: Some(seq),
-                incomplete: false,
-            };
+        if let Some(note) = note {
             self.record(id, conn, now, EntryKind::Note(note), None);
         }
-        Some(seq)
+        Some(entry.seq)
     }
 
     /// A `note` in session `id`.
