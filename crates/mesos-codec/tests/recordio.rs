@@ -1,8 +1,13 @@
-//! RecordIO decoder: the reference's vectors, every chunking, every error.
+//! RecordIO decoder: the reference's vectors, every chunking, every error,
+//! and the properties over random records and chunkings (for
+//! `next_record`, `next_record_ref` and the two mixed).
 
 use bytes::{Buf, Bytes, BytesMut};
 use mesos_codec::recordio::{Decoder, Error, ErrorKind, Record, decode_all, encode_into, frame};
 use proptest::prelude::*;
+
+mod recordio_support;
+use recordio_support::{Take, chunked, feed as feed_taking};
 
 /// Feeds `chunks` one by one, draining after each; returns the records and
 /// the outcome of `finish` (or the first error).
@@ -293,25 +298,14 @@ fn frame_writes_the_size_line_and_shares_the_payload() {
     assert_eq!(frame(Bytes::new()).to_bytes(), &b"0\n"[..]);
 }
 
-// ---- properties ----
-
-fn chunked(stream: &Bytes, cuts: &[usize]) -> Vec<Bytes> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for cut in cuts.into_iter().chain([stream.len()]) {
-        chunks.push(stream.slice(start..cut));
-        start = cut;
-    }
-    chunks
-}
+// ---- properties, for both ways of taking records ----
 
 proptest! {
     #[test]
     fn random_records_in_random_chunks_round_trip(
         records in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..20),
         cuts in prop::collection::vec(any::<usize>(), 0..40),
+        pattern in prop::collection::vec(any::<bool>(), 0..8),
     ) {
         let mut stream = BytesMut::new();
         let mut offsets = Vec::new();
@@ -320,12 +314,15 @@ proptest! {
             encode_into(record, &mut stream);
         }
         let stream = stream.freeze();
-        let (decoded, end) = feed(&mut Decoder::new(), chunked(&stream, &cuts));
-        prop_assert_eq!(end, Ok(()));
-        prop_assert_eq!(decoded.len(), records.len());
-        for ((got, want), offset) in decoded.iter().zip(&records).zip(offsets) {
-            prop_assert_eq!(&got.data[..], &want[..]);
-            prop_assert_eq!(got.offset, offset);
+        let chunks = chunked(&stream, &cuts);
+        for take in [Take::Owned, Take::Borrowed, Take::Mixed(&pattern)] {
+            let (decoded, end) = feed_taking(&mut Decoder::new(), chunks.clone(), take);
+            prop_assert_eq!(end, Ok(()));
+            prop_assert_eq!(decoded.len(), records.len());
+            for ((got, want), &offset) in decoded.iter().zip(&records).zip(&offsets) {
+                prop_assert_eq!(&got.data, want);
+                prop_assert_eq!(got.offset, offset);
+            }
         }
     }
 
@@ -343,7 +340,9 @@ proptest! {
         }
         let len = keep.index(stream.len() + 1);
         let prefix = stream.freeze().slice(..len);
-        let (decoded, end) = feed(&mut Decoder::new(), chunked(&prefix, &cuts));
+        let chunks = chunked(&prefix, &cuts);
+        let (decoded, end) = feed_taking(&mut Decoder::new(), chunks.clone(), Take::Owned);
+        prop_assert_eq!(feed_taking(&mut Decoder::new(), chunks, Take::Borrowed), (decoded.clone(), end.clone()));
         let complete = ends.iter().filter(|&&e| e <= len).count();
         prop_assert_eq!(decoded.len(), complete);
         let at_boundary = len == 0 || ends.contains(&len);
@@ -358,14 +357,22 @@ proptest! {
     fn arbitrary_bytes_never_panic_and_errors_stay(
         input in prop::collection::vec(any::<u8>(), 0..200),
         cuts in prop::collection::vec(any::<usize>(), 0..10),
+        pattern in prop::collection::vec(any::<bool>(), 0..8),
     ) {
         let input = Bytes::from(input);
-        let mut decoder = Decoder::with_max_record_size(100);
-        let (_, end) = feed(&mut decoder, chunked(&input, &cuts));
-        if let Err(err) = end {
-            prop_assert!(err.offset() <= input.len() as u64);
-            prop_assert_eq!(decoder.next_record(), Err(err.clone()));
-            prop_assert_eq!(decoder.finish(), Err(err));
+        let chunks = chunked(&input, &cuts);
+        let want = feed_taking(&mut Decoder::with_max_record_size(100), chunks.clone(), Take::Owned);
+        for take in [Take::Owned, Take::Borrowed, Take::Mixed(&pattern)] {
+            let mut decoder = Decoder::with_max_record_size(100);
+            let got = feed_taking(&mut decoder, chunks.clone(), take);
+            // Both ways give the same records and the same outcome.
+            prop_assert_eq!(&got, &want);
+            if let Err(err) = got.1 {
+                prop_assert!(err.offset() <= input.len() as u64);
+                prop_assert_eq!(decoder.next_record_ref(), Err(err.clone()));
+                prop_assert_eq!(decoder.next_record(), Err(err.clone()));
+                prop_assert_eq!(decoder.finish(), Err(err));
+            }
         }
     }
 }

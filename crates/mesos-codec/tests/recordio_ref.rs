@@ -1,71 +1,14 @@
 //! RecordIO decoder, borrowing API (`Decoder::next_record_ref`): the same
 //! records, offsets and errors as `next_record` for every chunking, records
 //! inside a chunk lent as slices of it, spanning records lent from the spill
-//! buffer, and the two APIs mixed on one decoder.
+//! buffer, and the two APIs mixed on one decoder. (The properties over
+//! random records and chunkings, for both APIs, are in `recordio.rs`.)
 
 use bytes::{Bytes, BytesMut};
-use mesos_codec::recordio::{Decoder, Error, ErrorKind, Record, RecordRef, encode_into};
-use proptest::prelude::*;
+use mesos_codec::recordio::{Decoder, Error, ErrorKind, encode_into};
 
-/// Which call takes each record.
-#[derive(Clone, Copy, Debug)]
-enum Take<'a> {
-    Owned,
-    Borrowed,
-    /// `next_record_ref` where the pattern says `true`, cycling.
-    Mixed(&'a [bool]),
-}
-
-/// A record, as either call sees it (borrowed data copied out).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Seen {
-    offset: u64,
-    data_offset: u64,
-    data: Vec<u8>,
-}
-
-impl From<Record> for Seen {
-    fn from(record: Record) -> Self {
-        Seen { offset: record.offset, data_offset: record.data_offset, data: record.data.to_vec() }
-    }
-}
-
-impl From<RecordRef<'_>> for Seen {
-    fn from(record: RecordRef<'_>) -> Self {
-        assert_eq!(record.end(), record.data_offset + record.data.len() as u64);
-        Seen { offset: record.offset, data_offset: record.data_offset, data: record.data.to_vec() }
-    }
-}
-
-/// Feeds `chunks` one by one, draining after each with `take`; returns the
-/// records and the outcome of `finish` (or the first error).
-fn feed(decoder: &mut Decoder, chunks: impl IntoIterator<Item = Bytes>, take: Take) -> (Vec<Seen>, Result<(), Error>) {
-    let mut records = Vec::new();
-    let mut calls = 0usize;
-    for chunk in chunks {
-        decoder.push(chunk);
-        loop {
-            let borrowed = match take {
-                Take::Owned => false,
-                Take::Borrowed => true,
-                Take::Mixed(pattern) => pattern.is_empty() || pattern[calls % pattern.len()],
-            };
-            calls += 1;
-            let next = if borrowed {
-                decoder.next_record_ref().map(|r| r.map(Seen::from))
-            } else {
-                decoder.next_record().map(|r| r.map(Seen::from))
-            };
-            match next {
-                Ok(Some(record)) => records.push(record),
-                Ok(None) => break,
-                Err(err) => return (records, Err(err)),
-            }
-        }
-    }
-    let end = decoder.finish();
-    (records, end)
-}
+mod recordio_support;
+use recordio_support::{Seen, Take, feed};
 
 fn owned(chunks: impl IntoIterator<Item = Bytes>) -> (Vec<Seen>, Result<(), Error>) {
     feed(&mut Decoder::new(), chunks, Take::Owned)
@@ -301,93 +244,4 @@ fn chunks_pushed_before_draining_are_all_decoded() {
     assert_eq!(records, [&b"abc"[..], b"de", b""]);
     assert_eq!(decoder.position(), 11);
     assert_eq!(decoder.finish(), Ok(()));
-}
-
-// ---- properties ----
-
-fn chunked(stream: &Bytes, cuts: &[usize]) -> Vec<Bytes> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for cut in cuts.into_iter().chain([stream.len()]) {
-        chunks.push(stream.slice(start..cut));
-        start = cut;
-    }
-    chunks
-}
-
-proptest! {
-    #[test]
-    fn random_records_in_random_chunks_round_trip(
-        records in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..20),
-        cuts in prop::collection::vec(any::<usize>(), 0..40),
-        pattern in prop::collection::vec(any::<bool>(), 0..8),
-    ) {
-        let mut stream = BytesMut::new();
-        let mut offsets = Vec::new();
-        for record in &records {
-            offsets.push(stream.len() as u64);
-            encode_into(record, &mut stream);
-        }
-        let stream = stream.freeze();
-        let chunks = chunked(&stream, &cuts);
-        for take in [Take::Borrowed, Take::Mixed(&pattern)] {
-            let (decoded, end) = feed(&mut Decoder::new(), chunks.clone(), take);
-            prop_assert_eq!(end, Ok(()));
-            prop_assert_eq!(decoded.len(), records.len());
-            for ((got, want), &offset) in decoded.iter().zip(&records).zip(&offsets) {
-                prop_assert_eq!(&got.data, want);
-                prop_assert_eq!(got.offset, offset);
-            }
-        }
-    }
-
-    #[test]
-    fn any_prefix_of_a_stream_is_records_then_truncation_or_clean_end(
-        records in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..50), 1..10),
-        keep in any::<prop::sample::Index>(),
-        cuts in prop::collection::vec(any::<usize>(), 0..10),
-    ) {
-        let mut stream = BytesMut::new();
-        let mut ends = Vec::new();
-        for record in &records {
-            encode_into(record, &mut stream);
-            ends.push(stream.len());
-        }
-        let len = keep.index(stream.len() + 1);
-        let prefix = stream.freeze().slice(..len);
-        let chunks = chunked(&prefix, &cuts);
-        let (decoded, end) = borrowed(chunks.clone());
-        prop_assert_eq!((&decoded, &end), (&owned(chunks).0, &owned(chunked(&prefix, &cuts)).1));
-        let complete = ends.iter().filter(|&&e| e <= len).count();
-        prop_assert_eq!(decoded.len(), complete);
-        prop_assert_eq!(end.is_ok(), len == 0 || ends.contains(&len));
-        if let Err(err) = end {
-            let truncated = matches!(err.kind(), ErrorKind::Truncated { .. });
-            prop_assert!(truncated, "{}", err);
-        }
-    }
-
-    #[test]
-    fn arbitrary_bytes_give_the_same_outcome_and_errors_stay(
-        input in prop::collection::vec(any::<u8>(), 0..200),
-        cuts in prop::collection::vec(any::<usize>(), 0..10),
-        pattern in prop::collection::vec(any::<bool>(), 0..8),
-    ) {
-        let input = Bytes::from(input);
-        let chunks = chunked(&input, &cuts);
-        let want = feed(&mut Decoder::with_max_record_size(100), chunks.clone(), Take::Owned);
-        for take in [Take::Borrowed, Take::Mixed(&pattern)] {
-            let mut decoder = Decoder::with_max_record_size(100);
-            let got = feed(&mut decoder, chunks.clone(), take);
-            prop_assert_eq!(&got, &want);
-            if let Err(err) = got.1 {
-                prop_assert!(err.offset() <= input.len() as u64);
-                prop_assert_eq!(decoder.next_record_ref(), Err(err.clone()));
-                prop_assert_eq!(decoder.next_record(), Err(err.clone()));
-                prop_assert_eq!(decoder.finish(), Err(err));
-            }
-        }
-    }
 }
