@@ -211,9 +211,9 @@ impl Session {
 }
 
 /// Redacts what an entry carries before it is written (the recorder's and
-/// the importer's rule): the values of secret headers, and the `Secret`
-/// values inside its body or event record when that is a v1 `message`; how
-/// many `Secret` values.
+/// the importer's rule): `Authorization` and `Proxy-Authorization` header
+/// values, and the `Secret` values inside its body or event record when that
+/// is a v1 `message`; how many `Secret` values.
 pub(crate) fn redact_entry(redactor: &mut Redactor, message: Option<MessageId>, kind: &mut EntryKind) -> usize {
     match kind {
         EntryKind::Request(r) => {
