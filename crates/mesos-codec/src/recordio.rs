@@ -568,7 +568,8 @@ impl Decoder {
                         return Ok(Some(Record { offset, data_offset, data }));
                     }
                 }
-                // A record spanning chunks: the common step stays inline too.
+                // A record spanning chunks, usually finished by this chunk (a
+                // chunk wholly inside it was copied by `push`): inline too.
                 State::Data { data_offset, size } => {
                     if self.spanning_step(size) {
                         return Ok(Some(self.take_spill(data_offset)));
@@ -641,7 +642,8 @@ impl Decoder {
                         return Ok(Some(RecordRef { offset, data_offset, data: &self.current[start..end] }));
                     }
                 }
-                // A record spanning chunks: the common step stays inline too.
+                // A record spanning chunks, usually finished by this chunk (a
+                // chunk wholly inside it was copied by `push`): inline too.
                 State::Data { data_offset, size } => {
                     if self.spanning_step(size) {
                         self.spill_lent = true;
