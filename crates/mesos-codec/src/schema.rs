@@ -186,6 +186,10 @@ pub struct Field {
     pub deprecated: bool,
     /// The JSON key as written: `"name":`.
     pub json_key: Box<[u8]>,
+    /// A repeated field the master writes even when it is empty (`[]`):
+    /// the top-level lists of the operator API answers it writes by hand
+    /// (see [`WRITTEN_EMPTY`]).
+    pub written_empty: bool,
 }
 
 impl Field {
@@ -205,6 +209,21 @@ impl Field {
         self.default.is_some() && !self.deprecated && !self.repeated
     }
 }
+
+/// The repeated fields a 1.11 master writes even when they are empty.
+///
+/// The master writes most answers with stout's generic mapping, which
+/// leaves empty repeated fields out, but it writes GET_AGENTS,
+/// GET_FRAMEWORKS, GET_EXECUTORS and GET_TASKS (alone, inside GET_STATE and
+/// in the operator stream's SUBSCRIBED) with hand-made writers
+/// (`src/master/readonly_handler.cpp`, `jsonifyGet*`) that open these lists
+/// whatever they hold.
+pub const WRITTEN_EMPTY: &[(&str, &[&str])] = &[
+    ("mesos.v1.master.Response.GetAgents", &["agents", "recovered_agents"]),
+    ("mesos.v1.master.Response.GetFrameworks", &["frameworks", "completed_frameworks"]),
+    ("mesos.v1.master.Response.GetExecutors", &["executors"]),
+    ("mesos.v1.master.Response.GetTasks", &["tasks", "unreachable_tasks", "completed_tasks"]),
+];
 
 /// A fast, non-cryptographic hasher for the name tables (the FxHash
 /// scheme): field names come from the schema and JSON keys only look them
@@ -297,8 +316,8 @@ pub struct Message {
     /// Indexes of the required fields.
     pub required: Vec<u16>,
     /// Indexes (in declaration order) of the fields that matter when they
-    /// are absent: required ones, and those whose default the JSON writer
-    /// spells out.
+    /// are absent: required ones, those whose default the JSON writer
+    /// spells out, and those it writes empty.
     pub absent_attention: Vec<u16>,
     /// Whether this is a synthetic map entry (`key` = 1, `value` = 2).
     pub map_entry: bool,
@@ -574,8 +593,14 @@ impl Schema {
         let messages = descriptors
             .iter()
             .map(|m| {
+                // prost-reflect lists fields by number; Mesos writes them in
+                // the order the `.proto` file declares them, which the
+                // descriptor's own list keeps.
                 let fields: Vec<Field> = m
-                    .fields()
+                    .descriptor_proto()
+                    .field
+                    .iter()
+                    .filter_map(|proto| m.get_field(u32::try_from(proto.number()).ok()?))
                     .map(|f| {
                         let kind = match f.kind() {
                             Kind::Double => FieldKind::Double,
@@ -609,6 +634,9 @@ impl Schema {
                             default,
                             deprecated: proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
                             json_key: format!("\"{}\":", f.name()).into_bytes().into_boxed_slice(),
+                            written_empty: WRITTEN_EMPTY
+                                .iter()
+                                .any(|(message, fields)| *message == m.full_name() && fields.contains(&f.name())),
                         }
                     })
                     .collect();
@@ -634,7 +662,7 @@ impl Schema {
                     absent_attention: fields
                         .iter()
                         .enumerate()
-                        .filter(|(_, f)| f.required || f.writes_default())
+                        .filter(|(_, f)| f.required || f.writes_default() || f.written_empty)
                         .map(|(i, _)| i as u16)
                         .collect(),
                     fields,

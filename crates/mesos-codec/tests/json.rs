@@ -140,8 +140,12 @@ fn golden_numbers_bytes_and_strings() {
         r#"{"agent_id":{"value":"a"},"task_id":{"value":"t"},"uuid":"H9KoCldtRTu0T7halLxs9w=="}"#,
     );
     assert!(ack.ends_with(r#""uuid":"H9KoCldtRTu0T7halLxs9w=="}"#), "{ack}");
-    // Strings as stout escapes them.
-    assert_eq!(write("FrameworkID", r#"{"value":"a/b\"c\u0001"}"#), r#"{"value":"a\/b\"c\u0001"}"#);
+    // Strings as a 1.11 master's rapidjson escapes them: `/` and DEL as they
+    // are, control characters in upper-case hex.
+    assert_eq!(
+        write("FrameworkID", r#"{"value":"a/b\"c\u0001\u001f\u007f"}"#),
+        "{\"value\":\"a/b\\\"c\\u0001\\u001F\u{7f}\"}"
+    );
     // Enums by name.
     assert_eq!(write("scheduler.Event", r#"{"type":"HEARTBEAT"}"#), r#"{"type":"HEARTBEAT"}"#);
 }

@@ -54,6 +54,7 @@ use std::fmt;
 
 use crate::schema::{MessageId, Schema};
 
+mod dtoa;
 mod read;
 mod write;
 
@@ -82,6 +83,11 @@ impl Path {
     }
     pub(crate) fn pop(&mut self) {
         self.0.pop();
+    }
+    /// The path without its last segment: the message that holds the
+    /// field pushed last.
+    pub(crate) fn holder(&self) -> String {
+        Path(self.0[..self.0.len().saturating_sub(1)].to_vec()).to_string()
     }
 }
 
@@ -139,11 +145,11 @@ impl fmt::Display for UnknownField {
 ///
 /// ```
 /// use mesos_codec::json::{message_type, protobuf_to_json, ProtobufErrorKind};
-/// // scheduler.Event: field 1 (`type`) = 99, which Event.Type does not define.
-/// let err = protobuf_to_json(message_type("scheduler.Event")?, &[0x08, 0x63]).unwrap_err();
+/// // scheduler.Event: field 1 (`type`, an enum) as a length-delimited value.
+/// let err = protobuf_to_json(message_type("scheduler.Event")?, &[0x0a, 0x00]).unwrap_err();
 /// assert_eq!((err.path.as_str(), err.offset), ("type", 0));
-/// assert!(matches!(err.kind, ProtobufErrorKind::UnknownEnumNumber { number: 99, .. }));
-/// assert_eq!(err.to_string(), "byte 0, type: unknown mesos.v1.scheduler.Event.Type number 99");
+/// assert!(matches!(err.kind, ProtobufErrorKind::WrongWireType { expected: 0, found: 2 }));
+/// assert_eq!(err.to_string(), "byte 0, type: wrong wire type 2 (the field's type has wire type 0)");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

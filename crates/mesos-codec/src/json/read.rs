@@ -825,26 +825,11 @@ struct Bail;
 
 type Fast<T> = Result<T, Bail>;
 
-/// 10^0 ... 10^22, the powers of ten a double holds exactly (the first
-/// entries of [`pow10`]'s table).
+/// 10^0 ... 10^22, the powers of ten a double holds exactly.
 const EXACT_POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
     1e21, 1e22,
 ];
-
-/// Powers of ten as serde_json's float parsing uses them: `POW10[i]` is the
-/// double nearest to 10^i.
-fn pow10() -> &'static [f64; 309] {
-    static POW10: OnceLock<[f64; 309]> = OnceLock::new();
-    POW10.get_or_init(|| {
-        let mut table = [0.0; 309];
-        for (i, slot) in table.iter_mut().enumerate() {
-            // Correctly rounded, as the literals `1e0` ... `1e308` are.
-            *slot = format!("1e{i}").parse().unwrap_or(f64::INFINITY);
-        }
-        table
-    })
-}
 
 /// The bytes of `w` that end a plain run in a JSON string (`"`, `\`, a
 /// control character) have their high bit set in the result; the lowest set
@@ -1049,10 +1034,12 @@ impl<'j> Reader<'j> {
         }
     }
 
-    /// A number at `self.at`, read exactly as serde_json reads it (the
-    /// forms it reads with more care are left to it).
+    /// A number at `self.at`, read as serde_json (with `float_roundtrip`)
+    /// reads it: doubles correctly rounded (the forms it reads with more
+    /// care are left to it).
     fn number(&mut self) -> Fast<Number> {
         let json = self.json;
+        let start = self.at;
         let mut at = self.at;
         let negative = json.get(at) == Some(&b'-');
         at += usize::from(negative);
@@ -1142,22 +1129,24 @@ impl<'j> Reader<'j> {
             let neg = (significand as i64).wrapping_neg();
             return Ok(if neg >= 0 { Number::Float(-(significand as f64)) } else { Number::Signed(neg) });
         }
-        // serde_json's `f64_from_parts` (without `float_roundtrip`), within
-        // its table of powers; the rest is left to it.
-        let power = exponent.unsigned_abs() as usize;
-        let pow = match EXACT_POW10.get(power) {
-            Some(&pow) => pow,
-            None => *pow10().get(power).ok_or(Bail)?,
-        };
-        let mut f = significand as f64;
-        if exponent >= 0 {
-            f *= pow;
-            if f.is_infinite() {
-                return Err(Bail);
+        // Exactly rounded, as the master's parser (`strtod`) reads it: when
+        // the significand and the power of ten are both exact doubles, one
+        // IEEE operation rounds correctly (Clinger's fast path); anything
+        // else goes to the standard library's correctly rounded parser.
+        let f = match EXACT_POW10.get(exponent.unsigned_abs() as usize) {
+            Some(&pow) if significand < 1 << 53 && digits <= 19 => {
+                let f = significand as f64;
+                if exponent >= 0 { f * pow } else { f / pow }
             }
-        } else {
-            f /= pow;
-        }
+            _ => {
+                let text = std::str::from_utf8(&json[start..at]).map_err(|_| Bail)?;
+                let f: f64 = text.parse().map_err(|_| Bail)?;
+                if f.is_infinite() {
+                    return Err(Bail);
+                }
+                return Ok(Number::Float(f));
+            }
+        };
         Ok(Number::Float(if negative { -f } else { f }))
     }
 
