@@ -186,6 +186,10 @@ pub struct Field {
     pub deprecated: bool,
     /// The JSON key as written: `"name":`.
     pub json_key: Box<[u8]>,
+    /// The index (within its message) of the `oneof` this field belongs to,
+    /// if it does: of the members given, only the last one on the wire is
+    /// set, as protobuf's parsers keep it.
+    pub oneof: Option<u16>,
     /// A repeated field the master writes even when it is empty (`[]`):
     /// the top-level lists of the operator API answers it writes by hand
     /// (see [`WRITTEN_EMPTY`]).
@@ -634,6 +638,11 @@ impl Schema {
                             default,
                             deprecated: proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
                             json_key: format!("\"{}\":", f.name()).into_bytes().into_boxed_slice(),
+                            oneof: f
+                                .containing_oneof()
+                                .filter(|o| !o.is_synthetic())
+                                .and_then(|o| m.oneofs().position(|x| x == o))
+                                .map(|i| i as u16),
                             written_empty: WRITTEN_EMPTY
                                 .iter()
                                 .any(|(message, fields)| *message == m.full_name() && fields.contains(&f.name())),

@@ -1,23 +1,28 @@
 //! Mesos's own JSON mapping of the v1 messages, both directions, for every
 //! message type of the schema.
 //!
-//! This is the dialect the master speaks (stout's `jsonify` and
-//! `protobuf::parse`), not proto3's canonical JSON mapping:
+//! This is the dialect a Mesos 1.11 master speaks (stout's `jsonify` over
+//! rapidjson, and `protobuf::parse`), not proto3's canonical JSON mapping:
 //!
 //! **Writing** ([`to_json`], [`protobuf_to_json`]), as the master writes:
 //! - keys are the `.proto` field names, in declaration order;
-//! - unset fields are left out, except optional fields with an explicit
+//! - set fields are written, even when they equal their default; unset
+//!   fields are left out, except optional fields with an explicit
 //!   `[default = ...]` that are not deprecated, which are written with their
 //!   default (`Filters.refuse_seconds` → `5.0`; the deprecated
-//!   `Resource.role` → nothing); empty repeated fields are left out;
-//! - enums as their names, bytes as padded standard base64, 64-bit integers
-//!   as plain JSON numbers, doubles as C's `%#.15g` with trailing zeros
-//!   stripped (`15.0`, `996.0`, `1460526113.05411`), infinities as the
-//!   strings `"Infinity"` / `"-Infinity"`, maps as objects with string keys;
-//! - strings escaped as stout escapes them (`/` as `\/`, control characters
-//!   as `\u00XX`, UTF-8 as is).
+//!   `Resource.role` → nothing); empty repeated fields are left out (but
+//!   for the lists of [`crate::schema::WRITTEN_EMPTY`]);
+//! - enums as their names (a number the enum does not define leaves the
+//!   field unset, as proto2 does), bytes as padded standard base64, 64-bit
+//!   integers as plain JSON numbers, doubles as rapidjson writes them
+//!   (Grisu2: `15.0`, `996.0`, `1796462612.3989099`, `1e21`), infinities as
+//!   the strings `"Infinity"` / `"-Infinity"`, NaN bare, maps as objects with
+//!   string keys;
+//! - strings escaped as rapidjson escapes them (`"`, `\\` and control
+//!   characters; `/`, DEL and UTF-8 as they are).
 //!
 //! **Reading** ([`from_json`], [`json_to_protobuf`]), as the master reads:
+//! - exact: doubles are correctly rounded, as `strtod` reads them;
 //! - lenient: unknown keys are ignored, `null` means unset, numbers and
 //!   booleans may be strings (`"-1"`, `"true"`), floats accept `"Infinity"`,
 //!   a single value for a repeated field is a one-element list (the seed's

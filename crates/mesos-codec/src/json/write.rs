@@ -109,6 +109,8 @@ struct FieldPlan {
     /// A map field: the two-pass path writes those.
     map: bool,
     required: bool,
+    /// Bit `i` set: a member of the message's oneof `i` (only the first 64).
+    oneof: u64,
     /// The JSON of the field's explicit default, if it has one.
     default: Option<Box<[u8]>>,
 }
@@ -189,6 +191,7 @@ impl Plan {
                     repeated: field.repeated,
                     map: field.map,
                     required: field.required,
+                    oneof: field.oneof.map_or(0, |i| 1u64.checked_shl(u32::from(i)).unwrap_or(0)),
                     default,
                 });
                 if let FieldKind::Enum(e) = field.kind {
@@ -292,6 +295,8 @@ impl<'a> Writer<'a> {
         // and whether it is a repeated field whose array is open.
         let mut current = 0;
         let mut open = false;
+        // The oneofs one of whose members was written.
+        let mut oneofs = 0u64;
         let mut at = from;
         while at < end {
             let (tag, value, next) = wire::read_field(fields, at).map_err(|_| Retry)?;
@@ -310,9 +315,12 @@ impl<'a> Writer<'a> {
                 }
                 self.out.push(b',');
             } else {
-                if index + 1 < current {
+                if index + 1 < current || oneofs & field.oneof != 0 {
+                    // Out of order, or a second member of a oneof (the last
+                    // one given is the one set).
                     return self.two_pass_instead(id, &fields[from..], from, depth, start);
                 }
+                oneofs |= field.oneof;
                 if open {
                     self.out.push(b']');
                 }
@@ -428,6 +436,7 @@ impl<'a> Writer<'a> {
             }
             at = next;
         }
+        Self::keep_last_oneof_members(message, &mut self.occurrences, first);
         // Declaration order; a stable sort keeps repeated values in order.
         let occurrences = &mut self.occurrences[first..];
         if !occurrences.is_sorted_by_key(|o| o.field) {
@@ -490,6 +499,42 @@ impl<'a> Writer<'a> {
         self.out.push(b'}');
         self.occurrences.truncate(first);
         Ok(())
+    }
+
+    /// Protobuf's rule for a `oneof` (occurrences from `first` on, in wire
+    /// order): setting one member clears the others, so only the member
+    /// given last is set, with only the occurrences of it since the last
+    /// time another member was given (a message member merges only those).
+    fn keep_last_oneof_members(message: &crate::schema::Message, occurrences: &mut Vec<Occurrence>, first: usize) {
+        let oneof = |o: &Occurrence| message.fields[usize::from(o.field)].oneof;
+        if occurrences[first..].iter().all(|o| oneof(o).is_none()) {
+            return;
+        }
+        // For each oneof, where its current member's run began.
+        let mut since: Vec<(u16, u16, usize)> = Vec::new(); // (oneof, member, position)
+        for (i, o) in occurrences[first..].iter().enumerate() {
+            if let Some(k) = oneof(o) {
+                match since.iter_mut().find(|(oneof, _, _)| *oneof == k) {
+                    Some(entry) if entry.1 == o.field => {}
+                    Some(entry) => *entry = (k, o.field, i),
+                    None => since.push((k, o.field, i)),
+                }
+            }
+        }
+        let mut i = 0;
+        occurrences.retain(|o| {
+            let position = i;
+            i += 1;
+            if position < first {
+                return true;
+            }
+            match oneof(o) {
+                Some(k) => since
+                    .iter()
+                    .any(|&(oneof, member, from)| oneof == k && member == o.field && position - first >= from),
+                None => true,
+            }
+        });
     }
 
     #[inline]

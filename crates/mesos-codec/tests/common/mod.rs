@@ -1,7 +1,10 @@
-//! Shared by the protobuf tests: a generator of random protobuf messages of
-//! any type of the schema.
+//! Shared by the protobuf and JSON tests: a generator of random protobuf
+//! messages of any type of the schema, and rapidjson itself as the
+//! reference for a master's numbers and strings.
 
 #![allow(dead_code)]
+
+pub mod rapidjson;
 
 use mesos_codec::schema::{FieldKind, MessageId, Schema};
 use mesos_codec::wire::write_varint;
@@ -32,16 +35,28 @@ impl Gen {
         self.below(100) < percent
     }
 
-    /// A double Mesos JSON carries exactly: at most 15 significant digits,
-    /// within the range where C's %g needs no exponent quirk.
+    /// A finite double: short decimals (resources), times with all their
+    /// digits, or any bit pattern.
     pub fn double(&mut self) -> f64 {
-        let mantissa = self.below(2_000_000_000) as f64 - 1_000_000_000.0;
-        mantissa / 10f64.powi(self.below(7) as i32)
+        match self.below(3) {
+            0 => {
+                let mantissa = self.below(2_000_000_000) as f64 - 1_000_000_000.0;
+                mantissa / 10f64.powi(self.below(7) as i32)
+            }
+            1 => 1.7e9 + (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 1e8,
+            _ => loop {
+                let v = f64::from_bits(self.next());
+                if v.is_finite() {
+                    break v;
+                }
+            },
+        }
     }
 
     pub fn string(&mut self) -> Vec<u8> {
-        const PIECES: [&str; 10] = ["a", "Z", "/", "\"", "\\", "\n", "\u{1}", "é", "任务", " "];
-        (0..self.below(6)).flat_map(|_| PIECES[self.below(10) as usize].bytes().collect::<Vec<_>>()).collect()
+        const PIECES: [&str; 14] =
+            ["a", "Z", "/", "\"", "\\", "\n", "\u{1}", "é", "任务", " ", "\u{7f}", "\u{1f}", "\u{8}", "😀"];
+        (0..self.below(6)).flat_map(|_| PIECES[self.below(14) as usize].bytes().collect::<Vec<_>>()).collect()
     }
 
     /// Protobuf bytes of a random message of type `id`, fields in number order.
