@@ -1155,3 +1155,242 @@ impl Target {
         }
     }
 }
+
+/// The executor against a fake agent on loopback: SUBSCRIBE refused with a
+/// 503 then retried, LAUNCH through a stand-in `mesos-containerizer`, the
+/// stream cut (with checkpointing: reconnection and a SUBSCRIBE carrying the
+/// unacknowledged updates and task), KILL with a kill policy, and the exit
+/// on the terminal acknowledgement.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read};
+    use std::net::TcpListener;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::mpsc;
+
+    use mesos_codec::v1::{
+        AgentInfo, CommandInfo, DurationInfo, ExecutorInfo, KillPolicy, Resource, TaskState, resource,
+    };
+
+    /// Reads one request: its head lines and body.
+    fn read_request(reader: &mut BufReader<TcpStream>) -> (Vec<String>, Vec<u8>) {
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "connection closed");
+            let line = line.trim_end().to_string();
+            if line.is_empty() {
+                break;
+            }
+            head.push(line);
+        }
+        let length = head.iter().find_map(|h| h.strip_prefix("Content-Length: ")).map_or(0, |n| n.parse().unwrap());
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        (head, body)
+    }
+
+    fn read_call(reader: &mut BufReader<TcpStream>) -> Call {
+        let (head, body) = read_request(reader);
+        assert_eq!(head[0], "POST /slave(1)/api/v1/executor HTTP/1.1");
+        assert!(head.contains(&"Content-Type: application/x-protobuf".to_string()));
+        assert!(head.contains(&"Accept: application/x-protobuf".to_string()));
+        let call = Call::decode(body.as_slice()).unwrap();
+        assert_eq!(call.framework_id.value, "fw");
+        assert_eq!(call.executor_id.value, "task-1");
+        call
+    }
+
+    fn accepted(stream: &mut TcpStream) {
+        stream.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").unwrap();
+    }
+
+    fn send_event(stream: &mut TcpStream, event: Event) {
+        let bytes = event.encode_to_vec();
+        let record = [format!("{}\n", bytes.len()).into_bytes(), bytes].concat();
+        let mut chunk = format!("{:x}\r\n", record.len()).into_bytes();
+        chunk.extend_from_slice(&record);
+        chunk.extend_from_slice(b"\r\n");
+        stream.write_all(&chunk).unwrap();
+    }
+
+    fn subscribed() -> Event {
+        let mut capability = framework_info::Capability::default();
+        capability.set_type(framework_info::capability::Type::TaskKillingState);
+        let mut event = Event {
+            subscribed: Some(event::Subscribed {
+                executor_info: ExecutorInfo::default(),
+                framework_info: FrameworkInfo { capabilities: vec![capability], ..FrameworkInfo::default() },
+                agent_info: AgentInfo { hostname: "fake-agent".into(), ..AgentInfo::default() },
+                container_id: None,
+            }),
+            ..Event::default()
+        };
+        event.set_type(event::Type::Subscribed);
+        event
+    }
+
+    fn update(call: &Call, state: TaskState) -> (TaskStatus, [u8; 16]) {
+        assert_eq!(call.r#type(), call::Type::Update);
+        let status = call.update.as_ref().unwrap().status.clone();
+        assert_eq!(status.state(), state);
+        assert_eq!(status.source(), task_status::Source::Executor);
+        assert_eq!(status.executor_id.as_ref().unwrap().value, "task-1");
+        assert_eq!(status.task_id.value, "task-1");
+        assert!(status.timestamp.unwrap() > 1.0e9);
+        let uuid = status.uuid.as_deref().unwrap().try_into().unwrap();
+        (status, uuid)
+    }
+
+    fn ack(uuid: [u8; 16]) -> Event {
+        let mut event = Event {
+            acknowledged: Some(event::Acknowledged {
+                task_id: TaskId { value: "task-1".into() },
+                uuid: bytes::Bytes::copy_from_slice(&uuid),
+            }),
+            ..Event::default()
+        };
+        event.set_type(event::Type::Acknowledged);
+        event
+    }
+
+    #[test]
+    fn against_a_fake_agent() {
+        let dir = std::env::temp_dir().join(format!("mesos-executor-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("mesos-containerizer");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" > \"$(dirname \"$0\")/args\"\nexec sleep 30\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let env: Vec<(String, String)> = [
+            ("MESOS_FRAMEWORK_ID", "fw"),
+            ("MESOS_EXECUTOR_ID", "task-1"),
+            ("MESOS_SLAVE_PID", &format!("slave(1)@127.0.0.1:{port}")),
+            ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5secs"),
+            ("MESOS_HTTP_COMMAND_EXECUTOR", "1"),
+            ("MESOS_CHECKPOINT", "1"),
+            ("MESOS_RECOVERY_TIMEOUT", "10secs"),
+            ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "100ms"),
+            // No ShutdownProcess (it would kill the test's process group).
+            ("MESOS_LOCAL", "1"),
+            ("PATH", "/usr/bin:/bin"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let args = vec![format!("--launcher_dir={}", dir.display())];
+        let config = Config::load(&args, &env).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let executor = thread::spawn(move || Executor::new(config, tx).run(rx));
+
+        // Connect: the SUBSCRIBE connection first, then the calls'.
+        let (mut sub, _) = listener.accept().unwrap();
+        let (mut calls, _) = listener.accept().unwrap();
+        let mut sub_reader = BufReader::new(sub.try_clone().unwrap());
+        let mut calls_reader = BufReader::new(calls.try_clone().unwrap());
+
+        // A 503 to the first SUBSCRIBE: it comes again a second later.
+        let call = read_call(&mut sub_reader);
+        assert_eq!(call.r#type(), call::Type::Subscribe);
+        assert_eq!(call.subscribe, Some(call::Subscribe::default()));
+        sub.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10\r\n\r\nRecovering").unwrap();
+        let started = Instant::now();
+        let call = read_call(&mut sub_reader);
+        assert_eq!(call.r#type(), call::Type::Subscribe);
+        assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+        sub.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nMesos-Stream-Id: s1\r\n\r\n").unwrap();
+        send_event(&mut sub, subscribed());
+
+        let allocation = resource::AllocationInfo { role: Some("web".into()) };
+        let task = TaskInfo {
+            name: "t".into(),
+            task_id: TaskId { value: "task-1".into() },
+            resources: vec![Resource { name: "cpus".into(), allocation_info: Some(allocation), ..Resource::default() }],
+            command: Some(CommandInfo { value: Some("sleep 30".into()), ..CommandInfo::default() }),
+            kill_policy: Some(KillPolicy { grace_period: Some(DurationInfo { nanoseconds: 5_000_000_000 }) }),
+            ..TaskInfo::default()
+        };
+        let mut launch = Event { launch: Some(event::Launch { task: task.clone() }), ..Event::default() };
+        launch.set_type(event::Type::Launch);
+        send_event(&mut sub, launch);
+
+        let (starting, _) = update(&read_call(&mut calls_reader), TaskState::TaskStarting);
+        assert_eq!((&starting.message, starting.reason), (&None, None));
+        accepted(&mut calls);
+        let (running, _) = update(&read_call(&mut calls_reader), TaskState::TaskRunning);
+        accepted(&mut calls);
+        assert_ne!(starting.uuid, running.uuid);
+
+        // The stand-in may not have run yet.
+        let mut args = String::new();
+        for _ in 0..100 {
+            args = std::fs::read_to_string(dir.join("args")).unwrap_or_default();
+            if args.contains("--unshare_namespace_mnt") {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let args: Vec<&str> = args.lines().collect();
+        assert!(args[0].ends_with("/mesos-containerizer"));
+        assert_eq!(args[1..3], ["launch", "--help=false"]);
+        assert_eq!(args[4], "--unshare_namespace_mnt=false");
+        let info: serde_json::Value = serde_json::from_str(args[3].strip_prefix("--launch_info=").unwrap()).unwrap();
+        assert_eq!(info["command"], serde_json::json!({"shell": true, "value": "sleep 30"}));
+        let variables = info["environment"]["variables"].as_array().unwrap();
+        assert!(
+            variables.contains(&serde_json::json!({"name": "MESOS_ALLOCATION_ROLE", "type": "VALUE", "value": "web"}))
+        );
+        assert!(variables.contains(&serde_json::json!({"name": "MESOS_LOCAL", "type": "VALUE", "value": "1"})));
+
+        // The stream ends: with checkpointing the executor reconnects and
+        // subscribes again with what was not acknowledged.
+        sub.write_all(b"0\r\n\r\n").unwrap();
+        drop((sub, sub_reader, calls, calls_reader));
+        let (mut sub, _) = listener.accept().unwrap();
+        let (mut calls, _) = listener.accept().unwrap();
+        let mut sub_reader = BufReader::new(sub.try_clone().unwrap());
+        let mut calls_reader = BufReader::new(calls.try_clone().unwrap());
+        let call = read_call(&mut sub_reader);
+        assert_eq!(call.r#type(), call::Type::Subscribe);
+        let subscribe = call.subscribe.unwrap();
+        let resent: Vec<_> = subscribe.unacknowledged_updates.iter().map(|u| u.status.clone()).collect();
+        assert_eq!(resent, [starting.clone(), running.clone()]);
+        assert_eq!(subscribe.unacknowledged_tasks, [task]);
+        sub.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nMesos-Stream-Id: s2\r\n\r\n").unwrap();
+        send_event(&mut sub, subscribed());
+        for status in [&starting, &running] {
+            send_event(&mut sub, ack(status.uuid.as_deref().unwrap().try_into().unwrap()));
+        }
+        // An acknowledgement of nothing known is ignored.
+        send_event(&mut sub, ack([9; 16]));
+
+        // KILL with a shorter grace period than the task's.
+        let mut kill = Event {
+            kill: Some(event::Kill {
+                task_id: TaskId { value: "task-1".into() },
+                kill_policy: Some(KillPolicy { grace_period: Some(DurationInfo { nanoseconds: 1_000_000_000 }) }),
+            }),
+            ..Event::default()
+        };
+        kill.set_type(event::Type::Kill);
+        send_event(&mut sub, kill);
+        let (killing, killing_uuid) = update(&read_call(&mut calls_reader), TaskState::TaskKilling);
+        assert_eq!(killing.message, None);
+        accepted(&mut calls);
+        let (killed, killed_uuid) = update(&read_call(&mut calls_reader), TaskState::TaskKilled);
+        assert_eq!(killed.message.as_deref(), Some("Command terminated with signal Terminated"));
+        assert_eq!(killed.reason, None);
+        accepted(&mut calls);
+        send_event(&mut sub, ack(killing_uuid));
+        send_event(&mut sub, ack(killed_uuid));
+        assert_eq!(executor.join().unwrap(), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
