@@ -23,8 +23,8 @@ use tokio::task::JoinSet;
 use crate::api::{self, Api};
 use crate::forward::{Driver, ProxyBody, Upstream, rewrite_location};
 use crate::rawhead;
-use crate::session::{Registry, Session, SessionConfig, Touched};
-use crate::tee::{self, BodyTap, StreamTap, Tap};
+use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
+use crate::tee::{self, BodyTap, BodyTarget, StreamTap, Tap};
 use crate::{Config, Error};
 
 struct Shared {
@@ -133,6 +133,8 @@ struct Conn {
     relays: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The request heads as the framework sent them.
     heads: rawhead::Heads,
+    /// The framework's address.
+    peer: SocketAddr,
 }
 
 async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
@@ -148,6 +150,7 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         master_closed: Default::default(),
         relays: Default::default(),
         heads,
+        peer,
     });
     let service = {
         let conn = conn.clone();
@@ -198,10 +201,16 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers.get_all(CONTENT_TYPE).iter().next_back().and_then(|v| v.to_str().ok())
 }
 
+/// Bodies of requests and answers outside the v1 APIs are kept up to this
+/// size (a `GET /version`, `/master/state` of a big cluster); longer ones are
+/// forwarded as they come and recorded without their body, with a note.
+pub const OTHER_BODY_CAP: usize = 4 << 20;
+
 /// What is being recorded about one request.
 struct Recording {
     session: Arc<Session>,
-    api: Api,
+    /// `None`: a request outside the v1 APIs.
+    api: Option<Api>,
     seq: Option<u64>,
     call: Option<String>,
     /// The session has no name yet: the stream's framework id may give it one.
@@ -213,8 +222,24 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
     let sent = conn.heads.next(req.headers());
     let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".to_owned());
     let (mut parts, body) = req.into_parts();
-    let (body, recording) = match Api::from_path(&path) {
-        None => (body.boxed(), None),
+    let (body, recording, lobby) = match Api::from_path(&path) {
+        None if !keeps_body(&parts.headers) => {
+            tracing::debug!(conn = conn.id, %path, "request outside the v1 APIs with a long body: forwarded, not recorded");
+            (body.boxed(), None, None)
+        }
+        None => {
+            let bytes = match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(err) => {
+                    return text(
+                        StatusCode::BAD_REQUEST,
+                        format!("mesos-proxy: cannot read the request body: {err}\n"),
+                    );
+                }
+            };
+            let (recording, lobby) = record_other(&conn, &parts, sent, &path, &bytes).await;
+            (Full::new(bytes).map_err(|never| match never {}).boxed(), recording, lobby)
+        }
         Some(api) => {
             let bytes = match body.collect().await {
                 Ok(collected) => collected.to_bytes(),
@@ -226,7 +251,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
                 }
             };
             let recording = record_request(&conn, api, &parts, sent, &path, &bytes).await;
-            (Full::new(bytes).map_err(|never| match never {}).boxed(), Some(recording))
+            (Full::new(bytes).map_err(|never| match never {}).boxed(), Some(recording), None)
         }
     };
 
@@ -243,6 +268,16 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
                 let note = Note { message: format!("not forwarded: {err}"), refers: rec.seq, incomplete: false };
                 rec.session.record(conn.id, EntryKind::Note(note)).await;
             }
+            if let Some(request) = lobby {
+                let exchange = Exchange {
+                    conn: conn.id,
+                    at: std::time::Instant::now(),
+                    request,
+                    response: None,
+                    note: Some(format!("not forwarded: {err}")),
+                };
+                conn.shared.registry.wait_in_lobby(conn.peer.ip(), exchange);
+            }
             return text(StatusCode::BAD_GATEWAY, format!("mesos-proxy: {err}\n"));
         }
     };
@@ -255,13 +290,38 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         redirect(&conn, &mut parts.headers, &path).await;
     }
 
+    if let Some(request) = lobby {
+        // Outside the v1 APIs, from a host with no session yet: the exchange
+        // waits in the lobby for the session that host opens next.
+        let response = session::Response {
+            request: None,
+            status: parts.status.as_u16(),
+            headers: recorded_headers,
+            ..Default::default()
+        };
+        let to = BodyTarget::Lobby {
+            registry: conn.shared.registry.clone(),
+            host: conn.peer.ip(),
+            request: Box::new(request),
+        };
+        return relay_body(&conn, parts, body, to, None, response, OTHER_BODY_CAP).await;
+    }
     let Some(rec) = recording else { return Response::from_parts(parts, body.boxed()) };
+    let Some(api) = rec.api else {
+        let response = session::Response {
+            request: rec.seq,
+            status: parts.status.as_u16(),
+            headers: recorded_headers,
+            ..Default::default()
+        };
+        return relay_body(&conn, parts, body, BodyTarget::Session(rec.session), None, response, OTHER_BODY_CAP).await;
+    };
     let encoding = api::encoding(content_type(&parts.headers));
     // A SUBSCRIBE answered 200 opens an event stream (so does any 200 that
     // carries a `Mesos-Stream-Id`, when the call did not read).
     let stream = parts.status == StatusCode::OK
         && (rec.call.as_deref() == Some("SUBSCRIBE") || parts.headers.contains_key("mesos-stream-id"));
-    let mut entry = session::Response {
+    let entry = session::Response {
         request: rec.seq,
         status: parts.status.as_u16(),
         headers: recorded_headers,
@@ -273,40 +333,85 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         let Some(seq) = rec.session.record(conn.id, EntryKind::Response(entry)).await else {
             return Response::from_parts(parts, body.boxed());
         };
-        let name_from_events = rec.unnamed && rec.api != Api::Operator;
+        let name_from_events = rec.unnamed && api != Api::Operator;
         let tap = StreamTap::new(
             rec.session.clone(),
             conn.shared.registry.clone(),
             name_from_events,
             conn.id,
             seq,
-            rec.api.event_type(),
+            api.event_type(),
             encoding,
         );
         // The stream holds the upstream connection until it ends: the relay
         // drives it (see `Driver`).
         (Tap::Stream(Box::new(tap)), driver.lease())
     } else {
-        if body_is_empty(&parts) {
-            // Nothing to relay (a `202`): recorded at once, no relay task.
-            entry.format = None;
-            rec.session.record(conn.id, EntryKind::Response(entry)).await;
-            return Response::from_parts(parts, body.boxed());
-        }
-        let tap = Tap::Body(Box::new(BodyTap {
-            session: rec.session.clone(),
-            conn: conn.id,
-            message: rec.api.response_type(),
-            response: entry,
-            body: BytesMut::new(),
-        }));
-        (tap, None)
+        return relay_body(
+            &conn,
+            parts,
+            body,
+            BodyTarget::Session(rec.session),
+            api.response_type(),
+            entry,
+            usize::MAX,
+        )
+        .await;
     };
     let (body, relay) = tee::relay(body, tap, lease);
     let mut relays = conn.relays.lock().unwrap_or_else(|e| e.into_inner());
     relays.retain(|r| !r.is_finished());
     relays.push(relay);
     Response::from_parts(parts, body.boxed())
+}
+
+/// Relays a plain (not streaming) response body to the framework, recording
+/// it as `response` (with `message`, its v1 type if any) once it has ended;
+/// a `202` or any body known to be empty is recorded before the answer is
+/// forwarded (so that it precedes the framework's next call).
+async fn relay_body(
+    conn: &Conn,
+    parts: http::response::Parts,
+    body: Incoming,
+    to: BodyTarget,
+    message: Option<mesos_codec::schema::MessageId>,
+    mut response: session::Response,
+    cap: usize,
+) -> Response<ProxyBody> {
+    let mut tap = BodyTap {
+        to,
+        conn: conn.id,
+        message,
+        response: session::Response::default(),
+        body: BytesMut::new(),
+        cap,
+        len: 0,
+    };
+    if body_is_empty(&parts) {
+        // Nothing to relay (a `202`): recorded at once, no relay task.
+        response.format = None;
+        tap.response = response;
+        tap.finish().await;
+        return Response::from_parts(parts, body.boxed());
+    }
+    tap.response = response;
+    let (body, relay) = tee::relay(body, Tap::Body(Box::new(tap)), None);
+    let mut relays = conn.relays.lock().unwrap_or_else(|e| e.into_inner());
+    relays.retain(|r| !r.is_finished());
+    relays.push(relay);
+    Response::from_parts(parts, body.boxed())
+}
+
+/// Whether a request outside the v1 APIs has a body small enough to keep
+/// (a known length up to [`OTHER_BODY_CAP`]; none at all is the usual `GET`).
+fn keeps_body(headers: &HeaderMap) -> bool {
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return false;
+    }
+    match headers.get(http::header::CONTENT_LENGTH) {
+        None => true,
+        Some(len) => len.to_str().ok().and_then(|l| l.parse::<usize>().ok()).is_some_and(|l| l <= OTHER_BODY_CAP),
+    }
 }
 
 fn body_is_empty(parts: &http::response::Parts) -> bool {
@@ -328,9 +433,10 @@ async fn record_request(
         Err(err) => (Summary { format: encoding.map(api::format), ..Summary::default() }, Some(err.to_string())),
     };
     let registry = &conn.shared.registry;
-    let (session, unnamed) = {
+    let (session, unnamed, first) = {
         let mut touched = conn.touched.lock().unwrap_or_else(|e| e.into_inner());
-        match (&summary.framework_id, api) {
+        let first = touched.all().is_empty();
+        let (session, unnamed) = match (&summary.framework_id, api) {
             (Some(id), Api::Scheduler | Api::Executor) => (registry.framework(id, &mut touched), false),
             // A new framework subscribing: a session of its own, named by its SUBSCRIBED event.
             (None, Api::Scheduler | Api::Executor) if summary.name.as_deref() == Some("SUBSCRIBE") => {
@@ -341,8 +447,12 @@ async fn record_request(
                 None if api == Api::Operator => (registry.anonymous(Some("operator"), &mut touched), false),
                 None => (registry.anonymous(None, &mut touched), true),
             },
-        }
+        };
+        (session, unnamed, first)
     };
+    if first {
+        record_lobby(registry, conn.peer.ip(), &session).await;
+    }
     let unnamed = unnamed || session.name().is_none();
     let call = summary.name.clone();
     let request = session::Request {
@@ -363,7 +473,49 @@ async fn record_request(
         session.record(conn.id, EntryKind::Note(note)).await;
     }
     tracing::debug!(conn = conn.id, session = session.id(), call = call.as_deref().unwrap_or("-"), %path, "call");
-    Recording { session, api, seq, call, unnamed }
+    Recording { session, api: Some(api), seq, call, unnamed }
+}
+
+/// Records a request outside the v1 APIs: in the session of its connection
+/// if it has one; otherwise it goes to the lobby with its answer (the
+/// request is returned), to join the session its host opens next.
+async fn record_other(
+    conn: &Conn,
+    parts: &http::request::Parts,
+    sent: Option<rawhead::Lines>,
+    path: &str,
+    body: &Bytes,
+) -> (Option<Recording>, Option<session::Request>) {
+    let request = session::Request {
+        method: parts.method.as_str().to_owned(),
+        path: path.to_owned(),
+        headers: sent.unwrap_or_else(|| header_pairs(&parts.headers)),
+        body: body.to_vec(),
+        summary: Summary::default(),
+    };
+    let session = conn.touched.lock().unwrap_or_else(|e| e.into_inner()).last();
+    let Some(session) = session else { return (None, Some(request)) };
+    let seq = session.record(conn.id, EntryKind::Request(request)).await;
+    tracing::debug!(conn = conn.id, session = session.id(), %path, "request outside the v1 APIs");
+    (Some(Recording { session, api: None, seq, call: None, unnamed: false }), None)
+}
+
+/// Records the exchanges outside the v1 APIs that `host` made before its
+/// connection opened `session` (they waited in the lobby), each on its own
+/// connection, before the call that opened it.
+async fn record_lobby(registry: &Registry, host: std::net::IpAddr, session: &Session) {
+    for exchange in registry.claim(host) {
+        let Some(seq) = session.record(exchange.conn, EntryKind::Request(exchange.request)).await else { return };
+        if let Some(mut response) = exchange.response {
+            response.request = Some(seq);
+            session.record(exchange.conn, EntryKind::Response(response)).await;
+        }
+        if let Some(message) = exchange.note {
+            session
+                .record(exchange.conn, EntryKind::Note(Note { message, refers: Some(seq), incomplete: false }))
+                .await;
+        }
+    }
 }
 
 /// Sends a request on the connection's upstream, (re)connecting as needed;

@@ -8,7 +8,8 @@
 //! the streams still open, its `end` entry, closes its file, and logs a
 //! one-line summary.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -17,7 +18,9 @@ use std::time::Instant;
 use memchr::memmem;
 use mesos_codec::peek::Encoding;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, Entry, EntryKind, Format, Header, Note, Party, Redactor, Source, Utc, Writer};
+use mesos_codec::session::{
+    Close, Entry, EntryKind, Format, Header, Note, Party, Redactor, Request, Response, Source, Utc, Writer,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::writer::{self, Msg};
@@ -309,7 +312,32 @@ struct Inner {
 pub struct Registry {
     config: SessionConfig,
     inner: Mutex<Inner>,
+    /// Requests outside the v1 APIs made from a host none of whose
+    /// connections belongs to a session yet (pymesos asks `GET /version`
+    /// before it subscribes, on a connection of its own): they wait here
+    /// for the next session a connection from that host opens.
+    lobby: Mutex<HashMap<IpAddr, VecDeque<Exchange>>>,
 }
+
+/// A request outside the v1 APIs and its answer, waiting in the lobby.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The proxy connection it came on.
+    pub conn: u64,
+    /// When it was answered.
+    pub at: Instant,
+    /// The request.
+    pub request: Request,
+    /// The answer (`None`: the master did not answer).
+    pub response: Option<Response>,
+    /// A note to record after it (a body not kept, a failure).
+    pub note: Option<String>,
+}
+
+/// How long an exchange waits in the lobby for its framework's session.
+pub const LOBBY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How many exchanges of one host wait in the lobby (the oldest go first).
+pub const LOBBY_SIZE: usize = 16;
 
 /// The sessions one framework connection has touched (each holds one
 /// reference on them until the connection closes).
@@ -333,7 +361,7 @@ impl Touched {
 impl Registry {
     /// An empty registry.
     pub fn new(config: SessionConfig) -> Registry {
-        Registry { config, inner: Mutex::new(Inner::default()) }
+        Registry { config, inner: Mutex::new(Inner::default()), lobby: Mutex::new(HashMap::new()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -363,6 +391,30 @@ impl Registry {
         let session = self.create(&mut inner, name.map(str::to_owned));
         Self::touch(&mut inner, &session, touched);
         session
+    }
+
+    /// Keeps an exchange outside the v1 APIs from `host`, whose connection
+    /// belongs to no session, until a session claims it ([`claim`](Self::claim)).
+    pub fn wait_in_lobby(&self, host: IpAddr, exchange: Exchange) {
+        let mut lobby = self.lobby.lock().unwrap_or_else(|e| e.into_inner());
+        lobby.retain(|_, waiting| {
+            waiting.retain(|x| x.at.elapsed() < LOBBY_WAIT);
+            !waiting.is_empty()
+        });
+        let waiting = lobby.entry(host).or_default();
+        if waiting.len() == LOBBY_SIZE {
+            waiting.pop_front();
+        }
+        waiting.push_back(exchange);
+    }
+
+    /// The exchanges from `host` waiting in the lobby (at most
+    /// [`LOBBY_WAIT`] old), oldest first, for the session a connection from
+    /// that host just opened.
+    pub fn claim(&self, host: IpAddr) -> Vec<Exchange> {
+        let mut lobby = self.lobby.lock().unwrap_or_else(|e| e.into_inner());
+        let waiting = lobby.remove(&host).unwrap_or_default();
+        waiting.into_iter().filter(|x| x.at.elapsed() < LOBBY_WAIT).collect()
     }
 
     /// Files `session` under `framework_id`, unless another live session has it.

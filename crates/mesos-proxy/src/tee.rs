@@ -298,7 +298,7 @@ impl Tap {
     async fn data(&mut self, data: Bytes) {
         match self {
             Tap::Stream(tap) => tap.chunk(data).await,
-            Tap::Body(tap) => tap.body.extend_from_slice(&data),
+            Tap::Body(tap) => tap.data(&data),
         }
     }
 
@@ -312,8 +312,8 @@ impl Tap {
 
 /// Records a plain response once its body has ended.
 pub struct BodyTap {
-    /// The session.
-    pub session: Arc<Session>,
+    /// Where the response goes.
+    pub to: BodyTarget,
     /// The proxy connection.
     pub conn: u64,
     /// The type of the body, when it is a v1 message (for redaction).
@@ -322,13 +322,67 @@ pub struct BodyTap {
     pub response: Response,
     /// The body so far.
     pub body: BytesMut,
+    /// Bodies longer than this are not kept (a note says how long it was).
+    pub cap: usize,
+    /// The body's length, kept or not.
+    pub len: usize,
+}
+
+/// Where a [`BodyTap`] records its response.
+pub enum BodyTarget {
+    /// Into a session.
+    Session(Arc<Session>),
+    /// A request outside the v1 APIs from a host that has no session yet:
+    /// the exchange waits in the registry's lobby.
+    Lobby {
+        /// The registry.
+        registry: Arc<Registry>,
+        /// The framework's host.
+        host: std::net::IpAddr,
+        /// The request, recorded with its answer.
+        request: Box<mesos_codec::session::Request>,
+    },
 }
 
 impl BodyTap {
+    fn data(&mut self, data: &[u8]) {
+        self.len += data.len();
+        if self.len <= self.cap {
+            self.body.extend_from_slice(data);
+        } else {
+            self.body = BytesMut::new();
+        }
+    }
+
+    /// Records the response now (its body is known to be empty).
+    pub async fn finish(mut self) {
+        self.end().await;
+    }
+
     async fn end(&mut self) {
         let mut response = std::mem::take(&mut self.response);
+        let note = (self.len > self.cap)
+            .then(|| format!("response body of {} bytes not kept (over the {} bytes kept)", self.len, self.cap));
         response.body = std::mem::take(&mut self.body).to_vec();
-        self.session.record_message(self.conn, EntryKind::Response(response), self.message).await;
+        match &mut self.to {
+            BodyTarget::Session(session) => {
+                let seq = session.record_message(self.conn, EntryKind::Response(response), self.message).await;
+                if let Some(message) = note {
+                    let note = Note { message, refers: seq, incomplete: false };
+                    session.record(self.conn, EntryKind::Note(note)).await;
+                }
+            }
+            BodyTarget::Lobby { registry, host, request } => {
+                let exchange = crate::session::Exchange {
+                    conn: self.conn,
+                    at: std::time::Instant::now(),
+                    request: std::mem::take(&mut **request),
+                    response: Some(response),
+                    note,
+                };
+                registry.wait_in_lobby(*host, exchange);
+            }
+        }
     }
 }
 
