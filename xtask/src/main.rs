@@ -9,6 +9,9 @@
 //!   chunks split inside records, pcapng with two interfaces, truncated).
 //! - `cargo xtask bench-report [FILTER]`: criterion's results as markdown
 //!   tables, ours beside the baselines with the ratios.
+//! - `cargo xtask real-master install | start | stop`: a real Apache Mesos
+//!   1.11.0 master with its agents, from the release's own binary code on
+//!   PyPI, installed under `target/real-mesos/` (see `real_master.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +20,7 @@ use anyhow::{Context, Result, bail};
 mod bench_report;
 mod captures;
 mod fixtures;
+mod real_master;
 mod schema;
 
 fn main() -> Result<()> {
@@ -26,6 +30,7 @@ fn main() -> Result<()> {
         Some("captures") => captures::run(&workspace_root(), &args[1..]),
         Some("schema") => schema::run(&workspace_root()),
         Some("bench-report") => bench_report::run(&workspace_root(), args.get(1).map(String::as_str)),
+        Some("real-master") => real_master::run(&workspace_root(), &args[1..]),
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
         None => {
             eprintln!("{USAGE}");
@@ -40,7 +45,13 @@ tasks:
   fixtures              refresh fixtures/seed from ../shared/seed/walkthrough and rebuild its RecordIO streams
   captures CAPTURE [--port P]  rebuild fixtures/captures from a tcpdump capture of the walkthrough (see fixtures/README.md)
   bench-report [FILTER] print criterion's results as tables with the ratios to the baselines
-  schema [--check]      regenerate crates/mesos-codec/proto from the Mesos v1 wire facts (--check: fail on drift)";
+  schema [--check]      regenerate crates/mesos-codec/proto from the Mesos v1 wire facts (--check: fail on drift)
+  real-master install [--tarball FILE]
+                        install a real Mesos 1.11.0 master (official binary code from PyPI) into target/real-mesos
+  real-master start --port P --dir D [--executor PATH] [--agents N]
+                        start it with its agents on 127.0.0.1:P in the background, ready; print its pid
+  real-master stop --dir D
+                        stop the master of D and every process it started";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
