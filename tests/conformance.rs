@@ -29,12 +29,8 @@ fn operator(master: &RealMaster, call: &str, encoding: &str) -> Vec<u8> {
     } else {
         json_to_protobuf(message_type("master.Call").unwrap(), call.as_bytes()).unwrap()
     };
-    let answer = Conn::open(master.addr()).call(
-        "POST",
-        "/api/v1",
-        &[("Content-Type", encoding), ("Accept", encoding)],
-        &body,
-    );
+    let answer =
+        Conn::open(master.addr()).call("POST", "/api/v1", &[("Content-Type", encoding), ("Accept", encoding)], &body);
     assert_eq!(answer.head.status, 200, "{call} in {encoding}: {}", answer.text());
     assert_eq!(answer.head.header("content-type"), Some(encoding), "{call}");
     answer.body
@@ -97,7 +93,10 @@ fn compare_metrics(master: &RealMaster, call: &str) {
     }
     assert!(still * 10 > ours_metrics.len() * 8, "{still} of {} metrics held still", ours_metrics.len());
     let back = json_to_protobuf(response, &json).unwrap();
-    assert_eq!(String::from_utf8_lossy(&protobuf_to_json(response, &back).unwrap().json), String::from_utf8_lossy(&json));
+    assert_eq!(
+        String::from_utf8_lossy(&protobuf_to_json(response, &back).unwrap().json),
+        String::from_utf8_lossy(&json)
+    );
     // The protobuf answer decodes alike with prost (every value exact).
     let typed = <mesos_codec::v1::master::Response as prost::Message>::decode(pb.as_slice()).unwrap();
     assert_eq!(prost::Message::encode_to_vec(&typed), pb);
@@ -226,7 +225,8 @@ fn defaults_set(name: &str, pb: &[u8]) -> Vec<u8> {
     let descriptor = mesos_codec::v1::descriptor_pool().get_message_by_name(name).unwrap();
     let mut message = DynamicMessage::decode(descriptor.clone(), pb).unwrap();
     // Through prost's typed message: unknown fields dropped.
-    let typed = <mesos_codec::v1::master::Response as prost::Message>::decode(pb).map(|t| prost::Message::encode_to_vec(&t));
+    let typed =
+        <mesos_codec::v1::master::Response as prost::Message>::decode(pb).map(|t| prost::Message::encode_to_vec(&t));
     if name == "mesos.v1.master.Response" {
         message = DynamicMessage::decode(descriptor, typed.unwrap().as_slice()).unwrap();
     }
@@ -447,7 +447,9 @@ fn running_follows_the_acknowledged_starting_and_teardown_keeps_the_connection()
     let quiet_until = Instant::now() + Duration::from_millis(1500);
     while let Some(left) = quiet_until.checked_duration_since(Instant::now()) {
         match framework.stream.record_within(left) {
-            Some(record) => assert!(!record.starts_with(br#"{"type":"UPDATE""#), "{}", String::from_utf8_lossy(&record)),
+            Some(record) => {
+                assert!(!record.starts_with(br#"{"type":"UPDATE""#), "{}", String::from_utf8_lossy(&record))
+            }
             None => break,
         }
     }
@@ -458,6 +460,10 @@ fn running_follows_the_acknowledged_starting_and_teardown_keeps_the_connection()
     let teardown = format!(r#"{{"framework_id":{{"value":"{}"}},"type":"TEARDOWN"}}"#, framework.id);
     assert_eq!(framework.call(&teardown), 202);
     while framework.stream.record().is_some() {}
-    assert_eq!(framework.stream.size_lines.last().map(String::as_str), Some("0"), "the stream ends with its last chunk");
+    assert_eq!(
+        framework.stream.size_lines.last().map(String::as_str),
+        Some("0"),
+        "the stream ends with its last chunk"
+    );
     assert!(!framework.stream.conn.closed_within(Duration::from_secs(1)), "the master closed the connection");
 }

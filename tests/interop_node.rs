@@ -25,3 +25,13 @@ async fn mesos_framework_against_the_replay() {
 async fn mesos_framework_against_the_replay_unpaced() {
     interop::against_the_replay_fast(MesosFramework).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_against_the_real_master() {
+    interop::against_the_real_master(MesosFramework).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_against_the_replay_of_the_real_master() {
+    interop::against_the_replay_of_the_real_master(MesosFramework).await;
+}

@@ -25,3 +25,13 @@ async fn avmesos_against_the_replay() {
 async fn avmesos_against_the_replay_unpaced() {
     interop::against_the_replay_fast(Avmesos).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avmesos_against_the_real_master() {
+    interop::against_the_real_master(Avmesos).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avmesos_against_the_replay_of_the_real_master() {
+    interop::against_the_replay_of_the_real_master(Avmesos).await;
+}

@@ -32,3 +32,13 @@ async fn seed_walkthrough_with_curl_against_the_replay() {
 async fn seed_walkthrough_with_curl_against_the_replay_unpaced() {
     interop::against_the_replay_fast(Curl).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_walkthrough_with_curl_against_the_real_master() {
+    interop::against_the_real_master(Curl).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_walkthrough_with_curl_against_the_replay_of_the_real_master() {
+    interop::against_the_replay_of_the_real_master(Curl).await;
+}

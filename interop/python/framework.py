@@ -103,6 +103,11 @@ class Framework:
         self.log.event(
             {"type": "OFFERS", "offers": {"offers": [o.get_offer() for o in offers]}}
         )
+        if self.torn_down:
+            # Offers the master sent before it saw the TEARDOWN (a real
+            # master's stream can carry some): a torn-down framework makes
+            # no more calls.
+            return
         for offer in offers:
             info = offer.get_offer()
             offer_id = {"value": info["id"]["value"]}

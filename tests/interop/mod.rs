@@ -20,11 +20,18 @@
 //!    `mesos-replay serve` of the session recorded in 2; the framework must be handed the same events and make the same
 //!    calls as when it was recorded ([`check_same_events`]), and the replay's
 //!    report must be clean.
+//! 4. The real master (`cargo xtask real-master`, a real Apache Mesos 1.11.0):
+//!    [`against_the_real_master`] directly; [`through_the_proxy_to_the_real_master`],
+//!    where the session must hold what the framework logged
+//!    ([`check_session`]); and [`against_the_replay_of_the_real_master`], the
+//!    framework against `mesos-replay serve` of that recording.
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
 pub mod curl;
 pub mod install;
+#[path = "../support/real_master.rs"]
+pub mod real_master;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -610,6 +617,42 @@ pub async fn through_the_proxy(framework: Client) -> Recorded {
     Recorded { log, session, scratch }
 }
 
+/// Way 4: the framework against a real Mesos 1.11.0 master directly.
+pub async fn against_the_real_master(framework: Client) -> FrameworkLog {
+    let scratch = Scratch::new(&format!("{framework:?}-real"));
+    tokio::task::spawn_blocking(move || framework.prepare()).await.unwrap();
+    let master = tokio::task::spawn_blocking(real_master::RealMaster::start).await.unwrap();
+    let log = run_framework(framework, &master.url(), &scratch.path).await;
+    check_story(framework, &log);
+    log
+}
+
+/// Way 4: the framework through `mesos-proxy record` in front of a real
+/// Mesos 1.11.0 master; the session file checked against the framework's
+/// log (the events byte for byte where the client keeps them).
+pub async fn through_the_proxy_to_the_real_master(framework: Client) -> Recorded {
+    let scratch = Scratch::new(&format!("{framework:?}-real-proxy"));
+    tokio::task::spawn_blocking(move || framework.prepare()).await.unwrap();
+    let master = tokio::task::spawn_blocking(real_master::RealMaster::start).await.unwrap();
+    let proxy = Proxy::start(master.addr(), scratch.path.join("proxy")).await;
+    let log = run_framework(framework, &format!("http://{}", proxy.addr), &scratch.path).await;
+    check_story(framework, &log);
+    proxy.stop().await;
+    drop(master);
+    let id = log.framework_id().expect("a framework id");
+    let session = session_of(&scratch.path.join("proxy"), &id);
+    let entries = read_session(&session);
+    check_session(framework, &entries, &log);
+    Recorded { log, session, scratch }
+}
+
+/// Way 4: the framework against `mesos-replay serve` of what it did
+/// through the proxy in front of the real master.
+pub async fn against_the_replay_of_the_real_master(framework: Client) {
+    let recorded = through_the_proxy_to_the_real_master(framework).await;
+    replay_recorded(framework, recorded, mesos_replay::serve::Pace::Recorded).await;
+}
+
 /// Way 3: the framework against `mesos-replay serve` of the session way 2
 /// recorded, at the recorded pace.
 pub async fn against_the_replay(framework: Client) {
@@ -624,6 +667,10 @@ pub async fn against_the_replay_fast(framework: Client) {
 
 async fn replay(framework: Client, pace: mesos_replay::serve::Pace) {
     let recorded = through_the_proxy(framework).await;
+    replay_recorded(framework, recorded, pace).await;
+}
+
+async fn replay_recorded(framework: Client, recorded: Recorded, pace: mesos_replay::serve::Pace) {
     let script = mesos_replay::serve::Script::open(&recorded.session, false)
         .unwrap_or_else(|e| panic!("{}: {e}", recorded.session.display()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
