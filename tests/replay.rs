@@ -96,3 +96,117 @@ async fn a_framework_with_random_task_ids_replays_cleanly_too() {
     assert_eq!(replayed.calls, recorded.calls);
     assert_equivalent(&first, &second);
 }
+
+// ---- a real master's traffic, recorded and replayed byte for byte ----
+
+#[path = "support/real_master.rs"]
+mod real_master;
+#[path = "support/wire.rs"]
+mod wire;
+
+/// Through the proxy in front of a real Mesos 1.11.0 master, an operator
+/// asks `GET /version` on a connection of its own (as pymesos does before it
+/// subscribes) and then subscribes to the operator API's event stream while
+/// a framework launches a task. The session keeps the `/version` exchange
+/// and every record of the stream; `mesos-replay serve` of it answers
+/// `/version` as the master did and plays the stream back byte for byte, in
+/// the master's chunks.
+#[test]
+fn a_real_masters_version_and_operator_stream_replay_as_recorded() {
+    use mesos_codec::session::EntryKind;
+    use wire::{Conn, Stream};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let master = real_master::RealMaster::start();
+    let dir = temp_dir("real-operator");
+    let out = dir.join("proxy");
+    let (proxy, stop, running) = runtime.block_on(async {
+        let recorder = mesos_proxy::Recorder::bind(mesos_proxy::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            master: master.url(),
+            out: out.clone(),
+            keep_secrets: false,
+        })
+        .await
+        .unwrap();
+        let addr = recorder.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        (addr, stop, tokio::spawn(recorder.run(async move { drop(stopped.await) })))
+    });
+
+    let version = Conn::open(proxy).call("GET", "/version", &[("Accept", "*/*")], b"");
+    assert_eq!(version.head.status, 200);
+    let direct = Conn::open(master.addr()).call("GET", "/version", &[("Accept", "*/*")], b"");
+    assert_eq!(version.body, direct.body, "the proxy forwards /version as the master answers it");
+
+    let subscribe = br#"{"type":"SUBSCRIBE"}"#;
+    let headers = [("Content-Type", "application/json"), ("Accept", "application/json")];
+    let mut operator = Stream::open(proxy, "/api/v1", &headers, subscribe);
+    assert_eq!(operator.head.status, 200);
+    // A framework, straight to the master, launches a task: the operator
+    // stream tells of it.
+    let framework = br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"op","roles":["*"],"capabilities":[{"type":"MULTI_ROLE"}]}}}"#;
+    let mut scheduler = Stream::open(master.addr(), "/api/v1/scheduler", &headers, framework);
+    let stream_id = scheduler.head.header("mesos-stream-id").unwrap().to_owned();
+    let offers = scheduler.until(Duration::from_secs(10), |r| r.starts_with(br#"{"type":"OFFERS""#));
+    let offers: serde_json::Value = serde_json::from_slice(&offers).unwrap();
+    let offer = &offers["offers"]["offers"][0];
+    let accept = serde_json::json!({
+        "framework_id": offer["framework_id"], "type": "ACCEPT",
+        "accept": {"offer_ids": [offer["id"]], "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
+            "name": "t", "task_id": {"value": "t"}, "agent_id": offer["agent_id"],
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}}],
+            "command": {"value": "sleep 100"}}]}}]}
+    });
+    let sid = [("Content-Type", "application/json"), ("Mesos-Stream-Id", stream_id.as_str())];
+    let accepted = Conn::open(master.addr()).call("POST", "/api/v1/scheduler", &sid, accept.to_string().as_bytes());
+    assert_eq!(accepted.head.status, 202, "{}", accepted.text());
+    let mut live = Vec::new();
+    while !live.last().is_some_and(|r: &Vec<u8>| r.starts_with(br#"{"type":"TASK_UPDATED""#)) {
+        live.push(operator.until(Duration::from_secs(10), |_| true));
+    }
+    let live_chunks = operator.size_lines.clone();
+    drop(operator);
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = stop.send(());
+    runtime.block_on(running).unwrap().unwrap();
+    drop(scheduler);
+    drop(master);
+
+    let sessions: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let text = std::fs::read_to_string(&sessions[0]).unwrap();
+    let entries: Vec<mesos_codec::session::Entry> = text
+        .lines()
+        .skip(1)
+        .enumerate()
+        .map(|(n, line)| mesos_codec::session::Entry::parse(line.as_bytes(), n as u64 + 2).unwrap())
+        .collect();
+    // The `/version` exchange first, on a connection of its own.
+    let EntryKind::Request(request) = &entries[0].kind else { panic!("{:?}", entries[0]) };
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/version"));
+    let EntryKind::Response(response) = &entries[1].kind else { panic!("{:?}", entries[1]) };
+    assert_eq!((response.status, &response.body), (200, &version.body));
+    assert_ne!(entries[0].conn, entries[2].conn, "/version came on a connection of its own");
+    let recorded: Vec<Vec<u8>> = entries
+        .iter()
+        .filter_map(|e| if let EntryKind::Event(ev) = &e.kind { Some(ev.record.clone()) } else { None })
+        .collect();
+    assert_eq!(recorded[..live.len()], live[..], "the session holds the records as the operator got them");
+
+    // Replayed.
+    let script = Script::open(&sessions[0], false).unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let options = Options { pace: Pace::Fast, linger: Duration::from_millis(300), ..Options::default() };
+    let replay = runtime.block_on(async { serve::spawn(listener, script, options) }).unwrap();
+    let addr = replay.local_addr();
+    let again = Conn::open(addr).call("GET", "/version", &[("Accept", "*/*")], b"");
+    assert_eq!((again.head.status, &again.body), (200, &version.body), "/version answered as recorded");
+    let mut operator = Stream::open(addr, "/api/v1", &headers, subscribe);
+    assert_eq!(operator.head.status, 200);
+    let replayed: Vec<Vec<u8>> = (0..live.len()).map(|_| operator.record().unwrap()).collect();
+    assert_eq!(replayed, live, "the operator stream replays byte for byte");
+    assert_eq!(operator.size_lines, live_chunks[..operator.size_lines.len()], "in the master's chunks");
+    drop(operator);
+    let report = runtime.block_on(replay.finish());
+    assert!(report.clean, "{}", String::from_utf8_lossy(&report.to_json()));
+}
