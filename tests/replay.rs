@@ -201,6 +201,8 @@ fn a_real_masters_version_and_operator_stream_replay_as_recorded() {
     let addr = replay.local_addr();
     let again = Conn::open(addr).call("GET", "/version", &[("Accept", "*/*")], b"");
     assert_eq!((again.head.status, &again.body), (200, &version.body), "/version answered as recorded");
+    let polled = Conn::open(addr).call("GET", "/version", &[("Accept", "*/*")], b"");
+    assert_eq!((polled.head.status, &polled.body), (200, &version.body), "and again when asked again");
     let mut operator = Stream::open(addr, "/api/v1", &headers, subscribe);
     assert_eq!(operator.head.status, 200);
     let replayed: Vec<Vec<u8>> = (0..live.len()).map(|_| operator.record().unwrap()).collect();

@@ -156,6 +156,10 @@ pub(crate) struct Engine {
     file: File,
     pub options: Options,
     pending: HashMap<CallKey, VecDeque<usize>>,
+    /// For each request outside the v1 APIs, the last recorded one matched:
+    /// asked again once the recording has no more of them (monitors poll,
+    /// clients retry), it is answered the same way again.
+    outside: HashMap<CallKey, usize>,
     pub states: Vec<CallState>,
     live_calls: u64,
     pub subs: Vec<SubState>,
@@ -184,6 +188,7 @@ impl Engine {
             file,
             options,
             pending,
+            outside: HashMap::new(),
             states: vec![CallState::Pending; calls],
             live_calls: 0,
             subs: (0..subs).map(|_| SubState::Waiting).collect(),
@@ -274,6 +279,17 @@ impl Engine {
         }
         let index = self.pick(&key, fingerprint(api.call, req.body, format));
         let Some(index) = index else {
+            if !api.is_v1()
+                && let Some(&index) = self.outside.get(&key)
+                && let Some(Ok(entry)) = self.script.calls[index].response.map(|s| self.script.read_entry(&self.file, s))
+                && let EntryKind::Response(response) = entry.kind
+            {
+                return Reply::Full {
+                    status: response.status,
+                    headers: answer_headers(&response.headers),
+                    body: Bytes::from(response.body),
+                };
+            }
             if !api.is_v1() {
                 // Not part of the recorded conversation: answer as a master
                 // would, and do not count it against the replay.
@@ -308,6 +324,9 @@ impl Engine {
         };
         self.states[index] = CallState::Matched { at: now };
         let call = self.script.calls[index].clone();
+        if !api.is_v1() {
+            self.outside.insert(key.clone(), index);
+        }
         self.matched.push(MatchedCall { call: index + 1, live, kind: key.to_string(), line: call.request.line });
         let divergence = |kind, message: String| Divergence {
             kind,
@@ -390,16 +409,7 @@ impl Engine {
         let Some(response) = response else {
             return Reply::text(503, "mesos-replay: the recording holds no answer to this call");
         };
-        let mut headers: Vec<(String, String)> = response
-            .headers
-            .iter()
-            .filter(|(n, _)| {
-                !["content-length", "transfer-encoding", "connection", "keep-alive"]
-                    .iter()
-                    .any(|h| n.eq_ignore_ascii_case(h))
-            })
-            .cloned()
-            .collect();
+        let mut headers = answer_headers(&response.headers);
         let wanted = match negotiate::response_content_type(req.accept) {
             Ok(ContentType::Protobuf) => Some(Encoding::Protobuf),
             Ok(ContentType::Json) => Some(Encoding::Json),
@@ -524,4 +534,16 @@ fn set_content_type(headers: &mut Vec<(String, String)>, encoding: Encoding) {
         Some((_, v)) => *v = value.to_owned(),
         None => headers.push(("Content-Type".to_owned(), value.to_owned())),
     }
+}
+
+/// A recorded answer's headers, to answer again: without those the server
+/// writes itself (framing and connection handling).
+fn answer_headers(recorded: &[(String, String)]) -> Vec<(String, String)> {
+    recorded
+        .iter()
+        .filter(|(n, _)| {
+            !["content-length", "transfer-encoding", "connection", "keep-alive"].iter().any(|h| n.eq_ignore_ascii_case(h))
+        })
+        .cloned()
+        .collect()
 }
