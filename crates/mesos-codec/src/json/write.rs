@@ -24,6 +24,7 @@ use base64::Engine;
 
 use super::{Path, ProtobufError, ProtobufErrorKind, UnknownField};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::schema::{DefaultValue, Field, FieldKind, MessageId, Schema};
 use crate::wire::{self, WireValue};
@@ -45,6 +46,9 @@ pub(super) struct Writer<'a> {
     occurrences: Vec<Occurrence>,
     /// Set when a nested message's bytes had to be merged from several occurrences.
     merged: Vec<Vec<u8>>,
+    /// The fields of the messages the one-pass path is putting in
+    /// declaration order (declaration index, value), innermost last.
+    found: Vec<(u16, WireValue)>,
     /// How deep in nested messages the writer is.
     depth: usize,
     /// Fast mode: messages take the one-pass path when they can, the path is
@@ -94,6 +98,26 @@ struct MessagePlan {
     fields: Vec<FieldPlan>,
     /// As [`Message::absent_attention`](crate::schema::Message::absent_attention).
     attention: Vec<u16>,
+    /// Declaration order differs from number order, the order encoders
+    /// write fields in.
+    reordered: bool,
+    /// Fields of this type came out of declaration order (learned once, by
+    /// any thread): from then on they are sorted before they are written.
+    /// Either way gives the same bytes; this only picks the faster one.
+    came_out_of_order: AtomicBool,
+}
+
+/// Where the one-pass path is in a message.
+#[derive(Default)]
+struct FastState {
+    /// The next entry of `attention` not yet passed.
+    pending: usize,
+    /// The declaration index + 1 of the field being written (0: none yet).
+    current: usize,
+    /// Whether it is a repeated field whose array is open.
+    open: bool,
+    /// The oneofs one of whose members was written.
+    oneofs: u64,
 }
 
 /// Field numbers below this are looked up in [`MessagePlan::dense`].
@@ -198,7 +222,14 @@ impl Plan {
                     enum_ids.push(e);
                 }
             }
-            messages.push(MessagePlan { dense, fields, attention: message.absent_attention.clone() });
+            let reordered = !message.fields.is_sorted_by_key(|f| f.number);
+            messages.push(MessagePlan {
+                dense,
+                fields,
+                attention: message.absent_attention.clone(),
+                reordered,
+                came_out_of_order: AtomicBool::new(false),
+            });
         }
         // Every enum a field refers to (the only ones written).
         let enum_count = enum_ids.iter().max().map_or(0, |&max| max as usize + 1);
@@ -244,6 +275,7 @@ impl<'a> Writer<'a> {
             path: Path::default(),
             occurrences: Vec::new(),
             merged: Vec::new(),
+            found: Vec::new(),
             depth: 0,
             fast,
         }
@@ -289,68 +321,58 @@ impl<'a> Writer<'a> {
         // Every field is written with a comma before it; the first comma
         // becomes the `{` at the end.
         let start = self.out.len();
-        // The next entry of `attention` not yet passed.
-        let mut pending = 0;
-        // The declaration index + 1 of the field being written (0: none yet),
-        // and whether it is a repeated field whose array is open.
-        let mut current = 0;
-        let mut open = false;
-        // The oneofs one of whose members was written.
-        let mut oneofs = 0u64;
-        let mut at = from;
-        while at < end {
-            let (tag, value, next) = wire::read_field(fields, at).map_err(|_| Retry)?;
-            at = next;
-            // An unknown field is reported with its path, which only careful mode keeps.
-            let index = plan.index(tag, id).ok_or(Retry)?;
-            let field = &plan.fields[index];
-            if value.wire_type() != field.wire || field.map {
-                // A packed run, a map or a wrong wire type.
-                return self.two_pass_instead(id, &fields[from..], from, depth, start);
+        let mut state = FastState::default();
+        if plan.came_out_of_order.load(Ordering::Relaxed) {
+            // Fields of this message type came out of declaration order
+            // before (`Offer`: `url` is declared before `resources`, and
+            // encoders write by number): the fields are found first (their
+            // tags only), put in declaration order, then written. Message
+            // types whose fields keep coming in order (most, `Resource` with
+            // its rarely set `provider_id` among them) skip that scan.
+            let base = self.found.len();
+            let mut at = from;
+            while at < end {
+                let (tag, value, next) = wire::read_field(fields, at).map_err(|_| Retry)?;
+                at = next;
+                let index = plan.index(tag, id).ok_or(Retry)?;
+                self.found.push((index as u16, value));
             }
-            if index + 1 == current {
-                if !field.repeated {
-                    // A singular field given twice: the last value wins, or messages merge.
+            // A stable insertion sort: values of a repeated field keep their order.
+            let found = &mut self.found[base..];
+            for i in 1..found.len() {
+                let mut j = i;
+                while j > 0 && found[j - 1].0 > found[j].0 {
+                    found.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+            for i in base..self.found.len() {
+                let (index, value) = self.found[i];
+                if !self.fast_field(&mut state, plan, usize::from(index), value, data, depth)? {
+                    self.found.truncate(base);
                     return self.two_pass_instead(id, &fields[from..], from, depth, start);
                 }
-                self.out.push(b',');
-            } else {
-                if index + 1 < current || oneofs & field.oneof != 0 {
-                    // Out of order, or a second member of a oneof (the last
-                    // one given is the one set).
+            }
+            self.found.truncate(base);
+        } else {
+            let mut at = from;
+            while at < end {
+                let (tag, value, next) = wire::read_field(fields, at).map_err(|_| Retry)?;
+                at = next;
+                // An unknown field is reported with its path, which only careful mode keeps.
+                let index = plan.index(tag, id).ok_or(Retry)?;
+                if !self.fast_field(&mut state, plan, index, value, data, depth)? {
+                    if index < state.current && plan.reordered {
+                        plan.came_out_of_order.store(true, Ordering::Relaxed);
+                    }
                     return self.two_pass_instead(id, &fields[from..], from, depth, start);
                 }
-                oneofs |= field.oneof;
-                if open {
-                    self.out.push(b']');
-                }
-                // The fields declared before this one that matter when absent.
-                while let Some(&a) = plan.attention.get(pending) {
-                    let a = usize::from(a);
-                    if a > index {
-                        break;
-                    }
-                    pending += 1;
-                    if a < index {
-                        self.fast_absent(&plan.fields[a])?;
-                    }
-                }
-                field.key.write(self.out);
-                open = field.repeated;
-                if open {
-                    self.out.push(b'[');
-                }
-                current = index + 1;
-            }
-            match (field.kind, value) {
-                (FieldKind::Message(id), WireValue::Len(s, e)) => self.fast_message(id, data, s, e, depth + 1)?,
-                (kind, value) => write_scalar(self.plan, kind, value, data, self.out).map_err(|_| Retry)?,
             }
         }
-        if open {
+        if state.open {
             self.out.push(b']');
         }
-        for &a in &plan.attention[pending..] {
+        for &a in &plan.attention[state.pending..] {
             self.fast_absent(&plan.fields[usize::from(a)])?;
         }
         match self.out.get_mut(start) {
@@ -359,6 +381,65 @@ impl<'a> Writer<'a> {
         }
         self.out.push(b'}');
         Ok(())
+    }
+
+    /// Writes one field of a message on the one-pass path, the fields
+    /// coming in declaration order; `false` when this message must take the
+    /// two-pass path instead.
+    #[inline(always)]
+    fn fast_field(
+        &mut self,
+        state: &mut FastState,
+        plan: &'static MessagePlan,
+        index: usize,
+        value: WireValue,
+        data: &[u8],
+        depth: usize,
+    ) -> Result<bool, Retry> {
+        let field = &plan.fields[index];
+        if value.wire_type() != field.wire || field.map {
+            // A packed run, a map or a wrong wire type.
+            return Ok(false);
+        }
+        if index + 1 == state.current {
+            if !field.repeated {
+                // A singular field given twice: the last value wins, or messages merge.
+                return Ok(false);
+            }
+            self.out.push(b',');
+        } else {
+            if index + 1 < state.current || state.oneofs & field.oneof != 0 {
+                // Out of order, or a second member of a oneof (the last one
+                // given is the one set).
+                return Ok(false);
+            }
+            state.oneofs |= field.oneof;
+            if state.open {
+                self.out.push(b']');
+            }
+            // The fields declared before this one that matter when absent.
+            while let Some(&a) = plan.attention.get(state.pending) {
+                let a = usize::from(a);
+                if a > index {
+                    break;
+                }
+                state.pending += 1;
+                if a < index {
+                    self.fast_absent(&plan.fields[a])?;
+                }
+            }
+            field.key.write(self.out);
+            state.open = field.repeated;
+            if state.open {
+                self.out.push(b'[');
+            }
+            state.current = index + 1;
+        }
+        match (field.kind, value) {
+            (FieldKind::Message(id), WireValue::Len(s, e)) => self.fast_message(id, data, s, e, depth + 1)?,
+            (kind, value) => write_scalar(self.plan, kind, value, data, self.out).map_err(|_| Retry)?,
+        }
+        Ok(true)
     }
 
     /// An absent field that matters, in fast mode: a required one stops fast
@@ -1189,7 +1270,9 @@ mod tests {
         let schema = Schema::get();
         let names = schema.message_names();
         let (mut fast_ok, mut retried) = (0, 0);
-        for seed in 1..3000u64 {
+        // Twice: the second time, the message types whose fields came out of
+        // declaration order the first time are sorted before they are written.
+        for seed in (1..3000u64).chain(1..3000) {
             let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             let id = schema.message_by_name(names[g.below(names.len())]).unwrap();
             let pb = g.message(id, 0);
@@ -1205,7 +1288,9 @@ mod tests {
                 retried += 1;
             }
         }
-        // Both ways are exercised.
-        assert!(fast_ok > 1000 && retried > 10, "{fast_ok} {retried}");
+        // Both ways are exercised, and the sorting one too.
+        assert!(fast_ok > 2000 && retried > 10, "{fast_ok} {retried}");
+        let learned = Plan::get().messages.iter().filter(|m| m.came_out_of_order.load(Ordering::Relaxed)).count();
+        assert!(learned > 10, "{learned}");
     }
 }

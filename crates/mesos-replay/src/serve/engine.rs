@@ -281,7 +281,8 @@ impl Engine {
         let Some(index) = index else {
             if !api.is_v1()
                 && let Some(&index) = self.outside.get(&key)
-                && let Some(Ok(entry)) = self.script.calls[index].response.map(|s| self.script.read_entry(&self.file, s))
+                && let Some(Ok(entry)) =
+                    self.script.calls[index].response.map(|s| self.script.read_entry(&self.file, s))
                 && let EntryKind::Response(response) = entry.kind
             {
                 return Reply::Full {
@@ -542,7 +543,9 @@ fn answer_headers(recorded: &[(String, String)]) -> Vec<(String, String)> {
     recorded
         .iter()
         .filter(|(n, _)| {
-            !["content-length", "transfer-encoding", "connection", "keep-alive"].iter().any(|h| n.eq_ignore_ascii_case(h))
+            !["content-length", "transfer-encoding", "connection", "keep-alive"]
+                .iter()
+                .any(|h| n.eq_ignore_ascii_case(h))
         })
         .cloned()
         .collect()
