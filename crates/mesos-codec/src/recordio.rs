@@ -39,10 +39,14 @@
 //! | `00005` | accepted: leading zeros are digits (size 5) |
 //! | `+5`, `-1`, `0x10`, `" 5"`, `"5\r"` | [`ErrorKind::InvalidSize`] at the offending byte |
 //! | `\n` with no digits | [`ErrorKind::EmptySize`] |
-//! | size over `u64` | [`ErrorKind::SizeOverflow`] |
-//! | size over the maximum record size | [`ErrorKind::TooLarge`], before any allocation |
+//! | size over `u64` (with a maximum of `u64::MAX`) | [`ErrorKind::SizeOverflow`] at the digit that overflows |
+//! | size over the maximum record size | [`ErrorKind::TooLarge`] at the digit that crosses it, before any allocation |
 //! | stream ends inside a size or a record | [`ErrorKind::Truncated`] from [`Decoder::finish`] |
 //! | anything after an error | the same error again |
+//!
+//! Records and errors depend only on the bytes: not on where the chunks
+//! were cut, nor on when the decoder was drained (a property test holds
+//! every decoding to the one of the stream pushed whole).
 //!
 //! # Example
 //!
@@ -189,9 +193,13 @@ impl std::error::Error for Error {}
 /// ```
 /// use bytes::Bytes;
 /// use mesos_codec::recordio::{Decoder, ErrorKind};
-/// let mut decoder = Decoder::new();
+/// let mut decoder = Decoder::with_max_record_size(u64::MAX);
 /// decoder.push(Bytes::from_static(b"99999999999999999999\n")); // over u64::MAX
 /// assert_eq!(*decoder.next_record().unwrap_err().kind(), ErrorKind::SizeOverflow);
+/// // With a smaller maximum, the digits are refused once they cross it.
+/// let mut decoder = Decoder::new();
+/// decoder.push(Bytes::from_static(b"99999999999999999999\n"));
+/// assert!(matches!(decoder.next_record().unwrap_err().kind(), ErrorKind::TooLarge { size: 99999999, .. }));
 /// let truncated = ErrorKind::Truncated { expected: Some(20), received: 3 };
 /// assert_eq!(truncated.to_string(), "the stream ended inside a record: 3 of its 20 data bytes received");
 /// ```
@@ -512,14 +520,15 @@ impl Decoder {
     /// ```
     #[inline(always)]
     pub fn push(&mut self, chunk: Bytes) {
-        // A decoder in state `Data` has not failed and lends nothing, and
-        // with nothing queued its current chunk is used up: this chunk's
-        // bytes are the record's next ones.
+        // A decoder in state `Data` has not failed and lends nothing; with
+        // nothing queued and its current chunk used up (a chunk pushed since
+        // the last call may still be unread), this chunk's bytes are the
+        // record's next ones.
         if let State::Data { size, .. } = self.state
             && self.queue.is_empty()
+            && self.pos == self.current.len()
             && chunk.len() < size - self.spill_len
         {
-            debug_assert_eq!(self.pos, self.current.len());
             put(&mut self.spill, self.spill_start + self.spill_len, &chunk);
             self.spill_len += chunk.len();
             self.offset += chunk.len() as u64;
@@ -931,19 +940,21 @@ impl Decoder {
                     } else {
                         value = value * 10 + u64::from(digit);
                     }
+                    if value > self.max {
+                        // Refused at the digit that crosses the limit (so the
+                        // same bytes give the same error however they were
+                        // cut into chunks): nothing was allocated.
+                        return Err(Error {
+                            offset: self.record_start,
+                            kind: ErrorKind::TooLarge { size: value, max: self.max },
+                        });
+                    }
                 } else if b == b'\n' {
                     newline = Some(i);
                     break;
                 } else {
                     return Err(Error { offset: self.offset + i as u64, kind: ErrorKind::InvalidSize { byte: b } });
                 }
-            }
-            if value > self.max {
-                // Refused as soon as the digits cross the limit: nothing was allocated.
-                return Err(Error {
-                    offset: self.record_start,
-                    kind: ErrorKind::TooLarge { size: value, max: self.max },
-                });
             }
             let Some(i) = newline else {
                 // The whole rest of the chunk was digits: keep the value and wait.

@@ -504,3 +504,15 @@ fn protobuf_to_json_of_every_type_equals_an_independent_writer() {
     }
     assert!(written > 1500, "{written}");
 }
+
+/// Issue 18: a double that needs an exponent came back as another number
+/// (`1460526115e21` was written `1.46052611500000e+3`, read as `1460.526115`).
+#[test]
+fn a_double_with_an_exponent_survives_json_protobuf_json() {
+    let status = message_type("TaskStatus").unwrap();
+    let json = br#"{"task_id":{"value":"t"},"state":"TASK_RUNNING","timestamp":1460526115e21}"#;
+    let pb = json_to_protobuf(status, json).unwrap();
+    let out = protobuf_to_json(status, &pb).unwrap().json;
+    assert!(out.ends_with(br#""timestamp":1.460526115e30}"#), "{}", String::from_utf8_lossy(&out));
+    assert_eq!(json_to_protobuf(status, &out).unwrap(), pb);
+}

@@ -7,7 +7,7 @@ use mesos_codec::recordio::{Decoder, Error, ErrorKind, Record, decode_all, encod
 use proptest::prelude::*;
 
 mod recordio_support;
-use recordio_support::{Take, chunked, feed as feed_taking};
+use recordio_support::{Take, chunked, feed as feed_taking, feed_draining};
 
 /// Feeds `chunks` one by one, draining after each; returns the records and
 /// the outcome of `finish` (or the first error).
@@ -372,6 +372,34 @@ proptest! {
                 prop_assert_eq!(decoder.next_record_ref(), Err(err.clone()));
                 prop_assert_eq!(decoder.next_record(), Err(err.clone()));
                 prop_assert_eq!(decoder.finish(), Err(err));
+            }
+        }
+    }
+
+    /// The records, and the error (its kind and offset), depend only on
+    /// the bytes: not on where the chunks were cut, nor on when the decoder
+    /// was drained (fuzzing found both, issue 18).
+    #[test]
+    fn records_and_errors_do_not_depend_on_chunking_or_draining(
+        records in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..6),
+        garbage in prop::collection::vec(any::<u8>(), 0..12),
+        cuts_a in prop::collection::vec(any::<usize>(), 0..12),
+        cuts_b in prop::collection::vec(any::<usize>(), 0..12),
+        drains in prop::collection::vec(any::<bool>(), 0..6),
+        pattern in prop::collection::vec(any::<bool>(), 0..4),
+    ) {
+        let mut stream = BytesMut::new();
+        for record in &records {
+            encode_into(record, &mut stream);
+        }
+        stream.extend_from_slice(&garbage);
+        let stream = stream.freeze();
+        let whole = feed_taking(&mut Decoder::with_max_record_size(64), [stream.clone()], Take::Owned);
+        for take in [Take::Owned, Take::Borrowed, Take::Mixed(&pattern)] {
+            for cuts in [&cuts_a, &cuts_b] {
+                let chunks = chunked(&stream, cuts);
+                let got = feed_draining(&mut Decoder::with_max_record_size(64), chunks, take, &drains);
+                prop_assert_eq!(&got, &whole);
             }
         }
     }

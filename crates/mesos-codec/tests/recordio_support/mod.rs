@@ -58,10 +58,26 @@ pub fn feed(
     chunks: impl IntoIterator<Item = Bytes>,
     take: Take,
 ) -> (Vec<Seen>, Result<(), Error>) {
+    feed_draining(decoder, chunks, take, &[])
+}
+
+/// [`feed`], draining after push `i` only where `drains[i % len]` says so
+/// (always when `drains` is empty), and once more at the end.
+pub fn feed_draining(
+    decoder: &mut Decoder,
+    chunks: impl IntoIterator<Item = Bytes>,
+    take: Take,
+    drains: &[bool],
+) -> (Vec<Seen>, Result<(), Error>) {
     let mut records = Vec::new();
     let mut calls = 0usize;
-    for chunk in chunks {
+    let chunks: Vec<Bytes> = chunks.into_iter().collect();
+    let last = chunks.len();
+    for (i, chunk) in chunks.into_iter().enumerate() {
         decoder.push(chunk);
+        if i + 1 < last && !drains.is_empty() && !drains[i % drains.len()] {
+            continue;
+        }
         loop {
             let borrowed = match take {
                 Take::Owned => false,
