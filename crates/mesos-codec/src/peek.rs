@@ -437,9 +437,16 @@ impl<'a> Ids<'a> {
 /// `None` when the message type has no `type` enum field, when the message
 /// leaves it unset (or JSON `null`), or when its value is one the schema
 /// does not know (a newer master's), which the JSON reader would drop too.
-/// The first `type` met wins. Reads up to the `type` field and no further,
-/// so malformed input after it goes unnoticed; what it reads must be well
-/// formed. Allocates nothing unless JSON escapes must be undone.
+///
+/// Protobuf: every top-level field is stepped over (by its length) and the
+/// last `type` wins, as in a full decode. JSON: it reads up to the first
+/// `type` and no further (that is what makes it cheap on a large event),
+/// so malformed input after it goes unnoticed, and a document that gives
+/// `type` twice (which no encoder writes) is answered by its first; use
+/// [`peek_heading`] or [`peek_ids`], which read everything and let the last
+/// win, where that matters (the recorder files messages by
+/// [`peek_heading`]). What it reads must be well formed. Allocates nothing
+/// unless JSON escapes must be undone.
 ///
 /// ```
 /// use mesos_codec::json::message_type;
@@ -866,8 +873,10 @@ impl<'a> Collector<'a> {
     }
 
     fn type_name(&mut self, name: Option<&'static str>) {
-        // The first `type` wins, as in `peek_type`.
-        if self.ids.type_name.is_none() {
+        // The last `type` given wins, as in a full decode (a value the
+        // schema does not know leaves the one before, as proto2 and the
+        // JSON reader leave it).
+        if name.is_some() {
             self.ids.type_name = name;
         }
     }
@@ -882,6 +891,11 @@ fn pb_error(offset: usize, path: &str, kind: ProtobufErrorKind) -> ProtobufError
 }
 
 fn peek_type_protobuf(type_field: &TypeField, data: &[u8]) -> Result<Option<&'static str>, ProtobufError> {
+    // Every top-level field is stepped over (by its length, so this costs
+    // the number of top-level fields, not the size): the last `type` wins,
+    // as in a full decode, and a number the schema does not know leaves the
+    // one before (proto2).
+    let mut found = None;
     let mut at = 0;
     while at < data.len() {
         let (key, after_key) = read_varint(data, at).map_err(|kind| pb_error(at, "(top level)", kind))?;
@@ -890,13 +904,17 @@ fn peek_type_protobuf(type_field: &TypeField, data: &[u8]) -> Result<Option<&'st
             if wire_type != 0 {
                 return Err(pb_error(at, "type", ProtobufErrorKind::WrongWireType { expected: 0, found: wire_type }));
             }
-            let (value, _) = read_varint(data, after_key).map_err(|kind| pb_error(at, "type", kind))?;
-            return Ok(type_field.by_number(value));
+            let (value, next) = read_varint(data, after_key).map_err(|kind| pb_error(at, "type", kind))?;
+            if let Some(name) = type_field.by_number(value) {
+                found = Some(name);
+            }
+            at = next;
+            continue;
         }
         let (_, _, next) = read_field(data, at).map_err(|kind| pb_error(at, "(top level)", kind))?;
         at = next;
     }
-    Ok(None)
+    Ok(found)
 }
 
 struct PbWalk<'a> {
@@ -1515,7 +1533,8 @@ impl<'a> FastHeading<'a> {
                         b'n' if data[j..].starts_with(b"null") => (j + 4, None),
                         _ => return None,
                     };
-                    if walk.type_name.is_none() {
+                    // The last `type` given wins, as in a full decode.
+                    if name.is_some() {
                         walk.type_name = name;
                     }
                     Some(end)

@@ -211,13 +211,30 @@ fn type_peek_reads_escapes_null_unknown_names_and_whitespace() {
     let skipped =
         r#"{"a":"x\"}]\\","b":[{"c":["}",{"d":[]}]},-1.5e3,true,null],"e":false,"f":null,"g":12,"type":"FAILURE"}"#;
     assert_eq!(json(skipped).unwrap(), Some("FAILURE"));
-    // The first `type` wins, in both peeks.
+    // `type` given twice: the full decode keeps the last, and so do the
+    // walks that read everything (issue 18: a call was filed under the
+    // first); the JSON type peek stops at the first (documented).
     let twice = r#"{"type":"OFFERS","type":"HEARTBEAT"}"#;
     assert_eq!(json(twice).unwrap(), Some("OFFERS"));
-    assert_eq!(peek_ids(event, Encoding::Json, twice.as_bytes()).unwrap().type_name, Some("OFFERS"));
-    // Protobuf: an unknown number is None; the type peek stops at `type`.
+    assert_eq!(peek_ids(event, Encoding::Json, twice.as_bytes()).unwrap().type_name, Some("HEARTBEAT"));
+    assert_eq!(peek_heading(event, Encoding::Json, twice.as_bytes()).unwrap().type_name, Some("HEARTBEAT"));
+    let unknown_after = r#"{"type":"OFFERS","type":"NOT_A_TYPE"}"#;
+    assert_eq!(peek_ids(event, Encoding::Json, unknown_after.as_bytes()).unwrap().type_name, Some("OFFERS"));
+    // Protobuf: scheduler.Call `10 01 10 02` is TEARDOWN to prost and to
+    // Mesos, and to every peek; an unknown number leaves the one before.
+    let call = message_type("scheduler.Call").unwrap();
+    for peek in [
+        peek_type(call, Encoding::Protobuf, &[0x10, 0x01, 0x10, 0x02]).unwrap(),
+        peek_ids(call, Encoding::Protobuf, &[0x10, 0x01, 0x10, 0x02]).unwrap().type_name,
+        peek_heading(call, Encoding::Protobuf, &[0x10, 0x01, 0x10, 0x02]).unwrap().type_name,
+    ] {
+        assert_eq!(peek, Some("TEARDOWN"));
+    }
+    let decoded =
+        <mesos_codec::v1::scheduler::Call as prost::Message>::decode(&[0x10u8, 0x01, 0x10, 0x02][..]).unwrap();
+    assert_eq!(decoded.r#type(), mesos_codec::v1::scheduler::call::Type::Teardown);
     assert_eq!(peek_type(event, Encoding::Protobuf, &[0x08, 0x7f]).unwrap(), None);
-    assert_eq!(peek_type(event, Encoding::Protobuf, &[0x08, 0x08, 0xff]).unwrap(), Some("HEARTBEAT"));
+    assert_eq!(peek_type(event, Encoding::Protobuf, &[0x08, 0x08, 0x08, 0x7f]).unwrap(), Some("HEARTBEAT"));
     assert_eq!(peek_type(event, Encoding::Protobuf, &[]).unwrap(), None);
     // Other messages with a `type` enum, and one without.
     for (ty, json, name) in [
@@ -413,9 +430,10 @@ fn bad_json_is_an_error_saying_where() {
 fn bad_protobuf_is_an_error_saying_where() {
     let call = message_type("scheduler.Call").unwrap();
     let pb = json_to_protobuf(call, &seed("03-acknowledge.json")).unwrap();
-    // Cut inside `acknowledge`: the type peek stops before it, the id walk does not.
+    // Cut inside `acknowledge`: the type peek steps over every top-level
+    // field by its length, so it sees the cut too.
     let cut = &pb[..pb.len() - 3];
-    assert_eq!(peek_type(call, Encoding::Protobuf, cut).unwrap(), Some("ACKNOWLEDGE"));
+    assert!(peek_type(call, Encoding::Protobuf, cut).is_err());
     let (path, offset, kind) = pb_err(peek_ids(call, Encoding::Protobuf, cut));
     assert_eq!((path.as_str(), kind.as_str()), ("(top level)", "truncated message (the input ends inside a field)"));
     assert!(offset > 0 && offset < cut.len());
@@ -430,9 +448,9 @@ fn bad_protobuf_is_an_error_saying_where() {
     // `framework_id` as a varint.
     let (path, offset, _) = pb_err(peek_ids(call, Encoding::Protobuf, &[0x08, 0x01]));
     assert_eq!((path.as_str(), offset), ("framework_id", 0));
-    // Field number 0.
-    // Field number 0 after `type`: the type peek stops first, the id walk does not.
-    assert_eq!(peek_type(call, Encoding::Protobuf, &[0x10, 0x01, 0x00]).unwrap(), Some("SUBSCRIBE"));
+    // Field number 0 after `type`: both peeks read on and refuse it.
+    let (_, offset, kind) = pb_err(peek_type(call, Encoding::Protobuf, &[0x10, 0x01, 0x00]));
+    assert_eq!((offset, kind.as_str()), (2, "invalid field key 0x0"));
     let (_, offset, kind) = pb_err(peek_ids(call, Encoding::Protobuf, &[0x10, 0x01, 0x00]));
     assert_eq!((offset, kind.as_str()), (2, "invalid field key 0x0"));
     let err = peek_ids(call, Encoding::Protobuf, &[0x00]).unwrap_err();
