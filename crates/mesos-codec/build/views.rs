@@ -286,13 +286,13 @@ impl Generator {
                     let own_one = |v: &str| match own {
                         Own::Str => format!("{v}.to_owned()"),
                         Own::Bytes => format!("::bytes::Bytes::copy_from_slice({v})"),
-                        Own::Message => format!("{v}.to_message().into()"),
+                        Own::Message => format!("{v}.to_message_at(depth + 1).into()"),
                     };
                     if field_is_map(self, field) {
                         (
                             format!("crate::view::Repeated<'a, {rust}>"),
                             format!("self.raw.repeated({number})"),
-                            format!("self.{fname}().map(|e| e.map_pair()).collect()"),
+                            format!("self.{fname}().map(|e| e.map_pair_at(depth + 1)).collect()"),
                         )
                     } else if repeated {
                         (
@@ -340,7 +340,7 @@ impl Generator {
                         format!("self.{}().map(::bytes::Bytes::copy_from_slice)", snake(f.name()))
                     }
                     Kind::Len { owned: Own::Message, .. } => {
-                        format!("self.{}().map(|v| v.to_message().into())", snake(f.name()))
+                        format!("self.{}().map(|v| v.to_message_at(depth + 1).into())", snake(f.name()))
                     }
                 };
                 writeln!(
@@ -382,7 +382,9 @@ impl Generator {
                 Kind::Len { owned: Own::Bytes, .. } => {
                     format!("::bytes::Bytes::copy_from_slice({v}.unwrap_or_default())")
                 }
-                Kind::Len { owned: Own::Message, .. } => format!("{v}.map(|v| v.to_message()).unwrap_or_default()"),
+                Kind::Len { owned: Own::Message, .. } => {
+                    format!("{v}.map(|v| v.to_message_at(depth + 1)).unwrap_or_default()")
+                }
             };
             let (k, v) = (own(&key, "self.key()"), own(&value, "self.value()"));
             let types = (key.prost_type(), value.prost_type());
@@ -390,12 +392,29 @@ impl Generator {
                 out,
                 "{indent}    /// The entry as prost's map holds it: key and value, defaults for absent ones."
             )?;
-            writeln!(out, "{indent}    pub fn map_pair(&self) -> ({}, {}) {{ ({k}, {v}) }}", types.0, types.1)?;
+            writeln!(
+                out,
+                "{indent}    pub fn map_pair(&self) -> ({}, {}) {{ self.map_pair_at(0) }}",
+                types.0, types.1
+            )?;
+            writeln!(out, "{indent}    #[doc(hidden)]")?;
+            writeln!(out, "{indent}    #[allow(unused_variables)]")?;
+            writeln!(
+                out,
+                "{indent}    pub fn map_pair_at(&self, depth: usize) -> ({}, {}) {{ ({k}, {v}) }}",
+                types.0, types.1
+            )?;
         } else {
             writeln!(out, "{indent}    /// The message as its prost type: every field read through this view,")?;
             writeln!(out, "{indent}    /// enums as the numbers on the wire (as prost keeps them).")?;
             writeln!(out, "{indent}    #[allow(deprecated, clippy::needless_update)]")?;
-            writeln!(out, "{indent}    pub fn to_message(&self) -> {prost} {{")?;
+            writeln!(out, "{indent}    pub fn to_message(&self) -> {prost} {{ self.to_message_at(0) }}")?;
+            writeln!(out, "{indent}    /// [`to_message`](Self::to_message) of a message nested `depth` deep:")?;
+            writeln!(out, "{indent}    /// past the nesting limit (possible only on unchecked bytes), empty.")?;
+            writeln!(out, "{indent}    #[doc(hidden)]")?;
+            writeln!(out, "{indent}    #[allow(deprecated, clippy::needless_update)]")?;
+            writeln!(out, "{indent}    pub fn to_message_at(&self, depth: usize) -> {prost} {{")?;
+            writeln!(out, "{indent}        if depth >= crate::view::MAX_DEPTH {{ return Default::default(); }}")?;
             writeln!(
                 out,
                 "{indent}        {prost} {{\n{owned}{indent}            ..Default::default()\n{indent}        }}"

@@ -95,7 +95,7 @@ pub mod v1 {
 
 /// Messages nested deeper than this are refused, as by the JSON writer and
 /// protobuf's own parsers.
-const MAX_DEPTH: usize = 100;
+pub(crate) const MAX_DEPTH: usize = 100;
 
 /// A view type: a `Copy` handle on a checked message's bytes.
 ///
@@ -1184,6 +1184,16 @@ fn canonical(id: MessageId, bytes: &Bytes) -> Result<Bytes, Option<ProtobufError
     }
 }
 
+/// Whether `value` is a value of the field `entry` describes: its wire type,
+/// and UTF-8 for a string.
+fn sound(entry: Entry, value: WireValue, data: &[u8]) -> bool {
+    entry.accepts(value.wire_type())
+        && match (entry.class(), value) {
+            (STRING, WireValue::Len(start, end)) => std::str::from_utf8(&data[start..end]).is_ok(),
+            _ => true,
+        }
+}
+
 /// Writes `data` (message `id`) to `out` with every singular field given
 /// once: message values merged, the last of other values kept; `None` when
 /// the bytes cannot be framed.
@@ -1248,8 +1258,11 @@ fn merge_split(schema: &Schema, rules: &[Rules], id: MessageId, data: &[u8], out
                 wire::write_varint(inner.len() as u64, out);
                 out.extend_from_slice(&inner);
             }
-            // An earlier value of a singular field: the last one wins.
-            _ if repeat && remaining[i] > 0 => {}
+            // An earlier value of a singular field: the last one wins; but a
+            // value that is not one (a wrong wire type, a string that is not
+            // UTF-8) stays, for the check to refuse as prost and the JSON
+            // writer do (issue 18: it was dropped unchecked).
+            _ if repeat && remaining[i] > 0 && sound(entry, value, data) => {}
             _ => out.extend_from_slice(&data[at..next]),
         }
         at = next;

@@ -276,3 +276,56 @@ fn unknown_enum_numbers() {
     let checked = Checked::<v1::TaskStatus>::decode(Bytes::from(pb)).unwrap();
     assert_eq!(checked.view().state(), v1::TaskState::TaskRunning);
 }
+
+/// Issue 18: an earlier occurrence of a singular field that is not a value
+/// of it (a varint where a message belongs, a string that is not UTF-8) was
+/// dropped by the rewriting into canonical form before it was checked, so
+/// the view accepted bytes prost and the JSON writer refuse.
+#[test]
+fn an_earlier_bad_occurrence_is_refused_not_dropped() {
+    let response = message_type("master.Response").unwrap();
+    let schema = Schema::get();
+    let get_health = schema.message(response).field_by_name("get_health").unwrap().number as u64;
+    // type = GET_HEALTH, get_health as a varint, then get_health { healthy: true }.
+    let mut pb = vec![0x08, 0x01];
+    write_varint(get_health << 3, &mut pb);
+    pb.push(0x05);
+    write_varint(get_health << 3 | 2, &mut pb);
+    pb.extend_from_slice(&[0x02, 0x08, 0x01]);
+    let bytes = Bytes::from(pb.clone());
+    assert!(v1::master::Response::decode(bytes.clone()).is_err(), "prost refuses it");
+    let err = Checked::<v1::master::Response>::decode(bytes).unwrap_err();
+    assert_eq!(err.kind, protobuf_to_json(response, &pb).unwrap_err().kind);
+    assert!(matches!(err.kind, ProtobufErrorKind::WrongWireType { expected: 2, found: 0 }), "{err}");
+
+    // FrameworkID { value: "\xff" } then { value: "ok" }.
+    let pb = [0x0a, 0x01, 0xff, 0x0a, 0x02, b'o', b'k'];
+    assert!(v1::FrameworkId::decode(&pb[..]).is_err(), "prost refuses it");
+    let err = Checked::<v1::FrameworkId>::decode(Bytes::copy_from_slice(&pb)).unwrap_err();
+    assert_eq!(err.kind, ProtobufErrorKind::InvalidUtf8);
+    assert_eq!(err.kind, protobuf_to_json(message_type("FrameworkID").unwrap(), &pb).unwrap_err().kind);
+}
+
+/// Issue 18: `to_message` of an unchecked view of a message nested 70 000
+/// deep overflowed the stack; past the nesting limit it now stops (what
+/// cannot be read is skipped, as unchecked views promise).
+#[test]
+fn unchecked_views_of_hostile_nesting_do_not_overflow_the_stack() {
+    let mut pb = b"\x0a\x01x".to_vec();
+    for _ in 0..70_000 {
+        let mut outer = b"\x0a\x01x\x12".to_vec();
+        write_varint(pb.len() as u64, &mut outer);
+        outer.extend_from_slice(&pb);
+        pb = outer;
+    }
+    let view = <v1::ContainerId as HasView>::View::from_raw(mesos_codec::view::RawMessage::new(&pb));
+    let message = view.to_message();
+    let mut depth = 0;
+    let mut at = &message;
+    while let Some(parent) = at.parent.as_deref() {
+        depth += 1;
+        at = parent;
+    }
+    assert!(depth < 101, "{depth}");
+    assert!(Checked::<v1::ContainerId>::decode(Bytes::from(pb)).is_err());
+}

@@ -653,6 +653,18 @@ impl<'a> Writer<'a> {
             self.merged.push(merged);
             return result;
         }
+        // The last value wins; the earlier ones must still be values (a
+        // string that is not UTF-8 is refused wherever it is, as prost and
+        // the checked views refuse it).
+        if kind == FieldKind::String {
+            for o in &self.occurrences[present.start..present.end - 1] {
+                if let WireValue::Len(start, end) = o.value
+                    && std::str::from_utf8(&data[start..end]).is_err()
+                {
+                    return Err(self.error(base + start, ProtobufErrorKind::InvalidUtf8));
+                }
+            }
+        }
         let last = self.occurrences[present.end - 1].value;
         self.scalar(kind, last, data, base)
     }
