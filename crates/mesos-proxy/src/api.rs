@@ -114,3 +114,25 @@ pub fn summarize(message: MessageId, encoding: Option<Encoding>, data: &[u8]) ->
     summary.framework_id = heading.framework_id.map(Cow::into_owned);
     Ok(summary)
 }
+
+/// Why `data`, a `message` in `encoding`, does not decode as a whole (the
+/// master would refuse it), if it does not; `None` when it decodes or has
+/// no known encoding or no body.
+///
+/// ```
+/// use mesos_codec::json::message_type;
+/// use mesos_codec::peek::Encoding;
+/// let call = message_type("scheduler.Call").unwrap();
+/// assert_eq!(mesos_proxy::api::decode_problem(call, Some(Encoding::Json), br#"{"type":"TEARDOWN"}"#), None);
+/// let problem = mesos_proxy::api::decode_problem(call, Some(Encoding::Json), b"{\"type\":\"TEARDOWN\",\"x\":\"\xff\"}");
+/// assert!(problem.is_some());
+/// ```
+pub fn decode_problem(message: MessageId, encoding: Option<Encoding>, data: &[u8]) -> Option<String> {
+    if data.is_empty() {
+        return None;
+    }
+    match encoding? {
+        Encoding::Json => mesos_codec::json::json_to_protobuf(message, data).err().map(|e| e.to_string()),
+        Encoding::Protobuf => mesos_codec::json::protobuf_to_json(message, data).err().map(|e| e.to_string()),
+    }
+}

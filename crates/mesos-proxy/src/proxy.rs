@@ -264,7 +264,18 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         Ok(answer) => answer,
         Err(err) => {
             tracing::warn!(conn = conn.id, %path, error = %err, "cannot forward to the master");
+            let answer = text(StatusCode::BAD_GATEWAY, format!("mesos-proxy: {err}\n"));
             if let Some(rec) = &recording {
+                // The framework got an answer, the proxy's: it is the
+                // call's response in the session, with a note saying why.
+                let response = session::Response {
+                    request: rec.seq,
+                    status: answer.status().as_u16(),
+                    headers: header_pairs(answer.headers()),
+                    body: format!("mesos-proxy: {err}\n").into_bytes(),
+                    ..Default::default()
+                };
+                rec.session.record(conn.id, EntryKind::Response(response)).await;
                 let note = Note { message: format!("not forwarded: {err}"), refers: rec.seq, incomplete: false };
                 rec.session.record(conn.id, EntryKind::Note(note)).await;
             }
@@ -278,7 +289,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
                 };
                 conn.shared.registry.wait_in_lobby(conn.peer.ip(), exchange);
             }
-            return text(StatusCode::BAD_GATEWAY, format!("mesos-proxy: {err}\n"));
+            return answer;
         }
     };
     let (mut parts, body) = response.into_parts();
@@ -429,7 +440,10 @@ async fn record_request(
 ) -> Recording {
     let encoding = api::encoding(content_type(&parts.headers));
     let (summary, problem) = match api::summarize(api.call_type(), encoding, body) {
-        Ok(summary) => (summary, None),
+        // The summary reads only a few fields: the whole call must decode
+        // too, or the session says why it does not (issue 18: bodies that
+        // are not UTF-8 or nest 100 000 deep were filed without a note).
+        Ok(summary) => (summary, api::decode_problem(api.call_type(), encoding, body)),
         Err(err) => (Summary { format: encoding.map(api::format), ..Summary::default() }, Some(err.to_string())),
     };
     let registry = &conn.shared.registry;

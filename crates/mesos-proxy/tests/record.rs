@@ -972,3 +972,66 @@ async fn a_chunk_that_arrives_in_pieces_is_relayed_and_recorded_as_one_chunk() {
     ends_complete(&entries);
     let _ = std::fs::remove_dir_all(proxy.shutdown().await);
 }
+
+/// Issue 18: a call whose body does not decode as a whole (here a string
+/// that is not UTF-8 deep inside a SUBSCRIBE whose type and id read fine)
+/// is recorded with a note saying why, as docs/session-format.md promises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_does_not_decode_is_noted() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "undecodable").await;
+    let mut client = connect(proxy.addr).await;
+    let mut body = fixture("01-register.json").to_vec();
+    let at = body.windows(6).position(|w| w == b"\"user\"").unwrap();
+    body.splice(at + 8..at + 8, [0xff]);
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", Bytes::from(body), &[]).await;
+    let mut stream = response.into_body();
+    let _ = next_chunk(&mut stream).await;
+    drop((client, stream));
+    // A call nested 100 000 deep after its type and framework id.
+    let deep = format!(
+        r#"{{"framework_id":{{"value":"deep1"}},"type":"TEARDOWN","x":{}1{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let mut other = connect(proxy.addr).await;
+    let _ = post(&mut other, proxy.addr, "/api/v1/scheduler", Bytes::from(deep), &[("mesos-stream-id", "x")]).await;
+    drop(other);
+    for prefix in ["test13-", "deep1-"] {
+        let path = wait_for_end(&proxy.out, prefix).await;
+        let (_, entries) = read_session(&path);
+        let notes: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| if let EntryKind::Note(n) = &e.kind { Some(n.message.as_str()) } else { None })
+            .collect();
+        assert!(notes.iter().any(|n| n.contains("does not read as a v1 call")), "{prefix}: {notes:?}");
+    }
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
+
+/// Issue 18: the proxy's own 502 (the master unreachable) is recorded as
+/// the call's `response`, not only as a note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxys_502_is_recorded_as_the_response() {
+    // A master that is not there: a port nobody listens on.
+    let gone = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let proxy = start_proxy(gone, "unreachable").await;
+    let mut client = connect(proxy.addr).await;
+    let call = Bytes::from_static(br#"{"framework_id":{"value":"gone1"},"type":"TEARDOWN"}"#);
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", call, &[("mesos-stream-id", "x")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    drop(client);
+    let path = wait_for_end(&proxy.out, "gone1-").await;
+    let (_, entries) = read_session(&path);
+    let request = entries.iter().find(|e| matches!(e.kind, EntryKind::Request(_))).expect("the request");
+    let response = entries
+        .iter()
+        .find_map(|e| if let EntryKind::Response(r) = &e.kind { Some(r) } else { None })
+        .expect("a response entry");
+    assert_eq!((response.status, response.request), (502, Some(request.seq)));
+    assert_eq!(response.body, text.to_vec());
+    assert!(entries.iter().any(|e| matches!(&e.kind, EntryKind::Note(n) if n.message.contains("not forwarded"))));
+    ends_complete(&entries);
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
