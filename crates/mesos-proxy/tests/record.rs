@@ -1035,3 +1035,51 @@ async fn the_proxys_502_is_recorded_as_the_response() {
     ends_complete(&entries);
     let _ = std::fs::remove_dir_all(proxy.shutdown().await);
 }
+
+/// Issue 18: a master that breaks off in the middle of a stream: both the
+/// stream's `close` and the connection's say the master did it (the
+/// connection's said `framework`, from hyper's "error from user's Body
+/// stream").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_that_breaks_off_is_recorded_as_closing_both() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let master = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = vec![0u8; 65536];
+        let mut got = 0;
+        // The request head and its body (the seed's register file).
+        while !head[..got].windows(4).any(|w| w == b"\r\n\r\n") || got < 200 {
+            got += socket.read(&mut head[got..]).await.unwrap();
+        }
+        let record = frame(&event("event-01-subscribed.json"));
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nMesos-Stream-Id: s\r\nContent-Type: application/json\r\n\r\n{:x}\r\n{record}\r\n5\r\n12\n{{\"",
+            record.len()
+        );
+        socket.write_all(answer.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Gone, mid-chunk.
+        drop(socket);
+    });
+    let proxy = start_proxy(master, "breaks").await;
+    let mut client = connect(proxy.addr).await;
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", fixture("01-register.json"), &[]).await;
+    let mut body = response.into_body();
+    // The framework sees the stream break too.
+    while let Some(frame) = within("next frame", body.frame()).await {
+        if frame.is_err() {
+            break;
+        }
+    }
+    drop((client, body));
+    let path = wait_for_end(&proxy.out, "test13-").await;
+    let (_, entries) = read_session(&path);
+    let closes: Vec<_> = entries
+        .iter()
+        .filter_map(|e| if let EntryKind::Close(c) = &e.kind { Some((c.stream, c.by)) } else { None })
+        .collect();
+    assert_eq!(closes, [(Some(1), Party::Master), (None, Party::Master)], "{entries:?}");
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
