@@ -82,19 +82,25 @@ struct FileState {
     dir: PathBuf,
     stamp: String,
     header: Vec<u8>,
+    /// The header's line, kept to begin a file none of whose bytes could be
+    /// written before.
+    header_line: Vec<u8>,
     label: String,
     /// Lines not written yet: before the file is named, and between flushes.
     buf: Vec<u8>,
     file: Option<std::fs::File>,
     path: Option<PathBuf>,
     failed: bool,
-    /// After a failed write: the rest of the line the file was cut in (to
-    /// finish it, if the file takes writes again at the end).
-    torn: Vec<u8>,
+    /// Bytes of the file up to the end of its last whole line.
+    whole: usize,
     /// Test hook: writes fail (once) when the file would pass this size.
     #[cfg(test)]
     budget: Option<usize>,
+    /// Bytes written to the file.
     written: usize,
+    /// Whole lines written to the file (the header's included): where a
+    /// recovery after lost lines goes on numbering.
+    lines: u64,
 }
 
 impl FileState {
@@ -112,10 +118,11 @@ impl FileState {
             opened = create(&path);
             n += 1;
         }
-        self.path = Some(path.clone());
         match opened {
             Ok(file) => {
                 tracing::info!(session = %self.label, path = %path.display(), "session file opened");
+                // Only a file that exists is named in the session's summary.
+                self.path = Some(path.clone());
                 self.file = Some(file);
                 let mut lines = std::mem::take(&mut self.header);
                 lines.append(&mut self.buf);
@@ -165,16 +172,21 @@ impl FileState {
         while pos < buf.len() {
             match self.write_some(&buf[pos..]) {
                 Ok(0) => {
-                    self.torn_at(&buf, pos);
+                    self.cut_torn_line();
                     return self.fail(&std::io::Error::from(std::io::ErrorKind::WriteZero));
                 }
                 Ok(n) => {
+                    let part = &buf[pos..pos + n];
+                    self.lines += memchr::memchr_iter(b'\n', part).count() as u64;
+                    if let Some(last) = memchr::memrchr(b'\n', part) {
+                        self.whole = self.written + last + 1;
+                    }
                     pos += n;
                     self.written += n;
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(err) => {
-                    self.torn_at(&buf, pos);
+                    self.cut_torn_line();
                     return self.fail(&err);
                 }
             }
@@ -197,13 +209,39 @@ impl FileState {
         self.file.as_mut().map_or(Ok(0), |f| f.write(data))
     }
 
-    /// Remembers the rest of the line that `buf[..pos]` cut.
-    fn torn_at(&mut self, buf: &[u8], pos: usize) {
-        if pos == 0 || buf[pos - 1] == b'\n' {
-            return;
+    /// After a failed write: cuts the file back to its last whole line, so
+    /// that it reads whatever happens next (a line cut by a full disk is
+    /// lost, not left torn), and the bytes freed make room for the note
+    /// and the `end` that say so.
+    fn cut_torn_line(&mut self) {
+        if self.written > self.whole
+            && let Some(file) = &self.file
+            && file.set_len(self.whole as u64).is_ok()
+        {
+            use std::io::Seek;
+            if let Some(file) = self.file.as_mut() {
+                let _ = file.seek(std::io::SeekFrom::Start(self.whole as u64));
+            }
+            self.written = self.whole;
         }
-        let end = buf[pos..].iter().position(|&b| b == b'\n').map_or(buf.len(), |i| pos + i + 1);
-        self.torn = buf[pos..end].to_vec();
+    }
+
+    /// Writes the recovery lines and syncs.
+    fn write_tail(&mut self, tail: &[u8]) -> std::io::Result<()> {
+        let mut pos = 0;
+        while pos < tail.len() {
+            match self.write_some(&tail[pos..]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    pos += n;
+                    self.written += n;
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        self.whole = self.written;
+        self.file.as_ref().map_or(Ok(()), std::fs::File::sync_all)
     }
 
     fn fail(&mut self, err: &std::io::Error) {
@@ -230,21 +268,44 @@ impl FileState {
             let end = Entry { seq, t_ns, conn: 0, kind: EntryKind::End(End { entries: seq, complete: true }) };
             self.write(&end.to_line());
             self.flush();
-        } else if let Some(mut file) = self.file.take() {
-            // Lines were lost: try to say so in the file itself.
+        } else if let Some(file) = self.file.take() {
+            // Lines were lost: try to say so in the file itself, so that it
+            // reads: the torn line finished, or the header if none of it was
+            // written, then a note and the end, numbered on from the last
+            // line that made it (issue 18: they took the session's count,
+            // leaving a gap the reader refuses).
             let note = Note {
                 message: "the recorder could not write part of this session to its file; entries are missing"
                     .to_owned(),
                 refers: None,
                 incomplete: true,
             };
-            let mut tail = std::mem::take(&mut self.torn);
-            tail.extend(Entry { seq, t_ns, conn: 0, kind: EntryKind::Note(note) }.to_line());
-            let end = End { entries: seq + 1, complete: false };
-            tail.extend(Entry { seq: seq + 1, t_ns, conn: 0, kind: EntryKind::End(end) }.to_line());
-            if file.write_all(&tail).and_then(|()| file.sync_all()).is_ok() {
-                tracing::warn!(session = %self.label, "the session file says it is incomplete");
+            let mut tail = Vec::new();
+            let mut lines = self.lines;
+            if self.written == 0 {
+                tail = self.header_line.clone();
+                lines = 1;
             }
+            let next = lines.saturating_sub(1);
+            tail.extend(Entry { seq: next, t_ns, conn: 0, kind: EntryKind::Note(note) }.to_line());
+            let end = End { entries: next + 1, complete: false };
+            tail.extend(Entry { seq: next + 1, t_ns, conn: 0, kind: EntryKind::End(end) }.to_line());
+            self.file = Some(file);
+            match self.write_tail(&tail) {
+                Ok(()) => tracing::warn!(session = %self.label, "the session file says it is incomplete"),
+                Err(_) if self.written == 0 => {
+                    // Not one byte of it: no empty file is left behind.
+                    self.file = None;
+                    if let Some(path) = self.path.take() {
+                        let _ = std::fs::remove_file(&path);
+                        tracing::error!(session = %self.label, path = %path.display(), "nothing of the session could be written: its file is removed");
+                    }
+                }
+                // The file stays as it was: whole lines, without an `end`
+                // (a reader sees a session cut short).
+                Err(_) => self.cut_torn_line(),
+            }
+            self.file = None;
             return false;
         }
         if let Some(file) = self.file.take() {
@@ -305,16 +366,18 @@ fn state(dir: PathBuf, stamp: String, header: Vec<u8>, label: String) -> FileSta
     FileState {
         dir,
         stamp,
+        header_line: header.clone(),
         header,
         label,
         buf: Vec::new(),
         file: None,
         path: None,
         failed: false,
-        torn: Vec::new(),
+        whole: 0,
         #[cfg(test)]
         budget: None,
         written: 0,
+        lines: 0,
     }
 }
 
@@ -400,6 +463,8 @@ mod tests {
         let outcome = finish(&tx, 5).await;
         handle.await.unwrap();
         assert!(!outcome.complete);
+        // Issue 18: the summary named a file that was never created.
+        assert_eq!(outcome.path, None);
     }
 
     #[tokio::test]
@@ -420,11 +485,36 @@ mod tests {
         let text = std::fs::read_to_string(outcome.path.unwrap()).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         let lines: Vec<&str> = text.lines().collect();
-        // The torn line is finished, so every line reads; what came after it is lost.
-        assert_eq!(&lines[..3], ["H", "a", "bbbb"], "{text}");
-        assert_eq!(lines.len(), 5, "{text}");
-        assert!(lines[3].contains(r#""kind":"note""#) && lines[3].contains(r#""incomplete":true"#), "{text}");
-        assert!(lines[3].contains(r#""seq":3"#), "{text}");
-        assert_eq!(lines[4], r#"{"seq":4,"t_ns":9,"conn":0,"kind":"end","entries":4,"complete":false}"#);
+        // The line the full disk cut is cut back (lost, not left torn), so
+        // every line reads; the note and the end number on from the last
+        // line that made it (issue 18: they took the session's count,
+        // leaving a gap the reader refuses).
+        assert_eq!(&lines[..2], ["H", "a"], "{text}");
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[2].contains(r#""kind":"note""#) && lines[2].contains(r#""incomplete":true"#), "{text}");
+        assert!(lines[2].contains(r#""seq":1"#), "{text}");
+        assert_eq!(lines[3], r#"{"seq":2,"t_ns":9,"conn":0,"kind":"end","entries":2,"complete":false}"#);
+    }
+
+    /// Issue 18: where not even the header could be written, the recovered
+    /// file begins with it.
+    #[tokio::test]
+    async fn a_file_whose_header_was_lost_gets_it_back() {
+        let dir = stamp_dir("headless");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut state = state(dir.clone(), "S".into(), b"H\n".to_vec(), "#1".into());
+        state.budget = Some(0);
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let handle = start(move || run(rx, state, Some("fw".into())));
+        tx.send(Msg::Line(b"a\n".to_vec())).await.unwrap();
+        let outcome = finish(&tx, 1).await;
+        handle.await.unwrap();
+        assert!(!outcome.complete);
+        let text = std::fs::read_to_string(outcome.path.unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "H", "{text}");
+        assert!(lines[1].contains(r#""seq":0"#) && lines[1].contains(r#""incomplete":true"#), "{text}");
+        assert_eq!(lines[2], r#"{"seq":1,"t_ns":9,"conn":0,"kind":"end","entries":1,"complete":false}"#);
     }
 }

@@ -1083,3 +1083,90 @@ async fn a_master_that_breaks_off_is_recorded_as_closing_both() {
     assert_eq!(closes, [(Some(1), Party::Master), (None, Party::Master)], "{entries:?}");
     let _ = std::fs::remove_dir_all(proxy.shutdown().await);
 }
+
+/// Issue 18, on a real full disk (a 160 KiB tmpfs mounted by the test; it
+/// needs root, as CI has): frameworks keep being served, and every file
+/// left behind reads with the project's reader: a header, no gap in `seq`,
+/// a note saying what was lost, `complete:false`; a session begun on the
+/// full disk leaves no empty file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_leaves_only_readable_sessions() {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("a_full_disk_leaves_only_readable_sessions: not root, no tmpfs to fill: skipped");
+        return;
+    }
+    let out = temp_dir("full-disk");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=160k", "tmpfs"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs on {}", out.display());
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(out.clone());
+
+    let master = start_master().await;
+    let config = mesos_proxy::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        master: format!("http://{}", master.addr),
+        out: out.clone(),
+        keep_secrets: false,
+    };
+    let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
+    let addr = recorder.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(recorder.run(async move {
+        let _ = stopped.await;
+    }));
+    // A framework fills the disk with large calls; every one is answered.
+    let mut client = connect(addr).await;
+    let response = post(&mut client, addr, "/api/v1/scheduler", fixture("01-register.json"), &[]).await;
+    let mut stream = response.into_body();
+    let _ = next_chunk(&mut stream).await;
+    let padding = "x".repeat(8 * 1024);
+    let mut calls = connect(addr).await;
+    for i in 0..40 {
+        let call = format!(r#"{{"framework_id":{{"value":"test13"}},"type":"DECLINE","x":"{i}{padding}"}}"#);
+        let answer = post(&mut calls, addr, "/api/v1/scheduler", Bytes::from(call), &[]).await;
+        assert_eq!(answer.status(), StatusCode::ACCEPTED, "call {i} forwarded on a full disk");
+        let _ = answer.into_body().collect().await;
+    }
+    // A new framework subscribes on the full disk.
+    let fresh =
+        Bytes::from_static(br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"late"}}}"#);
+    let mut late = connect(addr).await;
+    let response = post(&mut late, addr, "/api/v1/scheduler", fresh, &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut late_stream = response.into_body();
+    let _ = next_chunk(&mut late_stream).await;
+    drop((client, stream, calls, late, late_stream));
+    let _ = stop.send(());
+    within("proxy shutdown", task).await.unwrap().unwrap();
+
+    let files = session_files(&out);
+    assert!(!files.is_empty());
+    let mut incomplete = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        assert!(!bytes.is_empty(), "{} is empty", path.display());
+        let (_, entries) = read_session(path); // header first, seq without gaps
+        let Some(EntryKind::End(end)) = entries.last().map(|e| &e.kind) else {
+            panic!("{}: no end line", path.display())
+        };
+        if !end.complete {
+            incomplete += 1;
+            assert!(
+                entries.iter().any(|e| matches!(&e.kind, EntryKind::Note(n) if n.incomplete)),
+                "{}: no note says what was lost",
+                path.display()
+            );
+        }
+    }
+    assert!(incomplete >= 1, "the disk never filled: {files:?}");
+}

@@ -60,6 +60,10 @@ pub enum InspectError {
     /// Reading the file or writing the output failed.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// Not one whole line: an empty file (a recorder that could not write
+    /// anything) is not a session.
+    #[error("line 1: no header line: an empty file is not a session")]
+    NoHeader,
 }
 
 impl From<ReadError> for InspectError {
@@ -78,8 +82,12 @@ pub fn inspect(input: impl Read, out: &mut impl Write, style: Style) -> Result<S
     // Which API each request (by seq) and each stream (by response seq) belongs to.
     let mut request_api: HashMap<u64, Api> = HashMap::new();
     let mut stream_api: HashMap<u64, Api> = HashMap::new();
+    let mut header = false;
     while let Some((item, _)) = items.next_item()? {
-        let Item::Entry(entry) = item else { continue };
+        let Item::Entry(entry) = item else {
+            header = true;
+            continue;
+        };
         match &entry.kind {
             EntryKind::Request(r) => {
                 request_api.insert(entry.seq, api_of(&r.path));
@@ -108,6 +116,9 @@ pub fn inspect(input: impl Read, out: &mut impl Write, style: Style) -> Result<S
     }
     summary.torn = items.finish();
     out.flush()?;
+    if !header {
+        return Err(InspectError::NoHeader);
+    }
     Ok(summary)
 }
 

@@ -185,3 +185,12 @@ fn the_command_prints_the_timeline_and_exits_1_naming_the_line_of_a_bad_session(
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 18: an empty file (a recorder that could not write anything) was
+/// inspected as an empty session, exit 0.
+#[test]
+fn an_empty_file_is_not_a_session() {
+    let mut out = Vec::new();
+    let err = mesos_replay::inspect::inspect(&b""[..], &mut out, Style::Json).unwrap_err();
+    assert!(err.to_string().contains("no header line"), "{err}");
+}
