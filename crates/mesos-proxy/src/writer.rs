@@ -10,9 +10,13 @@
 //! is dropped. When the file cannot be written at all (a read-only
 //! directory, a full disk) the task says so once, loudly, with
 //! `tracing::error!`, drops what it cannot write, and the session ends with
-//! `"complete":false`; the proxy keeps forwarding regardless. If the file
-//! takes writes again by then (a disk that was full for a while), its last
-//! lines are a `note` with `"incomplete":true` and the `end`.
+//! `"complete":false`; the proxy keeps forwarding regardless. The file is
+//! always whole lines: a line the full disk cut is cut back out of it
+//! (which frees room). At the end, its last lines are a `note` with
+//! `"incomplete":true` and the `end`, numbered on from the last line written
+//! (the header first, if none of it was); a file that takes not even those
+//! keeps its whole lines without an `end`, and one that took nothing at all
+//! is removed.
 //!
 //! The file is created when the session's name is known (a new framework
 //! learns its id from the `SUBSCRIBED` event); lines recorded before that
