@@ -383,6 +383,7 @@ fn main() {
             master: format!("http://{master}"),
             out: out.clone(),
             keep_secrets: false,
+            limits: Default::default(),
         };
         let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
         let listen = recorder.local_addr();

@@ -284,6 +284,7 @@ async fn capture_and_compare(attempt: u32) {
         master: format!("http://{}", sim.local_addr()),
         out: dir.join("recorded"),
         keep_secrets: false,
+        limits: Default::default(),
     })
     .await
     .unwrap();

@@ -30,6 +30,7 @@ async fn through_proxy(master: String, out: &Path, behaviour: Behaviour) -> (Pat
         master,
         out: out.to_owned(),
         keep_secrets: false,
+        limits: Default::default(),
     })
     .await
     .unwrap();
@@ -125,6 +126,7 @@ fn a_real_masters_version_and_operator_stream_replay_as_recorded() {
             master: master.url(),
             out: out.clone(),
             keep_secrets: false,
+            limits: Default::default(),
         })
         .await
         .unwrap();

@@ -227,6 +227,7 @@ impl Proxy {
             master: format!("http://{master}"),
             out,
             keep_secrets: false,
+            limits: Default::default(),
         })
         .await
         .unwrap();

@@ -71,6 +71,7 @@
 //!     master: "http://127.0.0.1:5050".into(),
 //!     out: "sessions".into(),
 //!     keep_secrets: false,
+//!     limits: mesos_proxy::Limits::default(),
 //! };
 //! let recorder = mesos_proxy::Recorder::bind(config).await?;
 //! println!("listening on {}", recorder.local_addr());
@@ -107,6 +108,33 @@ pub struct Config {
     /// Keep `Authorization` values and `Secret` values inside messages in the
     /// files (`--keep-secrets`).
     pub keep_secrets: bool,
+    /// What one client may hold of the proxy.
+    pub limits: Limits,
+}
+
+/// What one client may hold of the proxy: without them, one endless
+/// request body or a thousand half-sent request lines hold memory and
+/// connections for ever (issue 18). Event streams are never timed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest request body read (`--max-body`); a longer one is
+    /// answered `413` and not forwarded. 64 MiB, the largest RecordIO
+    /// record the codec takes: far over any call.
+    pub max_body: usize,
+    /// How long a request's head may take to arrive, and how long a
+    /// connection may wait for its next request, and a request body for its
+    /// next bytes (`--request-timeout`); then the connection is closed (a
+    /// body: `408`). 60 s. Never applies to an event stream being relayed.
+    pub request_timeout: std::time::Duration,
+    /// Framework connections served at once (`--max-connections`); one more
+    /// is answered `503` and closed. 4096.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_body: 64 << 20, request_timeout: std::time::Duration::from_secs(60), max_connections: 4096 }
+    }
 }
 
 /// Why the proxy could not start or run.

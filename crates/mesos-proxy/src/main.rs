@@ -32,6 +32,16 @@ enum Command {
         /// Keep `Authorization` values and `Secret` values inside messages instead of redacting them.
         #[arg(long)]
         keep_secrets: bool,
+        /// The largest request body, in bytes; a longer one is answered 413 and not forwarded.
+        #[arg(long, default_value_t = mesos_proxy::Limits::default().max_body)]
+        max_body: usize,
+        /// Seconds a request's head or body may wait for its next bytes, and a connection for its
+        /// next request, before it is closed (never applies to an event stream).
+        #[arg(long, default_value_t = mesos_proxy::Limits::default().request_timeout.as_secs())]
+        request_timeout: u64,
+        /// Framework connections served at once; one more is answered 503 and closed.
+        #[arg(long, default_value_t = mesos_proxy::Limits::default().max_connections)]
+        max_connections: usize,
     },
     /// Turn a pcap or pcapng capture of the master's port into session files.
     Import {
@@ -56,8 +66,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let (listen, master, out, keep_secrets) = match cli.command {
-        Command::Record { listen, master, out, keep_secrets } => (listen, master, out, keep_secrets),
+    let (listen, master, out, keep_secrets, limits) = match cli.command {
+        Command::Record { listen, master, out, keep_secrets, max_body, request_timeout, max_connections } => {
+            let limits = mesos_proxy::Limits {
+                max_body,
+                request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
+                max_connections: max_connections.max(1),
+            };
+            (listen, master, out, keep_secrets, limits)
+        }
         Command::Import { capture, out, port, keep_secrets } => {
             let options = mesos_proxy::import::Options { out, port, keep_secrets };
             return import(&capture, &options);
@@ -70,7 +87,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let config = mesos_proxy::Config { listen, master, out, keep_secrets };
+    let config = mesos_proxy::Config { listen, master, out, keep_secrets, limits };
     let result = runtime.block_on(async {
         let recorder = mesos_proxy::Recorder::bind(config).await?;
         // Scripts and tests read the bound address from this line.

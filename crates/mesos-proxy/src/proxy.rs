@@ -32,6 +32,9 @@ struct Shared {
     upstream: Upstream,
     registry: Arc<Registry>,
     next_conn: AtomicU64,
+    limits: crate::Limits,
+    /// Framework connections being served.
+    open: std::sync::atomic::AtomicUsize,
 }
 
 /// A bound recording proxy, ready to [`run`](Recorder::run).
@@ -56,6 +59,8 @@ impl Recorder {
             upstream: Upstream::new(authority),
             registry: Arc::new(Registry::new(session_config)),
             next_conn: AtomicU64::new(1),
+            limits: config.limits,
+            open: std::sync::atomic::AtomicUsize::new(0),
         });
         Ok(Recorder { listener, shared })
     }
@@ -78,7 +83,15 @@ impl Recorder {
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let shared = self.shared.clone();
-                        connections.spawn(serve(shared, stream, peer));
+                        if shared.open.load(Ordering::Relaxed) >= shared.limits.max_connections {
+                            tokio::spawn(refuse(stream, peer, shared.limits.max_connections));
+                            continue;
+                        }
+                        shared.open.fetch_add(1, Ordering::Relaxed);
+                        connections.spawn(async move {
+                            serve(shared.clone(), stream, peer).await;
+                            shared.open.fetch_sub(1, Ordering::Relaxed);
+                        });
                     }
                     Err(err) => {
                         tracing::warn!(error = %err, "accept failed");
@@ -94,6 +107,20 @@ impl Recorder {
         connections.shutdown().await;
         Ok(())
     }
+}
+
+/// One connection over `--max-connections`: answered `503` and closed, not
+/// served (the master is not bothered).
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, max: usize) {
+    use tokio::io::AsyncWriteExt;
+    tracing::warn!(%peer, max, "too many framework connections: one refused (--max-connections)");
+    let body = format!("mesos-proxy: too many connections (--max-connections {max})\n");
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.write_all(answer.as_bytes())).await;
+    let _ = stream.shutdown().await;
 }
 
 fn master_authority(master: &str) -> Result<String, Error> {
@@ -159,8 +186,13 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
             async move { Ok::<_, Infallible>(handle(conn, req).await) }
         })
     };
+    // A head that does not arrive (or a connection idle between requests)
+    // closes the connection after the request timeout; a response being
+    // relayed (an event stream) is never timed out.
     let result = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(shared.limits.request_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .await;
     let (by, reason) = match (&result, conn.master_closed.load(Ordering::Relaxed)) {
@@ -231,27 +263,17 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
             (body.boxed(), None, None)
         }
         None => {
-            let bytes = match body.collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(err) => {
-                    return text(
-                        StatusCode::BAD_REQUEST,
-                        format!("mesos-proxy: cannot read the request body: {err}\n"),
-                    );
-                }
+            let bytes = match read_body(body, &conn.shared.limits).await {
+                Ok(bytes) => bytes,
+                Err(answer) => return answer,
             };
             let (recording, lobby) = record_other(&conn, &parts, sent, &path, &bytes).await;
             (Full::new(bytes).map_err(|never| match never {}).boxed(), recording, lobby)
         }
         Some(api) => {
-            let bytes = match body.collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(err) => {
-                    return text(
-                        StatusCode::BAD_REQUEST,
-                        format!("mesos-proxy: cannot read the request body: {err}\n"),
-                    );
-                }
+            let bytes = match read_body(body, &conn.shared.limits).await {
+                Ok(bytes) => bytes,
+                Err(answer) => return answer,
             };
             let recording = record_request(&conn, api, &parts, sent, &path, &bytes).await;
             (Full::new(bytes).map_err(|never| match never {}).boxed(), Some(recording), None)
@@ -414,6 +436,39 @@ async fn relay_body(
     relays.retain(|r| !r.is_finished());
     relays.push(relay);
     Response::from_parts(parts, body.boxed())
+}
+
+/// Reads a request body whole, within the limits: `413` past `max_body`
+/// (what came so far is dropped, and the request is not forwarded), `408`
+/// when no byte arrives for the request timeout, `400` when it breaks off.
+async fn read_body(mut body: Incoming, limits: &crate::Limits) -> Result<Bytes, Response<ProxyBody>> {
+    let mut bytes = BytesMut::new();
+    loop {
+        let frame = match tokio::time::timeout(limits.request_timeout, body.frame()).await {
+            Err(_) => {
+                let message = format!(
+                    "mesos-proxy: no byte of the request body for {} s (--request-timeout)\n",
+                    limits.request_timeout.as_secs()
+                );
+                return Err(text(StatusCode::REQUEST_TIMEOUT, message));
+            }
+            Ok(None) => return Ok(bytes.freeze()),
+            Ok(Some(Err(err))) => {
+                return Err(text(
+                    StatusCode::BAD_REQUEST,
+                    format!("mesos-proxy: cannot read the request body: {err}\n"),
+                ));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > limits.max_body {
+                let message = format!("mesos-proxy: request body over {} bytes (--max-body)\n", limits.max_body);
+                return Err(text(StatusCode::PAYLOAD_TOO_LARGE, message));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
 }
 
 /// Whether a request outside the v1 APIs has a body small enough to keep

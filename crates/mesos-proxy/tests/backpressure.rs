@@ -113,6 +113,7 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
         master: format!("http://{master}"),
         out: out.clone(),
         keep_secrets: false,
+        limits: Default::default(),
     };
     mesos_proxy::writer::slow_down_for_tests(PER_LINE);
     let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();

@@ -215,12 +215,17 @@ async fn start_proxy(master: SocketAddr, name: &str) -> Proxy {
 }
 
 async fn start_proxy_keeping(master: SocketAddr, name: &str, keep_secrets: bool) -> Proxy {
+    start_proxy_with(master, name, keep_secrets, mesos_proxy::Limits::default()).await
+}
+
+async fn start_proxy_with(master: SocketAddr, name: &str, keep_secrets: bool, limits: mesos_proxy::Limits) -> Proxy {
     let out = temp_dir(name);
     let config = mesos_proxy::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         master: format!("http://{master}"),
         out: out.clone(),
         keep_secrets,
+        limits,
     };
     let recorder = within("bind", mesos_proxy::Recorder::bind(config)).await.unwrap();
     let addr = recorder.local_addr();
@@ -1117,6 +1122,7 @@ async fn a_full_disk_leaves_only_readable_sessions() {
         master: format!("http://{}", master.addr),
         out: out.clone(),
         keep_secrets: false,
+        limits: Default::default(),
     };
     let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
     let addr = recorder.local_addr();
@@ -1169,4 +1175,57 @@ async fn a_full_disk_leaves_only_readable_sessions() {
         }
     }
     assert!(incomplete >= 1, "the disk never filled: {files:?}");
+}
+
+/// Issue 18: limits. A request body over `--max-body` is answered 413 and
+/// not forwarded; a body whose bytes stop coming, 408; a request head that
+/// never ends closes the connection; a connection over `--max-connections`
+/// is answered 503. An event stream is never timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_bound_what_a_client_holds() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let master = start_master().await;
+    let limits =
+        mesos_proxy::Limits { max_body: 1024, request_timeout: Duration::from_millis(400), max_connections: 3 };
+    let proxy = start_proxy_with(master.addr, "limits", false, limits).await;
+    let raw = |request: Vec<u8>| async move {
+        let mut socket = TcpStream::connect(proxy.addr).await.unwrap();
+        socket.write_all(&request).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = within("an answer", socket.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    // Too large, announced or chunked.
+    let big = format!("POST /api/v1/scheduler HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{}", "x".repeat(5000));
+    assert!(raw(big.into_bytes()).await.starts_with("HTTP/1.1 413 "));
+    let chunked = format!(
+        "POST /api/v1/scheduler HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n{0}\r\n800\r\n{0}\r\n0\r\n\r\n",
+        "y".repeat(0x800)
+    );
+    assert!(raw(chunked.into_bytes()).await.starts_with("HTTP/1.1 413 "));
+    // A body that never comes.
+    let stalled = b"POST /api/v1/scheduler HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000000\r\n\r\n{".to_vec();
+    assert!(raw(stalled).await.starts_with("HTTP/1.1 408 "));
+    // Half a request line: the connection is closed, with no answer.
+    assert_eq!(raw(b"POST /api/v1/sch".to_vec()).await, "");
+    // An event stream outlives the request timeout many times over.
+    let mut client = connect(proxy.addr).await;
+    let hold = [("x-test-hold", "1")];
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", fixture("01-register.json"), &hold).await;
+    let mut body = response.into_body();
+    for expected in stream_plan("test13", false).0 {
+        assert_eq!(next_chunk(&mut body).await, Some(expected));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Two more connections fill the cap; the next one is refused.
+    let _a = TcpStream::connect(proxy.addr).await.unwrap();
+    let _b = TcpStream::connect(proxy.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let refused = raw(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()).await;
+    assert!(refused.starts_with("HTTP/1.1 503 ") && refused.contains("--max-connections 3"), "{refused}");
+    master.release.send_replace(true);
+    // The stream is still there: it ends as the master ends it.
+    while next_chunk(&mut body).await.is_some() {}
+    drop((client, body));
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
 }
