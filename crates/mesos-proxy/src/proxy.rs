@@ -303,6 +303,10 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
                 rec.session.record(conn.id, EntryKind::Response(response)).await;
                 let note = Note { message: format!("not forwarded: {err}"), refers: rec.seq, incomplete: false };
                 rec.session.record(conn.id, EntryKind::Note(note)).await;
+                if rec.unnamed && rec.call.as_deref() == Some("SUBSCRIBE") {
+                    // The framework will try again: the same session goes on.
+                    conn.shared.registry.keep_for_retry(conn.peer.ip(), &rec.session);
+                }
             }
             if let Some(request) = lobby {
                 let exchange = Exchange {
@@ -512,7 +516,7 @@ async fn record_request(
             (Some(id), Api::Scheduler | Api::Executor) => (registry.framework(id, &mut touched), false),
             // A new framework subscribing: a session of its own, named by its SUBSCRIBED event.
             (None, Api::Scheduler | Api::Executor) if summary.name.as_deref() == Some("SUBSCRIBE") => {
-                (registry.anonymous(None, &mut touched), true)
+                (registry.subscribing(conn.peer.ip(), &mut touched), true)
             }
             _ => match touched.last() {
                 Some(session) => (session, false),

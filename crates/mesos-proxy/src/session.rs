@@ -305,6 +305,11 @@ struct Inner {
     shutting_down: bool,
     /// Sessions being ended after their last connection closed.
     finishing: Vec<tokio::task::JoinHandle<()>>,
+    /// A new framework's session whose SUBSCRIBE could not be forwarded
+    /// (the master unreachable), by host: the framework's retry continues it
+    /// rather than opening a file of its own each time. Each holds one
+    /// reference on its session until claimed or expired.
+    retrying: HashMap<IpAddr, (Arc<Session>, Instant)>,
 }
 
 /// Finds a framework's session from any connection, and ends sessions
@@ -417,6 +422,70 @@ impl Registry {
         waiting.into_iter().filter(|x| x.at.elapsed() < LOBBY_WAIT).collect()
     }
 
+    /// Keeps `session` (a new framework's, whose SUBSCRIBE could not be
+    /// forwarded) for that framework's retry from `host`, for up to
+    /// [`LOBBY_WAIT`]: its next SUBSCRIBE continues the same session (issue
+    /// 18: each failed retry made a file of its own).
+    pub fn keep_for_retry(&self, host: IpAddr, session: &Arc<Session>) {
+        let mut inner = self.lock();
+        if inner.shutting_down || !inner.live.contains_key(&session.id) {
+            return;
+        }
+        let kept = inner.retrying.insert(host, (session.clone(), Instant::now()));
+        if kept.as_ref().is_none_or(|(s, _)| s.id != session.id) {
+            inner.live.entry(session.id).or_insert_with(|| (session.clone(), 0)).1 += 1;
+        }
+        if let Some((old, _)) = kept.filter(|(s, _)| s.id != session.id) {
+            Self::unref(&mut inner, &old);
+        }
+        let expired: Vec<IpAddr> =
+            inner.retrying.iter().filter(|(_, (_, at))| at.elapsed() >= LOBBY_WAIT).map(|(h, _)| *h).collect();
+        for host in expired {
+            if let Some((old, _)) = inner.retrying.remove(&host) {
+                Self::unref(&mut inner, &old);
+            }
+        }
+    }
+
+    /// A new framework's session for a SUBSCRIBE without an id from `host`:
+    /// the one its failed attempt left ([`keep_for_retry`](Self::keep_for_retry)),
+    /// or a new one; touched by the connection.
+    pub fn subscribing(&self, host: IpAddr, touched: &mut Touched) -> Arc<Session> {
+        let kept = {
+            let mut inner = self.lock();
+            match inner.retrying.remove(&host) {
+                Some((session, at)) if at.elapsed() < LOBBY_WAIT && session.name().is_none() => {
+                    Self::touch(&mut inner, &session, touched);
+                    Self::unref(&mut inner, &session);
+                    Some(session)
+                }
+                Some((session, _)) => {
+                    Self::unref(&mut inner, &session);
+                    None
+                }
+                None => None,
+            }
+        };
+        kept.unwrap_or_else(|| self.anonymous(None, touched))
+    }
+
+    /// Drops one reference on `session`; at the last, it ends.
+    fn unref(inner: &mut Inner, session: &Arc<Session>) {
+        let last = match inner.live.get_mut(&session.id) {
+            Some((_, refs)) => {
+                *refs -= 1;
+                *refs == 0
+            }
+            None => false,
+        };
+        if last {
+            inner.live.remove(&session.id);
+            inner.by_framework.retain(|_, s| s.id != session.id);
+            let session = session.clone();
+            inner.finishing.push(tokio::spawn(async move { session.finish(false).await }));
+        }
+    }
+
     /// Files `session` under `framework_id`, unless another live session has it.
     pub fn register(&self, framework_id: &str, session: &Arc<Session>) {
         let mut inner = self.lock();
@@ -451,28 +520,11 @@ impl Registry {
     /// a task of its own that [`shutdown`](Self::shutdown) waits for (so an
     /// aborted connection task never leaves a file half closed).
     pub fn release(&self, touched: Touched) {
-        let mut ended = Vec::new();
-        {
-            let mut inner = self.lock();
-            for session in touched.sessions {
-                let last = match inner.live.get_mut(&session.id) {
-                    Some((_, refs)) => {
-                        *refs -= 1;
-                        *refs == 0
-                    }
-                    None => false,
-                };
-                if last {
-                    inner.live.remove(&session.id);
-                    inner.by_framework.retain(|_, s| s.id != session.id);
-                    ended.push(session);
-                }
-            }
-            inner.finishing.retain(|handle| !handle.is_finished());
-            for session in ended {
-                inner.finishing.push(tokio::spawn(async move { session.finish(false).await }));
-            }
+        let mut inner = self.lock();
+        for session in touched.sessions {
+            Self::unref(&mut inner, &session);
         }
+        inner.finishing.retain(|handle| !handle.is_finished());
     }
 
     /// Ends every live session (SIGINT/SIGTERM): their files get `close` and
@@ -482,6 +534,7 @@ impl Registry {
             let mut inner = self.lock();
             inner.shutting_down = true;
             inner.by_framework.clear();
+            inner.retrying.clear();
             (inner.live.drain().map(|(_, (s, _))| s).collect(), std::mem::take(&mut inner.finishing))
         };
         for session in sessions {

@@ -123,7 +123,11 @@ struct StandIn {
 }
 
 async fn start_master() -> StandIn {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_master_on("127.0.0.1:0".parse().unwrap()).await
+}
+
+async fn start_master_on(addr: SocketAddr) -> StandIn {
+    let listener = TcpListener::bind(addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (release, release_rx) = watch::channel(false);
@@ -1228,4 +1232,39 @@ async fn limits_bound_what_a_client_holds() {
     while next_chunk(&mut body).await.is_some() {}
     drop((client, body));
     let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}
+
+/// Issue 18: a new framework retrying its SUBSCRIBE while the master is
+/// unreachable made a session file per attempt; its attempts and the
+/// SUBSCRIBE that finally goes through are one session, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_framework_retrying_through_an_outage_is_one_session() {
+    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let proxy = start_proxy(port, "outage").await;
+    let subscribe =
+        Bytes::from_static(br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"retrier"}}}"#);
+    for _ in 0..3 {
+        let mut client = connect(proxy.addr).await;
+        let response = post(&mut client, proxy.addr, "/api/v1/scheduler", subscribe.clone(), &[]).await;
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    }
+    // The master is back.
+    let _master = start_master_on(port).await;
+    let mut client = connect(proxy.addr).await;
+    let response = post(&mut client, proxy.addr, "/api/v1/scheduler", subscribe.clone(), &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let _ = next_chunk(&mut body).await;
+    drop((client, body));
+    let out = proxy.shutdown().await;
+    let files = session_files(&out);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let (_, entries) = read_session(&files[0]);
+    let statuses: Vec<u16> = entries
+        .iter()
+        .filter_map(|e| if let EntryKind::Response(r) = &e.kind { Some(r.status) } else { None })
+        .collect();
+    assert_eq!(statuses, [502, 502, 502, 200]);
+    assert!(files[0].file_name().unwrap().to_string_lossy().starts_with("fresh-1-"), "{files:?}");
+    let _ = std::fs::remove_dir_all(out);
 }
