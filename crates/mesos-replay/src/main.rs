@@ -54,6 +54,16 @@ enum Command {
         /// Replay a session whose last line is torn (the complete lines before it).
         #[arg(long)]
         allow_torn: bool,
+        /// The largest request body, in bytes; a longer one is answered 413.
+        #[arg(long, default_value_t = serve::Options::default().max_body)]
+        max_body: usize,
+        /// Seconds a request's head or body may wait for its next bytes, and a connection for its
+        /// next request, before it is closed (never applies to an event stream).
+        #[arg(long, default_value = "60", value_parser = positive_seconds)]
+        request_timeout: Duration,
+        /// Connections served at once; one more is answered 503 and closed.
+        #[arg(long, default_value_t = serve::Options::default().max_connections)]
+        max_connections: usize,
     },
     /// Run a simulated Mesos master (scheduler API v1).
     Sim {
@@ -150,9 +160,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_gap,
             linger,
             allow_torn,
+            max_body,
+            request_timeout,
+            max_connections,
         } => {
             let chunking = if chunking == "recorded" { serve::Chunking::Recorded } else { serve::Chunking::Record };
-            let options = serve::Options { pace, strict, chunking, call_timeout, max_gap, linger };
+            let options = serve::Options {
+                pace,
+                strict,
+                chunking,
+                call_timeout,
+                max_gap,
+                linger,
+                max_body,
+                request_timeout,
+                max_connections: max_connections.max(1),
+            };
             return replay(&session, listen, options, report.as_deref(), allow_torn);
         }
     };

@@ -565,3 +565,38 @@ mod hostile {
         }
     }
 }
+
+/// Issue 18: limits in `serve`: a body over `--max-body` is answered 413, a
+/// body whose bytes stop coming 408, half a request head is closed, one
+/// connection over `--max-connections` is answered 503.
+#[test]
+fn limits_bound_what_a_client_holds() {
+    use std::io::{Read, Write};
+    let (session, _) = record("limits", Behaviour::default());
+    let rt = runtime();
+    let options = Options { max_body: 1024, request_timeout: Duration::from_millis(400), max_connections: 2, ..fast() };
+    let server = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        serve::spawn(listener, Script::open(&session, false).unwrap(), options).unwrap()
+    });
+    let addr = server.local_addr();
+    let raw = |request: &[u8]| {
+        let mut socket = std::net::TcpStream::connect(addr).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        socket.write_all(request).unwrap();
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let big = format!("POST /api/v1/scheduler HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{}", "x".repeat(5000));
+    assert!(raw(big.as_bytes()).starts_with("HTTP/1.1 413 "));
+    let stalled = b"POST /api/v1/scheduler HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000000\r\n\r\n{";
+    assert!(raw(stalled).starts_with("HTTP/1.1 408 "));
+    assert_eq!(raw(b"POST /api/v1/sch"), "");
+    let _a = std::net::TcpStream::connect(addr).unwrap();
+    let _b = std::net::TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let refused = raw(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(refused.starts_with("HTTP/1.1 503 ") && refused.contains("--max-connections 2"), "{refused}");
+    drop(server);
+}

@@ -127,6 +127,16 @@ pub struct Options {
     /// After the recording is played out, how long to wait for the
     /// framework to hang up (extra calls in this time are reported).
     pub linger: Duration,
+    /// The largest request body read (`--max-body`); a longer one is
+    /// answered `413`.
+    pub max_body: usize,
+    /// How long a request's head or body may wait for its next bytes, and a
+    /// connection for its next request (`--request-timeout`); never an event
+    /// stream.
+    pub request_timeout: Duration,
+    /// Connections served at once (`--max-connections`); one more is
+    /// answered `503` and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Options {
@@ -145,6 +155,9 @@ impl Default for Options {
             call_timeout: Duration::from_secs(10),
             max_gap: None,
             linger: Duration::from_secs(2),
+            max_body: 64 << 20,
+            request_timeout: Duration::from_secs(60),
+            max_connections: 4096,
         }
     }
 }
@@ -220,6 +233,8 @@ struct Shared {
     /// Bumped whenever a call is matched or the replay stops.
     progress: watch::Sender<u64>,
     open_connections: AtomicUsize,
+    max_body: usize,
+    request_timeout: Duration,
 }
 
 impl Shared {
@@ -345,9 +360,17 @@ impl Drop for ServeHandle {
 pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Result<ServeHandle> {
     let addr = listener.local_addr()?;
     let script = Arc::new(script);
+    let limits = (options.max_body, options.request_timeout, options.max_connections);
     let engine = Engine::new(script.clone(), options)?;
     let (progress, _) = watch::channel(0);
-    let shared = Arc::new(Shared { engine: Mutex::new(engine), progress, open_connections: AtomicUsize::new(0) });
+    let shared = Arc::new(Shared {
+        engine: Mutex::new(engine),
+        progress,
+        open_connections: AtomicUsize::new(0),
+        max_body: limits.0,
+        request_timeout: limits.1,
+    });
+    let max_connections = limits.2;
     let accept_shared = shared.clone();
     let accept = tokio::spawn(async move {
         loop {
@@ -361,6 +384,10 @@ pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Res
             };
             let _ = stream.set_nodelay(true);
             let shared = accept_shared.clone();
+            if shared.open_connections.load(Ordering::SeqCst) >= max_connections {
+                tokio::spawn(refuse(stream, max_connections));
+                continue;
+            }
             shared.open_connections.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let conn_shared = shared.clone();
@@ -368,6 +395,10 @@ pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Res
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
                     // Header names as a master writes them (`Mesos-Stream-Id`).
                     .title_case_headers(true)
+                    // A head that does not come, or a connection idle
+                    // between requests, is closed; a stream never is.
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(shared.request_timeout)
                     .serve_connection(TokioIo::new(stream), service)
                     .await
                 {
@@ -598,11 +629,29 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
 type ResponseBody = BoxBody<Bytes, Infallible>;
 
 async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => return Ok(text(StatusCode::BAD_REQUEST, format!("Failed to read the request body: {e}"))),
-    };
+    let (parts, mut body) = req.into_parts();
+    let mut bytes = bytes::BytesMut::new();
+    loop {
+        let frame = match tokio::time::timeout(shared.request_timeout, body.frame()).await {
+            Err(_) => {
+                let message = format!("no byte of the request body for {} s", shared.request_timeout.as_secs());
+                return Ok(text(StatusCode::REQUEST_TIMEOUT, message));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Ok(text(StatusCode::BAD_REQUEST, format!("Failed to read the request body: {e}")));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > shared.max_body {
+                let message = format!("request body over {} bytes (--max-body)", shared.max_body);
+                return Ok(text(StatusCode::PAYLOAD_TOO_LARGE, message));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let body = bytes.freeze();
     let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
     let last = |name: &str| parts.headers.get_all(name).iter().next_back().and_then(|v| v.to_str().ok());
     let request = LiveRequest {
@@ -623,6 +672,19 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Re
             build(status, &headers, BoxBody::new(body))
         }
     })
+}
+
+/// One connection over `--max-connections`: answered `503` and closed.
+async fn refuse(mut stream: tokio::net::TcpStream, max: usize) {
+    use tokio::io::AsyncWriteExt;
+    tracing::warn!(max, "too many connections: one refused (--max-connections)");
+    let body = format!("mesos-replay: too many connections (--max-connections {max})");
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(answer.as_bytes())).await;
+    let _ = stream.shutdown().await;
 }
 
 fn build(status: u16, headers: &[(String, String)], body: ResponseBody) -> Response<ResponseBody> {
