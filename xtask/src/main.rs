@@ -12,6 +12,9 @@
 //! - `cargo xtask real-master install | start | stop`: a real Apache Mesos
 //!   1.11.0 master with its agents, from the release's own binary code on
 //!   PyPI, installed under `target/real-mesos/` (see `real_master.rs`).
+//! - `cargo xtask fuzz [--minutes N | --seconds S] [TARGET...]`: the fuzz
+//!   targets of `fuzz/`, built for libFuzzer on the nightly toolchain and run
+//!   one after another (see `fuzz.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +23,7 @@ use anyhow::{Context, Result, bail};
 mod bench_report;
 mod captures;
 mod fixtures;
+mod fuzz;
 mod real_master;
 mod schema;
 
@@ -29,6 +33,7 @@ fn main() -> Result<()> {
         Some("fixtures") => fixtures::run(&workspace_root()),
         Some("captures") => captures::run(&workspace_root(), &args[1..]),
         Some("schema") => schema::run(&workspace_root()),
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("bench-report") => bench_report::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some("real-master") => real_master::run(&workspace_root(), &args[1..]),
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
@@ -46,6 +51,8 @@ tasks:
   captures CAPTURE [--port P]  rebuild fixtures/captures from a tcpdump capture of the walkthrough (see fixtures/README.md)
   bench-report [FILTER] print criterion's results as tables with the ratios to the baselines
   schema [--check]      regenerate crates/mesos-codec/proto from the Mesos v1 wire facts (--check: fail on drift)
+  fuzz [--minutes N | --seconds S] [TARGET...]  build the fuzz targets of fuzz/ (nightly) and run them one after
+                        another, the time split between them; fails on any finding
   real-master install [--tarball FILE]
                         install a real Mesos 1.11.0 master (official binary code from PyPI) into target/real-mesos
   real-master start --port P --dir D [--executor PATH] [--agents N]

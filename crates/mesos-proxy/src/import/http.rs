@@ -167,8 +167,12 @@ enum State {
     Trailers,
     UntilClose,
     /// Looking for a message head (`in_body`: or a chunk of the current body).
+    /// `mid_line`: the bytes fed last ended inside a line, so the next
+    /// candidate starts after the next line end, not where the next bytes
+    /// begin (the same bytes are read alike however they were cut).
     Resync {
         in_body: bool,
+        mid_line: bool,
     },
 }
 
@@ -233,7 +237,7 @@ impl Parser {
     /// assert!(events.is_empty());
     /// ```
     pub fn mid_way(role: Role) -> Parser {
-        Parser { state: State::Resync { in_body: false }, ..Parser::new(role) }
+        Parser { state: State::Resync { in_body: false, mid_line: false }, ..Parser::new(role) }
     }
 
     /// For responses: the next request to be answered is a `HEAD` (whose
@@ -303,7 +307,11 @@ impl Parser {
                 self.state = State::ChunkData { left: left - n };
             }
             State::UntilClose => self.damage(n, out),
-            State::Resync { .. } => self.skipped += n,
+            State::Resync { in_body, .. } => {
+                // Bytes after a gap may begin a message.
+                self.skipped += n;
+                self.state = State::Resync { in_body, mid_line: false };
+            }
             state => {
                 let in_body = matches!(state, State::ChunkSize | State::ChunkData { .. } | State::ChunkEnd);
                 let cut = state != State::Head || !self.buf.is_empty();
@@ -355,7 +363,7 @@ impl Parser {
         self.buf.clear();
         self.body.clear();
         self.cut |= cut;
-        self.state = State::Resync { in_body };
+        self.state = State::Resync { in_body, mid_line: false };
     }
 
     fn end_message(&mut self, out: &mut dyn FnMut(Event)) {
@@ -456,7 +464,7 @@ impl Parser {
                     None if rest.len() > MAX_HEAD => self.lose_framing(false, true),
                     None => return pos,
                 },
-                State::Resync { in_body } => match self.find_boundary(rest, in_body) {
+                State::Resync { in_body, mid_line } => match self.find_boundary(rest, in_body, mid_line) {
                     Found::At(skip, to) => {
                         pos += skip;
                         let bytes = std::mem::take(&mut self.skipped) + skip as u64;
@@ -488,6 +496,10 @@ impl Parser {
                     }
                     Found::Wait(skip) => {
                         self.skipped += skip as u64;
+                        if skip == rest.len() && skip > 0 {
+                            let mid_line = rest[skip - 1] != b'\n';
+                            self.state = State::Resync { in_body, mid_line };
+                        }
                         return pos + skip;
                     }
                 },
@@ -527,8 +539,16 @@ impl Parser {
     }
 
     /// Where, in `input`, the next provable boundary is.
-    fn find_boundary(&self, input: &[u8], in_body: bool) -> Found {
+    fn find_boundary(&self, input: &[u8], in_body: bool, mid_line: bool) -> Found {
         let mut at = 0;
+        if mid_line {
+            // The line the last bytes ended in goes on here: no candidate
+            // before its end.
+            match memchr::memchr(b'\n', input) {
+                Some(i) => at = i + 1,
+                None => return Found::Wait(input.len()),
+            }
+        }
         while at < input.len() {
             let candidate = &input[at..];
             match parse_head(self.role, candidate) {
@@ -789,6 +809,32 @@ fn content_length(head: &Head) -> Option<Option<u64>> {
 
 #[cfg(test)]
 mod tests {
+    /// Fuzzing found it (issue 18): looking for a message head after the
+    /// framing was lost, bytes fed in pieces were read otherwise than fed
+    /// whole: a piece that began inside a line (`ST /api/v1 ...`, its `PO`
+    /// in the pieces before) was taken for a head. The fuzzer's input, cut
+    /// where it cut it, and at every other place.
+    #[test]
+    fn a_search_for_a_head_reads_alike_however_the_bytes_were_cut() {
+        let found = include_bytes!("fuzz-regressions/http-framing-mid-line");
+        // As the fuzz target reads its input: a selector, two seed bytes, the stream.
+        let stream = &found[3..];
+        let read = |pieces: &[&[u8]]| {
+            let mut parser = Parser::new(Role::Request);
+            let mut events = Vec::new();
+            for piece in pieces {
+                parser.feed(piece, &mut |e| events.push(e));
+            }
+            parser.finish(&mut |e| events.push(e));
+            events
+        };
+        let whole = read(&[stream]);
+        assert_eq!(read(&[&stream[..110], &stream[110..112], &stream[112..]]), whole);
+        for cut in 0..=stream.len() {
+            assert_eq!(read(&[&stream[..cut], &stream[cut..]]), whole, "cut at {cut}");
+        }
+    }
+
     use super::*;
 
     fn run(parser: &mut Parser, input: &[&[u8]]) -> Vec<Event> {
