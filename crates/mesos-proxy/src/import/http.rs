@@ -496,10 +496,15 @@ impl Parser {
                     }
                     Found::Wait(skip) => {
                         self.skipped += skip as u64;
-                        if skip == rest.len() && skip > 0 {
-                            let mid_line = rest[skip - 1] != b'\n';
-                            self.state = State::Resync { in_body, mid_line };
-                        }
+                        // What is kept for the next bytes begins a candidate
+                        // (a line start); what was all skipped may have ended
+                        // inside a line.
+                        let mid_line = match rest[..skip].last() {
+                            _ if skip < rest.len() => false,
+                            Some(&last) => last != b'\n',
+                            None => mid_line,
+                        };
+                        self.state = State::Resync { in_body, mid_line };
                         return pos + skip;
                     }
                 },
@@ -833,6 +838,21 @@ mod tests {
         for cut in 0..=stream.len() {
             assert_eq!(read(&[&stream[..cut], &stream[cut..]]), whole, "cut at {cut}");
         }
+        // The second: a candidate kept for the next bytes, after bytes that
+        // ended inside a line (it was then skipped as that line's rest).
+        let found = include_bytes!("fuzz-regressions/http-framing-kept-candidate");
+        let (role, stream) = (Role::Response, &found[4..]);
+        let read = |pieces: &[&[u8]]| {
+            let mut parser = Parser::new(role);
+            let mut events = Vec::new();
+            for piece in pieces {
+                parser.feed(piece, &mut |e| events.push(e));
+            }
+            parser.finish(&mut |e| events.push(e));
+            events
+        };
+        let whole = read(&[stream]);
+        assert_eq!(read(&[&stream[..51], &stream[51..154], &stream[154..257], &stream[257..]]), whole);
     }
 
     use super::*;
