@@ -872,7 +872,14 @@ fn rules() -> &'static [Rules] {
                     // a test holds it so.
                     assert!(i < 64, "{} has over 64 fields", message.name);
                     let bit = 1u64 << i;
-                    if field.required {
+                    // A map entry without its value holds the value type's
+                    // empty message: one with required fields of its own is
+                    // refused, as protobuf's parser (and the JSON writer)
+                    // refuse it (fuzzing found the view accepting it).
+                    let empty_value_refused = message.map_entry
+                        && field.number == 2
+                        && matches!(field.kind, FieldKind::Message(id) if !schema.message(id).required.is_empty());
+                    if field.required || empty_value_refused {
                         rules.required |= bit;
                     }
                     if !field.repeated {

@@ -329,3 +329,22 @@ fn unchecked_views_of_hostile_nesting_do_not_overflow_the_stack() {
     assert!(depth < 101, "{depth}");
     assert!(Checked::<v1::ContainerId>::decode(Bytes::from(pb)).is_err());
 }
+
+/// Fuzzing found it (issue 18): a map entry without its value, where the
+/// value's type has required fields (`TaskInfo.limits`, of `Value.Scalar`),
+/// was accepted by the view and refused by the JSON writer (and by
+/// protobuf's parser, which makes the empty value and finds it lacks them).
+#[test]
+fn a_map_entry_missing_a_value_with_required_fields_is_refused() {
+    // TaskInfo { name, task_id, agent_id, limits { key: "cpus" } }.
+    let info = message_type("TaskInfo").unwrap();
+    let schema = Schema::get();
+    let limits = schema.message(info).field_by_name("limits").unwrap().number as u64;
+    let mut pb = b"\x0a\x01t\x12\x03\x0a\x01t\x1a\x03\x0a\x01a".to_vec();
+    write_varint(limits << 3 | 2, &mut pb);
+    pb.extend_from_slice(b"\x06\x0a\x04cpus");
+    let json_err = protobuf_to_json(info, &pb).unwrap_err();
+    let view_err = Checked::<v1::TaskInfo>::decode(Bytes::from(pb)).unwrap_err();
+    assert_eq!(view_err.kind, json_err.kind);
+    assert!(matches!(view_err.kind, ProtobufErrorKind::MissingRequired { .. }), "{view_err}");
+}
