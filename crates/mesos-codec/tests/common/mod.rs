@@ -68,7 +68,13 @@ impl Gen {
         let mut out = Vec::new();
         for field in fields {
             let nested = matches!(field.kind, FieldKind::Message(_));
-            let count = if field.required {
+            // A map entry's message value is there as surely as a required
+            // field when its type has required fields (an entry without it
+            // holds an empty value, which protobuf's parser refuses).
+            let needed = message.map_entry
+                && field.number == 2
+                && matches!(field.kind, FieldKind::Message(v) if !schema.message(v).required.is_empty());
+            let count = if field.required || needed {
                 1
             } else if (field.map && !self.maps) || (nested && depth >= 4) {
                 // Map keys must be unique for JSON (covered by golden tests);
