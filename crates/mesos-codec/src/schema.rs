@@ -487,6 +487,50 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// Checks that `data`, message `id`, is framed on its own: every field
+    /// whole, and (recursively, up to 100 levels) every field that holds a
+    /// message too. Protobuf's parsers read each occurrence of a message
+    /// field on its own and merge the results, so one occurrence whose last
+    /// field is completed by the next occurrence's bytes is refused, where
+    /// parsing the occurrences concatenated would accept it. The offset and
+    /// reason of the first fault.
+    ///
+    /// ```
+    /// use mesos_codec::schema::Schema;
+    /// let schema = Schema::get();
+    /// let id = schema.message_by_name("mesos.v1.FrameworkID").unwrap();
+    /// assert!(schema.check_framing(id, b"\x0a\x01a").is_ok());
+    /// assert!(schema.check_framing(id, b"\x0a\x05a").is_err()); // 5 bytes announced, 1 there
+    /// ```
+    pub fn check_framing(&self, id: MessageId, data: &[u8]) -> Result<(), (usize, crate::json::ProtobufErrorKind)> {
+        self.framing_at(id, data, 0, 0)
+    }
+
+    fn framing_at(
+        &self,
+        id: MessageId,
+        data: &[u8],
+        base: usize,
+        depth: usize,
+    ) -> Result<(), (usize, crate::json::ProtobufErrorKind)> {
+        if depth >= 100 {
+            return Err((base, crate::json::ProtobufErrorKind::TooDeep));
+        }
+        let message = self.message(id);
+        let mut at = 0;
+        while at < data.len() {
+            let (number, value, next) = crate::wire::read_field(data, at).map_err(|kind| (base + at, kind))?;
+            if let (Some((_, field)), crate::wire::WireValue::Len(start, end)) =
+                (message.field_by_number(number), value)
+                && let FieldKind::Message(inner) = field.kind
+            {
+                self.framing_at(inner, &data[start..end], base + start, depth + 1)?;
+            }
+            at = next;
+        }
+        Ok(())
+    }
+
     /// The schema, built on first use from [`crate::v1::descriptor_pool`].
     ///
     /// ```

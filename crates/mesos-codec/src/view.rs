@@ -1241,6 +1241,11 @@ fn merge_split(schema: &Schema, rules: &[Rules], id: MessageId, data: &[u8], out
         }
         match (entry.class(), value) {
             (MESSAGE, WireValue::Len(start, end)) => {
+                // Each occurrence must be framed on its own, as a parser
+                // reads it, before the occurrences are merged.
+                if repeat && schema.check_framing(entry.target(), &data[start..end]).is_err() {
+                    return None;
+                }
                 let payload = if repeat {
                     let slot = match merged.iter().position(|(j, _)| *j == i) {
                         Some(slot) => slot,

@@ -234,3 +234,22 @@ proptest! {
         same_value(&a, &b, name).map_err(|e| TestCaseError::fail(format!("{e}\n{}", String::from_utf8_lossy(&json1.json))))?;
     }
 }
+
+/// Fuzzing found it (issue 18): a singular message field given twice, the
+/// first occurrence cut inside its last field and the second's bytes
+/// completing it. Protobuf's parsers read each occurrence on its own, so
+/// they refuse it; the JSON writer merged the concatenated bytes and
+/// accepted it, where the id walk refused it.
+#[test]
+fn each_occurrence_of_a_message_field_is_framed_on_its_own() {
+    let found = include_bytes!("fuzz-regressions/peeks-split-occurrence");
+    let (id, pb) = (message_type("agent.Response").unwrap(), &found[1..]);
+    let err = protobuf_to_json(id, pb).unwrap_err();
+    assert_eq!(err.kind, ProtobufErrorKind::Truncated, "{err}");
+    assert!(mesos_codec::peek::peek_ids(id, mesos_codec::peek::Encoding::Protobuf, pb).is_err());
+    // The smallest case: Event.subscribed given twice, the first cut inside
+    // framework_id (3 bytes announced, 1 there), the second supplying 2.
+    let event = message_type("scheduler.Event").unwrap();
+    let split = [0x12, 0x03, 0x0a, 0x03, 0x0a, 0x12, 0x02, 0x01, b'f'];
+    assert!(protobuf_to_json(event, &split).is_err());
+}

@@ -641,7 +641,15 @@ impl<'a> Writer<'a> {
                 return self.message(id, &data[start..end], base + start);
             }
             // Several occurrences of one message field merge: concatenating
-            // their bytes is exactly protobuf's merge.
+            // their bytes is exactly protobuf's merge, once each occurrence
+            // is framed on its own (a parser reads each on its own).
+            for o in &self.occurrences[present.clone()] {
+                if let WireValue::Len(start, end) = o.value
+                    && let Err((at, kind)) = self.schema.check_framing(id, &data[start..end])
+                {
+                    return Err(self.error(base + start + at, kind));
+                }
+            }
             let mut merged = self.merged.pop().unwrap_or_default();
             merged.clear();
             for o in &self.occurrences[present.clone()] {
