@@ -69,8 +69,9 @@ fn start(role: &str, env: &[(&str, String)]) -> (Child, SocketAddr) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("the role's address").unwrap();
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.parse().unwrap();
+        // libtest writes `test soak_role ... ` before it, on the same line.
+        if let Some((_, addr)) = line.split_once("listening on ") {
+            break addr.trim().parse().unwrap();
         }
     };
     // Keep reading (and dropping) what it prints, so it never blocks on a full pipe.
@@ -79,7 +80,9 @@ fn start(role: &str, env: &[(&str, String)]) -> (Child, SocketAddr) {
 }
 
 /// Resident memory (kB) and open file descriptors of a process.
-fn sample(pid: u32) -> (u64, usize) {
+type Sample = (u64, usize);
+
+fn sample(pid: u32) -> Sample {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let rss = status
         .lines()
@@ -101,8 +104,8 @@ struct Figures {
     lost_calls: usize,
     lost_events: usize,
     /// (rss kB, fds) at the start, the middle and the end, for the proxy and the simulator.
-    proxy: [(u64, usize); 3],
-    sim: [(u64, usize); 3],
+    proxy: [Sample; 3],
+    sim: [Sample; 3],
 }
 
 fn soak(frameworks: u64, seconds: u64) -> Figures {
@@ -112,13 +115,13 @@ fn soak(frameworks: u64, seconds: u64) -> Figures {
     let (mut sim, sim_addr) = start("sim", &[]);
     let (mut proxy, proxy_addr) =
         start("proxy", &[("SOAK_MASTER", format!("http://{sim_addr}")), ("SOAK_OUT", out.display().to_string())]);
-    let samples: Arc<Mutex<Vec<((u64, usize), (u64, usize))>>> = Arc::default();
+    let samples: Arc<Mutex<Vec<[Sample; 2]>>> = Arc::default();
     let sampling = {
         let (samples, proxy_pid, sim_pid) = (samples.clone(), proxy.id(), sim.id());
         let until = Instant::now() + Duration::from_secs(seconds);
         std::thread::spawn(move || {
             while Instant::now() < until {
-                samples.lock().unwrap().push((sample(proxy_pid), sample(sim_pid)));
+                samples.lock().unwrap().push([sample(proxy_pid), sample(sim_pid)]);
                 std::thread::sleep(Duration::from_millis(500));
             }
         })
@@ -147,7 +150,7 @@ fn soak(frameworks: u64, seconds: u64) -> Figures {
     });
     let elapsed = started.elapsed().as_secs_f64();
     sampling.join().unwrap();
-    let end = (sample(proxy.id()), sample(sim.id()));
+    let end = [sample(proxy.id()), sample(sim.id())];
     // SIGTERM: every session gets its close and end entries.
     let _ = Command::new("kill").arg("-TERM").arg(proxy.id().to_string()).status();
     let stopped = proxy.wait().unwrap();
@@ -197,8 +200,8 @@ fn soak(frameworks: u64, seconds: u64) -> Figures {
         events,
         lost_calls,
         lost_events,
-        proxy: [start.0, middle.0, end.0],
-        sim: [start.1, middle.1, end.1],
+        proxy: [start[0], middle[0], end[0]],
+        sim: [start[1], middle[1], end[1]],
     }
 }
 

@@ -12,6 +12,8 @@
 //! - `cargo xtask real-master install | start | stop`: a real Apache Mesos
 //!   1.11.0 master with its agents, from the release's own binary code on
 //!   PyPI, installed under `target/real-mesos/` (see `real_master.rs`).
+//! - `cargo xtask soak [--frameworks N] [--minutes M]`: the soak of
+//!   `tests/soak.rs` at the size asked for, in release mode.
 //! - `cargo xtask fuzz [--minutes N | --seconds S] [TARGET...]`: the fuzz
 //!   targets of `fuzz/`, built for libFuzzer on the nightly toolchain and run
 //!   one after another (see `fuzz.rs`).
@@ -34,6 +36,7 @@ fn main() -> Result<()> {
         Some("captures") => captures::run(&workspace_root(), &args[1..]),
         Some("schema") => schema::run(&workspace_root()),
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
+        Some("soak") => soak(&workspace_root(), &args[1..]),
         Some("bench-report") => bench_report::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some("real-master") => real_master::run(&workspace_root(), &args[1..]),
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
@@ -51,6 +54,8 @@ tasks:
   captures CAPTURE [--port P]  rebuild fixtures/captures from a tcpdump capture of the walkthrough (see fixtures/README.md)
   bench-report [FILTER] print criterion's results as tables with the ratios to the baselines
   schema [--check]      regenerate crates/mesos-codec/proto from the Mesos v1 wire facts (--check: fail on drift)
+  soak [--frameworks N] [--minutes M]  N frameworks (100) through the proxy in front of the sim for M minutes (10),
+                        every call and event checked against the session files, memory and fds sampled
   fuzz [--minutes N | --seconds S] [TARGET...]  build the fuzz targets of fuzz/ (nightly) and run them one after
                         another, the time split between them; fails on any finding
   real-master install [--tarball FILE]
@@ -67,4 +72,31 @@ fn workspace_root() -> PathBuf {
 /// Reads a file, naming it in the error.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// `cargo xtask soak`: `tests/soak.rs`'s soak, built in release mode, with
+/// `--frameworks N` (100) for `--minutes M` (10).
+fn soak(root: &Path, args: &[String]) -> Result<()> {
+    let (mut frameworks, mut minutes) = (100u64, 10u64);
+    let mut i = 0;
+    while i < args.len() {
+        let value = || args.get(i + 1).and_then(|v| v.parse::<u64>().ok());
+        match args[i].as_str() {
+            "--frameworks" => frameworks = value().context("--frameworks N")?,
+            "--minutes" => minutes = value().context("--minutes M")?,
+            other => bail!("unknown argument `{other}` (soak [--frameworks N] [--minutes M])"),
+        }
+        i += 2;
+    }
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["test", "--release", "--test", "soak", "--", "--nocapture", "--exact", "soak_in_brief"])
+        .env("SOAK_FRAMEWORKS", frameworks.to_string())
+        .env("SOAK_SECONDS", (minutes * 60).to_string())
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("the soak failed");
+    }
+    Ok(())
 }
