@@ -589,6 +589,25 @@ fn endpoints_and_connections() {
             assert_eq!(port, u64::from(pair.addr(side).port()), "{side:?}");
         }
     }
+    // Bodies of 1 KB or more to a request that accepts gzip come gzipped,
+    // `Content-Encoding` first; zlib's bytes, as a master's.
+    for path in ["/master/state", "/metrics/snapshot", "/version"] {
+        let accept = [("Accept-Encoding", "gzip, deflate")];
+        let (r, s) = pair.both("GET", path, &accept, b"");
+        same_head(&format!("GET {path}, gzip"), &r.head, &s.head, &[], false);
+        if path == "/version" {
+            assert_eq!(s.head.header("Content-Encoding"), None);
+            continue;
+        }
+        assert_eq!(s.head.header("Content-Encoding"), Some("gzip"));
+        for answer in [&r, &s] {
+            assert_eq!(answer.head.header("Content-Length"), Some(answer.body.len().to_string().as_str()));
+        }
+        let plain = gunzip(&r.body);
+        serde_json::from_slice::<Value>(&plain).expect("JSON inside");
+        serde_json::from_slice::<Value>(&gunzip(&s.body)).expect("JSON inside");
+        assert_eq!(sim::gzip(&plain).unwrap(), r.body, "{path}: the real master's gzip, byte for byte");
+    }
     // Each connection stays open after an answer; two requests sent at
     // once are answered in order on it.
     for side in [Side::Real, Side::Sim] {
@@ -651,6 +670,12 @@ fn endpoints_and_connections() {
             same_answer(target, &answers[0], &answers[1], &|t, _| t.to_owned());
         }
     }
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out).expect("gzip");
+    out
 }
 
 /// The scheduler API: SUBSCRIBE in JSON and protobuf, a 202, every error

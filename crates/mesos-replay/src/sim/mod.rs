@@ -21,5 +21,6 @@ mod record;
 pub mod resources;
 pub mod server;
 
+pub use http::gzip;
 pub use master::{Answer, Config, Master, Push, Request, StreamKey};
 pub use server::{Clock, Options, SimHandle, spawn, spawn_with};

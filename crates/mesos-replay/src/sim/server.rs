@@ -593,7 +593,7 @@ impl Connection {
             Endpoint::NotFound => Response::text(404, "404 Not Found."),
             Endpoint::BadPath => Response::text(400, "Request URL path must start with '/'"),
         };
-        let response = response.dated(shared.date(now));
+        let response = response.dated(shared.date(now)).compressed_for(&request);
         if state.recorder.is_some() {
             let key = stream.as_ref().map(|(key, _, _)| (*key, state.master.stream_framework(*key).map(str::to_owned)));
             let exchange = exchange(self.id, &request, &response, key.is_some());
