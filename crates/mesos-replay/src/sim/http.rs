@@ -473,14 +473,13 @@ impl Response {
     }
 }
 
-/// One chunk of a chunked body: the size in lower-case hex, the data
-/// (`std::hex << size` in `HttpProxy::stream`).
-pub(crate) fn chunk(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 20);
+/// One chunk of a chunked body, appended to `out`: the size in lower-case
+/// hex, the data (`std::hex << size` in `HttpProxy::stream`).
+pub(crate) fn push_chunk(data: &[u8], out: &mut Vec<u8>) {
+    out.reserve(data.len() + 20);
     out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
-    out
 }
 
 /// The last chunk.
@@ -540,7 +539,9 @@ mod tests {
             "HTTP/1.1 405 Method Not Allowed\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nAllow: POST\r\n\
              Content-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\n\r\nno"
         );
-        assert_eq!(chunk(&[0; 438]), [b"1b6\r\n".as_slice(), &[0; 438], b"\r\n"].concat());
+        let mut chunk = Vec::new();
+        push_chunk(&[0; 438], &mut chunk);
+        assert_eq!(chunk, [b"1b6\r\n".as_slice(), &[0; 438], b"\r\n"].concat());
     }
 
     #[test]

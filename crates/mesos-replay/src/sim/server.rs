@@ -79,6 +79,9 @@ impl Default for Options {
 /// 64 MiB: hours of heartbeats, thousands of offers.
 pub const DEFAULT_STREAM_BACKLOG: usize = 64 << 20;
 
+/// The most bytes of a stream's chunks gathered for one write.
+const WRITE_BATCH: usize = 64 << 10;
+
 /// What a connection's writer gets from a stream.
 enum StreamMsg {
     /// One framed RecordIO record: one chunk.
@@ -195,7 +198,9 @@ impl State {
                 }
             }
         }
-        self.history.sync(&self.master, wall(now));
+        if self.master.removed_frameworks() != self.history.completed.len() {
+            self.history.sync(&self.master, wall(now));
+        }
         if let Some(recorder) = &mut self.recorder {
             recorder.sync(now, &self.master);
         }
@@ -526,8 +531,11 @@ impl Connection {
         rx: &mut mpsc::UnboundedReceiver<StreamMsg>,
         backlog: &Backlog,
     ) -> io::Result<StreamEnd> {
-        // The chunk being written, and how much of it is.
+        // The chunks being written (each record its own chunk, the records
+        // at hand written together), how much of them is, and whether the
+        // last chunk is among them.
         let mut out: Option<(Vec<u8>, usize)> = None;
+        let mut ending = false;
         loop {
             if backlog.aborted.load(Ordering::Acquire) {
                 return Ok(StreamEnd::Gone);
@@ -540,31 +548,51 @@ impl Connection {
                         return Ok(StreamEnd::Gone);
                     }
                 }
-                written = async { let (chunk, at) = out.as_ref().expect("a chunk"); wr.write(&chunk[*at..]).await },
+                written = async { let (bytes, at) = out.as_ref().expect("bytes"); wr.write(&bytes[*at..]).await },
                     if out.is_some() =>
                 {
                     let n = written?;
                     if n == 0 {
                         return Ok(StreamEnd::Gone);
                     }
-                    if let Some((chunk, at)) = &mut out {
+                    if let Some((bytes, at)) = &mut out {
                         *at += n;
-                        if *at == chunk.len() {
+                        if *at == bytes.len() {
                             out = None;
+                            if ending {
+                                return Ok(StreamEnd::Ended);
+                            }
                         }
                     }
                 }
-                msg = rx.recv(), if out.is_none() => match msg {
-                    Some(StreamMsg::Record(record)) => {
-                        backlog.queued.fetch_sub(record.len(), Ordering::AcqRel);
-                        out = Some((http::chunk(&record), 0));
+                msg = rx.recv(), if out.is_none() => {
+                    let mut bytes = Vec::new();
+                    let mut next = msg;
+                    loop {
+                        match next {
+                            Some(StreamMsg::Record(record)) => {
+                                backlog.queued.fetch_sub(record.len(), Ordering::AcqRel);
+                                http::push_chunk(&record, &mut bytes);
+                            }
+                            Some(StreamMsg::End) => {
+                                bytes.extend_from_slice(http::LAST_CHUNK);
+                                ending = true;
+                                break;
+                            }
+                            // The master dropped the stream (it fell too
+                            // far behind).
+                            None => return Ok(StreamEnd::Gone),
+                        }
+                        if bytes.len() >= WRITE_BATCH {
+                            break;
+                        }
+                        match rx.try_recv() {
+                            Ok(msg) => next = Some(msg),
+                            Err(_) => break,
+                        }
                     }
-                    Some(StreamMsg::End) => {
-                        wr.write_all(http::LAST_CHUNK).await?;
-                        return Ok(StreamEnd::Ended);
-                    }
-                    None => return Ok(StreamEnd::Gone),
-                },
+                    out = Some((bytes, 0));
+                }
             }
         }
     }

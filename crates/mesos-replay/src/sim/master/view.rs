@@ -183,3 +183,10 @@ impl Master {
         Some(OfferView { id: o.id.clone(), agent_id: self.agents[o.agent].id.clone(), resources: o.resources.clone() })
     }
 }
+
+impl Master {
+    /// How many frameworks were removed so far.
+    pub fn removed_frameworks(&self) -> usize {
+        self.frameworks.iter().filter(|f| f.removed).count()
+    }
+}
