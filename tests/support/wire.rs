@@ -72,6 +72,37 @@ impl Conn {
         self.writer.write_all(&bytes).unwrap();
     }
 
+    /// Sends `bytes` as they are (a request written by hand, or not HTTP).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// Shuts the connection's sending side (a half-close).
+    pub fn shutdown_write(&mut self) {
+        self.writer.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+
+    /// Everything the peer sends until it closes the connection or `wait`
+    /// passes without a byte; and whether it closed.
+    pub fn drain(&mut self, wait: Duration) -> (Vec<u8>, bool) {
+        self.writer.set_read_timeout(Some(wait)).unwrap();
+        let mut out = Vec::new();
+        let closed = loop {
+            let mut buf = [0u8; 65536];
+            match self.reader.read(&mut buf) {
+                Ok(0) => break true,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    break false;
+                }
+                // A reset is a close.
+                Err(_) => break true,
+            }
+        };
+        self.writer.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        (out, closed)
+    }
+
     /// Reads a response head.
     pub fn head(&mut self) -> Head {
         let mut raw = Vec::new();

@@ -2,8 +2,8 @@
 //!
 //! - [`sim`]: the simulated master: a sans-IO state machine
 //!   ([`sim::Master`]) that plays a Mesos master's scheduler API on a
-//!   virtual or real clock, and the hyper server that wires it to the
-//!   network.
+//!   virtual or real clock, and the server that wires it to the network,
+//!   HTTP/1.1 framed as a 1.11.0 master frames it.
 //! - [`inspect`]: a session as a readable timeline, or as JSON lines with
 //!   every message decoded.
 //!

@@ -89,6 +89,10 @@ enum Command {
         /// directory, one per framework.
         #[arg(long, value_name = "DIR")]
         record: Option<std::path::PathBuf>,
+        /// The most bytes of events a subscriber may leave unread before
+        /// its connection is closed (docs/sim.md).
+        #[arg(long, value_name = "BYTES", default_value_t = sim::server::DEFAULT_STREAM_BACKLOG)]
+        stream_backlog: usize,
     },
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
@@ -143,9 +147,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (listen, agents, cpus, mem, heartbeat, seed, record) = match cli.command {
-        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record } => {
-            (listen, agents, cpus, mem, heartbeat, seed, record)
+    let (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog) = match cli.command {
+        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog } => {
+            (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
         Command::Diff { a, b } => return diff(&a, &b),
@@ -184,7 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        let handle = sim::spawn(listener, config, Clock::Real)?;
+        let handle = sim::spawn_with(listener, config, Clock::Real, sim::Options { stream_backlog })?;
         eprintln!(
             "mesos-replay sim: master {} listening on {}",
             handle.with_master(|m| m.id().to_owned()),

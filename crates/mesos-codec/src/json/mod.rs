@@ -402,6 +402,19 @@ pub fn to_json<T: prost::Message + prost::Name>(message: &T) -> Result<Vec<u8>, 
     Ok(protobuf_to_json(message_type(&T::full_name())?, &pb)?.json)
 }
 
+/// Writes `text` as a JSON string, escaped as a Mesos 1.11 master escapes
+/// strings (rapidjson's `Writer::String`), for JSON a master writes by hand
+/// (its `/master/state`, `/metrics/snapshot`).
+pub fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    write::write_string(text.as_bytes(), out);
+}
+
+/// Writes a double as a Mesos 1.11 master writes one (rapidjson's
+/// `Writer::Double`: `2.0`, `0.75`, `1796462612.3989099`).
+pub fn write_json_double(value: f64, out: &mut Vec<u8>) {
+    write::write_double(value, out);
+}
+
 /// A small deterministic generator of protobuf messages for the tests of
 /// both directions: fields in number order, now and then shuffled, a
 /// singular field given twice, repeated scalars packed, an unknown field.

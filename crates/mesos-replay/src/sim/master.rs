@@ -26,6 +26,9 @@ use prost::Message;
 use super::ids::{UuidKind, uuid_bytes, uuid_string};
 use super::resources::Resources;
 
+mod view;
+pub use view::{AgentView, FrameworkView, OfferView, TaskView, View};
+
 /// The Unix time (seconds) that simulated time 0 maps to in status update
 /// timestamps: the first update of the seed walkthrough.
 pub const EPOCH_SECONDS: f64 = 1_460_526_113.0;

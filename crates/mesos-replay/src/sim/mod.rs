@@ -2,16 +2,25 @@
 //!
 //! - [`master`]: the master as a sans-IO state machine (calls and time in,
 //!   answers and stream records out).
-//! - [`server`]: the HTTP side (hyper 1, one task per connection) and the
+//! - [`server`]: the network side (HTTP/1.1 written by hand over tokio, one
+//!   task per connection, byte for byte a Mesos 1.11.0 master's) and the
 //!   clock, real or virtual.
+//! - `http`: that HTTP/1.1, libprocess's framing; `endpoints`: the
+//!   master's answers outside the scheduler API (`/version`,
+//!   `/master/state`, `/metrics/snapshot`, ...); `history`: what those
+//!   need that the master does not keep.
 //! - [`resources`]: the cluster's resources and their arithmetic.
 //! - [`ids`]: deterministic ids derived from the seed.
 
+mod endpoints;
+mod history;
+mod http;
 pub mod ids;
 pub mod master;
 mod record;
 pub mod resources;
 pub mod server;
 
+pub use http::gzip;
 pub use master::{Answer, Config, Master, Push, Request, StreamKey};
-pub use server::{Clock, SimHandle, spawn};
+pub use server::{Clock, Options, SimHandle, spawn, spawn_with};

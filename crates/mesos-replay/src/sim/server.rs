@@ -1,27 +1,37 @@
-//! The simulated master on the network: a hyper 1 HTTP/1.1 server, one task
-//! per connection, in front of one [`Master`] behind a mutex.
+//! The simulated master on the network: HTTP/1.1 written by hand over
+//! tokio, one task per connection, in front of one [`Master`] behind a
+//! mutex.
+//!
+//! The bytes are a Mesos 1.11.0 master's ([`super::http`]: header names,
+//! order and values, `Date`, lower-case chunk sizes, no `Connection`
+//! header; a stream that ends leaves its connection open). Requests are
+//! handled as libprocess handles them: in the order they arrive on a
+//! connection, each as soon as it is read, answered in order (a request
+//! that follows a SUBSCRIBE on the same connection is answered once that
+//! stream ends); a connection whose peer shuts its side down is closed at
+//! once, answered or not; bytes that are not HTTP close it without an
+//! answer.
+//!
+//! Each stream holds at most [`Options::stream_backlog`] bytes of records
+//! its framework has not read yet; a framework that falls further behind
+//! loses its connection (see `docs/sim.md`).
 //!
 //! The clock is either real (a driver task wakes the master when
 //! [`Master::poll_timeout`] says) or virtual ([`Clock::Manual`]: time moves
 //! only when [`SimHandle::advance`] says, which makes every byte of every
-//! stream reproducible).
+//! stream reproducible, `Date` headers included).
 
-use std::collections::HashMap;
-use std::convert::Infallible;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http::{HeaderValue, Method, Response, StatusCode, header};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Frame, Incoming};
-use hyper_util::rt::TokioIo;
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -29,7 +39,10 @@ use tokio::time::Instant;
 use mesos_codec::negotiate::{self, ContentType};
 use mesos_codec::session::{self, Format, Party};
 
-use super::master::{Answer, Config, Master, Push, Request, StreamKey};
+use super::endpoints::{self, Endpoint};
+use super::history::{History, decode_call};
+use super::http::{self, Parsed, Response};
+use super::master::{Answer, Config, EPOCH_SECONDS, Master, Push, Request, StreamKey};
 use super::record::{Exchange, Recorder, summarize};
 
 /// The paths of the scheduler API.
@@ -45,16 +58,64 @@ pub enum Clock {
     Manual,
 }
 
-type ResponseBody = BoxBody<Bytes, Infallible>;
+/// How the server treats its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The most bytes of records a stream may hold that its framework has
+    /// not read yet (beyond what the sockets' buffers hold). A framework
+    /// further behind has its connection closed, as if it had dropped it:
+    /// it is disconnected, its offers are rescinded and its failover
+    /// timeout starts.
+    pub stream_backlog: usize,
+}
+
+impl Default for Options {
+    /// [`DEFAULT_STREAM_BACKLOG`].
+    fn default() -> Options {
+        Options { stream_backlog: DEFAULT_STREAM_BACKLOG }
+    }
+}
+
+/// 64 MiB: hours of heartbeats, thousands of offers.
+pub const DEFAULT_STREAM_BACKLOG: usize = 64 << 20;
+
+/// The most bytes of a stream's chunks gathered for one write.
+const WRITE_BATCH: usize = 64 << 10;
+
+/// What a connection's writer gets from a stream.
+enum StreamMsg {
+    /// One framed RecordIO record: one chunk.
+    Record(Bytes),
+    /// The stream ends: the last chunk.
+    End,
+}
+
+/// The part of a stream its connection and the master share.
+#[derive(Default)]
+struct Backlog {
+    /// Bytes of records handed over and not yet taken by the writer.
+    queued: AtomicUsize,
+    /// The framework fell too far behind: close the connection.
+    aborted: AtomicBool,
+    abort: Notify,
+}
+
+struct StreamTx {
+    tx: mpsc::UnboundedSender<StreamMsg>,
+    backlog: Arc<Backlog>,
+}
 
 struct State {
     master: Master,
-    streams: HashMap<StreamKey, mpsc::UnboundedSender<Bytes>>,
+    streams: HashMap<StreamKey, StreamTx>,
     virtual_now: Duration,
     /// Records handed to open streams so far.
     records_sent: u64,
     /// `--record`: the session files.
     recorder: Option<Recorder>,
+    /// What `/master/state` and `/metrics/snapshot` need beyond the master.
+    history: History,
+    stream_backlog: usize,
 }
 
 struct Shared {
@@ -62,6 +123,7 @@ struct Shared {
     wake: Notify,
     clock: Clock,
     start: Instant,
+    port: u16,
 }
 
 impl Shared {
@@ -77,26 +139,49 @@ impl Shared {
             Clock::Manual => state.virtual_now,
         }
     }
+
+    /// The Unix time of the `Date` header: the machine's on the real clock,
+    /// the master's own (time 0 is [`EPOCH_SECONDS`]) on the virtual one.
+    fn date(&self, now: Duration) -> i64 {
+        match self.clock {
+            Clock::Real => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+            Clock::Manual => (EPOCH_SECONDS + now.as_secs_f64()).floor() as i64,
+        }
+    }
+}
+
+/// The Unix time the master writes for `now` (as in status updates).
+fn wall(now: Duration) -> f64 {
+    EPOCH_SECONDS + now.as_secs_f64()
 }
 
 impl State {
     fn dispatch(&mut self, pushes: Vec<Push>, now: Duration) {
-        for push in pushes {
+        let mut queue: VecDeque<Push> = pushes.into();
+        while let Some(push) = queue.pop_front() {
             match push {
                 Push::Record { stream, record } => {
-                    if let Some(tx) = self.streams.get(&stream) {
-                        // A receiver that is gone is a closed connection;
-                        // its body's drop tells the master.
-                        if tx.send(record.clone()).is_ok() {
-                            self.records_sent += 1;
-                            if let Some(recorder) = &mut self.recorder {
-                                recorder.record(now, stream, &record);
-                            }
+                    let Some(tx) = self.streams.get(&stream) else { continue };
+                    let queued = tx.backlog.queued.load(Ordering::Acquire);
+                    if queued > 0 && queued + record.len() > self.stream_backlog {
+                        self.overflow(stream, now, &mut queue);
+                        continue;
+                    }
+                    tx.backlog.queued.fetch_add(record.len(), Ordering::AcqRel);
+                    // A receiver that is gone is a closed connection; its
+                    // writer's end tells the master.
+                    if tx.tx.send(StreamMsg::Record(record.clone())).is_ok() {
+                        self.records_sent += 1;
+                        self.history.record(&self.master, stream, &record);
+                        if let Some(recorder) = &mut self.recorder {
+                            recorder.record(now, stream, &record);
                         }
                     }
                 }
                 Push::Close { stream } => {
-                    self.streams.remove(&stream);
+                    if let Some(tx) = self.streams.remove(&stream) {
+                        let _ = tx.tx.send(StreamMsg::End);
+                    }
                     if let Some(recorder) = &mut self.recorder {
                         // Only a teardown removes a framework that has a
                         // stream; otherwise a new subscription replaced it,
@@ -113,9 +198,41 @@ impl State {
                 }
             }
         }
+        if self.master.removed_frameworks() != self.history.completed.len() {
+            self.history.sync(&self.master, wall(now));
+        }
         if let Some(recorder) = &mut self.recorder {
             recorder.sync(now, &self.master);
         }
+    }
+
+    /// `stream`'s framework fell more than the backlog behind: its
+    /// connection is closed, which the master learns as a lost connection.
+    fn overflow(&mut self, stream: StreamKey, now: Duration, queue: &mut VecDeque<Push>) {
+        if let Some(tx) = self.streams.remove(&stream) {
+            tx.backlog.aborted.store(true, Ordering::Release);
+            tx.backlog.abort.notify_one();
+        }
+        tracing::warn!(
+            "stream {}: the framework fell more than {} bytes behind; its connection is closed",
+            stream.0,
+            self.stream_backlog
+        );
+        if let Some(recorder) = &mut self.recorder {
+            recorder.close(now, stream, Party::Master, "backlog");
+        }
+        let mut pushes = Vec::new();
+        self.connection_lost(stream, now, &mut pushes);
+        queue.extend(pushes);
+    }
+
+    /// The connection of `stream` is gone: the master is told.
+    fn connection_lost(&mut self, stream: StreamKey, now: Duration, pushes: &mut Vec<Push>) {
+        if let Some(id) = self.master.stream_framework(stream) {
+            let offers = self.master.view().frameworks.iter().find(|f| f.id == id).map_or(0, |f| f.offers.len());
+            self.history.connection_lost(stream, offers);
+        }
+        self.master.stream_closed(stream, now, pushes);
     }
 }
 
@@ -189,8 +306,14 @@ impl Drop for SimHandle {
 }
 
 /// Starts serving `master` on `listener` (the listener's address is
-/// written into `master_info`). Must be called inside a tokio runtime.
-pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Result<SimHandle> {
+/// written into `master_info`) with the default [`Options`]. Must be
+/// called inside a tokio runtime.
+pub fn spawn(listener: TcpListener, config: Config, clock: Clock) -> io::Result<SimHandle> {
+    spawn_with(listener, config, clock, Options::default())
+}
+
+/// [`spawn`] with `options`.
+pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, options: Options) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     config.address = addr;
     let recorder = match &config.record {
@@ -204,10 +327,13 @@ pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Res
             virtual_now: Duration::ZERO,
             records_sent: 0,
             recorder,
+            history: History::default(),
+            stream_backlog: options.stream_backlog.max(1),
         }),
         wake: Notify::new(),
         clock,
         start: Instant::now(),
+        port: addr.port(),
     });
     let mut tasks = Vec::new();
     let accept_shared = shared.clone();
@@ -222,14 +348,12 @@ pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Res
                     continue;
                 }
             };
-            let shared = accept_shared.clone();
+            let _ = stream.set_nodelay(true);
             conns += 1;
-            let conn = conns;
+            let conn = Connection { shared: accept_shared.clone(), id: conns, streams: Vec::new() };
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(shared.clone(), conn, req));
-                if let Err(e) =
-                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
-                {
+                let (rd, wr) = stream.into_split();
+                if let Err(e) = conn.run(rd, wr).await {
                     tracing::debug!("connection from {peer}: {e}");
                 }
             });
@@ -266,88 +390,316 @@ async fn drive(shared: Arc<Shared>) {
     }
 }
 
-fn last_header(headers: &http::HeaderMap, name: header::HeaderName) -> Option<&str> {
-    // A value that is not visible ASCII can match nothing the master expects.
-    headers.get_all(name).iter().next_back().map(|v| v.to_str().unwrap_or("\u{fffd}"))
+/// Whether the peer has shut its side (what it sent meanwhile goes to
+/// `buf`), without waiting.
+fn peer_left(rd: &OwnedReadHalf, buf: &mut BytesMut) -> io::Result<bool> {
+    loop {
+        let mut chunk = [0u8; 8192];
+        match rd.try_read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
 }
 
-async fn handle(
+/// An answer waiting for its turn on its connection.
+enum Reply {
+    /// A whole answer.
+    Full { bytes: Vec<u8>, keep_alive: bool },
+    /// An event stream: its head, then its records as they come.
+    Stream {
+        head: Vec<u8>,
+        key: StreamKey,
+        rx: mpsc::UnboundedReceiver<StreamMsg>,
+        backlog: Arc<Backlog>,
+        keep_alive: bool,
+    },
+}
+
+/// How a stream on a connection finished.
+enum StreamEnd {
+    /// The master ended it (the last chunk was written).
+    Ended,
+    /// The connection is gone or must go.
+    Gone,
+}
+
+/// One connection. Dropping it (the peer left, or the task was aborted)
+/// tells the master about every stream it still carried.
+struct Connection {
     shared: Arc<Shared>,
-    conn: u64,
-    req: hyper::Request<Incoming>,
-) -> Result<Response<ResponseBody>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("Failed to read the request body: {e}"))),
-    };
-    let response = {
-        let mut state = shared.lock();
-        let now = shared.now(&state);
-        let mut pushes = Vec::new();
-        let (response, stream, response_body) = if SCHEDULER_PATHS.contains(&parts.uri.path()) {
-            answer(&shared, &mut state, &parts, &body, now, &mut pushes)
-        } else {
-            (plain(StatusCode::NOT_FOUND, Bytes::new()), None, Bytes::new())
-        };
-        if state.recorder.is_some() {
-            let stream = stream.map(|key| (key, state.master.stream_framework(key).map(str::to_owned)));
-            let exchange = exchange(conn, &parts, &body, &response, &response_body, stream.is_some());
+    id: u64,
+    /// The streams opened on it and not ended yet.
+    streams: Vec<StreamKey>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.streams.is_empty() {
+            return;
+        }
+        let mut state = self.shared.lock();
+        let now = self.shared.now(&state);
+        for stream in self.streams.drain(..) {
+            state.streams.remove(&stream);
             if let Some(recorder) = &mut state.recorder {
-                recorder.exchange(now, exchange, stream);
+                recorder.close(now, stream, Party::Framework, "connection closed");
+            }
+            let mut pushes = Vec::new();
+            state.connection_lost(stream, now, &mut pushes);
+            state.dispatch(pushes, now);
+        }
+        drop(state);
+        self.shared.wake.notify_one();
+    }
+}
+
+impl Connection {
+    async fn run(mut self, mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf) -> io::Result<()> {
+        let mut buf = BytesMut::with_capacity(8192);
+        let mut pending: VecDeque<Reply> = VecDeque::new();
+        loop {
+            if !self.take_requests(&mut buf, &mut pending) {
+                return Ok(());
+            }
+            if !pending.is_empty() && peer_left(&rd, &mut buf)? {
+                // The peer shut its side before its answer went out:
+                // libprocess closes the socket as soon as it reads the end,
+                // which comes before the answer is ready.
+                return Ok(());
+            }
+            let Some(reply) = pending.pop_front() else {
+                if rd.read_buf(&mut buf).await? == 0 {
+                    // The peer shut its side: libprocess closes the socket
+                    // at once (`SocketManager::close`).
+                    return Ok(());
+                }
+                continue;
+            };
+            match reply {
+                Reply::Full { bytes, keep_alive } => {
+                    wr.write_all(&bytes).await?;
+                    if !keep_alive {
+                        let _ = wr.shutdown().await;
+                        return Ok(());
+                    }
+                }
+                Reply::Stream { head, key, mut rx, backlog, keep_alive } => {
+                    wr.write_all(&head).await?;
+                    match self.stream(&mut rd, &mut wr, &mut buf, &mut pending, &mut rx, &backlog).await? {
+                        StreamEnd::Ended => {
+                            self.streams.retain(|s| *s != key);
+                            if !keep_alive {
+                                let _ = wr.shutdown().await;
+                                return Ok(());
+                            }
+                        }
+                        StreamEnd::Gone => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles every whole request in `buf`, queueing the answers; `false`
+    /// when the bytes are not HTTP (the connection is closed unanswered).
+    fn take_requests(&mut self, buf: &mut BytesMut, pending: &mut VecDeque<Reply>) -> bool {
+        loop {
+            match http::parse(buf) {
+                Parsed::Request(request, used) => {
+                    buf.advance(used);
+                    let reply = self.handle(request);
+                    pending.push_back(reply);
+                }
+                Parsed::Partial => return true,
+                Parsed::Invalid => return false,
+            }
+        }
+    }
+
+    /// Writes a stream's records as they come, reading (and handling) what
+    /// the peer sends meanwhile, until the stream ends or the connection
+    /// goes.
+    async fn stream(
+        &mut self,
+        rd: &mut OwnedReadHalf,
+        wr: &mut OwnedWriteHalf,
+        buf: &mut BytesMut,
+        pending: &mut VecDeque<Reply>,
+        rx: &mut mpsc::UnboundedReceiver<StreamMsg>,
+        backlog: &Backlog,
+    ) -> io::Result<StreamEnd> {
+        // The chunks being written (each record its own chunk, the records
+        // at hand written together), how much of them is, and whether the
+        // last chunk is among them.
+        let mut out: Option<(Vec<u8>, usize)> = None;
+        let mut ending = false;
+        loop {
+            if backlog.aborted.load(Ordering::Acquire) {
+                return Ok(StreamEnd::Gone);
+            }
+            tokio::select! {
+                biased;
+                _ = backlog.abort.notified() => return Ok(StreamEnd::Gone),
+                read = rd.read_buf(buf) => {
+                    if read? == 0 || !self.take_requests(buf, pending) {
+                        return Ok(StreamEnd::Gone);
+                    }
+                }
+                written = async { let (bytes, at) = out.as_ref().expect("bytes"); wr.write(&bytes[*at..]).await },
+                    if out.is_some() =>
+                {
+                    let n = written?;
+                    if n == 0 {
+                        return Ok(StreamEnd::Gone);
+                    }
+                    if let Some((bytes, at)) = &mut out {
+                        *at += n;
+                        if *at == bytes.len() {
+                            out = None;
+                            if ending {
+                                return Ok(StreamEnd::Ended);
+                            }
+                        }
+                    }
+                }
+                msg = rx.recv(), if out.is_none() => {
+                    let mut bytes = Vec::new();
+                    let mut next = msg;
+                    loop {
+                        match next {
+                            Some(StreamMsg::Record(record)) => {
+                                backlog.queued.fetch_sub(record.len(), Ordering::AcqRel);
+                                http::push_chunk(&record, &mut bytes);
+                            }
+                            Some(StreamMsg::End) => {
+                                bytes.extend_from_slice(http::LAST_CHUNK);
+                                ending = true;
+                                break;
+                            }
+                            // The master dropped the stream (it fell too
+                            // far behind).
+                            None => return Ok(StreamEnd::Gone),
+                        }
+                        if bytes.len() >= WRITE_BATCH {
+                            break;
+                        }
+                        match rx.try_recv() {
+                            Ok(msg) => next = Some(msg),
+                            Err(_) => break,
+                        }
+                    }
+                    out = Some((bytes, 0));
+                }
+            }
+        }
+    }
+
+    /// One request, handled now; its answer, to be written in turn.
+    fn handle(&mut self, request: http::Request) -> Reply {
+        let shared = self.shared.clone();
+        let mut state = shared.lock();
+        let state = &mut *state;
+        let now = shared.now(state);
+        let (endpoint, path) = endpoints::route(&request.path);
+        let mut pushes = Vec::new();
+        let mut stream = None;
+        let clock = endpoints::Clock { start: wall(Duration::ZERO), now: wall(now), port: shared.port };
+        let response = match endpoint {
+            Endpoint::Scheduler => {
+                let (response, opened) = answer(state, &request, now, &mut pushes);
+                stream = opened;
+                response
+            }
+            Endpoint::Version => endpoints::version(&request),
+            Endpoint::Health => Response::empty(200),
+            Endpoint::Redirect => endpoints::redirect(&path, &state.master.view()),
+            Endpoint::State => endpoints::state(&request, &state.master.view(), &state.history, &clock),
+            Endpoint::Metrics => endpoints::metrics(&request, &state.master.view(), &state.history, &clock),
+            Endpoint::NotFound => Response::text(404, "404 Not Found."),
+            Endpoint::BadPath => Response::text(400, "Request URL path must start with '/'"),
+        };
+        let response = response.dated(shared.date(now)).compressed_for(&request);
+        if state.recorder.is_some() {
+            let key = stream.as_ref().map(|(key, _, _)| (*key, state.master.stream_framework(*key).map(str::to_owned)));
+            let exchange = exchange(self.id, &request, &response, key.is_some());
+            if let Some(recorder) = &mut state.recorder {
+                recorder.exchange(now, exchange, key);
             }
         }
         state.dispatch(pushes, now);
-        response
-    };
-    shared.wake.notify_one();
-    Ok(response)
+        shared.wake.notify_one();
+        let head = response.to_bytes();
+        match stream {
+            Some((key, rx, backlog)) => {
+                self.streams.push(key);
+                Reply::Stream { head, key, rx, backlog, keep_alive: request.keep_alive }
+            }
+            None => Reply::Full { bytes: head, keep_alive: request.keep_alive },
+        }
+    }
 }
 
-/// The master's answer to a scheduler API request, as an HTTP response, and
-/// the stream it opened.
+/// A stream a SUBSCRIBE opened: its key, what its connection reads, and
+/// the backlog they share.
+type Opened = (StreamKey, mpsc::UnboundedReceiver<StreamMsg>, Arc<Backlog>);
+
+/// The master's answer to a scheduler API request, and the stream it
+/// opened.
 fn answer(
-    shared: &Arc<Shared>,
     state: &mut State,
-    parts: &http::request::Parts,
-    body: &Bytes,
+    request: &http::Request,
     now: Duration,
     pushes: &mut Vec<Push>,
-) -> (Response<ResponseBody>, Option<StreamKey>, Bytes) {
-    let stream_id_header = header::HeaderName::from_static("mesos-stream-id");
-    let request = Request {
-        method: parts.method.as_str(),
-        content_type: last_header(&parts.headers, header::CONTENT_TYPE),
-        accept: last_header(&parts.headers, header::ACCEPT),
-        stream_id: last_header(&parts.headers, stream_id_header),
-        body,
+) -> (Response, Option<Opened>) {
+    let call = Request {
+        method: &request.method,
+        content_type: request.header("content-type"),
+        accept: request.header("accept"),
+        stream_id: request.header("mesos-stream-id"),
+        body: &request.body,
     };
-    match state.master.handle_call(&request, now, pushes) {
-        Answer::Accepted => {
-            let mut response = Response::new(Full::new(Bytes::new()).boxed());
-            *response.status_mut() = StatusCode::ACCEPTED;
-            (response, None, Bytes::new())
-        }
-        Answer::Ok => (Response::new(Full::new(Bytes::new()).boxed()), None, Bytes::new()),
-        Answer::Error { status, message } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let body = Bytes::from(message);
-            let mut response = plain(status, body.clone());
-            if status == StatusCode::METHOD_NOT_ALLOWED {
-                response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(Method::POST.as_str()));
+    let content_type = negotiate::request_content_type(call.content_type).ok();
+    let decoded = decode_call(&request.body, content_type);
+    // Whether the call names a framework the master has: a master counts
+    // the call in that framework's metrics once it found it.
+    let known = decoded.as_ref().and_then(|c| c.framework_id.as_ref()).is_some_and(|id| {
+        state.master.framework_info(&id.value).is_some() && !state.master.framework_removed(&id.value)
+    });
+    let answer = state.master.handle_call(&call, now, pushes);
+    let reached = match &answer {
+        Answer::Accepted | Answer::Ok => true,
+        // Refused before the framework was looked up: the method, the
+        // media types, the body, the validation.
+        Answer::Error { status, message } => ![405, 406, 415].contains(status) && !message.starts_with("Failed to"),
+        Answer::Stream { .. } => false,
+    };
+    if let Some(decoded) = decoded.as_ref().filter(|_| known && reached) {
+        state.history.reached(decoded);
+    }
+    match answer {
+        Answer::Accepted | Answer::Ok => {
+            let status = if answer == Answer::Ok { 200 } else { 202 };
+            if let Some(decoded) = decoded {
+                state.history.taken(&state.master, decoded);
             }
-            (response, None, body)
+            (Response::empty(status), None)
         }
-        Answer::Stream { stream, content_type, stream_id } => {
+        Answer::Error { status: 405, message } => (Response::method_not_allowed(message), None),
+        Answer::Error { status, message } => (Response::text(status, message), None),
+        Answer::Stream { stream, content_type: response_type, stream_id } => {
             let (tx, rx) = mpsc::unbounded_channel();
-            state.streams.insert(stream, tx);
-            let body = EventBody { rx, stream, shared: shared.clone() };
-            let mut response = Response::new(BoxBody::new(body));
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type.as_str()));
-            if let Ok(value) = HeaderValue::from_str(&stream_id) {
-                response.headers_mut().insert("mesos-stream-id", value);
-            }
-            (response, Some(stream), Bytes::new())
+            let backlog = Arc::new(Backlog::default());
+            state.streams.insert(stream, StreamTx { tx, backlog: backlog.clone() });
+            let with_id = decoded
+                .and_then(|c| c.subscribe)
+                .and_then(|s| s.framework_info.id)
+                .is_some_and(|id| !id.value.is_empty());
+            let framework = state.master.stream_framework(stream).map(str::to_owned);
+            state.history.subscribed(&state.master, stream, framework.as_deref(), with_id, response_type, wall(now));
+            (Response::stream(&stream_id, response_type.as_str()), Some((stream, rx, backlog)))
         }
     }
 }
@@ -360,82 +712,26 @@ fn format_of(content_type: Option<&str>) -> Option<Format> {
     }
 }
 
-fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
-        .collect()
-}
-
 /// A request and its response, as a session records them.
-fn exchange(
-    conn: u64,
-    parts: &http::request::Parts,
-    body: &Bytes,
-    response: &Response<ResponseBody>,
-    response_body: &[u8],
-    stream: bool,
-) -> Exchange {
-    let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
-    let request_format = format_of(last_header(&parts.headers, header::CONTENT_TYPE));
-    let summary = summarize("scheduler.Call", request_format, body);
+fn exchange(conn: u64, request: &http::Request, response: &Response, stream: bool) -> Exchange {
+    let request_format = format_of(request.header("content-type"));
+    let summary = summarize("scheduler.Call", request_format, &request.body);
     let framework_id = summary.framework_id.clone();
-    let request = session::Request {
-        method: parts.method.as_str().to_owned(),
-        path,
-        headers: header_pairs(&parts.headers),
-        body: body.to_vec(),
+    let recorded = session::Request {
+        method: request.method.clone(),
+        path: request.target.clone(),
+        headers: request.headers.clone(),
+        body: request.body.to_vec(),
         summary,
     };
-    let format = if stream { format_of(last_header(response.headers(), header::CONTENT_TYPE)) } else { None };
+    let format = if stream { format_of(response.header("content-type")) } else { None };
     let response = session::Response {
         request: None,
-        status: response.status().as_u16(),
-        headers: header_pairs(response.headers()),
-        body: response_body.to_vec(),
+        status: response.status,
+        headers: response.headers.iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect(),
+        body: response.body.to_vec(),
         stream,
         format,
     };
-    Exchange { conn, request, response, framework_id }
-}
-
-fn plain(status: StatusCode, message: impl Into<Bytes>) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(message.into()).boxed());
-    *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
-}
-
-/// A subscription stream: each record is one body frame, so one HTTP chunk.
-/// Dropping it (the connection is gone, or the stream ended) tells the
-/// master.
-struct EventBody {
-    rx: mpsc::UnboundedReceiver<Bytes>,
-    stream: StreamKey,
-    shared: Arc<Shared>,
-}
-
-impl Body for EventBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|record| record.map(|bytes| Ok(Frame::data(bytes))))
-    }
-}
-
-impl Drop for EventBody {
-    fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.streams.remove(&self.stream);
-        let now = self.shared.now(&state);
-        if let Some(recorder) = &mut state.recorder {
-            recorder.close(now, self.stream, Party::Framework, "connection closed");
-        }
-        let mut pushes = Vec::new();
-        state.master.stream_closed(self.stream, now, &mut pushes);
-        state.dispatch(pushes, now);
-        drop(state);
-        self.shared.wake.notify_one();
-    }
+    Exchange { conn, request: recorded, response, framework_id }
 }
