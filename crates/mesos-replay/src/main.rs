@@ -72,9 +72,11 @@ enum Command {
         /// Heartbeat interval, seconds (fractions allowed).
         #[arg(long, default_value = "15", value_parser = positive_seconds)]
         heartbeat: Duration,
-        /// Seed of every id the master chooses.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Seed of every id the master chooses and of its random choices
+        /// (a fresh one at every start unless given; printed at start so a
+        /// run can be repeated).
+        #[arg(long)]
+        seed: Option<u64>,
         /// Write what the simulator serves as session files in this
         /// directory, one per framework.
         #[arg(long, value_name = "DIR")]
@@ -156,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             return replay(&session, listen, options, report.as_deref(), allow_torn);
         }
     };
+    let seed = seed.unwrap_or_else(sim::ids::fresh_seed);
     let config = Config { agents, cpus, mem, heartbeat, seed, record, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
@@ -163,7 +166,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let handle = sim::spawn(listener, config, Clock::Real)?;
         eprintln!(
-            "mesos-replay sim: master {} listening on {}",
+            "mesos-replay sim: master {} (--seed {seed}) listening on {}",
             handle.with_master(|m| m.id().to_owned()),
             handle.local_addr()
         );

@@ -4,11 +4,15 @@
 //!   answers and stream records out).
 //! - [`server`]: the HTTP side (hyper 1, one task per connection) and the
 //!   clock, real or virtual.
+//! - [`allocator`]: the hierarchical allocator and its DRF sorters.
 //! - [`resources`]: the cluster's resources and their arithmetic.
-//! - [`ids`]: deterministic ids derived from the seed.
+//! - [`ids`]: deterministic ids and random choices derived from the seed.
+//! - `picojson`: the master's explanation of JSON that does not parse.
 
+pub mod allocator;
 pub mod ids;
 pub mod master;
+mod picojson;
 mod record;
 pub mod resources;
 pub mod server;

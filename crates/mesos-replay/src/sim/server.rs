@@ -193,6 +193,9 @@ impl Drop for SimHandle {
 pub fn spawn(listener: TcpListener, mut config: Config, clock: Clock) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     config.address = addr;
+    if clock == Clock::Real && config.start_time.is_none() {
+        config.start_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok();
+    }
     let recorder = match &config.record {
         Some(dir) => Some(Recorder::new(dir, format!("http://{addr}"))?),
         None => None,
