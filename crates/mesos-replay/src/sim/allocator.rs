@@ -52,9 +52,11 @@ struct Client {
 }
 
 /// A flat DRF sorter (`DRFSorter`, without hierarchical roles or weights).
+/// Clients are keyed by small dense indices (frameworks, roles).
 #[derive(Debug, Default)]
 struct Sorter {
-    clients: BTreeMap<usize, Client>,
+    clients: Vec<Option<Client>>,
+    len: usize,
     /// The active clients, in DRF order while not `dirty`.
     order: Vec<usize>,
     dirty: bool,
@@ -75,24 +77,43 @@ fn drf_less(a: &Client, b: &Client) -> std::cmp::Ordering {
 }
 
 impl Sorter {
+    fn client(&self, key: usize) -> Option<&Client> {
+        self.clients.get(key).and_then(Option::as_ref)
+    }
+
+    fn client_mut(&mut self, key: usize) -> Option<&mut Client> {
+        self.clients.get_mut(key).and_then(Option::as_mut)
+    }
+
     fn contains(&self, key: usize) -> bool {
-        self.clients.contains_key(&key)
+        self.client(key).is_some()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     fn add(&mut self, key: usize, name: String) {
-        self.clients.insert(key, Client { name, active: false, allocation: [0; 3], count: 0, share: 0.0 });
+        if self.clients.len() <= key {
+            self.clients.resize_with(key + 1, || None);
+        }
+        if self.clients[key].is_none() {
+            self.len += 1;
+        }
+        self.clients[key] = Some(Client { name, active: false, allocation: [0; 3], count: 0, share: 0.0 });
         self.dirty = true;
     }
 
     fn remove(&mut self, key: usize) {
-        if self.clients.remove(&key).is_some() {
+        if self.clients.get_mut(key).and_then(Option::take).is_some() {
+            self.len -= 1;
             self.order.retain(|k| *k != key);
             self.dirty = true;
         }
     }
 
     fn activate(&mut self, key: usize) {
-        if let Some(c) = self.clients.get_mut(&key)
+        if let Some(c) = self.client_mut(key)
             && !c.active
         {
             c.active = true;
@@ -102,7 +123,7 @@ impl Sorter {
     }
 
     fn deactivate(&mut self, key: usize) {
-        if let Some(c) = self.clients.get_mut(&key)
+        if let Some(c) = self.client_mut(key)
             && c.active
         {
             c.active = false;
@@ -111,24 +132,26 @@ impl Sorter {
     }
 
     fn allocation(&self, key: usize) -> Quantities {
-        self.clients.get(&key).map_or([0; 3], |c| c.allocation)
+        self.client(key).map_or([0; 3], |c| c.allocation)
     }
 
     /// `allocated()`: the client's allocation grows and it moves to its
     /// place (the order stays sorted if it was).
     fn allocated(&mut self, key: usize, q: &Quantities, total: &Quantities) {
-        let Some(c) = self.clients.get_mut(&key) else { return };
+        let dirty = self.dirty;
+        let Some(c) = self.client_mut(key) else { return };
         for (a, x) in c.allocation.iter_mut().zip(q) {
             *a += x;
         }
         c.count += 1;
-        if self.dirty || !c.active {
+        if dirty || !c.active {
             return;
         }
         c.share = share(&c.allocation, total);
         let Some(mut pos) = self.order.iter().position(|k| *k == key) else { return };
         let clients = &self.clients;
-        let less = |a: usize, b: usize| drf_less(&clients[&a], &clients[&b]).is_lt();
+        let get = |k: usize| clients[k].as_ref().expect("an active client exists");
+        let less = |a: usize, b: usize| drf_less(get(a), get(b)).is_lt();
         while pos > 0 && less(key, self.order[pos - 1]) {
             self.order.swap(pos, pos - 1);
             pos -= 1;
@@ -140,7 +163,7 @@ impl Sorter {
     }
 
     fn unallocated(&mut self, key: usize, q: &Quantities) {
-        if let Some(c) = self.clients.get_mut(&key) {
+        if let Some(c) = self.client_mut(key) {
             for (a, x) in c.allocation.iter_mut().zip(q) {
                 *a -= x;
             }
@@ -151,13 +174,14 @@ impl Sorter {
     /// The active clients in DRF order.
     fn sort(&mut self, total: &Quantities) -> &[usize] {
         if self.dirty {
-            for key in &self.order {
-                if let Some(c) = self.clients.get_mut(key) {
+            for &key in &self.order {
+                if let Some(c) = self.clients.get_mut(key).and_then(Option::as_mut) {
                     c.share = share(&c.allocation, total);
                 }
             }
             let clients = &self.clients;
-            self.order.sort_by(|a, b| drf_less(&clients[a], &clients[b]));
+            let get = |k: usize| clients[k].as_ref().expect("an active client exists");
+            self.order.sort_by(|&a, &b| drf_less(get(a), get(b)));
             self.dirty = false;
         }
         &self.order
@@ -193,9 +217,9 @@ struct Agent {
 
 impl Agent {
     fn update_available(&mut self) {
-        let mut available = self.total.clone();
-        available.subtract_all(&self.total_offered_or_allocated.unallocated());
-        self.available = available;
+        // `total - totalOfferedOrAllocated` with the allocation roles stripped.
+        self.available.clone_from(&self.total);
+        self.available.subtract_all_unallocated(&self.total_offered_or_allocated);
     }
 
     /// `Slave::decreaseAvailable`.
@@ -315,7 +339,7 @@ impl Allocator {
             return false;
         }
         sorter.remove(fw);
-        if sorter.clients.is_empty() {
+        if sorter.is_empty() {
             self.framework_sorters.remove(&role);
             self.roles.remove(usize::from(role));
         }

@@ -298,6 +298,27 @@ impl Resources {
         }
     }
 
+    /// `-= that.unallocated()`, without the copy: each entry of `that`
+    /// subtracted as if it had no allocation role.
+    pub fn subtract_all_unallocated(&mut self, that: &Resources) {
+        for r in &that.0 {
+            if r.is_empty() {
+                continue;
+            }
+            let i = self.0.iter().position(|x| {
+                x.role.is_none()
+                    && x.name == r.name
+                    && std::mem::discriminant(&x.amount) == std::mem::discriminant(&r.amount)
+            });
+            if let Some(i) = i {
+                self.0[i].subtract_value(r);
+                if self.0[i].is_empty() || self.0[i].is_negative() {
+                    self.0.swap_remove(i);
+                }
+            }
+        }
+    }
+
     /// `Resources::contains`: each entry of `that` lies within one entry
     /// of `self` of the same kind.
     pub fn contains(&self, that: &Resources) -> bool {
