@@ -81,6 +81,11 @@ enum Command {
         /// directory, one per framework.
         #[arg(long, value_name = "DIR")]
         record: Option<std::path::PathBuf>,
+        /// The master's and its agents' hostname (as a master's
+        /// `--hostname`); by default `localhost` on a loopback address, else
+        /// the address.
+        #[arg(long)]
+        hostname: Option<String>,
     },
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
@@ -135,9 +140,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (listen, agents, cpus, mem, heartbeat, seed, record) = match cli.command {
-        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record } => {
-            (listen, agents, cpus, mem, heartbeat, seed, record)
+    let (listen, agents, cpus, mem, heartbeat, seed, record, hostname) = match cli.command {
+        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record, hostname } => {
+            (listen, agents, cpus, mem, heartbeat, seed, record, hostname)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
         Command::Diff { a, b } => return diff(&a, &b),
@@ -159,7 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     let seed = seed.unwrap_or_else(sim::ids::fresh_seed);
-    let config = Config { agents, cpus, mem, heartbeat, seed, record, ..Config::default() };
+    let config = Config { agents, cpus, mem, heartbeat, seed, record, hostname, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let listener =

@@ -1211,6 +1211,36 @@ fn binary_on_a_real_clock() {
     assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
 }
 
+/// A real master has a fresh id at every start; so has the sim unless
+/// `--seed` is given. It prints the seed it drew, and given back, the seed
+/// makes the same master again.
+#[test]
+fn a_fresh_seed_at_every_start_unless_given() {
+    fn start(args: &[&str]) -> (String, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-replay"))
+            .args(["sim", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        // mesos-replay sim: master <id> (--seed <n>) listening on <addr>
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&words[..3], ["mesos-replay", "sim:", "master"], "{line}");
+        assert_eq!(words[4], "(--seed", "{line}");
+        (words[3].to_owned(), words[5].trim_end_matches(')').to_owned())
+    }
+    let (a, seed_a) = start(&[]);
+    let (b, seed_b) = start(&[]);
+    assert_ne!(a, b, "two starts, two master ids");
+    assert_ne!(seed_a, seed_b);
+    assert_eq!(start(&["--seed", &seed_a]), (a, seed_a));
+    assert_eq!(start(&["--seed", "7"]), start(&["--seed", "7"]));
+}
+
 // ----- more of the sans-IO master, each in both encodings -----
 
 /// The events of one stream.
