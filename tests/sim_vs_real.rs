@@ -464,6 +464,52 @@ fn reconciliation() {
     });
 }
 
+/// A MULTI_ROLE framework in a role of its own (offers allocated to it),
+/// SHUTDOWN of a command task's executor (the task is killed), the
+/// operation calls (no operations exist: accepted, nothing happens),
+/// UPDATE_FRAMEWORK (200).
+#[test]
+fn roles_shutdown_and_other_calls() {
+    let both = Both::start();
+    both.compare("roles_shutdown_and_other_calls", |addr| {
+        let mut t = Vec::new();
+        let (mut s, _, chosen) =
+            subscribe(addr, "roles", json!({"roles": ["foo"], "capabilities": [{"type": "MULTI_ROLE"}]}));
+        let n = |r: &Record| normalize(&r.raw, &chosen);
+        let first = s.next_event(W).expect("OFFERS");
+        t.push(n(&first));
+        let list = offers(&first.json());
+        let agent = list[0]["agent_id"].clone();
+        let call = launch(&[&list[0]["id"]], &agent, &[("t1", "sleep 100", 1.0, 128.0)], Some(100.0));
+        t.push(answer(&s.call(call), &chosen));
+        t.push(answer(&s.call(decline(&[&list[1]["id"]], Some(100.0))), &chosen));
+        for _ in 0..2 {
+            let update = s.next_event(W).expect("an update");
+            t.push(n(&update));
+            t.push(format!("ack: {}", s.acknowledge(&update.json())));
+        }
+        let shutdown = json!({"type": "SHUTDOWN", "shutdown": {"executor_id": {"value": "t1"}, "agent_id": agent}});
+        t.push(answer(&s.call(shutdown), &chosen));
+        let killed = s.next_event(W).expect("TASK_KILLED");
+        t.push(n(&killed));
+        t.push(format!("ack: {}", s.acknowledge(&killed.json())));
+        let freed = s.next_event(W).expect("the agent again");
+        t.push(n(&freed));
+        t.push(within("at the next allocation", freed.at - killed.at, 0.0, 1.3));
+        let ack_op = json!({"type": "ACKNOWLEDGE_OPERATION_STATUS", "acknowledge_operation_status": {
+            "agent_id": agent, "uuid": "AAAAAAAAQAAAAAAAAAAAAA==", "operation_id": {"value": "x"}}});
+        t.push(answer(&s.call(ack_op), &chosen));
+        t.push(answer(&s.call(json!({"type": "RECONCILE_OPERATIONS", "reconcile_operations": {}})), &chosen));
+        let update = json!({"type": "UPDATE_FRAMEWORK", "update_framework": {"framework_info": {
+            "user": "root", "name": "renamed", "id": {"value": s.framework_id}, "roles": ["foo"],
+            "capabilities": [{"type": "MULTI_ROLE"}]}}});
+        t.push(answer(&s.call(update), &chosen));
+        t.push(format!("quiet: {:?}", s.next_event(Duration::from_millis(1500)).map(|r| r.ty())));
+        t.push(answer(&s.call(json!({"type": "TEARDOWN"})), &chosen));
+        t
+    });
+}
+
 /// A framework that fails over while connected gets its offers again at
 /// the next allocation; one that reconnects after losing its connection
 /// gets them at once; either way its agents send its unacknowledged

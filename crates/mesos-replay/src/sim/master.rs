@@ -468,6 +468,13 @@ impl Master {
         if let Err(e) = validate(&call) {
             return Answer::error(400, format!("Failed to validate scheduler::Call: {e}"));
         }
+        // src/master/http.cpp: the answer's type is negotiated for the two
+        // calls that have a body to answer with.
+        if matches!(call.r#type(), call::Type::Subscribe | call::Type::ReconcileOperations)
+            && let Err(e) = negotiate::response_content_type(request.accept)
+        {
+            return Answer::error(e.status(), e.to_string());
+        }
         if call.r#type() == call::Type::Subscribe {
             let response_type = match negotiate::response_content_type(request.accept) {
                 Ok(ct) => ct,
@@ -539,12 +546,29 @@ impl Master {
                 let tasks = call.reconcile.unwrap_or_default().tasks;
                 self.reconcile(fw, &tasks, now, pushes);
             }
-            // No custom executors, inverse offers or allocator requests exist
-            // in this cluster: a master accepts these and has nothing to do.
+            call::Type::Shutdown => {
+                // A command task's executor has the task's id: shutting it
+                // down kills the task.
+                let shutdown = call.shutdown.unwrap_or_default();
+                let agent = shutdown.agent_id.value;
+                let executor = shutdown.executor_id.value;
+                let on_agent = self.frameworks[fw]
+                    .tasks
+                    .get(&executor)
+                    .is_some_and(|t| self.agents[t.agent].id == agent && t.info.executor.is_none());
+                if on_agent {
+                    self.kill(fw, &executor, None, now, pushes);
+                }
+            }
+            // No custom executors, inverse offers, operations or allocator
+            // requests exist in this cluster: a master accepts these and has
+            // nothing to do (no operation is known, so none is reconciled).
             call::Type::Message
             | call::Type::Request
             | call::Type::AcceptInverseOffers
-            | call::Type::DeclineInverseOffers => {}
+            | call::Type::DeclineInverseOffers
+            | call::Type::AcknowledgeOperationStatus
+            | call::Type::ReconcileOperations => {}
             // src/master/http.cpp answers `NotImplemented()`, whose default
             // body is libprocess's (process/http.hpp).
             call::Type::Unknown => return Answer::error(501, "501 Not Implemented."),
