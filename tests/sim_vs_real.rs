@@ -413,6 +413,57 @@ fn error_answers() {
     });
 }
 
+/// ACCEPTs the master refuses: the offers checked first (a duplicate, two
+/// agents: TASK_LOST with the validator's text, every offer named given
+/// back), then each task (TASK_ERROR with its text, in order, before the
+/// tasks that launch report anything).
+#[test]
+fn invalid_accepts() {
+    let both = Both::start();
+    both.compare("invalid_accepts", |addr| {
+        let mut t = Vec::new();
+        let (mut s, _, chosen) = subscribe(addr, "invalid", json!({}));
+        let n = |r: &Record| normalize(&r.raw, &chosen);
+        let list = offers(&s.next_event(W).expect("OFFERS").json());
+        let (a0, a1) = (list[0].clone(), list[1].clone());
+        let task = [("x", "sleep 10", 1.0, 128.0)];
+        let call = launch(&[&a0["id"], &a0["id"]], &a0["agent_id"], &task, None);
+        t.push(answer(&s.call(call), &chosen));
+        t.push(n(&s.next_event(W).expect("TASK_LOST")));
+        let back = s.next_event(W).expect("the offer discarded, offered again");
+        t.push(n(&back));
+        let a0 = offers(&back.json())[0].clone();
+        let call = launch(&[&a1["id"], &a0["id"]], &a0["agent_id"], &task, None);
+        t.push(answer(&s.call(call), &chosen));
+        t.push(n(&s.next_event(W).expect("TASK_LOST")));
+        let back = s.next_event(W).expect("both offered again");
+        t.push(n(&back));
+        let a0 = offers(&back.json())[0].clone();
+        let agent = a0["agent_id"].clone();
+        let mut call = launch(
+            &[&a0["id"]],
+            &agent,
+            &[("big", "sleep 10", 3.0, 128.0), ("ok", "sleep 10", 1.0, 128.0), ("ok", "sleep 10", 0.5, 64.0)],
+            Some(100.0),
+        );
+        let infos = call["accept"]["operations"][0]["launch"]["task_infos"].as_array_mut().unwrap();
+        let mut none = infos[0].clone();
+        none["task_id"] = json!({"value": "none"});
+        none.as_object_mut().unwrap().remove("resources");
+        let mut elsewhere = infos[0].clone();
+        elsewhere["task_id"] = json!({"value": "elsewhere"});
+        elsewhere["agent_id"] = offers(&back.json())[1]["agent_id"].clone();
+        infos.insert(0, elsewhere);
+        infos.insert(0, none);
+        t.push(answer(&s.call(call), &chosen));
+        for _ in 0..5 {
+            t.push(n(&s.next_event(W).expect("TASK_ERROR, then TASK_STARTING")));
+        }
+        t.push(answer(&s.call(json!({"type": "TEARDOWN"})), &chosen));
+        t
+    });
+}
+
 /// RECONCILE, implicit and explicit, and KILL of an unknown task: the
 /// master's statuses (the latest state it forwarded, its container
 /// status; TASK_LOST for unknown tasks, with or without a known agent).

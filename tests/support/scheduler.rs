@@ -431,5 +431,7 @@ pub fn compare_transcripts(
         real_transcript.join("\n"),
         sim_transcript.join("\n")
     );
+    // Shown with `--nocapture`.
+    eprintln!("{what}: the same {} lines from both:\n{}", real_transcript.len(), real_transcript.join("\n"));
     real_transcript
 }
