@@ -620,6 +620,37 @@ fn failover_and_reconnection() {
     });
 }
 
+/// A framework that stays away longer than its failover timeout is
+/// removed: its calls are refused, a subscription with its id is told it
+/// was removed, and everything it held (its task's resources too) is
+/// offered to the next framework.
+#[test]
+fn failover_timeout() {
+    let both = Both::start();
+    both.compare("failover_timeout", |addr| {
+        let mut t = Vec::new();
+        let (mut s, _, chosen) = subscribe(addr, "gone", json!({"failover_timeout": 1.0}));
+        let fw = s.framework_id.clone();
+        let list = offers(&s.next_event(W).expect("OFFERS").json());
+        let call = launch(&[&list[0]["id"]], &list[0]["agent_id"], &[("t1", "sleep 100", 1.0, 128.0)], None);
+        t.push(answer(&s.call(call), &chosen));
+        let starting = s.next_event(W).expect("TASK_STARTING");
+        t.push(format!("ack: {}", s.acknowledge(&starting.json())));
+        t.push(normalize(&s.next_event(W).expect("TASK_RUNNING").raw, &chosen));
+        s.hang_up();
+        std::thread::sleep(Duration::from_millis(2500));
+        t.push(format!("after the timeout: {}", answer(&s.call(json!({"type": "REVIVE"})), &chosen)));
+        let mut again = Scheduler::json(addr, "gone", json!({"id": {"value": fw}}));
+        t.push(normalize(&again.next(W).expect("ERROR").raw, &chosen));
+        t.push(format!("ended: {}", again.ended_within(W)));
+        let (mut next, _, chosen) = subscribe(addr, "next", json!({}));
+        let offered = next.next_event(W).expect("OFFERS");
+        t.push(normalize(&offered.raw, &chosen));
+        t.push(answer(&next.call(json!({"type": "TEARDOWN"})), &chosen));
+        t
+    });
+}
+
 /// Offers per framework in each time bucket, for a table.
 fn table(name: &str, counts: &[Vec<u32>], bucket: Duration) -> String {
     let mut out = format!("{name}: offers per framework per {} s\n", bucket.as_secs());
