@@ -254,6 +254,19 @@ fn declines_suppress_and_revive() {
         let n = |r: &Record| normalize(&r.raw, &chosen);
         let first = s.next_event(W).expect("OFFERS");
         let ids = |r: &Record| -> Vec<Value> { offers(&r.json()).iter().map(|o| o["id"].clone()).collect() };
+        // The default filter (5 s), declined as soon as offered: back at the
+        // fifth allocation after (a master's allocations drift a little
+        // past whole seconds, so the filter has ended by then).
+        let both_ids = ids(&first);
+        t.push(answer(&s.call(decline(&[&both_ids[0], &both_ids[1]], None)), &chosen));
+        let back = s.next_event(W).expect("both back (at an allocation)");
+        t.push(n(&back));
+        let back_ids = ids(&back);
+        t.push(answer(&s.call(decline(&[&back_ids[0], &back_ids[1]], None)), &chosen));
+        let offered = s.next_event(W).expect("and again");
+        t.push(n(&offered));
+        t.push(within("declined for 5 s at once: back after", offered.at - back.at, 4.9, 5.5));
+        let first = offered;
         let both_ids = ids(&first);
         let at = Instant::now();
         t.push(answer(&s.call(decline(&[&both_ids[0], &both_ids[1]], Some(2.0))), &chosen));

@@ -296,11 +296,12 @@ fn seed_walkthrough_with_curl() {
     assert_eq!(curl_call(&url, Some(&stream_id), &ack(status)).0, 202);
 
     // 5. DECLINE both outstanding offers: they come back together at the
-    //    allocation after the default 5 s filter.
+    //    allocation after the default 5 s filter (the allocations drift a
+    //    little past whole seconds, as a master's do).
     let mut decline = fixture("05-decline.json");
     decline["decline"]["offer_ids"] = json!([slave1["id"], remainder["id"]]);
     assert_eq!(curl_call(&url, Some(&stream_id), &decline).0, 202);
-    sim.advance(5);
+    sim.advance(6);
     let back = stream.next_skipping_heartbeats();
     assert_eq!(back["type"], "OFFERS");
     assert_eq!(scalar(offer_for(&back, 1), "cpus"), Some(2.0));
@@ -748,6 +749,18 @@ fn call(
     body: &Value,
     pushes: &mut Vec<Push>,
 ) -> Answer {
+    call_at(format, master, Duration::from_secs(now), stream_id, body, pushes)
+}
+
+/// [`call`] at a time given to the nanosecond.
+fn call_at(
+    format: Format,
+    master: &mut Master,
+    now: Duration,
+    stream_id: Option<&str>,
+    body: &Value,
+    pushes: &mut Vec<Push>,
+) -> Answer {
     let body = format.encode(body);
     let request = Request {
         method: "POST",
@@ -756,7 +769,7 @@ fn call(
         stream_id,
         body: &body,
     };
-    master.handle_call(&request, Duration::from_secs(now), pushes)
+    master.handle_call(&request, now, pushes)
 }
 
 /// The events pushed, decoded from `format` and shown as JSON; each push is
@@ -1073,13 +1086,15 @@ fn decline_filters_suppress_revive_disconnect_and_failover_timeout() {
             "decline": {"offer_ids": ids, "filters": {"refuse_seconds": 20.0}}});
         assert_eq!(call(format, &mut master, 1, sid, &decline, &mut pushes), Answer::Accepted);
         assert!(events(format, &pushes).is_empty());
-        assert_eq!(master.poll_timeout(), Some(Duration::from_secs(1)), "the next allocation");
-        for t in 1..=20 {
-            master.handle_timeout(Duration::from_secs(t), &mut pushes);
+        assert_eq!(master.poll_timeout(), Some(Duration::from_secs(1)), "the first allocation");
+        while let Some(t) = master.poll_timeout().filter(|t| *t < Duration::from_secs(21)) {
+            master.handle_timeout(t, &mut pushes);
         }
-        assert_eq!(events(format, &pushes), [json!({"type": "HEARTBEAT"})], "the allocations at 1..20 s offer nothing");
+        assert_eq!(events(format, &pushes), [json!({"type": "HEARTBEAT"})], "the allocations until 21 s offer nothing");
         pushes.clear();
-        master.handle_timeout(Duration::from_secs(21), &mut pushes);
+        let t = master.next_allocation();
+        assert!(t < Duration::from_millis(21_100), "{t:?}: a little more than a second apart");
+        master.handle_timeout(t, &mut pushes);
         let back = events(format, &pushes);
         assert_eq!(back.len(), 1);
         assert_eq!(back[0]["offers"]["offers"].as_array().unwrap().len(), 2);
@@ -1429,10 +1444,11 @@ fn offers_by_drf() {
             Answer::Accepted
         );
 
-        // Each second: who got an offer (each declines it at once).
-        let tick = |master: &mut Master, t: u64| -> Vec<&str> {
+        // At each allocation: who got an offer (each declines it at once).
+        let tick = |master: &mut Master| -> Vec<&str> {
             let mut pushes = Vec::new();
-            master.handle_timeout(Duration::from_secs(t), &mut pushes);
+            let t = master.next_allocation();
+            master.handle_timeout(t, &mut pushes);
             let mut got = Vec::new();
             for (fw, stream, sid) in &streams {
                 for event in events_of(format, &pushes, *stream).into_iter().filter(|e| e["type"] == "OFFERS") {
@@ -1442,26 +1458,27 @@ fn offers_by_drf() {
                         got.push(*fw);
                     }
                     let mut out = Vec::new();
-                    assert_eq!(call(format, master, t, Some(sid), &decline(fw, ids), &mut out), Answer::Accepted);
+                    let answer = call_at(format, master, t, Some(sid), &decline(fw, ids), &mut out);
+                    assert_eq!(answer, Answer::Accepted);
                 }
             }
             got
         };
-        for t in 1..=4 {
-            assert_eq!(tick(&mut master, t), ["b", "c"], "at {t} s: the two with no share");
+        for n in 1..=4 {
+            assert_eq!(tick(&mut master), ["b", "c"], "allocation {n}: the two with no share");
         }
         // Kill `a`'s task: its share is 0 again, and it had 2 allocations
         // to the others' 4 each.
         let kill = json!({"framework_id": {"value": "a"}, "type": "KILL", "kill": {"task_id": {"value": "t"}}});
         let mut out = Vec::new();
-        assert_eq!(call(format, &mut master, 4, sid_a, &kill, &mut out), Answer::Accepted);
+        let now = master.next_allocation() - Duration::from_millis(500);
+        assert_eq!(call_at(format, &mut master, now, sid_a, &kill, &mut out), Answer::Accepted);
         assert_eq!(update_states(&events(format, &out)), ["TASK_KILLED"]);
         // counts a 2, b 4, c 4: a, then b (by name); a 3, b 5, c 4: a, c;
         // a 4, b 5, c 5: a, b; a 5, b 6, c 5: a, c; a 6, b 6, c 6: a, b.
         let expected = [["a", "b"], ["a", "c"], ["a", "b"], ["a", "c"], ["a", "b"]];
         for (n, want) in expected.iter().enumerate() {
-            let t = 5 + n as u64;
-            assert_eq!(&tick(&mut master, t), want, "at {t} s");
+            assert_eq!(&tick(&mut master), want, "allocation {}", 5 + n);
         }
     });
 }
