@@ -393,6 +393,25 @@ fn error_answers() {
             let a = s.call_with(std::str::from_utf8(body).unwrap(), Some(&sid));
             t.push(format!("{:?}: {}", String::from_utf8_lossy(body), answer(&a, &chosen)));
         }
+        // JSON that parses but does not convert (stout's protobuf::parse).
+        for body in [
+            r#"{"type": 3}"#,
+            r#"{"type": "NOPE"}"#,
+            r#"{"type": null}"#,
+            r#"{"type": "TEARDOWN", "framework_id": "x"}"#,
+            r#"{"type": "TEARDOWN", "framework_id": {"value": 5}}"#,
+            r#"{"type": ["x"]}"#,
+            r#"{"type": "TEARDOWN", "framework_id": {"value": "x"}, "kill": {"task_id": {}}}"#,
+            r#"{"type": "DECLINE", "decline": {"offer_ids": [{"value": "1"}], "filters": {"refuse_seconds": "x"}}}"#,
+            r#"{"type": "DECLINE", "decline": {"offer_ids": [], "filters": {"refuse_seconds": "true"}}}"#,
+            r#"{"type": "ACKNOWLEDGE", "acknowledge": {"agent_id": {"value": "a"}, "task_id": {"value": "t"}, "uuid": "!!"}}"#,
+            r#"{"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "u", "name": "n", "checkpoint": "maybe"}}}"#,
+            r#"{"type": "SUBSCRIBE", "subscribe": {"framework_info": {}}}"#,
+            r#"{"type": "ACCEPT", "accept": {"offer_ids": [{}, {"value": "x"}, {}], "operations": [{"launch": {"task_infos": [{}]}}]}}"#,
+            r#"{"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "u", "name": "n", "labels": {"labels": [{"value": "v"}]}}}}"#,
+        ] {
+            t.push(format!("{body}: {}", answer(&s.call_with(body, Some(&sid)), &chosen)));
+        }
         let deep = "[".repeat(201) + &"]".repeat(201);
         t.push(format!("201 deep: {}", answer(&s.call_with(&deep, Some(&sid)), &chosen)));
         // An unknown offer: 202, then TASK_LOST.

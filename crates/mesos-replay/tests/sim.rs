@@ -616,7 +616,11 @@ fn error_answers_in_both_encodings() {
         }
         if let Format::Json = format {
             let reply = request(addr, "POST", &[("Content-Type", ct)], br#"{"type": 3}"#);
-            check(reply, 400, "Failed to convert JSON into Call protobuf: ", false);
+            expect(
+                reply,
+                400,
+                "Failed to convert JSON into Call protobuf: Not expecting a JSON number for field 'type'",
+            );
         }
         // 400: validation.
         let invalid = |call: &Value, why: &str| {

@@ -48,6 +48,7 @@ use super::allocator::{Allocator, DEFAULT_REFUSE_SECONDS, Offerable};
 use super::ids::{Rng, UuidKind, uuid_bytes, uuid_string};
 use super::picojson;
 use super::resources::{Resources, Role};
+use super::stout;
 
 /// The Unix time (seconds) a bare [`Master`] maps its time 0 to when
 /// [`Config::start_time`] is not given (the server gives it the clock's).
@@ -456,18 +457,23 @@ impl Master {
         };
         // The texts of the parse, convert and validate answers are those of
         // `Master::Http::scheduler` (src/master/http.cpp); the parser's are
-        // stout's and picojson's (see `picojson`); the converter's are this
-        // crate's own (stout's `protobuf::parse` says `Not expecting a JSON
-        // number for field 'x'` where we say where and why), but for a
-        // value that is not an object.
+        // stout's and picojson's (see `picojson`), the converter's stout's
+        // `protobuf::parse` (see `stout`); the codec then reads the call
+        // (its own texts only where stout and serde disagree on what is
+        // JSON, e.g. numbers with leading zeros).
         let call = match content_type {
             ContentType::Json => {
                 if let Err(e) = picojson::check(request.body) {
                     return Answer::error(400, format!("Failed to parse body into JSON: {e}"));
                 }
-                // stout's `protobuf::parse`: the value must be an object.
+                // stout's `protobuf::parse`, for its texts (see `stout`).
                 if request.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
                     return Answer::error(400, "Failed to convert JSON into Call protobuf: Expecting a JSON object");
+                }
+                if let Ok(value) = serde_json::from_slice::<serde_json::Value>(request.body)
+                    && let Err(e) = stout::check(&value, "mesos.v1.scheduler.Call")
+                {
+                    return Answer::error(400, format!("Failed to convert JSON into Call protobuf: {e}"));
                 }
                 match mesos_codec::json::from_json::<Call>(request.body) {
                     Ok(call) => call,

@@ -7,7 +7,8 @@
 //! - [`allocator`]: the hierarchical allocator and its DRF sorters.
 //! - [`resources`]: the cluster's resources and their arithmetic.
 //! - [`ids`]: deterministic ids and random choices derived from the seed.
-//! - `picojson`: the master's explanation of JSON that does not parse.
+//! - `picojson`, `stout`: the master's explanations of JSON that does not
+//!   parse, and of JSON that does not convert to a call.
 
 pub mod allocator;
 pub mod ids;
@@ -16,6 +17,7 @@ mod picojson;
 mod record;
 pub mod resources;
 pub mod server;
+mod stout;
 
 pub use master::{Answer, Config, Master, Push, Request, StreamKey};
 pub use server::{Clock, SimHandle, spawn};
