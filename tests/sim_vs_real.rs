@@ -125,7 +125,7 @@ fn subscribed_and_offers() {
             two.sort_by_key(|r| r.ty());
             let [heartbeat, offers] = two;
             t.push(normalize(&heartbeat.raw, &chosen));
-            t.push(within("HEARTBEAT after SUBSCRIBED", heartbeat.at - subscribed.at, 0.0, 0.05));
+            t.push(within("HEARTBEAT after SUBSCRIBED", heartbeat.at - subscribed.at, 0.0, 0.25));
             t.push(normalize(&offers.raw, &chosen));
             t.push(within("OFFERS after SUBSCRIBED", offers.at - subscribed.at, 0.0, 0.3));
             t.push(answer(&s.call(json!({"type": "TEARDOWN"})), &chosen));
