@@ -55,6 +55,11 @@ impl Conn {
         Conn { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream }
     }
 
+    /// The connection's socket (to shut it down from elsewhere).
+    pub fn socket(&self) -> TcpStream {
+        self.writer.try_clone().unwrap()
+    }
+
     /// Sends a request: `POST`/`GET` `path` with these headers (in order)
     /// and `body` (a `Content-Length` is added when there is a body).
     pub fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) {

@@ -8,9 +8,10 @@
 //!   [`TASKS_PER_FRAMEWORK`] tasks, and declines the rest; it acknowledges
 //!   every status update that carries a uuid. Calls are answered at the
 //!   time the event that caused them was pushed; then the clock jumps to
-//!   [`Master::poll_timeout`] (task ends, retries, filters, heartbeats every
-//!   15 s) until [`SPAN`] of simulated time has passed (`SIM_BENCH_SECONDS`
-//!   sets another span).
+//!   [`Master::poll_timeout`] (the allocation every second, which is when
+//!   declined and freed resources are offered again, task ends, retries,
+//!   heartbeats every 15 s) until [`SPAN`] of simulated time has passed
+//!   (`SIM_BENCH_SECONDS` sets another span).
 //! - `http`: the same schedulers over the hyper server on loopback, on the
 //!   virtual clock (a 4-thread tokio runtime): one client task per
 //!   framework reads its stream (one connection) and posts its calls one

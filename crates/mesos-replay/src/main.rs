@@ -82,9 +82,11 @@ enum Command {
         /// Heartbeat interval, seconds (fractions allowed).
         #[arg(long, default_value = "15", value_parser = positive_seconds)]
         heartbeat: Duration,
-        /// Seed of every id the master chooses.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Seed of every id the master chooses and of its random choices
+        /// (a fresh one at every start unless given; printed at start so a
+        /// run can be repeated).
+        #[arg(long)]
+        seed: Option<u64>,
         /// Write what the simulator serves as session files in this
         /// directory, one per framework.
         #[arg(long, value_name = "DIR")]
@@ -93,6 +95,11 @@ enum Command {
         /// its connection is closed (docs/sim.md).
         #[arg(long, value_name = "BYTES", default_value_t = sim::server::DEFAULT_STREAM_BACKLOG)]
         stream_backlog: usize,
+        /// The master's and its agents' hostname (as a master's
+        /// `--hostname`); by default `localhost` on a loopback address, else
+        /// the address.
+        #[arg(long)]
+        hostname: Option<String>,
     },
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
@@ -147,9 +154,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog) = match cli.command {
-        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog } => {
-            (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog)
+    let (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog, hostname) = match cli.command {
+        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog, hostname } => {
+            (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog, hostname)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
         Command::Diff { a, b } => return diff(&a, &b),
@@ -183,14 +190,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             return replay(&session, listen, options, report.as_deref(), allow_torn);
         }
     };
-    let config = Config { agents, cpus, mem, heartbeat, seed, record, ..Config::default() };
+    let seed = seed.unwrap_or_else(sim::ids::fresh_seed);
+    let config = Config { agents, cpus, mem, heartbeat, seed, record, hostname, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let handle = sim::spawn_with(listener, config, Clock::Real, sim::Options { stream_backlog })?;
         eprintln!(
-            "mesos-replay sim: master {} listening on {}",
+            "mesos-replay sim: master {} (--seed {seed}) listening on {}",
             handle.with_master(|m| m.id().to_owned()),
             handle.local_addr()
         );

@@ -253,12 +253,12 @@ impl<'a> Json<'a> {
     /// them: disk, mem, gpus, cpus), then ranges as `"[b-e, b-e]"`.
     fn resources(&mut self, r: &Resources) {
         self.open_object();
-        self.key("disk").double(r.disk);
-        self.key("mem").double(r.mem);
+        self.key("disk").double(r.disk());
+        self.key("mem").double(r.mem());
         self.key("gpus").double(0.0);
-        self.key("cpus").double(r.cpus);
-        if !r.ports.is_empty() {
-            let ranges: Vec<String> = r.ports.iter().map(|(b, e)| format!("{b}-{e}")).collect();
+        self.key("cpus").double(r.cpus());
+        if !r.ports().is_empty() {
+            let ranges: Vec<String> = r.ports().iter().map(|(b, e)| format!("{b}-{e}")).collect();
             self.key("ports").string(&format!("[{}]", ranges.join(", ")));
         }
         self.close_object();
@@ -464,14 +464,14 @@ fn framework(w: &mut Json<'_>, f: &FrameworkView, past: Option<&FrameworkHistory
     let live: Vec<&TaskHistory> = past.map(|p| p.tasks.iter().rev().collect()).unwrap_or_default();
     let mut used = Resources::default();
     for t in live.iter().filter(|t| !is_terminal(t.state)) {
-        used.add(&t.resources);
+        used.add_all(&t.resources);
     }
     let offered = match past {
         Some(p) => p.offered.clone(),
         None => {
             let mut offered = Resources::default();
             for o in &f.offers {
-                offered.add(&o.resources);
+                offered.add_all(&o.resources);
             }
             offered
         }
@@ -507,7 +507,7 @@ fn framework(w: &mut Json<'_>, f: &FrameworkView, past: Option<&FrameworkHistory
         w.key("principal").string(principal);
     }
     let mut total = used.clone();
-    total.add(&offered);
+    total.add_all(&offered);
     w.key("resources");
     w.resources(&total);
     if reregistered != registered {
@@ -822,15 +822,15 @@ pub(crate) fn metrics(request: &Request, view: &View, history: &History, clock: 
     let mut used = Resources::default();
     let mut offered = Resources::default();
     for a in &view.agents {
-        total.add(&a.total);
-        used.add(&a.used);
-        offered.add(&a.offered);
+        total.add_all(&a.total);
+        used.add_all(&a.used);
+        offered.add_all(&a.offered);
     }
     let percent = |part: f64, whole: f64| if whole > 0.0 { part / whole } else { 0.0 };
     for (name, t, u, o) in [
-        ("cpus", total.cpus, used.cpus, offered.cpus),
-        ("mem", total.mem, used.mem, offered.mem),
-        ("disk", total.disk, used.disk, offered.disk),
+        ("cpus", total.cpus(), used.cpus(), offered.cpus()),
+        ("mem", total.mem(), used.mem(), offered.mem()),
+        ("disk", total.disk(), used.disk(), offered.disk()),
     ] {
         set(&format!("master/{name}_total"), t);
         set(&format!("master/{name}_used"), u);
@@ -897,9 +897,9 @@ pub(crate) fn metrics(request: &Request, view: &View, history: &History, clock: 
         set("slave/executors_terminated", completed.clone().count() as f64);
         set("containerizer/fetcher/task_fetches_succeeded", (on_agent.len() + completed.count()) as f64);
         for (name, t, u) in [
-            ("cpus", agent.total.cpus, agent.used.cpus + 0.1 * executors),
-            ("mem", agent.total.mem, agent.used.mem + 32.0 * executors),
-            ("disk", agent.total.disk, agent.used.disk),
+            ("cpus", agent.total.cpus(), agent.used.cpus() + 0.1 * executors),
+            ("mem", agent.total.mem(), agent.used.mem() + 32.0 * executors),
+            ("disk", agent.total.disk(), agent.used.disk()),
         ] {
             set(&format!("slave/{name}_total"), t);
             set(&format!("slave/{name}_used"), u);
@@ -921,11 +921,11 @@ pub(crate) fn metrics(request: &Request, view: &View, history: &History, clock: 
     for f in view.frameworks.iter().filter(|f| !f.removed) {
         let entry = roles.entry(role_of(&f.info)).or_default();
         for o in &f.offers {
-            entry.0.add(&o.resources);
+            entry.0.add_all(&o.resources);
         }
         if let Some(past) = history.framework(&f.id) {
             for t in past.tasks.iter().filter(|t| !is_terminal(t.state)) {
-                entry.0.add(&t.resources);
+                entry.0.add_all(&t.resources);
             }
         }
         entry.1 += f.filters;
@@ -936,20 +936,21 @@ pub(crate) fn metrics(request: &Request, view: &View, history: &History, clock: 
     for f in view.frameworks.iter().filter(|f| !f.removed) {
         let Some(past) = history.framework(&f.id) else { continue };
         for t in past.tasks.iter().filter(|t| !is_terminal(t.state)) {
-            consumed.entry(role_of(&f.info)).or_default().add(&t.resources);
-            consumed.entry(String::new()).or_default().add(&t.resources);
+            consumed.entry(role_of(&f.info)).or_default().add_all(&t.resources);
+            consumed.entry(String::new()).or_default().add_all(&t.resources);
         }
     }
     for (role, used) in &consumed {
-        for (name, amount) in [("cpus", used.cpus), ("mem", used.mem), ("disk", used.disk)] {
+        for (name, amount) in [("cpus", used.cpus()), ("mem", used.mem()), ("disk", used.disk())] {
             if amount > 0.0 {
                 set(&format!("allocator/mesos/quota/roles/{role}/resources/{name}/consumed"), amount);
             }
         }
     }
     for (role, (held, filters)) in &roles {
-        let share =
-            percent(held.cpus, total.cpus).max(percent(held.mem, total.mem)).max(percent(held.disk, total.disk));
+        let share = percent(held.cpus(), total.cpus())
+            .max(percent(held.mem(), total.mem()))
+            .max(percent(held.disk(), total.disk()));
         set(&format!("allocator/mesos/roles/{role}/shares/dominant"), share);
         set(&format!("allocator/mesos/offer_filters/roles/{role}/active"), *filters as f64);
     }

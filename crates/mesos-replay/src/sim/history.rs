@@ -131,7 +131,7 @@ pub(crate) fn decode_call(body: &[u8], content_type: Option<ContentType>) -> Opt
 impl FrameworkHistory {
     fn offer_gone(&mut self, id: &str) {
         if let Some(resources) = self.offers.remove(id) {
-            self.offered.subtract(&resources);
+            self.offered.subtract_all(&resources);
         }
     }
 
@@ -280,7 +280,7 @@ impl History {
                 f.offers_sent += ids.offer_ids.len() as u64;
                 for id in &ids.offer_ids {
                     if let Some(offer) = master.view_offer(id) {
-                        f.offered.add(&offer.resources);
+                        f.offered.add_all(&offer.resources);
                         f.offers.insert(offer.id, offer.resources);
                     }
                 }

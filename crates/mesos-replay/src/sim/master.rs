@@ -8,9 +8,29 @@
 //! Each of these returns [`Push`]es: framed RecordIO records to write to a
 //! subscription stream (one record, one HTTP chunk) and streams to close.
 //! Time is a [`Duration`] since the master started, so a test can run it on
-//! a virtual clock and get the same bytes every time.
+//! a virtual clock and get the same bytes every time; the Unix time it
+//! started at ([`Config::start_time`]) turns it into the timestamps a
+//! framework sees.
+//!
+//! What it does is what a Mesos 1.11.0 master with two agents
+//! (`mesos-local`) does, as read in its sources and checked against a real
+//! one (`tests/sim_vs_real.rs`):
+//!
+//! - the allocator ([`super::allocator`]): DRF with allocation counts,
+//!   allocation runs every second and when a framework is added, activated
+//!   or revives, refusal filters on resources;
+//! - the agents: each task's status updates are kept by its agent and sent
+//!   to the master one at a time, the next only once the framework
+//!   acknowledged the last, re-sent after 10 s, 20 s, ... up to 10 min; the
+//!   master learns the agent's latest task state with each (so a task that
+//!   ended behind an unacknowledged update gives its resources back only
+//!   then); a (re)subscription makes the agents running its tasks re-send
+//!   what is pending at once;
+//! - what it writes: `master_info` as the master fills it, offers as
+//!   `Master::offer` writes them, status updates as the agent and the
+//!   command executor make them, the master's own texts.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,31 +38,47 @@ use mesos_codec::negotiate::{self, ContentType};
 use mesos_codec::recordio;
 use mesos_codec::v1::scheduler::{Call, Event, call, event};
 use mesos_codec::v1::{
-    Address, AgentId, ContainerStatus, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, NetworkInfo, Offer, OfferId,
-    TaskId, TaskInfo, TaskState, TaskStatus, Url, framework_info, network_info, offer, task_status,
+    Address, AgentId, ContainerId, ContainerStatus, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, NetworkInfo,
+    Offer, OfferId, TaskId, TaskInfo, TaskState, TaskStatus, Url, framework_info, master_info, network_info, offer,
+    resource, task_status,
 };
 use prost::Message;
 
-use super::ids::{UuidKind, uuid_bytes, uuid_string};
-use super::resources::Resources;
+use super::allocator::{Allocator, DEFAULT_REFUSE_SECONDS, Offerable};
+use super::ids::{Rng, UuidKind, uuid_bytes, uuid_string};
+use super::picojson;
+use super::resources::{Resources, Role};
+use super::stout;
 
 mod view;
 pub use view::{AgentView, FrameworkView, OfferView, TaskView, View};
 
-/// The Unix time (seconds) that simulated time 0 maps to in status update
-/// timestamps: the first update of the seed walkthrough.
-pub const EPOCH_SECONDS: f64 = 1_460_526_113.0;
+/// The Unix time (seconds) a bare [`Master`] maps its time 0 to when
+/// [`Config::start_time`] is not given (the server gives it the clock's).
+pub const DEFAULT_START_SECONDS: u64 = 1_796_000_000;
 
 /// First retry delay of an unacknowledged status update; it doubles up to
-/// [`UPDATE_RETRY_MAX`], as an agent's status update manager does.
+/// [`UPDATE_RETRY_MAX`] (`STATUS_UPDATE_RETRY_INTERVAL_MIN` / `_MAX`).
 pub const UPDATE_RETRY_MIN: Duration = Duration::from_secs(10);
 /// Longest delay between two sends of an unacknowledged status update.
 pub const UPDATE_RETRY_MAX: Duration = Duration::from_secs(600);
 
+/// How long after its due time a periodic allocation run ends, as seen on
+/// a real master: its allocator waits `allocation_interval` after each
+/// run ends (libprocess `loop` over `after`), and consecutive runs of a
+/// 1.11.0 master with two agents come 1.0009 to 1.0018 s apart (1.0013 s on
+/// average). The drift decides, for instance, that an offer declined for
+/// 5 s a millisecond after an allocation comes back at the fifth one, not
+/// the sixth.
+pub const ALLOCATION_RUN_TIME: Duration = Duration::from_micros(1300);
+
+/// The version a 1.11.0 master reports.
+pub const VERSION: &str = "1.11.0";
+
 /// The simulated cluster and master settings.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Number of agents (`slave0`, `slave1`, ...).
+    /// Number of agents (`S0`, `S1`, ...).
     pub agents: usize,
     /// `cpus` of each agent.
     pub cpus: f64,
@@ -54,18 +90,30 @@ pub struct Config {
     pub ports: (u64, u64),
     /// Heartbeat interval.
     pub heartbeat: Duration,
-    /// Seed of every id the master chooses.
+    /// How often the allocator runs (`--allocation_interval`, 1 s).
+    pub allocation_interval: Duration,
+    /// Seed of every id the master chooses and of its random choices.
     pub seed: u64,
     /// The master's address, as written in `master_info`.
     pub address: std::net::SocketAddr,
+    /// The master's (and its agents') hostname; by default `localhost` for
+    /// a loopback address (what a master finds for 127.0.0.1), else the
+    /// address.
+    pub hostname: Option<String>,
+    /// The Unix time of master time 0 (status update timestamps). `None`:
+    /// on the real clock the server takes the system clock's when it
+    /// starts; a virtual clock and a bare [`Master`] take
+    /// [`DEFAULT_START_SECONDS`] (the same bytes every run).
+    pub start_time: Option<Duration>,
     /// Where to write what the server served as session files, one per
     /// framework (`--record`); the server's business, not the master's.
     pub record: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
-    /// The seed walkthrough's cluster: two agents with 2 cpus, 996 MB of
-    /// memory, 30509 MB of disk and ports 31000-32000; 15 s heartbeats.
+    /// The cluster of `cargo xtask real-master` (`mesos-local` with
+    /// `cpus:2;mem:996;disk:30509;ports:[31000-32000]`): two agents; 15 s
+    /// heartbeats, allocations every second.
     fn default() -> Self {
         Config {
             agents: 2,
@@ -74,8 +122,11 @@ impl Default for Config {
             disk: 30509.0,
             ports: (31000, 32000),
             heartbeat: Duration::from_secs(15),
+            allocation_interval: Duration::from_secs(1),
             seed: 0,
             address: std::net::SocketAddr::from(([127, 0, 0, 1], 5050)),
+            hostname: None,
+            start_time: None,
             record: None,
         }
     }
@@ -152,9 +203,6 @@ pub enum Push {
 #[derive(Debug)]
 struct Agent {
     id: String,
-    hostname: String,
-    ip: String,
-    free: Resources,
 }
 
 #[derive(Debug)]
@@ -162,25 +210,40 @@ struct PendingOffer {
     id: String,
     framework: usize,
     agent: usize,
+    /// Allocated to the offer's role.
     resources: Resources,
 }
 
-#[derive(Debug)]
-struct PendingUpdate {
-    status: TaskStatus,
-    /// When to send it (again); `None` until first sent.
-    next_send: Option<Duration>,
-    backoff: Duration,
+/// How a task's command ends by itself, as the command executor reports it.
+#[derive(Clone, Debug)]
+struct Ending {
+    at: Duration,
+    state: TaskState,
+    message: String,
 }
 
 #[derive(Debug)]
 struct Task {
     info: TaskInfo,
     agent: usize,
+    /// What it uses, allocated to its role.
     resources: Resources,
+    /// The master's state of it: the agent's latest, as last reported.
     state: TaskState,
-    finish_at: Option<Duration>,
-    updates: VecDeque<PendingUpdate>,
+    /// The state of the last update the master forwarded (reconciliation
+    /// reports it).
+    status_update_state: Option<TaskState>,
+    /// The agent's (and executor's) state of it.
+    agent_state: TaskState,
+    ending: Option<Ending>,
+    /// The agent's status update stream: unacknowledged updates, oldest first.
+    updates: VecDeque<TaskStatus>,
+    /// When the agent re-sends the first of `updates`, and its interval.
+    retry_at: Option<Duration>,
+    retry_interval: Duration,
+    /// The latest container status the master saw.
+    container_status: Option<ContainerStatus>,
+    container: ContainerStatus,
 }
 
 #[derive(Debug)]
@@ -197,19 +260,25 @@ struct Framework {
     info: FrameworkInfo,
     subscription: Option<Subscription>,
     removed: bool,
-    suppressed: bool,
-    /// Agent index → refused until.
-    filters: BTreeMap<usize, Duration>,
     failover_at: Option<Duration>,
     tasks: BTreeMap<String, Task>,
-    /// `cpus` and `mem` of its outstanding offers and live tasks, kept as
-    /// they change (for DRF).
-    used: (f64, f64),
+}
+
+fn has_capability(info: &FrameworkInfo, ty: framework_info::capability::Type) -> bool {
+    info.capabilities.iter().any(|c| c.r#type() == ty)
 }
 
 impl Framework {
     fn partition_aware(&self) -> bool {
-        self.info.capabilities.iter().any(|c| c.r#type() == framework_info::capability::Type::PartitionAware)
+        has_capability(&self.info, framework_info::capability::Type::PartitionAware)
+    }
+
+    fn multi_role(&self) -> bool {
+        has_capability(&self.info, framework_info::capability::Type::MultiRole)
+    }
+
+    fn refinement(&self) -> bool {
+        has_capability(&self.info, framework_info::capability::Type::ReservationRefinement)
     }
 }
 
@@ -218,22 +287,31 @@ impl Framework {
 pub struct Master {
     config: Config,
     master_id: String,
+    hostname: String,
+    ip: String,
+    start: Duration,
     agents: Vec<Agent>,
-    total: Resources,
+    allocator: Allocator,
     frameworks: Vec<Framework>,
     /// Outstanding offers by number (the `N` of `<master id>-O<N>`).
     offers: BTreeMap<u64, PendingOffer>,
     next_offer: u64,
     next_stream: u64,
     next_status: u64,
+    next_container: u64,
+    next_framework: u64,
+    next_allocation: Duration,
+    rng: Rng,
 }
 
 fn call_type_name(call: &Call) -> &'static str {
     call::Type::try_from(call.r#type.unwrap_or(0)).map(|t| t.as_str_name()).unwrap_or("UNKNOWN")
 }
 
-/// `sleep N`, `sleep Ns`, `/bin/sleep 3000s`: how long the command runs.
-fn sleep_duration(info: &TaskInfo) -> Option<Duration> {
+/// How a task's command ends by itself, if the simulator can tell:
+/// `sleep N` after N seconds with status 0; `true`, `false`, `exit N`
+/// and `echo ...` at once. Anything else runs until killed.
+fn command_ending(info: &TaskInfo) -> Option<(Duration, i32)> {
     let command = info.command.as_ref()?;
     let mut words: Vec<&str> = Vec::new();
     if command.shell.unwrap_or(true) {
@@ -242,46 +320,86 @@ fn sleep_duration(info: &TaskInfo) -> Option<Duration> {
         words.extend(command.value.as_deref());
         words.extend(command.arguments.iter().skip(1).map(String::as_str));
     }
-    let [program, amount] = words.as_slice() else { return None };
-    if *program != "sleep" && !program.ends_with("/sleep") {
-        return None;
+    let program = words.first()?.rsplit('/').next()?;
+    match (program, &words[1..]) {
+        ("sleep", [amount]) => {
+            let seconds: f64 = amount.strip_suffix('s').unwrap_or(amount).parse().ok()?;
+            (seconds.is_finite() && seconds >= 0.0).then(|| (Duration::from_secs_f64(seconds), 0))
+        }
+        ("true", []) => Some((Duration::ZERO, 0)),
+        ("false", []) => Some((Duration::ZERO, 1)),
+        ("exit", []) => Some((Duration::ZERO, 0)),
+        ("exit", [code]) => code.parse::<i32>().ok().map(|c| (Duration::ZERO, c & 0xff)),
+        ("echo", _) => Some((Duration::ZERO, 0)),
+        _ => None,
     }
-    let seconds: f64 = amount.strip_suffix('s').unwrap_or(amount).parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+}
+
+fn is_terminal(state: TaskState) -> bool {
+    matches!(
+        state,
+        TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+            | TaskState::TaskError
+            | TaskState::TaskLost
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator
+    )
+}
+
+/// `protobuf::framework::getRoles`: `roles` for a MULTI_ROLE framework,
+/// else its `role` (by default `*`).
+fn framework_roles(info: &FrameworkInfo) -> Vec<String> {
+    if has_capability(info, framework_info::capability::Type::MultiRole) {
+        let mut roles = info.roles.clone();
+        roles.sort();
+        roles.dedup();
+        roles
+    } else {
+        #[allow(deprecated)]
+        let role = info.role.clone();
+        vec![role.unwrap_or_else(|| "*".into())]
+    }
 }
 
 impl Master {
     /// A master with its agents, as `config` says.
     pub fn new(config: Config) -> Master {
         let master_id = uuid_string(&uuid_bytes(config.seed, UuidKind::Master, 0));
-        let per_agent = Resources {
-            cpus: config.cpus,
-            mem: config.mem,
-            disk: config.disk,
-            ports: if config.ports.0 <= config.ports.1 { vec![config.ports] } else { Vec::new() },
-        };
-        let mut total = Resources::default();
+        let ip = config.address.ip().to_string();
+        let hostname = config.hostname.clone().unwrap_or_else(|| {
+            if config.address.ip().is_loopback() && config.address.is_ipv4() { "localhost".into() } else { ip.clone() }
+        });
+        let start = config.start_time.unwrap_or(Duration::from_secs(DEFAULT_START_SECONDS));
+        let mut allocator = Allocator::new(config.allocation_interval.max(Duration::from_millis(1)));
+        let ports = (config.ports.0 <= config.ports.1).then_some(config.ports);
         let agents = (0..config.agents)
             .map(|n| {
-                total.add(&per_agent);
-                Agent {
-                    id: format!("{master_id}-S{n}"),
-                    hostname: format!("slave{n}"),
-                    ip: format!("127.0.1.{}", (n % 254) + 1),
-                    free: per_agent.clone(),
-                }
+                allocator.add_agent(Resources::agent(config.cpus, config.mem, config.disk, ports));
+                Agent { id: format!("{master_id}-S{n}") }
             })
             .collect();
+        let next_allocation = allocator.interval();
+        let rng = Rng::new(config.seed);
         Master {
             config,
             master_id,
+            hostname,
+            ip,
+            start,
             agents,
-            total,
+            allocator,
             frameworks: Vec::new(),
             offers: BTreeMap::new(),
             next_offer: 0,
             next_stream: 0,
             next_status: 0,
+            next_container: 0,
+            next_framework: 0,
+            next_allocation,
+            rng,
         }
     }
 
@@ -290,9 +408,21 @@ impl Master {
         &self.master_id
     }
 
-    /// The agents' ids, in order (`slave0` first).
+    /// The agents' ids, in order (`S0` first).
     pub fn agent_ids(&self) -> Vec<String> {
         self.agents.iter().map(|a| a.id.clone()).collect()
+    }
+
+    /// When the next periodic allocation is due: `allocation_interval`
+    /// after the start, then [`ALLOCATION_RUN_TIME`] more than
+    /// `allocation_interval` after each.
+    pub fn next_allocation(&self) -> Duration {
+        self.next_allocation
+    }
+
+    /// The seed this master was made with.
+    pub fn seed(&self) -> u64 {
+        self.config.seed
     }
 
     /// Whether the framework `id` was removed (torn down or failed over
@@ -304,6 +434,11 @@ impl Master {
     /// The framework whose subscription `stream` is.
     pub fn stream_framework(&self, stream: StreamKey) -> Option<&str> {
         self.frameworks.iter().find(|f| f.subscription.as_ref().is_some_and(|s| s.key == stream)).map(|f| f.id.as_str())
+    }
+
+    /// Unix time at master time `now`, in seconds (`Clock::now().secs()`).
+    fn unix(&self, now: Duration) -> f64 {
+        self.start.saturating_add(now).as_secs_f64()
     }
 
     // ----- the scheduler API -----
@@ -324,12 +459,24 @@ impl Master {
             Err(e) => return Answer::error(e.status(), e.to_string()),
         };
         // The texts of the parse, convert and validate answers are those of
-        // `Master::Http::scheduler` (src/master/http.cpp): the JSON parser's
-        // and converter's own explanations are this crate's, not stout's.
+        // `Master::Http::scheduler` (src/master/http.cpp); the parser's are
+        // stout's and picojson's (see `picojson`), the converter's stout's
+        // `protobuf::parse` (see `stout`); the codec then reads the call
+        // (its own texts only where stout and serde disagree on what is
+        // JSON, e.g. numbers with leading zeros).
         let call = match content_type {
             ContentType::Json => {
-                if let Err(e) = serde_json::from_slice::<serde_json::Value>(request.body) {
+                if let Err(e) = picojson::check(request.body) {
                     return Answer::error(400, format!("Failed to parse body into JSON: {e}"));
+                }
+                // stout's `protobuf::parse`, for its texts (see `stout`).
+                if request.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                    return Answer::error(400, "Failed to convert JSON into Call protobuf: Expecting a JSON object");
+                }
+                if let Ok(value) = serde_json::from_slice::<serde_json::Value>(request.body)
+                    && let Err(e) = stout::check(&value, "mesos.v1.scheduler.Call")
+                {
+                    return Answer::error(400, format!("Failed to convert JSON into Call protobuf: {e}"));
                 }
                 match mesos_codec::json::from_json::<Call>(request.body) {
                     Ok(call) => call,
@@ -345,6 +492,13 @@ impl Master {
         };
         if let Err(e) = validate(&call) {
             return Answer::error(400, format!("Failed to validate scheduler::Call: {e}"));
+        }
+        // src/master/http.cpp: the answer's type is negotiated for the two
+        // calls that have a body to answer with.
+        if matches!(call.r#type(), call::Type::Subscribe | call::Type::ReconcileOperations)
+            && let Err(e) = negotiate::response_content_type(request.accept)
+        {
+            return Answer::error(e.status(), e.to_string());
         }
         if call.r#type() == call::Type::Subscribe {
             let response_type = match negotiate::response_content_type(request.accept) {
@@ -371,38 +525,38 @@ impl Master {
                 return Answer::error(
                     400,
                     format!(
-                        "The stream ID included in this request didn't match the stream ID currently associated \
-                         with framework ID '{framework_id}'"
+                        "The stream ID '{id}' included in this request didn't match the stream ID currently \
+                         associated with framework ID {framework_id}"
                     ),
                 );
             }
             Some(_) => {}
         }
         match call.r#type() {
-            call::Type::Teardown => {
-                self.remove_framework(fw, pushes);
-                self.allocate(now, pushes);
-            }
+            call::Type::Teardown => self.remove_framework(fw, now, pushes),
             call::Type::Accept => self.accept(fw, call.accept.unwrap_or_default(), now, pushes),
             call::Type::Decline => {
                 let decline = call.decline.unwrap_or_default();
-                self.decline(fw, &decline.offer_ids, decline.filters.and_then(|f| f.refuse_seconds), now, pushes);
+                let refuse = decline.filters.and_then(|f| f.refuse_seconds).unwrap_or(DEFAULT_REFUSE_SECONDS);
+                self.decline(&decline.offer_ids, refuse, now);
             }
             call::Type::Revive => {
-                let f = &mut self.frameworks[fw];
-                f.filters.clear();
-                f.suppressed = false;
+                let roles = self.role_set(fw, &call.revive.unwrap_or_default().roles);
+                self.allocator.revive_roles(fw, &roles);
                 self.allocate(now, pushes);
             }
-            call::Type::Suppress => self.frameworks[fw].suppressed = true,
+            call::Type::Suppress => {
+                let roles = self.role_set(fw, &call.suppress.unwrap_or_default().roles);
+                self.allocator.suppress(fw, &roles);
+            }
             call::Type::UpdateFramework => {
                 let update = call.update_framework.unwrap_or_default();
-                let f = &mut self.frameworks[fw];
                 let mut info = update.framework_info;
-                info.id = Some(FrameworkId { value: f.id.clone() });
-                f.info = info;
-                f.suppressed = !update.suppressed_roles.is_empty();
-                self.allocate(now, pushes);
+                info.id = Some(FrameworkId { value: self.frameworks[fw].id.clone() });
+                let roles = self.intern_roles(&info);
+                let suppressed = update.suppressed_roles.iter().map(|r| self.allocator.role(r)).collect();
+                self.frameworks[fw].info = info;
+                self.allocator.update_framework(fw, roles, suppressed);
                 return Answer::Ok;
             }
             call::Type::Kill => {
@@ -417,12 +571,29 @@ impl Master {
                 let tasks = call.reconcile.unwrap_or_default().tasks;
                 self.reconcile(fw, &tasks, now, pushes);
             }
-            // No custom executors, inverse offers or allocator requests exist
-            // in this cluster: a master accepts these and has nothing to do.
+            call::Type::Shutdown => {
+                // A command task's executor has the task's id: shutting it
+                // down kills the task.
+                let shutdown = call.shutdown.unwrap_or_default();
+                let agent = shutdown.agent_id.value;
+                let executor = shutdown.executor_id.value;
+                let on_agent = self.frameworks[fw]
+                    .tasks
+                    .get(&executor)
+                    .is_some_and(|t| self.agents[t.agent].id == agent && t.info.executor.is_none());
+                if on_agent {
+                    self.kill(fw, &executor, None, now, pushes);
+                }
+            }
+            // No custom executors, inverse offers, operations or allocator
+            // requests exist in this cluster: a master accepts these and has
+            // nothing to do (no operation is known, so none is reconciled).
             call::Type::Message
             | call::Type::Request
             | call::Type::AcceptInverseOffers
-            | call::Type::DeclineInverseOffers => {}
+            | call::Type::DeclineInverseOffers
+            | call::Type::AcknowledgeOperationStatus
+            | call::Type::ReconcileOperations => {}
             // src/master/http.cpp answers `NotImplemented()`, whose default
             // body is libprocess's (process/http.hpp).
             call::Type::Unknown => return Answer::error(501, "501 Not Implemented."),
@@ -433,8 +604,10 @@ impl Master {
         Answer::Accepted
     }
 
-    /// The subscription's connection is gone: the framework is disconnected,
-    /// its offers are rescinded and its failover timeout starts.
+    /// The subscription's connection is gone (`Master::exited`): the
+    /// framework is disconnected and deactivated, its offers rescinded, and
+    /// its failover timeout starts. What it held is offered again at the
+    /// next allocation.
     pub fn stream_closed(&mut self, stream: StreamKey, now: Duration, pushes: &mut Vec<Push>) {
         let Some(fw) = self.frameworks.iter().position(|f| f.subscription.as_ref().is_some_and(|s| s.key == stream))
         else {
@@ -447,102 +620,103 @@ impl Master {
         let timeout =
             if timeout > 0.0 { Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX) } else { Duration::ZERO };
         f.failover_at = Some(now.saturating_add(timeout));
-        self.recover_offers(fw);
+        self.allocator.deactivate_framework(fw);
+        self.discard_offers(fw, now);
         self.handle_timeout(now, pushes);
-        self.allocate(now, pushes);
     }
 
     /// When the master next needs [`handle_timeout`](Self::handle_timeout).
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let mut next: Option<Duration> = None;
-        let mut consider = |t: Duration| next = Some(next.map_or(t, |n| n.min(t)));
+        let mut next = self.next_allocation;
+        let mut consider = |t: Duration| next = next.min(t);
         for f in self.frameworks.iter().filter(|f| !f.removed) {
             if let Some(t) = f.failover_at {
                 consider(t);
             }
+            if let Some(sub) = &f.subscription {
+                consider(sub.next_heartbeat);
+            }
             for task in f.tasks.values() {
-                if let Some(t) = task.finish_at {
+                if let Some(e) = &task.ending {
+                    consider(e.at);
+                }
+                if let Some(t) = task.retry_at {
                     consider(t);
                 }
             }
-            if let Some(sub) = &f.subscription {
-                consider(sub.next_heartbeat);
-                f.filters.values().for_each(|&t| consider(t));
-                for task in f.tasks.values() {
-                    if let Some(t) = task.updates.front().and_then(|u| u.next_send) {
-                        consider(t);
-                    }
-                }
-            }
         }
-        next
+        Some(next)
     }
 
-    /// Does everything due at or before `now`: heartbeats, tasks that end,
-    /// status update retries, expired filters, failover timeouts.
+    /// Does everything due at or before `now`: framework failover timeouts,
+    /// commands that end, the agents' status update retries, heartbeats,
+    /// then the periodic allocation.
     pub fn handle_timeout(&mut self, now: Duration, pushes: &mut Vec<Push>) {
-        // Everything (a framework removed) or the agents whose resources or
-        // filters changed.
-        let mut reallocate_all = false;
-        let mut reallocate: Vec<usize> = Vec::new();
         for fw in 0..self.frameworks.len() {
             if self.frameworks[fw].removed {
                 continue;
             }
             if self.frameworks[fw].failover_at.is_some_and(|t| t <= now) {
-                self.remove_framework(fw, pushes);
-                reallocate_all = true;
+                self.remove_framework(fw, now, pushes);
                 continue;
             }
-            let due: Vec<(String, usize)> = self.frameworks[fw]
+            let ended: Vec<(String, Ending)> = self.frameworks[fw]
+                .tasks
+                .iter_mut()
+                .filter(|(_, t)| t.ending.as_ref().is_some_and(|e| e.at <= now))
+                .filter_map(|(id, t)| t.ending.take().map(|e| (id.clone(), e)))
+                .collect();
+            for (id, ending) in ended {
+                self.executor_update(fw, &id, ending.state, Some(&ending.message), now, pushes);
+            }
+            let due: Vec<String> = self.frameworks[fw]
                 .tasks
                 .iter()
-                .filter(|(_, t)| t.finish_at.is_some_and(|at| at <= now))
-                .map(|(id, t)| (id.clone(), t.agent))
+                .filter(|(_, t)| t.retry_at.is_some_and(|at| at <= now))
+                .map(|(id, _)| id.clone())
                 .collect();
-            for (id, agent) in due {
-                self.end_task(fw, &id, TaskState::TaskFinished, "Command exited with status 0", now, pushes);
-                reallocate.push(agent);
-            }
-            let heartbeat = self.config.heartbeat;
-            let f = &mut self.frameworks[fw];
-            f.filters.retain(|agent, until| {
-                let keep = *until > now;
-                if !keep {
-                    reallocate.push(*agent);
+            for id in due {
+                if let Some(task) = self.frameworks[fw].tasks.get_mut(&id) {
+                    task.retry_interval = (task.retry_interval * 2).min(UPDATE_RETRY_MAX);
                 }
-                keep
-            });
-            let Some(sub) = &mut f.subscription else { continue };
-            if sub.next_heartbeat <= now {
-                sub.next_heartbeat = now + heartbeat.max(Duration::from_millis(1));
+                self.forward_head(fw, &id, now, pushes);
+            }
+            let heartbeat = self.config.heartbeat.max(Duration::from_millis(1));
+            if let Some(sub) = &mut self.frameworks[fw].subscription
+                && sub.next_heartbeat <= now
+            {
+                sub.next_heartbeat = now + heartbeat;
                 let record = frame(&heartbeat_event(), sub.content_type);
                 pushes.push(Push::Record { stream: sub.key, record });
             }
-            let (key, ct) = (sub.key, sub.content_type);
-            for task in f.tasks.values_mut() {
-                if let Some(head) = task.updates.front_mut()
-                    && head.next_send.is_some_and(|t| t <= now)
-                {
-                    head.backoff = (head.backoff * 2).min(UPDATE_RETRY_MAX);
-                    head.next_send = Some(now + head.backoff);
-                    pushes.push(Push::Record { stream: key, record: frame(&update_event(head.status.clone()), ct) });
-                }
-            }
         }
-        if reallocate_all {
+        if self.next_allocation <= now {
+            self.next_allocation = now + self.allocator.interval() + ALLOCATION_RUN_TIME;
+            self.allocator.expire_filters(now);
             self.allocate(now, pushes);
-        } else if !reallocate.is_empty() {
-            self.allocate_agents(reallocate, now, pushes);
         }
     }
 
     // ----- calls -----
 
+    fn intern_roles(&mut self, info: &FrameworkInfo) -> BTreeSet<Role> {
+        framework_roles(info).iter().map(|r| self.allocator.role(r)).collect()
+    }
+
+    /// The roles a SUPPRESS or REVIVE names (none: all the framework's).
+    fn role_set(&mut self, fw: usize, roles: &[String]) -> BTreeSet<Role> {
+        if roles.is_empty() {
+            self.allocator.framework_roles(fw)
+        } else {
+            roles.iter().map(|r| self.allocator.role(r)).collect()
+        }
+    }
+
     fn subscribe(&mut self, call: Call, content_type: ContentType, now: Duration, pushes: &mut Vec<Push>) -> Answer {
         let subscribe = call.subscribe.unwrap_or_default();
         let mut info = subscribe.framework_info;
         let requested = call.framework_id.map(|f| f.value).or_else(|| info.id.as_ref().map(|f| f.value.clone()));
+        let requested = requested.filter(|id| !id.is_empty());
         let key = StreamKey(self.next_stream);
         self.next_stream += 1;
         let stream_id = uuid_string(&uuid_bytes(self.config.seed, UuidKind::Stream, key.0));
@@ -561,10 +735,23 @@ impl Master {
             pushes.push(Push::Close { stream: key });
             return answer;
         }
-        let fw = match existing {
+        let roles = self.intern_roles(&info);
+        let suppressed: BTreeSet<Role> = subscribe.suppressed_roles.iter().map(|r| self.allocator.role(r)).collect();
+        let heartbeat = self.config.heartbeat.max(Duration::from_millis(1));
+        let subscription = Subscription { key, stream_id, content_type, next_heartbeat: now + heartbeat };
+        let (fw, activate) = match existing {
             Some(fw) => {
-                // Failover: the old stream learns it and ends; the offers go.
-                if let Some(old) = self.frameworks[fw].subscription.take() {
+                // `updateFramework`, then `failoverFramework`: the old
+                // stream learns it and ends; the offers are discarded; an
+                // inactive (disconnected) framework is activated.
+                self.allocator.update_framework(fw, roles, suppressed);
+                let f = &mut self.frameworks[fw];
+                info.id = Some(FrameworkId { value: f.id.clone() });
+                f.info = info;
+                f.failover_at = None;
+                let old = f.subscription.replace(subscription);
+                let was_active = old.is_some();
+                if let Some(old) = old {
                     let error = Event {
                         r#type: Some(event::Type::Error as i32),
                         error: Some(event::Error { message: "Framework failed over".into() }),
@@ -573,112 +760,103 @@ impl Master {
                     pushes.push(Push::Record { stream: old.key, record: frame(&error, old.content_type) });
                     pushes.push(Push::Close { stream: old.key });
                 }
-                self.recover_offers(fw);
-                fw
+                self.discard_offers(fw, now);
+                if !was_active {
+                    self.allocator.activate_framework(fw);
+                }
+                (fw, !was_active)
             }
             None => {
-                let id = requested.unwrap_or_else(|| format!("{}-{:04}", self.master_id, self.frameworks.len()));
+                let id = requested.unwrap_or_else(|| {
+                    let n = self.next_framework;
+                    self.next_framework += 1;
+                    format!("{}-{n:04}", self.master_id)
+                });
+                info.id = Some(FrameworkId { value: id.clone() });
                 self.frameworks.push(Framework {
-                    id,
-                    info: FrameworkInfo::default(),
-                    subscription: None,
+                    id: id.clone(),
+                    info,
+                    subscription: Some(subscription),
                     removed: false,
-                    suppressed: false,
-                    filters: BTreeMap::new(),
                     failover_at: None,
                     tasks: BTreeMap::new(),
-                    used: (0.0, 0.0),
                 });
-                self.frameworks.len() - 1
+                let fw = self.frameworks.len() - 1;
+                self.allocator.add_framework(fw, &id, roles, suppressed);
+                (fw, true)
             }
         };
-        let heartbeat = self.config.heartbeat;
-        let master_info = self.master_info();
-        let f = &mut self.frameworks[fw];
-        info.id = Some(FrameworkId { value: f.id.clone() });
-        f.info = info;
-        f.suppressed = !subscribe.suppressed_roles.is_empty();
-        f.failover_at = None;
-        f.subscription = Some(Subscription {
-            key,
-            stream_id,
-            content_type,
-            next_heartbeat: now + heartbeat.max(Duration::from_millis(1)),
-        });
         let subscribed = Event {
             r#type: Some(event::Type::Subscribed as i32),
             subscribed: Some(event::Subscribed {
-                framework_id: FrameworkId { value: f.id.clone() },
+                framework_id: FrameworkId { value: self.frameworks[fw].id.clone() },
                 heartbeat_interval_seconds: Some(heartbeat.as_secs_f64()),
-                master_info: Some(master_info),
+                master_info: Some(self.master_info()),
             }),
             ..Default::default()
         };
         pushes.push(Push::Record { stream: key, record: frame(&subscribed, content_type) });
         pushes.push(Push::Record { stream: key, record: frame(&heartbeat_event(), content_type) });
-        // The agents re-send what is still unacknowledged.
-        for task in f.tasks.values_mut() {
-            if let Some(head) = task.updates.front_mut() {
-                head.backoff = UPDATE_RETRY_MIN;
-                head.next_send = Some(now + head.backoff);
-                pushes.push(Push::Record {
-                    stream: key,
-                    record: frame(&update_event(head.status.clone()), content_type),
-                });
+        if activate {
+            self.allocate(now, pushes);
+        }
+        // The master tells every agent (`UpdateFrameworkMessage`); an agent
+        // that runs tasks of this framework re-sends, at once, the pending
+        // update of every task stream it has.
+        let agents: BTreeSet<usize> = self.frameworks[fw].tasks.values().map(|t| t.agent).collect();
+        if !agents.is_empty() {
+            for other in 0..self.frameworks.len() {
+                let resend: Vec<String> = self.frameworks[other]
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| agents.contains(&t.agent) && !t.updates.is_empty())
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in resend {
+                    if let Some(task) = self.frameworks[other].tasks.get_mut(&id) {
+                        task.retry_interval = UPDATE_RETRY_MIN;
+                    }
+                    self.forward_head(other, &id, now, pushes);
+                }
             }
         }
-        self.allocate(now, pushes);
         answer
     }
 
+    /// `Master::accept`: the offers are checked as `validation::offer`
+    /// checks them; then each launch, as `validation::task` checks it.
     fn accept(&mut self, fw: usize, accept: call::Accept, now: Duration, pushes: &mut Vec<Push>) {
-        // Take the offers out; any that is not valid fails the whole call.
-        let mut error: Option<String> = None;
-        let mut agent: Option<usize> = None;
-        let mut offered = Resources::default();
-        let mut touched = Vec::new();
-        if accept.offer_ids.is_empty() {
-            error = Some("No offers specified".into());
-        }
-        for (n, id) in accept.offer_ids.iter().enumerate() {
-            if accept.offer_ids[..n].contains(id) {
-                error.get_or_insert_with(|| format!("Duplicate offer {} in accept", id.value));
-                continue;
-            }
-            let Some(key) = self.offer_key(&id.value) else {
-                error.get_or_insert_with(|| format!("Offer {} is no longer valid", id.value));
-                continue;
-            };
-            if self.offers[&key].framework != fw {
-                error.get_or_insert_with(|| format!("Offer {} has invalid framework", id.value));
-                continue;
-            }
-            let Some(o) = self.offers.remove(&key) else { continue };
-            self.charge(fw, &o.resources, -1.0);
-            if agent.is_some_and(|a| a != o.agent) {
-                error.get_or_insert_with(|| "Aggregated offers must belong to one single agent".into());
-            }
-            agent.get_or_insert(o.agent);
-            touched.push(o.agent);
-            self.agents[o.agent].free.add(&o.resources);
-            offered.add(&o.resources);
-        }
+        let error = if accept.offer_ids.is_empty() {
+            Some("No offers specified".to_owned())
+        } else {
+            self.validate_offers(fw, &accept.offer_ids)
+        };
+        let launches = || {
+            accept
+                .operations
+                .iter()
+                .filter(|op| op.r#type() == offer::operation::Type::Launch)
+                .flat_map(|op| op.launch.iter().flat_map(|l| l.task_infos.iter()))
+        };
         for op in accept.operations.iter().filter(|op| op.r#type() != offer::operation::Type::Launch) {
             // Reservations, volumes and task groups are not simulated: the
             // operation does nothing, and says so in the log.
             let name = offer::operation::Type::try_from(op.r#type.unwrap_or(0)).map_or("UNKNOWN", |t| t.as_str_name());
             tracing::warn!("ACCEPT: the simulated master ignores {name} operations");
         }
-        let tasks = accept
-            .operations
-            .iter()
-            .filter(|op| op.r#type() == offer::operation::Type::Launch)
-            .flat_map(|op| op.launch.iter().flat_map(|l| l.task_infos.iter()));
-        let (Some(agent), None) = (agent, &error) else {
-            let message = format!("Task launched with invalid offers: {}", error.unwrap_or_default());
+        if let Some(error) = error {
+            // The valid offers among them are discarded (no filter).
+            for id in &accept.offer_ids {
+                if let Some(key) = self.offer_key(&id.value)
+                    && let Some(o) = self.offers.remove(&key)
+                {
+                    self.allocator.recover(o.framework, o.agent, &o.resources, None, now);
+                }
+            }
+            let message = format!("Task launched with invalid offers: {error}");
             let state =
                 if self.frameworks[fw].partition_aware() { TaskState::TaskDropped } else { TaskState::TaskLost };
-            let statuses: Vec<TaskStatus> = tasks
+            let statuses: Vec<TaskStatus> = launches()
                 .map(|t| {
                     self.master_status(
                         &t.task_id,
@@ -693,14 +871,25 @@ impl Master {
             for status in statuses {
                 self.send_once(fw, status, pushes);
             }
-            self.allocate_agents(touched, now, pushes);
             return;
-        };
-        // The offered resources are back in `free`; launches take from them.
-        let mut available = offered;
-        let tasks: Vec<TaskInfo> = tasks.cloned().collect();
+        }
+        // Valid: the offers are used up; what the launches leave is
+        // recovered with the call's filter.
+        let mut offered = Resources::new();
+        let mut agent = 0;
+        for id in &accept.offer_ids {
+            if let Some(key) = self.offer_key(&id.value)
+                && let Some(o) = self.offers.remove(&key)
+            {
+                agent = o.agent;
+                offered.add_all(&o.resources);
+            }
+        }
+        let role = offered.iter().find_map(|r| r.role).unwrap_or(0);
+        let mut launched: Vec<String> = Vec::new();
+        let tasks: Vec<TaskInfo> = launches().cloned().collect();
         for info in tasks {
-            match self.validate_task(fw, agent, &info, &available) {
+            match self.validate_task(fw, agent, role, &info, &offered) {
                 Err(message) => {
                     let status = self.master_status(
                         &info.task_id,
@@ -713,147 +902,241 @@ impl Master {
                     self.send_once(fw, status, pushes);
                 }
                 Ok(resources) => {
-                    available.subtract(&resources);
-                    self.agents[agent].free.subtract(&resources);
-                    self.launch(fw, agent, info, resources, now, pushes);
+                    offered.subtract_all(&resources);
+                    launched.push(info.task_id.value.clone());
+                    self.add_task(fw, agent, info, resources, now);
                 }
             }
         }
-        let refuse = accept.filters.and_then(|f| f.refuse_seconds);
-        if !available.is_empty() {
-            self.add_filter(fw, agent, refuse, now);
+        let refuse = accept.filters.and_then(|f| f.refuse_seconds).unwrap_or(DEFAULT_REFUSE_SECONDS);
+        self.allocator.recover(fw, agent, &offered, Some(refuse), now);
+        // The agent runs them: each task's executor reports TASK_STARTING,
+        // then TASK_RUNNING.
+        for id in launched {
+            self.executor_update(fw, &id, TaskState::TaskStarting, None, now, pushes);
+            self.executor_update(fw, &id, TaskState::TaskRunning, None, now, pushes);
         }
-        self.allocate_agents([agent], now, pushes);
     }
 
+    /// `validation::offer::validate`: unique, outstanding, this
+    /// framework's, one role, one agent; the first error.
+    fn validate_offers(&self, fw: usize, ids: &[OfferId]) -> Option<String> {
+        for (n, id) in ids.iter().enumerate() {
+            if ids[..n].contains(id) {
+                return Some(format!("Duplicate offer {} in offer list", id.value));
+            }
+        }
+        let offers: Vec<&PendingOffer> = match ids
+            .iter()
+            .map(|id| self.offer_key(&id.value).and_then(|k| self.offers.get(&k)).ok_or(id))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(offers) => offers,
+            Err(id) => return Some(format!("Offer {} is no longer valid", id.value)),
+        };
+        for (id, o) in ids.iter().zip(&offers) {
+            if o.framework != fw {
+                return Some(format!(
+                    "Offer {} has invalid framework {} while framework {} is expected",
+                    id.value, self.frameworks[o.framework].id, self.frameworks[fw].id
+                ));
+            }
+        }
+        let role_of = |o: &PendingOffer| o.resources.iter().find_map(|r| r.role);
+        let names = self.allocator.role_names();
+        let name = |r: Option<Role>| r.and_then(|r| names.get(usize::from(r))).cloned().unwrap_or_default();
+        for (id, o) in ids.iter().zip(&offers) {
+            if role_of(o) != role_of(offers[0]) {
+                return Some(format!(
+                    "Aggregated offers must be allocated to the same role. Offer {} uses role '{} but another is \
+                     using role '{}",
+                    id.value,
+                    name(role_of(o)),
+                    name(role_of(offers[0]))
+                ));
+            }
+        }
+        for (id, o) in ids.iter().zip(&offers) {
+            if o.agent != offers[0].agent {
+                return Some(format!(
+                    "Aggregated offers must belong to one single agent. Offer {} uses agent {} and agent {}",
+                    id.value, self.agents[o.agent].id, self.agents[offers[0].agent].id
+                ));
+            }
+        }
+        None
+    }
+
+    /// `validation::task::validate` of a command task, with its texts: the
+    /// task's resources (allocated to the offers' role) when it may launch.
     fn validate_task(
         &self,
         fw: usize,
         agent: usize,
+        role: Role,
         info: &TaskInfo,
-        available: &Resources,
+        offered: &Resources,
     ) -> Result<Resources, String> {
         let f = &self.frameworks[fw];
-        if info.task_id.value.is_empty() {
+        let id = &info.task_id.value;
+        if id.is_empty() {
             return Err("ID must not be empty".into());
         }
-        if f.tasks.contains_key(&info.task_id.value) {
-            return Err(format!("Task has duplicate ID: {}", info.task_id.value));
+        if id.len() > 255 {
+            return Err("ID must not be greater than 255 characters".into());
+        }
+        if id == "." || id == ".." {
+            return Err(format!("'{id}' is disallowed"));
+        }
+        if id.chars().any(|c| c.is_ascii_control() || c == '/' || c == '\\') {
+            return Err(format!("'{id}' contains invalid characters"));
+        }
+        if f.tasks.contains_key(id) {
+            return Err(format!("Task has duplicate ID: {id}"));
         }
         if info.agent_id.value != self.agents[agent].id {
             return Err(format!(
-                "Task uses invalid agent: {} (the offers are for agent {})",
+                "Task uses invalid agent {} while agent {} is expected",
                 info.agent_id.value, self.agents[agent].id
             ));
         }
+        if info.resources.is_empty() {
+            return Err("Task uses no resources".into());
+        }
+        let mut wanted =
+            Resources::from_proto(&info.resources).map_err(|e| format!("Task uses invalid resources: {e}"))?;
+        wanted.allocate(role);
         if info.command.is_some() == info.executor.is_some() {
             return Err("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present".into());
         }
-        let wanted = Resources::from_proto(&info.resources)
-            .map_err(|r| format!("Task uses more resources {r} than available {available}"))?;
-        if !available.contains(&wanted) {
-            return Err(format!("Task uses more resources {wanted} than available {available}"));
+        if !offered.contains(&wanted) {
+            let names = self.allocator.role_names();
+            return Err(format!(
+                "Total resources {} required by task and its executor is more than available {}",
+                wanted.display(names),
+                offered.display(names)
+            ));
         }
         Ok(wanted)
     }
 
-    fn launch(
-        &mut self,
-        fw: usize,
-        agent: usize,
-        info: TaskInfo,
-        resources: Resources,
-        now: Duration,
-        pushes: &mut Vec<Push>,
-    ) {
+    fn add_task(&mut self, fw: usize, agent: usize, info: TaskInfo, resources: Resources, now: Duration) {
         let id = info.task_id.value.clone();
-        let finish_at = sleep_duration(&info).map(|d| now.saturating_add(d));
-        self.charge(fw, &resources, 1.0);
+        let ending = command_ending(&info).map(|(after, code)| Ending {
+            at: now.saturating_add(after),
+            state: if code == 0 { TaskState::TaskFinished } else { TaskState::TaskFailed },
+            message: format!("Command exited with status {code}"),
+        });
+        let n = self.next_container;
+        self.next_container += 1;
+        let container = uuid_bytes(self.config.seed, UuidKind::Container, n);
+        // A pid as Linux gives them: from the container's bytes, 1000..=32767.
+        let pid = 1000 + u32::from(u16::from_be_bytes([container[0], container[1]])) % 31768;
+        let container = ContainerStatus {
+            container_id: Some(ContainerId { value: uuid_string(&container), ..Default::default() }),
+            network_infos: vec![NetworkInfo {
+                ip_addresses: vec![network_info::IpAddress {
+                    protocol: Some(network_info::Protocol::IPv4 as i32),
+                    ip_address: Some(self.ip.clone()),
+                }],
+                ..Default::default()
+            }],
+            executor_pid: Some(pid),
+            ..Default::default()
+        };
         self.frameworks[fw].tasks.insert(
-            id.clone(),
-            Task { info, agent, resources, state: TaskState::TaskStaging, finish_at, updates: VecDeque::new() },
+            id,
+            Task {
+                info,
+                agent,
+                resources,
+                state: TaskState::TaskStaging,
+                status_update_state: None,
+                agent_state: TaskState::TaskStaging,
+                ending,
+                updates: VecDeque::new(),
+                retry_at: None,
+                retry_interval: UPDATE_RETRY_MIN,
+                container_status: None,
+                container,
+            },
         );
-        self.agent_update(fw, &id, TaskState::TaskStarting, None, now, pushes);
-        self.agent_update(fw, &id, TaskState::TaskRunning, None, now, pushes);
     }
 
-    fn decline(
-        &mut self,
-        fw: usize,
-        offer_ids: &[OfferId],
-        refuse: Option<f64>,
-        now: Duration,
-        pushes: &mut Vec<Push>,
-    ) {
-        let mut touched = Vec::with_capacity(offer_ids.len());
+    /// `Master::decline`: each outstanding offer named (whoever's it is)
+    /// goes back with the filter.
+    fn decline(&mut self, offer_ids: &[OfferId], refuse: f64, now: Duration) {
         for id in offer_ids {
-            let Some(key) = self.offer_key(&id.value).filter(|key| self.offers[key].framework == fw) else {
-                continue;
-            };
+            let Some(key) = self.offer_key(&id.value) else { continue };
             let Some(o) = self.offers.remove(&key) else { continue };
-            self.charge(fw, &o.resources, -1.0);
-            self.agents[o.agent].free.add(&o.resources);
-            self.add_filter(fw, o.agent, refuse, now);
-            touched.push(o.agent);
+            self.allocator.recover(o.framework, o.agent, &o.resources, Some(refuse), now);
         }
-        self.allocate_agents(touched, now, pushes);
     }
 
     fn kill(&mut self, fw: usize, task_id: &str, agent_id: Option<&AgentId>, now: Duration, pushes: &mut Vec<Push>) {
-        let live = self.frameworks[fw].tasks.get(task_id).is_some_and(|t| !is_terminal(t.state));
-        if live {
-            let agent = self.frameworks[fw].tasks[task_id].agent;
-            self.end_task(fw, task_id, TaskState::TaskKilled, "Command terminated with signal Terminated", now, pushes);
-            self.allocate_agents([agent], now, pushes);
-        } else {
+        let Some(task) = self.frameworks[fw].tasks.get(task_id) else {
             let task = call::reconcile::Task { task_id: TaskId { value: task_id.into() }, agent_id: agent_id.cloned() };
             self.reconcile(fw, &[task], now, pushes);
+            return;
+        };
+        if agent_id.is_some_and(|a| a.value != self.agents[task.agent].id) {
+            return;
+        }
+        // The executor kills the command (SIGTERM): TASK_KILLED.
+        if !is_terminal(task.agent_state) {
+            if let Some(task) = self.frameworks[fw].tasks.get_mut(task_id) {
+                task.ending = None;
+            }
+            let message = "Command terminated with signal Terminated";
+            self.executor_update(fw, task_id, TaskState::TaskKilled, Some(message), now, pushes);
         }
     }
 
     fn acknowledge(&mut self, fw: usize, task_id: &str, uuid: &[u8], now: Duration, pushes: &mut Vec<Push>) {
         let Some(task) = self.frameworks[fw].tasks.get_mut(task_id) else { return };
-        if task.updates.front().is_none_or(|u| u.status.uuid.as_deref() != Some(uuid)) {
+        if task.updates.front().is_none_or(|u| u.uuid.as_deref() != Some(uuid)) {
+            // The agent: "Unexpected" or "Duplicate task status update
+            // acknowledgement".
             return;
         }
-        task.updates.pop_front();
-        if task.updates.is_empty() && is_terminal(task.state) {
+        let acked = task.updates.pop_front().map(|u| u.state());
+        task.retry_at = None;
+        if acked.is_some_and(is_terminal) {
+            // The master forgets a task once its terminal update is
+            // acknowledged.
             self.frameworks[fw].tasks.remove(task_id);
             return;
         }
-        self.send_head(fw, task_id, now, pushes);
+        if !task.updates.is_empty() {
+            task.retry_interval = UPDATE_RETRY_MIN;
+            self.forward_head(fw, task_id, now, pushes);
+        }
     }
 
     fn reconcile(&mut self, fw: usize, tasks: &[call::reconcile::Task], now: Duration, pushes: &mut Vec<Push>) {
         let reason = task_status::Reason::Reconciliation;
         let mut statuses = Vec::new();
         let f = &self.frameworks[fw];
+        let known = |task: &Task| {
+            let agent = AgentId { value: self.agents[task.agent].id.clone() };
+            let state = task.status_update_state.unwrap_or(task.state);
+            let mut status = self.master_status(
+                &task.info.task_id,
+                Some(&agent),
+                state,
+                "Reconciliation: Latest task state",
+                reason,
+                now,
+            );
+            status.container_status = task.container_status.clone();
+            status
+        };
         if tasks.is_empty() {
-            for task in f.tasks.values() {
-                let agent = AgentId { value: self.agents[task.agent].id.clone() };
-                statuses.push(self.master_status(
-                    &task.info.task_id,
-                    Some(&agent),
-                    task.state,
-                    "Reconciliation: Latest task state",
-                    reason,
-                    now,
-                ));
-            }
+            statuses.extend(f.tasks.values().map(known));
         }
         for t in tasks {
             let status = match f.tasks.get(&t.task_id.value) {
-                Some(task) => {
-                    let agent = AgentId { value: self.agents[task.agent].id.clone() };
-                    self.master_status(
-                        &t.task_id,
-                        Some(&agent),
-                        task.state,
-                        "Reconciliation: Latest task state",
-                        reason,
-                        now,
-                    )
-                }
+                Some(task) => known(task),
                 None => {
                     let known_agent = t.agent_id.as_ref().filter(|a| self.agents.iter().any(|x| x.id == a.value));
                     let (state, message) = match (known_agent, f.partition_aware()) {
@@ -875,19 +1158,31 @@ impl Master {
     // ----- internals -----
 
     fn master_info(&self) -> MasterInfo {
-        let (ip, ip_text) = match self.config.address.ip() {
-            std::net::IpAddr::V4(v4) => (u32::from_le_bytes(v4.octets()), v4.to_string()),
-            std::net::IpAddr::V6(v6) => (0, v6.to_string()),
+        let ip = match self.config.address.ip() {
+            std::net::IpAddr::V4(v4) => u32::from_le_bytes(v4.octets()),
+            std::net::IpAddr::V6(_) => 0,
         };
         let port = self.config.address.port();
+        // `AGENT_UPDATE`, `AGENT_DRAINING` and `QUOTA_V2` (3), which the
+        // 1.11 v1 schema lacks: `{}` in JSON, `08 03` in protobuf.
+        let capabilities =
+            [master_info::capability::Type::AgentUpdate as i32, master_info::capability::Type::AgentDraining as i32, 3]
+                .into_iter()
+                .map(|ty| master_info::Capability { r#type: Some(ty) })
+                .collect();
         MasterInfo {
             id: self.master_id.clone(),
             ip,
             port: u32::from(port),
-            pid: Some(format!("master@{ip_text}:{port}")),
-            hostname: Some(ip_text.clone()),
-            version: Some("1.12.0".into()),
-            address: Some(Address { hostname: Some(ip_text.clone()), ip: Some(ip_text), port: i32::from(port) }),
+            pid: Some(format!("master@{}:{port}", self.ip)),
+            hostname: Some(self.hostname.clone()),
+            version: Some(VERSION.into()),
+            address: Some(Address {
+                hostname: Some(self.hostname.clone()),
+                ip: Some(self.ip.clone()),
+                port: i32::from(port),
+            }),
+            capabilities,
             ..Default::default()
         }
     }
@@ -898,6 +1193,8 @@ impl Master {
         Bytes::copy_from_slice(&uuid_bytes(self.config.seed, UuidKind::Status, n))
     }
 
+    /// A status the master makes (`protobuf::createStatusUpdate`): no
+    /// uuid, the master's time.
     fn master_status(
         &self,
         task_id: &TaskId,
@@ -911,7 +1208,7 @@ impl Master {
             task_id: task_id.clone(),
             message: Some(message.into()),
             agent_id: agent_id.cloned(),
-            timestamp: Some(EPOCH_SECONDS + now.as_secs_f64()),
+            timestamp: Some(self.unix(now)),
             ..Default::default()
         };
         status.set_state(state);
@@ -920,16 +1217,17 @@ impl Master {
         status
     }
 
-    /// A master-generated update: sent once, no uuid, nothing to acknowledge.
+    /// A master-generated update: sent once, nothing to acknowledge.
     fn send_once(&self, fw: usize, status: TaskStatus, pushes: &mut Vec<Push>) {
         if let Some(sub) = &self.frameworks[fw].subscription {
             pushes.push(Push::Record { stream: sub.key, record: frame(&update_event(status), sub.content_type) });
         }
     }
 
-    /// A status update from the task's agent: queued per task and re-sent
-    /// until acknowledged, one at a time, in order.
-    fn agent_update(
+    /// The task's executor reports `state`: the agent queues the update
+    /// (`TaskStatusUpdateManager::update`) and sends it to the master if it
+    /// is the only one pending.
+    fn executor_update(
         &mut self,
         fw: usize,
         task_id: &str,
@@ -939,99 +1237,54 @@ impl Master {
         pushes: &mut Vec<Push>,
     ) {
         let uuid = self.next_uuid();
+        let timestamp = self.unix(now);
         let Some(task) = self.frameworks[fw].tasks.get_mut(task_id) else { return };
         let agent = &self.agents[task.agent];
-        task.state = state;
+        task.agent_state = state;
         let mut status = TaskStatus {
             task_id: task.info.task_id.clone(),
             message: message.map(str::to_owned),
             agent_id: Some(AgentId { value: agent.id.clone() }),
             executor_id: Some(ExecutorId { value: task_id.into() }),
-            timestamp: Some(EPOCH_SECONDS + now.as_secs_f64()),
+            timestamp: Some(timestamp),
             uuid: Some(uuid),
-            container_status: Some(ContainerStatus {
-                network_infos: vec![NetworkInfo {
-                    ip_addresses: vec![network_info::IpAddress {
-                        ip_address: Some(agent.ip.clone()),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
+            container_status: Some(task.container.clone()),
             ..Default::default()
         };
         status.set_state(state);
         status.set_source(task_status::Source::Executor);
-        task.updates.push_back(PendingUpdate { status, next_send: None, backoff: UPDATE_RETRY_MIN });
+        task.updates.push_back(status);
         if task.updates.len() == 1 {
-            self.send_head(fw, task_id, now, pushes);
+            task.retry_interval = UPDATE_RETRY_MIN;
+            self.forward_head(fw, task_id, now, pushes);
         }
     }
 
-    fn send_head(&mut self, fw: usize, task_id: &str, now: Duration, pushes: &mut Vec<Push>) {
+    /// The agent sends the task's oldest pending update to the master
+    /// (with the task's latest state): the master updates its view of the
+    /// task, recovers its resources if it just ended, and forwards the
+    /// update to the framework if it is connected.
+    fn forward_head(&mut self, fw: usize, task_id: &str, now: Duration, pushes: &mut Vec<Push>) {
         let f = &mut self.frameworks[fw];
         let Some(task) = f.tasks.get_mut(task_id) else { return };
-        let Some(head) = task.updates.front_mut() else { return };
-        head.backoff = UPDATE_RETRY_MIN;
-        head.next_send = Some(now + head.backoff);
-        if let Some(sub) = &f.subscription {
-            pushes.push(Push::Record {
-                stream: sub.key,
-                record: frame(&update_event(head.status.clone()), sub.content_type),
-            });
-        }
-    }
-
-    /// A task ends (finished or killed): its resources go back to its agent.
-    fn end_task(
-        &mut self,
-        fw: usize,
-        task_id: &str,
-        state: TaskState,
-        message: &str,
-        now: Duration,
-        pushes: &mut Vec<Push>,
-    ) {
-        let Some(task) = self.frameworks[fw].tasks.get_mut(task_id) else { return };
-        task.finish_at = None;
-        let (agent, resources) = (task.agent, task.resources.clone());
-        self.agents[agent].free.add(&resources);
-        self.charge(fw, &resources, -1.0);
-        self.agent_update(fw, task_id, state, Some(message), now, pushes);
-    }
-
-    /// Checks each framework's `used` against its offers and live tasks.
-    #[cfg(debug_assertions)]
-    fn check_used(&self) {
-        for (fw, f) in self.frameworks.iter().enumerate().filter(|(_, f)| !f.removed) {
-            let mut held = Resources::default();
-            self.offers.values().filter(|o| o.framework == fw).for_each(|o| held.add(&o.resources));
-            f.tasks.values().filter(|t| !is_terminal(t.state)).for_each(|t| held.add(&t.resources));
-            debug_assert!(
-                (held.cpus - f.used.0).abs() < 1e-6 && (held.mem - f.used.1).abs() < 1e-6,
-                "framework {}: holds {held}, counted {:?}",
-                f.id,
-                f.used
-            );
-        }
-    }
-
-    /// Adds (`sign` 1) or takes (`sign` -1) `r` to or from what `fw` holds.
-    fn charge(&mut self, fw: usize, r: &Resources, sign: f64) {
-        let fixed = |x: f64| (x * 1000.0).round() / 1000.0;
-        let used = &mut self.frameworks[fw].used;
-        *used = (fixed(used.0 + sign * r.cpus), fixed(used.1 + sign * r.mem));
-    }
-
-    fn add_filter(&mut self, fw: usize, agent: usize, refuse: Option<f64>, now: Duration) {
-        let seconds = refuse.unwrap_or(5.0);
-        if seconds.is_nan() || seconds <= 0.0 {
+        let Some(head) = task.updates.front() else {
+            task.retry_at = None;
             return;
+        };
+        task.retry_at = Some(now + task.retry_interval);
+        let ended = !is_terminal(task.state) && is_terminal(task.agent_state);
+        if !is_terminal(task.state) {
+            task.state = task.agent_state;
         }
-        let until = now.saturating_add(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
-        let entry = self.frameworks[fw].filters.entry(agent).or_insert(until);
-        *entry = (*entry).max(until);
+        task.container_status = head.container_status.clone();
+        if let Some(sub) = &f.subscription {
+            task.status_update_state = Some(head.state());
+            pushes.push(Push::Record { stream: sub.key, record: frame(&update_event(head.clone()), sub.content_type) });
+        }
+        if ended {
+            let (agent, resources) = (task.agent, task.resources.clone());
+            self.allocator.recover(fw, agent, &resources, None, now);
+        }
     }
 
     /// The key of an outstanding offer, from its id.
@@ -1042,95 +1295,54 @@ impl Master {
         self.offers.get(&key).filter(|o| o.id == id).map(|_| key)
     }
 
-    fn recover_offers(&mut self, fw: usize) {
+    /// The framework's outstanding offers go back to the allocator, unfiltered.
+    fn discard_offers(&mut self, fw: usize, now: Duration) {
         let gone: Vec<u64> = self.offers.iter().filter(|(_, o)| o.framework == fw).map(|(k, _)| *k).collect();
         for key in gone {
             if let Some(o) = self.offers.remove(&key) {
-                self.charge(fw, &o.resources, -1.0);
-                self.agents[o.agent].free.add(&o.resources);
+                self.allocator.recover(fw, o.agent, &o.resources, None, now);
             }
         }
     }
 
-    /// Removes a framework (TEARDOWN or failover timeout): its tasks are
-    /// killed, its offers and resources recovered, its stream closed.
-    fn remove_framework(&mut self, fw: usize, pushes: &mut Vec<Push>) {
-        self.recover_offers(fw);
+    /// Removes a framework (TEARDOWN or failover timeout): its offers go,
+    /// its tasks are killed without a word, everything it held is available
+    /// again (offered at the next allocation), its stream ends.
+    fn remove_framework(&mut self, fw: usize, now: Duration, pushes: &mut Vec<Push>) {
+        self.discard_offers(fw, now);
+        self.allocator.remove_framework(fw);
         let f = &mut self.frameworks[fw];
         if let Some(sub) = f.subscription.take() {
             pushes.push(Push::Close { stream: sub.key });
         }
         f.removed = true;
         f.failover_at = None;
-        f.used = (0.0, 0.0);
-        let tasks = std::mem::take(&mut f.tasks);
-        for task in tasks.values().filter(|t| !is_terminal(t.state)) {
-            self.agents[task.agent].free.add(&task.resources);
-        }
+        f.tasks.clear();
     }
 
-    /// Offers every agent's free resources to the frameworks that want
-    /// offers, the one with the smallest dominant share first (DRF).
-    ///
-    /// Calls and timeouts allocate only the agents they changed
-    /// ([`allocate_agents`](Self::allocate_agents)); this whole-cluster
-    /// pass is for SUBSCRIBE, REVIVE, UPDATE_FRAMEWORK, TEARDOWN and a lost
-    /// connection. The shares come from each framework's running count of
-    /// what it holds (`used`), so neither costs a pass over the tasks, and
-    /// each framework in turn looks only at the agents still free: about
-    /// `frameworks × free agents` filter look-ups.
+    /// One allocation run over every agent; the offers are made
+    /// (`Master::offer`): one OFFERS event per framework.
     fn allocate(&mut self, now: Duration, pushes: &mut Vec<Push>) {
-        self.allocate_agents(0..self.agents.len(), now, pushes);
-    }
-
-    /// [`allocate`](Self::allocate), for the free resources of `agents`
-    /// only: what a call or a timeout changed (as a Mesos allocator does
-    /// when resources are recovered on one agent). The others are as they
-    /// were after the last allocation: offered, or filtered for every
-    /// framework that wants offers.
-    fn allocate_agents(&mut self, agents: impl IntoIterator<Item = usize>, now: Duration, pushes: &mut Vec<Push>) {
-        let mut free: Vec<usize> = agents.into_iter().filter(|&a| !self.agents[a].free.is_empty()).collect();
-        free.sort_unstable();
-        free.dedup();
-        if free.is_empty() {
-            return;
+        let agents: Vec<usize> = (0..self.agents.len()).collect();
+        let offerable = self.allocator.allocate(&agents, now, &mut self.rng);
+        let mut by_framework: BTreeMap<usize, Vec<Offerable>> = BTreeMap::new();
+        for o in offerable {
+            by_framework.entry(o.framework).or_default().push(o);
         }
-        #[cfg(debug_assertions)]
-        self.check_used();
-        let share = |amount: f64, total: f64| if total > 0.0 { amount / total } else { 0.0 };
-        let mut order: Vec<(f64, usize)> = self
-            .frameworks
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !f.removed && !f.suppressed && f.subscription.is_some())
-            .map(|(fw, f)| (share(f.used.0, self.total.cpus).max(share(f.used.1, self.total.mem)), fw))
-            .collect();
-        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        for (_, fw) in order {
-            if free.is_empty() {
-                break;
-            }
-            let filters = &self.frameworks[fw].filters;
-            let mut mine = Vec::new();
-            free.retain(|agent| {
-                let offer = filters.get(agent).is_none_or(|until| *until <= now);
-                if offer {
-                    mine.push(*agent);
+        for (fw, offerable) in by_framework {
+            if self.frameworks[fw].subscription.is_none() {
+                for o in offerable {
+                    self.allocator.recover(fw, o.agent, &o.resources, None, now);
                 }
-                !offer
-            });
-            if mine.is_empty() {
                 continue;
             }
-            let mut offers = Vec::with_capacity(mine.len());
-            for agent in mine {
-                let resources = std::mem::take(&mut self.agents[agent].free);
+            let mut offers = Vec::with_capacity(offerable.len());
+            for o in offerable {
                 let key = self.next_offer;
-                let id = format!("{}-O{key}", self.master_id);
                 self.next_offer += 1;
-                offers.push(self.offer_proto(&id, fw, agent, &resources));
-                self.charge(fw, &resources, 1.0);
-                self.offers.insert(key, PendingOffer { id, framework: fw, agent, resources });
+                let id = format!("{}-O{key}", self.master_id);
+                offers.push(self.offer_proto(&id, fw, o.agent, o.role, &o.resources));
+                self.offers.insert(key, PendingOffer { id, framework: fw, agent: o.agent, resources: o.resources });
             }
             let Some(sub) = &self.frameworks[fw].subscription else { continue };
             let event = Event {
@@ -1142,37 +1354,33 @@ impl Master {
         }
     }
 
-    fn offer_proto(&self, id: &str, fw: usize, agent: usize, resources: &Resources) -> Offer {
-        let a = &self.agents[agent];
+    /// An offer as `Master::offer` writes it for this framework.
+    fn offer_proto(&self, id: &str, fw: usize, agent: usize, role: Role, resources: &Resources) -> Offer {
+        let f = &self.frameworks[fw];
+        let multi_role = f.multi_role();
+        let roles = self.allocator.role_names();
         Offer {
             id: OfferId { value: id.into() },
-            framework_id: FrameworkId { value: self.frameworks[fw].id.clone() },
-            agent_id: AgentId { value: a.id.clone() },
-            hostname: a.hostname.clone(),
+            framework_id: FrameworkId { value: f.id.clone() },
+            agent_id: AgentId { value: self.agents[agent].id.clone() },
+            hostname: self.hostname.clone(),
             url: Some(Url {
                 scheme: "http".into(),
-                address: Address { hostname: Some(a.hostname.clone()), ip: Some(a.ip.clone()), port: 5051 },
-                path: Some("/slave(1)".into()),
+                address: Address {
+                    hostname: Some(self.hostname.clone()),
+                    ip: Some(self.ip.clone()),
+                    port: i32::from(self.config.address.port()),
+                },
+                path: Some(format!("/slave({})", agent + 1)),
                 ..Default::default()
             }),
-            resources: resources.to_proto(),
+            resources: resources.to_proto(roles, multi_role, f.refinement()),
+            allocation_info: multi_role.then(|| resource::AllocationInfo {
+                role: Some(roles.get(usize::from(role)).cloned().unwrap_or_default()),
+            }),
             ..Default::default()
         }
     }
-}
-
-fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
 }
 
 fn heartbeat_event() -> Event {
@@ -1187,7 +1395,8 @@ fn update_event(status: TaskStatus) -> Event {
 fn frame(event: &Event, content_type: ContentType) -> Bytes {
     let payload = match content_type {
         ContentType::Protobuf => event.encode_to_vec(),
-        // Every enum here is one the schema defines, so this cannot fail.
+        // An enum number the schema lacks (QUOTA_V2) is written as the
+        // master writes it (`{}`); nothing here can fail.
         _ => mesos_codec::json::to_json(event).unwrap_or_default(),
     };
     recordio::frame(Bytes::from(payload)).to_bytes()
@@ -1254,14 +1463,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sleep_commands() {
+    fn command_endings() {
         let task = |value: &str| TaskInfo {
             command: Some(mesos_codec::v1::CommandInfo { value: Some(value.into()), ..Default::default() }),
             ..Default::default()
         };
-        assert_eq!(sleep_duration(&task("/bin/sleep 3000s")), Some(Duration::from_secs(3000)));
-        assert_eq!(sleep_duration(&task("sleep 2.5")), Some(Duration::from_millis(2500)));
-        assert_eq!(sleep_duration(&task("echo hi")), None);
-        assert_eq!(sleep_duration(&task("sleep")), None);
+        assert_eq!(command_ending(&task("/bin/sleep 3000s")), Some((Duration::from_secs(3000), 0)));
+        assert_eq!(command_ending(&task("sleep 2.5")), Some((Duration::from_millis(2500), 0)));
+        assert_eq!(command_ending(&task("exit 3")), Some((Duration::ZERO, 3)));
+        assert_eq!(command_ending(&task("false")), Some((Duration::ZERO, 1)));
+        assert_eq!(command_ending(&task("echo hi")), Some((Duration::ZERO, 0)));
+        assert_eq!(command_ending(&task("sleep")), None);
+        assert_eq!(command_ending(&task("./server")), None);
     }
 }

@@ -9,17 +9,23 @@
 //!   master's answers outside the scheduler API (`/version`,
 //!   `/master/state`, `/metrics/snapshot`, ...); `history`: what those
 //!   need that the master does not keep.
+//! - [`allocator`]: the hierarchical allocator and its DRF sorters.
 //! - [`resources`]: the cluster's resources and their arithmetic.
-//! - [`ids`]: deterministic ids derived from the seed.
+//! - [`ids`]: deterministic ids and random choices derived from the seed.
+//! - `picojson`, `stout`: the master's explanations of JSON that does not
+//!   parse, and of JSON that does not convert to a call.
 
+pub mod allocator;
 mod endpoints;
 mod history;
 mod http;
 pub mod ids;
 pub mod master;
+mod picojson;
 mod record;
 pub mod resources;
 pub mod server;
+mod stout;
 
 pub use http::gzip;
 pub use master::{Answer, Config, Master, Push, Request, StreamKey};

@@ -42,7 +42,7 @@ use mesos_codec::session::{self, Format, Party};
 use super::endpoints::{self, Endpoint};
 use super::history::{History, decode_call};
 use super::http::{self, Parsed, Response};
-use super::master::{Answer, Config, EPOCH_SECONDS, Master, Push, Request, StreamKey};
+use super::master::{Answer, Config, DEFAULT_START_SECONDS, Master, Push, Request, StreamKey};
 use super::record::{Exchange, Recorder, summarize};
 
 /// The paths of the scheduler API.
@@ -116,6 +116,8 @@ struct State {
     /// What `/master/state` and `/metrics/snapshot` need beyond the master.
     history: History,
     stream_backlog: usize,
+    /// The Unix time of the master's time 0 (its start time).
+    start_wall: f64,
 }
 
 struct Shared {
@@ -124,6 +126,8 @@ struct Shared {
     clock: Clock,
     start: Instant,
     port: u16,
+    /// The Unix time of the master's time 0 (its start time).
+    start_wall: f64,
 }
 
 impl Shared {
@@ -141,18 +145,18 @@ impl Shared {
     }
 
     /// The Unix time of the `Date` header: the machine's on the real clock,
-    /// the master's own (time 0 is [`EPOCH_SECONDS`]) on the virtual one.
+    /// the master's own on the virtual one (its time 0 is its start time).
     fn date(&self, now: Duration) -> i64 {
         match self.clock {
             Clock::Real => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
-            Clock::Manual => (EPOCH_SECONDS + now.as_secs_f64()).floor() as i64,
+            Clock::Manual => self.wall(now).floor() as i64,
         }
     }
-}
 
-/// The Unix time the master writes for `now` (as in status updates).
-fn wall(now: Duration) -> f64 {
-    EPOCH_SECONDS + now.as_secs_f64()
+    /// The Unix time the master writes for `now` (as in status updates).
+    fn wall(&self, now: Duration) -> f64 {
+        self.start_wall + now.as_secs_f64()
+    }
 }
 
 impl State {
@@ -199,7 +203,7 @@ impl State {
             }
         }
         if self.master.removed_frameworks() != self.history.completed.len() {
-            self.history.sync(&self.master, wall(now));
+            self.history.sync(&self.master, self.start_wall + now.as_secs_f64());
         }
         if let Some(recorder) = &mut self.recorder {
             recorder.sync(now, &self.master);
@@ -316,6 +320,10 @@ pub fn spawn(listener: TcpListener, config: Config, clock: Clock) -> io::Result<
 pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, options: Options) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     config.address = addr;
+    if clock == Clock::Real && config.start_time.is_none() {
+        config.start_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok();
+    }
+    let start_wall = config.start_time.unwrap_or(Duration::from_secs(DEFAULT_START_SECONDS)).as_secs_f64();
     let recorder = match &config.record {
         Some(dir) => Some(Recorder::new(dir, format!("http://{addr}"))?),
         None => None,
@@ -329,11 +337,13 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
             recorder,
             history: History::default(),
             stream_backlog: options.stream_backlog.max(1),
+            start_wall,
         }),
         wake: Notify::new(),
         clock,
         start: Instant::now(),
         port: addr.port(),
+        start_wall,
     });
     let mut tasks = Vec::new();
     let accept_shared = shared.clone();
@@ -606,7 +616,7 @@ impl Connection {
         let (endpoint, path) = endpoints::route(&request.path);
         let mut pushes = Vec::new();
         let mut stream = None;
-        let clock = endpoints::Clock { start: wall(Duration::ZERO), now: wall(now), port: shared.port };
+        let clock = endpoints::Clock { start: shared.wall(Duration::ZERO), now: shared.wall(now), port: shared.port };
         let response = match endpoint {
             Endpoint::Scheduler => {
                 let (response, opened) = answer(state, &request, now, &mut pushes);
@@ -698,7 +708,8 @@ fn answer(
                 .and_then(|s| s.framework_info.id)
                 .is_some_and(|id| !id.value.is_empty());
             let framework = state.master.stream_framework(stream).map(str::to_owned);
-            state.history.subscribed(&state.master, stream, framework.as_deref(), with_id, response_type, wall(now));
+            let at = state.start_wall + now.as_secs_f64();
+            state.history.subscribed(&state.master, stream, framework.as_deref(), with_id, response_type, at);
             (Response::stream(&stream_id, response_type.as_str()), Some((stream, rx, backlog)))
         }
     }

@@ -95,11 +95,12 @@ impl Master {
         let mut agents: Vec<AgentView> = self
             .agents
             .iter()
-            .map(|a| AgentView {
+            .enumerate()
+            .map(|(i, a)| AgentView {
                 id: a.id.clone(),
-                hostname: a.hostname.clone(),
-                ip: a.ip.clone(),
-                total: Resources::default(),
+                hostname: self.hostname.clone(),
+                ip: self.ip.clone(),
+                total: self.allocator.total(i).unallocated(),
                 offered: Resources::default(),
                 used: Resources::default(),
             })
@@ -107,13 +108,14 @@ impl Master {
         let mut frameworks: Vec<FrameworkView> = self
             .frameworks
             .iter()
-            .map(|f| FrameworkView {
+            .enumerate()
+            .map(|(i, f)| FrameworkView {
                 id: f.id.clone(),
                 info: f.info.clone(),
                 connected: f.subscription.is_some(),
                 removed: f.removed,
-                suppressed: f.suppressed,
-                filters: f.filters.len(),
+                suppressed: self.allocator.suppressed(i),
+                filters: self.allocator.filters(i),
                 offers: Vec::new(),
                 tasks: f
                     .tasks
@@ -123,13 +125,13 @@ impl Master {
                         agent_id: agent_id(t.agent),
                         resources: t.resources.clone(),
                         state: t.state,
-                        pending: t.updates.iter().map(|u| u.status.clone()).collect(),
+                        pending: t.updates.iter().cloned().collect(),
                     })
                     .collect(),
             })
             .collect();
         for offer in self.offers.values() {
-            agents[offer.agent].offered.add(&offer.resources);
+            agents[offer.agent].offered.add_all(&offer.resources.unallocated());
             frameworks[offer.framework].offers.push(OfferView {
                 id: offer.id.clone(),
                 agent_id: agent_id(offer.agent),
@@ -138,18 +140,8 @@ impl Master {
         }
         for f in self.frameworks.iter().filter(|f| !f.removed) {
             for t in f.tasks.values().filter(|t| !is_terminal(t.state)) {
-                agents[t.agent].used.add(&t.resources);
+                agents[t.agent].used.add_all(&t.resources.unallocated());
             }
-        }
-        let c = &self.config;
-        let total = Resources {
-            cpus: c.cpus,
-            mem: c.mem,
-            disk: c.disk,
-            ports: if c.ports.0 <= c.ports.1 { vec![c.ports] } else { Vec::new() },
-        };
-        for agent in &mut agents {
-            agent.total = total.clone();
         }
         View { info: self.master_info(), agents, frameworks }
     }
@@ -171,7 +163,7 @@ impl Master {
             agent_id: self.agents[t.agent].id.clone(),
             resources: t.resources.clone(),
             state: t.state,
-            pending: t.updates.iter().map(|u| u.status.clone()).collect(),
+            pending: t.updates.iter().cloned().collect(),
         })
     }
 }
