@@ -15,8 +15,7 @@
 //! running; killed; torn down): the same keys in the same order, and the
 //! same values but where a real master's value comes from its machine
 //! (times, host names, paths, timings, load) or from what the simulated
-//! master itself decides (the contents of its status updates, see
-//! [`MASTER_RS`]).
+//! master itself decides (the contents of its status updates).
 //!
 //! Then what only the simulator has: a subscriber that stops reading loses
 //! its connection once its backlog is full, and on the virtual clock every
@@ -40,12 +39,6 @@ use wire::{Answer, Conn, Head, Stream};
 const SCHEDULER: &str = "/api/v1/scheduler";
 const JSON: &str = "application/json";
 const PROTOBUF: &str = "application/x-protobuf";
-
-/// Error answers whose texts are the simulated master's own business
-/// (`crates/mesos-replay/src/sim/master.rs`, being brought to the real
-/// master's texts on another branch): their status and headers are
-/// compared here, and their bodies printed when they still differ.
-const MASTER_RS: &[&str] = &["wrong stream id", "malformed json", "old stream id after failover"];
 
 // ----- the simulator -----
 
@@ -964,18 +957,9 @@ fn scheduler_api_state_and_metrics() {
 /// An error case: its name, the method, the headers and the body.
 type ErrorCase<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>);
 
-/// An error answer: head and body alike, but for the cases of
-/// [`MASTER_RS`], whose bodies (and so lengths) may still differ.
+/// An error answer: head and body alike (the error texts included).
 fn error_answer(name: &str, real: &Answer, sim: &Answer, normalize: &dyn Fn(&str, Side) -> String) {
-    if MASTER_RS.contains(&name) {
-        same_head(name, &real.head, &sim.head, &[], false);
-        let (r, s) = (normalize(&real.text(), Side::Real), normalize(&sim.text(), Side::Sim));
-        if r != s {
-            eprintln!("{name}: the simulated master's text differs (master.rs):\n  real: {r}\n  sim:  {s}");
-        }
-    } else {
-        same_answer(name, real, sim, normalize);
-    }
+    same_answer(name, real, sim, normalize);
     assert!(real.head.status >= 400, "{name}: {}", real.head.status);
 }
 
@@ -1038,8 +1022,8 @@ fn socket_with_small_buffer(addr: SocketAddr) -> std::net::TcpStream {
 }
 
 /// On the virtual clock with a seed, every byte comes again, heads and
-/// `Date`s included: `Date` is the master's own time (its time 0 is
-/// 2016-04-13 05:41:53 UTC, the seed walkthrough's first update).
+/// `Date`s included: `Date` is the master's own time (its time 0 is its
+/// start time, 2026-11-30 00:53:20 UTC unless the config gives one).
 #[test]
 fn virtual_clock_same_bytes_dates_included() {
     let run = |port: u16| {
@@ -1052,7 +1036,7 @@ fn virtual_clock_same_bytes_dates_included() {
         sim.handle.advance(Duration::from_secs(3_600));
         assert_eq!(
             Conn::open(addr).call("GET", "/health", &[], b"").head.header("Date"),
-            Some("Wed, 13 Apr 2016 06:41:53 GMT")
+            Some("Mon, 30 Nov 2026 01:53:20 GMT")
         );
         for path in ["/version", "/master/state", "/metrics/snapshot", "/redirect", "/nowhere"] {
             let answer = Conn::open(addr).call("GET", path, &[], b"");
@@ -1072,6 +1056,6 @@ fn virtual_clock_same_bytes_dates_included() {
     // The same address, so that the bytes that hold it are the same too.
     let (_, second) = run(port);
     let text = String::from_utf8_lossy(&first);
-    assert!(text.contains("Date: Wed, 13 Apr 2016 05:41:53 GMT"), "the first answers at time 0");
+    assert!(text.contains("Date: Mon, 30 Nov 2026 00:53:20 GMT"), "the first answers at time 0");
     assert_eq!(String::from_utf8_lossy(&second), text);
 }
