@@ -969,7 +969,7 @@ fn error_answer(name: &str, real: &Answer, sim: &Answer, normalize: &dyn Fn(&str
 #[test]
 fn a_subscriber_that_stops_reading_loses_its_connection() {
     let config = Config { heartbeat: Duration::from_millis(1), ..Config::default() };
-    let sim = Sim::start(config, Clock::Manual, Options { stream_backlog: 64 << 10 });
+    let sim = Sim::start(config, Clock::Manual, Options { stream_backlog: 64 << 10, ..Options::default() });
     // A client with a small receive buffer that reads the head and then
     // nothing.
     let socket = socket_with_small_buffer(sim.addr());
@@ -1058,4 +1058,36 @@ fn virtual_clock_same_bytes_dates_included() {
     let text = String::from_utf8_lossy(&first);
     assert!(text.contains("Date: Mon, 30 Nov 2026 00:53:20 GMT"), "the first answers at time 0");
     assert_eq!(String::from_utf8_lossy(&second), text);
+}
+
+/// Issue 18: limits in the simulator too: a body over `--max-body` is
+/// answered 413, half a request is closed after `--request-timeout`, one
+/// connection over `--max-connections` is answered 503.
+#[test]
+fn limits_bound_what_a_client_holds() {
+    use std::io::{Read, Write};
+    let options = Options {
+        max_body: 1024,
+        request_timeout: Duration::from_millis(400),
+        max_connections: 2,
+        ..Options::default()
+    };
+    let sim = Sim::start(Config::default(), Clock::Manual, options);
+    let addr = sim.addr();
+    let raw = |request: &[u8]| {
+        let mut socket = std::net::TcpStream::connect(addr).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        socket.write_all(request).unwrap();
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let big = format!("POST {SCHEDULER} HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{}", "x".repeat(5000));
+    assert!(raw(big.as_bytes()).starts_with("HTTP/1.1 413 "));
+    assert_eq!(raw(b"POST /api/v1/sch"), "", "half a request is closed, unanswered");
+    let _a = std::net::TcpStream::connect(addr).unwrap();
+    let _b = std::net::TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let refused = raw(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(refused.starts_with("HTTP/1.1 503 ") && refused.contains("--max-connections 2"), "{refused}");
 }

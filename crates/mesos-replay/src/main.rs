@@ -100,6 +100,16 @@ enum Command {
         /// the address.
         #[arg(long)]
         hostname: Option<String>,
+        /// The largest request body, in bytes; a longer one is answered 413.
+        #[arg(long, default_value_t = sim::Options::default().max_body)]
+        max_body: usize,
+        /// Seconds a request may take to arrive whole, and a connection without a stream may
+        /// wait for its next request, before it is closed.
+        #[arg(long, default_value = "60", value_parser = positive_seconds)]
+        request_timeout: Duration,
+        /// Connections served at once; one more is answered 503 and closed.
+        #[arg(long, default_value_t = sim::Options::default().max_connections)]
+        max_connections: usize,
     },
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
@@ -154,9 +164,23 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog, hostname) = match cli.command {
-        Command::Sim { listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog, hostname } => {
-            (listen, agents, cpus, mem, heartbeat, seed, record, stream_backlog, hostname)
+    let (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname) = match cli.command {
+        Command::Sim {
+            listen,
+            agents,
+            cpus,
+            mem,
+            heartbeat,
+            seed,
+            record,
+            stream_backlog,
+            hostname,
+            max_body,
+            request_timeout,
+            max_connections,
+        } => {
+            let options = sim::Options { stream_backlog, max_body, request_timeout, max_connections };
+            (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
         Command::Diff { a, b } => return diff(&a, &b),
@@ -196,7 +220,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        let handle = sim::spawn_with(listener, config, Clock::Real, sim::Options { stream_backlog })?;
+        let handle = sim::spawn_with(listener, config, Clock::Real, options)?;
         eprintln!(
             "mesos-replay sim: master {} (--seed {seed}) listening on {}",
             handle.with_master(|m| m.id().to_owned()),

@@ -73,14 +73,18 @@ pub(crate) enum Parsed {
     /// Not HTTP: libprocess's decoder fails, and the master closes the
     /// connection without an answer.
     Invalid,
+    /// A request whose body is over the most the simulator reads
+    /// (`--max-body`): answered `413` and the connection closed.
+    TooLarge,
 }
 
 /// The most a request may hold (head and body) before the connection is
 /// given up as not HTTP; far above anything a scheduler sends.
 pub(crate) const MAX_REQUEST: usize = 64 << 20;
 
-/// Reads one request from the start of `buf`.
-pub(crate) fn parse(buf: &[u8]) -> Parsed {
+/// Reads one request from the start of `buf`; a body over `max_body` bytes
+/// (announced, or buffered) is [`Parsed::TooLarge`].
+pub(crate) fn parse(buf: &[u8], max_body: usize) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; 128];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
@@ -116,6 +120,9 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
     }
     let keep_alive = if minor >= 1 { !close } else { keep };
     let rest = &buf[head_len..];
+    if length.is_some_and(|n| n > max_body) || rest.len() > max_body {
+        return Parsed::TooLarge;
+    }
     let (body, body_len) = if chunked {
         match dechunk(rest) {
             Some(Ok(found)) => found,
@@ -547,30 +554,33 @@ mod tests {
     #[test]
     fn requests() {
         let raw = b"POST /api/v1/scheduler?a=1&jsonp=x%20y HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}GET";
-        let Parsed::Request(r, n) = parse(raw) else { panic!() };
+        let Parsed::Request(r, n) = parse(raw, MAX_REQUEST) else { panic!() };
         assert_eq!(
             (r.method.as_str(), r.path.as_str(), &r.body[..], n),
             ("POST", "/api/v1/scheduler", &b"{}"[..], raw.len() - 3)
         );
         assert_eq!(r.query("jsonp"), Some("x y"));
         assert!(r.keep_alive);
-        assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost: h\r\n"), Parsed::Partial));
-        assert!(matches!(parse(b"GARBAGE\r\n\r\n"), Parsed::Invalid));
-        let Parsed::Request(r, _) = parse(b"GET / HTTP/1.0\r\n\r\n") else { panic!() };
+        assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost: h\r\n", MAX_REQUEST), Parsed::Partial));
+        assert!(matches!(parse(b"GARBAGE\r\n\r\n", MAX_REQUEST), Parsed::Invalid));
+        assert!(matches!(parse(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n{", 8), Parsed::TooLarge));
+        let Parsed::Request(r, _) = parse(b"GET / HTTP/1.0\r\n\r\n", MAX_REQUEST) else { panic!() };
         assert!(!r.keep_alive);
-        let Parsed::Request(r, _) = parse(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n") else { panic!() };
+        let Parsed::Request(r, _) = parse(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", MAX_REQUEST) else {
+            panic!()
+        };
         assert!(!r.keep_alive);
         let chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1;x=y\r\nc\r\n0\r\n\r\nNEXT";
-        let Parsed::Request(r, n) = parse(chunked) else { panic!() };
+        let Parsed::Request(r, n) = parse(chunked, MAX_REQUEST) else { panic!() };
         assert_eq!((&r.body[..], n), (&b"abc"[..], chunked.len() - 4));
-        assert!(matches!(parse(&chunked[..chunked.len() - 6]), Parsed::Partial));
+        assert!(matches!(parse(&chunked[..chunked.len() - 6], MAX_REQUEST), Parsed::Partial));
     }
 
     #[test]
     fn encodings() {
         let with = |accept: &str| {
             let raw = format!("GET / HTTP/1.1\r\nAccept-Encoding: {accept}\r\n\r\n");
-            let Parsed::Request(r, _) = parse(raw.as_bytes()) else { panic!() };
+            let Parsed::Request(r, _) = parse(raw.as_bytes(), MAX_REQUEST) else { panic!() };
             accepts_encoding(&r, "gzip")
         };
         assert!(with("gzip, deflate"));
@@ -579,7 +589,9 @@ mod tests {
         assert!(!with("gzip;q=0"));
         assert!(!with("deflate"));
         assert!(!with("*;q=0.0"));
-        let Parsed::Request(r, _) = parse(b"GET / HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n") else { panic!() };
+        let Parsed::Request(r, _) = parse(b"GET / HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n", MAX_REQUEST) else {
+            panic!()
+        };
         let big = Response::json(vec![b' '; 2000], None).dated(0).compressed_for(&r);
         let names: Vec<&str> = big.headers.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["Content-Encoding", "Date", "Content-Length", "Content-Type"]);

@@ -67,12 +67,28 @@ pub struct Options {
     /// it is disconnected, its offers are rescinded and its failover
     /// timeout starts.
     pub stream_backlog: usize,
+    /// The largest request body read (`--max-body`); a longer one is
+    /// answered `413` and the connection closed. 64 MiB.
+    pub max_body: usize,
+    /// How long a request may take to arrive whole, and a connection with
+    /// no stream may wait for its next request (`--request-timeout`), before
+    /// the connection is closed. A stream being written is never timed out.
+    /// 60 s of real time, whatever the clock.
+    pub request_timeout: Duration,
+    /// Connections served at once (`--max-connections`); one more is
+    /// answered `503` and closed. 4096.
+    pub max_connections: usize,
 }
 
 impl Default for Options {
-    /// [`DEFAULT_STREAM_BACKLOG`].
+    /// [`DEFAULT_STREAM_BACKLOG`], 64 MiB bodies, 60 s, 4096 connections.
     fn default() -> Options {
-        Options { stream_backlog: DEFAULT_STREAM_BACKLOG }
+        Options {
+            stream_backlog: DEFAULT_STREAM_BACKLOG,
+            max_body: http::MAX_REQUEST,
+            request_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+        }
     }
 }
 
@@ -128,6 +144,11 @@ struct Shared {
     port: u16,
     /// The Unix time of the master's time 0 (its start time).
     start_wall: f64,
+    max_body: usize,
+    request_timeout: Duration,
+    max_connections: usize,
+    /// Connections being served.
+    open: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -344,6 +365,10 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
         start: Instant::now(),
         port: addr.port(),
         start_wall,
+        max_body: options.max_body,
+        request_timeout: options.request_timeout,
+        max_connections: options.max_connections.max(1),
+        open: std::sync::atomic::AtomicUsize::new(0),
     });
     let mut tasks = Vec::new();
     let accept_shared = shared.clone();
@@ -359,13 +384,20 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
                 }
             };
             let _ = stream.set_nodelay(true);
+            let shared = accept_shared.clone();
+            if shared.open.load(Ordering::Relaxed) >= shared.max_connections {
+                tokio::spawn(refuse(stream, shared.max_connections));
+                continue;
+            }
+            shared.open.fetch_add(1, Ordering::Relaxed);
             conns += 1;
-            let conn = Connection { shared: accept_shared.clone(), id: conns, streams: Vec::new() };
+            let conn = Connection { shared: shared.clone(), id: conns, streams: Vec::new() };
             tokio::spawn(async move {
                 let (rd, wr) = stream.into_split();
                 if let Err(e) = conn.run(rd, wr).await {
                     tracing::debug!("connection from {peer}: {e}");
                 }
+                shared.open.fetch_sub(1, Ordering::Relaxed);
             });
         }
     }));
@@ -374,6 +406,18 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
         tasks.push(tokio::spawn(async move { drive(shared).await }));
     }
     Ok(SimHandle { shared, addr, tasks })
+}
+
+/// One connection over `--max-connections`: answered `503` and closed.
+async fn refuse(mut stream: tokio::net::TcpStream, max: usize) {
+    tracing::warn!(max, "too many connections: one refused (--max-connections)");
+    let body = format!("mesos-replay sim: too many connections (--max-connections {max})");
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(answer.as_bytes())).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Wakes the master whenever it asked to be woken (real clock only).
@@ -481,10 +525,20 @@ impl Connection {
                 return Ok(());
             }
             let Some(reply) = pending.pop_front() else {
-                if rd.read_buf(&mut buf).await? == 0 {
-                    // The peer shut its side: libprocess closes the socket
-                    // at once (`SocketManager::close`).
-                    return Ok(());
+                // Waiting for a request (the next, or the rest of one): not
+                // for ever (a stream being written is not waited on here).
+                match tokio::time::timeout(self.shared.request_timeout, rd.read_buf(&mut buf)).await {
+                    Err(_) => {
+                        tracing::debug!(conn = self.id, "no request within the request timeout: closed");
+                        return Ok(());
+                    }
+                    Ok(read) => {
+                        if read? == 0 {
+                            // The peer shut its side: libprocess closes the
+                            // socket at once (`SocketManager::close`).
+                            return Ok(());
+                        }
+                    }
                 }
                 continue;
             };
@@ -517,7 +571,7 @@ impl Connection {
     /// when the bytes are not HTTP (the connection is closed unanswered).
     fn take_requests(&mut self, buf: &mut BytesMut, pending: &mut VecDeque<Reply>) -> bool {
         loop {
-            match http::parse(buf) {
+            match http::parse(buf, self.shared.max_body) {
                 Parsed::Request(request, used) => {
                     buf.advance(used);
                     let reply = self.handle(request);
@@ -525,6 +579,16 @@ impl Connection {
                 }
                 Parsed::Partial => return true,
                 Parsed::Invalid => return false,
+                Parsed::TooLarge => {
+                    // Answered, then the connection closes (the rest of the
+                    // body is not read).
+                    buf.clear();
+                    let now = self.shared.now(&self.shared.lock());
+                    let text = format!("Request body over {} bytes (--max-body)", self.shared.max_body);
+                    let response = Response::text(413, text).dated(self.shared.date(now));
+                    pending.push_back(Reply::Full { bytes: response.to_bytes(), keep_alive: false });
+                    return true;
+                }
             }
         }
     }
