@@ -390,7 +390,11 @@ async fn capture_and_compare(attempt: u32) {
     assert_eq!(report.entries, imported_entries.len() as u64);
     // And `mesos-replay diff` finds them the same conversation.
     let conversation = |p: &Path| mesos_replay::diff::Conversation::read(std::fs::File::open(p).unwrap()).unwrap();
-    let outcome = mesos_replay::diff::diff(&conversation(&recorded[0]), &conversation(&imported[0]));
+    let outcome = mesos_replay::diff::diff(
+        &conversation(&recorded[0]),
+        &conversation(&imported[0]),
+        mesos_replay::compare::Rebind::FrameworkIds,
+    );
     let lines: Vec<String> = outcome.differences.iter().map(ToString::to_string).collect();
     assert!(lines.is_empty(), "diff of the proxy's and the imported session:\n{}", lines.join("\n"));
 

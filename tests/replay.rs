@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use framework::{Behaviour, Run};
+use mesos_replay::compare::Rebind;
 use mesos_replay::diff::{Conversation, diff};
 use mesos_replay::serve::{self, Options, Pace, Report, Script};
 use mesos_replay::sim::{self, Clock, Config};
@@ -74,7 +75,7 @@ async fn round_trip(name: &str, behaviour: Behaviour) -> (Run, Run, Report, Path
 
 fn assert_equivalent(a: &Path, b: &Path) {
     let read = |p: &Path| Conversation::read(std::fs::File::open(p).unwrap()).unwrap();
-    let outcome = diff(&read(a), &read(b));
+    let outcome = diff(&read(a), &read(b), Rebind::FrameworkIds);
     let lines: Vec<String> = outcome.differences.iter().map(ToString::to_string).collect();
     assert!(lines.is_empty(), "the replay's recording differs:\n{}", lines.join("\n"));
 }

@@ -8,6 +8,11 @@ acknowledges every status update (avmesos does that itself before it calls
 back), kills `sleeper` once it runs, and tears down once `sleeper` is killed
 and `napper` has finished. Only avmesos's own API talks to the master.
 
+With INTEROP_TASKS=sleeper in the environment it launches `sleeper` alone:
+a story whose events come in one order whatever the timing (two tasks'
+updates interleave as their executors happen to run), for comparing two
+masters with `mesos-replay diff --rebind-master-ids`.
+
 LOG_FILE gets one JSON object a line, in the order things happened:
   {"kind":"event","event":{...}}  an event as avmesos handed it over
   {"kind":"call","call":{...}}    a call made through avmesos (its key fields)
@@ -27,7 +32,13 @@ from avmesos.client import MesosClient
 # Offers filtered for an hour: no offer comes back during the run, so the
 # framework's calls follow the events deterministically.
 REFUSE = {"filters": {"refuse_seconds": 3600.0}}
-TASKS = {"sleeper": "sleep 60", "napper": "sleep 1"}
+COMMANDS = {"sleeper": "sleep 60", "napper": "sleep 1"}
+TASKS = {
+    name: COMMANDS[name]
+    for name in os.environ.get("INTEROP_TASKS", "sleeper,napper").split(",")
+}
+# The state each task must reach before the framework tears down.
+DONE = {"sleeper": "TASK_KILLED", "napper": "TASK_FINISHED"}
 
 
 class Log:
@@ -158,8 +169,7 @@ class Framework:
                 }
             )
         if (
-            self.states.get("sleeper") == "TASK_KILLED"
-            and self.states.get("napper") == "TASK_FINISHED"
+            all(self.states.get(name) == DONE[name] for name in TASKS)
             and not self.torn_down
         ):
             self.torn_down = True

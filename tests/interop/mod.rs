@@ -55,6 +55,9 @@ pub const HEARTBEAT: Duration = Duration::from_millis(500);
 pub enum Client {
     /// `interop/python/framework.py`, written with avmesos.
     Avmesos,
+    /// The same with one task (`INTEROP_TASKS=sleeper`): its events come in
+    /// one order whatever the timing, for comparing two masters.
+    AvmesosOneTask,
     /// `interop/node/framework.js`, written with mesos-framework.
     MesosFramework,
     /// The seed walkthrough with curl ([`curl`]).
@@ -62,10 +65,21 @@ pub enum Client {
 }
 
 impl Client {
+    /// The simulator's heartbeat for it: [`HEARTBEAT`], but the master's own
+    /// (15 s) for [`Client::AvmesosOneTask`], whose conversation is compared
+    /// with one a real master had: avmesos's pace is set by heartbeats and
+    /// the agent's 10 s status update retries, so both must be the master's.
+    pub fn heartbeat(self) -> Duration {
+        match self {
+            Client::AvmesosOneTask => sim::Config::default().heartbeat,
+            _ => HEARTBEAT,
+        }
+    }
+
     /// Installs what it needs (once per test binary); blocking.
     pub fn prepare(self) {
         match self {
-            Client::Avmesos => {
+            Client::Avmesos | Client::AvmesosOneTask => {
                 install::python();
             }
             Client::MesosFramework => {
@@ -85,6 +99,9 @@ impl Client {
                 ("napper", "TASK_RUNNING"),
                 ("napper", "TASK_FINISHED"),
             ],
+            Client::AvmesosOneTask => {
+                &[("sleeper", "TASK_STARTING"), ("sleeper", "TASK_RUNNING"), ("sleeper", "TASK_KILLED")]
+            }
             Client::Curl => &[
                 ("00012", "TASK_RUNNING"),
                 ("00012", "TASK_KILLED"),
@@ -205,11 +222,12 @@ impl Drop for Scratch {
     }
 }
 
-/// The simulated master of the suite: the seed walkthrough's cluster with
-/// fast heartbeats, recording what it serves into `record` when given.
-pub async fn start_sim(record: Option<PathBuf>) -> sim::SimHandle {
+/// The simulated master of the suite for `framework`: the seed walkthrough's
+/// cluster with [`Client::heartbeat`], recording what it serves into
+/// `record` when given.
+pub async fn start_sim(framework: Client, record: Option<PathBuf>) -> sim::SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let config = sim::Config { heartbeat: HEARTBEAT, record, ..sim::Config::default() };
+    let config = sim::Config { heartbeat: framework.heartbeat(), record, ..sim::Config::default() };
     sim::spawn(listener, config, sim::Clock::Real).unwrap()
 }
 
@@ -261,9 +279,12 @@ pub async fn run_framework(framework: Client, master: &str, dir: &Path) -> Frame
 fn run_blocking(framework: Client, master: &str, dir: &Path) -> FrameworkLog {
     let mut command = match framework {
         Client::Curl => return curl::run(master, dir),
-        Client::Avmesos => {
+        Client::Avmesos | Client::AvmesosOneTask => {
             let mut command = Command::new(install::python());
             command.arg(install::root().join("interop/python/framework.py"));
+            if framework == Client::AvmesosOneTask {
+                command.env("INTEROP_TASKS", "sleeper");
+            }
             command
         }
         Client::MesosFramework => {
@@ -576,7 +597,7 @@ pub fn check_same_events(recorded: &FrameworkLog, replayed: &FrameworkLog) {
 pub async fn against_the_sim(framework: Client) -> FrameworkLog {
     let scratch = Scratch::new(&format!("{framework:?}-sim"));
     tokio::task::spawn_blocking(move || framework.prepare()).await.unwrap();
-    let sim = start_sim(None).await;
+    let sim = start_sim(framework, None).await;
     let log = run_framework(framework, &format!("http://{}", sim.local_addr()), &scratch.path).await;
     check_story(framework, &log);
     let id = log.framework_id().expect("a framework id");
@@ -603,7 +624,7 @@ pub struct Recorded {
 pub async fn through_the_proxy(framework: Client) -> Recorded {
     let scratch = Scratch::new(&format!("{framework:?}-proxy"));
     tokio::task::spawn_blocking(move || framework.prepare()).await.unwrap();
-    let sim = start_sim(Some(scratch.path.join("sim"))).await;
+    let sim = start_sim(framework, Some(scratch.path.join("sim"))).await;
     let proxy = Proxy::start(sim.local_addr(), scratch.path.join("proxy")).await;
     let log = run_framework(framework, &format!("http://{}", proxy.addr), &scratch.path).await;
     check_story(framework, &log);

@@ -9,6 +9,17 @@
 //! `executor_id` / `executor_ids` and `operation_id` object, and the `id` of
 //! an offer operation (`operations[i].id`, an `OperationID`).
 //!
+//! With [`Rebind::MasterIds`] (`diff --rebind-master-ids`), what a master
+//! chooses or takes from its environment is bound the same way, so that two
+//! masters (the sim and a real one, or two runs of one) can be compared:
+//! framework ids (`framework_id`, `framework_info.id`), offer ids
+//! (`offer_id(s)`, an offer's `id`), agent ids (`agent_id`, `slave_id`,
+//! `agent_info.id`), status uuids (`uuid`), container ids, the master's id
+//! (`master_info.id`), and its and its agents' `hostname`, `ip`, `port`,
+//! `pid`, `executor_pid` and libprocess path (`url.path`, `/slave(1)`).
+//! Each kind is bound one to one: two recorded agents cannot stand for one
+//! live agent.
+//!
 //! Times inside messages (`timestamp`, `registered_time`, ...: when the
 //! master or agent did something) are not compared: they differ on every
 //! run and say nothing about the conversation.
@@ -36,7 +47,28 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
-/// One binding of a framework-chosen id.
+/// Which identifiers are bound on first sight rather than compared.
+///
+/// ```
+/// use mesos_replay::compare::{Bindings, Rebind, compare};
+/// use serde_json::json;
+/// let a = json!({"type": "DECLINE", "decline": {"offer_ids": [{"value": "m1-O1"}]}});
+/// let b = json!({"type": "DECLINE", "decline": {"offer_ids": [{"value": "m2-O1"}]}});
+/// assert_eq!(compare(&a, &b, &mut Bindings::default()).len(), 1);
+/// assert!(compare(&a, &b, &mut Bindings::new(Rebind::MasterIds)).is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rebind {
+    /// Only the ids the framework chooses (task, executor, operation): the
+    /// master's must be equal. What a replay needs.
+    #[default]
+    FrameworkIds,
+    /// Also the ids and the environment a master chooses (see the module
+    /// documentation).
+    MasterIds,
+}
+
+/// One binding of an id.
 ///
 /// ```
 /// use mesos_replay::compare::{Bindings, compare};
@@ -47,7 +79,9 @@ use serde_json::Value;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Binding {
-    /// `task`, `executor` or `operation`.
+    /// `task`, `executor` or `operation`; with [`Rebind::MasterIds`] also
+    /// `framework`, `offer`, `agent`, `uuid`, `container`, `master`,
+    /// `hostname`, `ip`, `port`, `pid`, `executor_pid` or `path`.
     pub kind: &'static str,
     /// The id in the recording.
     pub recorded: String,
@@ -58,6 +92,7 @@ pub struct Binding {
 /// The bindings made so far, in the order they were made.
 #[derive(Debug, Clone, Default)]
 pub struct Bindings {
+    rebind: Rebind,
     order: Vec<Binding>,
     forward: HashMap<(&'static str, String), usize>,
     backward: HashMap<(&'static str, String), usize>,
@@ -66,6 +101,26 @@ pub struct Bindings {
 }
 
 impl Bindings {
+    /// No bindings yet; `rebind` says which ids are bound.
+    ///
+    /// ```
+    /// use mesos_replay::compare::{Bindings, Rebind};
+    /// assert_eq!(Bindings::new(Rebind::MasterIds).rebind(), Rebind::MasterIds);
+    /// ```
+    pub fn new(rebind: Rebind) -> Bindings {
+        Bindings { rebind, ..Bindings::default() }
+    }
+
+    /// Which ids these bindings bind.
+    ///
+    /// ```
+    /// use mesos_replay::compare::{Bindings, Rebind};
+    /// assert_eq!(Bindings::default().rebind(), Rebind::FrameworkIds);
+    /// ```
+    pub fn rebind(&self) -> Rebind {
+        self.rebind
+    }
+
     /// The live id bound to a recorded one.
     ///
     /// ```
@@ -150,15 +205,32 @@ pub struct FieldDiff {
     pub reason: Option<String>,
 }
 
-/// What kind of framework-chosen id a field holds, if any: `key` is the
-/// object key the field sits under, `parent` the key of the enclosing array
-/// or object.
-fn id_kind(key: &str, parent: Option<&str>) -> Option<&'static str> {
-    match key {
+/// What kind of bound id a field holds, if any: `key` is the object key
+/// the field sits under, `parent` the key of the enclosing array or object.
+fn id_kind(rebind: Rebind, key: &str, parent: Option<&str>) -> Option<&'static str> {
+    let framework = match key {
         "task_id" => Some("task"),
         "executor_id" | "executor_ids" => Some("executor"),
         "operation_id" => Some("operation"),
         "id" if parent == Some("operations") => Some("operation"),
+        _ => None,
+    };
+    if framework.is_some() || rebind == Rebind::FrameworkIds {
+        return framework;
+    }
+    match (key, parent) {
+        ("framework_id", _) | ("id", Some("framework_info")) => Some("framework"),
+        ("offer_id" | "offer_ids", _) | ("id", Some("offers")) => Some("offer"),
+        ("agent_id" | "slave_id", _) | ("id", Some("agent_info")) => Some("agent"),
+        ("uuid", _) => Some("uuid"),
+        ("container_id", _) => Some("container"),
+        ("id", Some("master_info")) => Some("master"),
+        ("hostname", _) => Some("hostname"),
+        ("ip", _) => Some("ip"),
+        ("port", _) => Some("port"),
+        ("pid", _) => Some("pid"),
+        ("executor_pid", _) => Some("executor_pid"),
+        ("path", Some("url")) => Some("path"),
         _ => None,
     }
 }
@@ -188,12 +260,21 @@ pub fn compare(recorded: &Value, live: &Value, bindings: &mut Bindings) -> Vec<F
     diffs
 }
 
-/// The string values of an id object (`{"value": "x"}`) or a list of them.
-fn id_values(value: &Value) -> Vec<Option<&str>> {
+/// The values of an id object (`{"value": "x"}`), a list of them, or a
+/// plain string or number (a uuid, a port), as text.
+fn id_values(value: &Value) -> Vec<Option<String>> {
     match value {
-        Value::Object(o) => vec![o.get("value").and_then(Value::as_str)],
+        Value::Object(o) => vec![o.get("value").and_then(scalar)],
         Value::Array(items) => items.iter().flat_map(id_values).collect(),
-        _ => vec![None],
+        other => vec![scalar(other)],
+    }
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -206,10 +287,10 @@ fn bind_pass(
     bindings: &mut Bindings,
     diffs: &mut Vec<FieldDiff>,
 ) {
-    if let Some(kind) = key.and_then(|k| id_kind(k, parent)) {
+    if let Some(kind) = key.and_then(|k| id_kind(bindings.rebind, k, parent)) {
         for (i, (r, l)) in id_values(recorded).into_iter().zip(id_values(live)).enumerate() {
             if let (Some(r), Some(l)) = (r, l)
-                && let Err(reason) = bindings.bind(kind, r, l)
+                && let Err(reason) = bindings.bind(kind, &r, &l)
             {
                 let at = id_path(path, recorded, i);
                 diffs.push(FieldDiff { path: at, recorded: r.into(), live: l.into(), reason: Some(reason) });
@@ -244,7 +325,8 @@ fn bind_pass(
 fn id_path(path: &str, value: &Value, i: usize) -> String {
     match value {
         Value::Array(_) => format!("{path}[{i}].value"),
-        _ => format!("{path}.value"),
+        Value::Object(_) => format!("{path}.value"),
+        _ => path.to_owned(),
     }
 }
 
@@ -266,7 +348,7 @@ fn compare_pass(
     bindings: &mut Bindings,
     diffs: &mut Vec<FieldDiff>,
 ) {
-    if let Some(kind) = key.and_then(|k| id_kind(k, parent)) {
+    if let Some(kind) = key.and_then(|k| id_kind(bindings.rebind, k, parent)) {
         // Compare the ids through the bindings (the first pass bound them).
         let mut through = recorded.clone();
         rewrite_ids(&mut through, kind, bindings);
@@ -330,17 +412,28 @@ fn compare_pass(
     }
 }
 
-/// Replaces the ids of one kind inside an id object or list by their bound values.
+/// Replaces the ids of one kind inside an id object or list (or a plain
+/// string or number) by their bound values.
 fn rewrite_ids(value: &mut Value, kind: &'static str, bindings: &Bindings) {
     match value {
         Value::Object(o) => {
-            if let Some(Value::String(id)) = o.get_mut("value")
-                && let Some(live) = bindings.live(kind, id)
-            {
-                *id = live.to_owned();
+            if let Some(id) = o.get_mut("value") {
+                rewrite_ids(id, kind, bindings);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|item| rewrite_ids(item, kind, bindings)),
+        Value::String(id) => {
+            if let Some(live) = bindings.live(kind, id) {
+                *id = live.to_owned();
+            }
+        }
+        Value::Number(n) => {
+            if let Some(live) = bindings.live(kind, &n.to_string())
+                && let Ok(number) = live.parse::<serde_json::Number>()
+            {
+                *n = number;
+            }
+        }
         _ => {}
     }
 }
@@ -364,7 +457,7 @@ pub fn rewrite(value: &mut Value, bindings: &Bindings) -> bool {
 }
 
 fn rewrite_in(value: &mut Value, key: Option<&str>, parent: Option<&str>, bindings: &Bindings) {
-    if let Some(kind) = key.and_then(|k| id_kind(k, parent)) {
+    if let Some(kind) = key.and_then(|k| id_kind(bindings.rebind, k, parent)) {
         rewrite_ids(value, kind, bindings);
         return;
     }
@@ -436,6 +529,58 @@ mod tests {
         let l = json!({"status": {"timestamp": 2.5, "state": "TASK_RUNNING"}});
         assert_eq!(compare(&r, &l, &mut b), vec![]);
         assert_eq!(compare(&r, &json!({"status": {"state": "TASK_RUNNING"}}), &mut b), vec![]);
+    }
+
+    #[test]
+    fn master_ids_and_environment_bind_when_asked() {
+        let mut b = Bindings::new(Rebind::MasterIds);
+        let a = json!({"type": "SUBSCRIBED", "subscribed": {
+            "framework_id": {"value": "m1-0000"},
+            "master_info": {"id": "m1", "ip": 16777343, "port": 5050, "pid": "master@127.0.0.1:5050",
+                            "hostname": "h", "version": "1.11.0"}}});
+        let l = json!({"type": "SUBSCRIBED", "subscribed": {
+            "framework_id": {"value": "m2-0000"},
+            "master_info": {"id": "m2", "ip": 16777343, "port": 38001, "pid": "master@127.0.0.1:38001",
+                            "hostname": "h", "version": "1.11.0"}}});
+        assert_eq!(compare(&a, &l, &mut b), vec![]);
+        assert_eq!(b.live("port", "5050"), Some("38001"));
+        // What a master does not choose is still compared.
+        let mut other = l.clone();
+        other["subscribed"]["master_info"]["version"] = json!("1.12.0");
+        let diffs = compare(&a, &other, &mut b);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].path, "$.subscribed.master_info.version");
+        // A rewritten recorded message reads as the live one, numbers too.
+        let mut rewritten = a.clone();
+        assert!(rewrite(&mut rewritten, &b));
+        assert_eq!(rewritten, l);
+    }
+
+    #[test]
+    fn master_ids_bind_one_to_one_whatever_the_offer_order() {
+        let mut b = Bindings::new(Rebind::MasterIds);
+        let offer = |id: &str, agent: &str| json!({"id": {"value": id}, "agent_id": {"value": agent}});
+        let a = json!({"offers": {"offers": [offer("o1", "s0"), offer("o2", "s1")]}});
+        let l = json!({"offers": {"offers": [offer("p1", "t1"), offer("p2", "t0")]}});
+        assert_eq!(compare(&a, &l, &mut b), vec![]);
+        assert_eq!(b.live("agent", "s0"), Some("t1"));
+        // The framework answers the first offer on both sides: the same call.
+        let accept = |offer: &str, agent: &str, uuid: &str| {
+            json!({"accept": {"offer_ids": [{"value": offer}], "operations": [{"type": "LAUNCH", "launch":
+                {"task_infos": [{"task_id": {"value": "t"}, "agent_id": {"value": agent}}]}}]},
+                   "acknowledge": {"uuid": uuid}})
+        };
+        assert_eq!(compare(&accept("o1", "s0", "u1"), &accept("p1", "t1", "v1"), &mut b), vec![]);
+        // Another agent than the offer's is a difference, said with its binding.
+        let diffs = compare(&accept("o1", "s1", "u1"), &accept("p1", "t1", "v1"), &mut b);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert_eq!(diffs[0].path, "$.accept.operations[0].launch.task_infos[0].agent_id.value");
+        assert!(diffs[0].reason.as_deref().unwrap().contains("`s1` is bound to `t0`"), "{diffs:?}");
+        // A uuid (a plain string) binds like an id object.
+        let diffs = compare(&accept("o1", "s0", "u1"), &accept("p1", "t1", "v2"), &mut b);
+        assert_eq!(diffs[0].path, "$.acknowledge.uuid");
+        // Without the option, a master's ids must be equal.
+        assert_eq!(compare(&a, &l, &mut Bindings::default()).len(), 4);
     }
 
     #[test]

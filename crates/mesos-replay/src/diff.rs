@@ -11,18 +11,26 @@
 //!   (see [`crate::compare`]), and their answers (status and body);
 //! - the A calls that B lacks, and the B calls that A lacks;
 //! - the event streams, each opened by a matched SUBSCRIBE: event by event in
-//!   order, the A events read through the bindings.
+//!   order, the A events read through the bindings (and binding what is new),
+//!   HEARTBEATs left out: they carry nothing, and how many a stream holds is
+//!   its length in time over the interval.
+//!
+//! With [`Rebind::MasterIds`] the ids a master chooses and the values it
+//! takes from its environment are bound too (see [`crate::compare`]), so a
+//! session recorded against the sim and one recorded against a real master
+//! for the same framework behaviour compare equal.
 //!
 //! The sessions are read whole into memory (a replay streams; a diff pairs).
 //!
 //! ```
+//! use mesos_replay::compare::Rebind;
 //! use mesos_replay::diff::{Conversation, diff};
 //! let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}"#;
 //! let a = format!("{header}\n{}\n", r#"{"seq":0,"t_ns":5,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{\"type\":\"KILL\",\"kill\":{\"task_id\":{\"value\":\"t1\"}}}"}"#);
 //! let b = format!("{header}\n{}\n", r#"{"seq":0,"t_ns":9,"conn":3,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{\"kill\":{\"task_id\":{\"value\":\"t2\"}},\"type\":\"KILL\"}"}"#);
 //! let a = Conversation::read(a.as_bytes()).unwrap();
 //! let b = Conversation::read(b.as_bytes()).unwrap();
-//! assert!(diff(&a, &b).differences.is_empty()); // t1 is bound to t2
+//! assert!(diff(&a, &b, Rebind::FrameworkIds).differences.is_empty()); // t1 is bound to t2
 //! ```
 
 use std::collections::{HashMap, VecDeque};
@@ -34,7 +42,7 @@ use mesos_codec::schema::MessageId;
 use mesos_codec::session::{EntryKind, Format, Header, Item, SessionError, TornLine};
 use serde_json::Value;
 
-use crate::compare::{Bindings, FieldDiff, compare};
+use crate::compare::{Bindings, FieldDiff, Rebind, compare};
 use crate::messages::{Items, api_of, canonical, encoding};
 
 /// What identifies a call for matching: method, path (without the query),
@@ -293,10 +301,14 @@ pub enum Place {
     Event {
         /// The stream (from 1).
         stream: usize,
-        /// The event's number in the stream (from 1).
+        /// The event's number in the stream (from 1; HEARTBEATs not counted).
         number: usize,
         /// Its type.
         name: Option<String>,
+        /// Its line in A, if A has it.
+        a_line: Option<u64>,
+        /// Its line in B, if B has it.
+        b_line: Option<u64>,
     },
 }
 
@@ -309,8 +321,14 @@ impl fmt::Display for Place {
             Place::Answer { number, key } => write!(f, "answer to call {number} {key}"),
             Place::MissingInB { number, key, a_line } => write!(f, "call {number} {key} (A line {a_line}) is not in B"),
             Place::ExtraInB { key, b_line } => write!(f, "call {key} (B line {b_line}) is not in A"),
-            Place::Event { stream, number, name } => {
-                write!(f, "stream {stream} event {number} {}", name.as_deref().unwrap_or("(record)"))
+            Place::Event { stream, number, name, a_line, b_line } => {
+                write!(f, "stream {stream} event {number} {}", name.as_deref().unwrap_or("(record)"))?;
+                match (a_line, b_line) {
+                    (Some(a), Some(b)) => write!(f, " (A line {a}, B line {b})"),
+                    (Some(a), None) => write!(f, " (A line {a})"),
+                    (None, Some(b)) => write!(f, " (B line {b})"),
+                    (None, None) => Ok(()),
+                }
             }
         }
     }
@@ -347,20 +365,22 @@ pub struct Outcome {
     pub bindings: Bindings,
 }
 
-/// Compares two conversations (see the module documentation).
+/// Compares two conversations (see the module documentation), binding the
+/// ids `rebind` says.
 ///
 /// ```
+/// use mesos_replay::compare::Rebind;
 /// use mesos_replay::diff::{Conversation, diff};
 /// let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}"#;
 /// let call = |kind: &str| format!(
 ///     r#"{{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":"{{\"type\":\"{kind}\"}}"}}"#);
 /// let a = Conversation::read(format!("{header}\n{}\n", call("REVIVE")).as_bytes()).unwrap();
 /// let b = Conversation::read(format!("{header}\n{}\n", call("SUPPRESS")).as_bytes()).unwrap();
-/// let lines: Vec<String> = diff(&a, &b).differences.iter().map(ToString::to_string).collect();
+/// let lines: Vec<String> = diff(&a, &b, Rebind::FrameworkIds).differences.iter().map(ToString::to_string).collect();
 /// assert_eq!(lines, ["call 1 REVIVE (A line 2) is not in B", "call SUPPRESS (B line 2) is not in A"]);
 /// ```
-pub fn diff(a: &Conversation, b: &Conversation) -> Outcome {
-    let mut out = Outcome::default();
+pub fn diff(a: &Conversation, b: &Conversation, rebind: Rebind) -> Outcome {
+    let mut out = Outcome { differences: Vec::new(), bindings: Bindings::new(rebind) };
     // Pending A calls of each key, in order.
     let mut pending: HashMap<&CallKey, VecDeque<usize>> = HashMap::new();
     for (i, call) in a.calls.iter().enumerate() {
@@ -413,14 +433,22 @@ pub fn diff(a: &Conversation, b: &Conversation) -> Outcome {
 }
 
 fn compare_stream(stream: usize, a: &[Event], b: &[Event], out: &mut Outcome) {
+    let beats = |e: &&Event| e.name.as_deref() != Some("HEARTBEAT");
+    let (a, b): (Vec<&Event>, Vec<&Event>) = (a.iter().filter(beats).collect(), b.iter().filter(beats).collect());
     for n in 0..a.len().max(b.len()) {
-        let place = |e: &Event| Place::Event { stream, number: n + 1, name: e.name.clone() };
-        match (a.get(n), b.get(n)) {
+        let (ea, eb) = (a.get(n), b.get(n));
+        let place = |e: &Event| Place::Event {
+            stream,
+            number: n + 1,
+            name: e.name.clone(),
+            a_line: ea.map(|e| e.line),
+            b_line: eb.map(|e| e.line),
+        };
+        match (ea, eb) {
             (Some(ea), Some(eb)) => {
-                // Compared through the calls' bindings; ids first seen in an
-                // event bind only for that event.
-                let mut bindings = out.bindings.clone();
-                for d in compare(&ea.body.value(), &eb.body.value(), &mut bindings) {
+                // Compared through the calls' bindings; an id first seen in
+                // an event stays bound for the events after it.
+                for d in compare(&ea.body.value(), &eb.body.value(), &mut out.bindings) {
                     out.differences.push(Difference { place: place(ea), field: Some(d) });
                 }
             }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use mesos_replay::compare::Rebind;
 use mesos_replay::serve;
 use mesos_replay::sim::{self, Clock, Config};
 
@@ -120,10 +121,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Compare two sessions semantically (ignoring times, stream ids and
-    /// connection numbers, rebinding framework-chosen ids). Exit status 0
-    /// when they are equivalent, 1 when not.
+    /// Compare two sessions semantically (ignoring times, heartbeats, stream
+    /// ids and connection numbers, rebinding framework-chosen ids). Exit
+    /// status 0 when they are equivalent, 1 when not.
     Diff {
+        /// Bind the ids a master chooses (framework, offer, agent, status
+        /// uuid, container, its own) and what it takes from its environment
+        /// (hostnames, ips, ports, pids) on first sight too: to compare a
+        /// session recorded against the sim with one recorded against a
+        /// real master, or two runs of one master.
+        #[arg(long)]
+        rebind_master_ids: bool,
         /// The first session.
         a: std::path::PathBuf,
         /// The second session.
@@ -183,7 +191,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
-        Command::Diff { a, b } => return diff(&a, &b),
+        Command::Diff { rebind_master_ids, a, b } => {
+            let rebind = if rebind_master_ids { Rebind::MasterIds } else { Rebind::FrameworkIds };
+            return diff(&a, &b, rebind);
+        }
         Command::Serve {
             session,
             listen,
@@ -319,14 +330,14 @@ fn replay(
     Ok(())
 }
 
-fn diff(a: &std::path::Path, b: &std::path::Path) -> anyhow::Result<()> {
+fn diff(a: &std::path::Path, b: &std::path::Path, rebind: Rebind) -> anyhow::Result<()> {
     use mesos_replay::diff::{Conversation, diff};
     let read = |path: &std::path::Path| -> anyhow::Result<Conversation> {
         let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         Conversation::read(std::io::BufReader::new(file)).with_context(|| format!("{}: bad session", path.display()))
     };
     let (ca, cb) = (read(a)?, read(b)?);
-    let outcome = diff(&ca, &cb);
+    let outcome = diff(&ca, &cb, rebind);
     let mut out = std::io::stdout().lock();
     for d in &outcome.differences {
         let _ = writeln!(out, "{d}");

@@ -31,11 +31,17 @@ fn record(name: &str, behaviour: Behaviour) -> (PathBuf, Run) {
 }
 
 fn record_on(name: &str, behaviour: Behaviour, addr: SocketAddr) -> (PathBuf, Run) {
+    record_seeded(name, behaviour, addr, 0)
+}
+
+/// [`record_on`] a sim started with `seed` (its master id and the ids made
+/// from it, the status uuids).
+fn record_seeded(name: &str, behaviour: Behaviour, addr: SocketAddr, seed: u64) -> (PathBuf, Run) {
     let dir = temp_dir(name);
     let rt = runtime();
     let run = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-        let config = Config { record: Some(dir.clone()), ..Config::default() };
+        let config = Config { record: Some(dir.clone()), seed, ..Config::default() };
         let sim = sim::spawn(listener, config, Clock::Real).unwrap();
         let run = framework::run(sim.local_addr(), behaviour).await;
         // Let the master's stream close land in the session, then end it.
@@ -389,6 +395,37 @@ fn diff_finds_two_recordings_with_random_ids_equivalent_and_names_a_real_differe
     );
 }
 
+#[test]
+fn diff_rebinds_what_two_masters_chose_only_when_asked() {
+    // Two masters: other ports, other seeds, so other master, framework,
+    // agent and offer ids and other status uuids; the same framework.
+    let (a, _) = record_seeded("rebind-a", Behaviour::default(), "127.0.0.1:0".parse().unwrap(), 1);
+    let (b, _) = record_seeded("rebind-b", Behaviour::default(), "127.0.0.1:0".parse().unwrap(), 2);
+    let output = bin().arg("diff").arg(&a).arg(&b).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("$.framework_id.value"), "{stdout}");
+    let output = bin().arg("diff").arg("--rebind-master-ids").arg(&a).arg(&b).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // What the framework did differently is still a difference.
+    let (c, _) = record_seeded(
+        "rebind-c",
+        Behaviour { cpus: Some(1.0), ..Behaviour::default() },
+        "127.0.0.1:0".parse().unwrap(),
+        3,
+    );
+    let output = bin().arg("diff").arg("--rebind-master-ids").arg(&a).arg(&c).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("scalar.value: A 0.5 / B 1.0"), "{stdout}");
+}
+
 // --- helpers ---------------------------------------------------------------
 
 /// Reads the binary's first stderr line for its address; the rest of
@@ -559,8 +596,10 @@ mod hostile {
             let _ = std::fs::remove_file(&path);
             if let Ok(damaged) = mesos_replay::diff::Conversation::read(&bytes[..]) {
                 let whole = mesos_replay::diff::Conversation::read(original.as_bytes()).unwrap();
-                let _ = mesos_replay::diff::diff(&whole, &damaged);
-                let _ = mesos_replay::diff::diff(&damaged, &whole);
+                for rebind in [mesos_replay::compare::Rebind::FrameworkIds, mesos_replay::compare::Rebind::MasterIds] {
+                    let _ = mesos_replay::diff::diff(&whole, &damaged, rebind);
+                    let _ = mesos_replay::diff::diff(&damaged, &whole, rebind);
+                }
             }
         }
     }
