@@ -16,8 +16,9 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mesos_codec::api::Encoding;
 use mesos_codec::json::{self, json_to_protobuf, message_type, protobuf_to_json};
-use mesos_codec::peek::{Encoding, peek_type};
+use mesos_codec::peek::peek_type;
 use mesos_codec::v1::scheduler;
 use mesos_codec::view::{Checked, v1 as view};
 use prost::Message;

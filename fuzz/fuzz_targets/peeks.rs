@@ -3,7 +3,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
-use mesos_codec::peek::{Encoding, peek_heading, peek_ids, peek_type};
+use mesos_codec::api::Encoding;
+use mesos_codec::peek::{peek_heading, peek_ids, peek_type};
 
 #[path = "common.rs"]
 mod common;

@@ -6,6 +6,8 @@
 //! decoder here takes untrusted input and never panics on it; errors say what
 //! went wrong and where (a byte offset, a line, a JSON path).
 //!
+//! - [`api`]: the v1 APIs: which path is which API and its message types,
+//!   which `Content-Type` is which [`api::Encoding`], message summaries.
 //! - [`recordio`]: the RecordIO framing of event streams, decoded
 //!   incrementally from arbitrary chunks with zero-copy records.
 //! - [`v1`]: the Mesos v1 protobuf messages (scheduler, executor, master,
@@ -34,6 +36,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod json;
 pub mod negotiate;
 pub mod peek;

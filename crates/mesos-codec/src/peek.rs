@@ -35,7 +35,8 @@
 //!
 //! ```
 //! use mesos_codec::json::message_type;
-//! use mesos_codec::peek::{peek_ids, peek_type, Encoding};
+//! use mesos_codec::api::Encoding;
+//! use mesos_codec::peek::{peek_ids, peek_type};
 //!
 //! let call = message_type("scheduler.Call")?;
 //! let json = br#"{"framework_id":{"value":"test13"},"type":"ACKNOWLEDGE",
@@ -64,8 +65,8 @@ use std::sync::OnceLock;
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::api::Encoding;
 use crate::json::{JsonError, KeySeed, Path, ProtobufError, ProtobufErrorKind};
-use crate::negotiate::ContentType;
 use crate::schema::{Field, FieldKind, MessageId, Schema};
 use crate::wire::{WireValue, read_field, read_varint};
 
@@ -76,63 +77,11 @@ const MAX_DEPTH: usize = 100;
 // Public types
 // ---------------------------------------------------------------------------
 
-/// Which encoding a message is in.
-///
-/// ```
-/// use mesos_codec::peek::{peek_type, Encoding};
-/// let event = mesos_codec::json::message_type("scheduler.Event")?;
-/// assert_eq!(peek_type(event, Encoding::Protobuf, &[0x08, 0x08])?, Some("HEARTBEAT"));
-/// assert_eq!(peek_type(event, Encoding::Json, br#"{"type":"HEARTBEAT"}"#)?, Some("HEARTBEAT"));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Encoding {
-    /// Protobuf wire bytes (`application/x-protobuf`).
-    Protobuf,
-    /// Mesos JSON (`application/json`), as [`crate::json`] reads it.
-    Json,
-}
-
-/// The message encoding of a negotiated content type; `application/recordio`
-/// is a stream of messages, not one, and has none.
-///
-/// ```
-/// use mesos_codec::negotiate::ContentType;
-/// use mesos_codec::peek::Encoding;
-/// assert_eq!(Encoding::try_from(ContentType::Protobuf), Ok(Encoding::Protobuf));
-/// assert_eq!(Encoding::try_from(ContentType::RecordIo), Err(ContentType::RecordIo));
-/// ```
-impl TryFrom<ContentType> for Encoding {
-    type Error = ContentType;
-    fn try_from(content_type: ContentType) -> Result<Encoding, ContentType> {
-        match content_type {
-            ContentType::Json => Ok(Encoding::Json),
-            ContentType::Protobuf => Ok(Encoding::Protobuf),
-            other => Err(other),
-        }
-    }
-}
-
-/// The content type of a message in this encoding.
-///
-/// ```
-/// use mesos_codec::negotiate::ContentType;
-/// use mesos_codec::peek::Encoding;
-/// assert_eq!(ContentType::from(Encoding::Json), ContentType::Json);
-/// ```
-impl From<Encoding> for ContentType {
-    fn from(encoding: Encoding) -> ContentType {
-        match encoding {
-            Encoding::Json => ContentType::Json,
-            Encoding::Protobuf => ContentType::Protobuf,
-        }
-    }
-}
-
 /// Bad input met by a peek: where and why.
 ///
 /// ```
-/// use mesos_codec::peek::{peek_type, Encoding, PeekError};
+/// use mesos_codec::api::Encoding;
+/// use mesos_codec::peek::{peek_type, PeekError};
 /// let event = mesos_codec::json::message_type("scheduler.Event")?;
 ///
 /// let Err(PeekError::Json(err)) = peek_type(event, Encoding::Json, b"{\n\"type\": 4}") else { panic!() };
@@ -301,7 +250,8 @@ impl fmt::Debug for Uuid<'_> {
 ///
 /// ```
 /// use mesos_codec::json::message_type;
-/// use mesos_codec::peek::{peek_ids, Encoding, IdKind};
+/// use mesos_codec::api::Encoding;
+/// use mesos_codec::peek::{peek_ids, IdKind};
 ///
 /// let event = br#"{"type":"OFFERS","offers":{"offers":[
 ///     {"id":{"value":"O1"},"framework_id":{"value":"f1"},"agent_id":{"value":"S0"},"hostname":"h"},
@@ -400,7 +350,8 @@ impl<'a> Ids<'a> {
     /// Owns every string and uuid, so the ids outlive the input.
     ///
     /// ```
-    /// use mesos_codec::peek::{peek_ids, Encoding, Ids};
+    /// use mesos_codec::api::Encoding;
+    /// use mesos_codec::peek::{peek_ids, Ids};
     /// let call = mesos_codec::json::message_type("scheduler.Call")?;
     /// let ids: Ids<'static> = {
     ///     let input = br#"{"type":"TEARDOWN","framework_id":{"value":"f1"}}"#.to_vec();
@@ -450,7 +401,8 @@ impl<'a> Ids<'a> {
 ///
 /// ```
 /// use mesos_codec::json::message_type;
-/// use mesos_codec::peek::{peek_type, Encoding};
+/// use mesos_codec::api::Encoding;
+/// use mesos_codec::peek::peek_type;
 ///
 /// let call = message_type("scheduler.Call")?;
 /// let json = br#"{"framework_id":{"value":"test13"},"type":"TEARDOWN"}"#;
@@ -487,7 +439,8 @@ pub fn peek_type(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<
 ///
 /// ```
 /// use mesos_codec::json::{json_to_protobuf, message_type};
-/// use mesos_codec::peek::{peek_ids, Encoding};
+/// use mesos_codec::api::Encoding;
+/// use mesos_codec::peek::peek_ids;
 ///
 /// let event = message_type("scheduler.Event")?;
 /// let json = br#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"test13"}}}"#;
@@ -525,7 +478,8 @@ pub struct Heading<'a> {
 ///
 /// ```
 /// use mesos_codec::json::message_type;
-/// use mesos_codec::peek::{peek_heading, peek_ids, Encoding};
+/// use mesos_codec::api::Encoding;
+/// use mesos_codec::peek::{peek_heading, peek_ids};
 ///
 /// let event = message_type("scheduler.Event")?;
 /// let json = br#"{"type":"OFFERS","offers":{"offers":[{"id":{"value":"O1"},"framework_id":{"value":"f1"},

@@ -35,6 +35,8 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::api::Encoding;
+
 /// The `format` of every session file.
 pub const FORMAT: &str = "mesos-tape-session";
 /// The version this module writes and reads.
@@ -210,25 +212,47 @@ pub fn file_id(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
 }
 
-/// A message encoding, as summaries name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `application/json`.
-    Json,
-    /// `application/x-protobuf`.
-    Protobuf,
-}
+/// How many names [`create_file`] tries for one session: the plain one,
+/// then `-2` up to this.
+pub const NAME_TRIES: u32 = 1000;
 
-impl Format {
-    /// `json` or `protobuf`.
-    ///
-    /// ```
-    /// assert_eq!(mesos_codec::session::Format::Protobuf.as_str(), "protobuf");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Protobuf => "protobuf",
+/// Creates a session's file in `dir`, named `<id>-<stamp>.session.jsonl`
+/// (the id through [`file_id`]) or, when that is taken (the same id started
+/// twice in one millisecond), `<id>-<stamp>-N.session.jsonl` from `N = 2`:
+/// never over another file. `open` creates a file that must not exist yet
+/// (`OpenOptions::new().write(true).create_new(true)`), so this crate does
+/// no I/O of its own. The file and its path; `open`'s error when it fails
+/// otherwise than by the name being taken, or the last `AlreadyExists`
+/// after [`NAME_TRIES`] names.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use std::path::{Path, PathBuf};
+/// let mut taken: HashSet<PathBuf> = [PathBuf::from("out/f1-S.session.jsonl")].into();
+/// let open = |path: &Path| {
+///     if taken.insert(path.to_owned()) { Ok(()) } else { Err(std::io::ErrorKind::AlreadyExists.into()) }
+/// };
+/// let ((), path) = mesos_codec::session::create_file(Path::new("out"), "f1", "S", open)?;
+/// assert_eq!(path, Path::new("out/f1-S-2.session.jsonl"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn create_file<F>(
+    dir: &std::path::Path,
+    id: &str,
+    stamp: &str,
+    mut open: impl FnMut(&std::path::Path) -> std::io::Result<F>,
+) -> std::io::Result<(F, std::path::PathBuf)> {
+    let base = format!("{}-{stamp}", file_id(id));
+    let mut path = dir.join(format!("{base}.session.jsonl"));
+    let mut n = 2;
+    loop {
+        match open(&path) {
+            Ok(file) => return Ok((file, path)),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && n <= NAME_TRIES => {
+                path = dir.join(format!("{base}-{n}.session.jsonl"));
+                n += 1;
+            }
+            Err(err) => return Err(err),
         }
     }
 }
@@ -265,7 +289,7 @@ pub struct Summary {
     /// The call or event type name (`ACCEPT`, `OFFERS`).
     pub name: Option<String>,
     /// The message's encoding.
-    pub format: Option<Format>,
+    pub format: Option<Encoding>,
     /// The framework id, where known.
     pub framework_id: Option<String>,
 }
@@ -299,7 +323,7 @@ pub struct Response {
     /// Whether it opens an event stream.
     pub stream: bool,
     /// The body's encoding, when it is a v1 message or a stream of them.
-    pub format: Option<Format>,
+    pub format: Option<Encoding>,
 }
 
 /// One RecordIO record of an event stream.
@@ -463,7 +487,7 @@ impl Entry {
                 if r.stream {
                     o.field("stream", true);
                 }
-                o.opt("format", r.format.map(Format::as_str));
+                o.opt("format", r.format.map(Encoding::as_str));
             }
             EntryKind::Event(e) => {
                 o.field("stream", e.stream);
@@ -600,7 +624,7 @@ impl<'a> Obj<'a> {
     }
     fn summary(&mut self, name_key: &str, summary: &Summary) {
         self.opt(name_key, summary.name.as_deref());
-        self.opt("format", summary.format.map(Format::as_str));
+        self.opt("format", summary.format.map(Encoding::as_str));
         self.opt("framework_id", summary.framework_id.as_deref());
     }
     fn finish(self) {
@@ -936,8 +960,8 @@ fn fast_event(line: &[u8]) -> Option<Entry> {
     };
     let format = match e.format.as_deref() {
         None => None,
-        Some("json") => Some(Format::Json),
-        Some("protobuf") => Some(Format::Protobuf),
+        Some("json") => Some(Encoding::Json),
+        Some("protobuf") => Some(Encoding::Protobuf),
         Some(_) => return None,
     };
     let summary =
@@ -1082,11 +1106,11 @@ fn headers(o: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
     }
 }
 
-fn format_field(o: &Map<String, Value>) -> Result<Option<Format>, String> {
+fn format_field(o: &Map<String, Value>) -> Result<Option<Encoding>, String> {
     match opt_str(o, "format")?.as_deref() {
         None => Ok(None),
-        Some("json") => Ok(Some(Format::Json)),
-        Some("protobuf") => Ok(Some(Format::Protobuf)),
+        Some("json") => Ok(Some(Encoding::Json)),
+        Some("protobuf") => Ok(Some(Encoding::Protobuf)),
         Some(other) => Err(format!("unknown `format` `{other}`")),
     }
 }

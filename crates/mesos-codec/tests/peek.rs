@@ -5,8 +5,9 @@
 use std::borrow::Cow;
 
 use base64::Engine;
+use mesos_codec::api::Encoding;
 use mesos_codec::json::{json_to_protobuf, message_type, protobuf_to_json};
-use mesos_codec::peek::{Encoding, IdKind, Ids, PeekError, Uuid, peek_heading, peek_ids, peek_type};
+use mesos_codec::peek::{IdKind, Ids, PeekError, Uuid, peek_heading, peek_ids, peek_type};
 use mesos_codec::schema::MessageId;
 use proptest::prelude::*;
 

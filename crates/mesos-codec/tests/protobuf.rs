@@ -246,7 +246,7 @@ fn each_occurrence_of_a_message_field_is_framed_on_its_own() {
     let (id, pb) = (message_type("agent.Response").unwrap(), &found[1..]);
     let err = protobuf_to_json(id, pb).unwrap_err();
     assert_eq!(err.kind, ProtobufErrorKind::Truncated, "{err}");
-    assert!(mesos_codec::peek::peek_ids(id, mesos_codec::peek::Encoding::Protobuf, pb).is_err());
+    assert!(mesos_codec::peek::peek_ids(id, mesos_codec::api::Encoding::Protobuf, pb).is_err());
     // The smallest case: Event.subscribed given twice, the first cut inside
     // framework_id (3 bytes announced, 1 there), the second supplying 2.
     let event = message_type("scheduler.Event").unwrap();

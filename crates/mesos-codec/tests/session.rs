@@ -2,9 +2,10 @@
 //! a reader follows a growing file, a torn last line is reported and never
 //! fatal, and bad files are refused naming the line.
 
+use mesos_codec::api::Encoding;
 use mesos_codec::session::{
-    Close, End, Entry, EntryKind, Event, Format, Header, Item, Note, Party, Reader, Request, Response, SessionError,
-    Source, Summary, TornLine, Writer,
+    Close, End, Entry, EntryKind, Event, Header, Item, Note, Party, Reader, Request, Response, SessionError, Source,
+    Summary, TornLine, Writer,
 };
 
 fn sample() -> (Header, Vec<Entry>, Vec<u8>) {
@@ -25,7 +26,7 @@ fn sample() -> (Header, Vec<Entry>, Vec<u8>) {
             body: subscribe,
             summary: Summary {
                 name: Some("SUBSCRIBE".into()),
-                format: Some(Format::Json),
+                format: Some(Encoding::Json),
                 framework_id: Some("test13".into()),
             },
         }),
@@ -35,20 +36,20 @@ fn sample() -> (Header, Vec<Entry>, Vec<u8>) {
             headers: vec![("Mesos-Stream-Id".into(), "b3a3e239-f0ad-43d3-b635-1c1d9c66566b".into())],
             body: Vec::new(),
             stream: true,
-            format: Some(Format::Json),
+            format: Some(Encoding::Json),
         }),
         EntryKind::Event(Event {
             stream: 1,
             record: br#"{"type":"HEARTBEAT"}"#.to_vec(),
             chunks: None,
-            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Format::Json), framework_id: None },
+            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Encoding::Json), framework_id: None },
         }),
         // A protobuf record (not UTF-8) that came in three chunks.
         EntryKind::Event(Event {
             stream: 1,
             record: vec![0x08, 0x08, 0xff, 0x00],
             chunks: Some(vec![1, 2, 1]),
-            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Format::Protobuf), framework_id: None },
+            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Encoding::Protobuf), framework_id: None },
         }),
         EntryKind::Note(Note {
             message: "malformed RecordIO from the master at byte 7".into(),

@@ -21,8 +21,10 @@
 //! - [`writer`]: the session file writer task behind a bounded channel
 //!   (backpressure, and one loud error if the file cannot be written);
 //! - [`secrets`]: `Secret` values inside messages, found by the schema;
-//! - [`rawhead`]: header lines as sent (names in their case, wire order);
-//! - [`api`]: which paths are recorded, and the summaries of messages.
+//! - [`rawhead`]: header lines as sent (names in their case, wire order).
+//!
+//! Which paths are recorded, and the summaries of messages, are
+//! [`mesos_codec::api`]'s.
 //!
 //! # Sessions and their files
 //!
@@ -81,11 +83,11 @@
 
 #![warn(missing_docs)]
 
-pub mod api;
 pub mod forward;
 pub mod import;
 pub mod proxy;
 pub mod rawhead;
+pub mod record;
 pub mod secrets;
 pub mod session;
 pub mod tee;

@@ -20,12 +20,13 @@ use mesos_codec::session::{self, Close, EntryKind, Note, Party, Summary};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::api::{self, Api};
 use crate::forward::{Driver, ProxyBody, Upstream, rewrite_location};
 use crate::rawhead;
+use crate::record::{self, Filing};
 use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, BodyTarget, StreamTap, Tap};
 use crate::{Config, Error};
+use mesos_codec::api::{self, Api};
 
 struct Shared {
     local: SocketAddr,
@@ -357,32 +358,22 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         return relay_body(&conn, parts, body, BodyTarget::Session(rec.session), None, response, OTHER_BODY_CAP).await;
     };
     let encoding = api::encoding(content_type(&parts.headers));
-    // A SUBSCRIBE answered 200 opens an event stream (so does any 200 that
-    // carries a `Mesos-Stream-Id`, when the call did not read).
-    let stream = parts.status == StatusCode::OK
-        && (rec.call.as_deref() == Some("SUBSCRIBE") || parts.headers.contains_key("mesos-stream-id"));
+    let stream =
+        api::opens_stream(parts.status.as_u16(), rec.call.as_deref(), parts.headers.contains_key("mesos-stream-id"));
     let entry = session::Response {
         request: rec.seq,
         status: parts.status.as_u16(),
         headers: recorded_headers,
         stream,
-        format: encoding.map(api::format),
+        format: encoding,
         ..Default::default()
     };
     let (tap, lease) = if stream {
         let Some(seq) = rec.session.record(conn.id, EntryKind::Response(entry)).await else {
             return Response::from_parts(parts, body.boxed());
         };
-        let name_from_events = rec.unnamed && api != Api::Operator;
-        let tap = StreamTap::new(
-            rec.session.clone(),
-            conn.shared.registry.clone(),
-            name_from_events,
-            conn.id,
-            seq,
-            api.event_type(),
-            encoding,
-        );
+        let tap =
+            StreamTap::new(rec.session.clone(), conn.shared.registry.clone(), rec.unnamed, conn.id, seq, api, encoding);
         // The stream holds the upstream connection until it ends: the relay
         // drives it (see `Driver`).
         (Tap::Stream(Box::new(tap)), driver.lease())
@@ -500,29 +491,17 @@ async fn record_request(
     path: &str,
     body: &Bytes,
 ) -> Recording {
-    let encoding = api::encoding(content_type(&parts.headers));
-    let (summary, problem) = match api::summarize(api.call_type(), encoding, body) {
-        // The summary reads only a few fields: the whole call must decode
-        // too, or the session says why it does not (issue 18: bodies that
-        // are not UTF-8 or nest 100 000 deep were filed without a note).
-        Ok(summary) => (summary, api::decode_problem(api.call_type(), encoding, body)),
-        Err(err) => (Summary { format: encoding.map(api::format), ..Summary::default() }, Some(err.to_string())),
-    };
+    let (summary, problem) = api::read_call(api, content_type(&parts.headers), body);
     let registry = &conn.shared.registry;
     let (session, unnamed, first) = {
         let mut touched = conn.touched.lock().unwrap_or_else(|e| e.into_inner());
         let first = touched.all().is_empty();
-        let (session, unnamed) = match (&summary.framework_id, api) {
-            (Some(id), Api::Scheduler | Api::Executor) => (registry.framework(id, &mut touched), false),
-            // A new framework subscribing: a session of its own, named by its SUBSCRIBED event.
-            (None, Api::Scheduler | Api::Executor) if summary.name.as_deref() == Some("SUBSCRIBE") => {
-                (registry.subscribing(conn.peer.ip(), &mut touched), true)
-            }
-            _ => match touched.last() {
-                Some(session) => (session, false),
-                None if api == Api::Operator => (registry.anonymous(Some("operator"), &mut touched), false),
-                None => (registry.anonymous(None, &mut touched), true),
-            },
+        let (session, unnamed) = match record::file(api, &summary, touched.last()) {
+            Filing::Framework(id) => (registry.framework(&id, &mut touched), false),
+            Filing::Subscribing => (registry.subscribing(conn.peer.ip(), &mut touched), true),
+            Filing::Touched(session) => (session, false),
+            Filing::Operator => (registry.anonymous(Some("operator"), &mut touched), false),
+            Filing::Anonymous => (registry.anonymous(None, &mut touched), true),
         };
         (session, unnamed, first)
     };

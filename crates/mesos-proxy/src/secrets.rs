@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use base64::Engine;
-use mesos_codec::peek::Encoding;
+use mesos_codec::api::Encoding;
 use mesos_codec::schema::{MessageId, Schema};
 use mesos_codec::session::Redactor;
 use prost::Message;

@@ -16,10 +16,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use memchr::memmem;
-use mesos_codec::peek::Encoding;
+use mesos_codec::api::Encoding;
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{
-    Close, Entry, EntryKind, Format, Header, Note, Party, Redactor, Request, Response, Source, Utc, Writer,
+    Close, Entry, EntryKind, Header, Note, Party, Redactor, Request, Response, Source, Utc, Writer,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -269,12 +269,12 @@ pub(crate) fn redaction_note(redacted: usize, entry: &Entry, how: &str) -> Optio
 pub(crate) fn redact_body(
     redactor: &mut Redactor,
     message: Option<MessageId>,
-    format: Option<Format>,
+    format: Option<Encoding>,
     body: &mut Vec<u8>,
 ) -> usize {
     let (Some(message), Some(format)) = (message, format) else { return 0 };
     let encoding = match format {
-        Format::Json => {
+        Encoding::Json => {
             // `secrets::redact`'s own first test, with finders built once:
             // every `Secret.Value` has a `data` key (maybe written with
             // escapes), and most messages have neither.
@@ -285,7 +285,7 @@ pub(crate) fn redact_body(
             }
             Encoding::Json
         }
-        Format::Protobuf => Encoding::Protobuf,
+        Encoding::Protobuf => Encoding::Protobuf,
     };
     match crate::secrets::redact(message, encoding, body, redactor) {
         Some((redacted, n)) => {

@@ -30,21 +30,19 @@
 //! is relayed unrecorded. The tap of any other body collects it and records
 //! the `response` entry when the body has ended.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use mesos_codec::peek::Encoding;
-use mesos_codec::recordio::Decoder;
+use mesos_codec::api::{Api, Encoding};
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, EntryKind, Event, Note, Party, Response};
+use mesos_codec::session::{Close, EntryKind, Note, Party, Response};
 use tokio::sync::mpsc;
 
-use crate::api;
 use crate::forward::Lease;
+use crate::record::{EventTap, Tapped};
 use crate::session::{Registry, Session};
 
 /// What the relay hands the framework side: a batch of frames, or the error
@@ -386,119 +384,58 @@ impl BodyTap {
     }
 }
 
-/// Records the events of a `SUBSCRIBE` stream.
+/// Records the events of a `SUBSCRIBE` stream: [`EventTap`]'s outputs
+/// into the session.
 pub struct StreamTap {
     session: Arc<Session>,
     registry: Arc<Registry>,
-    /// Whether a framework id seen in the stream may name the session.
-    name_from_events: bool,
     conn: u64,
-    stream: u64,
-    message: MessageId,
-    encoding: Option<Encoding>,
-    decoder: Decoder,
-    /// Stream offset and length of the chunks not yet wholly consumed.
-    chunks: VecDeque<(u64, u64)>,
-    received: u64,
-    broken: bool,
+    tap: EventTap,
+    out: Vec<Tapped>,
     ended: bool,
 }
 
 impl StreamTap {
-    /// A tap for the stream opened by response `stream` of `session`.
-    #[allow(clippy::too_many_arguments)]
+    /// A tap for the stream opened by response `stream` of `session`, an
+    /// `api` stream in `encoding`; `unnamed` when the session has no name
+    /// yet (a framework id the stream carries then names it).
     pub fn new(
         session: Arc<Session>,
         registry: Arc<Registry>,
-        name_from_events: bool,
+        unnamed: bool,
         conn: u64,
         stream: u64,
-        message: MessageId,
+        api: Api,
         encoding: Option<Encoding>,
     ) -> StreamTap {
-        StreamTap {
-            session,
-            registry,
-            name_from_events,
-            conn,
-            stream,
-            message,
-            encoding,
-            decoder: Decoder::new(),
-            chunks: VecDeque::new(),
-            received: 0,
-            broken: false,
-            ended: false,
-        }
+        let tap = EventTap::new(stream, api, encoding, unnamed);
+        StreamTap { session, registry, conn, tap, out: Vec::new(), ended: false }
     }
 
     async fn chunk(&mut self, data: Bytes) {
-        if self.broken || data.is_empty() {
-            return;
-        }
-        self.chunks.push_back((self.received, data.len() as u64));
-        self.received += data.len() as u64;
-        self.decoder.push(data);
-        loop {
-            match self.decoder.next_record() {
-                Ok(Some(record)) => {
-                    let (start, end) = (record.offset, record.end());
-                    let chunks = self.pieces(start, end);
-                    self.event(record.data, chunks).await;
-                }
-                Ok(None) => return,
-                Err(err) => {
-                    self.broken(format!("malformed RecordIO, forwarded untouched and no longer recorded: {err}")).await;
-                    return;
-                }
-            }
-        }
+        self.tap.chunk(data, &mut self.out);
+        self.record().await;
     }
 
-    /// The sizes of the chunk pieces that carried bytes `start..end`, or
-    /// `None` when exactly one chunk carried exactly those bytes.
-    fn pieces(&mut self, start: u64, end: u64) -> Option<Vec<u64>> {
-        chunk_pieces(&mut self.chunks, start, end)
-    }
-
-    async fn event(&mut self, record: Bytes, chunks: Option<Vec<u64>>) {
-        let summary = match api::summarize(self.message, self.encoding, &record) {
-            Ok(summary) => summary,
-            Err(err) => {
-                let message = format!("event does not read as {}: {err}", self.encoding_name());
-                self.note(message, None).await;
-                Default::default()
-            }
-        };
-        if self.name_from_events {
-            if let Some(id) = &summary.framework_id {
-                if self.session.set_name(id).await {
-                    self.registry.register(id, &self.session);
-                    tracing::info!(session = self.session.id(), framework_id = %id, "framework id learnt from the stream");
+    async fn record(&mut self) {
+        for tapped in std::mem::take(&mut self.out) {
+            match tapped {
+                Tapped::Name(id) => {
+                    if self.session.set_name(&id).await {
+                        self.registry.register(&id, &self.session);
+                        tracing::info!(session = self.session.id(), framework_id = %id, "framework id learnt from the stream");
+                    }
+                }
+                Tapped::Event(event) => {
+                    self.session.record_message(self.conn, EntryKind::Event(event), Some(self.tap.message())).await;
+                }
+                Tapped::Note(message) => {
+                    tracing::warn!(session = self.session.id(), stream = self.tap.stream(), "{message}");
+                    let note = Note { message, refers: Some(self.tap.stream()), incomplete: false };
+                    self.session.record(self.conn, EntryKind::Note(note)).await;
                 }
             }
         }
-        let event = Event { stream: self.stream, record: record.to_vec(), chunks, summary };
-        self.session.record_message(self.conn, EntryKind::Event(event), Some(self.message)).await;
-    }
-
-    fn encoding_name(&self) -> &'static str {
-        match self.encoding {
-            Some(encoding) => api::format(encoding).as_str(),
-            None => "a v1 message",
-        }
-    }
-
-    async fn note(&mut self, message: String, refers: Option<u64>) {
-        tracing::warn!(session = self.session.id(), stream = self.stream, "{message}");
-        let note = Note { message, refers: refers.or(Some(self.stream)), incomplete: false };
-        self.session.record(self.conn, EntryKind::Note(note)).await;
-    }
-
-    async fn broken(&mut self, message: String) {
-        self.broken = true;
-        self.chunks.clear();
-        self.note(message, None).await;
     }
 
     async fn end(&mut self, by: Party, reason: &str) {
@@ -506,37 +443,10 @@ impl StreamTap {
             return;
         }
         self.ended = true;
-        if !self.broken && by == Party::Master {
-            if let Err(err) = self.decoder.finish() {
-                self.broken(format!("the stream ended inside a record: {err}")).await;
-            }
-        }
-        let close = Close { stream: Some(self.stream), by, reason: Some(reason.to_owned()) };
+        self.tap.end(by, &mut self.out);
+        self.record().await;
+        let close = Close { stream: Some(self.tap.stream()), by, reason: Some(reason.to_owned()) };
         self.session.record(self.conn, EntryKind::Close(close)).await;
-        tracing::debug!(session = self.session.id(), stream = self.stream, by = by.as_str(), "stream closed");
+        tracing::debug!(session = self.session.id(), stream = self.tap.stream(), by = by.as_str(), "stream closed");
     }
-}
-
-/// The sizes of the pieces of HTTP chunks (stream offset, length; oldest
-/// first) that carried stream bytes `start..end`, or `None` when exactly one
-/// chunk carried exactly those bytes (the `chunks` of a session's event).
-/// Chunks wholly before `end` are dropped from the queue.
-pub(crate) fn chunk_pieces(chunks: &mut VecDeque<(u64, u64)>, start: u64, end: u64) -> Option<Vec<u64>> {
-    let mut sizes = Vec::new();
-    let mut exact = true;
-    for &(offset, len) in chunks.iter() {
-        let (lo, hi) = (offset.max(start), (offset + len).min(end));
-        if lo < hi {
-            sizes.push(hi - lo);
-            exact &= offset == start && offset + len == end;
-        }
-    }
-    while let Some(&(offset, len)) = chunks.front() {
-        if offset + len <= end {
-            chunks.pop_front();
-        } else {
-            break;
-        }
-    }
-    (!(exact && sizes.len() == 1)).then_some(sizes)
 }

@@ -112,18 +112,10 @@ impl FileState {
         if self.file.is_some() || self.failed {
             return;
         }
-        let base = format!("{}-{}", mesos_codec::session::file_id(name), self.stamp);
-        let mut path = self.dir.join(format!("{base}.session.jsonl"));
-        let mut opened = create(&path);
         // The same framework twice in one millisecond: never overwrite, number it.
-        let mut n = 2;
-        while matches!(&opened, Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists) && n < 100 {
-            path = self.dir.join(format!("{base}-{n}.session.jsonl"));
-            opened = create(&path);
-            n += 1;
-        }
+        let opened = mesos_codec::session::create_file(&self.dir, name, &self.stamp, create);
         match opened {
-            Ok(file) => {
+            Ok((file, path)) => {
                 tracing::info!(session = %self.label, path = %path.display(), "session file opened");
                 // Only a file that exists is named in the session's summary.
                 self.path = Some(path.clone());

@@ -351,7 +351,7 @@ fn check_events(entries: &[Entry], stream_seq: u64, id: &str) {
     for (event, record) in events.iter().zip(&records) {
         assert_eq!(event.stream, stream_seq);
         assert_eq!(event.record, record.as_bytes());
-        assert_eq!(event.summary.format, Some(mesos_codec::session::Format::Json));
+        assert_eq!(event.summary.format, Some(mesos_codec::api::Encoding::Json));
     }
     let names: Vec<_> = events.iter().map(|e| e.summary.name.as_deref().unwrap_or("-")).collect();
     assert_eq!(names, ["SUBSCRIBED", "HEARTBEAT", "OFFERS", "UPDATE"]);

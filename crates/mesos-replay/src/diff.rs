@@ -37,13 +37,14 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, Read};
 
+use mesos_codec::api::Encoding;
 use mesos_codec::peek::peek_type;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{EntryKind, Format, Header, Item, SessionError, TornLine};
+use mesos_codec::session::{EntryKind, Header, Item, SessionError, TornLine};
 use serde_json::Value;
 
 use crate::compare::{Bindings, FieldDiff, Rebind, compare};
-use crate::messages::{Items, api_of, canonical, encoding};
+use crate::messages::{Items, api_of, canonical};
 
 /// What identifies a call for matching: method, path (without the query),
 /// and the call type where the body names one.
@@ -66,11 +67,11 @@ impl CallKey {
     /// assert_eq!(key.to_string(), "DECLINE");
     /// assert_eq!(CallKey::of("GET", "/state", b"", None).to_string(), "GET /state");
     /// ```
-    pub fn of(method: &str, path: &str, body: &[u8], format: Option<Format>) -> CallKey {
+    pub fn of(method: &str, path: &str, body: &[u8], format: Option<Encoding>) -> CallKey {
         let path = path.split('?').next().unwrap_or(path).to_owned();
         let call = api_of(&path)
             .call
-            .and_then(|id| peek_type(id, encoding(format, body), body).ok().flatten())
+            .and_then(|id| peek_type(id, Encoding::of(format, body), body).ok().flatten())
             .map(str::to_owned);
         CallKey { method: method.to_owned(), path, call }
     }
@@ -96,7 +97,7 @@ pub enum Body {
 }
 
 impl Body {
-    fn of(message: Option<MessageId>, bytes: &[u8], format: Option<Format>) -> Body {
+    fn of(message: Option<MessageId>, bytes: &[u8], format: Option<Encoding>) -> Body {
         match message {
             Some(id) if !bytes.is_empty() => {
                 canonical(id, bytes, format).map(Body::Message).unwrap_or_else(|_| Body::Raw(bytes.to_vec()))
@@ -233,7 +234,13 @@ impl Conversation {
                         streams_by_seq.insert(entry.seq, (conv.streams.len(), api.event));
                         conv.streams.push(Vec::new());
                     } else {
-                        let format = r.format.or(call_format(&r.headers));
+                        let format = r.format.or(mesos_codec::api::encoding(
+                            r.headers
+                                .iter()
+                                .rev()
+                                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                                .map(|(_, v)| v.as_str()),
+                        ));
                         call.answer = Body::of(api.response, &r.body, format);
                     }
                 }
@@ -247,16 +254,6 @@ impl Conversation {
         }
         conv.torn = items.finish();
         Ok(conv)
-    }
-}
-
-/// The format a response's `Content-Type` names.
-fn call_format(headers: &[(String, String)]) -> Option<Format> {
-    let value = headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str());
-    match value {
-        Some("application/json") => Some(Format::Json),
-        Some("application/x-protobuf") => Some(Format::Protobuf),
-        _ => None,
     }
 }
 

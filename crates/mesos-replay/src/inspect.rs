@@ -22,13 +22,14 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
+use mesos_codec::api::Encoding;
 use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
-use mesos_codec::peek::{Encoding, Ids, peek_ids};
+use mesos_codec::peek::{Ids, peek_ids};
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Entry, EntryKind, Format, Item, SessionError, TornLine};
+use mesos_codec::session::{Entry, EntryKind, Item, SessionError, TornLine};
 use serde_json::Value;
 
-use crate::messages::{Api, Items, ReadError, api_of, encoding};
+use crate::messages::{Api, Items, ReadError, api_of};
 
 /// How to print a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,14 +150,14 @@ fn paint(colour: bool, code: &str, text: &str) -> String {
 
 fn timeline(
     entry: &Entry,
-    message: Option<(MessageId, &Vec<u8>, Option<Format>)>,
+    message: Option<(MessageId, &Vec<u8>, Option<Encoding>)>,
     colour: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let time = format!("{:>6}.{:06}", entry.t_ns / 1_000_000_000, entry.t_ns % 1_000_000_000 / 1000);
     let head = format!("{time}  #{}  conn {}", entry.seq, entry.conn);
     let ids = message
-        .and_then(|(id, bytes, format)| peek_ids(id, encoding(format, bytes), bytes).ok().map(|ids| ids_text(&ids)))
+        .and_then(|(id, bytes, format)| peek_ids(id, Encoding::of(format, bytes), bytes).ok().map(|ids| ids_text(&ids)))
         .filter(|t| !t.is_empty())
         .map(|t| format!("  {t}"))
         .unwrap_or_default();
@@ -196,14 +197,14 @@ fn timeline(
 
 fn json_line(
     entry: &Entry,
-    message: Option<(MessageId, &Vec<u8>, Option<Format>)>,
+    message: Option<(MessageId, &Vec<u8>, Option<Encoding>)>,
     out: &mut impl Write,
 ) -> io::Result<()> {
     // The entry as the file has it, plus its message decoded.
     let mut value: Value = serde_json::from_slice(&entry.to_line()).unwrap_or(Value::Null);
     if let (Value::Object(object), Some((id, bytes, format))) = (&mut value, message) {
         if !bytes.is_empty() {
-            let decoded = match encoding(format, bytes) {
+            let decoded = match Encoding::of(format, bytes) {
                 Encoding::Json => json_to_protobuf(id, bytes).map_err(|e| e.to_string()),
                 Encoding::Protobuf => Ok(bytes.clone()),
             }

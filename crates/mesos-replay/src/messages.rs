@@ -8,21 +8,21 @@
 //! the same [`serde_json::Value`].
 //!
 //! ```
-//! use mesos_codec::session::Format;
+//! use mesos_codec::api::Encoding;
 //! use mesos_replay::messages::{api_of, canonical};
 //! let api = api_of("/api/v1/scheduler");
 //! let call = api.call.unwrap();
-//! let a = canonical(call, br#"{"framework_id":{"value":"f1"},"type":"TEARDOWN"}"#, Some(Format::Json)).unwrap();
+//! let a = canonical(call, br#"{"framework_id":{"value":"f1"},"type":"TEARDOWN"}"#, Some(Encoding::Json)).unwrap();
 //! let b = canonical(call, br#"{"type":"TEARDOWN","framework_id":{"value":"f1"}}"#, None).unwrap();
 //! assert_eq!(a, b);
 //! ```
 
-use mesos_codec::json::{json_to_protobuf, message_type, protobuf_to_json};
-use mesos_codec::peek::Encoding;
+use mesos_codec::api::Encoding;
+use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
 use mesos_codec::schema::MessageId;
 use std::io::{self, Read};
 
-use mesos_codec::session::{Format, Item, Reader, TornLine};
+use mesos_codec::session::{Item, Reader, TornLine};
 use serde_json::Value;
 
 pub use crate::diff::ReadError;
@@ -52,7 +52,8 @@ impl Api {
     }
 }
 
-/// The API a request path (with or without its query) belongs to.
+/// The message types of the API a request path (with or without its
+/// query) belongs to ([`mesos_codec::api::Api::from_path`]).
 ///
 /// ```
 /// use mesos_replay::messages::api_of;
@@ -62,57 +63,16 @@ impl Api {
 /// assert_eq!(api_of("/redirect").call, None);
 /// ```
 pub fn api_of(path: &str) -> Api {
-    let path = path.split('?').next().unwrap_or(path);
-    let (call, event, response) = match path {
-        "/api/v1/scheduler" | "/master/api/v1/scheduler" => {
-            ("scheduler.Call", "scheduler.Event", Some("scheduler.Response"))
-        }
-        "/api/v1/executor" | "/slave(1)/api/v1/executor" => ("executor.Call", "executor.Event", None),
-        "/api/v1" | "/master/api/v1" => ("master.Call", "master.Event", Some("master.Response")),
-        _ => return Api::default(),
-    };
-    Api {
-        call: message_type(call).ok(),
-        event: message_type(event).ok(),
-        response: response.and_then(|name| message_type(name).ok()),
-    }
-}
-
-/// The encoding of recorded bytes: the recorded format, or a guess from the
-/// first byte when the recorder did not know it.
-///
-/// ```
-/// use mesos_codec::peek::Encoding;
-/// use mesos_replay::messages::encoding;
-/// assert_eq!(encoding(None, b"{}"), Encoding::Json);
-/// assert_eq!(encoding(None, b"\x08\x08"), Encoding::Protobuf);
-/// ```
-pub fn encoding(format: Option<Format>, bytes: &[u8]) -> Encoding {
-    match format {
-        Some(Format::Protobuf) => Encoding::Protobuf,
-        Some(Format::Json) => Encoding::Json,
-        None if bytes.first() == Some(&b'{') => Encoding::Json,
-        None => Encoding::Protobuf,
-    }
-}
-
-/// The session format an encoding is written as.
-///
-/// ```
-/// use mesos_codec::{peek::Encoding, session::Format};
-/// assert_eq!(mesos_replay::messages::format_of(Encoding::Json), Format::Json);
-/// ```
-pub fn format_of(encoding: Encoding) -> Format {
-    match encoding {
-        Encoding::Json => Format::Json,
-        Encoding::Protobuf => Format::Protobuf,
+    match mesos_codec::api::Api::from_path(path) {
+        Some(api) => Api { call: Some(api.call_type()), event: Some(api.event_type()), response: api.response_type() },
+        None => Api::default(),
     }
 }
 
 /// The protobuf encoding of a message in either encoding.
 ///
 /// ```
-/// use mesos_codec::peek::Encoding;
+/// use mesos_codec::api::Encoding;
 /// use mesos_replay::messages::{api_of, to_protobuf};
 /// let event = api_of("/api/v1/scheduler").event.unwrap();
 /// assert_eq!(to_protobuf(event, br#"{"type":"HEARTBEAT"}"#, Encoding::Json).unwrap(), [0x08, 0x08]);
@@ -127,7 +87,7 @@ pub fn to_protobuf(message: MessageId, bytes: &[u8], encoding: Encoding) -> Resu
 /// The message re-encoded as `to` (the master's exact JSON for JSON).
 ///
 /// ```
-/// use mesos_codec::peek::Encoding;
+/// use mesos_codec::api::Encoding;
 /// use mesos_replay::messages::{api_of, transcode};
 /// let event = api_of("/api/v1/scheduler").event.unwrap();
 /// assert_eq!(transcode(event, &[0x08, 0x08], Encoding::Protobuf, Encoding::Json).unwrap(), br#"{"type":"HEARTBEAT"}"#);
@@ -150,8 +110,8 @@ pub fn transcode(message: MessageId, bytes: &[u8], from: Encoding, to: Encoding)
 /// assert_eq!(canonical(event, &[0x08, 0x08], None).unwrap(), serde_json::json!({"type": "HEARTBEAT"}));
 /// assert!(canonical(event, b"{\"type\":7}", None).is_err());
 /// ```
-pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Format>) -> Result<Value, String> {
-    let pb = to_protobuf(message, bytes, encoding(format, bytes))?;
+pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Encoding>) -> Result<Value, String> {
+    let pb = to_protobuf(message, bytes, Encoding::of(format, bytes))?;
     let json = protobuf_to_json(message, &pb).map_err(|e| e.to_string())?.json;
     serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
@@ -159,7 +119,7 @@ pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Format>) -> Re
 /// Writes a canonical JSON value back as the message in `to`.
 ///
 /// ```
-/// use mesos_codec::peek::Encoding;
+/// use mesos_codec::api::Encoding;
 /// use mesos_replay::messages::{api_of, encode_value};
 /// let event = api_of("/api/v1/scheduler").event.unwrap();
 /// let value = serde_json::json!({"type": "HEARTBEAT"});

@@ -1,10 +1,9 @@
 //! `mesos-replay inspect`: the timeline, the decoded JSON lines, and bad
 //! sessions.
 
+use mesos_codec::api::Encoding;
 use mesos_codec::json::{json_to_protobuf, message_type};
-use mesos_codec::session::{
-    Close, End, EntryKind, Event, Format, Header, Party, Request, Response, Source, Summary, Writer,
-};
+use mesos_codec::session::{Close, End, EntryKind, Event, Header, Party, Request, Response, Source, Summary, Writer};
 use mesos_replay::inspect::{InspectError, Style, inspect};
 
 fn seed(name: &str) -> Vec<u8> {
@@ -18,7 +17,7 @@ fn session() -> Vec<u8> {
     let mut file = Header::new(Source::Proxy, "2026-11-24T21:30:00Z").to_line();
     let json = |name: &str| Summary {
         name: Some(name.into()),
-        format: Some(Format::Json),
+        format: Some(Encoding::Json),
         framework_id: Some("test13".into()),
     };
     let kinds = vec![
@@ -33,7 +32,7 @@ fn session() -> Vec<u8> {
             request: Some(0),
             status: 200,
             stream: true,
-            format: Some(Format::Json),
+            format: Some(Encoding::Json),
             ..Response::default()
         }),
         EntryKind::Event(Event {
@@ -47,7 +46,7 @@ fn session() -> Vec<u8> {
             record: json_to_protobuf(message_type("scheduler.Event").unwrap(), &seed("event-04-heartbeat.json"))
                 .unwrap(),
             chunks: None,
-            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Format::Protobuf), framework_id: None },
+            summary: Summary { name: Some("HEARTBEAT".into()), format: Some(Encoding::Protobuf), framework_id: None },
         }),
         EntryKind::Request(Request {
             method: "POST".into(),

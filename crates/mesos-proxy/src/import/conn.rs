@@ -6,15 +6,14 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use mesos_codec::peek::Encoding;
-use mesos_codec::recordio::Decoder;
-use mesos_codec::schema::MessageId;
-use mesos_codec::session::{self, Close, EntryKind, Event as EventEntry, Party, Summary};
+use mesos_codec::session::{self, Close, EntryKind, Party};
 
 use super::http::{self, Boundary, Event, Head, Parser, Role};
 use super::sessions::{SessionId, Sessions};
 use super::tcp::{Piece, Stream};
-use crate::api::{self, Api};
+use mesos_codec::api::{self, Api};
+
+use crate::record::{self, EventTap, Filing, Tapped};
 
 /// Which way bytes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,26 +362,14 @@ impl Conn {
 
     /// Records a v1 API request, finding its session as the proxy does.
     fn record_request(&mut self, sessions: &mut Sessions, api: Api, head: Head, body: Vec<u8>, now: u64) -> Recording {
-        let encoding = api::encoding(head.header("content-type"));
-        let (summary, problem) = match api::summarize(api.call_type(), encoding, &body) {
-            Ok(summary) => (summary, None),
-            Err(err) => (Summary { format: encoding.map(api::format), ..Summary::default() }, Some(err.to_string())),
-        };
-        let (session, unnamed) = match (&summary.framework_id, api) {
-            (Some(id), Api::Scheduler | Api::Executor) => {
-                (sessions.framework(id, &self.master, now, &mut self.touched), false)
-            }
-            // A new framework subscribing: a session of its own, named by its SUBSCRIBED event.
-            (None, Api::Scheduler | Api::Executor) if summary.name.as_deref() == Some("SUBSCRIBE") => {
-                (sessions.anonymous(None, &self.master, now, &mut self.touched), true)
-            }
-            _ => match self.touched.last() {
-                Some(&session) => (session, false),
-                None if api == Api::Operator => {
-                    (sessions.anonymous(Some("operator"), &self.master, now, &mut self.touched), false)
-                }
-                None => (sessions.anonymous(None, &self.master, now, &mut self.touched), true),
-            },
+        let (summary, problem) = api::read_call(api, head.header("content-type"), &body);
+        let (master, touched) = (&self.master, &mut self.touched);
+        let (session, unnamed) = match record::file(api, &summary, touched.last().copied()) {
+            Filing::Framework(id) => (sessions.framework(&id, master, now, touched), false),
+            Filing::Subscribing => (sessions.anonymous(None, master, now, touched), true),
+            Filing::Touched(session) => (session, false),
+            Filing::Operator => (sessions.anonymous(Some("operator"), master, now, touched), false),
+            Filing::Anonymous => (sessions.anonymous(None, master, now, touched), true),
         };
         let unnamed = unnamed || sessions.name(session).is_none();
         // What happened on the connection before it touched a session.
@@ -548,16 +535,13 @@ impl Conn {
             return;
         };
         let encoding = api::encoding(head.header("content-type"));
-        // A SUBSCRIBE answered 200 opens an event stream (so does any 200 that
-        // carries a `Mesos-Stream-Id`, when the call did not read).
-        let stream = head.status == 200
-            && (rec.call.as_deref() == Some("SUBSCRIBE") || head.header("mesos-stream-id").is_some());
+        let stream = api::opens_stream(head.status, rec.call.as_deref(), head.header("mesos-stream-id").is_some());
         let mut entry = session::Response {
             request: rec.seq,
             status: head.status,
             headers: head.headers.clone(),
             stream,
-            format: encoding.map(api::format),
+            format: encoding,
             ..Default::default()
         };
         if stream {
@@ -569,13 +553,7 @@ impl Conn {
                 session: rec.session,
                 conn: self.id,
                 stream: seq,
-                name_from_events: rec.unnamed && rec.api != Api::Operator,
-                message: rec.api.event_type(),
-                encoding,
-                decoder: Decoder::new(),
-                chunks: VecDeque::new(),
-                received: 0,
-                broken: false,
+                tap: EventTap::new(seq, rec.api, encoding, rec.unnamed),
                 resyncing: false,
             };
             self.current = Some(Current::Stream(Box::new(tap)));
@@ -640,26 +618,21 @@ impl Conn {
     }
 }
 
-/// The events of a `SUBSCRIBE` stream, as [`crate::tee::StreamTap`] records them.
+/// The events of a `SUBSCRIBE` stream: [`EventTap`]'s outputs into the
+/// session, as [`crate::tee::StreamTap`] records them live; and, after
+/// bytes lost in the capture, the wait for a chunk of whole records.
 struct Tap {
     session: SessionId,
     conn: u64,
     stream: u64,
-    name_from_events: bool,
-    message: MessageId,
-    encoding: Option<Encoding>,
-    decoder: Decoder,
-    /// Stream offset and length of the chunks not yet wholly consumed.
-    chunks: VecDeque<(u64, u64)>,
-    received: u64,
-    broken: bool,
+    tap: EventTap,
     /// After lost bytes: waiting for a chunk of whole records.
     resyncing: bool,
 }
 
 impl Tap {
     fn chunk(&mut self, sessions: &mut Sessions, data: Bytes, now: u64) {
-        if self.broken || data.is_empty() {
+        if self.tap.is_broken() || data.is_empty() {
             return;
         }
         if self.resyncing {
@@ -667,66 +640,36 @@ impl Tap {
                 return;
             }
             self.resyncing = false;
-            self.decoder = Decoder::new();
-            self.chunks.clear();
-            self.received = 0;
+            self.tap.restart();
         }
-        self.chunks.push_back((self.received, data.len() as u64));
-        self.received += data.len() as u64;
-        self.decoder.push(data);
-        loop {
-            match self.decoder.next_record() {
-                Ok(Some(record)) => {
-                    let chunks = self.pieces(record.offset, record.end());
-                    self.event(sessions, record.data, chunks, now);
-                }
-                Ok(None) => return,
-                Err(err) => {
-                    self.broken = true;
-                    self.chunks.clear();
-                    let message = format!("malformed RecordIO, no longer recorded: {err}");
-                    sessions.note(self.session, self.conn, now, message, Some(self.stream));
-                    return;
-                }
-            }
-        }
+        let mut out = Vec::new();
+        self.tap.chunk(data, &mut out);
+        self.record(sessions, out, now);
     }
 
-    /// The sizes of the chunk pieces that carried bytes `start..end`, or
-    /// `None` when exactly one chunk carried exactly those bytes.
-    fn pieces(&mut self, start: u64, end: u64) -> Option<Vec<u64>> {
-        crate::tee::chunk_pieces(&mut self.chunks, start, end)
-    }
-
-    fn event(&mut self, sessions: &mut Sessions, record: Bytes, chunks: Option<Vec<u64>>, now: u64) {
-        let summary = match api::summarize(self.message, self.encoding, &record) {
-            Ok(summary) => summary,
-            Err(err) => {
-                let what = self.encoding.map_or("a v1 message", |e| api::format(e).as_str());
-                let message = format!("event does not read as {what}: {err}");
-                sessions.note(self.session, self.conn, now, message, Some(self.stream));
-                Summary::default()
-            }
-        };
-        if self.name_from_events {
-            if let Some(id) = &summary.framework_id {
-                if sessions.set_name(self.session, id) {
-                    sessions.register(id, self.session);
+    fn record(&mut self, sessions: &mut Sessions, out: Vec<Tapped>, now: u64) {
+        for tapped in out {
+            match tapped {
+                Tapped::Name(id) => {
+                    if sessions.set_name(self.session, &id) {
+                        sessions.register(&id, self.session);
+                    }
                 }
+                Tapped::Event(event) => {
+                    let message = Some(self.tap.message());
+                    sessions.record(self.session, self.conn, now, EntryKind::Event(event), message);
+                }
+                Tapped::Note(message) => sessions.note(self.session, self.conn, now, message, Some(self.stream)),
             }
         }
-        let event = EventEntry { stream: self.stream, record: record.to_vec(), chunks, summary };
-        sessions.record(self.session, self.conn, now, EntryKind::Event(event), Some(self.message));
     }
 
     fn end(&mut self, sessions: &mut Sessions, by: Party, reason: &str, now: u64) {
-        if !self.broken && !self.resyncing && by == Party::Master {
-            if let Err(err) = self.decoder.finish() {
-                self.broken = true;
-                let message = format!("the stream ended inside a record: {err}");
-                sessions.note(self.session, self.conn, now, message, Some(self.stream));
-            }
+        let mut out = Vec::new();
+        if !self.resyncing {
+            self.tap.end(by, &mut out);
         }
+        self.record(sessions, out, now);
         let close = Close { stream: Some(self.stream), by, reason: Some(reason.to_owned()) };
         sessions.record(self.session, self.conn, now, EntryKind::Close(close), None);
     }

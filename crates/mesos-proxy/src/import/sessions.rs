@@ -315,22 +315,16 @@ impl Sessions {
         let Sink::Waiting(waiting) = &mut state.sink else { return };
         let waiting = std::mem::take(waiting);
         let name = state.name.as_deref().unwrap_or("unknown");
-        let base = format!("{}-{}", file_id(name), state.stamp);
-        let mut path = self.out.join(format!("{base}.session.jsonl"));
-        let mut opened = create(&path);
         // The same framework twice in one millisecond: never overwrite, number it.
-        let mut n = 2;
-        while matches!(&opened, Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists) && n < 1000 {
-            path = self.out.join(format!("{base}-{n}.session.jsonl"));
-            opened = create(&path);
-            n += 1;
-        }
-        let written = opened.and_then(|file| {
-            let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
-            file.write_all(&state.header)?;
-            file.write_all(&waiting)?;
-            Ok(file)
-        });
+        let opened = mesos_codec::session::create_file(&self.out, name, &state.stamp, create);
+        let (written, path) = match opened {
+            Ok((file, path)) => {
+                let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
+                let written = file.write_all(&state.header).and_then(|()| file.write_all(&waiting)).map(|()| file);
+                (written, path)
+            }
+            Err(err) => (Err(err), self.out.join(format!("{}-{}.session.jsonl", file_id(name), state.stamp))),
+        };
         match written {
             Ok(file) => {
                 state.sink = Sink::File(file);

@@ -6,9 +6,10 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use mesos_codec::negotiate::{self, ContentType};
-use mesos_codec::peek::{Encoding, peek_ids};
-use mesos_codec::session::{EntryKind, Format};
+use mesos_codec::api::Encoding;
+use mesos_codec::negotiate;
+use mesos_codec::peek::peek_ids;
+use mesos_codec::session::EntryKind;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -18,7 +19,7 @@ use super::script::{Script, fingerprint};
 use super::{Chunking, Options};
 use crate::compare::{Binding, Bindings, compare, rewrite};
 use crate::diff::CallKey;
-use crate::messages::{api_of, canonical, encode_value, encoding, transcode};
+use crate::messages::{api_of, canonical, encode_value, transcode};
 
 /// How far ahead among the pending calls of one type a live call looks for
 /// one that names the same master-chosen ids.
@@ -267,11 +268,7 @@ impl Engine {
     pub fn on_request(&mut self, req: &LiveRequest<'_>, now: Instant) -> Reply {
         self.live_calls += 1;
         let live = self.live_calls;
-        let format = match negotiate::request_content_type(req.content_type) {
-            Ok(ContentType::Json) => Some(Format::Json),
-            Ok(ContentType::Protobuf) => Some(Format::Protobuf),
-            _ => None,
-        };
+        let format = mesos_codec::api::encoding(req.content_type);
         let key = CallKey::of(req.method, req.path, req.body, format);
         let api = api_of(req.path);
         if self.stopped {
@@ -411,17 +408,10 @@ impl Engine {
             return Reply::text(503, "mesos-replay: the recording holds no answer to this call");
         };
         let mut headers = answer_headers(&response.headers);
-        let wanted = match negotiate::response_content_type(req.accept) {
-            Ok(ContentType::Protobuf) => Some(Encoding::Protobuf),
-            Ok(ContentType::Json) => Some(Encoding::Json),
-            _ => None,
-        };
+        let wanted = negotiate::response_content_type(req.accept).ok().and_then(|c| Encoding::try_from(c).ok());
         if let Some(sub) = call.sub {
             let recorded_format = self.script.subs[sub].format;
-            let live_encoding = wanted.unwrap_or(match recorded_format {
-                Some(Format::Protobuf) => Encoding::Protobuf,
-                _ => Encoding::Json,
-            });
+            let live_encoding = wanted.or(recorded_format).unwrap_or(Encoding::Json);
             set_content_type(&mut headers, live_encoding);
             let (tx, rx) = mpsc::channel(STREAM_BUFFER);
             // A reconnect replaces the previous subscription's stream.
@@ -431,7 +421,8 @@ impl Engine {
         }
         let mut body = Bytes::from(response.body);
         if let (Some(message), Some(want), false) = (api.response, wanted, body.is_empty()) {
-            let have = encoding(response.format.or(format_of_headers(&headers)), &body);
+            let have =
+                Encoding::of(response.format.or(mesos_codec::api::encoding(header(&headers, "content-type"))), &body);
             if have != want
                 && let Ok(bytes) = transcode(message, &body, have, want)
             {
@@ -448,7 +439,7 @@ impl Engine {
         &mut self,
         sub: usize,
         record: Bytes,
-        format: Option<Format>,
+        format: Option<Encoding>,
         chunks: Option<Vec<u64>>,
     ) -> Option<(mpsc::Sender<Vec<Bytes>>, Vec<Bytes>)> {
         let SubState::Live { tx, encoding: want } = &self.subs[sub] else {
@@ -457,12 +448,12 @@ impl Engine {
         };
         let (tx, want) = (tx.clone(), *want);
         let message = self.script.subs[sub].event;
-        let have = encoding(format.or(self.script.subs[sub].format), &record);
+        let have = Encoding::of(format.or(self.script.subs[sub].format), &record);
         let mut data = record.clone();
         let mut changed = false;
         if let Some(message) = message {
             if self.bindings.renames() && self.names_renamed_ids(message, have, &record) {
-                let rewritten = canonical(message, &record, Some(super::format_of(have))).ok().and_then(|mut v| {
+                let rewritten = canonical(message, &record, Some(have)).ok().and_then(|mut v| {
                     rewrite(&mut v, &self.bindings).then(|| encode_value(message, &v, want).ok()).flatten()
                 });
                 if let Some(bytes) = rewritten {
@@ -516,14 +507,6 @@ impl Engine {
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-}
-
-fn format_of_headers(headers: &[(String, String)]) -> Option<Format> {
-    match header(headers, "content-type") {
-        Some("application/json") => Some(Format::Json),
-        Some("application/x-protobuf") => Some(Format::Protobuf),
-        _ => None,
-    }
 }
 
 fn set_content_type(headers: &mut Vec<(String, String)>, encoding: Encoding) {

@@ -51,8 +51,8 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::TokioIo;
-use mesos_codec::peek::Encoding;
-use mesos_codec::session::{EntryKind, Format, Item, Reader};
+use mesos_codec::api::Encoding;
+use mesos_codec::session::{EntryKind, Item, Reader};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -223,7 +223,7 @@ impl Report {
 /// One step of the recording, in file order, for the cursor.
 enum Step {
     Call { index: usize, t_ns: u64 },
-    Event { sub: usize, t_ns: u64, record: Bytes, format: Option<Format>, chunks: Option<Vec<u64>> },
+    Event { sub: usize, t_ns: u64, record: Bytes, format: Option<Encoding>, chunks: Option<Vec<u64>> },
     Close { sub: usize, t_ns: u64 },
     Failed(String),
 }
@@ -740,8 +740,4 @@ impl Drop for EventBody {
             engine.subs[self.sub] = SubState::Closed;
         }
     }
-}
-
-fn format_of(encoding: Encoding) -> Format {
-    crate::messages::format_of(encoding)
 }

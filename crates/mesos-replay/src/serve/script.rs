@@ -12,12 +12,13 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use mesos_codec::api::Encoding;
 use mesos_codec::peek::peek_ids;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Entry, EntryKind, Format, Header, Item, Party, SessionError, TornLine};
+use mesos_codec::session::{Entry, EntryKind, Header, Item, Party, SessionError, TornLine};
 
 use crate::diff::CallKey;
-use crate::messages::{Items, ReadError, api_of, encoding};
+use crate::messages::{Items, ReadError, api_of};
 
 /// Why a session cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +83,7 @@ pub(crate) struct RecordedCall {
 pub(crate) struct RecordedSub {
     pub call: usize,
     pub response_seq: u64,
-    pub format: Option<Format>,
+    pub format: Option<Encoding>,
     pub event: Option<MessageId>,
     pub stream_id: Option<String>,
     pub events: u64,
@@ -254,9 +255,9 @@ impl Script {
 }
 
 /// See [`RecordedCall::fingerprint`].
-pub(crate) fn fingerprint(call: Option<MessageId>, body: &[u8], format: Option<Format>) -> u64 {
+pub(crate) fn fingerprint(call: Option<MessageId>, body: &[u8], format: Option<Encoding>) -> u64 {
     let Some(id) = call else { return 0 };
-    let Ok(ids) = peek_ids(id, encoding(format, body), body) else { return 0 };
+    let Ok(ids) = peek_ids(id, Encoding::of(format, body), body) else { return 0 };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     ids.offer_ids.hash(&mut h);
     for u in ids.status_uuids.iter().chain(&ids.operation_status_uuids) {

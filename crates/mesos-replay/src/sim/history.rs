@@ -10,9 +10,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
+use mesos_codec::api::Encoding;
 use mesos_codec::json::message_type;
 use mesos_codec::negotiate::ContentType;
-use mesos_codec::peek::{Encoding, peek_ids, peek_type};
+use mesos_codec::peek::{peek_ids, peek_type};
 use mesos_codec::v1::scheduler::{Call, Event, call, event};
 use mesos_codec::v1::{TaskInfo, TaskState, TaskStatus, offer, task_status};
 use prost::Message;

@@ -11,11 +11,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mesos_codec::api::Encoding;
 use mesos_codec::json::message_type;
-use mesos_codec::peek::{Encoding, peek_ids};
+use mesos_codec::peek::peek_ids;
 use mesos_codec::session::{
-    Close, End, Entry, EntryKind, Event, Format, Header, Party, Request, Response, Source, Summary, Utc, Writer,
-    file_id,
+    Close, End, Entry, EntryKind, Event, Header, Party, Request, Response, Source, Summary, Utc, Writer, create_file,
 };
 
 use super::master::{Master, StreamKey};
@@ -37,7 +37,7 @@ struct OpenStream {
     session: String,
     response: u64,
     conn: u64,
-    format: Option<Format>,
+    format: Option<Encoding>,
 }
 
 /// Writes the session files of one simulator run.
@@ -67,14 +67,16 @@ impl Recorder {
         if !self.sessions.contains_key(name) {
             let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
             let wall = Utc::since_epoch(wall);
-            let path = self.dir.join(format!("{}-{}.session.jsonl", file_id(name), wall.file_stamp()));
             let mut header = Header::new(Source::Sim, &wall.rfc3339());
             header.master = Some(self.master_url.clone());
-            let opened = OpenOptions::new()
-                .create_new(true)
-                .append(true)
-                .open(&path)
-                .and_then(|mut file| file.write_all(&header.to_line()).map(|()| file));
+            // The same framework twice in one millisecond: never overwrite, number it.
+            let open = |path: &Path| OpenOptions::new().create_new(true).append(true).open(path);
+            let opened = create_file(&self.dir, name, &wall.file_stamp(), open).and_then(|(mut file, path)| {
+                file.write_all(&header.to_line())
+                    .map(|()| file)
+                    .map_err(|e| (e, path))
+                    .map_err(|(e, p)| io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+            });
             match opened {
                 Ok(file) => {
                     let session =
@@ -82,7 +84,7 @@ impl Recorder {
                     self.sessions.insert(name.to_owned(), session);
                 }
                 Err(e) => {
-                    tracing::warn!("cannot record to {}: {e}", path.display());
+                    tracing::warn!("cannot record the session of {name} in {}: {e}", self.dir.display());
                     return None;
                 }
             }
@@ -188,16 +190,12 @@ impl Session {
 
 /// The summary of one v1 message (`mesos.v1.scheduler.Call` or `Event`);
 /// empty when it does not read.
-pub(crate) fn summarize(message: &str, format: Option<Format>, data: &[u8]) -> Summary {
-    let (Some(format), Ok(id)) = (format, message_type(message)) else { return Summary::default() };
-    let encoding = match format {
-        Format::Json => Encoding::Json,
-        Format::Protobuf => Encoding::Protobuf,
-    };
+pub(crate) fn summarize(message: &str, format: Option<Encoding>, data: &[u8]) -> Summary {
+    let (Some(encoding), Ok(id)) = (format, message_type(message)) else { return Summary::default() };
     match peek_ids(id, encoding, data) {
         Ok(ids) => Summary {
             name: ids.type_name.map(str::to_owned),
-            format: Some(format),
+            format: Some(encoding),
             framework_id: ids.framework_id().map(str::to_owned),
         },
         Err(_) => Summary::default(),

@@ -36,8 +36,8 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use mesos_codec::negotiate::{self, ContentType};
-use mesos_codec::session::{self, Format, Party};
+use mesos_codec::negotiate;
+use mesos_codec::session::{self, Party};
 
 use super::endpoints::{self, Endpoint};
 use super::history::{History, decode_call};
@@ -779,17 +779,9 @@ fn answer(
     }
 }
 
-fn format_of(content_type: Option<&str>) -> Option<Format> {
-    match negotiate::request_content_type(content_type) {
-        Ok(ContentType::Json) => Some(Format::Json),
-        Ok(ContentType::Protobuf) => Some(Format::Protobuf),
-        _ => None,
-    }
-}
-
 /// A request and its response, as a session records them.
 fn exchange(conn: u64, request: &http::Request, response: &Response, stream: bool) -> Exchange {
-    let request_format = format_of(request.header("content-type"));
+    let request_format = mesos_codec::api::encoding(request.header("content-type"));
     let summary = summarize("scheduler.Call", request_format, &request.body);
     let framework_id = summary.framework_id.clone();
     let recorded = session::Request {
@@ -799,7 +791,7 @@ fn exchange(conn: u64, request: &http::Request, response: &Response, stream: boo
         body: request.body.to_vec(),
         summary,
     };
-    let format = if stream { format_of(response.header("content-type")) } else { None };
+    let format = if stream { mesos_codec::api::encoding(response.header("content-type")) } else { None };
     let response = session::Response {
         request: None,
         status: response.status,

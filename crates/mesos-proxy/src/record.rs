@@ -1,0 +1,299 @@
+//! The recording rules, without I/O: where a call is filed, and what an
+//! event stream's chunks become. The live proxy ([`crate::proxy`],
+//! [`crate::tee`]) and the capture importer ([`crate::import`]) both drive
+//! these, so a capture and a live recording of the same traffic are filed
+//! alike.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use mesos_codec::api::{Api, Encoding};
+//! use mesos_codec::session::Party;
+//! use mesos_proxy::record::{EventTap, Tapped};
+//!
+//! let mut tap = EventTap::new(7, Api::Scheduler, Some(Encoding::Json), true);
+//! let mut out = Vec::new();
+//! // One record over two chunks, then one chunk of exactly one record.
+//! tap.chunk(Bytes::from_static(b"20\n{\"type\":\"HEA"), &mut out);
+//! tap.chunk(Bytes::from_static(b"RTBEAT\"}"), &mut out);
+//! tap.chunk(Bytes::from_static(b"20\n{\"type\":\"HEARTBEAT\"}"), &mut out);
+//! tap.end(Party::Master, &mut out);
+//! let events: Vec<_> = out.iter().filter_map(|t| match t { Tapped::Event(e) => Some(e), _ => None }).collect();
+//! assert_eq!(events.len(), 2);
+//! assert_eq!(events[0].chunks, Some(vec![14, 8]));
+//! assert_eq!(events[1].chunks, None);
+//! assert_eq!(events[1].summary.name.as_deref(), Some("HEARTBEAT"));
+//! ```
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use mesos_codec::api::{self, Api, Encoding};
+use mesos_codec::recordio::Decoder;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{Event, Party, Summary};
+
+/// Where a v1 call is filed: the filing rule of both recorders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filing<S> {
+    /// The session of the framework it names (created if there is none).
+    Framework(String),
+    /// A new framework subscribing: a session of its own, named later by
+    /// the framework id of its `SUBSCRIBED` event.
+    Subscribing,
+    /// The session its connection touched last.
+    Touched(S),
+    /// Operator traffic on a connection that touched no session: an
+    /// `operator` session of its own.
+    Operator,
+    /// Anything else on a connection that touched no session: a new
+    /// session, named by what comes later, if anything.
+    Anonymous,
+}
+
+/// Files a call of `api` with `summary`, on a connection whose most
+/// recently touched session is `last`.
+///
+/// A scheduler or executor call goes under the framework id it carries (a
+/// SUBSCRIBE's `framework_info.id` included), so a framework's stream and
+/// its calls on other connections share one session; operator calls carry
+/// none, and stay with their connection.
+///
+/// ```
+/// use mesos_codec::api::Api;
+/// use mesos_codec::session::Summary;
+/// use mesos_proxy::record::{Filing, file};
+/// let named = Summary { framework_id: Some("f1".into()), ..Summary::default() };
+/// assert_eq!(file(Api::Scheduler, &named, None::<u8>), Filing::Framework("f1".into()));
+/// let subscribe = Summary { name: Some("SUBSCRIBE".into()), ..Summary::default() };
+/// assert_eq!(file(Api::Scheduler, &subscribe, Some(3)), Filing::Subscribing);
+/// assert_eq!(file(Api::Operator, &named, Some(3)), Filing::Touched(3));
+/// assert_eq!(file(Api::Operator, &Summary::default(), None::<u8>), Filing::Operator);
+/// ```
+pub fn file<S>(api: Api, summary: &Summary, last: Option<S>) -> Filing<S> {
+    match (&summary.framework_id, api) {
+        (Some(id), Api::Scheduler | Api::Executor) => Filing::Framework(id.clone()),
+        (None, Api::Scheduler | Api::Executor) if summary.name.as_deref() == Some("SUBSCRIBE") => Filing::Subscribing,
+        _ => match last {
+            Some(session) => Filing::Touched(session),
+            None if api == Api::Operator => Filing::Operator,
+            None => Filing::Anonymous,
+        },
+    }
+}
+
+/// What an [`EventTap`] makes of a stream, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tapped {
+    /// The framework id that names the stream's session (the first one an
+    /// event carries, when the tap may name it), before that event.
+    Name(String),
+    /// An event, for an `event` entry.
+    Event(Event),
+    /// Something to say about the stream, for a `note` referring to it.
+    Note(String),
+}
+
+/// An event stream's tap: chunks in, one `event` per RecordIO record out,
+/// with the sizes of the chunk pieces that carried it when that was not
+/// exactly one chunk. Malformed RecordIO is said once, and the rest of the
+/// stream is not recorded.
+#[derive(Debug)]
+pub struct EventTap {
+    stream: u64,
+    message: MessageId,
+    encoding: Option<Encoding>,
+    /// Whether a framework id seen in the stream may name the session.
+    name_from_events: bool,
+    decoder: Decoder,
+    /// Stream offset and length of the chunks not yet wholly consumed.
+    chunks: VecDeque<(u64, u64)>,
+    received: u64,
+    broken: bool,
+}
+
+impl EventTap {
+    /// A tap for the stream opened by response `stream` (its `seq`), an
+    /// `api` stream in `encoding`; `name_from_events` when its session has
+    /// no name yet and is not an operator's.
+    pub fn new(stream: u64, api: Api, encoding: Option<Encoding>, name_from_events: bool) -> EventTap {
+        EventTap {
+            stream,
+            message: api.event_type(),
+            encoding,
+            name_from_events: name_from_events && api != Api::Operator,
+            decoder: Decoder::new(),
+            chunks: VecDeque::new(),
+            received: 0,
+            broken: false,
+        }
+    }
+
+    /// The `seq` of the response that opened the stream.
+    pub fn stream(&self) -> u64 {
+        self.stream
+    }
+
+    /// The type of the stream's records.
+    pub fn message(&self) -> MessageId {
+        self.message
+    }
+
+    /// Whether the stream has stopped being recorded (malformed RecordIO).
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Takes the next chunk of the stream (as the master wrote it).
+    pub fn chunk(&mut self, data: Bytes, out: &mut Vec<Tapped>) {
+        if self.broken || data.is_empty() {
+            return;
+        }
+        self.chunks.push_back((self.received, data.len() as u64));
+        self.received += data.len() as u64;
+        self.decoder.push(data);
+        loop {
+            match self.decoder.next_record() {
+                Ok(Some(record)) => {
+                    let chunks = chunk_pieces(&mut self.chunks, record.offset, record.end());
+                    self.event(record.data, chunks, out);
+                }
+                Ok(None) => return,
+                Err(err) => {
+                    self.broken = true;
+                    self.chunks.clear();
+                    out.push(Tapped::Note(format!("malformed RecordIO, no longer recorded: {err}")));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Starts over at a chunk of whole records, after bytes of the stream
+    /// were lost (a gap in a capture): what was half read is dropped.
+    pub fn restart(&mut self) {
+        self.decoder = Decoder::new();
+        self.chunks.clear();
+        self.received = 0;
+    }
+
+    /// The stream ended, ended by `by`: when the master ended it inside a
+    /// record, that is said.
+    pub fn end(&mut self, by: Party, out: &mut Vec<Tapped>) {
+        if !self.broken && by == Party::Master {
+            if let Err(err) = self.decoder.finish() {
+                self.broken = true;
+                out.push(Tapped::Note(format!("the stream ended inside a record: {err}")));
+            }
+        }
+    }
+
+    fn event(&mut self, record: Bytes, chunks: Option<Vec<u64>>, out: &mut Vec<Tapped>) {
+        let summary = match api::summarize(self.message, self.encoding, &record) {
+            Ok(summary) => summary,
+            Err(err) => {
+                let what = self.encoding.map_or("a v1 message", Encoding::as_str);
+                out.push(Tapped::Note(format!("event does not read as {what}: {err}")));
+                Summary::default()
+            }
+        };
+        if self.name_from_events {
+            if let Some(id) = &summary.framework_id {
+                self.name_from_events = false;
+                out.push(Tapped::Name(id.clone()));
+            }
+        }
+        out.push(Tapped::Event(Event { stream: self.stream, record: record.to_vec(), chunks, summary }));
+    }
+}
+
+/// The sizes of the pieces of HTTP chunks (stream offset, length; oldest
+/// first) that carried stream bytes `start..end`, or `None` when exactly one
+/// chunk carried exactly those bytes (the `chunks` of a session's event).
+/// Chunks wholly before `end` are dropped from the queue.
+fn chunk_pieces(chunks: &mut VecDeque<(u64, u64)>, start: u64, end: u64) -> Option<Vec<u64>> {
+    let mut sizes = Vec::new();
+    let mut exact = true;
+    for &(offset, len) in chunks.iter() {
+        let (lo, hi) = (offset.max(start), (offset + len).min(end));
+        if lo < hi {
+            sizes.push(hi - lo);
+            exact &= offset == start && offset + len == end;
+        }
+    }
+    while let Some(&(offset, len)) = chunks.front() {
+        if offset + len <= end {
+            chunks.pop_front();
+        } else {
+            break;
+        }
+    }
+    (!(exact && sizes.len() == 1)).then_some(sizes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(chunks: &[&'static [u8]], by: Party) -> Vec<Tapped> {
+        let mut tap = EventTap::new(1, Api::Scheduler, Some(Encoding::Json), true);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            tap.chunk(Bytes::from_static(chunk), &mut out);
+        }
+        tap.end(by, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_first_framework_id_names_the_session_once() {
+        let subscribed = br#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f1"}}}"#;
+        let mut chunk = format!("{}\n", subscribed.len()).into_bytes();
+        chunk.extend_from_slice(subscribed);
+        let chunk: &'static [u8] = Box::leak(chunk.into_boxed_slice());
+        let out = run(&[chunk, chunk], Party::Framework);
+        assert!(matches!(&out[0], Tapped::Name(id) if id == "f1"), "{out:?}");
+        assert_eq!(out.iter().filter(|t| matches!(t, Tapped::Name(_))).count(), 1);
+        assert_eq!(out.iter().filter(|t| matches!(t, Tapped::Event(_))).count(), 2);
+    }
+
+    #[test]
+    fn operator_streams_name_nothing() {
+        let mut tap = EventTap::new(1, Api::Operator, Some(Encoding::Json), true);
+        let record = br#"{"type":"SUBSCRIBED","subscribed":{"get_state":{}}}"#;
+        let mut chunk = format!("{}\n", record.len()).into_bytes();
+        chunk.extend_from_slice(record);
+        let mut out = Vec::new();
+        tap.chunk(Bytes::from(chunk), &mut out);
+        assert!(out.iter().all(|t| !matches!(t, Tapped::Name(_))), "{out:?}");
+    }
+
+    #[test]
+    fn malformed_recordio_is_said_once_and_the_rest_unrecorded() {
+        let out = run(&[b"20\n{\"type\":\"HEARTBEAT\"}", b"x\n", b"20\n{\"type\":\"HEARTBEAT\"}"], Party::Master);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(matches!(&out[1], Tapped::Note(n) if n.starts_with("malformed RecordIO, no longer recorded")));
+    }
+
+    #[test]
+    fn a_stream_the_master_ends_inside_a_record_is_said() {
+        let out = run(&[b"20\n{\"type\""], Party::Master);
+        assert!(matches!(&out[..], [Tapped::Note(n)] if n.starts_with("the stream ended inside a record")), "{out:?}");
+        // Cut by the framework, it is not the master's doing: nothing said.
+        assert!(run(&[b"20\n{\"type\""], Party::Framework).is_empty());
+    }
+
+    #[test]
+    fn an_event_that_does_not_read_is_recorded_with_a_note() {
+        let out = run(&[b"3\n{x}"], Party::Master);
+        assert!(matches!(&out[0], Tapped::Note(n) if n.starts_with("event does not read as json")), "{out:?}");
+        assert!(matches!(&out[1], Tapped::Event(e) if e.record == b"{x}" && e.summary == Summary::default()));
+    }
+
+    #[test]
+    fn pieces_of_chunks() {
+        let mut q: VecDeque<(u64, u64)> = [(0, 10), (10, 5)].into_iter().collect();
+        assert_eq!(chunk_pieces(&mut q, 0, 10), None);
+        assert_eq!(chunk_pieces(&mut q, 10, 12), Some(vec![2]));
+        assert_eq!(q.len(), 1);
+    }
+}
