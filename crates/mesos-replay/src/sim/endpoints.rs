@@ -45,6 +45,8 @@ pub const VERSION: &str = "1.11.0";
 pub(crate) enum Endpoint {
     /// `/master/api/v1/scheduler` (and `/api/v1/scheduler`).
     Scheduler,
+    /// `/master/api/v1` (and `/api/v1`): the operator API.
+    Operator,
     /// `/version`.
     Version,
     /// `/master/health`.
@@ -64,6 +66,7 @@ pub(crate) enum Endpoint {
 /// The processes of a master that the simulator answers for, and their
 /// endpoints.
 const MASTER: &[(&str, Endpoint)] = &[
+    ("api/v1", Endpoint::Operator),
     ("api/v1/scheduler", Endpoint::Scheduler),
     ("health", Endpoint::Health),
     ("redirect", Endpoint::Redirect),
@@ -149,6 +152,8 @@ pub(crate) struct Clock {
     pub now: f64,
     /// The port the master listens on (its `--port` flag).
     pub port: u16,
+    /// Operator API event streams open now.
+    pub operator_subscribers: usize,
 }
 
 /// A tiny JSON writer with rapidjson's output: compact, doubles and
@@ -322,24 +327,21 @@ pub(crate) fn state(request: &Request, view: &View, history: &History, clock: &C
     w.close_object();
     w.key("flags");
     w.open_object();
-    for (name, value) in FLAGS {
-        match *name {
-            "port" => w.key(name).string(&clock.port.to_string()),
-            _ => w.key(name).string(value),
-        };
+    for (name, value) in flag_values(clock) {
+        w.key(&name).string(&value);
     }
     w.close_object();
     w.key("slaves");
     w.open_array();
-    for agent in view.agents.iter().rev() {
+    for (n, agent) in view.agents.iter().enumerate().rev() {
         w.open_object();
         w.key("id").string(&agent.id);
         w.key("hostname").string(&agent.hostname);
-        w.key("port").int(AGENT_PORT);
+        w.key("port").int(i64::from(view.info.port));
         w.key("attributes");
         w.open_object();
         w.close_object();
-        w.key("pid").string(&format!("slave(1)@{}:{AGENT_PORT}", agent.ip));
+        w.key("pid").string(&agent_pid(view, n));
         w.key("registered_time").double(clock.start);
         w.key("resources");
         w.resources(&agent.total);
@@ -387,11 +389,15 @@ pub(crate) fn state(request: &Request, view: &View, history: &History, clock: &C
     Response::json(out, request.query("jsonp"))
 }
 
-/// The agents' port: each simulated agent is alone on its host.
-const AGENT_PORT: i64 = 5051;
+/// Agent `n`'s pid: the agents live in the master's process, as
+/// `mesos-local`'s do (and as the offers' URLs say), `slave(1)` first.
+pub(crate) fn agent_pid(view: &View, n: usize) -> String {
+    let ip = view.agents.get(n).map_or("", |a| a.ip.as_str());
+    format!("slave({})@{ip}:{}", n + 1, view.info.port)
+}
 
 /// A 1.11.0 agent's capabilities, as a master lists them.
-const AGENT_CAPABILITIES: &[&str] = &[
+pub(crate) const AGENT_CAPABILITIES: &[&str] = &[
     "MULTI_ROLE",
     "HIERARCHICAL_ROLE",
     "RESERVATION_REFINEMENT",
@@ -457,6 +463,18 @@ const FLAGS: &[(&str, &str)] = &[
     ("work_dir", "/var/lib/mesos/master"),
     ("zk_session_timeout", "10secs"),
 ];
+
+/// The master's flags and their values, sorted by name ([`FLAGS`], with
+/// the simulator's own port).
+pub(crate) fn flag_values(clock: &Clock) -> Vec<(String, String)> {
+    FLAGS
+        .iter()
+        .map(|(name, value)| {
+            let value = if *name == "port" { clock.port.to_string() } else { (*value).to_owned() };
+            ((*name).to_owned(), value)
+        })
+        .collect()
+}
 
 /// `FullFrameworkWriter` (src/master/readonly_handler.cpp).
 fn framework(w: &mut Json<'_>, f: &FrameworkView, past: Option<&FrameworkHistory>, clock: &Clock) {
@@ -734,7 +752,7 @@ fn network_info(w: &mut Json<'_>, n: &NetworkInfo) {
     w.close_object();
 }
 
-fn is_terminal(state: TaskState) -> bool {
+pub(crate) fn is_terminal(state: TaskState) -> bool {
     matches!(
         state,
         TaskState::TaskFinished
@@ -813,6 +831,20 @@ const OPERATIONS: &[&str] = &[
 /// agents in its own process, as `cargo xtask real-master` starts one
 /// (the `slave/*` metrics are its first agent's), keys sorted.
 pub(crate) fn metrics(request: &Request, view: &View, history: &History, clock: &Clock) -> Response {
+    let m = metric_values(view, history, clock);
+    let mut out = Vec::with_capacity(m.len() * 60);
+    let mut w = Json::new(&mut out);
+    w.open_object();
+    for (k, v) in &m {
+        w.key(k).double(*v);
+    }
+    w.close_object();
+    Response::json(out, request.query("jsonp"))
+}
+
+/// Every metric and its value, by name (what `/metrics/snapshot` and the
+/// operator API's GET_METRICS say).
+pub(crate) fn metric_values(view: &View, history: &History, clock: &Clock) -> BTreeMap<String, f64> {
     let mut m: BTreeMap<String, f64> = BASE_METRICS.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
     let mut set = |k: &str, v: f64| {
         m.insert(k.to_owned(), v);
@@ -1013,14 +1045,8 @@ pub(crate) fn metrics(request: &Request, view: &View, history: &History, clock: 
             set(&format!("{prefix}tasks/terminal/task_{name}"), n as f64);
         }
     }
-    let mut out = Vec::with_capacity(m.len() * 60);
-    let mut w = Json::new(&mut out);
-    w.open_object();
-    for (k, v) in &m {
-        w.key(k).double(*v);
-    }
-    w.close_object();
-    Response::json(out, request.query("jsonp"))
+    m.insert("master/operator_event_stream_subscribers".into(), clock.operator_subscribers as f64);
+    m
 }
 
 /// Every metric a freshly started 1.11.0 master (with its two agents in
@@ -1334,6 +1360,10 @@ mod tests {
         let r = |p: &str| route(p).0;
         assert_eq!(r("/api/v1/scheduler"), Endpoint::Scheduler);
         assert_eq!(r("/master/api/v1/scheduler"), Endpoint::Scheduler);
+        assert_eq!(r("/api/v1"), Endpoint::Operator);
+        assert_eq!(r("/master/api/v1/"), Endpoint::Operator);
+        assert_eq!(r("/api/v1/foo"), Endpoint::Operator);
+        assert_eq!(r("/api/v1/scheduler/x"), Endpoint::Scheduler);
         assert_eq!(r("/version"), Endpoint::Version);
         assert_eq!(r("/version/"), Endpoint::Version);
         assert_eq!(r("/version/x"), Endpoint::NotFound);

@@ -402,6 +402,37 @@ impl Response {
         }
     }
 
+    /// `OK(body, contentType)`, the operator API's answers: `Date`,
+    /// `Content-Type`, `Content-Length` (not the order of [`Response::json`],
+    /// whose answers the master makes another way).
+    pub fn ok(body: Vec<u8>, content_type: &str) -> Response {
+        Response {
+            status: 200,
+            headers: vec![
+                (DATE, String::new()),
+                ("Content-Type", content_type.into()),
+                ("Content-Length", body.len().to_string()),
+            ],
+            body: Bytes::from(body),
+            stream: false,
+        }
+    }
+
+    /// The head of the operator API's event stream (`OK` with a pipe and
+    /// only a `Content-Type`): no `Mesos-Stream-Id`.
+    pub fn operator_stream(content_type: &str) -> Response {
+        Response {
+            status: 200,
+            headers: vec![
+                (DATE, String::new()),
+                ("Transfer-Encoding", "chunked".into()),
+                ("Content-Type", content_type.into()),
+            ],
+            body: Bytes::new(),
+            stream: true,
+        }
+    }
+
     /// The head of a SUBSCRIBE's event stream.
     pub fn stream(stream_id: &str, content_type: &str) -> Response {
         Response {

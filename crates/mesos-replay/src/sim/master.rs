@@ -178,7 +178,7 @@ pub enum Answer {
 }
 
 impl Answer {
-    fn error(status: u16, message: impl Into<String>) -> Answer {
+    pub(crate) fn error(status: u16, message: impl Into<String>) -> Answer {
         Answer::Error { status, message: message.into() }
     }
 }
@@ -459,36 +459,10 @@ impl Master {
             Err(e) => return Answer::error(e.status(), e.to_string()),
         };
         // The texts of the parse, convert and validate answers are those of
-        // `Master::Http::scheduler` (src/master/http.cpp); the parser's are
-        // stout's and picojson's (see `picojson`), the converter's stout's
-        // `protobuf::parse` (see `stout`); the codec then reads the call
-        // (its own texts only where stout and serde disagree on what is
-        // JSON, e.g. numbers with leading zeros).
-        let call = match content_type {
-            ContentType::Json => {
-                if let Err(e) = picojson::check(request.body) {
-                    return Answer::error(400, format!("Failed to parse body into JSON: {e}"));
-                }
-                // stout's `protobuf::parse`, for its texts (see `stout`).
-                if request.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                    return Answer::error(400, "Failed to convert JSON into Call protobuf: Expecting a JSON object");
-                }
-                if let Ok(value) = serde_json::from_slice::<serde_json::Value>(request.body)
-                    && let Err(e) = stout::check(&value, "mesos.v1.scheduler.Call")
-                {
-                    return Answer::error(400, format!("Failed to convert JSON into Call protobuf: {e}"));
-                }
-                match mesos_codec::json::from_json::<Call>(request.body) {
-                    Ok(call) => call,
-                    Err(e) => return Answer::error(400, format!("Failed to convert JSON into Call protobuf: {e}")),
-                }
-            }
-            _ => match Call::decode(request.body) {
-                Ok(call) => call,
-                // src/master/http.cpp: no detail follows (`ParseFromString`
-                // gives none).
-                Err(_) => return Answer::error(400, "Failed to parse body into Call protobuf"),
-            },
+        // `Master::Http::scheduler` (src/master/http.cpp).
+        let call: Call = match decode_call(content_type, request.body) {
+            Ok(call) => call,
+            Err(answer) => return answer,
         };
         if let Err(e) = validate(&call) {
             return Answer::error(400, format!("Failed to validate scheduler::Call: {e}"));
@@ -1400,6 +1374,40 @@ fn frame(event: &Event, content_type: ContentType) -> Bytes {
         _ => mesos_codec::json::to_json(event).unwrap_or_default(),
     };
     recordio::frame(Bytes::from(payload)).to_bytes()
+}
+
+/// A v1 `Call` (scheduler or operator) from a request body in
+/// `content_type`, or the master's `400` answer: the texts of
+/// `Master::Http::scheduler` and `Master::Http::api` (src/master/http.cpp),
+/// which read a body alike. The parser's texts are stout's and picojson's
+/// (see `picojson`), the converter's stout's `protobuf::parse` (see
+/// `stout`); the codec then reads the call (its own texts only where stout
+/// and serde disagree on what is JSON, e.g. numbers with leading zeros).
+pub(crate) fn decode_call<T: Message + prost::Name + Default>(
+    content_type: ContentType,
+    body: &[u8],
+) -> Result<T, Answer> {
+    match content_type {
+        ContentType::Json => {
+            if let Err(e) = picojson::check(body) {
+                return Err(Answer::error(400, format!("Failed to parse body into JSON: {e}")));
+            }
+            // stout's `protobuf::parse`, for its texts (see `stout`).
+            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(Answer::error(400, "Failed to convert JSON into Call protobuf: Expecting a JSON object"));
+            }
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
+                && let Err(e) = stout::check(&value, &T::full_name())
+            {
+                return Err(Answer::error(400, format!("Failed to convert JSON into Call protobuf: {e}")));
+            }
+            mesos_codec::json::from_json::<T>(body)
+                .map_err(|e| Answer::error(400, format!("Failed to convert JSON into Call protobuf: {e}")))
+        }
+        // src/master/http.cpp: no detail follows (`ParseFromString` gives
+        // none).
+        _ => T::decode(body).map_err(|_| Answer::error(400, "Failed to parse body into Call protobuf")),
+    }
 }
 
 /// The master's call validation (`validation::scheduler::call::validate`,

@@ -8,7 +8,8 @@
 //! - `http`: that HTTP/1.1, libprocess's framing; `endpoints`: the
 //!   master's answers outside the scheduler API (`/version`,
 //!   `/master/state`, `/metrics/snapshot`, ...); `history`: what those
-//!   need that the master does not keep.
+//!   need that the master does not keep; `operator`: the operator API
+//!   (`/api/v1`) and its event stream, from the same picture.
 //! - [`allocator`]: the hierarchical allocator and its DRF sorters.
 //! - [`resources`]: the cluster's resources and their arithmetic.
 //! - [`ids`]: deterministic ids and random choices derived from the seed.
@@ -21,6 +22,7 @@ mod history;
 mod http;
 pub mod ids;
 pub mod master;
+mod operator;
 mod picojson;
 mod record;
 pub mod resources;

@@ -43,6 +43,7 @@ use super::endpoints::{self, Endpoint};
 use super::history::{History, decode_call};
 use super::http::{self, Parsed, Response};
 use super::master::{Answer, Config, DEFAULT_START_SECONDS, Master, Push, Request, StreamKey};
+use super::operator::{self, Cluster, Outcome, Subscribers};
 use super::record::{Exchange, Recorder, summarize};
 
 /// The paths of the scheduler API.
@@ -131,9 +132,13 @@ struct State {
     recorder: Option<Recorder>,
     /// What `/master/state` and `/metrics/snapshot` need beyond the master.
     history: History,
+    /// The operator API's event streams.
+    operator: Subscribers,
     stream_backlog: usize,
     /// The Unix time of the master's time 0 (its start time).
     start_wall: f64,
+    /// The port the master listens on.
+    port: u16,
 }
 
 struct Shared {
@@ -141,7 +146,6 @@ struct Shared {
     wake: Notify,
     clock: Clock,
     start: Instant,
-    port: u16,
     /// The Unix time of the master's time 0 (its start time).
     start_wall: f64,
     max_body: usize,
@@ -229,6 +233,74 @@ impl State {
         if let Some(recorder) = &mut self.recorder {
             recorder.sync(now, &self.master);
         }
+        if self.operator.len() > 0 {
+            // What changed goes to the operator API's subscribers.
+            let view = self.master.view();
+            let clock = self.clock(now);
+            let cluster = Cluster { view: &view, history: &self.history, clock: &clock };
+            let mut events = Vec::new();
+            self.operator.observe(&cluster, &mut events);
+            self.send(events);
+        }
+    }
+
+    /// The times and settings the endpoints need besides the cluster.
+    fn clock(&self, now: Duration) -> endpoints::Clock {
+        endpoints::Clock {
+            start: self.start_wall,
+            now: self.start_wall + now.as_secs_f64(),
+            port: self.port,
+            operator_subscribers: self.operator.len(),
+        }
+    }
+
+    /// Records for the operator API's streams (or their end).
+    fn send(&mut self, pushes: Vec<Push>) {
+        for push in pushes {
+            match push {
+                Push::Record { stream, record } => {
+                    let Some(tx) = self.streams.get(&stream) else { continue };
+                    let queued = tx.backlog.queued.load(Ordering::Acquire);
+                    if queued > 0 && queued + record.len() > self.stream_backlog {
+                        // Too far behind: its connection is closed.
+                        if let Some(tx) = self.streams.remove(&stream) {
+                            tx.backlog.aborted.store(true, Ordering::Release);
+                            tx.backlog.abort.notify_one();
+                        }
+                        self.operator.closed(stream);
+                        continue;
+                    }
+                    tx.backlog.queued.fetch_add(record.len(), Ordering::AcqRel);
+                    if tx.tx.send(StreamMsg::Record(record)).is_ok() {
+                        self.records_sent += 1;
+                    }
+                }
+                Push::Close { stream } => {
+                    if let Some(tx) = self.streams.remove(&stream) {
+                        let _ = tx.tx.send(StreamMsg::End);
+                    }
+                    self.operator.closed(stream);
+                }
+            }
+        }
+    }
+
+    /// When the master or the operator API's streams next need waking.
+    fn poll_timeout(&self) -> Option<Duration> {
+        match (self.master.poll_timeout(), self.operator.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Everything due at `now`.
+    fn handle_timeout(&mut self, now: Duration) {
+        let mut pushes = Vec::new();
+        self.master.handle_timeout(now, &mut pushes);
+        self.dispatch(pushes, now);
+        let mut beats = Vec::new();
+        self.operator.handle_timeout(now, &mut beats);
+        self.send(beats);
     }
 
     /// `stream`'s framework fell more than the backlog behind: its
@@ -253,6 +325,10 @@ impl State {
 
     /// The connection of `stream` is gone: the master is told.
     fn connection_lost(&mut self, stream: StreamKey, now: Duration, pushes: &mut Vec<Push>) {
+        if self.operator.owns(stream) {
+            self.operator.closed(stream);
+            return;
+        }
         if let Some(id) = self.master.stream_framework(stream) {
             let offers = self.master.view().frameworks.iter().find(|f| f.id == id).map_or(0, |f| f.offers.len());
             self.history.connection_lost(stream, offers);
@@ -288,14 +364,12 @@ impl SimHandle {
         }
         let mut state = self.shared.lock();
         let target = state.virtual_now.saturating_add(by);
-        while let Some(t) = state.master.poll_timeout()
+        while let Some(t) = state.poll_timeout()
             && t <= target
         {
             state.virtual_now = state.virtual_now.max(t);
             let now = state.virtual_now;
-            let mut pushes = Vec::new();
-            state.master.handle_timeout(now, &mut pushes);
-            state.dispatch(pushes, now);
+            state.handle_timeout(now);
         }
         state.virtual_now = target;
     }
@@ -306,9 +380,10 @@ impl SimHandle {
         self.shared.lock().records_sent
     }
 
-    /// When the master next needs waking ([`Master::poll_timeout`]).
+    /// When the master (or an operator API stream) next needs waking
+    /// ([`Master::poll_timeout`]).
     pub fn next_timeout(&self) -> Option<Duration> {
-        self.shared.lock().master.poll_timeout()
+        self.shared.lock().poll_timeout()
     }
 
     /// Runs `f` on the master (for tests and tools that want to look inside).
@@ -345,6 +420,7 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
         config.start_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok();
     }
     let start_wall = config.start_time.unwrap_or(Duration::from_secs(DEFAULT_START_SECONDS)).as_secs_f64();
+    let heartbeat = config.heartbeat;
     let recorder = match &config.record {
         Some(dir) => Some(Recorder::new(dir, format!("http://{addr}"))?),
         None => None,
@@ -357,13 +433,14 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
             records_sent: 0,
             recorder,
             history: History::default(),
+            operator: Subscribers::new(heartbeat),
             stream_backlog: options.stream_backlog.max(1),
             start_wall,
+            port: addr.port(),
         }),
         wake: Notify::new(),
         clock,
         start: Instant::now(),
-        port: addr.port(),
         start_wall,
         max_body: options.max_body,
         request_timeout: options.request_timeout,
@@ -423,7 +500,7 @@ async fn refuse(mut stream: tokio::net::TcpStream, max: usize) {
 /// Wakes the master whenever it asked to be woken (real clock only).
 async fn drive(shared: Arc<Shared>) {
     loop {
-        let deadline = shared.lock().master.poll_timeout();
+        let deadline = shared.lock().poll_timeout();
         match deadline.and_then(|at| shared.start.checked_add(at)) {
             Some(at) => {
                 tokio::select! {
@@ -438,9 +515,7 @@ async fn drive(shared: Arc<Shared>) {
         }
         let mut state = shared.lock();
         let now = shared.now(&state);
-        let mut pushes = Vec::new();
-        state.master.handle_timeout(now, &mut pushes);
-        state.dispatch(pushes, now);
+        state.handle_timeout(now);
     }
 }
 
@@ -680,12 +755,29 @@ impl Connection {
         let (endpoint, path) = endpoints::route(&request.path);
         let mut pushes = Vec::new();
         let mut stream = None;
-        let clock = endpoints::Clock { start: shared.wall(Duration::ZERO), now: shared.wall(now), port: shared.port };
+        let clock = state.clock(now);
+        let mut operator_stream = None;
         let response = match endpoint {
             Endpoint::Scheduler => {
                 let (response, opened) = answer(state, &request, now, &mut pushes);
                 stream = opened;
                 response
+            }
+            Endpoint::Operator => {
+                let view = state.master.view();
+                let cluster = Cluster { view: &view, history: &state.history, clock: &clock };
+                match operator::handle(&request, &cluster) {
+                    Outcome::Answer(response) => response,
+                    Outcome::Subscribe(content_type) => {
+                        let mut records = Vec::new();
+                        let key = state.operator.subscribe(content_type, &cluster, now, &mut records);
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        let backlog = Arc::new(Backlog::default());
+                        state.streams.insert(key, StreamTx { tx, backlog: backlog.clone() });
+                        operator_stream = Some((key, rx, backlog, records));
+                        Response::operator_stream(content_type.as_str())
+                    }
+                }
             }
             Endpoint::Version => endpoints::version(&request),
             Endpoint::Health => Response::empty(200),
@@ -696,7 +788,15 @@ impl Connection {
             Endpoint::BadPath => Response::text(400, "Request URL path must start with '/'"),
         };
         let response = response.dated(shared.date(now)).compressed_for(&request);
-        if state.recorder.is_some() {
+        if let Some((key, rx, backlog, records)) = operator_stream {
+            // Not a framework's: no session records it.
+            state.send(records);
+            state.dispatch(pushes, now);
+            shared.wake.notify_one();
+            self.streams.push(key);
+            return Reply::Stream { head: response.to_bytes(), key, rx, backlog, keep_alive: request.keep_alive };
+        }
+        if state.recorder.is_some() && endpoint != Endpoint::Operator {
             let key = stream.as_ref().map(|(key, _, _)| (*key, state.master.stream_framework(*key).map(str::to_owned)));
             let exchange = exchange(self.id, &request, &response, key.is_some());
             if let Some(recorder) = &mut state.recorder {

@@ -6,7 +6,7 @@
 //! copied into the plain public structs below, and nothing here changes
 //! the master.
 
-use mesos_codec::v1::{FrameworkInfo, MasterInfo, TaskInfo, TaskState, TaskStatus};
+use mesos_codec::v1::{FrameworkInfo, MasterInfo, Offer, TaskInfo, TaskState, TaskStatus};
 
 use super::{Master, is_terminal};
 use crate::sim::resources::Resources;
@@ -20,6 +20,9 @@ pub struct View {
     pub agents: Vec<AgentView>,
     /// The frameworks ever subscribed, in order of subscription.
     pub frameworks: Vec<FrameworkView>,
+    /// The names of the roles the resources' [`Role`](crate::sim::resources::Role)s
+    /// index.
+    pub roles: Vec<String>,
 }
 
 /// One agent.
@@ -70,6 +73,9 @@ pub struct OfferView {
     pub agent_id: String,
     /// What it offers.
     pub resources: Resources,
+    /// The offer as its framework got it (`Master::offer`); `None` from
+    /// [`Master::view_offer`].
+    pub proto: Option<Offer>,
 }
 
 /// One task.
@@ -132,10 +138,12 @@ impl Master {
             .collect();
         for offer in self.offers.values() {
             agents[offer.agent].offered.add_all(&offer.resources.unallocated());
+            let role = offer.resources.iter().find_map(|r| r.role).unwrap_or_default();
             frameworks[offer.framework].offers.push(OfferView {
                 id: offer.id.clone(),
                 agent_id: agent_id(offer.agent),
                 resources: offer.resources.clone(),
+                proto: Some(self.offer_proto(&offer.id, offer.framework, offer.agent, role, &offer.resources)),
             });
         }
         for f in self.frameworks.iter().filter(|f| !f.removed) {
@@ -143,7 +151,7 @@ impl Master {
                 agents[t.agent].used.add_all(&t.resources.unallocated());
             }
         }
-        View { info: self.master_info(), agents, frameworks }
+        View { info: self.master_info(), agents, frameworks, roles: self.allocator.role_names().to_vec() }
     }
 }
 
@@ -172,7 +180,12 @@ impl Master {
     /// The outstanding offer `id`.
     pub fn view_offer(&self, id: &str) -> Option<OfferView> {
         let o = self.offers.get(&self.offer_key(id)?)?;
-        Some(OfferView { id: o.id.clone(), agent_id: self.agents[o.agent].id.clone(), resources: o.resources.clone() })
+        Some(OfferView {
+            id: o.id.clone(),
+            agent_id: self.agents[o.agent].id.clone(),
+            resources: o.resources.clone(),
+            proto: None,
+        })
     }
 }
 
