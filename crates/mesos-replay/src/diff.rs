@@ -45,6 +45,7 @@ use serde_json::Value;
 
 use crate::compare::{Bindings, FieldDiff, Rebind, compare};
 use crate::messages::{Items, api_of, canonical};
+use crate::pairing::{Paired, Pairing};
 
 /// What identifies a call for matching: method, path (without the query),
 /// and the call type where the body names one.
@@ -187,10 +188,7 @@ impl Conversation {
     pub fn read(input: impl Read) -> Result<Conversation, ReadError> {
         let mut items = Items::new(input);
         let mut conv = Conversation { header: None, calls: Vec::new(), streams: Vec::new(), torn: None };
-        // Request seq → call index; response seq → stream index.
-        let mut calls_by_seq: HashMap<u64, usize> = HashMap::new();
-        let mut unanswered: HashMap<u64, VecDeque<usize>> = HashMap::new();
-        let mut streams_by_seq: HashMap<u64, (usize, Option<MessageId>)> = HashMap::new();
+        let mut pairing = Pairing::default();
         while let Some((item, span)) = items.next_item()? {
             let line = span.line;
             let entry = match item {
@@ -200,12 +198,10 @@ impl Conversation {
                 }
                 Item::Entry(entry) => entry,
             };
-            match entry.kind {
-                EntryKind::Request(r) => {
+            match (pairing.pair(&entry), entry.kind) {
+                (Paired::Request { api, .. }, EntryKind::Request(r)) => {
                     let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
-                    let body = Body::of(api_of(&r.path).call, &r.body, r.summary.format);
-                    calls_by_seq.insert(entry.seq, conv.calls.len());
-                    unanswered.entry(entry.conn).or_default().push_back(conv.calls.len());
+                    let body = Body::of(api.call, &r.body, r.summary.format);
                     conv.calls.push(Call {
                         line,
                         key,
@@ -215,41 +211,23 @@ impl Conversation {
                         stream: None,
                     });
                 }
-                EntryKind::Response(r) => {
-                    // The request it answers: named, or the oldest
-                    // unanswered one on its connection.
-                    let index = match r.request {
-                        Some(seq) => calls_by_seq.get(&seq).copied(),
-                        None => unanswered.get_mut(&entry.conn).and_then(VecDeque::pop_front),
-                    };
-                    let Some(index) = index else { continue };
-                    if let Some(queue) = unanswered.get_mut(&entry.conn) {
-                        queue.retain(|&i| i != index);
-                    }
-                    let api = api_of(&conv.calls[index].key.path);
-                    let call = &mut conv.calls[index];
+                (Paired::Response { call, api, stream }, EntryKind::Response(r)) => {
+                    let call = &mut conv.calls[call];
                     call.status = Some(r.status);
-                    if r.stream {
-                        call.stream = Some(conv.streams.len());
-                        streams_by_seq.insert(entry.seq, (conv.streams.len(), api.event));
+                    if let Some(stream) = stream {
+                        call.stream = Some(stream);
                         conv.streams.push(Vec::new());
                     } else {
-                        let format = r.format.or(mesos_codec::api::encoding(
-                            r.headers
-                                .iter()
-                                .rev()
-                                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-                                .map(|(_, v)| v.as_str()),
-                        ));
+                        let content_type = r.headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                        let format = r.format.or(mesos_codec::api::encoding(content_type.map(|(_, v)| v.as_str())));
                         call.answer = Body::of(api.response, &r.body, format);
                     }
                 }
-                EntryKind::Event(e) => {
-                    let Some(&(index, message)) = streams_by_seq.get(&e.stream) else { continue };
+                (Paired::Event { stream, message, .. }, EntryKind::Event(e)) => {
                     let body = Body::of(message, &e.record, e.summary.format);
-                    conv.streams[index].push(Event { line, name: e.summary.name, body });
+                    conv.streams[stream].push(Event { line, name: e.summary.name, body });
                 }
-                EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
+                _ => {}
             }
         }
         conv.torn = items.finish();

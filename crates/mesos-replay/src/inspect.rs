@@ -19,7 +19,6 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), "     0.001500  #0  conn 1  →  TEARDOWN  framework=f1\n");
 //! ```
 
-use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
 use mesos_codec::api::Encoding;
@@ -29,7 +28,8 @@ use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Entry, EntryKind, Item, SessionError, TornLine};
 use serde_json::Value;
 
-use crate::messages::{Api, Items, ReadError, api_of};
+use crate::messages::{Items, ReadError};
+use crate::pairing::{Paired, Pairing};
 
 /// How to print a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,33 +80,16 @@ impl From<ReadError> for InspectError {
 pub fn inspect(input: impl Read, out: &mut impl Write, style: Style) -> Result<Summary, InspectError> {
     let mut items = Items::new(input);
     let mut summary = Summary::default();
-    // Which API each request (by seq) and each stream (by response seq) belongs to.
-    let mut request_api: HashMap<u64, Api> = HashMap::new();
-    let mut stream_api: HashMap<u64, Api> = HashMap::new();
+    let mut pairing = Pairing::default();
     let mut header = false;
     while let Some((item, _)) = items.next_item()? {
         let Item::Entry(entry) = item else {
             header = true;
             continue;
         };
-        match &entry.kind {
-            EntryKind::Request(r) => {
-                request_api.insert(entry.seq, api_of(&r.path));
-            }
-            EntryKind::Response(r) if r.stream => {
-                if let Some(api) = r.request.and_then(|seq| request_api.get(&seq)) {
-                    stream_api.insert(entry.seq, *api);
-                }
-            }
-            _ => {}
-        }
-        let message = match &entry.kind {
-            EntryKind::Request(r) => {
-                request_api.get(&entry.seq).and_then(|a| a.call).map(|id| (id, &r.body, r.summary.format))
-            }
-            EntryKind::Event(e) => {
-                stream_api.get(&e.stream).and_then(|a| a.event).map(|id| (id, &e.record, e.summary.format))
-            }
+        let message = match (pairing.pair(&entry), &entry.kind) {
+            (Paired::Request { api, .. }, EntryKind::Request(r)) => api.call.map(|id| (id, &r.body, r.summary.format)),
+            (Paired::Event { message, .. }, EntryKind::Event(e)) => message.map(|id| (id, &e.record, e.summary.format)),
             _ => None,
         };
         match style {

@@ -12,7 +12,8 @@
 //! - [`diff`]: two sessions compared semantically.
 //! - [`compare`]: the field-by-field comparison with id binding that
 //!   `serve` and `diff` share; [`messages`]: message types by API path,
-//!   canonical JSON and transcoding.
+//!   canonical JSON and transcoding; [`pairing`]: which response answers
+//!   which request, which stream an event is of.
 //!
 //! This crate depends on [`mesos_codec`] only, never on `mesos-proxy`.
 
@@ -23,5 +24,6 @@ pub mod compare;
 pub mod diff;
 pub mod inspect;
 pub mod messages;
+pub mod pairing;
 pub mod serve;
 pub mod sim;

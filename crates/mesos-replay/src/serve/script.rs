@@ -5,7 +5,6 @@
 //! per event), so a session of any size indexes in little memory; bodies are
 //! read again from the file when a call is matched.
 
-use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io;
@@ -18,7 +17,8 @@ use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Entry, EntryKind, Header, Item, Party, SessionError, TornLine};
 
 use crate::diff::CallKey;
-use crate::messages::{Items, ReadError, api_of};
+use crate::messages::{Items, ReadError};
+use crate::pairing::{Paired, Pairing};
 
 /// Why a session cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -142,9 +142,7 @@ impl Script {
         let mut calls: Vec<RecordedCall> = Vec::new();
         let mut subs: Vec<RecordedSub> = Vec::new();
         let mut events = 0u64;
-        let mut calls_by_seq: HashMap<u64, usize> = HashMap::new();
-        let mut unanswered: HashMap<u64, VecDeque<usize>> = HashMap::new();
-        let mut subs_by_seq: HashMap<u64, usize> = HashMap::new();
+        let mut pairing = Pairing::default();
         let mut end = 0;
         loop {
             let (item, span) = match items.next_item() {
@@ -161,29 +159,17 @@ impl Script {
                 }
                 Item::Entry(entry) => entry,
             };
-            let Entry { seq, conn, kind, .. } = entry;
-            match kind {
-                EntryKind::Request(r) => {
+            match (pairing.pair(&entry), entry.kind) {
+                (Paired::Request { api, .. }, EntryKind::Request(r)) => {
                     let key = CallKey::of(&r.method, &r.path, &r.body, r.summary.format);
-                    let fingerprint = fingerprint(api_of(&r.path).call, &r.body, r.summary.format);
-                    calls_by_seq.insert(seq, calls.len());
-                    unanswered.entry(conn).or_default().push_back(calls.len());
+                    let fingerprint = fingerprint(api.call, &r.body, r.summary.format);
                     calls.push(RecordedCall { key, request: span, response: None, sub: None, fingerprint });
                 }
-                EntryKind::Response(r) => {
-                    let index = match r.request {
-                        Some(request) => calls_by_seq.get(&request).copied(),
-                        None => unanswered.get(&conn).and_then(|q| q.front().copied()),
-                    };
-                    let Some(index) = index else { continue };
-                    if let Some(queue) = unanswered.get_mut(&conn) {
-                        queue.retain(|&i| i != index);
-                    }
+                (Paired::Response { call: index, api, stream }, EntryKind::Response(r)) => {
                     let call = &mut calls[index];
                     call.response = Some(span);
-                    if r.stream {
-                        call.sub = Some(subs.len());
-                        subs_by_seq.insert(seq, subs.len());
+                    if let Some(sub) = stream {
+                        call.sub = Some(sub);
                         let stream_id = r
                             .headers
                             .iter()
@@ -192,21 +178,19 @@ impl Script {
                             .map(|(_, v)| v.clone());
                         subs.push(RecordedSub {
                             call: index,
-                            response_seq: seq,
+                            response_seq: entry.seq,
                             format: r.format,
-                            event: api_of(&call.key.path).event,
+                            event: api.event,
                             stream_id,
                             events: 0,
                         });
                     }
                 }
-                EntryKind::Event(e) => {
-                    if let Some(&sub) = subs_by_seq.get(&e.stream) {
-                        subs[sub].events += 1;
-                        events += 1;
-                    }
+                (Paired::Event { stream, .. }, EntryKind::Event(_)) => {
+                    subs[stream].events += 1;
+                    events += 1;
                 }
-                EntryKind::Close(_) | EntryKind::Note(_) | EntryKind::End(_) => {}
+                _ => {}
             }
         }
         let torn = items.finish();
