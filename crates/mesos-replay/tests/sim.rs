@@ -1634,3 +1634,35 @@ fn record_sessions_deterministically() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir2);
 }
+
+/// A master keeps the last 50 removed frameworks
+/// (`--max_completed_frameworks`) and forgets the older ones; so does the
+/// sim, which kept them all and grew without bound in a soak.
+#[test]
+fn the_last_fifty_removed_frameworks_are_kept() {
+    let sim = Sim::start(Config::default());
+    let addr = sim.addr();
+    for n in 0..55 {
+        let id = format!("fw{n}");
+        let mut stream = RawStream::subscribe(addr, Format::Json, &subscribe_call(&id));
+        assert_eq!(stream.next().unwrap()["type"], "SUBSCRIBED");
+        let teardown = json!({"framework_id": {"value": id}, "type": "TEARDOWN"});
+        let headers = [("Content-Type", "application/json"), ("Mesos-Stream-Id", stream.stream_id.as_str())];
+        let reply = request(addr, "POST", &headers, &Format::Json.encode(&teardown));
+        assert_eq!(reply.status, 202, "TEARDOWN of {id}");
+    }
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(WAIT)).unwrap();
+    conn.write_all(format!("GET /master/state HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).unwrap();
+    let mut reader = BufReader::new(conn);
+    let (status, headers) = read_head(&mut reader);
+    assert_eq!(status, 200);
+    let length: usize = headers.iter().find(|(k, _)| k == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap();
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).unwrap();
+    let state: Value = serde_json::from_slice(&body).unwrap();
+    let completed: Vec<&str> =
+        state["completed_frameworks"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (5..55).map(|n| format!("fw{n}")).collect();
+    assert_eq!(completed, expected);
+}

@@ -911,8 +911,10 @@ pub(crate) fn metric_values(view: &View, history: &History, clock: &Clock) -> BT
         let updates: usize = on_agent.iter().map(|t| t.statuses.iter().filter(|s| s.uuid.is_some()).count()).sum();
         let completed =
             history.frameworks.iter().flat_map(|f| f.completed_tasks.iter()).filter(|t| t.agent_id == agent.id);
-        let updates =
-            updates + completed.clone().map(|t| t.statuses.iter().filter(|s| s.uuid.is_some()).count()).sum::<usize>();
+        let forgotten = history.forgotten.get(&agent.id).cloned().unwrap_or_default();
+        let updates = updates
+            + forgotten.updates
+            + completed.clone().map(|t| t.statuses.iter().filter(|s| s.uuid.is_some()).count()).sum::<usize>();
         set("slave/valid_status_updates", updates as f64);
         // Tasks that ended there, by state; each took its executor along.
         for (name, state) in [
@@ -923,11 +925,13 @@ pub(crate) fn metric_values(view: &View, history: &History, clock: &Clock) -> BT
             ("gone", TaskState::TaskGone),
         ] {
             let live = on_agent.iter().filter(|t| t.state == state).count();
-            let ended = completed.clone().filter(|t| t.state == state).count();
+            let ended = completed.clone().filter(|t| t.state == state).count()
+                + forgotten.ended.get(&state).copied().unwrap_or(0);
             set(&format!("slave/tasks_{name}"), (live + ended) as f64);
         }
-        set("slave/executors_terminated", completed.clone().count() as f64);
-        set("containerizer/fetcher/task_fetches_succeeded", (on_agent.len() + completed.count()) as f64);
+        let ended = completed.count() + forgotten.tasks();
+        set("slave/executors_terminated", ended as f64);
+        set("containerizer/fetcher/task_fetches_succeeded", (on_agent.len() + ended) as f64);
         for (name, t, u) in [
             ("cpus", agent.total.cpus(), agent.used.cpus() + 0.1 * executors),
             ("mem", agent.total.mem(), agent.used.mem() + 32.0 * executors),

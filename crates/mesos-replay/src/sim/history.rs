@@ -7,7 +7,7 @@
 //!
 //! Nothing here changes what the master does: it watches.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use bytes::Bytes;
 use mesos_codec::api::Encoding;
@@ -74,13 +74,52 @@ pub(crate) struct TaskHistory {
     pub statuses: Vec<TaskStatus>,
 }
 
+/// The removed frameworks a master keeps (`--max_completed_frameworks`,
+/// 50 by default): the older ones' pasts are forgotten.
+pub(crate) const MAX_COMPLETED_FRAMEWORKS: usize = 50;
+/// The ended tasks a master keeps of one framework
+/// (`--max_completed_tasks_per_framework`, 1000 by default).
+pub(crate) const MAX_COMPLETED_TASKS: usize = 1000;
+
+/// What forgotten tasks leave behind on their agent: its counters are its
+/// own, and do not forget.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AgentTally {
+    /// Status updates with a uuid its tasks sent.
+    pub updates: usize,
+    /// Tasks that ended there, by their last state.
+    pub ended: BTreeMap<TaskState, usize>,
+}
+
+impl AgentTally {
+    fn add(&mut self, task: &TaskHistory) {
+        self.updates += task.statuses.iter().filter(|s| s.uuid.is_some()).count();
+        *self.ended.entry(task.state).or_default() += 1;
+    }
+
+    /// How many tasks ended there.
+    pub fn tasks(&self) -> usize {
+        self.ended.values().sum()
+    }
+}
+
 /// The server's memory of the run (see the module doc).
+///
+/// Bounded as a master's is: the pasts of at most
+/// [`MAX_COMPLETED_FRAMEWORKS`] removed frameworks and of at most
+/// [`MAX_COMPLETED_TASKS`] ended tasks a framework are kept (a soak of 43 000
+/// framework runs grew the sim to 600 MB and slowed it fivefold before).
 #[derive(Debug, Default)]
 pub(crate) struct History {
     pub frameworks: Vec<FrameworkHistory>,
     index: HashMap<String, usize>,
-    /// Indexes into `frameworks`, in the order they were removed.
-    pub completed: Vec<usize>,
+    /// Indexes into `frameworks` of the frameworks not removed yet.
+    live: BTreeSet<usize>,
+    /// Indexes into `frameworks`, in the order they were removed: the last
+    /// [`MAX_COMPLETED_FRAMEWORKS`].
+    pub completed: VecDeque<usize>,
+    /// What forgotten tasks leave on their agents, by agent id.
+    pub forgotten: HashMap<String, AgentTally>,
     streams: HashMap<StreamKey, (usize, ContentType)>,
     /// The master's own counters (`master/<name>`), by name.
     pub counters: BTreeMap<&'static str, u64>,
@@ -192,8 +231,10 @@ impl History {
                     reregistered: wall,
                     ..Default::default()
                 });
-                self.index.insert(id.to_owned(), self.frameworks.len() - 1);
-                self.frameworks.len() - 1
+                let n = self.frameworks.len() - 1;
+                self.index.insert(id.to_owned(), n);
+                self.live.insert(n);
+                n
             }
         };
         *self.frameworks[n].calls.entry("subscribe".into()).or_default() += 1;
@@ -263,6 +304,32 @@ impl History {
         if let Some(pos) = f.tasks.iter().position(|t| t.info.task_id.value == task_id) {
             let task = f.tasks.remove(pos);
             f.completed_tasks.push(task);
+            self.keep_completed_tasks(n);
+        }
+    }
+
+    /// Keeps framework `n`'s last [`MAX_COMPLETED_TASKS`] ended tasks.
+    fn keep_completed_tasks(&mut self, n: usize) {
+        let f = &mut self.frameworks[n];
+        let over = f.completed_tasks.len().saturating_sub(MAX_COMPLETED_TASKS);
+        for task in f.completed_tasks.drain(..over) {
+            self.forgotten.entry(task.agent_id.clone()).or_default().add(&task);
+        }
+    }
+
+    /// Framework `n` was removed: it joins the completed ones, and the
+    /// oldest of those beyond [`MAX_COMPLETED_FRAMEWORKS`] is forgotten.
+    fn complete(&mut self, n: usize) {
+        self.keep_completed_tasks(n);
+        self.completed.push_back(n);
+        while self.completed.len() > MAX_COMPLETED_FRAMEWORKS {
+            let Some(old) = self.completed.pop_front() else { break };
+            let f = &mut self.frameworks[old];
+            for task in std::mem::take(&mut f.completed_tasks) {
+                self.forgotten.entry(task.agent_id.clone()).or_default().add(&task);
+            }
+            f.tasks = Vec::new();
+            f.offers = HashMap::new();
         }
     }
 
@@ -368,9 +435,8 @@ impl History {
     /// Frameworks the master removed since the last look: their live tasks
     /// are killed (a master's TASK_KILLED, "Framework removed") and end.
     pub fn sync(&mut self, master: &Master, wall: f64) {
-        let removed: Vec<usize> = (0..self.frameworks.len())
-            .filter(|&n| self.frameworks[n].unregistered.is_none() && master.framework_removed(&self.frameworks[n].id))
-            .collect();
+        let removed: Vec<usize> =
+            self.live.iter().copied().filter(|&n| master.framework_removed(&self.frameworks[n].id)).collect();
         for n in removed {
             let mut killed = 0;
             let f = &mut self.frameworks[n];
@@ -391,7 +457,8 @@ impl History {
             for _ in 0..killed {
                 self.bump("tasks_killed");
             }
-            self.completed.push(n);
+            self.live.remove(&n);
+            self.complete(n);
         }
     }
 }

@@ -158,13 +158,13 @@ impl Master {
 impl Master {
     /// The `FrameworkInfo` of framework `id`, as last subscribed.
     pub fn framework_info(&self, id: &str) -> Option<&FrameworkInfo> {
-        self.frameworks.iter().find(|f| f.id == id).map(|f| &f.info)
+        self.by_id.get(id).map(|&fw| &self.frameworks[fw].info)
     }
 
     /// Task `task_id` of framework `framework_id`, while the master holds
     /// it (until its terminal update is acknowledged).
     pub fn view_task(&self, framework_id: &str, task_id: &str) -> Option<TaskView> {
-        let f = self.frameworks.iter().find(|f| f.id == framework_id && !f.removed)?;
+        let f = self.by_id.get(framework_id).map(|&fw| &self.frameworks[fw]).filter(|f| !f.removed)?;
         let t = f.tasks.get(task_id)?;
         Some(TaskView {
             info: t.info.clone(),
