@@ -756,3 +756,32 @@ fn parse_default(kind: FieldKind, text: &str, field: &prost_reflect::FieldDescri
         FieldKind::Message(_) => return None,
     })
 }
+
+/// An unknown message type name: the name as given.
+///
+/// ```
+/// use mesos_codec::json::{message_type, UnknownType};
+/// let err = message_type("scheduler.Cal").unwrap_err();
+/// assert_eq!(err, UnknownType("scheduler.Cal".into()));
+/// assert!(err.to_string().starts_with("unknown message type `scheduler.Cal`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown message type `{0}` (try `scheduler.Call`, `scheduler.Event` or a full name such as `mesos.v1.TaskInfo`)"
+)]
+pub struct UnknownType(pub String);
+
+/// Finds a message type by name: a full name (`mesos.v1.TaskInfo`) or one
+/// relative to `mesos.v1` (`scheduler.Call`, `TaskInfo`).
+///
+/// ```
+/// let id = mesos_codec::json::message_type("scheduler.Event").unwrap();
+/// assert_eq!(mesos_codec::schema::Schema::get().message(id).name, "mesos.v1.scheduler.Event");
+/// ```
+pub fn message_type(name: &str) -> Result<MessageId, UnknownType> {
+    let schema = Schema::get();
+    schema
+        .message_by_name(name)
+        .or_else(|| schema.message_by_name(&format!("mesos.v1.{name}")))
+        .ok_or_else(|| UnknownType(name.to_owned()))
+}

@@ -57,7 +57,9 @@
 
 use std::fmt;
 
-use crate::schema::{MessageId, Schema};
+use crate::schema::MessageId;
+pub use crate::schema::{UnknownType, message_type};
+pub use crate::wire::{ProtobufError, ProtobufErrorKind};
 
 mod dtoa;
 mod read;
@@ -146,84 +148,6 @@ impl fmt::Display for UnknownField {
     }
 }
 
-/// Bad protobuf input: what and where.
-///
-/// ```
-/// use mesos_codec::json::{message_type, protobuf_to_json, ProtobufErrorKind};
-/// // scheduler.Event: field 1 (`type`, an enum) as a length-delimited value.
-/// let err = protobuf_to_json(message_type("scheduler.Event")?, &[0x0a, 0x00]).unwrap_err();
-/// assert_eq!((err.path.as_str(), err.offset), ("type", 0));
-/// assert!(matches!(err.kind, ProtobufErrorKind::WrongWireType { expected: 0, found: 2 }));
-/// assert_eq!(err.to_string(), "byte 0, type: wrong wire type 2 (the field's type has wire type 0)");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("byte {offset}, {path}: {kind}")]
-pub struct ProtobufError {
-    /// The JSON-style path of the field (`update.status.uuid`).
-    pub path: String,
-    /// The byte offset in the input.
-    pub offset: usize,
-    /// What went wrong.
-    pub kind: ProtobufErrorKind,
-}
-
-/// The reasons protobuf input is refused.
-///
-/// ```
-/// use mesos_codec::json::{message_type, protobuf_to_json, ProtobufErrorKind};
-/// let id = message_type("FrameworkID")?;
-/// // `value` says it holds 6 bytes; there are 4.
-/// assert_eq!(protobuf_to_json(id, b"\x0a\x06test").unwrap_err().kind, ProtobufErrorKind::Truncated);
-/// let missing = ProtobufErrorKind::MissingRequired { field: "value".into() };
-/// assert_eq!(protobuf_to_json(id, b"").unwrap_err().kind, missing);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProtobufErrorKind {
-    /// The input ends inside a field.
-    #[error("truncated message (the input ends inside a field)")]
-    Truncated,
-    /// A varint longer than ten bytes, or over 64 bits.
-    #[error("malformed varint (over 64 bits)")]
-    VarintOverflow,
-    /// A field key with number 0 or out of range.
-    #[error("invalid field key {0:#x}")]
-    InvalidTag(u64),
-    /// Wire types 3 and 4 (groups) and 6, 7 do not occur in the Mesos schema.
-    #[error("unsupported wire type {0}")]
-    UnsupportedWireType(u8),
-    /// A known field encoded with another wire type than its type has.
-    #[error("wrong wire type {found} (the field's type has wire type {expected})")]
-    WrongWireType {
-        /// The wire type of the field's type.
-        expected: u8,
-        /// The wire type in the input.
-        found: u8,
-    },
-    /// A string field that is not valid UTF-8.
-    #[error("invalid UTF-8 in a string field")]
-    InvalidUtf8,
-    /// An enum number the schema does not define.
-    #[error("unknown {enumeration} number {number}")]
-    UnknownEnumNumber {
-        /// The number.
-        number: i32,
-        /// The enum's full name.
-        enumeration: String,
-    },
-    /// Messages nested deeper than 100 levels.
-    #[error("messages nested deeper than 100 levels")]
-    TooDeep,
-    /// A required field is missing.
-    #[error("missing required field `{field}`")]
-    MissingRequired {
-        /// The field's name.
-        field: String,
-    },
-}
-
 /// Bad JSON input: what and where.
 ///
 /// ```
@@ -245,35 +169,6 @@ pub struct JsonError {
     pub line: usize,
     /// Column of the error in the input, from 1.
     pub column: usize,
-}
-
-/// An unknown message type name: the name as given.
-///
-/// ```
-/// use mesos_codec::json::{message_type, UnknownType};
-/// let err = message_type("scheduler.Cal").unwrap_err();
-/// assert_eq!(err, UnknownType("scheduler.Cal".into()));
-/// assert!(err.to_string().starts_with("unknown message type `scheduler.Cal`"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown message type `{0}` (try `scheduler.Call`, `scheduler.Event` or a full name such as `mesos.v1.TaskInfo`)"
-)]
-pub struct UnknownType(pub String);
-
-/// Finds a message type by name: a full name (`mesos.v1.TaskInfo`) or one
-/// relative to `mesos.v1` (`scheduler.Call`, `TaskInfo`).
-///
-/// ```
-/// let id = mesos_codec::json::message_type("scheduler.Event").unwrap();
-/// assert_eq!(mesos_codec::schema::Schema::get().message(id).name, "mesos.v1.scheduler.Event");
-/// ```
-pub fn message_type(name: &str) -> Result<MessageId, UnknownType> {
-    let schema = Schema::get();
-    schema
-        .message_by_name(name)
-        .or_else(|| schema.message_by_name(&format!("mesos.v1.{name}")))
-        .ok_or_else(|| UnknownType(name.to_owned()))
 }
 
 /// The result of writing protobuf as JSON: the JSON, and the fields it could
