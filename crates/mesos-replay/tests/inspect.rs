@@ -7,9 +7,7 @@ use mesos_codec::session::{
 };
 use mesos_replay::inspect::{InspectError, Style, inspect};
 
-fn seed(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../fixtures/seed/walkthrough/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+use test_support::seed;
 
 /// A short session: SUBSCRIBE, its stream (one JSON event, one protobuf
 /// event), an ACCEPT, the stream's close and the end.
