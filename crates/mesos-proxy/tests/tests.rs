@@ -7,6 +7,7 @@
 //! `lib.rs` or `main.rs` is found above it.
 
 mod backpressure;
+mod golden;
 mod import;
 mod record;
 mod sigkill;

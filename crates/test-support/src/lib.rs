@@ -28,7 +28,8 @@ pub mod framework;
 
 /// The checkout: the workspace's root directory.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let this = Path::new(env!("CARGO_MANIFEST_DIR"));
+    this.parent().and_then(Path::parent).expect("crates/test-support is two levels below the root").to_owned()
 }
 
 /// `fixtures/<rel>` of the checkout.
