@@ -6,10 +6,8 @@
 //! and states move); the differences that remain are the ones
 //! `docs/mesos-json.md` lists, each checked here to still be there.
 
-#[path = "support/real_master.rs"]
-mod real_master;
-#[path = "support/wire.rs"]
-mod wire;
+use crate::support::real_master;
+use crate::support::wire;
 
 use std::time::{Duration, Instant};
 

@@ -1,13 +1,13 @@
 //! The checked-in fixtures agree with what `cargo xtask fixtures` builds from
 //! their sources (see fixtures/README.md); a drift fails here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::BytesMut;
 use mesos_codec::recordio;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    test_support::workspace().join("fixtures")
 }
 
 #[test]

@@ -35,12 +35,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mesos_codec::recordio;
-use mesos_codec::session::{Entry, EntryKind, Header, Item, Reader, Source};
+use mesos_codec::session::{Entry, EntryKind, Source};
 use serde_json::Value;
 
 fn walkthrough(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed/walkthrough").join(name);
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    serde_json::from_slice(&test_support::seed(name)).unwrap()
 }
 
 fn events(stream_file: &Path) -> Vec<Value> {
@@ -145,19 +144,7 @@ fn stop(mut child: Child) {
     }
 }
 
-fn read_session(path: &Path) -> (Header, Vec<Entry>) {
-    let mut reader = Reader::new();
-    reader.push(&std::fs::read(path).unwrap());
-    let (mut header, mut entries) = (None, Vec::new());
-    while let Some(item) = reader.next_item().unwrap() {
-        match item {
-            Item::Header(h) => header = Some(h),
-            Item::Entry(e) => entries.push(e),
-        }
-    }
-    assert_eq!(reader.finish(), None, "{}", path.display());
-    (header.unwrap(), entries)
-}
+use test_support::read_session;
 
 fn sessions_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();

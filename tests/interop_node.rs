@@ -2,7 +2,7 @@
 //! installed by the suite into `target/interop/node` with `npm ci`, run
 //! against our servers with the machine's Node.js (see `tests/interop/mod.rs`).
 
-mod interop;
+use crate::interop;
 
 use interop::Client::MesosFramework;
 

@@ -2,7 +2,7 @@
 //! installed by the suite into `target/interop/venv`, run against our
 //! servers (see `tests/interop/mod.rs`).
 
-mod interop;
+use crate::interop;
 
 use interop::Client::{Avmesos, AvmesosOneTask};
 use mesos_replay::compare::Rebind;

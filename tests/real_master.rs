@@ -2,8 +2,7 @@
 //! `tests/support/real_master.rs`): it starts, it is the release, its two
 //! agents are there, and nothing of it outlives it.
 
-#[path = "support/real_master.rs"]
-mod real_master;
+use crate::support::real_master;
 
 use real_master::RealMaster;
 use serde_json::Value;

@@ -4,8 +4,7 @@
 //! framework logic, again through a recording proxy; the replay's report is
 //! clean and `diff` finds the two recordings equivalent.
 
-#[path = "../crates/mesos-replay/tests/common/framework.rs"]
-mod framework;
+use test_support::framework;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,12 +15,7 @@ use mesos_replay::diff::{Conversation, diff};
 use mesos_replay::serve::{self, Options, Pace, Report, Script};
 use mesos_replay::sim::{self, Clock, Config};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesos-tape-replay-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use test_support::temp_dir;
 
 /// Runs the framework through a recording proxy in front of `master`; returns
 /// the one session file the proxy wrote.
@@ -101,10 +95,8 @@ async fn a_framework_with_random_task_ids_replays_cleanly_too() {
 
 // ---- a real master's traffic, recorded and replayed byte for byte ----
 
-#[path = "support/real_master.rs"]
-mod real_master;
-#[path = "support/wire.rs"]
-mod wire;
+use crate::support::real_master;
+use crate::support::wire;
 
 /// Through the proxy in front of a real Mesos 1.11.0 master, an operator
 /// asks `GET /version` on a connection of its own (as pymesos does before it

@@ -17,16 +17,12 @@
 //!
 //! The sim runs on the real clock here, with a seed of its own choosing.
 
-#[path = "support/real_master.rs"]
-mod real_master;
-#[path = "support/scheduler.rs"]
-mod scheduler;
-#[path = "support/wire.rs"]
-mod wire;
+use crate::support::real_master;
+use crate::support::scheduler;
+use crate::support::wire;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mesos_replay::sim::{self, Clock, Config};
@@ -37,9 +33,7 @@ use wire::Conn;
 
 const W: Duration = Duration::from_secs(10);
 
-/// One test at a time: each starts a real master, and the windows of time
-/// they check want the machine's attention.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+use crate::support::ONE_AT_A_TIME;
 
 /// A real master and a sim, both listening.
 struct Both {

@@ -21,10 +21,8 @@
 //! its connection once its backlog is full, and on the virtual clock every
 //! byte, `Date` headers included, comes again with the same seed.
 
-#[path = "support/real_master.rs"]
-mod real_master;
-#[path = "support/wire.rs"]
-mod wire;
+use crate::support::real_master;
+use crate::support::wire;
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -7,11 +7,10 @@
 //! `cargo xtask soak --frameworks N --minutes M` runs the same with the
 //! figures it asks for (`SOAK_FRAMEWORKS`, `SOAK_SECONDS`) and prints the
 //! table. The proxy and the simulator are this test binary run again in a
-//! role (`soak_role`, `SOAK_ROLE=proxy|sim`), so each has its own process
+//! role (`soak::soak_role`, `SOAK_ROLE=proxy|sim`), so each has its own process
 //! (and its own memory to sample) without building other packages' binaries.
 
-#[path = "../crates/mesos-replay/tests/common/framework.rs"]
-mod framework;
+use test_support::framework;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -61,7 +60,9 @@ fn soak_role() {
 /// A child in a role; its address, read from its first line.
 fn start(role: &str, env: &[(&str, String)]) -> (Child, SocketAddr) {
     let mut command = Command::new(std::env::current_exe().unwrap());
-    command.args(["--ignored", "--exact", "soak_role", "--nocapture", "--test-threads", "1"]).env("SOAK_ROLE", role);
+    command
+        .args(["--ignored", "--exact", "soak::soak_role", "--nocapture", "--test-threads", "1"])
+        .env("SOAK_ROLE", role);
     for (name, value) in env {
         command.env(name, value);
     }
@@ -69,7 +70,7 @@ fn start(role: &str, env: &[(&str, String)]) -> (Child, SocketAddr) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("the role's address").unwrap();
-        // libtest writes `test soak_role ... ` before it, on the same line.
+        // libtest writes `test soak::soak_role ... ` before it, on the same line.
         if let Some((_, addr)) = line.split_once("listening on ") {
             break addr.trim().parse().unwrap();
         }
@@ -294,6 +295,7 @@ fn report(f: &Figures) {
 /// holds no more descriptors at the end than its frameworks need.
 #[test]
 fn soak_in_brief() {
+    let _turn = crate::support::ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let f = soak(setting("SOAK_FRAMEWORKS", 20), setting("SOAK_SECONDS", 20));
     report(&f);
     assert!(f.calls > 0 && f.events > 0, "{f:?}");

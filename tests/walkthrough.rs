@@ -6,7 +6,7 @@
 //! file must hold every call, answer and event, byte for byte as curl saw
 //! them and as the simulator served them.
 
-mod interop;
+use crate::interop;
 
 use interop::Client::Curl;
 

@@ -24,8 +24,7 @@ use super::{FrameworkLog, Logged};
 const STEP: Duration = Duration::from_secs(15);
 
 fn walkthrough(name: &str) -> Value {
-    let path = super::install::root().join("fixtures/seed/walkthrough").join(name);
-    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+    serde_json::from_slice(&test_support::seed(name)).unwrap()
 }
 
 /// The records of the stream so far: bytes, and the event as JSON.

@@ -26,19 +26,18 @@
 //!    ([`check_session`]); and [`against_the_replay_of_the_real_master`], the
 //!    framework against `mesos-replay serve` of that recording.
 
-#![allow(dead_code)] // each test binary uses part of the harness
+#![allow(dead_code)] // the tests use part of the harness
 
 pub mod curl;
 pub mod install;
-#[path = "../support/real_master.rs"]
-pub mod real_master;
+pub use crate::support::real_master;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mesos_codec::session::{Entry, EntryKind, Item, Party, Reader};
+use mesos_codec::session::{Entry, EntryKind, Party};
 use mesos_replay::sim;
 use serde_json::Value;
 
@@ -400,16 +399,7 @@ pub fn check_story(framework: Client, log: &FrameworkLog) {
 /// The entries of a session file, checked by the reader (header, order, no
 /// torn line).
 pub fn read_session(path: &Path) -> Vec<Entry> {
-    let mut reader = Reader::new();
-    reader.push(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
-    let mut entries = Vec::new();
-    while let Some(item) = reader.next_item().unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
-        if let Item::Entry(entry) = item {
-            entries.push(entry);
-        }
-    }
-    assert_eq!(reader.finish(), None, "{}: a torn last line", path.display());
-    entries
+    test_support::read_session(path).1
 }
 
 /// The session file of `framework_id` in `dir` (there must be one).

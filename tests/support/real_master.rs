@@ -1,7 +1,7 @@
 //! A real Apache Mesos 1.11.0 master with its two agents, for a test: the
 //! one `cargo xtask real-master` installs and starts (see
-//! `xtask/src/real_master.rs`). Include it with
-//! `#[path = "support/real_master.rs"] mod real_master;`.
+//! `xtask/src/real_master.rs`). Reach it as
+//! `crate::support::real_master`.
 //!
 //! [`RealMaster::start`] installs it the first time (`cargo xtask
 //! real-master install`, under that install's own lock, so test binaries
@@ -15,7 +15,7 @@
 //! xtask's `cluster.rs`, their one home (its doc says why tests include it
 //! rather than run the xtask binary).
 
-#![allow(dead_code)] // each test binary uses part of it
+#![allow(dead_code)] // the tests use part of it
 
 #[path = "../../xtask/src/real_master/cluster.rs"]
 pub mod cluster;

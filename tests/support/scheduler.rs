@@ -4,10 +4,10 @@
 //! records as they come (with their arrival time), calls are made on
 //! connections of their own. Also [`normalize`], which replaces in an
 //! event exactly the values a master chooses or takes from its
-//! environment. Include it (after `wire.rs`) with
-//! `#[path = "support/scheduler.rs"] mod scheduler;`.
+//! environment. Reach it as `crate::support::scheduler` (it uses
+//! `super::wire`).
 
-#![allow(dead_code)] // each test binary uses part of it
+#![allow(dead_code)] // the tests use part of it
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::wire::{Answer, Conn, Stream};
+use super::wire::{Answer, Conn, Stream};
 
 pub const JSON: &str = "application/json";
 pub const PROTOBUF: &str = "application/x-protobuf";

@@ -2,9 +2,9 @@
 //! it sends is exactly the bytes given, and what it keeps is exactly the
 //! bytes received (the status line and headers as written, each chunk's
 //! size line as written, the records). Blocking, std only, with timeouts.
-//! Include it with `#[path = "support/wire.rs"] mod wire;`.
+//! Reach it as `crate::support::wire`.
 
-#![allow(dead_code)] // each test binary uses part of it
+#![allow(dead_code)] // the tests use part of it
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

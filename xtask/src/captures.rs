@@ -475,7 +475,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         bail!(
             "usage: cargo xtask captures CAPTURE [--port P]\n\n\
              CAPTURE: a tcpdump capture of the walkthrough, made by\n  \
-             MESOS_TAPE_CAPTURE_OUT=/tmp/walkthrough.pcap cargo test --test import_live"
+             MESOS_TAPE_CAPTURE_OUT=/tmp/walkthrough.pcap cargo test --test tests -- import_live::"
         );
     };
     let packets = read_pcap(&crate::read(Path::new(input))?)?;

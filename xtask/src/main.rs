@@ -90,7 +90,18 @@ fn soak(root: &Path, args: &[String]) -> Result<()> {
     }
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
-        .args(["test", "--release", "--test", "soak", "--", "--nocapture", "--exact", "soak_in_brief"])
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "mesos-tape",
+            "--test",
+            "tests",
+            "--",
+            "--nocapture",
+            "--exact",
+            "soak::soak_in_brief",
+        ])
         .env("SOAK_FRAMEWORKS", frameworks.to_string())
         .env("SOAK_SECONDS", (minutes * 60).to_string())
         .status()

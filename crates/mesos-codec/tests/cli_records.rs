@@ -2,16 +2,13 @@
 //! and pipes, exit statuses as DESIGN.md gives them.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mesos-codec"))
 }
 
-fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
-}
+use test_support::fixture;
 
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child =

@@ -6,17 +6,7 @@ use mesos_codec::schema::{FieldKind, MessageId, Schema};
 use mesos_codec::v1::scheduler;
 use serde_json::Value;
 
-fn seed(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../fixtures/seed/walkthrough/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn seed_files() -> Vec<String> {
-    let dir = format!("{}/../../fixtures/seed/walkthrough", env!("CARGO_MANIFEST_DIR"));
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    names.sort();
-    names
-}
+use test_support::{seed, seed_files};
 
 /// JSON → protobuf → JSON for message type `ty`.
 fn round_trip(ty: &str, input: &[u8]) -> (Vec<u8>, Vec<u8>) {
@@ -261,7 +251,7 @@ fn protobuf_from_json_is_in_field_number_order() {
 
 // ---- held to an independent reading of the schema and to rapidjson ----
 
-mod common;
+use crate::common;
 use common::Gen;
 use common::rapidjson::RapidJson;
 use prost_reflect::{DynamicMessage, ReflectMessage};

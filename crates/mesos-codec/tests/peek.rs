@@ -13,17 +13,7 @@ use proptest::prelude::*;
 
 const A: &str = "b5e0c23f-237e-4398-816f-ad1a4aa7d3f3";
 
-fn seed(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../fixtures/seed/walkthrough/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn seed_files() -> Vec<String> {
-    let dir = format!("{}/../../fixtures/seed/walkthrough", env!("CARGO_MANIFEST_DIR"));
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    names.sort();
-    names
-}
+use test_support::{seed, seed_files};
 
 fn type_of(name: &str) -> MessageId {
     message_type(if name.starts_with("event-") { "scheduler.Event" } else { "scheduler.Call" }).unwrap()

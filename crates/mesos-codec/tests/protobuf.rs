@@ -175,7 +175,7 @@ proptest! {
 
 // ---- round trip over generated messages ----
 
-mod common;
+use crate::common;
 use common::Gen;
 
 /// Equal as decoded values: unset fields read as their defaults (the JSON

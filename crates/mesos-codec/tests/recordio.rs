@@ -6,7 +6,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use mesos_codec::recordio::{Decoder, Error, ErrorKind, Record, decode_all, encode_into, frame};
 use proptest::prelude::*;
 
-mod recordio_support;
+use crate::recordio_support;
 use recordio_support::{Take, chunked, feed as feed_taking, feed_draining};
 
 /// Feeds `chunks` one by one, draining after each; returns the records and

@@ -7,7 +7,7 @@
 use bytes::{Bytes, BytesMut};
 use mesos_codec::recordio::{Decoder, Error, ErrorKind, encode_into};
 
-mod recordio_support;
+use crate::recordio_support;
 use recordio_support::{Seen, Take, feed};
 
 fn owned(chunks: impl IntoIterator<Item = Bytes>) -> (Vec<Seen>, Result<(), Error>) {

@@ -22,7 +22,8 @@ use prost_types::FieldDescriptorProto;
 use prost_types::field_descriptor_proto::Label;
 use serde_json::Value;
 
-#[allow(dead_code)]
+// xtask's `schema` inside this file's module `schema` (a module of tests.rs).
+#[allow(dead_code, clippy::module_inception)]
 #[path = "../../../xtask/src/schema.rs"]
 mod schema;
 

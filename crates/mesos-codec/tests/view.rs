@@ -13,7 +13,7 @@ use mesos_codec::wire::write_varint;
 use proptest::prelude::*;
 use prost::Message;
 
-mod common;
+use crate::common;
 use common::Gen;
 
 /// Decodes `bytes` with prost and through a view: both must agree.

@@ -1,7 +1,8 @@
 //! Backpressure: when the session file is written slowly, forwarding slows
 //! down with it, and no entry is lost.
 //!
-//! A test binary of its own: the slow writer
+//! Alone in a process of its own (a child of the test binary, see
+//! `test_support::in_own_process`): the slow writer
 //! ([`mesos_proxy::writer::slow_down_for_tests`]) holds for the whole process.
 
 use std::convert::Infallible;
@@ -105,6 +106,9 @@ async fn read_stream(addr: SocketAddr) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
+    if !test_support::in_own_process("backpressure::a_slow_session_file_slows_forwarding_and_loses_nothing") {
+        return;
+    }
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let out = std::env::temp_dir().join(format!("mesos-proxy-backpressure-{}-{nanos}", std::process::id()));
     let master = start_master().await;

@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use mesos_codec::session::{Entry, EntryKind, Header, Item, Reader, Source};
+use mesos_codec::session::{Entry, EntryKind, Header, Source};
 use mesos_proxy::import::{Options, Report, import, import_from};
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/captures").join(name)
+    test_support::fixture("captures").join(name)
 }
 
 /// A fresh output directory, removed when dropped.
@@ -31,19 +31,7 @@ impl Drop for Out {
     }
 }
 
-fn read_session(path: &Path) -> (Header, Vec<Entry>) {
-    let mut reader = Reader::new();
-    reader.push(&std::fs::read(path).unwrap());
-    let (mut header, mut entries) = (None, Vec::new());
-    while let Some(item) = reader.next_item().unwrap() {
-        match item {
-            Item::Header(h) => header = Some(h),
-            Item::Entry(e) => entries.push(e),
-        }
-    }
-    assert_eq!(reader.finish(), None);
-    (header.unwrap(), entries)
-}
+use test_support::read_session;
 
 /// Imports a fixture: the report and its one session.
 fn import_fixture(name: &str) -> (Report, Header, Vec<Entry>) {

@@ -19,7 +19,7 @@ use hyper::body::{Body, Frame, Incoming};
 use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use mesos_codec::session::{Entry, EntryKind, Header, Item, Party, Reader};
+use mesos_codec::session::{Entry, EntryKind, Party};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -33,9 +33,7 @@ async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
     }
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use test_support::workspace;
 
 fn fixture(name: &str) -> Bytes {
     let path = workspace().join("fixtures/seed/walkthrough").join(name);
@@ -51,17 +49,7 @@ fn frame(record: &str) -> String {
     format!("{}\n{record}", record.len())
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "mesos-proxy-{name}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use test_support::temp_dir;
 
 // ---------------------------------------------------------------------------
 // The master stand-in
@@ -294,18 +282,7 @@ fn session_files(out: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn read_session(path: &Path) -> (Header, Vec<Entry>) {
-    let mut reader = Reader::new();
-    reader.push(&std::fs::read(path).unwrap());
-    let Some(Item::Header(header)) = reader.next_item().unwrap() else { panic!("no header in {}", path.display()) };
-    let mut entries = Vec::new();
-    while let Some(item) = reader.next_item().unwrap() {
-        let Item::Entry(entry) = item else { panic!("a second header") };
-        entries.push(entry);
-    }
-    assert_eq!(reader.finish(), None, "torn line in {}", path.display());
-    (header, entries)
-}
+use test_support::read_session;
 
 fn the_file(out: &Path, prefix: &str) -> PathBuf {
     let files = session_files(out);

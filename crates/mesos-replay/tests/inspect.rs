@@ -6,9 +6,7 @@ use mesos_codec::json::{json_to_protobuf, message_type};
 use mesos_codec::session::{Close, End, EntryKind, Event, Header, Party, Request, Response, Source, Summary, Writer};
 use mesos_replay::inspect::{InspectError, Style, inspect};
 
-fn seed(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../fixtures/seed/walkthrough/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+use test_support::seed;
 
 /// A short session: SUBSCRIBE, its stream (one JSON event, one protobuf
 /// event), an ACCEPT, the stream's close and the end.

@@ -2,27 +2,20 @@
 //! master (`sim --record`) while a real HTTP framework ran against it, then
 //! played back to the same framework logic, well-behaved and not.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::framework::{self, Behaviour, Run};
 use mesos_replay::serve::{self, Options, Pace, Report, Script};
 use mesos_replay::sim::{self, Clock, Config};
+use test_support::framework::{self, Behaviour, Run};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesos-replay-serve-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use test_support::temp_dir;
 
 /// Runs the framework against the simulated master and returns the session
 /// the simulator recorded, and what the framework saw.

@@ -54,12 +54,11 @@ impl Sim {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed/walkthrough").join(name);
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    serde_json::from_slice(&test_support::seed(name)).unwrap()
 }
 
 fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed/walkthrough").join(name)
+    test_support::fixture("seed/walkthrough").join(name)
 }
 
 // ----- a subscription read by `curl --no-buffer` -----
@@ -1489,13 +1488,7 @@ fn offers_by_drf() {
 
 // ----- `sim --record` -----
 
-/// A fresh empty directory under the system's temporary directory.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesos-replay-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use test_support::temp_dir;
 
 /// SUBSCRIBE, ACCEPT with a LAUNCH, ACKNOWLEDGE, TEARDOWN with `--record`
 /// on the virtual clock: the address it served on, the session file's
