@@ -16,12 +16,7 @@
 //! in the order they are on the wire ([`dump`]), normalized the same way,
 //! so field order is compared too.
 
-#[path = "support/real_master.rs"]
-mod real_master;
-#[path = "support/scheduler.rs"]
-mod scheduler;
-#[path = "support/wire.rs"]
-mod wire;
+use crate::support::{ONE_AT_A_TIME, real_master, scheduler, wire};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -76,13 +71,17 @@ struct Pair {
     real: RealMaster,
     sim: Sim,
     own: [Own; 2],
+    /// Taken while a real master runs (see [`ONE_AT_A_TIME`]).
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Pair {
     fn start() -> Pair {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let real = RealMaster::start();
         let sim = Sim::start();
-        let mut pair = Pair { real, sim, own: [0, 1].map(|_| Own { master_id: String::new(), port: 0 }) };
+        let own = [0, 1].map(|_| Own { master_id: String::new(), port: 0 });
+        let mut pair = Pair { real, sim, own, _turn: turn };
         for side in SIDES {
             let answer = call(pair.addr(side), JSON, JSON, &json!({"type": "GET_MASTER"}));
             let master: Value = serde_json::from_slice(&answer.body).unwrap();
@@ -128,9 +127,11 @@ impl Pair {
             // `/metrics/snapshot` holds them to the real master's in
             // `sim_wire.rs`): here the names, in order.
             assert_eq!(metric_names(&s), metric_names(&r), "{what}: the metrics");
+            crate::support::points(&format!("{what}: the metrics' names"), metric_names(&r).len());
             return;
         }
         assert!(s == r, "{what} ({encoding}): the body\nreal: {r}\nsim:  {s}");
+        crate::support::points(&format!("{what} ({encoding}): the body"), crate::support::text_leaves(&r));
         // Same length but where the values legitimately differ in size.
         if real.body.len() != sim.body.len() {
             eprintln!("{what}: {} bytes here, {} on the real master", sim.body.len(), real.body.len());
@@ -168,6 +169,7 @@ fn same_head(what: &str, real: &Head, sim: &Head) {
             assert_eq!(s, r, "{what}: header {name}");
         }
     }
+    crate::support::points(what, 1 + real.headers.len());
 }
 
 // ----- what differs between two masters: the one place -----
@@ -396,6 +398,7 @@ impl Subscribers {
                     pairs[0]
                 );
                 assert!(pairs[1] == pairs[0], "{what} ({encoding}): {ty}\nreal: {}\nsim:  {}", pairs[0], pairs[1]);
+                crate::support::points(&format!("{what} ({encoding}): {ty}"), crate::support::text_leaves(&pairs[0]));
             }
         }
     }

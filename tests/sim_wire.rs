@@ -136,6 +136,7 @@ fn same_head(what: &str, real: &Head, sim: &Head, own: &[&str], lengths: bool) {
         rebuilt += "\r\n";
         assert_eq!(String::from_utf8_lossy(&head.raw), rebuilt, "{what}: the head is plain `Name: value` lines");
     }
+    crate::support::points(what, 1 + real.headers.len());
 }
 
 /// Whole answers: heads as [`same_head`], bodies byte for byte after
@@ -146,6 +147,7 @@ fn same_answer(what: &str, real: &Answer, sim: &Answer, normalize: &dyn Fn(&str,
     let lengths = r.len() == s.len() || real.body == sim.body;
     same_head(what, &real.head, &sim.head, &[], lengths);
     assert_eq!(s, r, "{what}: the body");
+    crate::support::points(&format!("{what}: the body"), crate::support::text_leaves(&r));
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -543,6 +545,7 @@ fn same_state(pair: &Pair, ids: &[String; 2], step: &str) {
         let mut diffs = Vec::new();
         compare("", "", &real, &sim, &state_rule, &mut diffs);
         assert!(diffs.is_empty(), "{step}: {path} differs:\n{}", diffs.join("\n"));
+        crate::support::points(&format!("{step}: {path}"), crate::support::text_leaves(&ra.text()));
     }
     let (ra, real) = fetch(Side::Real, "/metrics/snapshot");
     let (sa, sim) = fetch(Side::Sim, "/metrics/snapshot");
@@ -557,6 +560,9 @@ fn same_state(pair: &Pair, ids: &[String; 2], step: &str) {
         .map(|((name, r), (_, s))| format!("{name}: {s:?} here, {r:?} on the real master"))
         .collect();
     assert!(diffs.is_empty(), "{step}: metrics differ:\n{}", diffs.join("\n"));
+    let environmental = real.iter().filter(|(name, _)| environmental_metric(name)).count();
+    // Each name in its place, and each value but the machine's.
+    crate::support::points(&format!("{step}: /metrics/snapshot"), 2 * real.len() - environmental);
 }
 
 // ----- the tests -----

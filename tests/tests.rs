@@ -17,6 +17,7 @@ mod interop_node;
 mod interop_python;
 mod real_master;
 mod replay;
+mod sim_operator;
 mod sim_vs_real;
 mod sim_wire;
 mod soak;

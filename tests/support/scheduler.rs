@@ -431,6 +431,7 @@ pub fn compare_transcripts(
         real_transcript.join("\n"),
         sim_transcript.join("\n")
     );
+    super::points(what, real_transcript.len());
     // Shown with `--nocapture`.
     eprintln!("{what}: the same {} lines from both:\n{}", real_transcript.len(), real_transcript.join("\n"));
     real_transcript

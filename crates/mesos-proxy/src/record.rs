@@ -19,7 +19,7 @@
 //! tap.end(Party::Master, &mut out);
 //! let events: Vec<_> = out.iter().filter_map(|t| match t { Tapped::Event(e) => Some(e), _ => None }).collect();
 //! assert_eq!(events.len(), 2);
-//! assert_eq!(events[0].chunks, Some(vec![14, 8]));
+//! assert_eq!(events[0].chunks, Some(vec![15, 8]));
 //! assert_eq!(events[1].chunks, None);
 //! assert_eq!(events[1].summary.name.as_deref(), Some("HEARTBEAT"));
 //! ```
