@@ -798,9 +798,18 @@ fn scheduler_api_state_and_metrics() {
     let offers: Vec<Value> = a
         .iter()
         .map(|f| {
-            let offers = decode(f.content_type, f.records.last().unwrap());
-            let list = offers["offers"]["offers"].as_array().unwrap().clone();
-            list.into_iter().find(|o| o["agent_id"]["value"].as_str().unwrap().ends_with("-S0")).unwrap()
+            // The offer on S0, wherever it came: a loaded real master's
+            // first allocation may find one agent only, and offer the
+            // other in an OFFERS of its own a second later.
+            f.records
+                .iter()
+                .rev()
+                .flat_map(|record| {
+                    let event = decode(f.content_type, record);
+                    event["offers"]["offers"].as_array().cloned().unwrap_or_default()
+                })
+                .find(|o| o["agent_id"]["value"].as_str().unwrap_or_default().ends_with("-S0"))
+                .expect("an offer on agent S0")
         })
         .collect();
     let answers: Vec<Answer> = sides
