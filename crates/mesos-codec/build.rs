@@ -45,7 +45,9 @@ fn main() -> Result<()> {
         .map_err(|e| format!("cannot compile the .proto files under {}: {e:?}", proto_dir.display()))?;
 
     prost_build::Config::new().bytes(["."]).enable_type_names().compile_fds(fds.clone())?;
-    views::generate(&fds, &out_dir)?;
+    if std::env::var_os("CARGO_FEATURE_VIEWS").is_some() {
+        views::generate(&fds, &out_dir)?;
+    }
 
     for file in &mut fds.file {
         file.source_code_info = None;

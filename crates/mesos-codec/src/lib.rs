@@ -22,8 +22,9 @@
 //! - [`schema`]: the flat schema tables the JSON engine walks.
 //! - [`session`]: the session log format: a line writer and a streaming
 //!   reader that follows growing files and survives a torn last line.
-//! - [`view`]: zero-copy typed views of protobuf messages, checked once
-//!   and read in place.
+//! - `view` (feature `views`): zero-copy typed views of protobuf messages,
+//!   checked once and read in place; measured and fuzzed, not on a
+//!   production path.
 //! - [`wire`]: the protobuf wire format, read by hand for the JSON writer.
 //!
 //! ```
@@ -45,5 +46,6 @@ pub mod schema;
 pub mod session;
 mod swar;
 pub mod v1;
+#[cfg(feature = "views")]
 pub mod view;
 pub mod wire;
