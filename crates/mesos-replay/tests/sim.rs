@@ -1644,18 +1644,26 @@ fn the_last_fifty_removed_frameworks_are_kept() {
         let reply = request(addr, "POST", &headers, &Format::Json.encode(&teardown));
         assert_eq!(reply.status, 202, "TEARDOWN of {id}");
     }
-    let mut conn = TcpStream::connect(addr).unwrap();
-    conn.set_read_timeout(Some(WAIT)).unwrap();
-    conn.write_all(format!("GET /master/state HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).unwrap();
-    let mut reader = BufReader::new(conn);
-    let (status, headers) = read_head(&mut reader);
-    assert_eq!(status, 200);
-    let length: usize = headers.iter().find(|(k, _)| k == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap();
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body).unwrap();
-    let state: Value = serde_json::from_slice(&body).unwrap();
+    let get = |path: &str| -> Value {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(WAIT)).unwrap();
+        conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).unwrap();
+        let mut reader = BufReader::new(conn);
+        let (status, headers) = read_head(&mut reader);
+        assert_eq!(status, 200, "{path}");
+        let length: usize =
+            headers.iter().find(|(k, _)| k == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap();
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).unwrap();
+        serde_json::from_slice(&body).unwrap()
+    };
+    let state = get("/master/state");
     let completed: Vec<&str> =
         state["completed_frameworks"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
     let expected: Vec<String> = (5..55).map(|n| format!("fw{n}")).collect();
     assert_eq!(completed, expected);
+    // Their metrics go with them (a master's go with the Framework it frees).
+    let metrics = get("/metrics/snapshot");
+    let of = |id: &str| metrics.as_object().unwrap().keys().any(|k| k.starts_with(&format!("master/frameworks/{id}/")));
+    assert!(!of("fw4") && of("fw5") && of("fw54"), "per-framework metrics of the last fifty only");
 }

@@ -996,7 +996,7 @@ pub(crate) fn metric_values(view: &View, history: &History, clock: &Clock) -> BT
         set(&format!("frameworks/{principal}/messages_processed"), 0.0);
         set(&format!("frameworks/{principal}/messages_received"), 0.0);
     }
-    for past in &history.frameworks {
+    for past in history.frameworks.iter().filter(|f| !f.forgotten) {
         let prefix = format!("master/frameworks/{}/{}/", url_encode(&past.name), past.id);
         let f = view.frameworks.iter().find(|f| f.id == past.id);
         let calls: u64 = past.calls.values().sum();

@@ -60,6 +60,9 @@ pub(crate) struct FrameworkHistory {
     pub completed_tasks: Vec<TaskHistory>,
     /// Tasks that reached each terminal state, by state.
     pub terminal: BTreeMap<TaskState, u64>,
+    /// Removed, and no longer among the completed frameworks a master
+    /// keeps: only its id and principal are left.
+    pub forgotten: bool,
 }
 
 /// A task's past.
@@ -328,8 +331,10 @@ impl History {
             for task in std::mem::take(&mut f.completed_tasks) {
                 self.forgotten.entry(task.agent_id.clone()).or_default().add(&task);
             }
-            f.tasks = Vec::new();
-            f.offers = HashMap::new();
+            // What a master keeps of it no more: its tasks, offers and
+            // metrics (its principal's counters stay, as a master's do).
+            let principal = f.principal.take();
+            *f = FrameworkHistory { id: std::mem::take(&mut f.id), principal, forgotten: true, ..Default::default() };
         }
     }
 
