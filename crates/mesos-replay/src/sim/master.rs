@@ -45,6 +45,7 @@ use mesos_codec::v1::{
 use prost::Message;
 
 use super::allocator::{Allocator, DEFAULT_REFUSE_SECONDS, Offerable};
+use super::faults::{Fault, Faults, Kind, NotReady, NotReadyAnswer};
 use super::ids::{Rng, UuidKind, uuid_bytes, uuid_string};
 use super::picojson;
 use super::resources::{Resources, Role};
@@ -108,6 +109,8 @@ pub struct Config {
     /// Where to write what the server served as session files, one per
     /// framework (`--record`); the server's business, not the master's.
     pub record: Option<std::path::PathBuf>,
+    /// The faults to show (`--fault`, [`super::faults`]).
+    pub faults: Vec<Fault>,
 }
 
 impl Default for Config {
@@ -128,6 +131,7 @@ impl Default for Config {
             hostname: None,
             start_time: None,
             record: None,
+            faults: Vec::new(),
         }
     }
 }
@@ -212,6 +216,8 @@ struct PendingOffer {
     agent: usize,
     /// Allocated to the offer's role.
     resources: Resources,
+    /// When a `rescind` fault rescinds it (its offer timeout).
+    rescind_at: Option<Duration>,
 }
 
 /// How a task's command ends by itself, as the command executor reports it.
@@ -302,6 +308,32 @@ pub struct Master {
     next_framework: u64,
     next_allocation: Duration,
     rng: Rng,
+    faults: Faults,
+    /// Each `partition` fault's state, by its place in `faults`.
+    partitions: Vec<Partition>,
+    /// Pushes held back by a partition, in order.
+    held: Vec<Push>,
+    /// Acknowledged updates a `duplicate-update` fault sends again: when,
+    /// to which framework.
+    duplicates: VecDeque<(Duration, usize, TaskStatus)>,
+}
+
+/// Where a `partition` fault is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Partition {
+    /// Not started (or not a partition).
+    Pending,
+    /// Started: the streams below this key (those open when it started)
+    /// are silent.
+    On(u64),
+    /// Over.
+    Done,
+}
+
+fn push_stream(push: &Push) -> StreamKey {
+    match push {
+        Push::Record { stream, .. } | Push::Close { stream } => *stream,
+    }
 }
 
 fn call_type_name(call: &Call) -> &'static str {
@@ -383,6 +415,8 @@ impl Master {
             .collect();
         let next_allocation = allocator.interval();
         let rng = Rng::new(config.seed);
+        let faults = Faults::new(config.faults.clone(), config.seed);
+        let partitions = vec![Partition::Pending; faults.list.len()];
         Master {
             config,
             master_id,
@@ -400,6 +434,10 @@ impl Master {
             next_framework: 0,
             next_allocation,
             rng,
+            faults,
+            partitions,
+            held: Vec::new(),
+            duplicates: VecDeque::new(),
         }
     }
 
@@ -446,6 +484,14 @@ impl Master {
     /// Handles one `POST /api/v1/scheduler` request, checked in the master's
     /// order, at time `now`.
     pub fn handle_call(&mut self, request: &Request<'_>, now: Duration, pushes: &mut Vec<Push>) -> Answer {
+        let from = pushes.len();
+        self.fault_tick(now, pushes);
+        let answer = self.call(request, now, pushes);
+        self.hold(from, pushes);
+        answer
+    }
+
+    fn call(&mut self, request: &Request<'_>, now: Duration, pushes: &mut Vec<Push>) -> Answer {
         if request.method != "POST" {
             // libprocess `MethodNotAllowed::constructBody`
             // (3rdparty/libprocess/include/process/http.hpp).
@@ -583,6 +629,8 @@ impl Master {
     /// its failover timeout starts. What it held is offered again at the
     /// next allocation.
     pub fn stream_closed(&mut self, stream: StreamKey, now: Duration, pushes: &mut Vec<Push>) {
+        // What a partition held for it goes nowhere now.
+        self.held.retain(|p| push_stream(p) != stream);
         let Some(fw) = self.frameworks.iter().position(|f| f.subscription.as_ref().is_some_and(|s| s.key == stream))
         else {
             return;
@@ -599,10 +647,116 @@ impl Master {
         self.handle_timeout(now, pushes);
     }
 
+    // ----- faults -----
+
+    /// Whether the master is not ready at `now` (a `not-ready` fault), and
+    /// how: the server answers for it (`docs/faults.md`).
+    pub fn not_ready(&self, now: Duration) -> Option<NotReady> {
+        self.faults.list.iter().filter(|f| f.active(now)).find_map(|f| match f.kind {
+            Kind::NotReady { answer } => Some(match answer {
+                NotReadyAnswer::NotFound => NotReady::NotFound,
+                NotReadyAnswer::NoLeader => NotReady::NoLeader,
+                NotReadyAnswer::Recovering => NotReady::Recovering,
+                NotReadyAnswer::All => {
+                    // A third of the window each; for ever: 2 s each, then
+                    // recovering.
+                    let third = f.duration.map_or(Duration::from_secs(2), |d| d / 3).max(Duration::from_nanos(1));
+                    match (now - f.at).as_nanos() / third.as_nanos() {
+                        0 => NotReady::NotFound,
+                        1 => NotReady::NoLeader,
+                        _ => NotReady::Recovering,
+                    }
+                }
+            }),
+            _ => None,
+        })
+    }
+
+    /// Where to cut a framed record of a framework's stream into HTTP
+    /// chunks at `now` (a `rechunk` fault; empty: one chunk). The server
+    /// asks once per record it writes, in order, so the cuts are the same
+    /// for the same seed and calls.
+    pub fn chunk_cuts(&mut self, record: &[u8], now: Duration) -> Vec<usize> {
+        self.faults.cuts(record, now)
+    }
+
+    /// Partitions that start or end at `now`: one that starts silences the
+    /// streams open now; one that ends lets through what it held (for the
+    /// streams no other partition holds).
+    fn fault_tick(&mut self, now: Duration, pushes: &mut Vec<Push>) {
+        let mut ended = false;
+        for (n, fault) in self.faults.list.iter().enumerate() {
+            if fault.kind != Kind::Partition {
+                continue;
+            }
+            match self.partitions[n] {
+                Partition::Pending if fault.active(now) => {
+                    self.partitions[n] = Partition::On(self.next_stream);
+                    tracing::info!(streams = self.next_stream, "fault: partition starts");
+                }
+                Partition::Pending | Partition::On(_) if fault.end().is_some_and(|end| now >= end) => {
+                    self.partitions[n] = Partition::Done;
+                    ended = true;
+                    tracing::info!("fault: partition ends");
+                }
+                _ => {}
+            }
+        }
+        if ended {
+            let held = std::mem::take(&mut self.held);
+            for push in held {
+                if self.silenced(push_stream(&push)) {
+                    self.held.push(push);
+                } else {
+                    pushes.push(push);
+                }
+            }
+        }
+    }
+
+    /// Whether a partition silences `stream` now.
+    fn silenced(&self, stream: StreamKey) -> bool {
+        self.partitions.iter().any(|p| matches!(p, Partition::On(below) if stream.0 < *below))
+    }
+
+    /// Holds back what `pushes[from..]` has for silenced streams.
+    fn hold(&mut self, from: usize, pushes: &mut Vec<Push>) {
+        if !self.partitions.iter().any(|p| matches!(p, Partition::On(_))) || from >= pushes.len() {
+            return;
+        }
+        let tail = pushes.split_off(from);
+        for push in tail {
+            if self.silenced(push_stream(&push)) {
+                self.held.push(push);
+            } else {
+                pushes.push(push);
+            }
+        }
+    }
+
     /// When the master next needs [`handle_timeout`](Self::handle_timeout).
     pub fn poll_timeout(&self) -> Option<Duration> {
         let mut next = self.next_allocation;
         let mut consider = |t: Duration| next = next.min(t);
+        for (fault, state) in self.faults.list.iter().zip(&self.partitions) {
+            match state {
+                Partition::Pending if fault.kind == Kind::Partition => consider(fault.at),
+                Partition::On(_) => {
+                    if let Some(end) = fault.end() {
+                        consider(end);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((t, _, _)) = self.duplicates.front() {
+            consider(*t);
+        }
+        for o in self.offers.values() {
+            if let Some(t) = o.rescind_at {
+                consider(t);
+            }
+        }
         for f in self.frameworks.iter().filter(|f| !f.removed) {
             if let Some(t) = f.failover_at {
                 consider(t);
@@ -626,6 +780,34 @@ impl Master {
     /// commands that end, the agents' status update retries, heartbeats,
     /// then the periodic allocation.
     pub fn handle_timeout(&mut self, now: Duration, pushes: &mut Vec<Push>) {
+        let from = pushes.len();
+        self.fault_tick(now, pushes);
+        self.timeout(now, pushes);
+        self.hold(from, pushes);
+    }
+
+    fn timeout(&mut self, now: Duration, pushes: &mut Vec<Push>) {
+        while self.duplicates.front().is_some_and(|(t, _, _)| *t <= now) {
+            if let Some((_, fw, status)) = self.duplicates.pop_front() {
+                self.send_once(fw, status, pushes);
+            }
+        }
+        // `Master::offerTimeout` (a `rescind` fault's `--offer_timeout`):
+        // RESCIND, the resources back unfiltered.
+        let due: Vec<u64> =
+            self.offers.iter().filter(|(_, o)| o.rescind_at.is_some_and(|t| t <= now)).map(|(k, _)| *k).collect();
+        for key in due {
+            let Some(o) = self.offers.remove(&key) else { continue };
+            if let Some(sub) = &self.frameworks[o.framework].subscription {
+                let event = Event {
+                    r#type: Some(event::Type::Rescind as i32),
+                    rescind: Some(event::Rescind { offer_id: OfferId { value: o.id.clone() } }),
+                    ..Default::default()
+                };
+                pushes.push(Push::Record { stream: sub.key, record: frame(&event, sub.content_type) });
+            }
+            self.allocator.recover(o.framework, o.agent, &o.resources, None, now);
+        }
         for fw in 0..self.frameworks.len() {
             if self.frameworks[fw].removed {
                 continue;
@@ -1073,8 +1255,26 @@ impl Master {
             // acknowledgement".
             return;
         }
-        let acked = task.updates.pop_front().map(|u| u.state());
+        let acked = task.updates.pop_front();
         task.retry_at = None;
+        // A `duplicate-update` fault: the agent sends it once more.
+        if let Some(status) = &acked
+            && let Some(delay) = self.faults.find(now, |k| match k {
+                Kind::DuplicateUpdate { delay } => Some(*delay),
+                _ => None,
+            })
+        {
+            if delay.is_zero() {
+                self.send_once(fw, status.clone(), pushes);
+            } else {
+                let at = now.saturating_add(delay);
+                // Kept in time order.
+                let place = self.duplicates.partition_point(|(t, _, _)| *t <= at);
+                self.duplicates.insert(place, (at, fw, status.clone()));
+            }
+        }
+        let acked = acked.map(|u| u.state());
+        let Some(task) = self.frameworks[fw].tasks.get_mut(task_id) else { return };
         if acked.is_some_and(is_terminal) {
             // The master forgets a task once its terminal update is
             // acknowledged.
@@ -1316,7 +1516,17 @@ impl Master {
                 self.next_offer += 1;
                 let id = format!("{}-O{key}", self.master_id);
                 offers.push(self.offer_proto(&id, fw, o.agent, o.role, &o.resources));
-                self.offers.insert(key, PendingOffer { id, framework: fw, agent: o.agent, resources: o.resources });
+                let rescind_at = self
+                    .faults
+                    .find(now, |k| match k {
+                        Kind::Rescind { timeout } => Some(*timeout),
+                        _ => None,
+                    })
+                    .map(|timeout| now.saturating_add(timeout));
+                self.offers.insert(
+                    key,
+                    PendingOffer { id, framework: fw, agent: o.agent, resources: o.resources, rescind_at },
+                );
             }
             let Some(sub) = &self.frameworks[fw].subscription else { continue };
             let event = Event {

@@ -99,10 +99,17 @@ pub const DEFAULT_STREAM_BACKLOG: usize = 64 << 20;
 /// The most bytes of a stream's chunks gathered for one write.
 const WRITE_BATCH: usize = 64 << 10;
 
+/// The pause between the pieces of a re-chunked record (`rechunk`), so
+/// that each leaves in its own TCP segment and a client reads it on its
+/// own. Real time, whatever the clock: it changes when bytes arrive, never
+/// which.
+const PIECE_GAP: Duration = Duration::from_millis(5);
+
 /// What a connection's writer gets from a stream.
 enum StreamMsg {
-    /// One framed RecordIO record: one chunk.
-    Record(Bytes),
+    /// One framed RecordIO record: one chunk, or (a `rechunk` fault) one
+    /// chunk per piece between these cuts.
+    Record(Bytes, Vec<usize>),
     /// The stream ends: the last chunk.
     End,
 }
@@ -197,9 +204,12 @@ impl State {
                         continue;
                     }
                     tx.backlog.queued.fetch_add(record.len(), Ordering::AcqRel);
+                    // A `rechunk` fault: the master says where to cut.
+                    let cuts = self.master.chunk_cuts(&record, now);
+                    let Some(tx) = self.streams.get(&stream) else { continue };
                     // A receiver that is gone is a closed connection; its
                     // writer's end tells the master.
-                    if tx.tx.send(StreamMsg::Record(record.clone())).is_ok() {
+                    if tx.tx.send(StreamMsg::Record(record.clone(), cuts)).is_ok() {
                         self.records_sent += 1;
                         self.history.record(&self.master, stream, &record);
                         if let Some(recorder) = &mut self.recorder {
@@ -271,7 +281,7 @@ impl State {
                         continue;
                     }
                     tx.backlog.queued.fetch_add(record.len(), Ordering::AcqRel);
-                    if tx.tx.send(StreamMsg::Record(record)).is_ok() {
+                    if tx.tx.send(StreamMsg::Record(record, Vec::new())).is_ok() {
                         self.records_sent += 1;
                     }
                 }
@@ -685,6 +695,12 @@ impl Connection {
         // last chunk is among them.
         let mut out: Option<(Vec<u8>, usize)> = None;
         let mut ending = false;
+        // The pieces of a re-chunked record still to write, each after a
+        // pause, so that each comes in its own TCP segment.
+        let mut later: VecDeque<Vec<u8>> = VecDeque::new();
+        let pause = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(pause);
+        let mut paused = false;
         loop {
             if backlog.aborted.load(Ordering::Acquire) {
                 return Ok(StreamEnd::Gone);
@@ -708,18 +724,46 @@ impl Connection {
                         *at += n;
                         if *at == bytes.len() {
                             out = None;
-                            if ending {
+                            if !later.is_empty() {
+                                pause.as_mut().reset(Instant::now() + PIECE_GAP);
+                                paused = true;
+                            } else if ending {
                                 return Ok(StreamEnd::Ended);
                             }
                         }
                     }
                 }
-                msg = rx.recv(), if out.is_none() => {
+                _ = &mut pause, if paused => {
+                    paused = false;
+                    out = later.pop_front().map(|piece| (piece, 0));
+                }
+                msg = rx.recv(), if out.is_none() && !paused && later.is_empty() => {
                     let mut bytes = Vec::new();
                     let mut next = msg;
                     loop {
                         match next {
-                            Some(StreamMsg::Record(record)) => {
+                            Some(StreamMsg::Record(record, cuts)) if !cuts.is_empty() => {
+                                backlog.queued.fetch_sub(record.len(), Ordering::AcqRel);
+                                // The first piece goes with what is at hand,
+                                // the others one by one.
+                                let mut start = 0;
+                                for end in cuts.into_iter().chain([record.len()]) {
+                                    let end = end.clamp(start, record.len());
+                                    if end == start {
+                                        continue;
+                                    }
+                                    let mut piece = Vec::new();
+                                    http::push_chunk(&record[start..end], &mut piece);
+                                    if start == 0 {
+                                        bytes.extend_from_slice(&piece);
+                                    } else {
+                                        later.push_back(piece);
+                                    }
+                                    start = end;
+                                }
+                                break;
+                            }
+                            Some(StreamMsg::Record(record, _)) => {
                                 backlog.queued.fetch_sub(record.len(), Ordering::AcqRel);
                                 http::push_chunk(&record, &mut bytes);
                             }
@@ -757,35 +801,40 @@ impl Connection {
         let mut stream = None;
         let clock = state.clock(now);
         let mut operator_stream = None;
-        let response = match endpoint {
-            Endpoint::Scheduler => {
-                let (response, opened) = answer(state, &request, now, &mut pushes);
-                stream = opened;
-                response
-            }
-            Endpoint::Operator => {
-                let view = state.master.view();
-                let cluster = Cluster { view: &view, history: &state.history, clock: &clock };
-                match operator::handle(&request, &cluster) {
-                    Outcome::Answer(response) => response,
-                    Outcome::Subscribe(content_type) => {
-                        let mut records = Vec::new();
-                        let key = state.operator.subscribe(content_type, &cluster, now, &mut records);
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        let backlog = Arc::new(Backlog::default());
-                        state.streams.insert(key, StreamTx { tx, backlog: backlog.clone() });
-                        operator_stream = Some((key, rx, backlog, records));
-                        Response::operator_stream(content_type.as_str())
+        let not_ready = state.master.not_ready(now).and_then(|how| not_ready_answer(how, endpoint));
+        let response = if let Some(refused) = not_ready {
+            refused
+        } else {
+            match endpoint {
+                Endpoint::Scheduler => {
+                    let (response, opened) = answer(state, &request, now, &mut pushes);
+                    stream = opened;
+                    response
+                }
+                Endpoint::Operator => {
+                    let view = state.master.view();
+                    let cluster = Cluster { view: &view, history: &state.history, clock: &clock };
+                    match operator::handle(&request, &cluster) {
+                        Outcome::Answer(response) => response,
+                        Outcome::Subscribe(content_type) => {
+                            let mut records = Vec::new();
+                            let key = state.operator.subscribe(content_type, &cluster, now, &mut records);
+                            let (tx, rx) = mpsc::unbounded_channel();
+                            let backlog = Arc::new(Backlog::default());
+                            state.streams.insert(key, StreamTx { tx, backlog: backlog.clone() });
+                            operator_stream = Some((key, rx, backlog, records));
+                            Response::operator_stream(content_type.as_str())
+                        }
                     }
                 }
+                Endpoint::Version => endpoints::version(&request),
+                Endpoint::Health => Response::empty(200),
+                Endpoint::Redirect => endpoints::redirect(&path, &state.master.view()),
+                Endpoint::State => endpoints::state(&request, &state.master.view(), &state.history, &clock),
+                Endpoint::Metrics => endpoints::metrics(&request, &state.master.view(), &state.history, &clock),
+                Endpoint::NotFound => Response::text(404, "404 Not Found."),
+                Endpoint::BadPath => Response::text(400, "Request URL path must start with '/'"),
             }
-            Endpoint::Version => endpoints::version(&request),
-            Endpoint::Health => Response::empty(200),
-            Endpoint::Redirect => endpoints::redirect(&path, &state.master.view()),
-            Endpoint::State => endpoints::state(&request, &state.master.view(), &state.history, &clock),
-            Endpoint::Metrics => endpoints::metrics(&request, &state.master.view(), &state.history, &clock),
-            Endpoint::NotFound => Response::text(404, "404 Not Found."),
-            Endpoint::BadPath => Response::text(400, "Request URL path must start with '/'"),
         };
         let response = response.dated(shared.date(now)).compressed_for(&request);
         if let Some((key, rx, backlog, records)) = operator_stream {
@@ -813,6 +862,33 @@ impl Connection {
             }
             None => Reply::Full { bytes: head, keep_alive: request.keep_alive },
         }
+    }
+}
+
+/// What a master that is not ready (a `not-ready` fault) answers on
+/// `endpoint`, if not what a ready one does. Its texts are those of
+/// src/master/http.cpp (1.11.0): every master route checks that the
+/// master is elected first (`redirect`, which without a leader answers
+/// `ServiceUnavailable("No leader elected")`); the scheduler and operator
+/// APIs then that it recovered (`ServiceUnavailable("Master has not
+/// finished recovery")`). Before the master process exists, libprocess
+/// knows none of its routes: `NotFound()`, `404 Not Found.`. `/version`
+/// and `/metrics/snapshot` are other processes': always served.
+fn not_ready_answer(how: super::faults::NotReady, endpoint: Endpoint) -> Option<Response> {
+    use super::faults::NotReady;
+    let master_route = matches!(
+        endpoint,
+        Endpoint::Scheduler | Endpoint::Operator | Endpoint::State | Endpoint::Redirect | Endpoint::Health
+    );
+    match how {
+        NotReady::NotFound if master_route => Some(Response::text(404, "404 Not Found.")),
+        NotReady::NoLeader if master_route && endpoint != Endpoint::Health => {
+            Some(Response::text(503, "No leader elected"))
+        }
+        NotReady::Recovering if matches!(endpoint, Endpoint::Scheduler | Endpoint::Operator) => {
+            Some(Response::text(503, "Master has not finished recovery"))
+        }
+        _ => None,
     }
 }
 
