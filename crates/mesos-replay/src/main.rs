@@ -113,11 +113,15 @@ enum Command {
         max_connections: usize,
         /// Misbehave on purpose (repeatable): NAME[:PARAM=VALUE,...]. Every fault takes at=SECONDS
         /// (after the start) and for=SECONDS. duplicate-update[:delay=S] sends every acknowledged
-        /// status update once more, same uuid; rechunk[:pieces=N] splits each record across N HTTP
-        /// chunks at seeded-random offsets, its size line cut in two; partition (at=2,for=60)
-        /// silences the open event streams, connections kept; not-ready[:answer=all|404|no-leader|recovering]
-        /// (for=6) answers 404, then 503 No leader elected, then 503 Master has not finished
-        /// recovery; rescind[:timeout=5] rescinds offers after an offer timeout. See docs/faults.md.
+        /// status update once more, same uuid; stale-instance (at=3) fails every framework over to
+        /// another instance of itself; not-ready[:answer=all|404|no-leader|recovering] (for=6)
+        /// answers 404, then 503 No leader elected, then 503 Master has not finished recovery;
+        /// partition (at=2,for=60) silences the open event streams, connections kept;
+        /// rescind[:timeout=5] rescinds offers after an offer timeout; lose-update loses each
+        /// task launched before its first update; rechunk[:pieces=N] splits each record across N
+        /// HTTP chunks at seeded-random offsets, its size line cut in two;
+        /// failover-timeout[:timeout=0] (at=3) cuts every framework's connection and removes it
+        /// after the timeout. See docs/faults.md.
         #[arg(long = "fault", value_name = "SPEC")]
         faults: Vec<String>,
     },

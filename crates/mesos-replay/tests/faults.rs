@@ -174,10 +174,19 @@ struct Framework {
 
 impl Framework {
     fn subscribe(addr: SocketAddr, name: &str) -> Framework {
+        Framework::subscribe_as(addr, name, None)
+    }
+
+    /// SUBSCRIBE, with the framework id `id` if given (a re-subscription).
+    fn subscribe_as(addr: SocketAddr, name: &str, id: Option<&str>) -> Framework {
         let mut conn = Conn::open(addr);
-        let body = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {
-            "user": "root", "name": name, "failover_timeout": 60.0}}})
-        .to_string();
+        let mut body = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+            "user": "root", "name": name, "failover_timeout": 60.0}}});
+        if let Some(id) = id {
+            body["framework_id"] = json!({"value": id});
+            body["subscribe"]["framework_info"]["id"] = json!({"value": id});
+        }
+        let body = body.to_string();
         conn.send(
             "POST",
             SCHEDULER,
@@ -197,9 +206,35 @@ impl Framework {
             events: Vec::new(),
         };
         let subscribed = f.next();
-        assert_eq!(subscribed["type"], "SUBSCRIBED");
-        f.id = subscribed["subscribed"]["framework_id"]["value"].as_str().unwrap().to_owned();
+        if subscribed["type"] == "SUBSCRIBED" {
+            f.id = subscribed["subscribed"]["framework_id"]["value"].as_str().unwrap().to_owned();
+        }
         f
+    }
+
+    /// Reads what is left of the stream: whether it ended with its last
+    /// chunk (`true`) or the connection closed without it (`false`).
+    fn ends(&mut self) -> bool {
+        loop {
+            let mut line = String::new();
+            match self.conn.reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+            let size = usize::from_str_radix(line.trim_end(), 16).unwrap();
+            let mut data = vec![0; size + 2];
+            if self.conn.reader.read_exact(&mut data).is_err() {
+                return false;
+            }
+            if size == 0 {
+                return true;
+            }
+            data.truncate(size);
+            self.decoder.push(data.into());
+            while let Some(record) = self.decoder.next_record().unwrap() {
+                self.events.push(serde_json::from_slice(&record.data).unwrap());
+            }
+        }
     }
 
     fn next(&mut self) -> Value {
@@ -498,6 +533,93 @@ fn rescind_after_the_offer_timeout() {
     assert_eq!(lost["update"]["status"]["reason"], "REASON_INVALID_OFFERS");
 }
 
+/// `stale-instance:at=2`: at 2 s another instance subscribes with the
+/// framework's id: the framework's stream gets `Framework failed over` and
+/// ends; its calls with its stream id are refused as a master refuses a
+/// stale instance's; subscribing again with its id takes the framework
+/// back (the offers it had come again).
+#[test]
+fn stale_instance_fails_the_framework_over() {
+    let sim = Sim::start(&["stale-instance:at=2"], Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "first");
+    f.until("OFFERS");
+    sim.advance_ms(1_999);
+    assert!(f.conn.quiet_for(Duration::from_millis(200)));
+    sim.advance_ms(1);
+    assert_eq!(f.next(), json!({"type": "ERROR", "error": {"message": "Framework failed over"}}));
+    assert!(f.ends(), "the stream ends with its last chunk");
+    let (head, body) = f.call(addr, &json!({"framework_id": {"value": f.id}, "type": "REVIVE"}));
+    assert_eq!(head.status, 400);
+    assert_eq!(
+        body,
+        format!(
+            "The stream ID '{}' included in this request didn't match the stream ID currently associated with \
+             framework ID {}",
+            f.stream_id, f.id
+        )
+    );
+    let mut back = Framework::subscribe_as(addr, "first", Some(&f.id));
+    assert_eq!(back.id, f.id, "SUBSCRIBED, the same framework");
+    sim.advance_ms(1_100);
+    assert_eq!(back.until("OFFERS")["offers"]["offers"].as_array().unwrap().len(), 2);
+}
+
+/// `failover-timeout:at=2`: at 2 s the framework's connection is cut (no
+/// last chunk), and it is removed at once whatever its `failover_timeout`
+/// (60 s): subscribing again with its id gets `Framework has been removed`.
+/// With `timeout=5`, a framework back within 5 s is taken back.
+#[test]
+fn failover_timeout_removes_a_disconnected_framework() {
+    let sim = Sim::start(&["failover-timeout:at=2"], Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "gone");
+    f.until("OFFERS");
+    sim.advance_ms(2_000);
+    assert!(!f.ends(), "the connection closes without the last chunk");
+    sim.advance_ms(500);
+    let mut again = Framework::subscribe_as(addr, "gone", Some(&f.id));
+    assert_eq!(again.events, vec![json!({"type": "ERROR", "error": {"message": "Framework has been removed"}})]);
+    assert!(again.ends());
+
+    let sim = Sim::start(&["failover-timeout:at=2,timeout=5"], Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "back");
+    f.until("OFFERS");
+    sim.advance_ms(2_000);
+    assert!(!f.ends());
+    sim.advance_ms(4_900);
+    let back = Framework::subscribe_as(addr, "back", Some(&f.id));
+    assert_eq!(back.id, f.id, "back within the timeout");
+}
+
+/// `lose-update`: a task launched never gets an update (its agent lost
+/// it); its resources come back in an offer; RECONCILE of it is answered
+/// TASK_LOST, "Reconciliation: Task is unknown to the agent".
+#[test]
+fn lose_update_then_reconcile_says_lost() {
+    let sim = Sim::start(&["lose-update"], Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "lost");
+    let offers = f.until("OFFERS");
+    let offer = offers["offers"]["offers"][0].clone();
+    f.launch(addr, &offer, "t1", "sleep 100");
+    assert!(f.conn.quiet_for(Duration::from_millis(200)), "no update");
+    sim.advance_ms(1_100);
+    let again = f.until("OFFERS");
+    assert_eq!(again["offers"]["offers"][0]["agent_id"], offer["agent_id"], "its resources back");
+    assert!(f.events.iter().all(|e| e["type"] != "UPDATE"));
+    let reconcile = json!({"framework_id": {"value": f.id}, "type": "RECONCILE", "reconcile": {"tasks": [
+        {"task_id": {"value": "t1"}, "agent_id": offer["agent_id"]}]}});
+    assert_eq!(f.call(addr, &reconcile).0.status, 202);
+    let status = f.until("UPDATE")["update"]["status"].clone();
+    assert_eq!(status["state"], "TASK_LOST");
+    assert_eq!(status["message"], "Reconciliation: Task is unknown to the agent");
+    assert_eq!(status["reason"], "REASON_RECONCILIATION");
+    assert_eq!(status["source"], "SOURCE_MASTER");
+    assert!(status.get("uuid").is_none(), "nothing to acknowledge");
+}
+
 // ----- determinism -----
 
 /// One scenario under every fault that changes the stream: its bytes,
@@ -576,7 +698,8 @@ fn bad_specs_exit_1_saying_which_and_why() {
     for (spec, says) in [
         (
             "crash-landing",
-            "unknown fault `crash-landing` (known: duplicate-update, partition, not-ready, rescind, rechunk)",
+            "unknown fault `crash-landing` (known: duplicate-update, stale-instance, not-ready, partition, rescind, \
+             lose-update, rechunk, failover-timeout)",
         ),
         ("rechunk:pieces=1", "rechunk: `pieces=1`: a whole number from 2 to 64"),
         ("partition:for=-3", "partition: `for=-3`: seconds must be more than zero"),

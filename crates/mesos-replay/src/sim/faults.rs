@@ -9,10 +9,13 @@
 //! | name | what it does | its own parameters |
 //! |---|---|---|
 //! | `duplicate-update` | every status update acknowledged is sent once more, same uuid | `delay=SECONDS` (0) |
-//! | `rechunk` | each RecordIO record split across HTTP chunks at seeded-random offsets, its size line cut in two | `pieces=N` (3) |
+//! | `stale-instance` | at `at` (3) every subscribed framework is failed over by another instance of itself | |
+//! | `not-ready` | the master answers `404` (routes not installed), then `503 No leader elected`, then `503 Master has not finished recovery` | `answer=all\|404\|no-leader\|recovering`, `at` 0, `for` 6 |
 //! | `partition` | the event streams open when it starts go silent (no heartbeats, no events) while their connections stay open; what was held comes when it ends | `at` 2, `for` 60 |
-//! | `not-ready` | the master answers `404` (routes not installed), then `503 No leader elected`, then `503 Master has not finished recovery` | `answer=all|404|no-leader|recovering`, `at` 0, `for` 6 |
 //! | `rescind` | offers outstanding longer than `timeout` are rescinded (`--offer_timeout`) | `timeout=SECONDS` (5) |
+//! | `lose-update` | tasks launched are lost by their agent: no update, the master forgets them | |
+//! | `rechunk` | each RecordIO record split across HTTP chunks at seeded-random offsets, its size line cut in two | `pieces=N` (3) |
+//! | `failover-timeout` | at `at` (3) every framework's connection is cut; one disconnected while it lasts is removed after `timeout` | `timeout=SECONDS` (0) |
 //!
 //! What the master decides here is deterministic: the chunk offsets come
 //! from their own generator seeded from `--seed`, so the same seed, calls
@@ -24,7 +27,16 @@ use std::time::Duration;
 use super::ids::Rng;
 
 /// The faults the simulator offers, in the order of issue 20's table.
-pub const NAMES: [&str; 5] = ["duplicate-update", "partition", "not-ready", "rescind", "rechunk"];
+pub const NAMES: [&str; 8] = [
+    "duplicate-update",
+    "stale-instance",
+    "not-ready",
+    "partition",
+    "rescind",
+    "lose-update",
+    "rechunk",
+    "failover-timeout",
+];
 
 /// What a fault does.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +58,21 @@ pub enum Kind {
     /// Offers are rescinded `timeout` after they were made.
     Rescind {
         /// The offer timeout.
+        timeout: Duration,
+    },
+    /// At its start, every subscribed framework is failed over by another
+    /// instance of itself (a SUBSCRIBE with its id from a connection that
+    /// is not the framework's): its stream gets `Framework failed over`
+    /// and ends, its stream id is no longer valid.
+    StaleInstance,
+    /// Tasks launched are lost by their agent before their first update:
+    /// no update ever comes, the master forgets them.
+    LoseUpdate,
+    /// At its start, every subscribed framework's connection is cut; a
+    /// framework that disconnects while it lasts is removed `timeout`
+    /// after, whatever its `failover_timeout`.
+    FailoverTimeout {
+        /// The failover timeout applied.
         timeout: Duration,
     },
     /// Each record is written as `pieces` HTTP chunks.
@@ -150,6 +177,11 @@ impl Fault {
             ),
             "rescind" => (&["timeout"], Kind::Rescind { timeout: Duration::from_secs(5) }, Duration::ZERO, None),
             "rechunk" => (&["pieces"], Kind::Rechunk { pieces: 3 }, Duration::ZERO, None),
+            "stale-instance" => (&[], Kind::StaleInstance, Duration::from_secs(3), None),
+            "lose-update" => (&[], Kind::LoseUpdate, Duration::ZERO, None),
+            "failover-timeout" => {
+                (&["timeout"], Kind::FailoverTimeout { timeout: Duration::ZERO }, Duration::from_secs(3), None)
+            }
             "" => return Err("no fault name (known: ".to_owned() + &NAMES.join(", ") + ")"),
             other => {
                 return Err(format!("unknown fault `{other}` (known: {})", NAMES.join(", ")));
@@ -168,9 +200,13 @@ impl Fault {
             seen.push(key);
             match (key, &mut kind) {
                 ("at", _) => at = seconds(name, key, value, true)?,
+                ("for", Kind::StaleInstance) => {
+                    return Err(format!("{name}: `for` does not apply: it happens once, at `at`"));
+                }
                 ("for", _) => duration = Some(seconds(name, key, value, false)?),
                 ("delay", Kind::DuplicateUpdate { delay }) => *delay = seconds(name, key, value, true)?,
                 ("timeout", Kind::Rescind { timeout }) => *timeout = seconds(name, key, value, false)?,
+                ("timeout", Kind::FailoverTimeout { timeout }) => *timeout = seconds(name, key, value, true)?,
                 ("pieces", Kind::Rechunk { pieces }) => {
                     *pieces = value
                         .parse()
@@ -219,6 +255,9 @@ impl fmt::Display for Fault {
             Kind::NotReady { .. } => "not-ready",
             Kind::Rescind { .. } => "rescind",
             Kind::Rechunk { .. } => "rechunk",
+            Kind::StaleInstance => "stale-instance",
+            Kind::LoseUpdate => "lose-update",
+            Kind::FailoverTimeout { .. } => "failover-timeout",
         };
         write!(f, "{name}:at={}", secs(self.at))?;
         if let Some(d) = self.duration {
@@ -226,7 +265,8 @@ impl fmt::Display for Fault {
         }
         match &self.kind {
             Kind::DuplicateUpdate { delay } => write!(f, ",delay={}", secs(*delay)),
-            Kind::Partition => Ok(()),
+            Kind::Partition | Kind::StaleInstance | Kind::LoseUpdate => Ok(()),
+            Kind::FailoverTimeout { timeout } => write!(f, ",timeout={}", secs(*timeout)),
             Kind::NotReady { answer } => {
                 let answer = match answer {
                     NotReadyAnswer::All => "all",
@@ -318,7 +358,8 @@ mod tests {
         let err = |s: &str| Fault::parse(s).unwrap_err().to_string();
         assert_eq!(
             err("crash"),
-            "--fault \"crash\": unknown fault `crash` (known: duplicate-update, partition, not-ready, rescind, rechunk)"
+            "--fault \"crash\": unknown fault `crash` (known: duplicate-update, stale-instance, not-ready, partition, \
+             rescind, lose-update, rechunk, failover-timeout)"
         );
         assert_eq!(
             err("rechunk:size=3"),
@@ -331,6 +372,7 @@ mod tests {
         assert!(err("partition:at").contains("not PARAM=VALUE"));
         assert!(err("partition:at=1,at=2").contains("given twice"));
         assert!(err("rescind:delay=1").contains("unknown parameter `delay`"));
+        assert!(err("stale-instance:for=3").contains("`for` does not apply"));
         assert!(err(":at=1").contains("no fault name"));
         assert!(err("partition:at=1e400").contains("not a number") || err("partition:at=1e400").contains("seconds"));
     }

@@ -316,12 +316,15 @@ pub struct Master {
     /// Acknowledged updates a `duplicate-update` fault sends again: when,
     /// to which framework.
     duplicates: VecDeque<(Duration, usize, TaskStatus)>,
+    /// Streams whose connections a fault cut, for the server to drop.
+    cuts: Vec<StreamKey>,
 }
 
-/// Where a `partition` fault is.
+/// Where a fault that starts something (`partition`, `stale-instance`,
+/// `failover-timeout`) is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Partition {
-    /// Not started (or not a partition).
+    /// Not started (or not such a fault).
     Pending,
     /// Started: the streams below this key (those open when it started)
     /// are silent.
@@ -438,6 +441,7 @@ impl Master {
             partitions,
             held: Vec::new(),
             duplicates: VecDeque::new(),
+            cuts: Vec::new(),
         }
     }
 
@@ -635,16 +639,57 @@ impl Master {
         else {
             return;
         };
+        self.disconnect(fw, now);
+        self.handle_timeout(now, pushes);
+    }
+
+    /// The framework is disconnected: its failover timeout starts (a
+    /// `failover-timeout` fault's, while it lasts), it is deactivated, its
+    /// offers go back.
+    fn disconnect(&mut self, fw: usize, now: Duration) {
+        let forced = self.faults.find(now, |k| match k {
+            Kind::FailoverTimeout { timeout } => Some(*timeout),
+            _ => None,
+        });
         let f = &mut self.frameworks[fw];
         f.subscription = None;
         let timeout = f.info.failover_timeout.unwrap_or(0.0);
         // An infinite (or too large) timeout never expires.
         let timeout =
             if timeout > 0.0 { Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX) } else { Duration::ZERO };
-        f.failover_at = Some(now.saturating_add(timeout));
+        f.failover_at = Some(now.saturating_add(forced.unwrap_or(timeout)));
         self.allocator.deactivate_framework(fw);
         self.discard_offers(fw, now);
-        self.handle_timeout(now, pushes);
+    }
+
+    /// The streams whose connections a fault cut since the last call
+    /// (`failover-timeout`): the server drops them without their last
+    /// chunk. The master already counts their frameworks disconnected.
+    pub fn take_cuts(&mut self) -> Vec<StreamKey> {
+        std::mem::take(&mut self.cuts)
+    }
+
+    /// Another instance of the framework subscribes with its id, from a
+    /// connection that is not the framework's (`stale-instance`): the
+    /// framework's stream learns it failed over and ends, its offers go
+    /// back; what the master sends the new instance goes nowhere.
+    fn stale_instance(&mut self, fw: usize, now: Duration, pushes: &mut Vec<Push>) {
+        let key = StreamKey(self.next_stream);
+        self.next_stream += 1;
+        let stream_id = uuid_string(&uuid_bytes(self.config.seed, UuidKind::Stream, key.0));
+        let heartbeat = self.config.heartbeat.max(Duration::from_millis(1));
+        let f = &mut self.frameworks[fw];
+        let Some(old) = f.subscription.take() else { return };
+        let content_type = old.content_type;
+        f.subscription = Some(Subscription { key, stream_id, content_type, next_heartbeat: now + heartbeat });
+        let error = Event {
+            r#type: Some(event::Type::Error as i32),
+            error: Some(event::Error { message: "Framework failed over".into() }),
+            ..Default::default()
+        };
+        pushes.push(Push::Record { stream: old.key, record: frame(&error, old.content_type) });
+        pushes.push(Push::Close { stream: old.key });
+        self.discard_offers(fw, now);
     }
 
     // ----- faults -----
@@ -685,7 +730,15 @@ impl Master {
     /// streams no other partition holds).
     fn fault_tick(&mut self, now: Duration, pushes: &mut Vec<Push>) {
         let mut ended = false;
+        let mut starting = Vec::new();
         for (n, fault) in self.faults.list.iter().enumerate() {
+            if matches!(fault.kind, Kind::StaleInstance | Kind::FailoverTimeout { .. }) {
+                if self.partitions[n] == Partition::Pending && now >= fault.at {
+                    self.partitions[n] = Partition::Done;
+                    starting.push(fault.kind.clone());
+                }
+                continue;
+            }
             if fault.kind != Kind::Partition {
                 continue;
             }
@@ -700,6 +753,26 @@ impl Master {
                     tracing::info!("fault: partition ends");
                 }
                 _ => {}
+            }
+        }
+        for kind in starting {
+            let subscribed: Vec<(usize, StreamKey)> = self
+                .frameworks
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.removed)
+                .filter_map(|(n, f)| f.subscription.as_ref().map(|s| (n, s.key)))
+                .collect();
+            for (fw, key) in subscribed {
+                if kind == Kind::StaleInstance {
+                    tracing::info!(framework = %self.frameworks[fw].id, "fault: another instance subscribes");
+                    self.stale_instance(fw, now, pushes);
+                } else {
+                    tracing::info!(framework = %self.frameworks[fw].id, "fault: its connection is cut");
+                    self.held.retain(|p| push_stream(p) != key);
+                    self.cuts.push(key);
+                    self.disconnect(fw, now);
+                }
             }
         }
         if ended {
@@ -740,7 +813,11 @@ impl Master {
         let mut consider = |t: Duration| next = next.min(t);
         for (fault, state) in self.faults.list.iter().zip(&self.partitions) {
             match state {
-                Partition::Pending if fault.kind == Kind::Partition => consider(fault.at),
+                Partition::Pending
+                    if matches!(fault.kind, Kind::Partition | Kind::StaleInstance | Kind::FailoverTimeout { .. }) =>
+                {
+                    consider(fault.at)
+                }
                 Partition::On(_) => {
                     if let Some(end) = fault.end() {
                         consider(end);
@@ -1069,6 +1146,16 @@ impl Master {
         // The agent runs them: each task's executor reports TASK_STARTING,
         // then TASK_RUNNING.
         for id in launched {
+            if self.faults.find(now, |k| (*k == Kind::LoseUpdate).then_some(())).is_some() {
+                // A `lose-update` fault: the agent lost the task before
+                // its first update (it crashed, and came back without
+                // it); nobody knows it any more.
+                if let Some(task) = self.frameworks[fw].tasks.remove(&id) {
+                    tracing::info!(task = %id, "fault: its agent lost the task");
+                    self.allocator.recover(fw, task.agent, &task.resources, None, now);
+                }
+                continue;
+            }
             self.executor_update(fw, &id, TaskState::TaskStarting, None, now, pushes);
             self.executor_update(fw, &id, TaskState::TaskRunning, None, now, pushes);
         }

@@ -237,6 +237,16 @@ impl State {
                 }
             }
         }
+        // Connections a fault cut: dropped without their last chunk.
+        for stream in self.master.take_cuts() {
+            if let Some(tx) = self.streams.remove(&stream) {
+                tx.backlog.aborted.store(true, Ordering::Release);
+                tx.backlog.abort.notify_one();
+            }
+            if let Some(recorder) = &mut self.recorder {
+                recorder.close(now, stream, Party::Master, "cut (fault)");
+            }
+        }
         if self.master.removed_frameworks() != self.history.completed.len() {
             self.history.sync(&self.master, self.start_wall + now.as_secs_f64());
         }
