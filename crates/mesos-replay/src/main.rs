@@ -117,6 +117,7 @@ enum Command {
         /// another instance of itself; not-ready[:answer=all|404|no-leader|recovering] (for=6)
         /// answers 404, then 503 No leader elected, then 503 Master has not finished recovery;
         /// partition (at=2,for=60) silences the open event streams, connections kept;
+        /// burst[:events=300] (at=3) sends each framework that many events at once;
         /// rescind[:timeout=5] rescinds offers after an offer timeout; lose-update loses each
         /// task launched before its first update; rechunk[:pieces=N] splits each record across N
         /// HTTP chunks at seeded-random offsets, its size line cut in two;

@@ -620,6 +620,49 @@ fn lose_update_then_reconcile_says_lost() {
     assert!(status.get("uuid").is_none(), "nothing to acknowledge");
 }
 
+/// `burst:at=2,events=30`: at 2 s, 30 events at once, each one a master
+/// may send: round after round the outstanding offer rescinded and offered
+/// again under a new id, and the running task's reconciliation update;
+/// the last offer is good, the ones before it are not.
+#[test]
+fn burst_sends_events_at_once() {
+    let sim = Sim::start(&["burst:at=2,events=30"], Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "burst");
+    let offers = f.until("OFFERS");
+    f.launch(addr, &offers["offers"]["offers"][0], "t1", "sleep 100");
+    let starting = f.until("UPDATE");
+    f.ack(addr, &starting);
+    let running = f.until("UPDATE");
+    f.ack(addr, &running);
+    let before = f.events.len();
+    sim.advance_ms(2_000);
+    let mut ids = Vec::new();
+    let mut held = offers["offers"]["offers"][1]["id"].clone();
+    for round in 0..10 {
+        assert_eq!(f.next(), json!({"type": "RESCIND", "rescind": {"offer_id": held}}), "round {round}");
+        let again = f.next();
+        assert_eq!(again["type"], "OFFERS", "round {round}");
+        held = again["offers"]["offers"][0]["id"].clone();
+        ids.push(held.clone());
+        let update = f.next();
+        assert_eq!(update["update"]["status"]["state"], "TASK_RUNNING", "round {round}");
+        assert_eq!(update["update"]["status"]["reason"], "REASON_RECONCILIATION");
+    }
+    assert_eq!(f.events.len() - before, 30);
+    assert!(f.conn.quiet_for(Duration::from_millis(200)), "30, then nothing");
+    let distinct: std::collections::BTreeSet<String> = ids.iter().map(|v| v.to_string()).collect();
+    assert_eq!(distinct.len(), 10, "a new id every round");
+    // The last is good: declined, no offer is left.
+    let decline =
+        |id: &Value| json!({"framework_id": {"value": f.id}, "type": "DECLINE", "decline": {"offer_ids": [id]}});
+    assert_eq!(f.call(addr, &decline(&held)).0.status, 202);
+    let mut conn = Conn::open(addr);
+    conn.send("GET", "/master/state", &[], b"");
+    let state: Value = serde_json::from_str(&conn.answer().1).unwrap();
+    assert_eq!(state["frameworks"][0]["offers"].as_array().map(Vec::len), Some(0), "declined: no offer left");
+}
+
 // ----- determinism -----
 
 /// One scenario under every fault that changes the stream: its bytes,
@@ -698,8 +741,8 @@ fn bad_specs_exit_1_saying_which_and_why() {
     for (spec, says) in [
         (
             "crash-landing",
-            "unknown fault `crash-landing` (known: duplicate-update, stale-instance, not-ready, partition, rescind, \
-             lose-update, rechunk, failover-timeout)",
+            "unknown fault `crash-landing` (known: duplicate-update, stale-instance, not-ready, partition, burst, \
+             rescind, lose-update, rechunk, failover-timeout)",
         ),
         ("rechunk:pieces=1", "rechunk: `pieces=1`: a whole number from 2 to 64"),
         ("partition:for=-3", "partition: `for=-3`: seconds must be more than zero"),

@@ -12,6 +12,7 @@
 //! | `stale-instance` | at `at` (3) every subscribed framework is failed over by another instance of itself | |
 //! | `not-ready` | the master answers `404` (routes not installed), then `503 No leader elected`, then `503 Master has not finished recovery` | `answer=all\|404\|no-leader\|recovering`, `at` 0, `for` 6 |
 //! | `partition` | the event streams open when it starts go silent (no heartbeats, no events) while their connections stay open; what was held comes when it ends | `at` 2, `for` 60 |
+//! | `burst` | at `at` (3) every subscribed framework gets `events` events at once: its offers rescinded and offered again, round after round, its tasks' reconciliation updates | `events=N` (300) |
 //! | `rescind` | offers outstanding longer than `timeout` are rescinded (`--offer_timeout`) | `timeout=SECONDS` (5) |
 //! | `lose-update` | tasks launched are lost by their agent: no update, the master forgets them | |
 //! | `rechunk` | each RecordIO record split across HTTP chunks at seeded-random offsets, its size line cut in two | `pieces=N` (3) |
@@ -27,11 +28,12 @@ use std::time::Duration;
 use super::ids::Rng;
 
 /// The faults the simulator offers, in the order of issue 20's table.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "duplicate-update",
     "stale-instance",
     "not-ready",
     "partition",
+    "burst",
     "rescind",
     "lose-update",
     "rechunk",
@@ -65,6 +67,14 @@ pub enum Kind {
     /// is not the framework's): its stream gets `Framework failed over`
     /// and ends, its stream id is no longer valid.
     StaleInstance,
+    /// At its start, every subscribed framework gets at least `events`
+    /// events at once: its outstanding offers rescinded and offered again
+    /// under new ids, round after round, and the master's reconciliation
+    /// update of each of its tasks, every round.
+    Burst {
+        /// How many events, at least.
+        events: usize,
+    },
     /// Tasks launched are lost by their agent before their first update:
     /// no update ever comes, the master forgets them.
     LoseUpdate,
@@ -179,6 +189,7 @@ impl Fault {
             "rechunk" => (&["pieces"], Kind::Rechunk { pieces: 3 }, Duration::ZERO, None),
             "stale-instance" => (&[], Kind::StaleInstance, Duration::from_secs(3), None),
             "lose-update" => (&[], Kind::LoseUpdate, Duration::ZERO, None),
+            "burst" => (&["events"], Kind::Burst { events: 300 }, Duration::from_secs(3), None),
             "failover-timeout" => {
                 (&["timeout"], Kind::FailoverTimeout { timeout: Duration::ZERO }, Duration::from_secs(3), None)
             }
@@ -200,13 +211,20 @@ impl Fault {
             seen.push(key);
             match (key, &mut kind) {
                 ("at", _) => at = seconds(name, key, value, true)?,
-                ("for", Kind::StaleInstance) => {
+                ("for", Kind::StaleInstance | Kind::Burst { .. }) => {
                     return Err(format!("{name}: `for` does not apply: it happens once, at `at`"));
                 }
                 ("for", _) => duration = Some(seconds(name, key, value, false)?),
                 ("delay", Kind::DuplicateUpdate { delay }) => *delay = seconds(name, key, value, true)?,
                 ("timeout", Kind::Rescind { timeout }) => *timeout = seconds(name, key, value, false)?,
                 ("timeout", Kind::FailoverTimeout { timeout }) => *timeout = seconds(name, key, value, true)?,
+                ("events", Kind::Burst { events }) => {
+                    *events = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=100_000).contains(n))
+                        .ok_or_else(|| format!("{name}: `events={value}`: a whole number from 1 to 100000"))?;
+                }
                 ("pieces", Kind::Rechunk { pieces }) => {
                     *pieces = value
                         .parse()
@@ -257,6 +275,7 @@ impl fmt::Display for Fault {
             Kind::Rechunk { .. } => "rechunk",
             Kind::StaleInstance => "stale-instance",
             Kind::LoseUpdate => "lose-update",
+            Kind::Burst { .. } => "burst",
             Kind::FailoverTimeout { .. } => "failover-timeout",
         };
         write!(f, "{name}:at={}", secs(self.at))?;
@@ -267,6 +286,7 @@ impl fmt::Display for Fault {
             Kind::DuplicateUpdate { delay } => write!(f, ",delay={}", secs(*delay)),
             Kind::Partition | Kind::StaleInstance | Kind::LoseUpdate => Ok(()),
             Kind::FailoverTimeout { timeout } => write!(f, ",timeout={}", secs(*timeout)),
+            Kind::Burst { events } => write!(f, ",events={events}"),
             Kind::NotReady { answer } => {
                 let answer = match answer {
                     NotReadyAnswer::All => "all",
@@ -359,7 +379,7 @@ mod tests {
         assert_eq!(
             err("crash"),
             "--fault \"crash\": unknown fault `crash` (known: duplicate-update, stale-instance, not-ready, partition, \
-             rescind, lose-update, rechunk, failover-timeout)"
+             burst, rescind, lose-update, rechunk, failover-timeout)"
         );
         assert_eq!(
             err("rechunk:size=3"),

@@ -669,6 +669,62 @@ impl Master {
         std::mem::take(&mut self.cuts)
     }
 
+    /// At least `events` events for the framework at once (`burst`), each
+    /// one a master may send: round after round, each outstanding offer of
+    /// the framework rescinded and all of them offered again at once in one
+    /// OFFERS under new ids (as an offer timeout and the next allocation
+    /// would, faster than real time), then the reconciliation update of
+    /// each of its tasks (as an implicit RECONCILE is answered). A
+    /// framework with neither offers nor tasks gets nothing.
+    fn burst(&mut self, fw: usize, events: usize, now: Duration, pushes: &mut Vec<Push>) {
+        let mut sent = 0;
+        while sent < events {
+            let Some(sub) = &self.frameworks[fw].subscription else { return };
+            let (key, content_type) = (sub.key, sub.content_type);
+            let mut round = 0;
+            let keys: Vec<u64> = self.offers.iter().filter(|(_, o)| o.framework == fw).map(|(k, _)| *k).collect();
+            let mut again = Vec::new();
+            for old in keys {
+                let Some(o) = self.offers.remove(&old) else { continue };
+                let event = Event {
+                    r#type: Some(event::Type::Rescind as i32),
+                    rescind: Some(event::Rescind { offer_id: OfferId { value: o.id.clone() } }),
+                    ..Default::default()
+                };
+                pushes.push(Push::Record { stream: key, record: frame(&event, content_type) });
+                round += 1;
+                again.push(o);
+            }
+            if !again.is_empty() {
+                let mut offers = Vec::with_capacity(again.len());
+                for o in again {
+                    let n = self.next_offer;
+                    self.next_offer += 1;
+                    let id = format!("{}-O{n}", self.master_id);
+                    let role = o.resources.iter().find_map(|r| r.role).unwrap_or(0);
+                    offers.push(self.offer_proto(&id, fw, o.agent, role, &o.resources));
+                    self.offers.insert(n, PendingOffer { id, ..o });
+                }
+                let event = Event {
+                    r#type: Some(event::Type::Offers as i32),
+                    offers: Some(event::Offers { offers }),
+                    ..Default::default()
+                };
+                pushes.push(Push::Record { stream: key, record: frame(&event, content_type) });
+                round += 1;
+            }
+            let tasks = self.frameworks[fw].tasks.len();
+            if tasks > 0 {
+                self.reconcile(fw, &[], now, pushes);
+                round += tasks;
+            }
+            if round == 0 {
+                return;
+            }
+            sent += round;
+        }
+    }
+
     /// Another instance of the framework subscribes with its id, from a
     /// connection that is not the framework's (`stale-instance`): the
     /// framework's stream learns it failed over and ends, its offers go
@@ -732,7 +788,7 @@ impl Master {
         let mut ended = false;
         let mut starting = Vec::new();
         for (n, fault) in self.faults.list.iter().enumerate() {
-            if matches!(fault.kind, Kind::StaleInstance | Kind::FailoverTimeout { .. }) {
+            if matches!(fault.kind, Kind::StaleInstance | Kind::FailoverTimeout { .. } | Kind::Burst { .. }) {
                 if self.partitions[n] == Partition::Pending && now >= fault.at {
                     self.partitions[n] = Partition::Done;
                     starting.push(fault.kind.clone());
@@ -764,7 +820,10 @@ impl Master {
                 .filter_map(|(n, f)| f.subscription.as_ref().map(|s| (n, s.key)))
                 .collect();
             for (fw, key) in subscribed {
-                if kind == Kind::StaleInstance {
+                if let Kind::Burst { events } = kind {
+                    tracing::info!(framework = %self.frameworks[fw].id, events, "fault: a burst");
+                    self.burst(fw, events, now, pushes);
+                } else if kind == Kind::StaleInstance {
                     tracing::info!(framework = %self.frameworks[fw].id, "fault: another instance subscribes");
                     self.stale_instance(fw, now, pushes);
                 } else {
@@ -814,7 +873,10 @@ impl Master {
         for (fault, state) in self.faults.list.iter().zip(&self.partitions) {
             match state {
                 Partition::Pending
-                    if matches!(fault.kind, Kind::Partition | Kind::StaleInstance | Kind::FailoverTimeout { .. }) =>
+                    if matches!(
+                        fault.kind,
+                        Kind::Partition | Kind::StaleInstance | Kind::FailoverTimeout { .. } | Kind::Burst { .. }
+                    ) =>
                 {
                     consider(fault.at)
                 }
