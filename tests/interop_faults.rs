@@ -11,10 +11,14 @@ use interop::{Client, FrameworkLog, Logged, Scratch};
 use mesos_replay::sim::{self, faults::Fault};
 
 async fn sim_with(faults: &[&str]) -> sim::SimHandle {
+    sim_on(faults, sim::Clock::Real).await
+}
+
+async fn sim_on(faults: &[&str], clock: sim::Clock) -> sim::SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let faults = faults.iter().map(|f| Fault::parse(f).unwrap()).collect();
     let config = sim::Config { heartbeat: interop::HEARTBEAT, faults, ..sim::Config::default() };
-    sim::spawn(listener, config, sim::Clock::Real).unwrap()
+    sim::spawn(listener, config, clock).unwrap()
 }
 
 /// Each `(task, state, uuid)` of the updates with a uuid the framework was
@@ -51,10 +55,21 @@ fn updates_and_acks(log: &FrameworkLog) -> (Handed, BTreeMap<String, usize>) {
 /// story: both tasks' updates, the kill, the teardown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_under_duplicate_update() {
-    tokio::task::spawn_blocking(|| Client::Avmesos.prepare()).await.unwrap();
-    let scratch = Scratch::new("faults-duplicate-update");
+    under_duplicate_update(Client::Avmesos).await;
+}
+
+/// `duplicate-update` with mesos-framework: the same as avmesos (the
+/// suite's framework acknowledges what the library hands it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_under_duplicate_update() {
+    under_duplicate_update(Client::MesosFramework).await;
+}
+
+async fn under_duplicate_update(client: Client) {
+    tokio::task::spawn_blocking(move || client.prepare()).await.unwrap();
+    let scratch = Scratch::new(&format!("faults-duplicate-update-{client:?}"));
     let sim = sim_with(&["duplicate-update"]).await;
-    let log = interop::run_framework(Client::Avmesos, &format!("http://{}", sim.local_addr()), &scratch.path).await;
+    let log = interop::run_framework(client, &format!("http://{}", sim.local_addr()), &scratch.path).await;
     assert!(log.entries.contains(&Logged::Done), "the framework finishes\n{}", log.text());
     let (handed, acked) = updates_and_acks(&log);
     // The updates it acknowledged before its teardown all came twice (the
@@ -88,13 +103,30 @@ async fn avmesos_under_rechunk() {
 /// `partition:at=1,for=8` with heartbeats every 0.5 s: avmesos does not
 /// watch its heartbeats. It misses 16 in a row without a word, does not
 /// re-subscribe, and carries on when the held events arrive at 9 s: the
-/// bug of pymesos #61 (`docs/clients.md`), pinned.
+/// bug of pymesos #61 (`docs/clients.md`), pinned. The sim runs on the
+/// virtual clock, held at 0 until the framework subscribed, then moved on
+/// at the pace of real time: the partition starts 1 s into the
+/// framework's life however long Python took to start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_waits_through_a_partition() {
     tokio::task::spawn_blocking(|| Client::Avmesos.prepare()).await.unwrap();
     let scratch = Scratch::new("faults-partition");
-    let sim = sim_with(&["partition:at=1,for=8"]).await;
-    let log = interop::run_framework(Client::Avmesos, &format!("http://{}", sim.local_addr()), &scratch.path).await;
+    let sim = std::sync::Arc::new(sim_on(&["partition:at=1,for=8"], sim::Clock::Manual).await);
+    let url = format!("http://{}", sim.local_addr());
+    let path = scratch.path.clone();
+    let run = tokio::spawn(async move { interop::run_framework(Client::Avmesos, &url, &path).await });
+    let clock = sim.clone();
+    let ticker = tokio::spawn(async move {
+        while clock.with_master(|m| m.view().frameworks.is_empty()) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            clock.advance(std::time::Duration::from_millis(10));
+        }
+    });
+    let log = run.await.unwrap();
+    ticker.abort();
     let done = sim.now();
     assert!(log.entries.contains(&Logged::Done), "the framework finishes\n{}", log.text());
     assert!(done >= std::time::Duration::from_secs(9), "only after the partition ended: {done:?}\n{}", log.text());
@@ -104,33 +136,67 @@ async fn avmesos_waits_through_a_partition() {
     drop(sim);
 }
 
-/// `rechunk` against mesos-framework (npm): it parses each HTTP chunk of
-/// the stream as one record (`docs/clients.md`, N3), so the first record
-/// split across chunks, SUBSCRIBED, is JSON cut short: its scheduler emits
-/// `error` ("Couldn't parse as JSON") and the framework stops with exit
-/// status 1, before it saw a single event. The library's bug, pinned.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mesos_framework_breaks_on_a_rechunked_record() {
-    let modules = tokio::task::spawn_blocking(interop::install::node_modules).await.unwrap();
-    let scratch = Scratch::new("faults-node-rechunk");
-    let sim = sim_with(&["rechunk"]).await;
+/// A library of the suite, run by hand: its exit status (`None`: still
+/// running after `limit`, then killed), its log and its standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lib {
+    Avmesos,
+    MesosFramework,
+}
+
+struct Raw {
+    status: Option<std::process::ExitStatus>,
+    log: Vec<serde_json::Value>,
+    stderr: String,
+}
+
+impl Raw {
+    fn calls(&self) -> Vec<&str> {
+        self.log.iter().filter(|e| e["kind"] == "call").map(|e| e["call"]["type"].as_str().unwrap_or("?")).collect()
+    }
+
+    fn events(&self) -> Vec<&str> {
+        self.log.iter().filter(|e| e["kind"] == "event").map(|e| e["event"]["type"].as_str().unwrap_or("?")).collect()
+    }
+}
+
+/// Runs `lib`'s framework against a sim with `faults` (unlike
+/// `interop::run_framework`, a framework that fails or hangs is a result).
+async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time::Duration) -> Raw {
+    let (python, modules) = match lib {
+        Lib::Avmesos => (Some(tokio::task::spawn_blocking(interop::install::python).await.unwrap()), None),
+        Lib::MesosFramework => (None, Some(tokio::task::spawn_blocking(interop::install::node_modules).await.unwrap())),
+    };
+    let scratch = Scratch::new(&format!("faults-{lib:?}"));
+    let sim = sim_on(faults, clock).await;
     let master = format!("http://{}", sim.local_addr());
     let dir = scratch.path.clone();
-    let (status, log, stderr) = tokio::task::spawn_blocking(move || {
+    let raw = tokio::task::spawn_blocking(move || {
         let log_file = dir.join("log.jsonl");
-        let mut child = std::process::Command::new(interop::install::node())
-            .arg(interop::install::root().join("interop/node/framework.js"))
+        let mut command = match (python, modules) {
+            (Some(python), _) => {
+                let mut c = std::process::Command::new(python);
+                c.arg(interop::install::root().join("interop/python/framework.py"));
+                c
+            }
+            (_, Some(modules)) => {
+                let mut c = std::process::Command::new(interop::install::node());
+                c.arg(interop::install::root().join("interop/node/framework.js")).env("NODE_PATH", modules);
+                c
+            }
+            _ => unreachable!("one of the two"),
+        };
+        let mut child = command
             .arg(&master)
             .arg(&log_file)
             .current_dir(&dir)
-            .env("NODE_PATH", modules)
-            .env("INTEROP_TIMEOUT", "60")
+            .env("INTEROP_TIMEOUT", "120")
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
+            .stdout(std::fs::File::create(dir.join("stdout")).unwrap())
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + interop::FRAMEWORK_TIMEOUT;
+        let deadline = std::time::Instant::now() + limit;
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break Some(status);
@@ -143,15 +209,81 @@ async fn mesos_framework_breaks_on_a_rechunked_record() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         };
         let log = std::fs::read_to_string(&log_file).unwrap_or_default();
-        (status, log, std::fs::read_to_string(dir.join("stderr")).unwrap_or_default())
+        let mut stderr = std::fs::read_to_string(dir.join("stdout")).unwrap_or_default();
+        stderr.push_str(&std::fs::read_to_string(dir.join("stderr")).unwrap_or_default());
+        let log = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        Raw { status, log, stderr }
     })
     .await
     .unwrap();
-    let status = status.expect("it stops by itself");
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("error: Couldn't parse as JSON: {\"type\":\"SUBSCRIBED\""), "{stderr}");
-    let entries: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(entries.len(), 1, "the SUBSCRIBE call alone, no event: {log}");
-    assert_eq!(entries[0]["call"]["type"], "SUBSCRIBE", "{log}");
     drop(sim);
+    raw
+}
+
+/// `rechunk` against mesos-framework (npm): it parses each HTTP chunk of
+/// the stream as one record (`docs/clients.md`, N3), so the first record
+/// split across chunks, SUBSCRIBED, is JSON cut short: its scheduler emits
+/// `error` ("Couldn't parse as JSON") and the framework stops with exit
+/// status 1, before it saw a single event. The library's bug, pinned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_breaks_on_a_rechunked_record() {
+    let run = run_raw(Lib::MesosFramework, &["rechunk"], sim::Clock::Real, interop::FRAMEWORK_TIMEOUT).await;
+    let stderr = &run.stderr;
+    assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{stderr}");
+    assert!(stderr.contains("error: Couldn't parse as JSON: {\"type\":\"SUBSCRIBED\""), "{stderr}");
+    assert_eq!(run.calls(), ["SUBSCRIBE"], "{stderr}");
+    assert!(run.events().is_empty(), "not one event: {:?}", run.log);
+}
+
+/// `not-ready` (each answer; the sim on the virtual clock, held at time 0,
+/// so the framework meets it however long it takes to start): neither
+/// library retries on its own terms. avmesos logs the answer's text as a subscription error and tries
+/// again up to its `max_reconnect` (the suite's framework sets 1: it
+/// gives up at once); mesos-framework emits `error` ("Error registering
+/// with mesos: <text> , code: <status>"), which the suite's framework, as
+/// most would, takes as fatal. Both end with exit status 1 having made the
+/// SUBSCRIBE alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_stops_both_libraries() {
+    let answers = [
+        ("404", "404 Not Found.", 404),
+        ("no-leader", "No leader elected", 503),
+        ("recovering", "Master has not finished recovery", 503),
+    ];
+    for (answer, text, status) in answers {
+        let spec = format!("not-ready:answer={answer},for=5");
+        let faults = [spec.as_str()];
+        let (a, m) = tokio::join!(
+            run_raw(Lib::Avmesos, &faults, sim::Clock::Manual, interop::FRAMEWORK_TIMEOUT),
+            run_raw(Lib::MesosFramework, &faults, sim::Clock::Manual, interop::FRAMEWORK_TIMEOUT)
+        );
+        for (lib, run, says) in [
+            (Lib::Avmesos, &a, format!("Mesos:Subscribe:Error: {text}")),
+            (Lib::MesosFramework, &m, format!("Error registering with mesos: {text} , code: {status}")),
+        ] {
+            assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{lib:?} {spec}: {}", run.stderr);
+            assert!(run.stderr.contains(&says), "{lib:?} {spec}: {}", run.stderr);
+            assert_eq!(run.calls(), ["SUBSCRIBE"], "{lib:?} {spec}");
+            assert!(run.events().is_empty(), "{lib:?} {spec}: {:?}", run.log);
+        }
+    }
+}
+
+/// `lose-update`: the tasks' updates never come, and neither library (nor
+/// the suite's frameworks) reconciles: 8 s after the launch both still
+/// wait, with no UPDATE and no RECONCILE (Marathon #1047's stuck tasks).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lose_update_leaves_both_libraries_waiting() {
+    let limit = std::time::Duration::from_secs(10);
+    let (a, m) = tokio::join!(
+        run_raw(Lib::Avmesos, &["lose-update"], sim::Clock::Real, limit),
+        run_raw(Lib::MesosFramework, &["lose-update"], sim::Clock::Real, limit)
+    );
+    for (lib, run) in [(Lib::Avmesos, &a), (Lib::MesosFramework, &m)] {
+        assert!(run.status.is_none(), "{lib:?}: still running, waiting: {}", run.stderr);
+        let calls = run.calls();
+        assert!(calls.contains(&"ACCEPT"), "{lib:?}: {calls:?}");
+        assert!(!calls.contains(&"RECONCILE"), "{lib:?}: {calls:?}");
+        assert!(!run.events().contains(&"UPDATE"), "{lib:?}: {:?}", run.events());
+    }
 }
