@@ -115,16 +115,7 @@ async fn avmesos_waits_through_a_partition() {
     let url = format!("http://{}", sim.local_addr());
     let path = scratch.path.clone();
     let run = tokio::spawn(async move { interop::run_framework(Client::Avmesos, &url, &path).await });
-    let clock = sim.clone();
-    let ticker = tokio::spawn(async move {
-        while clock.with_master(|m| m.view().frameworks.is_empty()) {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            clock.advance(std::time::Duration::from_millis(10));
-        }
-    });
+    let ticker = tokio::spawn(hold_then_tick(sim.clone()));
     let log = run.await.unwrap();
     ticker.abort();
     let done = sim.now();
@@ -168,9 +159,12 @@ async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time:
         Lib::MesosFramework => (None, Some(tokio::task::spawn_blocking(interop::install::node_modules).await.unwrap())),
     };
     let scratch = Scratch::new(&format!("faults-{lib:?}"));
-    let sim = sim_on(faults, clock).await;
+    let sim = std::sync::Arc::new(sim_on(faults, clock).await);
     let master = format!("http://{}", sim.local_addr());
     let dir = scratch.path.clone();
+    // On the virtual clock: time held at 0 until the framework subscribed,
+    // then moved on at the pace of real time.
+    let ticker = (clock == sim::Clock::Manual).then(|| tokio::spawn(hold_then_tick(sim.clone())));
     let raw = tokio::task::spawn_blocking(move || {
         let log_file = dir.join("log.jsonl");
         let mut command = match (python, modules) {
@@ -216,8 +210,23 @@ async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time:
     })
     .await
     .unwrap();
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     drop(sim);
     raw
+}
+
+/// Holds the virtual clock at 0 until a framework subscribed, then moves
+/// it on at the pace of real time.
+async fn hold_then_tick(sim: std::sync::Arc<sim::SimHandle>) {
+    while sim.with_master(|m| m.view().frameworks.is_empty()) {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        sim.advance(std::time::Duration::from_millis(10));
+    }
 }
 
 /// `rechunk` against mesos-framework (npm): it parses each HTTP chunk of
@@ -286,4 +295,68 @@ async fn lose_update_leaves_both_libraries_waiting() {
         assert!(!calls.contains(&"RECONCILE"), "{lib:?}: {calls:?}");
         assert!(!run.events().contains(&"UPDATE"), "{lib:?}: {:?}", run.events());
     }
+}
+
+/// `stale-instance` (0.5 s into the framework's life): both libraries hand
+/// the framework the master's `ERROR` "Framework failed over" and stop
+/// serving it. avmesos logs `Mesos:Error:Framework failed over` and, its
+/// `max_reconnect` used up, returns (the framework ends without tearing
+/// down); mesos-framework emits `error` "Error received from Mesos master:
+/// Framework failed over", which the suite's framework takes as fatal.
+/// Neither subscribes again to take the framework back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_instance_ends_both_libraries() {
+    let limit = interop::FRAMEWORK_TIMEOUT;
+    let faults = ["stale-instance:at=0.5"];
+    let (a, m) = tokio::join!(
+        run_raw(Lib::Avmesos, &faults, sim::Clock::Manual, limit),
+        run_raw(Lib::MesosFramework, &faults, sim::Clock::Manual, limit)
+    );
+    for (lib, run, says) in [
+        (Lib::Avmesos, &a, "Mesos:Error:Framework failed over"),
+        (Lib::MesosFramework, &m, "error: Error received from Mesos master: Framework failed over"),
+    ] {
+        assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{lib:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{lib:?}: {}", run.stderr);
+        let error = serde_json::json!({"type": "ERROR", "error": {"message": "Framework failed over"}});
+        assert!(run.log.iter().any(|e| e["event"] == error), "{lib:?}: {:?}", run.log);
+        assert_eq!(run.calls().iter().filter(|c| **c == "SUBSCRIBE").count(), 1, "{lib:?}: {:?}", run.calls());
+    }
+}
+
+/// `failover-timeout` (0.5 s into the framework's life): avmesos sees its
+/// connection end mid-stream ("http connection error: Response ended
+/// prematurely"), counts it as a failed registration and, its
+/// `max_reconnect` used up, returns: the framework ends without tearing
+/// down, never learning it was removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avmesos_under_failover_timeout() {
+    let run = run_raw(Lib::Avmesos, &["failover-timeout:at=0.5"], sim::Clock::Manual, interop::FRAMEWORK_TIMEOUT).await;
+    assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("http connection error: Response ended prematurely"), "{}", run.stderr);
+    assert!(run.stderr.contains("the framework ended without tearing down"), "{}", run.stderr);
+    assert!(!run.calls().contains(&"TEARDOWN"), "{:?}", run.calls());
+}
+
+/// `rescind:timeout=0.5` with heartbeats every 0.5 s: avmesos hands an
+/// event over only once the next record begins (`docs/clients.md`), so it
+/// hands the framework its first OFFERS when the RESCIND of those offers
+/// arrives, 0.5 s later. The framework accepts a rescinded offer: both its
+/// tasks are TASK_LOST, "Task launched with invalid offers", and (it
+/// launches once) it waits from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avmesos_accepts_a_rescinded_offer() {
+    let limit = std::time::Duration::from_secs(10);
+    let run = run_raw(Lib::Avmesos, &["rescind:timeout=0.5"], sim::Clock::Manual, limit).await;
+    assert!(run.status.is_none(), "still waiting: {}", run.stderr);
+    let lost: Vec<&serde_json::Value> =
+        run.log.iter().map(|e| &e["event"]["update"]["status"]).filter(|s| s["state"] == "TASK_LOST").collect();
+    assert_eq!(lost.len(), 2, "{:?}", run.log);
+    for status in lost {
+        assert_eq!(status["reason"], "REASON_INVALID_OFFERS");
+        assert!(
+            status["message"].as_str().unwrap_or_default().starts_with("Task launched with invalid offers: Offer ")
+        );
+    }
+    assert_eq!(run.calls().iter().filter(|c| **c == "ACCEPT").count(), 1, "{:?}", run.calls());
 }
