@@ -7,7 +7,11 @@
 //! replaced; times as the windows they must fall in).
 //!
 //! - `rescind:timeout=3` against a master started with
-//!   `--offer_timeout=3secs`.
+//!   `--offer_timeout=3secs`;
+//! - `stale-instance` against a master to which the test itself subscribes
+//!   a second instance of the framework, from another connection;
+//! - `failover-timeout` against a master whose framework (with a
+//!   `failover_timeout` of 0) the test disconnects.
 
 #[path = "support/real_master.rs"]
 mod real_master;
@@ -26,6 +30,18 @@ use serde_json::{Value, json};
 
 const W: Duration = Duration::from_secs(10);
 
+/// A simulator on the real clock with `faults`, and its runtime.
+fn sim_with(faults: &[&str]) -> (sim::SimHandle, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sim = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let faults = faults.iter().map(|f| Fault::parse(f).unwrap()).collect();
+        let config = Config { seed: sim::ids::fresh_seed(), faults, ..Config::default() };
+        sim::spawn(listener, config, Clock::Real).unwrap()
+    });
+    (sim, runtime)
+}
+
 /// Whether `d` lies in `[low, high]` seconds; the line says which it was
 /// when not.
 fn within(what: &str, d: Duration, low: f64, high: f64) -> String {
@@ -43,13 +59,7 @@ fn within(what: &str, d: Duration, low: f64, high: f64) -> String {
 #[test]
 fn rescind_as_a_master_with_an_offer_timeout() {
     let real = RealMaster::start_with(&[("MESOS_OFFER_TIMEOUT", "3secs")]);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let sim = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let faults = vec![Fault::parse("rescind:timeout=3").unwrap()];
-        let config = Config { seed: sim::ids::fresh_seed(), faults, ..Config::default() };
-        sim::spawn(listener, config, Clock::Real).unwrap()
-    });
+    let (sim, _runtime) = sim_with(&["rescind:timeout=3"]);
     scheduler::compare_transcripts("rescind", real.addr(), sim.local_addr(), |addr| {
         let mut t = Vec::new();
         let mut s = Scheduler::json(addr, "hoarder", json!({}));
@@ -95,4 +105,70 @@ fn rescind_as_a_master_with_an_offer_timeout() {
         t
     });
     drop(sim);
+}
+
+/// A second instance of the framework subscribes with its id (on the real
+/// master, the test subscribes it from another connection; on the sim,
+/// `stale-instance:at=2`): the first instance's stream gets the same
+/// ERROR and ends; its calls with its stream id get the same 400; the
+/// framework subscribing again with its id is taken back the same way.
+#[test]
+fn stale_instance_as_a_second_subscribe() {
+    let real = RealMaster::start();
+    let (sim, _runtime) = sim_with(&["stale-instance:at=2"]);
+    let sim_addr = sim.local_addr();
+    scheduler::compare_transcripts("stale-instance", real.addr(), sim_addr, move |addr| {
+        let mut t = Vec::new();
+        let mut s = Scheduler::json(addr, "twice", json!({"failover_timeout": 60.0}));
+        let subscribed = s.next(W).expect("SUBSCRIBED");
+        let mut chosen = chosen_from(&subscribed.json());
+        chosen.stream_ids.push(s.stream_id.clone());
+        let info = json!({"failover_timeout": 60.0, "id": {"value": s.framework_id}});
+        // The other instance: the real master's from this test; the sim
+        // makes its own at 2 s.
+        let _other = (addr != sim_addr).then(|| {
+            std::thread::sleep(Duration::from_secs(1));
+            Scheduler::json(addr, "twice", info.clone())
+        });
+        let (_, error) = s.until("ERROR", W);
+        let error = error.expect("ERROR");
+        t.push(normalize(&error.raw, &chosen));
+        t.push(format!("the stream ends: {}", s.ended_within(W)));
+        let revive = s.call(json!({"type": "REVIVE"}));
+        t.push(format!("{} {}", revive.head.status, normalize(&revive.body, &chosen)));
+        let mut back = Scheduler::json(addr, "twice", info);
+        let again = back.next(W).expect("SUBSCRIBED again");
+        chosen.stream_ids.push(back.stream_id.clone());
+        t.push(normalize(&again.raw, &chosen));
+        let teardown = back.call(json!({"type": "TEARDOWN"}));
+        t.push(format!("TEARDOWN {}", teardown.head.status));
+        t
+    });
+}
+
+/// A framework away longer than its failover timeout (on the real master,
+/// one with `failover_timeout` 0 whose connection the test hangs up; on
+/// the sim, `failover-timeout:at=1` cuts it): subscribing again with its
+/// id gets the same stream: one ERROR, "Framework has been removed", then
+/// its end.
+#[test]
+fn failover_timeout_as_a_master_removing_a_framework() {
+    let real = RealMaster::start();
+    let (sim, _runtime) = sim_with(&["failover-timeout:at=1"]);
+    let sim_addr = sim.local_addr();
+    scheduler::compare_transcripts("failover-timeout", real.addr(), sim_addr, move |addr| {
+        let mut t = Vec::new();
+        let s = Scheduler::json(addr, "away", json!({"failover_timeout": 0.0}));
+        if addr != sim_addr {
+            std::thread::sleep(Duration::from_millis(500));
+            s.hang_up();
+        }
+        std::thread::sleep(Duration::from_millis(2_000));
+        let mut back = Scheduler::json(addr, "away", json!({"failover_timeout": 0.0, "id": {"value": s.framework_id}}));
+        t.push(format!("SUBSCRIBE again: {}", back.status));
+        let error = back.next(W).expect("an event");
+        t.push(String::from_utf8_lossy(&error.raw).into_owned());
+        t.push(format!("the stream ends: {}", back.ended_within(W)));
+        t
+    });
 }
