@@ -397,6 +397,42 @@ mod tests {
         assert!(err("partition:at=1e400").contains("not a number") || err("partition:at=1e400").contains("seconds"));
     }
 
+    proptest::proptest! {
+        /// Any text: an answer, never a panic; what parses prints as a
+        /// SPEC that parses to the same fault.
+        #[test]
+        fn any_spec(spec in "[a-z:=,.0-9 -]{0,40}") {
+            if let Ok(fault) = Fault::parse(&spec) {
+                proptest::prop_assert_eq!(Fault::parse(&fault.to_string()), Ok(fault));
+            }
+        }
+
+        #[test]
+        fn named_specs(
+            name in proptest::sample::select(NAMES.to_vec()),
+            params in "((at|for|delay|timeout|pieces|events|answer)=[0-9a-z.-]{0,6},?){0,4}",
+        ) {
+            let spec = format!("{name}:{params}");
+            if let Ok(fault) = Fault::parse(&spec) {
+                proptest::prop_assert_eq!(Fault::parse(&fault.to_string()), Ok(fault));
+            }
+        }
+
+        #[test]
+        fn cuts_in_range(len in 2usize..2000, pieces in 2usize..64, seed: u64) {
+            let spec = format!("rechunk:pieces={pieces}");
+            let mut faults = Faults::new(vec![Fault::parse(&spec).unwrap()], seed);
+            let digits = len.to_string();
+            let mut record = format!("{digits}\n").into_bytes();
+            record.resize(digits.len() + 1 + len, b'x');
+            let cuts = faults.cuts(&record, Duration::ZERO);
+            proptest::prop_assert!(!cuts.is_empty() && cuts.len() < pieces);
+            proptest::prop_assert!(cuts[0] >= 1 && cuts[0] <= digits.len());
+            proptest::prop_assert!(cuts.windows(2).all(|w| w[0] < w[1]));
+            proptest::prop_assert!(*cuts.last().unwrap() < record.len());
+        }
+    }
+
     #[test]
     fn windows() {
         let f = Fault::parse("partition:at=2,for=3").unwrap();
