@@ -112,7 +112,7 @@ enum Command {
         #[arg(long, default_value_t = sim::Options::default().max_connections)]
         max_connections: usize,
         /// Misbehave on purpose (repeatable): NAME[:PARAM=VALUE,...]. Every fault takes at=SECONDS
-        /// (after the start) and for=SECONDS. duplicate-update[:delay=S] sends every acknowledged
+        /// (after the start), and those that last for=SECONDS. duplicate-update[:delay=S] sends every acknowledged
         /// status update once more, same uuid; stale-instance (at=3) fails every framework over to
         /// another instance of itself; not-ready[:answer=all|404|no-leader|recovering] (for=6)
         /// answers 404, then 503 No leader elected, then 503 Master has not finished recovery;

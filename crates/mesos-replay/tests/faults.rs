@@ -668,7 +668,7 @@ fn burst_sends_events_at_once() {
 /// One scenario under every fault that changes the stream: its bytes,
 /// head and chunk size lines included.
 fn scenario(port: u16, seed: u64) -> (u16, Vec<u8>) {
-    let faults = ["rechunk", "duplicate-update", "rescind:timeout=3", "partition:at=5,for=3"];
+    let faults = ["rechunk", "duplicate-update", "rescind:timeout=3", "partition:at=5,for=3", "burst:at=9,events=20"];
     let sim = Sim::start_on(port, &faults, Config { seed, heartbeat: Duration::from_secs(2), ..Config::default() });
     let addr = sim.addr();
     let mut f = Framework::subscribe(addr, "det");

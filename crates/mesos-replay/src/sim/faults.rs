@@ -3,8 +3,9 @@
 //! input to the sans-IO [`Master`](super::Master) with its time window.
 //!
 //! A SPEC is `NAME[:PARAM=VALUE,...]`. Every fault takes `at=SECONDS` (when
-//! it starts, in seconds after the master started) and `for=SECONDS` (how
-//! long it lasts; by default for ever, or as its row below says):
+//! it starts, in seconds after the master started) and, but for the two
+//! that happen once (`stale-instance`, `burst`), `for=SECONDS` (how long it
+//! lasts; by default for ever, or as its row below says):
 //!
 //! | name | what it does | its own parameters |
 //! |---|---|---|
