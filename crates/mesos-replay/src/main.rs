@@ -122,7 +122,8 @@ enum Command {
         /// task launched before its first update; rechunk[:pieces=N] splits each record across N
         /// HTTP chunks at seeded-random offsets, its size line cut in two;
         /// failover-timeout[:timeout=0] (at=3) cuts every framework's connection and removes it
-        /// after the timeout. See docs/faults.md.
+        /// after the timeout; crash (at=3,for=6) cuts every stream, is not ready for a while, and
+        /// comes back with a new id. See docs/faults.md.
         #[arg(long = "fault", value_name = "SPEC")]
         faults: Vec<String>,
     },

@@ -663,6 +663,66 @@ fn burst_sends_events_at_once() {
     assert_eq!(state["frameworks"][0]["offers"].as_array().map(Vec::len), Some(0), "declined: no offer left");
 }
 
+/// `crash:at=2,for=3`: at 2 s the stream is cut without its last chunk;
+/// then the master is not ready (404, 503 No leader elected, 503 Master
+/// has not finished recovery, a second each); at 5 s it is back with a new
+/// id: the framework subscribes again with its id and is taken back, its
+/// task still running, the offers under the new id.
+#[test]
+fn crash_cuts_refuses_then_comes_back_with_a_new_id() {
+    let sim = Sim::start(&["crash:at=2,for=3"], Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "survivor");
+    let old_master = f.events[0]["subscribed"]["master_info"]["id"].as_str().unwrap().to_owned();
+    let offers = f.until("OFFERS");
+    f.launch(addr, &offers["offers"]["offers"][0], "t1", "sleep 100");
+    let starting = f.until("UPDATE");
+    f.ack(addr, &starting);
+    let running = f.until("UPDATE");
+    f.ack(addr, &running);
+    // An operator API subscriber too.
+    let mut operator = Conn::open(addr);
+    let body = br#"{"type":"SUBSCRIBE"}"#;
+    operator.send("POST", "/api/v1", &[("Content-Type", "application/json"), ("Accept", "application/json")], body);
+    assert_eq!(operator.head().status, 200);
+    sim.advance_ms(2_000);
+    assert!(!f.ends(), "cut without the last chunk");
+    let mut rest = Vec::new();
+    let _ = operator.reader.read_to_end(&mut rest);
+    assert!(!rest.ends_with(b"0\r\n\r\n"), "the operator stream cut too: {}", String::from_utf8_lossy(&rest));
+    let status = |path: &str| {
+        let mut conn = Conn::open(addr);
+        conn.send("GET", path, &[], b"");
+        let (head, body) = conn.answer();
+        (head.status, body)
+    };
+    assert_eq!(status("/master/state"), (404, "404 Not Found.".to_owned()));
+    sim.advance_ms(1_000);
+    assert_eq!(status("/master/state"), (503, "No leader elected".to_owned()));
+    sim.advance_ms(1_000);
+    let (head, body) = f.call(addr, &json!({"framework_id": {"value": f.id}, "type": "REVIVE"}));
+    assert_eq!((head.status, body.as_str()), (503, "Master has not finished recovery"));
+    sim.advance_ms(1_000);
+    let mut back = Framework::subscribe_as(addr, "survivor", Some(&f.id));
+    assert_eq!(back.id, f.id, "the same framework");
+    let new_master = back.events[0]["subscribed"]["master_info"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(new_master, old_master, "a new master id");
+    sim.advance_ms(1_100);
+    let again = back.until("OFFERS");
+    let id = again["offers"]["offers"][0]["id"]["value"].as_str().unwrap();
+    assert!(id.starts_with(&format!("{new_master}-O")), "{id}");
+    let agent = again["offers"]["offers"][0]["agent_id"]["value"].as_str().unwrap();
+    assert!(agent.starts_with(&old_master), "the agents keep their ids: {agent}");
+    let reconcile = json!({"framework_id": {"value": f.id}, "type": "RECONCILE", "reconcile": {"tasks": []}});
+    assert_eq!(back.call(addr, &reconcile).0.status, 202);
+    let update = back.until("UPDATE");
+    assert_eq!(update["update"]["status"]["state"], "TASK_RUNNING", "the task survived");
+    let (code, state) = status("/master/state");
+    assert_eq!(code, 200);
+    let state: Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["id"], new_master.as_str());
+}
+
 // ----- determinism -----
 
 /// One scenario under every fault that changes the stream: its bytes,
@@ -742,7 +802,7 @@ fn bad_specs_exit_1_saying_which_and_why() {
         (
             "crash-landing",
             "unknown fault `crash-landing` (known: duplicate-update, stale-instance, not-ready, partition, burst, \
-             rescind, lose-update, rechunk, failover-timeout)",
+             rescind, lose-update, rechunk, failover-timeout, crash)",
         ),
         ("rechunk:pieces=1", "rechunk: `pieces=1`: a whole number from 2 to 64"),
         ("partition:for=-3", "partition: `for=-3`: seconds must be more than zero"),

@@ -17,6 +17,7 @@
 //! | `rescind` | offers outstanding longer than `timeout` are rescinded (`--offer_timeout`) | `timeout=SECONDS` (5) |
 //! | `lose-update` | tasks launched are lost by their agent: no update, the master forgets them | |
 //! | `rechunk` | each RecordIO record split across HTTP chunks at seeded-random offsets, its size line cut in two | `pieces=N` (3) |
+//! | `crash` | at `at` (3) every stream is cut; for `for` (6) the master is not ready (404, 503, 503); it comes back with a new id | |
 //! | `failover-timeout` | at `at` (3) every framework's connection is cut; one disconnected while it lasts is removed after `timeout` | `timeout=SECONDS` (0) |
 //!
 //! What the master decides here is deterministic: the chunk offsets come
@@ -29,7 +30,7 @@ use std::time::Duration;
 use super::ids::Rng;
 
 /// The faults the simulator offers, in the order of issue 20's table.
-pub const NAMES: [&str; 9] = [
+pub const NAMES: [&str; 10] = [
     "duplicate-update",
     "stale-instance",
     "not-ready",
@@ -39,6 +40,7 @@ pub const NAMES: [&str; 9] = [
     "lose-update",
     "rechunk",
     "failover-timeout",
+    "crash",
 ];
 
 /// What a fault does.
@@ -86,6 +88,11 @@ pub enum Kind {
         /// The failover timeout applied.
         timeout: Duration,
     },
+    /// At its start the master crashes: every stream cut without its last
+    /// chunk; while it lasts the master is not ready (as `not-ready`'s
+    /// three answers); it comes back with a new id, knowing the agents and
+    /// their tasks but no offers, the frameworks disconnected.
+    Crash,
     /// Each record is written as `pieces` HTTP chunks.
     Rechunk {
         /// How many chunks a record becomes (at most: a record shorter
@@ -191,6 +198,7 @@ impl Fault {
             "stale-instance" => (&[], Kind::StaleInstance, Duration::from_secs(3), None),
             "lose-update" => (&[], Kind::LoseUpdate, Duration::ZERO, None),
             "burst" => (&["events"], Kind::Burst { events: 300 }, Duration::from_secs(3), None),
+            "crash" => (&[], Kind::Crash, Duration::from_secs(3), Some(Duration::from_secs(6))),
             "failover-timeout" => {
                 (&["timeout"], Kind::FailoverTimeout { timeout: Duration::ZERO }, Duration::from_secs(3), None)
             }
@@ -277,6 +285,7 @@ impl fmt::Display for Fault {
             Kind::StaleInstance => "stale-instance",
             Kind::LoseUpdate => "lose-update",
             Kind::Burst { .. } => "burst",
+            Kind::Crash => "crash",
             Kind::FailoverTimeout { .. } => "failover-timeout",
         };
         write!(f, "{name}:at={}", secs(self.at))?;
@@ -285,7 +294,7 @@ impl fmt::Display for Fault {
         }
         match &self.kind {
             Kind::DuplicateUpdate { delay } => write!(f, ",delay={}", secs(*delay)),
-            Kind::Partition | Kind::StaleInstance | Kind::LoseUpdate => Ok(()),
+            Kind::Partition | Kind::StaleInstance | Kind::LoseUpdate | Kind::Crash => Ok(()),
             Kind::FailoverTimeout { timeout } => write!(f, ",timeout={}", secs(*timeout)),
             Kind::Burst { events } => write!(f, ",events={events}"),
             Kind::NotReady { answer } => {
@@ -378,9 +387,9 @@ mod tests {
         assert_eq!(Fault::parse("not-ready:for=1.5").unwrap().to_string(), "not-ready:at=0,for=1.5,answer=all");
         let err = |s: &str| Fault::parse(s).unwrap_err().to_string();
         assert_eq!(
-            err("crash"),
-            "--fault \"crash\": unknown fault `crash` (known: duplicate-update, stale-instance, not-ready, partition, \
-             burst, rescind, lose-update, rechunk, failover-timeout)"
+            err("leader-change"),
+            "--fault \"leader-change\": unknown fault `leader-change` (known: duplicate-update, stale-instance, \
+             not-ready, partition, burst, rescind, lose-update, rechunk, failover-timeout, crash)"
         );
         assert_eq!(
             err("rechunk:size=3"),

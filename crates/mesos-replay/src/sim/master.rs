@@ -318,6 +318,10 @@ pub struct Master {
     duplicates: VecDeque<(Duration, usize, TaskStatus)>,
     /// Streams whose connections a fault cut, for the server to drop.
     cuts: Vec<StreamKey>,
+    /// How many times the master crashed (`crash`): its id's number.
+    generation: u64,
+    /// It crashed since the server last asked ([`Master::take_crash`]).
+    crashed: bool,
 }
 
 /// Where a fault that starts something (`partition`, `stale-instance`,
@@ -442,6 +446,8 @@ impl Master {
             held: Vec::new(),
             duplicates: VecDeque::new(),
             cuts: Vec::new(),
+            generation: 0,
+            crashed: false,
         }
     }
 
@@ -662,6 +668,38 @@ impl Master {
         self.discard_offers(fw, now);
     }
 
+    /// The master crashes (`crash`) and a new one takes over: every
+    /// framework's stream is cut (the server drops the operator API's too,
+    /// [`Master::take_crash`]); the new master has a new id, knows the
+    /// agents and their tasks (they re-register with it), and no offers;
+    /// the frameworks are disconnected until they subscribe again, with no
+    /// failover timeout running (it has not heard of them).
+    fn crash(&mut self, now: Duration) {
+        tracing::info!("fault: the master crashes");
+        self.generation += 1;
+        self.master_id = uuid_string(&uuid_bytes(self.config.seed, UuidKind::Master, self.generation));
+        for fw in 0..self.frameworks.len() {
+            if self.frameworks[fw].removed {
+                continue;
+            }
+            if let Some(sub) = self.frameworks[fw].subscription.take() {
+                self.cuts.push(sub.key);
+                self.allocator.deactivate_framework(fw);
+            }
+            self.frameworks[fw].failover_at = None;
+            self.discard_offers(fw, now);
+        }
+        self.held.clear();
+        self.duplicates.clear();
+        self.crashed = true;
+    }
+
+    /// Whether the master crashed (`crash`) since the last call: the
+    /// server then drops every stream it has, the operator API's too.
+    pub fn take_crash(&mut self) -> bool {
+        std::mem::take(&mut self.crashed)
+    }
+
     /// The streams whose connections a fault cut since the last call
     /// (`failover-timeout`): the server drops them without their last
     /// chunk. The master already counts their frameworks disconnected.
@@ -754,6 +792,15 @@ impl Master {
     /// how: the server answers for it (`docs/faults.md`).
     pub fn not_ready(&self, now: Duration) -> Option<NotReady> {
         self.faults.list.iter().filter(|f| f.active(now)).find_map(|f| match f.kind {
+            // A master restarting: its process starts, is elected, recovers.
+            Kind::Crash => {
+                let third = f.duration.map_or(Duration::from_secs(2), |d| d / 3).max(Duration::from_nanos(1));
+                Some(match (now - f.at).as_nanos() / third.as_nanos() {
+                    0 => NotReady::NotFound,
+                    1 => NotReady::NoLeader,
+                    _ => NotReady::Recovering,
+                })
+            }
             Kind::NotReady { answer } => Some(match answer {
                 NotReadyAnswer::NotFound => NotReady::NotFound,
                 NotReadyAnswer::NoLeader => NotReady::NoLeader,
@@ -788,7 +835,10 @@ impl Master {
         let mut ended = false;
         let mut starting = Vec::new();
         for (n, fault) in self.faults.list.iter().enumerate() {
-            if matches!(fault.kind, Kind::StaleInstance | Kind::FailoverTimeout { .. } | Kind::Burst { .. }) {
+            if matches!(
+                fault.kind,
+                Kind::StaleInstance | Kind::FailoverTimeout { .. } | Kind::Burst { .. } | Kind::Crash
+            ) {
                 if self.partitions[n] == Partition::Pending && now >= fault.at {
                     self.partitions[n] = Partition::Done;
                     starting.push(fault.kind.clone());
@@ -812,6 +862,10 @@ impl Master {
             }
         }
         for kind in starting {
+            if kind == Kind::Crash {
+                self.crash(now);
+                continue;
+            }
             let subscribed: Vec<(usize, StreamKey)> = self
                 .frameworks
                 .iter()
@@ -875,7 +929,11 @@ impl Master {
                 Partition::Pending
                     if matches!(
                         fault.kind,
-                        Kind::Partition | Kind::StaleInstance | Kind::FailoverTimeout { .. } | Kind::Burst { .. }
+                        Kind::Partition
+                            | Kind::StaleInstance
+                            | Kind::FailoverTimeout { .. }
+                            | Kind::Burst { .. }
+                            | Kind::Crash
                     ) =>
                 {
                     consider(fault.at)

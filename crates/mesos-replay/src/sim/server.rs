@@ -237,8 +237,17 @@ impl State {
                 }
             }
         }
-        // Connections a fault cut: dropped without their last chunk.
-        for stream in self.master.take_cuts() {
+        // Connections a fault cut: dropped without their last chunk (all
+        // of them when the master crashed).
+        let mut cuts = self.master.take_cuts();
+        if self.master.take_crash() {
+            let operator: Vec<StreamKey> = self.streams.keys().filter(|k| self.operator.owns(**k)).copied().collect();
+            for key in operator {
+                self.operator.closed(key);
+                cuts.push(key);
+            }
+        }
+        for stream in cuts {
             if let Some(tx) = self.streams.remove(&stream) {
                 tx.backlog.aborted.store(true, Ordering::Release);
                 tx.backlog.abort.notify_one();
