@@ -114,7 +114,8 @@ enum Command {
         /// Misbehave on purpose (repeatable): NAME[:PARAM=VALUE,...]. Every fault takes at=SECONDS
         /// (after the start), and those that last for=SECONDS. duplicate-update[:delay=S] sends every acknowledged
         /// status update once more, same uuid; stale-instance (at=3) fails every framework over to
-        /// another instance of itself; not-ready[:answer=all|404|no-leader|recovering] (for=6)
+        /// another instance of itself; leader-change[:location=relative|absolute|pathless] (at=3)
+        /// moves the leadership to a second address, the first answering 307 there; not-ready[:answer=all|404|no-leader|recovering] (for=6)
         /// answers 404, then 503 No leader elected, then 503 Master has not finished recovery;
         /// partition (at=2,for=60) silences the open event streams, connections kept;
         /// burst[:events=300] (at=3) sends each framework that many events at once;
@@ -257,6 +258,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         );
         for fault in &fault_specs {
             eprintln!("mesos-replay sim: fault {fault}");
+        }
+        if let Some(other) = handle.with_master(|m| m.successor()) {
+            eprintln!("mesos-replay sim: leader-change: the other master listens on {other}");
         }
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         // Dropping the handle ends the recorded sessions.

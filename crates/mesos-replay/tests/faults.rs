@@ -723,6 +723,61 @@ fn crash_cuts_refuses_then_comes_back_with_a_new_id() {
     assert_eq!(state["id"], new_master.as_str());
 }
 
+/// `leader-change:at=2`: the simulator has a second address, the other
+/// master. Before 2 s it redirects to the first (`307`, `Location:
+/// //localhost:PORT/api/v1/scheduler`, as a 1.11.0 master that is not the
+/// leader writes it); at 2 s the leadership moves: every stream is cut,
+/// the first address redirects to the second (the state too), where the
+/// framework subscribes again with its id and meets a leader with a new
+/// id. `location=absolute` and `location=pathless` (MESOS-3902) write the
+/// other forms.
+#[test]
+fn leader_change_redirects_to_the_new_leader() {
+    let sim = Sim::start(&["leader-change:at=2"], Config::default());
+    let addr = sim.addr();
+    let other = sim.handle.with_master(|m| m.successor()).expect("a second address");
+    let location = |at: SocketAddr, method: &str, path: &str| {
+        let mut conn = Conn::open(at);
+        let body: &[u8] = if method == "POST" {
+            br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"x"}}}"#
+        } else {
+            b""
+        };
+        conn.send(method, path, &[("Content-Type", "application/json"), ("Accept", "application/json")], body);
+        let (head, _) = conn.answer();
+        (head.status, head.header("Location").map(str::to_owned))
+    };
+    assert_eq!(
+        location(other, "POST", SCHEDULER),
+        (307, Some(format!("//localhost:{}/api/v1/scheduler", addr.port())))
+    );
+    let mut f = Framework::subscribe(addr, "follower");
+    let old_master = f.events[0]["subscribed"]["master_info"]["id"].as_str().unwrap().to_owned();
+    f.until("OFFERS");
+    sim.advance_ms(2_000);
+    assert!(!f.ends(), "cut without the last chunk");
+    assert_eq!(
+        location(addr, "POST", SCHEDULER),
+        (307, Some(format!("//localhost:{}/api/v1/scheduler", other.port())))
+    );
+    assert_eq!(
+        location(addr, "GET", "/master/state?jsonp=f"),
+        (307, Some(format!("//localhost:{}/master/state?jsonp=f", other.port())))
+    );
+    let back = Framework::subscribe_as(other, "follower", Some(&f.id));
+    assert_eq!(back.id, f.id);
+    let info = &back.events[0]["subscribed"]["master_info"];
+    assert_ne!(info["id"].as_str().unwrap(), old_master, "a new leader");
+    assert_eq!(info["port"], other.port());
+
+    for (form, want) in [("absolute", "http://localhost:{}/api/v1/scheduler"), ("pathless", "//localhost:{}")] {
+        let sim = Sim::start(&[&format!("leader-change:at=0,location={form}")], Config::default());
+        let other = sim.handle.with_master(|m| m.successor()).unwrap();
+        sim.advance_ms(1);
+        assert_eq!(location(sim.addr(), "POST", SCHEDULER), (307, Some(want.replace("{}", &other.port().to_string()))));
+    }
+}
+
 // ----- determinism -----
 
 /// One scenario under every fault that changes the stream: its bytes,
@@ -801,8 +856,8 @@ fn bad_specs_exit_1_saying_which_and_why() {
     for (spec, says) in [
         (
             "crash-landing",
-            "unknown fault `crash-landing` (known: duplicate-update, stale-instance, not-ready, partition, burst, \
-             rescind, lose-update, rechunk, failover-timeout, crash)",
+            "unknown fault `crash-landing` (known: duplicate-update, stale-instance, leader-change, not-ready, \
+             partition, burst, rescind, lose-update, rechunk, failover-timeout, crash)",
         ),
         ("rechunk:pieces=1", "rechunk: `pieces=1`: a whole number from 2 to 64"),
         ("partition:for=-3", "partition: `for=-3`: seconds must be more than zero"),

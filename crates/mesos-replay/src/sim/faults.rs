@@ -17,6 +17,7 @@
 //! | `rescind` | offers outstanding longer than `timeout` are rescinded (`--offer_timeout`) | `timeout=SECONDS` (5) |
 //! | `lose-update` | tasks launched are lost by their agent: no update, the master forgets them | |
 //! | `rechunk` | each RecordIO record split across HTTP chunks at seeded-random offsets, its size line cut in two | `pieces=N` (3) |
+//! | `leader-change` | at `at` (3) the leadership moves to the simulator's second address: the first answers `307` there, every stream is cut, the new leader has a new id | `location=relative\|absolute\|pathless` |
 //! | `crash` | at `at` (3) every stream is cut; for `for` (6) the master is not ready (404, 503, 503); it comes back with a new id | |
 //! | `failover-timeout` | at `at` (3) every framework's connection is cut; one disconnected while it lasts is removed after `timeout` | `timeout=SECONDS` (0) |
 //!
@@ -30,9 +31,10 @@ use std::time::Duration;
 use super::ids::Rng;
 
 /// The faults the simulator offers, in the order of issue 20's table.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "duplicate-update",
     "stale-instance",
+    "leader-change",
     "not-ready",
     "partition",
     "burst",
@@ -88,6 +90,14 @@ pub enum Kind {
         /// The failover timeout applied.
         timeout: Duration,
     },
+    /// At its start the leadership moves to another master (the
+    /// simulator's second address): the first redirects there (`307`),
+    /// every stream is cut, the new leader has a new id. Before, the other
+    /// redirects to the first.
+    LeaderChange {
+        /// The `Location` a master that is not the leader writes.
+        location: Location,
+    },
     /// At its start the master crashes: every stream cut without its last
     /// chunk; while it lasts the master is not ready (as `not-ready`'s
     /// three answers); it comes back with a new id, knowing the agents and
@@ -99,6 +109,29 @@ pub enum Kind {
         /// than that becomes one chunk a byte).
         pieces: usize,
     },
+}
+
+/// The `Location` of a `307` from a master that is not the leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// `//host:port/path?query`, as 1.11.0 writes it (protocol-relative).
+    Relative,
+    /// `http://host:port/path?query`.
+    Absolute,
+    /// `//host:port`, the path lost (MESOS-3902).
+    Pathless,
+}
+
+impl Location {
+    /// The `Location` for a request of `target` to the leader at
+    /// `host:port`.
+    pub fn value(self, host: &str, port: u16, target: &str) -> String {
+        match self {
+            Location::Relative => format!("//{host}:{port}{target}"),
+            Location::Absolute => format!("http://{host}:{port}{target}"),
+            Location::Pathless => format!("//{host}:{port}"),
+        }
+    }
 }
 
 /// Which not-ready answers a `not-ready` fault gives.
@@ -199,6 +232,9 @@ impl Fault {
             "lose-update" => (&[], Kind::LoseUpdate, Duration::ZERO, None),
             "burst" => (&["events"], Kind::Burst { events: 300 }, Duration::from_secs(3), None),
             "crash" => (&[], Kind::Crash, Duration::from_secs(3), Some(Duration::from_secs(6))),
+            "leader-change" => {
+                (&["location"], Kind::LeaderChange { location: Location::Relative }, Duration::from_secs(3), None)
+            }
             "failover-timeout" => {
                 (&["timeout"], Kind::FailoverTimeout { timeout: Duration::ZERO }, Duration::from_secs(3), None)
             }
@@ -220,7 +256,7 @@ impl Fault {
             seen.push(key);
             match (key, &mut kind) {
                 ("at", _) => at = seconds(name, key, value, true)?,
-                ("for", Kind::StaleInstance | Kind::Burst { .. }) => {
+                ("for", Kind::StaleInstance | Kind::Burst { .. } | Kind::LeaderChange { .. }) => {
                     return Err(format!("{name}: `for` does not apply: it happens once, at `at`"));
                 }
                 ("for", _) => duration = Some(seconds(name, key, value, false)?),
@@ -240,6 +276,16 @@ impl Fault {
                         .ok()
                         .filter(|n| (2..=64).contains(n))
                         .ok_or_else(|| format!("{name}: `pieces={value}`: a whole number from 2 to 64"))?;
+                }
+                ("location", Kind::LeaderChange { location }) => {
+                    *location = match value {
+                        "relative" => Location::Relative,
+                        "absolute" => Location::Absolute,
+                        "pathless" => Location::Pathless,
+                        _ => {
+                            return Err(format!("{name}: `location={value}`: one of relative, absolute, pathless"));
+                        }
+                    };
                 }
                 ("answer", Kind::NotReady { answer }) => {
                     *answer = match value {
@@ -286,6 +332,7 @@ impl fmt::Display for Fault {
             Kind::LoseUpdate => "lose-update",
             Kind::Burst { .. } => "burst",
             Kind::Crash => "crash",
+            Kind::LeaderChange { .. } => "leader-change",
             Kind::FailoverTimeout { .. } => "failover-timeout",
         };
         write!(f, "{name}:at={}", secs(self.at))?;
@@ -297,6 +344,14 @@ impl fmt::Display for Fault {
             Kind::Partition | Kind::StaleInstance | Kind::LoseUpdate | Kind::Crash => Ok(()),
             Kind::FailoverTimeout { timeout } => write!(f, ",timeout={}", secs(*timeout)),
             Kind::Burst { events } => write!(f, ",events={events}"),
+            Kind::LeaderChange { location } => {
+                let location = match location {
+                    Location::Relative => "relative",
+                    Location::Absolute => "absolute",
+                    Location::Pathless => "pathless",
+                };
+                write!(f, ",location={location}")
+            }
             Kind::NotReady { answer } => {
                 let answer = match answer {
                     NotReadyAnswer::All => "all",
@@ -387,9 +442,9 @@ mod tests {
         assert_eq!(Fault::parse("not-ready:for=1.5").unwrap().to_string(), "not-ready:at=0,for=1.5,answer=all");
         let err = |s: &str| Fault::parse(s).unwrap_err().to_string();
         assert_eq!(
-            err("leader-change"),
-            "--fault \"leader-change\": unknown fault `leader-change` (known: duplicate-update, stale-instance, \
-             not-ready, partition, burst, rescind, lose-update, rechunk, failover-timeout, crash)"
+            err("master-change"),
+            "--fault \"master-change\": unknown fault `master-change` (known: duplicate-update, stale-instance, \
+             leader-change, not-ready, partition, burst, rescind, lose-update, rechunk, failover-timeout, crash)"
         );
         assert_eq!(
             err("rechunk:size=3"),

@@ -45,7 +45,7 @@ use mesos_codec::v1::{
 use prost::Message;
 
 use super::allocator::{Allocator, DEFAULT_REFUSE_SECONDS, Offerable};
-use super::faults::{Fault, Faults, Kind, NotReady, NotReadyAnswer};
+use super::faults::{Fault, Faults, Kind, Location, NotReady, NotReadyAnswer};
 use super::ids::{Rng, UuidKind, uuid_bytes, uuid_string};
 use super::picojson;
 use super::resources::{Resources, Role};
@@ -322,6 +322,9 @@ pub struct Master {
     generation: u64,
     /// It crashed since the server last asked ([`Master::take_crash`]).
     crashed: bool,
+    /// The other master's address (`leader-change`), and whether it leads.
+    successor: Option<std::net::SocketAddr>,
+    moved: Option<Location>,
 }
 
 /// Where a fault that starts something (`partition`, `stale-instance`,
@@ -448,6 +451,8 @@ impl Master {
             cuts: Vec::new(),
             generation: 0,
             crashed: false,
+            successor: None,
+            moved: None,
         }
     }
 
@@ -694,6 +699,48 @@ impl Master {
         self.crashed = true;
     }
 
+    /// The address of the other master a `leader-change` fault moves the
+    /// leadership to (the server's second listener).
+    pub fn set_successor(&mut self, addr: std::net::SocketAddr) {
+        self.successor = Some(addr);
+    }
+
+    /// The other master's address (`leader-change`), if there is one.
+    pub fn successor(&self) -> Option<std::net::SocketAddr> {
+        self.successor
+    }
+
+    /// Where a request that reached the master at its first address
+    /// (`at_successor`: at the other) is redirected (`leader-change`): the
+    /// leader's host, port and the form of the `Location`; `None`: it is
+    /// the leader there.
+    pub fn redirect(&self, at_successor: bool, now: Duration) -> Option<(String, u16, Location)> {
+        let successor = self.successor?;
+        match self.moved {
+            Some(location) if !at_successor => Some((self.hostname.clone(), successor.port(), location)),
+            Some(_) => None,
+            None if at_successor => {
+                let location = self.faults.list.iter().find_map(|f| match f.kind {
+                    Kind::LeaderChange { location } if now < f.at => Some(location),
+                    _ => None,
+                })?;
+                Some((self.hostname.clone(), self.config.address.port(), location))
+            }
+            None => None,
+        }
+    }
+
+    /// The leadership moves to the other master (`leader-change`): as a
+    /// crash of this one (every stream cut, a new id, no offers, the
+    /// frameworks disconnected), the new leader at the other address.
+    fn leader_change(&mut self, location: Location, now: Duration) {
+        let Some(successor) = self.successor else { return };
+        tracing::info!(%successor, "fault: the leadership moves");
+        self.crash(now);
+        self.config.address = successor;
+        self.moved = Some(location);
+    }
+
     /// Whether the master crashed (`crash`) since the last call: the
     /// server then drops every stream it has, the operator API's too.
     pub fn take_crash(&mut self) -> bool {
@@ -837,7 +884,11 @@ impl Master {
         for (n, fault) in self.faults.list.iter().enumerate() {
             if matches!(
                 fault.kind,
-                Kind::StaleInstance | Kind::FailoverTimeout { .. } | Kind::Burst { .. } | Kind::Crash
+                Kind::StaleInstance
+                    | Kind::FailoverTimeout { .. }
+                    | Kind::Burst { .. }
+                    | Kind::Crash
+                    | Kind::LeaderChange { .. }
             ) {
                 if self.partitions[n] == Partition::Pending && now >= fault.at {
                     self.partitions[n] = Partition::Done;
@@ -864,6 +915,10 @@ impl Master {
         for kind in starting {
             if kind == Kind::Crash {
                 self.crash(now);
+                continue;
+            }
+            if let Kind::LeaderChange { location } = kind {
+                self.leader_change(location, now);
                 continue;
             }
             let subscribed: Vec<(usize, StreamKey)> = self
@@ -934,6 +989,7 @@ impl Master {
                             | Kind::FailoverTimeout { .. }
                             | Kind::Burst { .. }
                             | Kind::Crash
+                            | Kind::LeaderChange { .. }
                     ) =>
                 {
                     consider(fault.at)

@@ -450,13 +450,27 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
     }
     let start_wall = config.start_time.unwrap_or(Duration::from_secs(DEFAULT_START_SECONDS)).as_secs_f64();
     let heartbeat = config.heartbeat;
+    // A `leader-change` fault needs the other master: a second address.
+    let successor = if config.faults.iter().any(|f| matches!(f.kind, super::faults::Kind::LeaderChange { .. })) {
+        let std_listener = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))?;
+        std_listener.set_nonblocking(true)?;
+        Some(TcpListener::from_std(std_listener)?)
+    } else {
+        None
+    };
     let recorder = match &config.record {
         Some(dir) => Some(Recorder::new(dir, format!("http://{addr}"))?),
         None => None,
     };
+    let mut master = Master::new(config);
+    if let Some(other) = &successor {
+        let other = other.local_addr()?;
+        tracing::info!("leader-change: the other master listens on {other}");
+        master.set_successor(other);
+    }
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
-            master: Master::new(config),
+            master,
             streams: HashMap::new(),
             virtual_now: Duration::ZERO,
             records_sent: 0,
@@ -477,9 +491,23 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
         open: std::sync::atomic::AtomicUsize::new(0),
     });
     let mut tasks = Vec::new();
-    let accept_shared = shared.clone();
-    tasks.push(tokio::spawn(async move {
-        let mut conns = 0u64;
+    tasks.push(tokio::spawn(accept(listener, shared.clone(), false)));
+    if let Some(other) = successor {
+        tasks.push(tokio::spawn(accept(other, shared.clone(), true)));
+    }
+    if clock == Clock::Real {
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move { drive(shared).await }));
+    }
+    Ok(SimHandle { shared, addr, tasks })
+}
+
+/// Accepts connections on `listener` (`successor`: the other master's
+/// address of a `leader-change` fault) and serves each in a task.
+async fn accept(listener: TcpListener, accept_shared: Arc<Shared>, successor: bool) {
+    // The other address's connections are numbered apart.
+    let mut conns = if successor { 1u64 << 32 } else { 0 };
+    {
         loop {
             let (stream, peer) = match listener.accept().await {
                 Ok(conn) => conn,
@@ -497,7 +525,7 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
             }
             shared.open.fetch_add(1, Ordering::Relaxed);
             conns += 1;
-            let conn = Connection { shared: shared.clone(), id: conns, streams: Vec::new() };
+            let conn = Connection { shared: shared.clone(), id: conns, streams: Vec::new(), successor };
             tokio::spawn(async move {
                 let (rd, wr) = stream.into_split();
                 if let Err(e) = conn.run(rd, wr).await {
@@ -506,12 +534,7 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
                 shared.open.fetch_sub(1, Ordering::Relaxed);
             });
         }
-    }));
-    if clock == Clock::Real {
-        let shared = shared.clone();
-        tasks.push(tokio::spawn(async move { drive(shared).await }));
     }
-    Ok(SimHandle { shared, addr, tasks })
 }
 
 /// One connection over `--max-connections`: answered `503` and closed.
@@ -591,6 +614,8 @@ struct Connection {
     id: u64,
     /// The streams opened on it and not ended yet.
     streams: Vec<StreamKey>,
+    /// Accepted at the other master's address (`leader-change`).
+    successor: bool,
 }
 
 impl Drop for Connection {
@@ -820,7 +845,17 @@ impl Connection {
         let mut stream = None;
         let clock = state.clock(now);
         let mut operator_stream = None;
-        let not_ready = state.master.not_ready(now).and_then(|how| not_ready_answer(how, endpoint));
+        let mut not_ready = state.master.not_ready(now).and_then(|how| not_ready_answer(how, endpoint));
+        // A master that is not the leader (`leader-change`) redirects what
+        // `Master::Http::redirect` redirects: `//host:port` and the
+        // request's path and query (1.11.0).
+        if not_ready.is_none()
+            && matches!(endpoint, Endpoint::Scheduler | Endpoint::Operator | Endpoint::State)
+            && let Some((host, port, location)) = state.master.redirect(self.successor, now)
+        {
+            let target = if request.target.starts_with('/') { &request.target } else { &request.path };
+            not_ready = Some(Response::redirect(location.value(&host, port, target)));
+        }
         let response = if let Some(refused) = not_ready {
             refused
         } else {
