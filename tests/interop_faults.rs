@@ -384,3 +384,17 @@ async fn a_cut_stream_in_both_libraries() {
         }
     }
 }
+
+/// `burst:at=0.5` (300 events at once: offers rescinded and offered again,
+/// round after round, and the tasks' reconciliation updates):
+/// mesos-framework takes them all, declines what it does not need, and its
+/// framework finishes its story.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_takes_a_burst() {
+    let run = run_raw(Lib::MesosFramework, &["burst:at=0.5"], sim::Clock::Manual, interop::FRAMEWORK_TIMEOUT).await;
+    assert_eq!(run.status.and_then(|s| s.code()), Some(0), "{}", run.stderr);
+    assert!(run.log.iter().any(|e| e["kind"] == "done"), "{:?}", run.calls());
+    let events = run.events();
+    let burst = events.iter().filter(|e| **e == "OFFERS").count() + events.iter().filter(|e| **e == "UPDATE").count();
+    assert!(burst >= 100, "the burst reached it: {events:?}");
+}
