@@ -40,6 +40,12 @@ impl RealMaster {
     /// Installs (once), starts and waits for a master with two agents;
     /// panics with the reason and the log's last errors when it cannot.
     pub fn start() -> RealMaster {
+        RealMaster::start_with(&[])
+    }
+
+    /// [`start`](Self::start) with master flags as `MESOS_*` variables
+    /// (`("MESOS_OFFER_TIMEOUT", "3secs")`).
+    pub fn start_with(flags: &[(&str, &str)]) -> RealMaster {
         install();
         static RUN: AtomicU32 = AtomicU32::new(0);
         let run = RUN.fetch_add(1, Ordering::Relaxed);
@@ -47,7 +53,9 @@ impl RealMaster {
         let _ = std::fs::remove_dir_all(&dir);
         let mut attempts = 0;
         let (started, port) = loop {
-            let options = cluster::Options { port: free_port(), dir: dir.clone(), executor: executor(), agents: None };
+            let flags = flags.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+            let options =
+                cluster::Options { port: free_port(), dir: dir.clone(), executor: executor(), agents: None, flags };
             match cluster::start(&root(), &options) {
                 Ok(started) => break (started, options.port),
                 // The port was free a moment ago: someone else took it.

@@ -50,6 +50,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
                 dir: PathBuf::from(need("dir")?),
                 executor: get("executor").map(PathBuf::from),
                 agents: get("agents").map(str::parse).transpose().context("--agents: not a number")?,
+                flags: Vec::new(),
             };
             let started = cluster::start(root, &options)?;
             println!("{}", started.child.id());

@@ -111,6 +111,22 @@ enum Command {
         /// Connections served at once; one more is answered 503 and closed.
         #[arg(long, default_value_t = sim::Options::default().max_connections)]
         max_connections: usize,
+        /// Misbehave on purpose (repeatable): NAME[:PARAM=VALUE,...]. Every fault takes at=SECONDS
+        /// (after the start), and those that last for=SECONDS. duplicate-update[:delay=S] sends every acknowledged
+        /// status update once more, same uuid; stale-instance (at=3) fails every framework over to
+        /// another instance of itself; leader-change[:location=relative|absolute|pathless] (at=3)
+        /// moves the leadership to a second address, the first answering 307 there; not-ready[:answer=all|404|no-leader|recovering] (for=6)
+        /// answers 404, then 503 No leader elected, then 503 Master has not finished recovery;
+        /// partition (at=2,for=60) silences the open event streams, connections kept;
+        /// burst[:events=300] (at=3) sends each framework that many events at once;
+        /// rescind[:timeout=5] rescinds offers after an offer timeout; lose-update loses each
+        /// task launched before its first update; rechunk[:pieces=N] splits each record across N
+        /// HTTP chunks at seeded-random offsets, its size line cut in two;
+        /// failover-timeout[:timeout=0] (at=3) cuts every framework's connection and removes it
+        /// after the timeout; crash (at=3,for=6) cuts every stream, is not ready for a while, and
+        /// comes back with a new id. See docs/faults.md.
+        #[arg(long = "fault", value_name = "SPEC")]
+        faults: Vec<String>,
     },
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
@@ -172,7 +188,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname) = match cli.command {
+    let (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults) = match cli.command {
         Command::Sim {
             listen,
             agents,
@@ -186,9 +202,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_body,
             request_timeout,
             max_connections,
+            faults,
         } => {
             let options = sim::Options { stream_backlog, max_body, request_timeout, max_connections };
-            (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname)
+            let faults = faults.iter().map(|spec| sim::faults::Fault::parse(spec)).collect::<Result<Vec<_>, _>>()?;
+            (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
         Command::Diff { rebind_master_ids, a, b } => {
@@ -226,7 +244,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     let seed = seed.unwrap_or_else(sim::ids::fresh_seed);
-    let config = Config { agents, cpus, mem, heartbeat, seed, record, hostname, ..Config::default() };
+    let fault_specs: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    let config = Config { agents, cpus, mem, heartbeat, seed, record, hostname, faults, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let listener =
@@ -237,6 +256,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             handle.with_master(|m| m.id().to_owned()),
             handle.local_addr()
         );
+        for fault in &fault_specs {
+            eprintln!("mesos-replay sim: fault {fault}");
+        }
+        if let Some(other) = handle.with_master(|m| m.successor()) {
+            eprintln!("mesos-replay sim: leader-change: the other master listens on {other}");
+        }
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         // Dropping the handle ends the recorded sessions.
         drop(handle);

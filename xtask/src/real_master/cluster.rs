@@ -93,6 +93,9 @@ pub struct Options {
     pub executor: Option<PathBuf>,
     /// The number of agents; `MESOS_NUM_SLAVES`, else 2, when `None`.
     pub agents: Option<u32>,
+    /// Flags as `MESOS_*` variables, over the defaults and the environment
+    /// (`("MESOS_OFFER_TIMEOUT", "3secs")`).
+    pub flags: Vec<(String, String)>,
 }
 
 /// A started master, ready: `/version` answered and every agent activated.
@@ -193,6 +196,9 @@ pub fn start(root: &Path, options: &Options) -> Result<Started> {
         if std::env::var_os(name).is_none() {
             command.env(name, value);
         }
+    }
+    for (name, value) in &options.flags {
+        command.env(name, value);
     }
     let work_dir = match std::env::var_os("MESOS_WORK_DIR") {
         Some(w) => dir.join(w),

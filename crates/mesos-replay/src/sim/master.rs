@@ -45,6 +45,7 @@ use mesos_codec::v1::{
 use prost::Message;
 
 use super::allocator::{Allocator, DEFAULT_REFUSE_SECONDS, Offerable};
+use super::faults::{Fault, Faults, Kind, Location, NotReady, NotReadyAnswer};
 use super::ids::{Rng, UuidKind, uuid_bytes, uuid_string};
 use super::picojson;
 use super::resources::{Resources, Role};
@@ -108,6 +109,8 @@ pub struct Config {
     /// Where to write what the server served as session files, one per
     /// framework (`--record`); the server's business, not the master's.
     pub record: Option<std::path::PathBuf>,
+    /// The faults to show (`--fault`, [`super::faults`]).
+    pub faults: Vec<Fault>,
 }
 
 impl Default for Config {
@@ -128,6 +131,7 @@ impl Default for Config {
             hostname: None,
             start_time: None,
             record: None,
+            faults: Vec::new(),
         }
     }
 }
@@ -212,6 +216,8 @@ struct PendingOffer {
     agent: usize,
     /// Allocated to the offer's role.
     resources: Resources,
+    /// When a `rescind` fault rescinds it (its offer timeout).
+    rescind_at: Option<Duration>,
 }
 
 /// How a task's command ends by itself, as the command executor reports it.
@@ -305,6 +311,42 @@ pub struct Master {
     next_framework: u64,
     next_allocation: Duration,
     rng: Rng,
+    faults: Faults,
+    /// Each `partition` fault's state, by its place in `faults`.
+    partitions: Vec<Partition>,
+    /// Pushes held back by a partition, in order.
+    held: Vec<Push>,
+    /// Acknowledged updates a `duplicate-update` fault sends again: when,
+    /// to which framework.
+    duplicates: VecDeque<(Duration, usize, TaskStatus)>,
+    /// Streams whose connections a fault cut, for the server to drop.
+    cuts: Vec<StreamKey>,
+    /// How many times the master crashed (`crash`): its id's number.
+    generation: u64,
+    /// It crashed since the server last asked ([`Master::take_crash`]).
+    crashed: bool,
+    /// The other master's address (`leader-change`), and whether it leads.
+    successor: Option<std::net::SocketAddr>,
+    moved: Option<Location>,
+}
+
+/// Where a fault that starts something (`partition`, `stale-instance`,
+/// `failover-timeout`) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Partition {
+    /// Not started (or not such a fault).
+    Pending,
+    /// Started: the streams below this key (those open when it started)
+    /// are silent.
+    On(u64),
+    /// Over.
+    Done,
+}
+
+fn push_stream(push: &Push) -> StreamKey {
+    match push {
+        Push::Record { stream, .. } | Push::Close { stream } => *stream,
+    }
 }
 
 fn call_type_name(call: &Call) -> &'static str {
@@ -386,6 +428,8 @@ impl Master {
             .collect();
         let next_allocation = allocator.interval();
         let rng = Rng::new(config.seed);
+        let faults = Faults::new(config.faults.clone(), config.seed);
+        let partitions = vec![Partition::Pending; faults.list.len()];
         Master {
             config,
             master_id,
@@ -404,6 +448,15 @@ impl Master {
             next_framework: 0,
             next_allocation,
             rng,
+            faults,
+            partitions,
+            held: Vec::new(),
+            duplicates: VecDeque::new(),
+            cuts: Vec::new(),
+            generation: 0,
+            crashed: false,
+            successor: None,
+            moved: None,
         }
     }
 
@@ -450,6 +503,14 @@ impl Master {
     /// Handles one `POST /api/v1/scheduler` request, checked in the master's
     /// order, at time `now`.
     pub fn handle_call(&mut self, request: &Request<'_>, now: Duration, pushes: &mut Vec<Push>) -> Answer {
+        let from = pushes.len();
+        self.fault_tick(now, pushes);
+        let answer = self.call(request, now, pushes);
+        self.hold(from, pushes);
+        answer
+    }
+
+    fn call(&mut self, request: &Request<'_>, now: Duration, pushes: &mut Vec<Push>) -> Answer {
         if request.method != "POST" {
             // libprocess `MethodNotAllowed::constructBody`
             // (3rdparty/libprocess/include/process/http.hpp).
@@ -587,26 +648,372 @@ impl Master {
     /// its failover timeout starts. What it held is offered again at the
     /// next allocation.
     pub fn stream_closed(&mut self, stream: StreamKey, now: Duration, pushes: &mut Vec<Push>) {
+        // What a partition held for it goes nowhere now.
+        self.held.retain(|p| push_stream(p) != stream);
         let Some(fw) = self.frameworks.iter().position(|f| f.subscription.as_ref().is_some_and(|s| s.key == stream))
         else {
             return;
         };
+        self.disconnect(fw, now);
+        self.handle_timeout(now, pushes);
+    }
+
+    /// The framework is disconnected: its failover timeout starts (a
+    /// `failover-timeout` fault's, while it lasts), it is deactivated, its
+    /// offers go back.
+    fn disconnect(&mut self, fw: usize, now: Duration) {
+        let forced = self.faults.find(now, |k| match k {
+            Kind::FailoverTimeout { timeout } => Some(*timeout),
+            _ => None,
+        });
         let f = &mut self.frameworks[fw];
         f.subscription = None;
         let timeout = f.info.failover_timeout.unwrap_or(0.0);
         // An infinite (or too large) timeout never expires.
         let timeout =
             if timeout > 0.0 { Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX) } else { Duration::ZERO };
-        f.failover_at = Some(now.saturating_add(timeout));
+        f.failover_at = Some(now.saturating_add(forced.unwrap_or(timeout)));
         self.allocator.deactivate_framework(fw);
         self.discard_offers(fw, now);
-        self.handle_timeout(now, pushes);
+    }
+
+    /// The master crashes (`crash`) and a new one takes over: every
+    /// framework's stream is cut (the server drops the operator API's too,
+    /// [`Master::take_crash`]); the new master has a new id, knows the
+    /// agents and their tasks (they re-register with it), and no offers;
+    /// the frameworks are disconnected until they subscribe again, with no
+    /// failover timeout running (it has not heard of them).
+    fn crash(&mut self, now: Duration) {
+        tracing::info!("fault: the master crashes");
+        self.generation += 1;
+        self.master_id = uuid_string(&uuid_bytes(self.config.seed, UuidKind::Master, self.generation));
+        for fw in 0..self.frameworks.len() {
+            if self.frameworks[fw].removed {
+                continue;
+            }
+            if let Some(sub) = self.frameworks[fw].subscription.take() {
+                self.cuts.push(sub.key);
+                self.allocator.deactivate_framework(fw);
+            }
+            self.frameworks[fw].failover_at = None;
+            self.discard_offers(fw, now);
+        }
+        self.held.clear();
+        self.duplicates.clear();
+        self.crashed = true;
+    }
+
+    /// The address of the other master a `leader-change` fault moves the
+    /// leadership to (the server's second listener).
+    pub fn set_successor(&mut self, addr: std::net::SocketAddr) {
+        self.successor = Some(addr);
+    }
+
+    /// The other master's address (`leader-change`), if there is one.
+    pub fn successor(&self) -> Option<std::net::SocketAddr> {
+        self.successor
+    }
+
+    /// Where a request that reached the master at its first address
+    /// (`at_successor`: at the other) is redirected (`leader-change`): the
+    /// leader's host, port and the form of the `Location`; `None`: it is
+    /// the leader there.
+    pub fn redirect(&self, at_successor: bool, now: Duration) -> Option<(String, u16, Location)> {
+        let successor = self.successor?;
+        match self.moved {
+            Some(location) if !at_successor => Some((self.hostname.clone(), successor.port(), location)),
+            Some(_) => None,
+            None if at_successor => {
+                let location = self.faults.list.iter().find_map(|f| match f.kind {
+                    Kind::LeaderChange { location } if now < f.at => Some(location),
+                    _ => None,
+                })?;
+                Some((self.hostname.clone(), self.config.address.port(), location))
+            }
+            None => None,
+        }
+    }
+
+    /// The leadership moves to the other master (`leader-change`): as a
+    /// crash of this one (every stream cut, a new id, no offers, the
+    /// frameworks disconnected), the new leader at the other address.
+    fn leader_change(&mut self, location: Location, now: Duration) {
+        let Some(successor) = self.successor else { return };
+        tracing::info!(%successor, "fault: the leadership moves");
+        self.crash(now);
+        self.config.address = successor;
+        self.moved = Some(location);
+    }
+
+    /// Whether the master crashed (`crash`) since the last call: the
+    /// server then drops every stream it has, the operator API's too.
+    pub fn take_crash(&mut self) -> bool {
+        std::mem::take(&mut self.crashed)
+    }
+
+    /// The streams whose connections a fault cut since the last call
+    /// (`failover-timeout`): the server drops them without their last
+    /// chunk. The master already counts their frameworks disconnected.
+    pub fn take_cuts(&mut self) -> Vec<StreamKey> {
+        std::mem::take(&mut self.cuts)
+    }
+
+    /// At least `events` events for the framework at once (`burst`), each
+    /// one a master may send: round after round, each outstanding offer of
+    /// the framework rescinded and all of them offered again at once in one
+    /// OFFERS under new ids (as an offer timeout and the next allocation
+    /// would, faster than real time), then the reconciliation update of
+    /// each of its tasks (as an implicit RECONCILE is answered). A
+    /// framework with neither offers nor tasks gets nothing.
+    fn burst(&mut self, fw: usize, events: usize, now: Duration, pushes: &mut Vec<Push>) {
+        let mut sent = 0;
+        while sent < events {
+            let Some(sub) = &self.frameworks[fw].subscription else { return };
+            let (key, content_type) = (sub.key, sub.content_type);
+            let mut round = 0;
+            let keys: Vec<u64> = self.offers.iter().filter(|(_, o)| o.framework == fw).map(|(k, _)| *k).collect();
+            let mut again = Vec::new();
+            for old in keys {
+                let Some(o) = self.offers.remove(&old) else { continue };
+                let event = Event {
+                    r#type: Some(event::Type::Rescind as i32),
+                    rescind: Some(event::Rescind { offer_id: OfferId { value: o.id.clone() } }),
+                    ..Default::default()
+                };
+                pushes.push(Push::Record { stream: key, record: frame(&event, content_type) });
+                round += 1;
+                again.push(o);
+            }
+            if !again.is_empty() {
+                let mut offers = Vec::with_capacity(again.len());
+                for o in again {
+                    let n = self.next_offer;
+                    self.next_offer += 1;
+                    let id = format!("{}-O{n}", self.master_id);
+                    let role = o.resources.iter().find_map(|r| r.role).unwrap_or(0);
+                    offers.push(self.offer_proto(&id, fw, o.agent, role, &o.resources));
+                    self.offers.insert(n, PendingOffer { id, ..o });
+                }
+                let event = Event {
+                    r#type: Some(event::Type::Offers as i32),
+                    offers: Some(event::Offers { offers }),
+                    ..Default::default()
+                };
+                pushes.push(Push::Record { stream: key, record: frame(&event, content_type) });
+                round += 1;
+            }
+            let tasks = self.frameworks[fw].tasks.len();
+            if tasks > 0 {
+                self.reconcile(fw, &[], now, pushes);
+                round += tasks;
+            }
+            if round == 0 {
+                return;
+            }
+            sent += round;
+        }
+    }
+
+    /// Another instance of the framework subscribes with its id, from a
+    /// connection that is not the framework's (`stale-instance`): the
+    /// framework's stream learns it failed over and ends, its offers go
+    /// back; what the master sends the new instance goes nowhere.
+    fn stale_instance(&mut self, fw: usize, now: Duration, pushes: &mut Vec<Push>) {
+        let key = StreamKey(self.next_stream);
+        self.next_stream += 1;
+        let stream_id = uuid_string(&uuid_bytes(self.config.seed, UuidKind::Stream, key.0));
+        let heartbeat = self.config.heartbeat.max(Duration::from_millis(1));
+        let f = &mut self.frameworks[fw];
+        let Some(old) = f.subscription.take() else { return };
+        let content_type = old.content_type;
+        f.subscription = Some(Subscription { key, stream_id, content_type, next_heartbeat: now + heartbeat });
+        let error = Event {
+            r#type: Some(event::Type::Error as i32),
+            error: Some(event::Error { message: "Framework failed over".into() }),
+            ..Default::default()
+        };
+        pushes.push(Push::Record { stream: old.key, record: frame(&error, old.content_type) });
+        pushes.push(Push::Close { stream: old.key });
+        self.discard_offers(fw, now);
+    }
+
+    // ----- faults -----
+
+    /// Whether the master is not ready at `now` (a `not-ready` fault), and
+    /// how: the server answers for it (`docs/faults.md`).
+    pub fn not_ready(&self, now: Duration) -> Option<NotReady> {
+        self.faults.list.iter().filter(|f| f.active(now)).find_map(|f| match f.kind {
+            // A master restarting: its process starts, is elected, recovers.
+            Kind::Crash => {
+                let third = f.duration.map_or(Duration::from_secs(2), |d| d / 3).max(Duration::from_nanos(1));
+                Some(match (now - f.at).as_nanos() / third.as_nanos() {
+                    0 => NotReady::NotFound,
+                    1 => NotReady::NoLeader,
+                    _ => NotReady::Recovering,
+                })
+            }
+            Kind::NotReady { answer } => Some(match answer {
+                NotReadyAnswer::NotFound => NotReady::NotFound,
+                NotReadyAnswer::NoLeader => NotReady::NoLeader,
+                NotReadyAnswer::Recovering => NotReady::Recovering,
+                NotReadyAnswer::All => {
+                    // A third of the window each; for ever: 2 s each, then
+                    // recovering.
+                    let third = f.duration.map_or(Duration::from_secs(2), |d| d / 3).max(Duration::from_nanos(1));
+                    match (now - f.at).as_nanos() / third.as_nanos() {
+                        0 => NotReady::NotFound,
+                        1 => NotReady::NoLeader,
+                        _ => NotReady::Recovering,
+                    }
+                }
+            }),
+            _ => None,
+        })
+    }
+
+    /// Where to cut a framed record of a framework's stream into HTTP
+    /// chunks at `now` (a `rechunk` fault; empty: one chunk). The server
+    /// asks once per record it writes, in order, so the cuts are the same
+    /// for the same seed and calls.
+    pub fn chunk_cuts(&mut self, record: &[u8], now: Duration) -> Vec<usize> {
+        self.faults.cuts(record, now)
+    }
+
+    /// Partitions that start or end at `now`: one that starts silences the
+    /// streams open now; one that ends lets through what it held (for the
+    /// streams no other partition holds).
+    fn fault_tick(&mut self, now: Duration, pushes: &mut Vec<Push>) {
+        let mut ended = false;
+        let mut starting = Vec::new();
+        for (n, fault) in self.faults.list.iter().enumerate() {
+            if matches!(
+                fault.kind,
+                Kind::StaleInstance
+                    | Kind::FailoverTimeout { .. }
+                    | Kind::Burst { .. }
+                    | Kind::Crash
+                    | Kind::LeaderChange { .. }
+            ) {
+                if self.partitions[n] == Partition::Pending && now >= fault.at {
+                    self.partitions[n] = Partition::Done;
+                    starting.push(fault.kind.clone());
+                }
+                continue;
+            }
+            if fault.kind != Kind::Partition {
+                continue;
+            }
+            match self.partitions[n] {
+                Partition::Pending if fault.active(now) => {
+                    self.partitions[n] = Partition::On(self.next_stream);
+                    tracing::info!(streams = self.next_stream, "fault: partition starts");
+                }
+                Partition::Pending | Partition::On(_) if fault.end().is_some_and(|end| now >= end) => {
+                    self.partitions[n] = Partition::Done;
+                    ended = true;
+                    tracing::info!("fault: partition ends");
+                }
+                _ => {}
+            }
+        }
+        for kind in starting {
+            if kind == Kind::Crash {
+                self.crash(now);
+                continue;
+            }
+            if let Kind::LeaderChange { location } = kind {
+                self.leader_change(location, now);
+                continue;
+            }
+            let subscribed: Vec<(usize, StreamKey)> = self
+                .frameworks
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.removed)
+                .filter_map(|(n, f)| f.subscription.as_ref().map(|s| (n, s.key)))
+                .collect();
+            for (fw, key) in subscribed {
+                if let Kind::Burst { events } = kind {
+                    tracing::info!(framework = %self.frameworks[fw].id, events, "fault: a burst");
+                    self.burst(fw, events, now, pushes);
+                } else if kind == Kind::StaleInstance {
+                    tracing::info!(framework = %self.frameworks[fw].id, "fault: another instance subscribes");
+                    self.stale_instance(fw, now, pushes);
+                } else {
+                    tracing::info!(framework = %self.frameworks[fw].id, "fault: its connection is cut");
+                    self.held.retain(|p| push_stream(p) != key);
+                    self.cuts.push(key);
+                    self.disconnect(fw, now);
+                }
+            }
+        }
+        if ended {
+            let held = std::mem::take(&mut self.held);
+            for push in held {
+                if self.silenced(push_stream(&push)) {
+                    self.held.push(push);
+                } else {
+                    pushes.push(push);
+                }
+            }
+        }
+    }
+
+    /// Whether a partition silences `stream` now.
+    fn silenced(&self, stream: StreamKey) -> bool {
+        self.partitions.iter().any(|p| matches!(p, Partition::On(below) if stream.0 < *below))
+    }
+
+    /// Holds back what `pushes[from..]` has for silenced streams.
+    fn hold(&mut self, from: usize, pushes: &mut Vec<Push>) {
+        if !self.partitions.iter().any(|p| matches!(p, Partition::On(_))) || from >= pushes.len() {
+            return;
+        }
+        let tail = pushes.split_off(from);
+        for push in tail {
+            if self.silenced(push_stream(&push)) {
+                self.held.push(push);
+            } else {
+                pushes.push(push);
+            }
+        }
     }
 
     /// When the master next needs [`handle_timeout`](Self::handle_timeout).
     pub fn poll_timeout(&self) -> Option<Duration> {
         let mut next = self.next_allocation;
         let mut consider = |t: Duration| next = next.min(t);
+        for (fault, state) in self.faults.list.iter().zip(&self.partitions) {
+            match state {
+                Partition::Pending
+                    if matches!(
+                        fault.kind,
+                        Kind::Partition
+                            | Kind::StaleInstance
+                            | Kind::FailoverTimeout { .. }
+                            | Kind::Burst { .. }
+                            | Kind::Crash
+                            | Kind::LeaderChange { .. }
+                    ) =>
+                {
+                    consider(fault.at)
+                }
+                Partition::On(_) => {
+                    if let Some(end) = fault.end() {
+                        consider(end);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((t, _, _)) = self.duplicates.front() {
+            consider(*t);
+        }
+        for o in self.offers.values() {
+            if let Some(t) = o.rescind_at {
+                consider(t);
+            }
+        }
         for f in self.frameworks.iter().filter(|f| !f.removed) {
             if let Some(t) = f.failover_at {
                 consider(t);
@@ -630,6 +1037,34 @@ impl Master {
     /// commands that end, the agents' status update retries, heartbeats,
     /// then the periodic allocation.
     pub fn handle_timeout(&mut self, now: Duration, pushes: &mut Vec<Push>) {
+        let from = pushes.len();
+        self.fault_tick(now, pushes);
+        self.timeout(now, pushes);
+        self.hold(from, pushes);
+    }
+
+    fn timeout(&mut self, now: Duration, pushes: &mut Vec<Push>) {
+        while self.duplicates.front().is_some_and(|(t, _, _)| *t <= now) {
+            if let Some((_, fw, status)) = self.duplicates.pop_front() {
+                self.send_once(fw, status, pushes);
+            }
+        }
+        // `Master::offerTimeout` (a `rescind` fault's `--offer_timeout`):
+        // RESCIND, the resources back unfiltered.
+        let due: Vec<u64> =
+            self.offers.iter().filter(|(_, o)| o.rescind_at.is_some_and(|t| t <= now)).map(|(k, _)| *k).collect();
+        for key in due {
+            let Some(o) = self.offers.remove(&key) else { continue };
+            if let Some(sub) = &self.frameworks[o.framework].subscription {
+                let event = Event {
+                    r#type: Some(event::Type::Rescind as i32),
+                    rescind: Some(event::Rescind { offer_id: OfferId { value: o.id.clone() } }),
+                    ..Default::default()
+                };
+                pushes.push(Push::Record { stream: sub.key, record: frame(&event, sub.content_type) });
+            }
+            self.allocator.recover(o.framework, o.agent, &o.resources, None, now);
+        }
         for fw in 0..self.frameworks.len() {
             if self.frameworks[fw].removed {
                 continue;
@@ -892,6 +1327,16 @@ impl Master {
         // The agent runs them: each task's executor reports TASK_STARTING,
         // then TASK_RUNNING.
         for id in launched {
+            if self.faults.find(now, |k| (*k == Kind::LoseUpdate).then_some(())).is_some() {
+                // A `lose-update` fault: the agent lost the task before
+                // its first update (it crashed, and came back without
+                // it); nobody knows it any more.
+                if let Some(task) = self.frameworks[fw].tasks.remove(&id) {
+                    tracing::info!(task = %id, "fault: its agent lost the task");
+                    self.allocator.recover(fw, task.agent, &task.resources, None, now);
+                }
+                continue;
+            }
             self.executor_update(fw, &id, TaskState::TaskStarting, None, now, pushes);
             self.executor_update(fw, &id, TaskState::TaskRunning, None, now, pushes);
         }
@@ -1078,8 +1523,26 @@ impl Master {
             // acknowledgement".
             return;
         }
-        let acked = task.updates.pop_front().map(|u| u.state());
+        let acked = task.updates.pop_front();
         task.retry_at = None;
+        // A `duplicate-update` fault: the agent sends it once more.
+        if let Some(status) = &acked
+            && let Some(delay) = self.faults.find(now, |k| match k {
+                Kind::DuplicateUpdate { delay } => Some(*delay),
+                _ => None,
+            })
+        {
+            if delay.is_zero() {
+                self.send_once(fw, status.clone(), pushes);
+            } else {
+                let at = now.saturating_add(delay);
+                // Kept in time order.
+                let place = self.duplicates.partition_point(|(t, _, _)| *t <= at);
+                self.duplicates.insert(place, (at, fw, status.clone()));
+            }
+        }
+        let acked = acked.map(|u| u.state());
+        let Some(task) = self.frameworks[fw].tasks.get_mut(task_id) else { return };
         if acked.is_some_and(is_terminal) {
             // The master forgets a task once its terminal update is
             // acknowledged.
@@ -1321,7 +1784,17 @@ impl Master {
                 self.next_offer += 1;
                 let id = format!("{}-O{key}", self.master_id);
                 offers.push(self.offer_proto(&id, fw, o.agent, o.role, &o.resources));
-                self.offers.insert(key, PendingOffer { id, framework: fw, agent: o.agent, resources: o.resources });
+                let rescind_at = self
+                    .faults
+                    .find(now, |k| match k {
+                        Kind::Rescind { timeout } => Some(*timeout),
+                        _ => None,
+                    })
+                    .map(|timeout| now.saturating_add(timeout));
+                self.offers.insert(
+                    key,
+                    PendingOffer { id, framework: fw, agent: o.agent, resources: o.resources, rescind_at },
+                );
             }
             let Some(sub) = &self.frameworks[fw].subscription else { continue };
             let event = Event {

@@ -10,6 +10,7 @@
 //!   `/master/state`, `/metrics/snapshot`, ...); `history`: what those
 //!   need that the master does not keep; `operator`: the operator API
 //!   (`/api/v1`) and its event stream, from the same picture.
+//! - [`faults`]: the faults `--fault` asks for, inputs to the master.
 //! - [`allocator`]: the hierarchical allocator and its DRF sorters.
 //! - [`resources`]: the cluster's resources and their arithmetic.
 //! - [`ids`]: deterministic ids and random choices derived from the seed.
@@ -18,6 +19,7 @@
 
 pub mod allocator;
 mod endpoints;
+pub mod faults;
 mod history;
 mod http;
 pub mod ids;

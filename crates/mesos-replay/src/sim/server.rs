@@ -99,10 +99,17 @@ pub const DEFAULT_STREAM_BACKLOG: usize = 64 << 20;
 /// The most bytes of a stream's chunks gathered for one write.
 const WRITE_BATCH: usize = 64 << 10;
 
+/// The pause between the pieces of a re-chunked record (`rechunk`), so
+/// that each leaves in its own TCP segment and a client reads it on its
+/// own. Real time, whatever the clock: it changes when bytes arrive, never
+/// which.
+const PIECE_GAP: Duration = Duration::from_millis(5);
+
 /// What a connection's writer gets from a stream.
 enum StreamMsg {
-    /// One framed RecordIO record: one chunk.
-    Record(Bytes),
+    /// One framed RecordIO record: one chunk, or (a `rechunk` fault) one
+    /// chunk per piece between these cuts.
+    Record(Bytes, Vec<usize>),
     /// The stream ends: the last chunk.
     End,
 }
@@ -197,9 +204,12 @@ impl State {
                         continue;
                     }
                     tx.backlog.queued.fetch_add(record.len(), Ordering::AcqRel);
+                    // A `rechunk` fault: the master says where to cut.
+                    let cuts = self.master.chunk_cuts(&record, now);
+                    let Some(tx) = self.streams.get(&stream) else { continue };
                     // A receiver that is gone is a closed connection; its
                     // writer's end tells the master.
-                    if tx.tx.send(StreamMsg::Record(record.clone())).is_ok() {
+                    if tx.tx.send(StreamMsg::Record(record.clone(), cuts)).is_ok() {
                         self.records_sent += 1;
                         self.history.record(&self.master, stream, &record);
                         if let Some(recorder) = &mut self.recorder {
@@ -225,6 +235,25 @@ impl State {
                         recorder.close(now, stream, Party::Master, reason);
                     }
                 }
+            }
+        }
+        // Connections a fault cut: dropped without their last chunk (all
+        // of them when the master crashed).
+        let mut cuts = self.master.take_cuts();
+        if self.master.take_crash() {
+            let operator: Vec<StreamKey> = self.streams.keys().filter(|k| self.operator.owns(**k)).copied().collect();
+            for key in operator {
+                self.operator.closed(key);
+                cuts.push(key);
+            }
+        }
+        for stream in cuts {
+            if let Some(tx) = self.streams.remove(&stream) {
+                tx.backlog.aborted.store(true, Ordering::Release);
+                tx.backlog.abort.notify_one();
+            }
+            if let Some(recorder) = &mut self.recorder {
+                recorder.close(now, stream, Party::Master, "cut (fault)");
             }
         }
         if self.master.removed_frameworks() != self.history.completed.len() {
@@ -271,7 +300,7 @@ impl State {
                         continue;
                     }
                     tx.backlog.queued.fetch_add(record.len(), Ordering::AcqRel);
-                    if tx.tx.send(StreamMsg::Record(record)).is_ok() {
+                    if tx.tx.send(StreamMsg::Record(record, Vec::new())).is_ok() {
                         self.records_sent += 1;
                     }
                 }
@@ -421,13 +450,27 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
     }
     let start_wall = config.start_time.unwrap_or(Duration::from_secs(DEFAULT_START_SECONDS)).as_secs_f64();
     let heartbeat = config.heartbeat;
+    // A `leader-change` fault needs the other master: a second address.
+    let successor = if config.faults.iter().any(|f| matches!(f.kind, super::faults::Kind::LeaderChange { .. })) {
+        let std_listener = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))?;
+        std_listener.set_nonblocking(true)?;
+        Some(TcpListener::from_std(std_listener)?)
+    } else {
+        None
+    };
     let recorder = match &config.record {
         Some(dir) => Some(Recorder::new(dir, format!("http://{addr}"))?),
         None => None,
     };
+    let mut master = Master::new(config);
+    if let Some(other) = &successor {
+        let other = other.local_addr()?;
+        tracing::info!("leader-change: the other master listens on {other}");
+        master.set_successor(other);
+    }
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
-            master: Master::new(config),
+            master,
             streams: HashMap::new(),
             virtual_now: Duration::ZERO,
             records_sent: 0,
@@ -448,9 +491,23 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
         open: std::sync::atomic::AtomicUsize::new(0),
     });
     let mut tasks = Vec::new();
-    let accept_shared = shared.clone();
-    tasks.push(tokio::spawn(async move {
-        let mut conns = 0u64;
+    tasks.push(tokio::spawn(accept(listener, shared.clone(), false)));
+    if let Some(other) = successor {
+        tasks.push(tokio::spawn(accept(other, shared.clone(), true)));
+    }
+    if clock == Clock::Real {
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move { drive(shared).await }));
+    }
+    Ok(SimHandle { shared, addr, tasks })
+}
+
+/// Accepts connections on `listener` (`successor`: the other master's
+/// address of a `leader-change` fault) and serves each in a task.
+async fn accept(listener: TcpListener, accept_shared: Arc<Shared>, successor: bool) {
+    // The other address's connections are numbered apart.
+    let mut conns = if successor { 1u64 << 32 } else { 0 };
+    {
         loop {
             let (stream, peer) = match listener.accept().await {
                 Ok(conn) => conn,
@@ -468,7 +525,7 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
             }
             shared.open.fetch_add(1, Ordering::Relaxed);
             conns += 1;
-            let conn = Connection { shared: shared.clone(), id: conns, streams: Vec::new() };
+            let conn = Connection { shared: shared.clone(), id: conns, streams: Vec::new(), successor };
             tokio::spawn(async move {
                 let (rd, wr) = stream.into_split();
                 if let Err(e) = conn.run(rd, wr).await {
@@ -477,12 +534,7 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
                 shared.open.fetch_sub(1, Ordering::Relaxed);
             });
         }
-    }));
-    if clock == Clock::Real {
-        let shared = shared.clone();
-        tasks.push(tokio::spawn(async move { drive(shared).await }));
     }
-    Ok(SimHandle { shared, addr, tasks })
 }
 
 /// One connection over `--max-connections`: answered `503` and closed.
@@ -562,6 +614,8 @@ struct Connection {
     id: u64,
     /// The streams opened on it and not ended yet.
     streams: Vec<StreamKey>,
+    /// Accepted at the other master's address (`leader-change`).
+    successor: bool,
 }
 
 impl Drop for Connection {
@@ -685,6 +739,12 @@ impl Connection {
         // last chunk is among them.
         let mut out: Option<(Vec<u8>, usize)> = None;
         let mut ending = false;
+        // The pieces of a re-chunked record still to write, each after a
+        // pause, so that each comes in its own TCP segment.
+        let mut later: VecDeque<Vec<u8>> = VecDeque::new();
+        let pause = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(pause);
+        let mut paused = false;
         loop {
             if backlog.aborted.load(Ordering::Acquire) {
                 return Ok(StreamEnd::Gone);
@@ -708,18 +768,46 @@ impl Connection {
                         *at += n;
                         if *at == bytes.len() {
                             out = None;
-                            if ending {
+                            if !later.is_empty() {
+                                pause.as_mut().reset(Instant::now() + PIECE_GAP);
+                                paused = true;
+                            } else if ending {
                                 return Ok(StreamEnd::Ended);
                             }
                         }
                     }
                 }
-                msg = rx.recv(), if out.is_none() => {
+                _ = &mut pause, if paused => {
+                    paused = false;
+                    out = later.pop_front().map(|piece| (piece, 0));
+                }
+                msg = rx.recv(), if out.is_none() && !paused && later.is_empty() => {
                     let mut bytes = Vec::new();
                     let mut next = msg;
                     loop {
                         match next {
-                            Some(StreamMsg::Record(record)) => {
+                            Some(StreamMsg::Record(record, cuts)) if !cuts.is_empty() => {
+                                backlog.queued.fetch_sub(record.len(), Ordering::AcqRel);
+                                // The first piece goes with what is at hand,
+                                // the others one by one.
+                                let mut start = 0;
+                                for end in cuts.into_iter().chain([record.len()]) {
+                                    let end = end.clamp(start, record.len());
+                                    if end == start {
+                                        continue;
+                                    }
+                                    let mut piece = Vec::new();
+                                    http::push_chunk(&record[start..end], &mut piece);
+                                    if start == 0 {
+                                        bytes.extend_from_slice(&piece);
+                                    } else {
+                                        later.push_back(piece);
+                                    }
+                                    start = end;
+                                }
+                                break;
+                            }
+                            Some(StreamMsg::Record(record, _)) => {
                                 backlog.queued.fetch_sub(record.len(), Ordering::AcqRel);
                                 http::push_chunk(&record, &mut bytes);
                             }
@@ -757,35 +845,50 @@ impl Connection {
         let mut stream = None;
         let clock = state.clock(now);
         let mut operator_stream = None;
-        let response = match endpoint {
-            Endpoint::Scheduler => {
-                let (response, opened) = answer(state, &request, now, &mut pushes);
-                stream = opened;
-                response
-            }
-            Endpoint::Operator => {
-                let view = state.master.view();
-                let cluster = Cluster { view: &view, history: &state.history, clock: &clock };
-                match operator::handle(&request, &cluster) {
-                    Outcome::Answer(response) => response,
-                    Outcome::Subscribe(content_type) => {
-                        let mut records = Vec::new();
-                        let key = state.operator.subscribe(content_type, &cluster, now, &mut records);
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        let backlog = Arc::new(Backlog::default());
-                        state.streams.insert(key, StreamTx { tx, backlog: backlog.clone() });
-                        operator_stream = Some((key, rx, backlog, records));
-                        Response::operator_stream(content_type.as_str())
+        let mut not_ready = state.master.not_ready(now).and_then(|how| not_ready_answer(how, endpoint));
+        // A master that is not the leader (`leader-change`) redirects what
+        // `Master::Http::redirect` redirects: `//host:port` and the
+        // request's path and query (1.11.0).
+        if not_ready.is_none()
+            && matches!(endpoint, Endpoint::Scheduler | Endpoint::Operator | Endpoint::State)
+            && let Some((host, port, location)) = state.master.redirect(self.successor, now)
+        {
+            let target = if request.target.starts_with('/') { &request.target } else { &request.path };
+            not_ready = Some(Response::redirect(location.value(&host, port, target)));
+        }
+        let response = if let Some(refused) = not_ready {
+            refused
+        } else {
+            match endpoint {
+                Endpoint::Scheduler => {
+                    let (response, opened) = answer(state, &request, now, &mut pushes);
+                    stream = opened;
+                    response
+                }
+                Endpoint::Operator => {
+                    let view = state.master.view();
+                    let cluster = Cluster { view: &view, history: &state.history, clock: &clock };
+                    match operator::handle(&request, &cluster) {
+                        Outcome::Answer(response) => response,
+                        Outcome::Subscribe(content_type) => {
+                            let mut records = Vec::new();
+                            let key = state.operator.subscribe(content_type, &cluster, now, &mut records);
+                            let (tx, rx) = mpsc::unbounded_channel();
+                            let backlog = Arc::new(Backlog::default());
+                            state.streams.insert(key, StreamTx { tx, backlog: backlog.clone() });
+                            operator_stream = Some((key, rx, backlog, records));
+                            Response::operator_stream(content_type.as_str())
+                        }
                     }
                 }
+                Endpoint::Version => endpoints::version(&request),
+                Endpoint::Health => Response::empty(200),
+                Endpoint::Redirect => endpoints::redirect(&path, &state.master.view()),
+                Endpoint::State => endpoints::state(&request, &state.master.view(), &state.history, &clock),
+                Endpoint::Metrics => endpoints::metrics(&request, &state.master.view(), &state.history, &clock),
+                Endpoint::NotFound => Response::text(404, "404 Not Found."),
+                Endpoint::BadPath => Response::text(400, "Request URL path must start with '/'"),
             }
-            Endpoint::Version => endpoints::version(&request),
-            Endpoint::Health => Response::empty(200),
-            Endpoint::Redirect => endpoints::redirect(&path, &state.master.view()),
-            Endpoint::State => endpoints::state(&request, &state.master.view(), &state.history, &clock),
-            Endpoint::Metrics => endpoints::metrics(&request, &state.master.view(), &state.history, &clock),
-            Endpoint::NotFound => Response::text(404, "404 Not Found."),
-            Endpoint::BadPath => Response::text(400, "Request URL path must start with '/'"),
         };
         let response = response.dated(shared.date(now)).compressed_for(&request);
         if let Some((key, rx, backlog, records)) = operator_stream {
@@ -813,6 +916,33 @@ impl Connection {
             }
             None => Reply::Full { bytes: head, keep_alive: request.keep_alive },
         }
+    }
+}
+
+/// What a master that is not ready (a `not-ready` fault) answers on
+/// `endpoint`, if not what a ready one does. Its texts are those of
+/// src/master/http.cpp (1.11.0): every master route checks that the
+/// master is elected first (`redirect`, which without a leader answers
+/// `ServiceUnavailable("No leader elected")`); the scheduler and operator
+/// APIs then that it recovered (`ServiceUnavailable("Master has not
+/// finished recovery")`). Before the master process exists, libprocess
+/// knows none of its routes: `NotFound()`, `404 Not Found.`. `/version`
+/// and `/metrics/snapshot` are other processes': always served.
+fn not_ready_answer(how: super::faults::NotReady, endpoint: Endpoint) -> Option<Response> {
+    use super::faults::NotReady;
+    let master_route = matches!(
+        endpoint,
+        Endpoint::Scheduler | Endpoint::Operator | Endpoint::State | Endpoint::Redirect | Endpoint::Health
+    );
+    match how {
+        NotReady::NotFound if master_route => Some(Response::text(404, "404 Not Found.")),
+        NotReady::NoLeader if master_route && endpoint != Endpoint::Health => {
+            Some(Response::text(503, "No leader elected"))
+        }
+        NotReady::Recovering if matches!(endpoint, Endpoint::Scheduler | Endpoint::Operator) => {
+            Some(Response::text(503, "Master has not finished recovery"))
+        }
+        _ => None,
     }
 }
 
