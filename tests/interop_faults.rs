@@ -3,7 +3,7 @@
 //! (`interop/python/framework.py`, see `tests/interop/mod.rs`) run against
 //! `mesos-replay sim --fault ...`, and what the library visibly does.
 
-mod interop;
+use crate::interop;
 
 use std::collections::BTreeMap;
 

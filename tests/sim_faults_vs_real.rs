@@ -13,12 +13,7 @@
 //! - `failover-timeout` against a master whose framework (with a
 //!   `failover_timeout` of 0) the test disconnects.
 
-#[path = "support/real_master.rs"]
-mod real_master;
-#[path = "support/scheduler.rs"]
-mod scheduler;
-#[path = "support/wire.rs"]
-mod wire;
+use crate::support::{real_master, scheduler, wire};
 
 use std::time::Duration;
 
@@ -58,6 +53,8 @@ fn within(what: &str, d: Duration, low: f64, high: f64) -> String {
 /// framework's `offers/rescinded` metric counts them.
 #[test]
 fn rescind_as_a_master_with_an_offer_timeout() {
+    // Windows of time are compared: one real master at a time.
+    let _turn = crate::support::ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let real = RealMaster::start_with(&[("MESOS_OFFER_TIMEOUT", "3secs")]);
     let (sim, _runtime) = sim_with(&["rescind:timeout=3"]);
     scheduler::compare_transcripts("rescind", real.addr(), sim.local_addr(), |addr| {
@@ -114,6 +111,8 @@ fn rescind_as_a_master_with_an_offer_timeout() {
 /// framework subscribing again with its id is taken back the same way.
 #[test]
 fn stale_instance_as_a_second_subscribe() {
+    // Windows of time are compared: one real master at a time.
+    let _turn = crate::support::ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let real = RealMaster::start();
     let (sim, _runtime) = sim_with(&["stale-instance:at=2"]);
     let sim_addr = sim.local_addr();
@@ -153,6 +152,8 @@ fn stale_instance_as_a_second_subscribe() {
 /// its end.
 #[test]
 fn failover_timeout_as_a_master_removing_a_framework() {
+    // Windows of time are compared: one real master at a time.
+    let _turn = crate::support::ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let real = RealMaster::start();
     let (sim, _runtime) = sim_with(&["failover-timeout:at=1"]);
     let sim_addr = sim.local_addr();

@@ -7,6 +7,7 @@
 //! `*.proptest-regressions` files next to each source file only when no
 //! `lib.rs` or `main.rs` is found above it.
 
+mod faults;
 mod golden;
 mod inspect;
 mod serve;
