@@ -28,6 +28,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::rawhead::{Capture, Heads};
+use crate::tls::Stream;
 
 /// The bodies the proxy sends and answers with.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -49,22 +50,52 @@ pub enum ForwardError {
     /// TCP connect took too long.
     #[error("connecting to the master at {0} timed out")]
     Timeout(String),
+    /// The TLS handshake with an `https://` master failed.
+    #[error("TLS handshake with the master at {authority} failed: {why}")]
+    Tls {
+        /// `host:port`.
+        authority: String,
+        /// Why.
+        why: String,
+    },
     /// The HTTP handshake or exchange failed.
     #[error("HTTP exchange with the master failed: {0}")]
     Http(#[from] hyper::Error),
 }
 
 /// The master to connect to: `--master`, or the leader a `307` named.
-#[derive(Debug)]
 pub struct Upstream {
     configured: String,
     leader: Mutex<Option<String>>,
+    /// For an `https://` master.
+    tls: Option<tokio_rustls::TlsConnector>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("configured", &self.configured)
+            .field("leader", &self.leader)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Upstream {
     /// Connecting to `authority` (`host:port`) until a `307` names a leader.
     pub fn new(authority: String) -> Upstream {
-        Upstream { configured: authority, leader: Mutex::new(None) }
+        Upstream { configured: authority, leader: Mutex::new(None), tls: None }
+    }
+
+    /// The same over TLS (an `https://` master): the server name checked
+    /// (and sent as SNI) is the host of the authority connected to.
+    pub fn with_tls(authority: String, tls: tokio_rustls::TlsConnector) -> Upstream {
+        Upstream { configured: authority, leader: Mutex::new(None), tls: Some(tls) }
+    }
+
+    /// Whether the master is reached over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Where new connections go.
@@ -94,6 +125,19 @@ impl Upstream {
             Err(_) => return Err(ForwardError::Timeout(authority)),
         };
         let _ = stream.set_nodelay(true);
+        let stream = match &self.tls {
+            None => Stream::Plain(stream),
+            Some(tls) => {
+                let name = crate::tls::server_name(&authority)
+                    .map_err(|why| ForwardError::Tls { authority: authority.clone(), why })?;
+                match tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(name, stream)).await {
+                    Ok(Ok(stream)) => Stream::Client(Box::new(stream)),
+                    Ok(Err(err)) => return Err(ForwardError::Tls { authority, why: err.to_string() }),
+                    Err(_) => return Err(ForwardError::Tls { authority, why: "timed out".to_owned() }),
+                }
+            }
+        };
+        // The capture wraps the TLS stream: it follows the HTTP inside.
         let (stream, heads) = Capture::responses(stream);
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .preserve_header_case(true)
@@ -106,7 +150,7 @@ impl Upstream {
 
 /// One upstream connection's hyper driver: the future that reads the
 /// master's responses and writes the requests.
-type UpstreamConn = Connection<TokioIo<Capture<TcpStream>>, ProxyBody>;
+type UpstreamConn = Connection<TokioIo<Capture<Stream>>, ProxyBody>;
 
 /// Who drives an upstream connection: a task of its own, except while a
 /// relay holds it on [`Lease`].
@@ -264,8 +308,9 @@ pub struct Redirect {
 
 /// Rewrites a `307`'s `Location` to go through the proxy at `proxy`
 /// (`host:port`). Both the protocol-relative forms of Mesos,
-/// `//host:port/path` and 0.28's `//host:port`, and absolute `http://` URLs
-/// are understood; anything else is left alone (`None`).
+/// `//host:port/path` and 0.28's `//host:port`, and absolute `http://` and
+/// `https://` URLs are understood (the proxy then puts its own listener's
+/// scheme in); anything else is left alone (`None`).
 ///
 /// ```
 /// use mesos_proxy::forward::rewrite_location;
@@ -280,6 +325,8 @@ pub fn rewrite_location(value: &str, proxy: &str) -> Option<Redirect> {
         ("//", rest)
     } else if let Some(rest) = value.strip_prefix("http://") {
         ("http://", rest)
+    } else if let Some(rest) = value.strip_prefix("https://") {
+        ("https://", rest)
     } else {
         return None;
     };
@@ -290,6 +337,8 @@ pub fn rewrite_location(value: &str, proxy: &str) -> Option<Redirect> {
     }
     let leader = if authority.contains(':') && !authority.ends_with(']') {
         authority.to_owned()
+    } else if prefix == "https://" {
+        format!("{authority}:443")
     } else {
         format!("{authority}:80")
     };

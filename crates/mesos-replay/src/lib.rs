@@ -13,6 +13,8 @@
 //! - [`compare`]: the field-by-field comparison with id binding that
 //!   `serve` and `diff` share; [`messages`]: message types by API path,
 //!   canonical JSON and transcoding.
+//! - [`tls`]: `--tls-cert`/`--tls-key` (and `--tls-client-ca`) for `sim`
+//!   and `serve`: TLS as the transport only.
 //!
 //! This crate depends on [`mesos_codec`] only, never on `mesos-proxy`.
 
@@ -25,3 +27,4 @@ pub mod inspect;
 pub mod messages;
 pub mod serve;
 pub mod sim;
+pub mod tls;
