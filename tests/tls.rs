@@ -472,3 +472,40 @@ fn bad_tls_files_are_errors_naming_the_file() {
     let err = bind(master, "http://localhost:1");
     assert!(err.contains("are for an https:// --master"), "{err}");
 }
+
+#[test]
+fn the_replay_serves_a_tls_framework_what_was_recorded_over_tls() {
+    let pki = Pki::new("serve");
+    let work = pki.path("curl");
+    std::fs::create_dir_all(&work).unwrap();
+    let master = mesos_proxy::TlsFiles { master_ca: Some(pki.path("ca.pem")), ..Default::default() };
+    let server = || Some(ServerTls { pki: &pki, client_ca: false });
+    let mut rig = Rig::start("serve", server(), server(), master).unwrap();
+    subscribe_decline_teardown(&format!("https://localhost:{}", rig.proxy.port()), &tls_args(&pki, false), &work);
+    let session = pki.path("recorded.session.jsonl");
+    std::fs::copy(one_session(&rig.finish()), &session).unwrap();
+
+    // `serve --tls-cert … --tls-key … --tls-client-ca …`: curl with its
+    // certificate makes the same calls and gets the recorded answers.
+    let script = mesos_replay::serve::Script::open(&session, false).unwrap();
+    let files = mesos_replay::tls::TlsFiles {
+        cert: Some(pki.path("server.pem")),
+        key: Some(pki.path("server.key")),
+        client_ca: Some(pki.path("ca.pem")),
+    };
+    let options = mesos_replay::serve::Options {
+        pace: mesos_replay::serve::Pace::Fast,
+        call_timeout: Duration::from_secs(10),
+        linger: Duration::from_millis(300),
+        ..mesos_replay::serve::Options::default()
+    };
+    let handle = rig.runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        mesos_replay::serve::spawn_tls(listener, script, options, files.acceptor().unwrap()).unwrap()
+    });
+    let base = format!("https://localhost:{}", handle.local_addr().port());
+    subscribe_decline_teardown(&base, &tls_args(&pki, true), &work);
+    let report = rig.runtime.block_on(async { tokio::time::timeout(WAIT, handle.finish()).await.unwrap() });
+    assert!(report.clean, "{}", String::from_utf8_lossy(&report.to_json()));
+    assert_eq!(report.calls_matched, 3);
+}

@@ -132,7 +132,7 @@ impl Upstream {
                     .map_err(|why| ForwardError::Tls { authority: authority.clone(), why })?;
                 match tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(name, stream)).await {
                     Ok(Ok(stream)) => Stream::Client(Box::new(stream)),
-                    Ok(Err(err)) => return Err(ForwardError::Tls { authority, why: err.to_string() }),
+                    Ok(Err(err)) => return Err(ForwardError::Tls { authority, why: tls_why(&err) }),
                     Err(_) => return Err(ForwardError::Tls { authority, why: "timed out".to_owned() }),
                 }
             }
@@ -145,6 +145,20 @@ impl Upstream {
             .await?;
         let driver = Driver::spawn(conn, authority, heads.clone());
         Ok((sender, heads, driver))
+    }
+}
+
+/// Why a handshake with the master failed, with a hint for the common
+/// mistake of a self-signed CA certificate used as the master's own.
+fn tls_why(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    if text.contains("CaUsedAsEndEntity") {
+        format!(
+            "{text} (the master's certificate is a CA certificate, as `openssl req -x509` makes by default: \
+             the master needs a certificate issued by a CA, and --master-ca that CA)"
+        )
+    } else {
+        text
     }
 }
 

@@ -21,7 +21,11 @@
 //! - [`writer`]: the session file writer task behind a bounded channel
 //!   (backpressure, and one loud error if the file cannot be written);
 //! - [`secrets`]: `Secret` values inside messages, found by the schema;
-//! - [`rawhead`]: header lines as sent (names in their case, wire order).
+//! - [`rawhead`]: header lines as sent (names in their case, wire order);
+//! - [`tls`]: TLS on both sides (`--tls-cert`/`--tls-key`/`--tls-client-ca`
+//!   for frameworks, an `https://` master with `--master-ca` and
+//!   `--master-cert`/`--master-key`; [`Recorder::bind_with_tls`]). The
+//!   capture wraps the TLS stream: what is recorded is the HTTP inside.
 //!
 //! Which paths are recorded, and the summaries of messages, are
 //! [`mesos_codec::api`]'s.
