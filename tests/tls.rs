@@ -8,6 +8,11 @@
 //! What is recorded is the HTTP inside TLS: the same session as without
 //! TLS (calls, answers, events; header lines as curl sent them, in wire
 //! order and case), only the header's `master` says `https://`.
+//!
+//! Then a real Mesos 1.11.0 master (`RealMaster`) behind a real TLS
+//! terminator, Debian's nginx started by the test (installed with apt-get
+//! when missing), which requires a client certificate: the proxy reaches it
+//! with `--master https://` and `--master-cert`/`--master-key`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,7 +89,11 @@ struct Rig {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
     out: PathBuf,
-    _sim: sim::SimHandle,
+    sim: Option<sim::SimHandle>,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 impl Rig {
@@ -96,9 +105,7 @@ impl Rig {
         proxy_tls: Option<ServerTls<'_>>,
         master: mesos_proxy::TlsFiles,
     ) -> Result<Rig, mesos_proxy::Error> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let out = std::env::temp_dir().join(format!("mesos-tape-tls-out-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
+        let runtime = runtime();
         let https = sim_tls.is_some();
         let acceptor = sim_tls.map(|tls| {
             let files = mesos_replay::tls::TlsFiles {
@@ -115,6 +122,21 @@ impl Rig {
         });
         let port = sim.local_addr().port();
         let master_url = if https { format!("https://localhost:{port}") } else { format!("http://127.0.0.1:{port}") };
+        let mut rig = Rig::in_front_of(runtime, name, &master_url, proxy_tls, master)?;
+        rig.sim = Some(sim);
+        Ok(rig)
+    }
+
+    /// The proxy alone, in front of the master at `master_url`.
+    fn in_front_of(
+        runtime: tokio::runtime::Runtime,
+        name: &str,
+        master_url: &str,
+        proxy_tls: Option<ServerTls<'_>>,
+        master: mesos_proxy::TlsFiles,
+    ) -> Result<Rig, mesos_proxy::Error> {
+        let out = std::env::temp_dir().join(format!("mesos-tape-tls-out-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
         let mut tls = master;
         if let Some(server) = proxy_tls {
             tls.cert = Some(server.pki.path("server.pem"));
@@ -123,7 +145,7 @@ impl Rig {
         }
         let config = mesos_proxy::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            master: master_url,
+            master: master_url.to_owned(),
             out: out.clone(),
             keep_secrets: false,
             limits: mesos_proxy::Limits::default(),
@@ -138,7 +160,11 @@ impl Rig {
                 })
                 .await;
         });
-        Ok(Rig { runtime, proxy, stop: Some(stop), done: Some(done), out, _sim: sim })
+        Ok(Rig { runtime, proxy, stop: Some(stop), done: Some(done), out, sim: None })
+    }
+
+    fn sim(&self) -> std::net::SocketAddr {
+        self.sim.as_ref().expect("a sim").local_addr()
     }
 
     /// Stops the proxy (every session ends) and returns its session files.
@@ -339,7 +365,7 @@ fn curl_over_tls_through_the_proxy_to_the_sim_over_tls_records_what_plain_http_r
     assert_eq!(names_a, names_b);
     assert_eq!(names_b[0][..3], ["Host", "User-Agent", "Accept"], "curl's request header lines: {:?}", names_b[0]);
     assert!(master_a.as_str().is_some_and(|m| m.starts_with("http://127.0.0.1:")), "{master_a}");
-    assert_eq!(master_b, json!(format!("https://localhost:{}", tls._sim.local_addr().port())));
+    assert_eq!(master_b, json!(format!("https://localhost:{}", tls.sim().port())));
 }
 
 #[test]
@@ -425,7 +451,7 @@ fn plain_http_to_a_tls_listener_gets_a_clear_400() {
     assert_eq!(status, "400", "{body}");
     assert!(body.contains("mesos-proxy: the plain HTTP request was sent to an HTTPS port"), "{body}");
     // The sim's TLS port says the same.
-    let (status, body) = plain_to_tls(rig._sim.local_addr());
+    let (status, body) = plain_to_tls(rig.sim());
     assert_eq!(status, "400", "{body}");
     assert!(body.contains("mesos-replay sim: the plain HTTP request was sent to an HTTPS port"), "{body}");
     // And the proxy still serves TLS, with nothing recorded for the plain request.
@@ -508,4 +534,201 @@ fn the_replay_serves_a_tls_framework_what_was_recorded_over_tls() {
     let report = rig.runtime.block_on(async { tokio::time::timeout(WAIT, handle.finish()).await.unwrap() });
     assert!(report.clean, "{}", String::from_utf8_lossy(&report.to_json()));
     assert_eq!(report.calls_matched, 3);
+}
+
+#[path = "support/real_master.rs"]
+mod real_master;
+
+/// nginx, started by the test as a TLS terminator in front of `upstream`:
+/// it requires a client certificate from the test's CA (as a master with
+/// `LIBPROCESS_SSL_REQUIRE_CERT`), and relays streams unbuffered.
+struct Nginx {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+/// The nginx binary: on the PATH or in /usr/sbin, else installed with
+/// apt-get (Debian's `nginx-light`). `None`, said loudly, only where it
+/// cannot be installed (not root, or no apt-get).
+fn nginx_binary() -> Option<PathBuf> {
+    let find = || {
+        ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"].iter().map(PathBuf::from).find(|p| p.exists())
+    };
+    if let Some(found) = find() {
+        return Some(found);
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = Path::new("/usr/bin/apt-get").exists();
+    if !root || !apt {
+        eprintln!(
+            "\n*** SKIPPED: nginx is not installed and cannot be installed here (root: {root}, apt-get: {apt}); \
+             install Debian's nginx-light to run the real-master TLS test ***\n"
+        );
+        return None;
+    }
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "nginx-light"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").args(["update", "-qq"]).env("DEBIAN_FRONTEND", "noninteractive").status();
+        assert!(install(), "apt-get install nginx-light failed");
+    }
+    Some(find().expect("nginx after apt-get install nginx-light"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Nginx {
+    fn start(binary: &Path, pki: &Pki, upstream: std::net::SocketAddr) -> Nginx {
+        let dir = pki.path("nginx");
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
+        let d = dir.display();
+        let conf = format!(
+            r#"daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+{user}
+events {{ worker_connections 64; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_client_certificate {ca};
+        ssl_verify_client on;
+        location / {{
+            proxy_pass http://{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 1h;
+        }}
+    }}
+}}
+"#,
+            user = if root { "user root;" } else { "" },
+            cert = pki.path("server.pem").display(),
+            key = pki.path("server.key").display(),
+            ca = pki.path("ca.pem").display(),
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let child = Command::new(binary)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let nginx = Nginx { child, dir, port };
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx does not listen: {}", nginx.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        nginx
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: nginx's fast shutdown, workers included.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn curl_over_tls_through_the_proxy_to_a_real_master_behind_nginx() {
+    let Some(binary) = nginx_binary() else { return };
+    let pki = Pki::new("nginx");
+    let work = pki.path("curl");
+    std::fs::create_dir_all(&work).unwrap();
+    let master = real_master::RealMaster::start();
+    let nginx = Nginx::start(&binary, &pki, master.addr());
+
+    // nginx requires a client certificate: a proxy without one is refused.
+    let files = mesos_proxy::TlsFiles { master_ca: Some(pki.path("ca.pem")), ..Default::default() };
+    let url = format!("https://localhost:{}", nginx.port);
+    let bare = Rig::in_front_of(runtime(), "nginx-bare", &url, None, files).unwrap();
+    let out = curl().args(["-w", "\n%{http_code}"]).arg(format!("http://{}/version", bare.proxy)).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n400"), "nginx answers 400 without a client certificate: {text}");
+    assert!(text.contains("No required SSL certificate was sent"), "{text}");
+    drop(bare);
+
+    let files = mesos_proxy::TlsFiles {
+        master_ca: Some(pki.path("ca.pem")),
+        master_cert: Some(pki.path("client.pem")),
+        master_key: Some(pki.path("client.key")),
+        ..Default::default()
+    };
+    let server = Some(ServerTls { pki: &pki, client_ca: false });
+    let mut rig = Rig::in_front_of(runtime(), "nginx", &url, server, files).unwrap();
+    let base = format!("https://localhost:{}", rig.proxy.port());
+    let out = curl().args(tls_args(&pki, false)).arg(format!("{base}/version")).output().unwrap();
+    let version: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("GET /version through the proxy and nginx: {e}: {out:?}\n{}", nginx.log()));
+    assert_eq!(version["version"], "1.11.0");
+    subscribe_decline_teardown(&base, &tls_args(&pki, false), &work);
+    let files = rig.finish();
+    let session = files.iter().find(|p| !p.to_string_lossy().contains("/operator-")).expect("the framework's session");
+    let conv = Conversation::read(std::fs::File::open(session).unwrap()).unwrap();
+    let calls = conv.calls.iter().map(|c| (c.key.to_string(), c.status)).collect::<Vec<_>>();
+    let v1 = calls.iter().filter(|(k, _)| !k.starts_with("GET")).cloned().collect::<Vec<_>>();
+    assert_eq!(
+        v1,
+        [("SUBSCRIBE".to_owned(), Some(200)), ("DECLINE".to_owned(), Some(202)), ("TEARDOWN".to_owned(), Some(202))],
+        "{calls:?}"
+    );
+    let events: Vec<String> =
+        conv.streams.iter().flatten().filter_map(|e| e.name.clone()).filter(|n| n != "HEARTBEAT").collect();
+    assert_eq!(events[..2], ["SUBSCRIBED", "OFFERS"], "{events:?}");
+    let (header_master, names) = header_and_names(session);
+    assert_eq!(header_master, json!(url));
+    // curl's POSTs, header lines as sent, in wire order and case.
+    let posts =
+        names.iter().filter(|n| n.first().is_some_and(|h| h == "Host") && n.iter().any(|h| h == "Content-Type"));
+    assert_eq!(posts.count(), 3, "{names:?}");
+    assert!(names.contains(&vec![
+        "Host".to_owned(),
+        "User-Agent".to_owned(),
+        "Accept".to_owned(),
+        "Content-Type".to_owned(),
+        "Content-Length".to_owned()
+    ]));
+    drop(nginx);
+    drop(master);
 }
