@@ -332,6 +332,8 @@ pub struct Redirect {
 /// assert_eq!((r.location.as_str(), r.leader.as_str()), ("//127.0.0.1:6000/api/v1/scheduler", "10.0.0.7:5050"));
 /// let r = rewrite_location("//10.0.0.7:5050", "127.0.0.1:6000").unwrap();
 /// assert_eq!(r.location, "//127.0.0.1:6000");
+/// let r = rewrite_location("https://master2.example/api/v1/scheduler", "127.0.0.1:6000").unwrap();
+/// assert_eq!((r.location.as_str(), r.leader.as_str()), ("https://127.0.0.1:6000/api/v1/scheduler", "master2.example:443"));
 /// assert_eq!(rewrite_location("/relative", "127.0.0.1:6000"), None);
 /// ```
 pub fn rewrite_location(value: &str, proxy: &str) -> Option<Redirect> {

@@ -679,3 +679,19 @@ async fn redirect(conn: &Conn, headers: &mut HeaderMap, path: &str) {
     // This connection's upstream is the old master: reconnect next time.
     *conn.upstream.lock().await = None;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::master_authority;
+
+    #[test]
+    fn http_and_https_masters_and_their_default_ports() {
+        assert_eq!(master_authority("http://m:5050").unwrap(), ("m:5050".to_owned(), false));
+        assert_eq!(master_authority("https://m:5050").unwrap(), ("m:5050".to_owned(), true));
+        assert_eq!(master_authority("https://m").unwrap(), ("m:443".to_owned(), true));
+        assert_eq!(master_authority("http://m").unwrap(), ("m:80".to_owned(), false));
+        let err = master_authority("zk://z:2181/mesos").unwrap_err().to_string();
+        assert!(err.contains("only http:// and https:// masters are supported"), "{err}");
+        assert!(master_authority("m:5050").is_err());
+    }
+}

@@ -187,6 +187,7 @@ impl TlsFiles {
 
     /// The master side, for an `https://` master.
     pub fn connector(&self) -> Result<TlsConnector, TlsError> {
+        let client = pair(("--master-cert", &self.master_cert), ("--master-key", &self.master_key))?;
         let roots = match &self.master_ca {
             Some(path) => roots("--master-ca", path)?,
             None => system_roots()?,
@@ -195,7 +196,7 @@ impl TlsFiles {
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Flags(format!("TLS: {e}")))?
             .with_root_certificates(roots);
-        let mut config = match pair(("--master-cert", &self.master_cert), ("--master-key", &self.master_key))? {
+        let mut config = match client {
             Some((cert, key)) => {
                 let (certs, key) = certified_key("--master-cert", cert, "--master-key", key)?;
                 builder.with_client_auth_cert(certs, key).map_err(|e| TlsError::Bad {
@@ -421,5 +422,41 @@ impl AsyncWrite for Stream {
             Stream::Client(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::Server(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_name_is_the_host_of_the_authority() {
+        assert_eq!(server_name("master.example:5050").unwrap(), ServerName::try_from("master.example").unwrap());
+        assert_eq!(server_name("localhost:443").unwrap(), ServerName::try_from("localhost").unwrap());
+        assert_eq!(server_name("10.0.0.7:5050").unwrap(), ServerName::try_from("10.0.0.7").unwrap());
+        assert_eq!(server_name("[::1]:5050").unwrap(), ServerName::try_from("::1").unwrap());
+        assert!(server_name("bad name:5050").is_err());
+    }
+
+    #[test]
+    fn the_plain_http_answer_is_a_whole_400() {
+        let answer = plain_http_answer("mesos-proxy");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        assert!(body.starts_with("mesos-proxy: the plain HTTP request was sent to an HTTPS port"));
+    }
+
+    #[test]
+    fn flags_without_their_other_half_are_errors() {
+        let files = TlsFiles { cert: Some("a.pem".into()), ..Default::default() };
+        assert_eq!(files.acceptor().err().unwrap().to_string(), "--tls-cert needs --tls-key too");
+        let files = TlsFiles { client_ca: Some("ca.pem".into()), ..Default::default() };
+        assert_eq!(files.acceptor().err().unwrap().to_string(), "--tls-client-ca needs --tls-cert and --tls-key");
+        let files = TlsFiles { master_key: Some("k.pem".into()), ..Default::default() };
+        assert_eq!(files.connector().err().unwrap().to_string(), "--master-key needs --master-cert too");
+        let files = TlsFiles { master_ca: Some("/nonexistent/ca.pem".into()), ..Default::default() };
+        let err = files.connector().err().unwrap().to_string();
+        assert!(err.starts_with("--master-ca /nonexistent/ca.pem: cannot read it"), "{err}");
     }
 }

@@ -664,6 +664,9 @@ impl Connection {
             match reply {
                 Reply::Full { bytes, keep_alive } => {
                     wr.write_all(&bytes).await?;
+                    // Over TLS the last bytes may wait in the TLS layer
+                    // (a no-op over TCP).
+                    wr.flush().await?;
                     if !keep_alive {
                         let _ = wr.shutdown().await;
                         return Ok(());
@@ -671,6 +674,7 @@ impl Connection {
                 }
                 Reply::Stream { head, key, mut rx, backlog, keep_alive } => {
                     wr.write_all(&head).await?;
+                    wr.flush().await?;
                     match self.stream(&mut rd, &mut wr, &mut buf, &mut pending, &mut rx, &backlog).await? {
                         StreamEnd::Ended => {
                             self.streams.retain(|s| *s != key);
@@ -729,6 +733,9 @@ impl Connection {
         // last chunk is among them.
         let mut out: Option<(Vec<u8>, usize)> = None;
         let mut ending = false;
+        // Bytes were written since the last flush: over TLS they may wait in
+        // the TLS layer until flushed (over TCP a flush is a no-op).
+        let mut unflushed = false;
         loop {
             if backlog.aborted.load(Ordering::Acquire) {
                 return Ok(StreamEnd::Gone);
@@ -741,18 +748,30 @@ impl Connection {
                         return Ok(StreamEnd::Gone);
                     }
                 }
-                written = async { let (bytes, at) = out.as_ref().expect("bytes"); wr.write(&bytes[*at..]).await },
-                    if out.is_some() =>
+                // Writes the batch; once it is written, flushes (both are
+                // cancel-safe: a write that was not polled to its end wrote
+                // nothing, and a flush is done again).
+                io = async {
+                    match out.as_ref() {
+                        Some((bytes, at)) => wr.write(&bytes[*at..]).await.map(Some),
+                        None => wr.flush().await.map(|()| None),
+                    }
+                }, if out.is_some() || unflushed =>
                 {
-                    let n = written?;
+                    let Some(n) = io? else {
+                        unflushed = false;
+                        continue;
+                    };
                     if n == 0 {
                         return Ok(StreamEnd::Gone);
                     }
+                    unflushed = true;
                     if let Some((bytes, at)) = &mut out {
                         *at += n;
                         if *at == bytes.len() {
                             out = None;
                             if ending {
+                                wr.flush().await?;
                                 return Ok(StreamEnd::Ended);
                             }
                         }
