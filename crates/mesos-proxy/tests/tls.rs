@@ -97,8 +97,8 @@ fn half_of_a_pair_is_a_usage_error() {
 }
 
 #[test]
-fn an_https_master_and_a_tls_listener_start() {
-    use std::io::BufRead;
+fn plain_http_to_the_tls_listener_is_answered_400_and_logged() {
+    use std::io::{BufRead, Read, Write};
     let dir = temp_dir("start");
     let (cert, key) = certificate(&dir, "server");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-proxy"))
@@ -110,14 +110,32 @@ fn an_https_master_and_a_tls_listener_start() {
         .arg(&key)
         .arg("--master-ca")
         .arg(&cert)
+        .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(line.starts_with("listening on 127.0.0.1:"), "{line:?}");
+    let addr = line.trim().strip_prefix("listening on ").expect("the listening line").to_owned();
+    let mut socket = std::net::TcpStream::connect(&addr).unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    socket.write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+    assert!(answer.contains("Connection: close\r\n"), "{answer}");
+    assert!(
+        answer.ends_with(
+            "mesos-proxy: the plain HTTP request was sent to an HTTPS port: this port speaks TLS only (use https://)\n"
+        ),
+        "{answer}"
+    );
+    assert!(log.contains("WARN") && log.contains("plain HTTP request on the TLS listener"), "{log}");
+    assert_eq!(status.code(), Some(0), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
