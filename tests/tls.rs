@@ -417,7 +417,7 @@ fn a_master_requiring_a_client_certificate_refuses_a_proxy_without_one() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.ends_with("\n502"), "the proxy answers 502: {text}");
-    assert!(text.contains("mesos-proxy: "), "with why: {text}");
+    assert!(text.contains("mesos-proxy: ") && text.contains("CertificateRequired"), "with why: {text}");
 }
 
 #[test]

@@ -59,7 +59,7 @@ pub enum ForwardError {
         why: String,
     },
     /// The HTTP handshake or exchange failed.
-    #[error("HTTP exchange with the master failed: {0}")]
+    #[error("HTTP exchange with the master failed: {}", with_sources(.0))]
     Http(#[from] hyper::Error),
 }
 
@@ -146,6 +146,21 @@ impl Upstream {
         let driver = Driver::spawn(conn, authority, heads.clone());
         Ok((sender, heads, driver))
     }
+}
+
+/// An error and the errors under it: hyper's "connection error" alone
+/// hides why (over TLS 1.3, a master that requires a client certificate
+/// says so only once the handshake is over: "received fatal alert:
+/// CertificateRequired").
+fn with_sources(err: &hyper::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 /// Why a handshake with the master failed, with a hint for the common
