@@ -13,14 +13,18 @@
 //!
 //! - **direct**: client ← serve;
 //! - **proxied**: client ← `mesos_proxy::Recorder` (recording to a temporary
-//!   directory) ← serve.
+//!   directory) ← serve;
+//! - **TLS**: the same over TLS on both sides: client ←TLS← the proxy
+//!   (`--tls-cert`, and `--master https://` with `--master-ca`) ←TLS← serve
+//!   (`--tls-cert`), with certificates made by rcgen (TLS 1.3, the rustls
+//!   `ring` provider's default suite).
 //!
 //! serve and the proxy run on tokio runtimes of their own (2 workers each;
 //! `BENCH_PROXY_WORKERS` sets the proxy's), as separate processes would.
 //!
-//! Direct and proxied runs take turns, 5 of each (`BENCH_RUNS`), after one
+//! Direct, proxied and TLS runs take turns, 5 of each (`BENCH_RUNS`), after one
 //! warm-up run of each; the table gives the median events/s of each, and
-//! their ratio. Every run checks that every event arrived (whole RecordIO
+//! the ratios to direct. Every run checks that every event arrived (whole RecordIO
 //! records in a well-formed chunked body), that serve sent them all, and
 //! (proxied) that the session file holds every event and ends complete.
 //!
@@ -37,7 +41,7 @@
 //! costs.
 //!
 //! `cargo test --benches` runs it once with 2 000 events, as a smoke test;
-//! `BENCH_ONLY=direct` or `BENCH_ONLY=proxied` runs one path alone, for profiling.
+//! `BENCH_ONLY=direct`, `BENCH_ONLY=proxied` or `BENCH_ONLY=tls` runs one path alone, for profiling.
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
@@ -225,9 +229,17 @@ struct Measured {
 /// SUBSCRIBEs on a raw socket (`Connection: close`) and reads the stream to
 /// its end; the chunks and records that came, the time from the first byte
 /// of the body to the end, and the CPU time by thread over that time.
-fn drain(addr: SocketAddr) -> (u64, u64, Duration, BTreeMap<String, u64>) {
-    let mut socket = std::net::TcpStream::connect(addr).unwrap();
-    socket.set_nodelay(true).unwrap();
+fn drain(addr: SocketAddr, tls: Option<&Tls>) -> (u64, u64, Duration, BTreeMap<String, u64>) {
+    let tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let mut socket: Box<dyn ReadWrite> = match tls {
+        None => Box::new(tcp),
+        Some(tls) => {
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let conn = rustls::ClientConnection::new(tls.client.clone(), name).unwrap();
+            Box::new(rustls::StreamOwned::new(conn, tcp))
+        }
+    };
     let body = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"bench"}}}"#;
     write!(
         socket,
@@ -270,9 +282,49 @@ fn drain(addr: SocketAddr) -> (u64, u64, Duration, BTreeMap<String, u64>) {
     (counter.chunks, counter.records, elapsed, cpu)
 }
 
+/// A plain or TLS connection.
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// The TLS run's certificates: a CA, and a certificate for `localhost`
+/// that serve and the proxy present; the client's configuration.
+struct Tls {
+    dir: PathBuf,
+    client: std::sync::Arc<rustls::ClientConfig>,
+}
+
+impl Tls {
+    fn new(dir: &Path) -> Tls {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let dir = dir.join("tls");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.join("server.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca_cert.der().clone()).unwrap();
+        // The provider the proxy and serve use (see their `tls.rs`).
+        #[allow(deprecated)]
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Tls { dir, client: std::sync::Arc::new(client) }
+    }
+}
+
 /// One run: a fresh serve of the session, and a SUBSCRIBE to it directly
 /// (`proxy` is `None`) or through the proxy (serve then listens on the
-/// proxy's master address).
+/// proxy's master address, over TLS when the proxy's master is `https://`).
 fn run(rt: &tokio::runtime::Runtime, session: &Path, events: u64, proxy: Option<&Proxy>) -> Measured {
     let script = Script::open(session, false).unwrap();
     assert_eq!(script.events(), events);
@@ -291,10 +343,18 @@ fn run(rt: &tokio::runtime::Runtime, session: &Path, events: u64, proxy: Option<
             },
         };
         let options = Options { pace: Pace::Fast, linger: Duration::ZERO, ..Options::default() };
-        serve::spawn(listener, script, options).unwrap()
+        let acceptor = proxy.and_then(|p| p.tls.as_ref()).and_then(|tls| {
+            let files = mesos_replay::tls::TlsFiles {
+                cert: Some(tls.dir.join("server.pem")),
+                key: Some(tls.dir.join("server.key")),
+                client_ca: None,
+            };
+            files.acceptor().unwrap()
+        });
+        serve::spawn_tls(listener, script, options, acceptor).unwrap()
     });
     let addr = proxy.map_or(handle.local_addr(), |p| p.listen);
-    let (chunks, records, elapsed, cpu) = drain(addr);
+    let (chunks, records, elapsed, cpu) = drain(addr, proxy.and_then(|p| p.tls.as_ref()));
     assert_eq!(records, events, "every event arrives");
     // serve means to send one record a chunk, but a few records (about 1 in
     // 1 000) come split over two chunks even directly; the proxy relays
@@ -314,6 +374,8 @@ struct Proxy {
     listen: SocketAddr,
     master: SocketAddr,
     out: PathBuf,
+    /// TLS on both sides.
+    tls: Option<Tls>,
 }
 
 impl Proxy {
@@ -375,33 +437,52 @@ fn main() {
     };
     let rt = runtime("serve", 2);
     let proxy_rt = runtime("proxy", env("BENCH_PROXY_WORKERS", 2));
-    let proxy = proxy_rt.block_on(async {
-        // A free port for the serves behind the proxy.
-        let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let config = mesos_proxy::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            master: format!("http://{master}"),
-            out: out.clone(),
-            keep_secrets: false,
-            limits: Default::default(),
-        };
-        let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
-        let listen = recorder.local_addr();
-        tokio::spawn(recorder.run(std::future::pending()));
-        Proxy { listen, master, out }
-    });
+    let start_proxy = |out: PathBuf, tls: Option<Tls>| {
+        proxy_rt.block_on(async {
+            // A free port for the serves behind the proxy.
+            let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+            std::fs::create_dir_all(&out).unwrap();
+            let scheme = if tls.is_some() { "https://localhost" } else { "http://127.0.0.1" };
+            let config = mesos_proxy::Config {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                master: format!("{scheme}:{}", master.port()),
+                out: out.clone(),
+                keep_secrets: false,
+                limits: Default::default(),
+            };
+            let files = match &tls {
+                None => mesos_proxy::TlsFiles::default(),
+                Some(tls) => mesos_proxy::TlsFiles {
+                    cert: Some(tls.dir.join("server.pem")),
+                    key: Some(tls.dir.join("server.key")),
+                    master_ca: Some(tls.dir.join("ca.pem")),
+                    ..Default::default()
+                },
+            };
+            let recorder = mesos_proxy::Recorder::bind_with_tls(config, &files).await.unwrap();
+            let listen = recorder.local_addr();
+            tokio::spawn(recorder.run(std::future::pending()));
+            Proxy { listen, master, out, tls }
+        })
+    };
+    let proxy = start_proxy(out, None);
+    let tls_proxy = start_proxy(dir.join("sessions-tls"), Some(Tls::new(&dir)));
 
     // `BENCH_ONLY=direct` or `proxied` runs one path alone (for profiling).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    let (do_direct, do_proxied) = (only != "proxied", only != "direct");
-    // Warm up both paths (allocator, page cache, code).
+    let (do_direct, do_proxied, do_tls) =
+        (only.is_empty() || only == "direct", only.is_empty() || only == "proxied", only.is_empty() || only == "tls");
+    // Warm up every path (allocator, page cache, code).
     if do_direct {
         run(&rt, &session, events, None);
     }
     if do_proxied {
         run(&rt, &session, events, Some(&proxy));
     }
-    let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+    if do_tls {
+        run(&rt, &session, events, Some(&tls_proxy));
+    }
+    let (mut direct, mut proxied, mut tls) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
         if do_direct {
             direct.push(run(&rt, &session, events, None));
@@ -409,22 +490,39 @@ fn main() {
         if do_proxied {
             proxied.push(run(&rt, &session, events, Some(&proxy)));
         }
+        if do_tls {
+            tls.push(run(&rt, &session, events, Some(&tls_proxy)));
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     let rates = |v: &[Measured]| v.iter().map(|m| m.events_per_s).collect::<Vec<_>>();
     let all = |v: &[Measured]| v.iter().map(|m| format!("{:.0}", m.events_per_s)).collect::<Vec<_>>().join(" ");
-    let (d, p) = (median(rates(&direct)), median(rates(&proxied)));
+    let (d, p, t) = (median(rates(&direct)), median(rates(&proxied)), median(rates(&tls)));
     println!();
     println!(
         "events through the recording proxy on loopback: {events} events served by mesos-replay serve --pace fast, \
          median of {reps} runs each"
     );
-    println!("{:<10} {:>12} {:>12} {:>10} {:>10}", "", "direct", "proxied", "ratio", "target");
-    println!("{:<10} {:>12.0} {:>12.0} {:>10.2} {:>10}", "events/s", d, p, p / d, ">= 200000");
+    println!(
+        "{:<10} {:>12} {:>12} {:>12} {:>10} {:>10} {:>10}",
+        "", "direct", "proxied", "TLS", "ratio", "TLS ratio", "target"
+    );
+    println!(
+        "{:<10} {:>12.0} {:>12.0} {:>12.0} {:>10.2} {:>10.2} {:>10}",
+        "events/s",
+        d,
+        p,
+        t,
+        p / d,
+        t / d,
+        ">= 200000"
+    );
     println!("runs, direct:  {}", all(&direct));
     println!("runs, proxied: {}", all(&proxied));
+    println!("runs, TLS:     {}", all(&tls));
     // CPU µs per event by thread: the median over the runs of each path.
-    let names: std::collections::BTreeSet<&String> = direct.iter().chain(&proxied).flat_map(|m| m.cpu.keys()).collect();
+    let names: std::collections::BTreeSet<&String> =
+        direct.iter().chain(&proxied).chain(&tls).flat_map(|m| m.cpu.keys()).collect();
     if !names.is_empty() {
         let per_event = |v: &[Measured], name: &str| {
             median(v.iter().map(|m| m.cpu.get(name).copied().unwrap_or(0) as f64 / events as f64 / 1e3).collect())
@@ -434,10 +532,11 @@ fn main() {
         };
         println!();
         println!("CPU µs per event, by thread (median of the runs)");
-        println!("{:<16} {:>10} {:>10}", "thread", "direct", "proxied");
+        println!("{:<16} {:>10} {:>10} {:>10}", "thread", "direct", "proxied", "TLS");
         for name in names {
-            println!("{:<16} {:>10.2} {:>10.2}", name, per_event(&direct, name), per_event(&proxied, name));
+            let (d, p, t) = (per_event(&direct, name), per_event(&proxied, name), per_event(&tls, name));
+            println!("{name:<16} {d:>10.2} {p:>10.2} {t:>10.2}");
         }
-        println!("{:<16} {:>10.2} {:>10.2}", "all", total(&direct), total(&proxied));
+        println!("{:<16} {:>10.2} {:>10.2} {:>10.2}", "all", total(&direct), total(&proxied), total(&tls));
     }
 }

@@ -23,6 +23,7 @@ mod sim_operator;
 mod sim_vs_real;
 mod sim_wire;
 mod soak;
+mod tls;
 mod walkthrough;
 
 /// Every file of a package's `tests/` is a module of its `tests.rs`: with

@@ -28,6 +28,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::rawhead::{Capture, Heads};
+use crate::tls::Stream;
 
 /// The bodies the proxy sends and answers with.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -49,22 +50,52 @@ pub enum ForwardError {
     /// TCP connect took too long.
     #[error("connecting to the master at {0} timed out")]
     Timeout(String),
+    /// The TLS handshake with an `https://` master failed.
+    #[error("TLS handshake with the master at {authority} failed: {why}")]
+    Tls {
+        /// `host:port`.
+        authority: String,
+        /// Why.
+        why: String,
+    },
     /// The HTTP handshake or exchange failed.
-    #[error("HTTP exchange with the master failed: {0}")]
+    #[error("HTTP exchange with the master failed: {}", with_sources(.0))]
     Http(#[from] hyper::Error),
 }
 
 /// The master to connect to: `--master`, or the leader a `307` named.
-#[derive(Debug)]
 pub struct Upstream {
     configured: String,
     leader: Mutex<Option<String>>,
+    /// For an `https://` master.
+    tls: Option<tokio_rustls::TlsConnector>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("configured", &self.configured)
+            .field("leader", &self.leader)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Upstream {
     /// Connecting to `authority` (`host:port`) until a `307` names a leader.
     pub fn new(authority: String) -> Upstream {
-        Upstream { configured: authority, leader: Mutex::new(None) }
+        Upstream { configured: authority, leader: Mutex::new(None), tls: None }
+    }
+
+    /// The same over TLS (an `https://` master): the server name checked
+    /// (and sent as SNI) is the host of the authority connected to.
+    pub fn with_tls(authority: String, tls: tokio_rustls::TlsConnector) -> Upstream {
+        Upstream { configured: authority, leader: Mutex::new(None), tls: Some(tls) }
+    }
+
+    /// Whether the master is reached over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Where new connections go.
@@ -94,6 +125,19 @@ impl Upstream {
             Err(_) => return Err(ForwardError::Timeout(authority)),
         };
         let _ = stream.set_nodelay(true);
+        let stream = match &self.tls {
+            None => Stream::Plain(stream),
+            Some(tls) => {
+                let name = crate::tls::server_name(&authority)
+                    .map_err(|why| ForwardError::Tls { authority: authority.clone(), why })?;
+                match tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(name, stream)).await {
+                    Ok(Ok(stream)) => Stream::Client(Box::new(stream)),
+                    Ok(Err(err)) => return Err(ForwardError::Tls { authority, why: tls_why(&err) }),
+                    Err(_) => return Err(ForwardError::Tls { authority, why: "timed out".to_owned() }),
+                }
+            }
+        };
+        // The capture wraps the TLS stream: it follows the HTTP inside.
         let (stream, heads) = Capture::responses(stream);
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .preserve_header_case(true)
@@ -104,9 +148,38 @@ impl Upstream {
     }
 }
 
+/// An error and the errors under it: hyper's "connection error" alone
+/// hides why (over TLS 1.3, a master that requires a client certificate
+/// says so only once the handshake is over: "received fatal alert:
+/// CertificateRequired").
+fn with_sources(err: &hyper::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Why a handshake with the master failed, with a hint for the common
+/// mistake of a self-signed CA certificate used as the master's own.
+fn tls_why(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    if text.contains("CaUsedAsEndEntity") {
+        format!(
+            "{text} (the master's certificate is a CA certificate, as `openssl req -x509` makes by default: \
+             the master needs a certificate issued by a CA, and --master-ca that CA)"
+        )
+    } else {
+        text
+    }
+}
+
 /// One upstream connection's hyper driver: the future that reads the
 /// master's responses and writes the requests.
-type UpstreamConn = Connection<TokioIo<Capture<TcpStream>>, ProxyBody>;
+type UpstreamConn = Connection<TokioIo<Capture<Stream>>, ProxyBody>;
 
 /// Who drives an upstream connection: a task of its own, except while a
 /// relay holds it on [`Lease`].
@@ -264,8 +337,9 @@ pub struct Redirect {
 
 /// Rewrites a `307`'s `Location` to go through the proxy at `proxy`
 /// (`host:port`). Both the protocol-relative forms of Mesos,
-/// `//host:port/path` and 0.28's `//host:port`, and absolute `http://` URLs
-/// are understood; anything else is left alone (`None`).
+/// `//host:port/path` and 0.28's `//host:port`, and absolute `http://` and
+/// `https://` URLs are understood (the proxy then puts its own listener's
+/// scheme in); anything else is left alone (`None`).
 ///
 /// ```
 /// use mesos_proxy::forward::rewrite_location;
@@ -273,6 +347,8 @@ pub struct Redirect {
 /// assert_eq!((r.location.as_str(), r.leader.as_str()), ("//127.0.0.1:6000/api/v1/scheduler", "10.0.0.7:5050"));
 /// let r = rewrite_location("//10.0.0.7:5050", "127.0.0.1:6000").unwrap();
 /// assert_eq!(r.location, "//127.0.0.1:6000");
+/// let r = rewrite_location("https://master2.example/api/v1/scheduler", "127.0.0.1:6000").unwrap();
+/// assert_eq!((r.location.as_str(), r.leader.as_str()), ("https://127.0.0.1:6000/api/v1/scheduler", "master2.example:443"));
 /// assert_eq!(rewrite_location("/relative", "127.0.0.1:6000"), None);
 /// ```
 pub fn rewrite_location(value: &str, proxy: &str) -> Option<Redirect> {
@@ -280,6 +356,8 @@ pub fn rewrite_location(value: &str, proxy: &str) -> Option<Redirect> {
         ("//", rest)
     } else if let Some(rest) = value.strip_prefix("http://") {
         ("http://", rest)
+    } else if let Some(rest) = value.strip_prefix("https://") {
+        ("https://", rest)
     } else {
         return None;
     };
@@ -290,6 +368,8 @@ pub fn rewrite_location(value: &str, proxy: &str) -> Option<Redirect> {
     }
     let leader = if authority.contains(':') && !authority.ends_with(']') {
         authority.to_owned()
+    } else if prefix == "https://" {
+        format!("{authority}:443")
     } else {
         format!("{authority}:80")
     };

@@ -21,7 +21,11 @@
 //! - [`writer`]: the session file writer task behind a bounded channel
 //!   (backpressure, and one loud error if the file cannot be written);
 //! - [`secrets`]: `Secret` values inside messages, found by the schema;
-//! - [`rawhead`]: header lines as sent (names in their case, wire order).
+//! - [`rawhead`]: header lines as sent (names in their case, wire order);
+//! - [`tls`]: TLS on both sides (`--tls-cert`/`--tls-key`/`--tls-client-ca`
+//!   for frameworks, an `https://` master with `--master-ca` and
+//!   `--master-cert`/`--master-key`; [`Recorder::bind_with_tls`]). The
+//!   capture wraps the TLS stream: what is recorded is the HTTP inside.
 //!
 //! Which paths are recorded, and the summaries of messages, are
 //! [`mesos_codec::api`]'s.
@@ -91,19 +95,22 @@ pub mod record;
 pub mod secrets;
 pub mod session;
 pub mod tee;
+pub mod tls;
 pub mod writer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use proxy::Recorder;
+pub use tls::TlsFiles;
 
 /// The settings of `mesos-proxy record`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where frameworks connect (`--listen`); port 0 picks one.
     pub listen: SocketAddr,
-    /// The master's URL (`--master`), `http://host:port`.
+    /// The master's URL (`--master`), `http://host:port` or
+    /// `https://host:port` (see [`Recorder::bind_with_tls`]).
     pub master: String,
     /// The directory of the session files (`--out`), created if missing.
     pub out: PathBuf,
@@ -142,7 +149,7 @@ impl Default for Limits {
 /// Why the proxy could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// `--master` is not an `http://host:port` URL.
+    /// `--master` is not an `http://host:port` or `https://host:port` URL.
     #[error("bad --master {url:?}: {why}")]
     Master {
         /// The value given.
@@ -158,6 +165,9 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A TLS flag or file that cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The listening socket cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {

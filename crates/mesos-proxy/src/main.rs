@@ -23,9 +23,31 @@ enum Command {
         /// Address to listen on (`host:port`; port 0 picks one).
         #[arg(long)]
         listen: SocketAddr,
-        /// The master, `http://host:port`.
+        /// The master, `http://host:port`, or `https://host:port` for a master that speaks TLS
+        /// (its certificate is checked against --master-ca, else the system's roots, for the
+        /// host name, which is also sent as SNI).
         #[arg(long)]
         master: String,
+        /// Frameworks reach the proxy over TLS: its certificate chain (PEM, leaf first).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require frameworks to present a client certificate issued by one of these CA
+        /// certificates (PEM); needs --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
+        /// The CA certificates (PEM) an https:// master's certificate is checked against,
+        /// instead of the system's roots.
+        #[arg(long, value_name = "FILE")]
+        master_ca: Option<PathBuf>,
+        /// The client certificate (PEM) presented to an https:// master that requires one.
+        #[arg(long, value_name = "FILE", requires = "master_key")]
+        master_cert: Option<PathBuf>,
+        /// The private key of --master-cert (PEM).
+        #[arg(long, value_name = "FILE", requires = "master_cert")]
+        master_key: Option<PathBuf>,
         /// Directory of the session files (created if missing).
         #[arg(long)]
         out: PathBuf,
@@ -66,14 +88,36 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let (listen, master, out, keep_secrets, limits) = match cli.command {
-        Command::Record { listen, master, out, keep_secrets, max_body, request_timeout, max_connections } => {
+    let (listen, master, out, keep_secrets, limits, tls) = match cli.command {
+        Command::Record {
+            listen,
+            master,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            master_ca,
+            master_cert,
+            master_key,
+            out,
+            keep_secrets,
+            max_body,
+            request_timeout,
+            max_connections,
+        } => {
             let limits = mesos_proxy::Limits {
                 max_body,
                 request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
                 max_connections: max_connections.max(1),
             };
-            (listen, master, out, keep_secrets, limits)
+            let tls = mesos_proxy::TlsFiles {
+                cert: tls_cert,
+                key: tls_key,
+                client_ca: tls_client_ca,
+                master_ca,
+                master_cert,
+                master_key,
+            };
+            (listen, master, out, keep_secrets, limits, tls)
         }
         Command::Import { capture, out, port, keep_secrets } => {
             let options = mesos_proxy::import::Options { out, port, keep_secrets };
@@ -89,7 +133,7 @@ fn main() -> ExitCode {
     };
     let config = mesos_proxy::Config { listen, master, out, keep_secrets, limits };
     let result = runtime.block_on(async {
-        let recorder = mesos_proxy::Recorder::bind(config).await?;
+        let recorder = mesos_proxy::Recorder::bind_with_tls(config, &tls).await?;
         // Scripts and tests read the bound address from this line.
         println!("listening on {}", recorder.local_addr());
         recorder.run(mesos_proxy::shutdown_signal()).await

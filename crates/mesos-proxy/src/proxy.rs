@@ -25,11 +25,14 @@ use crate::rawhead;
 use crate::record::{self, Filing};
 use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, BodyTarget, StreamTap, Tap};
+use crate::tls::{Stream, TlsFiles};
 use crate::{Config, Error};
 use mesos_codec::api::{self, Api};
 
 struct Shared {
     local: SocketAddr,
+    /// The framework side's TLS (`--tls-cert`/`--tls-key`).
+    tls: Option<tokio_rustls::TlsAcceptor>,
     upstream: Upstream,
     registry: Arc<Registry>,
     next_conn: AtomicU64,
@@ -48,7 +51,24 @@ impl Recorder {
     /// Checks the configuration, makes sure `--out` is a writable directory,
     /// and binds the listening socket (port 0 picks a free port).
     pub async fn bind(config: Config) -> Result<Recorder, Error> {
-        let authority = master_authority(&config.master)?;
+        Recorder::bind_with_tls(config, &TlsFiles::default()).await
+    }
+
+    /// [`bind`](Recorder::bind) with TLS: a TLS listener when `tls` names
+    /// a certificate and key, and the master's CA and client certificate
+    /// for an `https://` master (without `--master-ca`, the system's roots).
+    pub async fn bind_with_tls(config: Config, tls: &TlsFiles) -> Result<Recorder, Error> {
+        let (authority, https) = master_authority(&config.master)?;
+        let acceptor = tls.acceptor()?;
+        let upstream = if https {
+            Upstream::with_tls(authority, tls.connector()?)
+        } else if tls.has_master_flags() {
+            return Err(Error::Tls(crate::tls::TlsError::Flags(
+                "--master-ca, --master-cert and --master-key are for an https:// --master".to_owned(),
+            )));
+        } else {
+            Upstream::new(authority)
+        };
         check_out_dir(&config.out).await?;
         let listener =
             TcpListener::bind(config.listen).await.map_err(|source| Error::Listen { addr: config.listen, source })?;
@@ -57,7 +77,8 @@ impl Recorder {
             SessionConfig { out: config.out.clone(), master: config.master.clone(), keep_secrets: config.keep_secrets };
         let shared = Arc::new(Shared {
             local,
-            upstream: Upstream::new(authority),
+            tls: acceptor,
+            upstream,
             registry: Arc::new(Registry::new(session_config)),
             next_conn: AtomicU64::new(1),
             limits: config.limits,
@@ -75,7 +96,13 @@ impl Recorder {
     /// session (`close` and `end` entries, files flushed and closed) and
     /// drops the connections still open.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-        tracing::info!(listen = %self.shared.local, master = %self.shared.upstream.authority(), "recording");
+        tracing::info!(
+            listen = %self.shared.local,
+            tls = self.shared.tls.is_some(),
+            master = %self.shared.upstream.authority(),
+            master_tls = self.shared.upstream.is_tls(),
+            "recording"
+        );
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -85,12 +112,21 @@ impl Recorder {
                     Ok((stream, peer)) => {
                         let shared = self.shared.clone();
                         if shared.open.load(Ordering::Relaxed) >= shared.limits.max_connections {
-                            tokio::spawn(refuse(stream, peer, shared.limits.max_connections));
+                            tokio::spawn(async move {
+                                // On a TLS listener the answer goes inside TLS.
+                                if let Some(stream) = handshake(&shared, stream).await {
+                                    refuse(stream, peer, shared.limits.max_connections).await;
+                                }
+                            });
                             continue;
                         }
                         shared.open.fetch_add(1, Ordering::Relaxed);
                         connections.spawn(async move {
-                            serve(shared.clone(), stream, peer).await;
+                            // The handshake is the connection's own task's,
+                            // so a slow one holds up no other.
+                            if let Some(stream) = handshake(&shared, stream).await {
+                                serve(shared.clone(), stream, peer).await;
+                            }
                             shared.open.fetch_sub(1, Ordering::Relaxed);
                         });
                     }
@@ -110,9 +146,21 @@ impl Recorder {
     }
 }
 
+/// A framework connection as it is served: plain, or once its TLS
+/// handshake is done on a TLS listener (`None`: it was plain HTTP,
+/// answered `400`, or the handshake failed; both logged).
+async fn handshake(shared: &Shared, stream: TcpStream) -> Option<Stream> {
+    let _ = stream.set_nodelay(true);
+    let Some(acceptor) = &shared.tls else { return Some(Stream::Plain(stream)) };
+    match crate::tls::accept(acceptor, stream, shared.limits.request_timeout, "mesos-proxy").await {
+        crate::tls::Accepted::Tls(stream) => Some(Stream::Server(stream)),
+        crate::tls::Accepted::Closed => None,
+    }
+}
+
 /// One connection over `--max-connections`: answered `503` and closed, not
 /// served (the master is not bothered).
-async fn refuse(mut stream: TcpStream, peer: SocketAddr, max: usize) {
+async fn refuse(mut stream: Stream, peer: SocketAddr, max: usize) {
     use tokio::io::AsyncWriteExt;
     tracing::warn!(%peer, max, "too many framework connections: one refused (--max-connections)");
     let body = format!("mesos-proxy: too many connections (--max-connections {max})\n");
@@ -124,16 +172,18 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, max: usize) {
     let _ = stream.shutdown().await;
 }
 
-fn master_authority(master: &str) -> Result<String, Error> {
+/// The master's `host:port`, and whether it is reached over TLS.
+fn master_authority(master: &str) -> Result<(String, bool), Error> {
     let bad = |why: &str| Error::Master { url: master.to_owned(), why: why.to_owned() };
     let uri: http::Uri = master.parse().map_err(|_| bad("not a URL"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some(_) => return Err(bad("only http:// masters are supported")),
-        None => return Err(bad("expected http://host:port")),
-    }
+    let (https, default_port) = match uri.scheme_str() {
+        Some("http") => (false, 80),
+        Some("https") => (true, 443),
+        Some(_) => return Err(bad("only http:// and https:// masters are supported")),
+        None => return Err(bad("expected http://host:port or https://host:port")),
+    };
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-    Ok(format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80)))
+    Ok((format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(default_port)), https))
 }
 
 async fn check_out_dir(out: &std::path::Path) -> Result<(), Error> {
@@ -165,10 +215,10 @@ struct Conn {
     peer: SocketAddr,
 }
 
-async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
-    let _ = stream.set_nodelay(true);
+async fn serve(shared: Arc<Shared>, stream: Stream, peer: SocketAddr) {
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(conn = id, %peer, "framework connected");
+    // Over TLS, the capture wraps the TLS stream: it follows the HTTP inside.
     let (stream, heads) = rawhead::Capture::requests(stream);
     let conn = Arc::new(Conn {
         shared: shared.clone(),
@@ -614,7 +664,13 @@ async fn redirect(conn: &Conn, headers: &mut HeaderMap, path: &str) {
         tracing::warn!(conn = conn.id, %location, "307 with a Location the proxy does not understand; relayed as is");
         return;
     };
-    if let Ok(value) = HeaderValue::from_str(&redirect.location) {
+    // An absolute URL names the scheme frameworks reach the proxy by.
+    let scheme = if conn.shared.tls.is_some() { "https://" } else { "http://" };
+    let location = match redirect.location.split_once("://") {
+        Some((_, rest)) if !redirect.location.starts_with("//") => format!("{scheme}{rest}"),
+        _ => redirect.location.clone(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&location) {
         headers.insert(LOCATION, value);
     }
     if conn.shared.upstream.follow(&redirect.leader) {
@@ -622,4 +678,20 @@ async fn redirect(conn: &Conn, headers: &mut HeaderMap, path: &str) {
     }
     // This connection's upstream is the old master: reconnect next time.
     *conn.upstream.lock().await = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::master_authority;
+
+    #[test]
+    fn http_and_https_masters_and_their_default_ports() {
+        assert_eq!(master_authority("http://m:5050").unwrap(), ("m:5050".to_owned(), false));
+        assert_eq!(master_authority("https://m:5050").unwrap(), ("m:5050".to_owned(), true));
+        assert_eq!(master_authority("https://m").unwrap(), ("m:443".to_owned(), true));
+        assert_eq!(master_authority("http://m").unwrap(), ("m:80".to_owned(), false));
+        let err = master_authority("zk://z:2181/mesos").unwrap_err().to_string();
+        assert!(err.contains("only http:// and https:// masters are supported"), "{err}");
+        assert!(master_authority("m:5050").is_err());
+    }
 }

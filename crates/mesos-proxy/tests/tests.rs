@@ -11,3 +11,4 @@ mod golden;
 mod import;
 mod record;
 mod sigkill;
+mod tls;

@@ -14,6 +14,8 @@
 //!   `serve` and `diff` share; [`messages`]: message types by API path,
 //!   canonical JSON and transcoding; [`pairing`]: which response answers
 //!   which request, which stream an event is of.
+//! - [`tls`]: `--tls-cert`/`--tls-key` (and `--tls-client-ca`) for `sim`
+//!   and `serve`: TLS as the transport only.
 //!
 //! This crate depends on [`mesos_codec`] only, never on `mesos-proxy`.
 
@@ -27,3 +29,4 @@ pub mod messages;
 pub mod pairing;
 pub mod serve;
 pub mod sim;
+pub mod tls;

@@ -18,6 +18,29 @@ struct Cli {
     command: Command,
 }
 
+/// TLS for the listener (`serve` and `sim`).
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// Serve over TLS: the certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Require clients to present a certificate issued by one of these CA certificates (PEM);
+    /// needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<std::path::PathBuf>,
+}
+
+impl TlsArgs {
+    fn acceptor(self) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+        let files =
+            mesos_replay::tls::TlsFiles { cert: self.tls_cert, key: self.tls_key, client_ca: self.tls_client_ca };
+        Ok(files.acceptor()?)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Play the master of a recorded session to a live framework.
@@ -65,6 +88,8 @@ enum Command {
         /// Connections served at once; one more is answered 503 and closed.
         #[arg(long, default_value_t = serve::Options::default().max_connections)]
         max_connections: usize,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Run a simulated Mesos master (scheduler API v1).
     Sim {
@@ -127,6 +152,8 @@ enum Command {
         /// comes back with a new id. See docs/faults.md.
         #[arg(long = "fault", value_name = "SPEC")]
         faults: Vec<String>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
@@ -188,7 +215,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults) = match cli.command {
+    let (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults, tls) = match cli.command {
         Command::Sim {
             listen,
             agents,
@@ -203,10 +230,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             request_timeout,
             max_connections,
             faults,
+            tls,
         } => {
             let options = sim::Options { stream_backlog, max_body, request_timeout, max_connections };
             let faults = faults.iter().map(|spec| sim::faults::Fault::parse(spec)).collect::<Result<Vec<_>, _>>()?;
-            (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults)
+            (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults, tls.acceptor()?)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
         Command::Diff { rebind_master_ids, a, b } => {
@@ -227,7 +255,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_body,
             request_timeout,
             max_connections,
+            tls,
         } => {
+            let tls = tls.acceptor()?;
             let chunking = if chunking == "recorded" { serve::Chunking::Recorded } else { serve::Chunking::Record };
             let options = serve::Options {
                 pace,
@@ -240,7 +270,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 request_timeout,
                 max_connections: max_connections.max(1),
             };
-            return replay(&session, listen, options, report.as_deref(), allow_torn);
+            return replay(&session, listen, options, report.as_deref(), allow_torn, tls);
         }
     };
     let seed = seed.unwrap_or_else(sim::ids::fresh_seed);
@@ -250,9 +280,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        let handle = sim::spawn_with(listener, config, Clock::Real, options)?;
+        let over = if tls.is_some() { " (TLS)" } else { "" };
+        let handle = sim::spawn_tls(listener, config, Clock::Real, options, tls)?;
         eprintln!(
-            "mesos-replay sim: master {} (--seed {seed}) listening on {}",
+            "mesos-replay sim: master {} (--seed {seed}) listening on {}{over}",
             handle.with_master(|m| m.id().to_owned()),
             handle.local_addr()
         );
@@ -306,6 +337,7 @@ fn replay(
     options: serve::Options,
     report_path: Option<&std::path::Path>,
     allow_torn: bool,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> anyhow::Result<()> {
     let script = serve::Script::open(path, allow_torn)?;
     if let Some(torn) = script.torn() {
@@ -320,13 +352,14 @@ fn replay(
         let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
         let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         eprintln!(
-            "mesos-replay serve: {} calls, {} subscriptions, {} events; listening on {}",
+            "mesos-replay serve: {} calls, {} subscriptions, {} events; listening on {}{}",
             script.calls(),
             script.subscriptions(),
             script.events(),
             listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string()),
+            if tls.is_some() { " (TLS)" } else { "" },
         );
-        let mut handle = serve::spawn(listener, script, options)?;
+        let mut handle = serve::spawn_tls(listener, script, options, tls)?;
         tokio::select! {
             () = handle.played_out() => anyhow::Ok(handle.report()),
             _ = async { tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} } } => {

@@ -12,3 +12,4 @@ mod golden;
 mod inspect;
 mod serve;
 mod sim;
+mod tls;

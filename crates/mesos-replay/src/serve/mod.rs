@@ -358,6 +358,18 @@ impl Drop for ServeHandle {
 /// # Ok(()) }
 /// ```
 pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Result<ServeHandle> {
+    spawn_tls(listener, script, options, None)
+}
+
+/// [`spawn`], over TLS when `tls` is given (`--tls-cert`): each
+/// connection's handshake is done on its own task, within the request
+/// timeout; a plain HTTP request is answered `400` (TLS required).
+pub fn spawn_tls(
+    listener: TcpListener,
+    script: Script,
+    options: Options,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> io::Result<ServeHandle> {
     let addr = listener.local_addr()?;
     let script = Arc::new(script);
     let limits = (options.max_body, options.request_timeout, options.max_connections);
@@ -384,12 +396,22 @@ pub fn spawn(listener: TcpListener, script: Script, options: Options) -> io::Res
             };
             let _ = stream.set_nodelay(true);
             let shared = accept_shared.clone();
+            let tls = tls.clone();
             if shared.open_connections.load(Ordering::SeqCst) >= max_connections {
-                tokio::spawn(refuse(stream, max_connections));
+                tokio::spawn(async move {
+                    if let Some(stream) = handshake(tls.as_ref(), stream, shared.request_timeout).await {
+                        refuse(stream, max_connections).await;
+                    }
+                });
                 continue;
             }
             shared.open_connections.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
+                let Some(stream) = handshake(tls.as_ref(), stream, shared.request_timeout).await else {
+                    shared.open_connections.fetch_sub(1, Ordering::SeqCst);
+                    shared.bump();
+                    return;
+                };
                 let conn_shared = shared.clone();
                 let service = hyper::service::service_fn(move |req| handle(conn_shared.clone(), req));
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
@@ -674,8 +696,23 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Re
     })
 }
 
+/// A connection as it is served: plain, or once its TLS handshake is done
+/// (`None`: plain HTTP on a TLS listener, answered `400`, or a failed
+/// handshake; both logged).
+async fn handshake(
+    tls: Option<&tokio_rustls::TlsAcceptor>,
+    stream: tokio::net::TcpStream,
+    timeout: Duration,
+) -> Option<crate::tls::Stream> {
+    let Some(acceptor) = tls else { return Some(crate::tls::Stream::Plain(stream)) };
+    match crate::tls::accept(acceptor, stream, timeout, "mesos-replay serve").await {
+        crate::tls::Accepted::Tls(stream) => Some(crate::tls::Stream::Tls(stream)),
+        crate::tls::Accepted::Closed => None,
+    }
+}
+
 /// One connection over `--max-connections`: answered `503` and closed.
-async fn refuse(mut stream: tokio::net::TcpStream, max: usize) {
+async fn refuse(mut stream: crate::tls::Stream, max: usize) {
     use tokio::io::AsyncWriteExt;
     tracing::warn!(max, "too many connections: one refused (--max-connections)");
     let body = format!("mesos-replay: too many connections (--max-connections {max})");

@@ -33,4 +33,4 @@ mod stout;
 
 pub use http::gzip;
 pub use master::{Answer, Config, Master, Push, Request, StreamKey};
-pub use server::{Clock, Options, SimHandle, spawn, spawn_with};
+pub use server::{Clock, Options, SimHandle, spawn, spawn_tls, spawn_with};

@@ -29,9 +29,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -442,8 +441,23 @@ pub fn spawn(listener: TcpListener, config: Config, clock: Clock) -> io::Result<
 }
 
 /// [`spawn`] with `options`.
-pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, options: Options) -> io::Result<SimHandle> {
+pub fn spawn_with(listener: TcpListener, config: Config, clock: Clock, options: Options) -> io::Result<SimHandle> {
+    spawn_tls(listener, config, clock, options, None)
+}
+
+/// [`spawn_with`], over TLS when `tls` is given (`--tls-cert`): each
+/// connection's handshake is done on its own task, within the request
+/// timeout; a plain HTTP request is answered `400` (TLS required). The
+/// HTTP inside is the same as over TCP.
+pub fn spawn_tls(
+    listener: TcpListener,
+    mut config: Config,
+    clock: Clock,
+    options: Options,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     config.address = addr;
     if clock == Clock::Real && config.start_time.is_none() {
         config.start_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok();
@@ -459,7 +473,7 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
         None
     };
     let recorder = match &config.record {
-        Some(dir) => Some(Recorder::new(dir, format!("http://{addr}"))?),
+        Some(dir) => Some(Recorder::new(dir, format!("{scheme}://{addr}"))?),
         None => None,
     };
     let mut master = Master::new(config);
@@ -491,9 +505,9 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
         open: std::sync::atomic::AtomicUsize::new(0),
     });
     let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(accept(listener, shared.clone(), false)));
+    tasks.push(tokio::spawn(accept(listener, shared.clone(), false, tls.clone())));
     if let Some(other) = successor {
-        tasks.push(tokio::spawn(accept(other, shared.clone(), true)));
+        tasks.push(tokio::spawn(accept(other, shared.clone(), true, tls)));
     }
     if clock == Clock::Real {
         let shared = shared.clone();
@@ -503,8 +517,14 @@ pub fn spawn_with(listener: TcpListener, mut config: Config, clock: Clock, optio
 }
 
 /// Accepts connections on `listener` (`successor`: the other master's
-/// address of a `leader-change` fault) and serves each in a task.
-async fn accept(listener: TcpListener, accept_shared: Arc<Shared>, successor: bool) {
+/// address of a `leader-change` fault), over TLS when `tls` is given, and
+/// serves each in a task.
+async fn accept(
+    listener: TcpListener,
+    accept_shared: Arc<Shared>,
+    successor: bool,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     // The other address's connections are numbered apart.
     let mut conns = if successor { 1u64 << 32 } else { 0 };
     {
@@ -520,15 +540,43 @@ async fn accept(listener: TcpListener, accept_shared: Arc<Shared>, successor: bo
             let _ = stream.set_nodelay(true);
             let shared = accept_shared.clone();
             if shared.open.load(Ordering::Relaxed) >= shared.max_connections {
-                tokio::spawn(refuse(stream, shared.max_connections));
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    match &tls {
+                        None => refuse(stream, shared.max_connections).await,
+                        Some(acceptor) => {
+                            // The answer goes inside TLS.
+                            let accepted =
+                                crate::tls::accept(acceptor, stream, shared.request_timeout, "mesos-replay sim").await;
+                            if let crate::tls::Accepted::Tls(stream) = accepted {
+                                refuse(*stream, shared.max_connections).await;
+                            }
+                        }
+                    }
+                });
                 continue;
             }
             shared.open.fetch_add(1, Ordering::Relaxed);
             conns += 1;
             let conn = Connection { shared: shared.clone(), id: conns, streams: Vec::new(), successor };
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let (rd, wr) = stream.into_split();
-                if let Err(e) = conn.run(rd, wr).await {
+                let result = match &tls {
+                    None => {
+                        let (rd, wr) = stream.into_split();
+                        conn.run(rd, wr).await
+                    }
+                    Some(acceptor) => {
+                        match crate::tls::accept(acceptor, stream, shared.request_timeout, "mesos-replay sim").await {
+                            crate::tls::Accepted::Tls(stream) => {
+                                let (rd, wr) = tokio::io::split(*stream);
+                                conn.run(rd, wr).await
+                            }
+                            crate::tls::Accepted::Closed => Ok(()),
+                        }
+                    }
+                };
+                if let Err(e) = result {
                     tracing::debug!("connection from {peer}: {e}");
                 }
                 shared.open.fetch_sub(1, Ordering::Relaxed);
@@ -538,7 +586,7 @@ async fn accept(listener: TcpListener, accept_shared: Arc<Shared>, successor: bo
 }
 
 /// One connection over `--max-connections`: answered `503` and closed.
-async fn refuse(mut stream: tokio::net::TcpStream, max: usize) {
+async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, max: usize) {
     tracing::warn!(max, "too many connections: one refused (--max-connections)");
     let body = format!("mesos-replay sim: too many connections (--max-connections {max})");
     let answer = format!(
@@ -572,15 +620,17 @@ async fn drive(shared: Arc<Shared>) {
 }
 
 /// Whether the peer has shut its side (what it sent meanwhile goes to
-/// `buf`), without waiting.
-fn peer_left(rd: &OwnedReadHalf, buf: &mut BytesMut) -> io::Result<bool> {
+/// `buf`), without waiting: each read is polled once, and what is not
+/// ready yet is not waited for.
+async fn peer_left<R: AsyncRead + Unpin>(rd: &mut R, buf: &mut BytesMut) -> io::Result<bool> {
+    use std::future::Future;
     loop {
-        let mut chunk = [0u8; 8192];
-        match rd.try_read(&mut chunk) {
-            Ok(0) => return Ok(true),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) => return Err(e),
+        let mut read = std::pin::pin!(rd.read_buf(buf));
+        match std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await {
+            std::task::Poll::Ready(Ok(0)) => return Ok(true),
+            std::task::Poll::Ready(Ok(_)) => {}
+            std::task::Poll::Ready(Err(e)) => return Err(e),
+            std::task::Poll::Pending => return Ok(false),
         }
     }
 }
@@ -640,14 +690,14 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    async fn run(mut self, mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf) -> io::Result<()> {
+    async fn run<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(mut self, mut rd: R, mut wr: W) -> io::Result<()> {
         let mut buf = BytesMut::with_capacity(8192);
         let mut pending: VecDeque<Reply> = VecDeque::new();
         loop {
             if !self.take_requests(&mut buf, &mut pending) {
                 return Ok(());
             }
-            if !pending.is_empty() && peer_left(&rd, &mut buf)? {
+            if !pending.is_empty() && peer_left(&mut rd, &mut buf).await? {
                 // The peer shut its side before its answer went out:
                 // libprocess closes the socket as soon as it reads the end,
                 // which comes before the answer is ready.
@@ -674,6 +724,9 @@ impl Connection {
             match reply {
                 Reply::Full { bytes, keep_alive } => {
                     wr.write_all(&bytes).await?;
+                    // Over TLS the last bytes may wait in the TLS layer
+                    // (a no-op over TCP).
+                    wr.flush().await?;
                     if !keep_alive {
                         let _ = wr.shutdown().await;
                         return Ok(());
@@ -681,6 +734,7 @@ impl Connection {
                 }
                 Reply::Stream { head, key, mut rx, backlog, keep_alive } => {
                     wr.write_all(&head).await?;
+                    wr.flush().await?;
                     match self.stream(&mut rd, &mut wr, &mut buf, &mut pending, &mut rx, &backlog).await? {
                         StreamEnd::Ended => {
                             self.streams.retain(|s| *s != key);
@@ -725,10 +779,10 @@ impl Connection {
     /// Writes a stream's records as they come, reading (and handling) what
     /// the peer sends meanwhile, until the stream ends or the connection
     /// goes.
-    async fn stream(
+    async fn stream<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         &mut self,
-        rd: &mut OwnedReadHalf,
-        wr: &mut OwnedWriteHalf,
+        rd: &mut R,
+        wr: &mut W,
         buf: &mut BytesMut,
         pending: &mut VecDeque<Reply>,
         rx: &mut mpsc::UnboundedReceiver<StreamMsg>,
@@ -745,6 +799,9 @@ impl Connection {
         let pause = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(pause);
         let mut paused = false;
+        // Bytes were written since the last flush: over TLS they may wait in
+        // the TLS layer until flushed (over TCP a flush is a no-op).
+        let mut unflushed = false;
         loop {
             if backlog.aborted.load(Ordering::Acquire) {
                 return Ok(StreamEnd::Gone);
@@ -757,13 +814,24 @@ impl Connection {
                         return Ok(StreamEnd::Gone);
                     }
                 }
-                written = async { let (bytes, at) = out.as_ref().expect("bytes"); wr.write(&bytes[*at..]).await },
-                    if out.is_some() =>
+                // Writes the batch; once it is written, flushes (both are
+                // cancel-safe: a write that was not polled to its end wrote
+                // nothing, and a flush is done again).
+                io = async {
+                    match out.as_ref() {
+                        Some((bytes, at)) => wr.write(&bytes[*at..]).await.map(Some),
+                        None => wr.flush().await.map(|()| None),
+                    }
+                }, if out.is_some() || unflushed =>
                 {
-                    let n = written?;
+                    let Some(n) = io? else {
+                        unflushed = false;
+                        continue;
+                    };
                     if n == 0 {
                         return Ok(StreamEnd::Gone);
                     }
+                    unflushed = true;
                     if let Some((bytes, at)) = &mut out {
                         *at += n;
                         if *at == bytes.len() {
@@ -772,6 +840,7 @@ impl Connection {
                                 pause.as_mut().reset(Instant::now() + PIECE_GAP);
                                 paused = true;
                             } else if ending {
+                                wr.flush().await?;
                                 return Ok(StreamEnd::Ended);
                             }
                         }
