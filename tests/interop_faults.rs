@@ -55,6 +55,7 @@ fn updates_and_acks(log: &FrameworkLog) -> (Handed, BTreeMap<String, usize>) {
 /// story: both tasks' updates, the kill, the teardown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_under_duplicate_update() {
+    let _turn = crate::support::one_at_a_time();
     under_duplicate_update(Client::Avmesos).await;
 }
 
@@ -62,6 +63,7 @@ async fn avmesos_under_duplicate_update() {
 /// suite's framework acknowledges what the library hands it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_under_duplicate_update() {
+    let _turn = crate::support::one_at_a_time();
     under_duplicate_update(Client::MesosFramework).await;
 }
 
@@ -91,6 +93,7 @@ async fn under_duplicate_update(client: Client) {
 /// stream, not chunk by chunk) and its framework tells its whole story.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_under_rechunk() {
+    let _turn = crate::support::one_at_a_time();
     tokio::task::spawn_blocking(|| Client::Avmesos.prepare()).await.unwrap();
     let scratch = Scratch::new("faults-rechunk");
     let sim = sim_with(&["rechunk:pieces=5"]).await;
@@ -109,6 +112,7 @@ async fn avmesos_under_rechunk() {
 /// framework's life however long Python took to start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_waits_through_a_partition() {
+    let _turn = crate::support::one_at_a_time();
     tokio::task::spawn_blocking(|| Client::Avmesos.prepare()).await.unwrap();
     let scratch = Scratch::new("faults-partition");
     let sim = std::sync::Arc::new(sim_on(&["partition:at=1,for=8"], sim::Clock::Manual).await);
@@ -236,6 +240,7 @@ async fn hold_then_tick(sim: std::sync::Arc<sim::SimHandle>) {
 /// status 1, before it saw a single event. The library's bug, pinned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_breaks_on_a_rechunked_record() {
+    let _turn = crate::support::one_at_a_time();
     let run = run_raw(Lib::MesosFramework, &["rechunk"], sim::Clock::Real, interop::FRAMEWORK_TIMEOUT).await;
     let stderr = &run.stderr;
     assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{stderr}");
@@ -254,6 +259,7 @@ async fn mesos_framework_breaks_on_a_rechunked_record() {
 /// SUBSCRIBE alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_ready_stops_both_libraries() {
+    let _turn = crate::support::one_at_a_time();
     let answers = [
         ("404", "404 Not Found.", 404),
         ("no-leader", "No leader elected", 503),
@@ -283,6 +289,7 @@ async fn not_ready_stops_both_libraries() {
 /// wait, with no UPDATE and no RECONCILE (Marathon #1047's stuck tasks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lose_update_leaves_both_libraries_waiting() {
+    let _turn = crate::support::one_at_a_time();
     let limit = std::time::Duration::from_secs(10);
     let (a, m) = tokio::join!(
         run_raw(Lib::Avmesos, &["lose-update"], sim::Clock::Real, limit),
@@ -306,6 +313,7 @@ async fn lose_update_leaves_both_libraries_waiting() {
 /// Neither subscribes again to take the framework back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_instance_ends_both_libraries() {
+    let _turn = crate::support::one_at_a_time();
     let limit = interop::FRAMEWORK_TIMEOUT;
     let faults = ["stale-instance:at=0.5"];
     let (a, m) = tokio::join!(
@@ -332,6 +340,7 @@ async fn stale_instance_ends_both_libraries() {
 /// launches once) it waits from then on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_accepts_a_rescinded_offer() {
+    let _turn = crate::support::one_at_a_time();
     let limit = std::time::Duration::from_secs(10);
     let run = run_raw(Lib::Avmesos, &["rescind:timeout=0.5"], sim::Clock::Manual, limit).await;
     assert!(run.status.is_none(), "still waiting: {}", run.stderr);
@@ -359,6 +368,7 @@ async fn avmesos_accepts_a_rescinded_offer() {
 /// libraries' behaviour, pinned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_stream_in_both_libraries() {
+    let _turn = crate::support::one_at_a_time();
     let limit = interop::FRAMEWORK_TIMEOUT;
     for spec in ["crash:at=0.5,for=3", "leader-change:at=0.5", "failover-timeout:at=0.5"] {
         let faults = [spec];
@@ -391,6 +401,7 @@ async fn a_cut_stream_in_both_libraries() {
 /// framework finishes its story.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_takes_a_burst() {
+    let _turn = crate::support::one_at_a_time();
     let run = run_raw(Lib::MesosFramework, &["burst:at=0.5"], sim::Clock::Manual, interop::FRAMEWORK_TIMEOUT).await;
     assert_eq!(run.status.and_then(|s| s.code()), Some(0), "{}", run.stderr);
     assert!(run.log.iter().any(|e| e["kind"] == "done"), "{:?}", run.calls());

@@ -8,30 +8,36 @@ use interop::Client::MesosFramework;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_against_the_sim() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_sim(MesosFramework).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_through_the_proxy() {
+    let _turn = crate::support::one_at_a_time();
     interop::through_the_proxy(MesosFramework).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_against_the_replay() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_replay(MesosFramework).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_against_the_replay_unpaced() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_replay_fast(MesosFramework).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_against_the_real_master() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_real_master(MesosFramework).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_framework_against_the_replay_of_the_real_master() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_replay_of_the_real_master(MesosFramework).await;
 }

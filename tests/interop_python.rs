@@ -10,31 +10,37 @@ use mesos_replay::diff::{Conversation, diff};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_against_the_sim() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_sim(Avmesos).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_through_the_proxy() {
+    let _turn = crate::support::one_at_a_time();
     interop::through_the_proxy(Avmesos).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_against_the_replay() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_replay(Avmesos).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_against_the_replay_unpaced() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_replay_fast(Avmesos).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_against_the_real_master() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_real_master(Avmesos).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_against_the_replay_of_the_real_master() {
+    let _turn = crate::support::one_at_a_time();
     interop::against_the_replay_of_the_real_master(Avmesos).await;
 }
 
@@ -47,6 +53,7 @@ async fn avmesos_against_the_replay_of_the_real_master() {
 /// binding, the masters' ids are differences.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avmesos_recorded_against_the_sim_and_the_real_master_is_one_conversation() {
+    let _turn = crate::support::one_at_a_time();
     // About 30 s each (two heartbeats and a status update retry), side by side.
     let (sim, real) = tokio::join!(
         interop::through_the_proxy(AvmesosOneTask),

@@ -250,7 +250,9 @@ fn declines_suppress_and_revive() {
         let ids = |r: &Record| -> Vec<Value> { offers(&r.json()).iter().map(|o| o["id"].clone()).collect() };
         // The default filter (5 s), declined as soon as offered: back at the
         // fifth allocation after (a master's allocations drift a little
-        // past whole seconds, so the filter has ended by then).
+        // past whole seconds, so the filter has ended by then), or at the
+        // sixth when the DECLINE reached the master later than that drift
+        // (a loaded machine: the real master once took 6.01 s).
         let both_ids = ids(&first);
         t.push(answer(&s.call(decline(&[&both_ids[0], &both_ids[1]], None)), &chosen));
         let back = s.next_event(W).expect("both back (at an allocation)");
@@ -259,7 +261,7 @@ fn declines_suppress_and_revive() {
         t.push(answer(&s.call(decline(&[&back_ids[0], &back_ids[1]], None)), &chosen));
         let offered = s.next_event(W).expect("and again");
         t.push(n(&offered));
-        t.push(within("declined for 5 s at once: back after", offered.at - back.at, 4.9, 5.5));
+        t.push(within("declined for 5 s at once: back after", offered.at - back.at, 4.9, 6.2));
         let first = offered;
         let both_ids = ids(&first);
         let at = Instant::now();

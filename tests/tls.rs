@@ -327,6 +327,7 @@ fn one_session(files: &[PathBuf]) -> &Path {
 
 #[test]
 fn curl_over_tls_through_the_proxy_to_the_sim_over_tls_records_what_plain_http_records() {
+    let _turn = crate::support::one_at_a_time();
     let pki = Pki::new("walk");
     let work = pki.path("curl");
     std::fs::create_dir_all(&work).unwrap();
@@ -370,6 +371,7 @@ fn curl_over_tls_through_the_proxy_to_the_sim_over_tls_records_what_plain_http_r
 
 #[test]
 fn client_certificates_required_on_both_sides() {
+    let _turn = crate::support::one_at_a_time();
     let pki = Pki::new("mtls");
     let work = pki.path("curl");
     std::fs::create_dir_all(&work).unwrap();
@@ -406,6 +408,7 @@ fn client_certificates_required_on_both_sides() {
 
 #[test]
 fn a_master_requiring_a_client_certificate_refuses_a_proxy_without_one() {
+    let _turn = crate::support::one_at_a_time();
     let pki = Pki::new("nocert");
     let master = mesos_proxy::TlsFiles { master_ca: Some(pki.path("ca.pem")), ..Default::default() };
     let rig = Rig::start("nocert", Some(ServerTls { pki: &pki, client_ca: true }), None, master).unwrap();
@@ -422,6 +425,7 @@ fn a_master_requiring_a_client_certificate_refuses_a_proxy_without_one() {
 
 #[test]
 fn a_master_certificate_from_another_ca_is_refused() {
+    let _turn = crate::support::one_at_a_time();
     let pki = Pki::new("otherca");
     let other = Pki::new("otherca2");
     let master = mesos_proxy::TlsFiles { master_ca: Some(other.path("ca.pem")), ..Default::default() };
@@ -443,6 +447,7 @@ fn plain_to_tls(addr: std::net::SocketAddr) -> (String, String) {
 
 #[test]
 fn plain_http_to_a_tls_listener_gets_a_clear_400() {
+    let _turn = crate::support::one_at_a_time();
     let pki = Pki::new("plain400");
     let master = mesos_proxy::TlsFiles { master_ca: Some(pki.path("ca.pem")), ..Default::default() };
     let server = || Some(ServerTls { pki: &pki, client_ca: false });
@@ -467,6 +472,7 @@ fn plain_http_to_a_tls_listener_gets_a_clear_400() {
 
 #[test]
 fn bad_tls_files_are_errors_naming_the_file() {
+    let _turn = crate::support::one_at_a_time();
     let pki = Pki::new("bad");
     let garbage = pki.path("garbage.pem");
     std::fs::write(&garbage, "not a certificate\n").unwrap();
@@ -501,6 +507,7 @@ fn bad_tls_files_are_errors_naming_the_file() {
 
 #[test]
 fn the_replay_serves_a_tls_framework_what_was_recorded_over_tls() {
+    let _turn = crate::support::one_at_a_time();
     let pki = Pki::new("serve");
     let work = pki.path("curl");
     std::fs::create_dir_all(&work).unwrap();
@@ -671,6 +678,7 @@ impl Drop for Nginx {
 
 #[test]
 fn curl_over_tls_through_the_proxy_to_a_real_master_behind_nginx() {
+    let _turn = crate::support::one_at_a_time();
     let Some(binary) = nginx_binary() else { return };
     let pki = Pki::new("nginx");
     let work = pki.path("curl");

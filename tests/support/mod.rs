@@ -14,6 +14,20 @@ pub mod wire;
 /// own; in the one test binary they take turns.
 pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// Takes [`ONE_AT_A_TIME`] for the rest of the test: the tests that compare
+/// a real master's timing with the sim's take it, and so do the ones that
+/// load the machine most (frameworks in Python and Node, nginx), so that
+/// they never run beside each other (a real master's allocations slipped
+/// by a second beside them).
+pub fn one_at_a_time() -> Turn {
+    Turn(ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// A test's turn ([`one_at_a_time`]), held until dropped. Held across
+/// awaits by design: the tests' runtimes run on the test's own thread, and
+/// the turn only keeps other tests' threads waiting.
+pub struct Turn(#[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
 /// Says how many values a comparison of the sim with the real master held
 /// equal (a status line, a header, a JSON value, a transcript line, an
 /// event): `cargo test --test tests -- sim_ --nocapture 2>&1 | grep '^points:'`

@@ -11,11 +11,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mesos_codec::api::Encoding;
-use mesos_codec::json::message_type;
-use mesos_codec::peek::peek_ids;
+use mesos_codec::api::{self, Api, Encoding};
 use mesos_codec::session::{
-    Close, End, Entry, EntryKind, Event, Header, Party, Request, Response, Source, Summary, Utc, Writer, create_file,
+    Close, End, Entry, EntryKind, Event, Header, Party, Request, Response, Source, Utc, Writer, create_file,
 };
 
 use super::master::{Master, StreamKey};
@@ -120,7 +118,7 @@ impl Recorder {
     pub(crate) fn record(&mut self, now: Duration, stream: StreamKey, framed: &[u8]) {
         let Some(open) = self.streams.get(&stream) else { return };
         let record = framed.iter().position(|&b| b == b'\n').map_or(framed, |nl| &framed[nl + 1..]);
-        let summary = summarize("scheduler.Event", open.format, record);
+        let summary = api::summarize(Api::Scheduler.event_type(), open.format, record).unwrap_or_default();
         let event = Event { stream: open.response, record: record.to_vec(), chunks: None, summary };
         let (name, conn) = (open.session.clone(), open.conn);
         if let Some(session) = self.sessions.get_mut(&name).filter(|s| !s.ended) {
@@ -185,20 +183,6 @@ impl Session {
         let entries = self.writer.entries();
         self.write(now, 0, EntryKind::End(End { entries, complete: true }));
         self.ended = true;
-    }
-}
-
-/// The summary of one v1 message (`mesos.v1.scheduler.Call` or `Event`);
-/// empty when it does not read.
-pub(crate) fn summarize(message: &str, format: Option<Encoding>, data: &[u8]) -> Summary {
-    let (Some(encoding), Ok(id)) = (format, message_type(message)) else { return Summary::default() };
-    match peek_ids(id, encoding, data) {
-        Ok(ids) => Summary {
-            name: ids.type_name.map(str::to_owned),
-            format: Some(encoding),
-            framework_id: ids.framework_id().map(str::to_owned),
-        },
-        Err(_) => Summary::default(),
     }
 }
 

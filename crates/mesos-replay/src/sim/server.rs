@@ -43,7 +43,7 @@ use super::history::{History, decode_call};
 use super::http::{self, Parsed, Response};
 use super::master::{Answer, Config, DEFAULT_START_SECONDS, Master, Push, Request, StreamKey};
 use super::operator::{self, Cluster, Outcome, Subscribers};
-use super::record::{Exchange, Recorder, summarize};
+use super::record::{Exchange, Recorder};
 
 /// The paths of the scheduler API.
 pub const SCHEDULER_PATHS: [&str; 2] = ["/api/v1/scheduler", "/master/api/v1/scheduler"];
@@ -1081,7 +1081,9 @@ fn answer(
 /// A request and its response, as a session records them.
 fn exchange(conn: u64, request: &http::Request, response: &Response, stream: bool) -> Exchange {
     let request_format = mesos_codec::api::encoding(request.header("content-type"));
-    let summary = summarize("scheduler.Call", request_format, &request.body);
+    let summary =
+        mesos_codec::api::summarize(mesos_codec::api::Api::Scheduler.call_type(), request_format, &request.body)
+            .unwrap_or_default();
     let framework_id = summary.framework_id.clone();
     let recorded = session::Request {
         method: request.method.clone(),
