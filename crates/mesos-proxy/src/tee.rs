@@ -418,7 +418,9 @@ impl StreamTap {
     }
 
     async fn record(&mut self) {
-        for tapped in std::mem::take(&mut self.out) {
+        // Drained in place, so that the buffer's room is kept for the next chunk.
+        let mut out = std::mem::take(&mut self.out);
+        for tapped in out.drain(..) {
             match tapped {
                 Tapped::Name(id) => {
                     if self.session.set_name(&id).await {
@@ -436,6 +438,7 @@ impl StreamTap {
                 }
             }
         }
+        self.out = out;
     }
 
     async fn end(&mut self, by: Party, reason: &str) {
