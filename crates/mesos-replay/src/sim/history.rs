@@ -333,8 +333,8 @@ impl History {
             }
             // What a master keeps of it no more: its tasks, offers and
             // metrics (its principal's counters stay, as a master's do).
-            let principal = f.principal.take();
-            *f = FrameworkHistory { id: std::mem::take(&mut f.id), principal, forgotten: true, ..Default::default() };
+            let (id, principal, unregistered) = (std::mem::take(&mut f.id), f.principal.take(), f.unregistered);
+            *f = FrameworkHistory { id, principal, unregistered, forgotten: true, ..Default::default() };
         }
     }
 
