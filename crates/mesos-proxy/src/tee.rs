@@ -21,7 +21,7 @@
 //! one go instead of one task switch each, and the framework side gets them
 //! together: hyper writes up to 16 chunks in one `writev`.
 //!
-//! The tap of an event stream feeds a RecordIO [`Decoder`] and records one
+//! The tap of an event stream feeds a RecordIO decoder ([`EventTap`]) and records one
 //! `event` per record, with the sizes of the chunk pieces that carried it
 //! when that was not exactly one chunk. Every frame of a batch is recorded
 //! before the batch is forwarded, so an event is in the session before the

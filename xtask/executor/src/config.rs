@@ -67,7 +67,7 @@ pub struct LoadedFlags {
 }
 
 impl Flags {
-    /// Loads the flags from the command line (`args` without argv[0]) as
+    /// Loads the flags from the command line (`args` without `argv[0]`) as
     /// stout's `FlagsBase::load` does (`--name=value`, `--name` for
     /// booleans, `--no-name`, `--` ends the flags), then from
     /// `MESOS_<NAME>` variables of `env` for flags the command line did not

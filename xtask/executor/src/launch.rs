@@ -121,7 +121,7 @@ pub fn launch_info(command: &CommandInfo, environment: &Environment, flags: &Fla
     Ok(LaunchInfo { json: info, unshare_namespace_mnt })
 }
 
-/// The arguments after argv[0] (`mesos-containerizer`): the `launch`
+/// The arguments after `argv[0]` (`mesos-containerizer`): the `launch`
 /// subcommand, then every `MesosContainerizerLaunch::Flags` flag that has
 /// a value, in name order, as libprocess's `subprocess()` writes them
 /// (`help` and `unshare_namespace_mnt` have defaults).

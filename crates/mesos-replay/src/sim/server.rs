@@ -2,7 +2,7 @@
 //! tokio, one task per connection, in front of one [`Master`] behind a
 //! mutex.
 //!
-//! The bytes are a Mesos 1.11.0 master's ([`super::http`]: header names,
+//! The bytes are a Mesos 1.11.0 master's (`super::http`: header names,
 //! order and values, `Date`, lower-case chunk sizes, no `Connection`
 //! header; a stream that ends leaves its connection open). Requests are
 //! handled as libprocess handles them: in the order they arrive on a
