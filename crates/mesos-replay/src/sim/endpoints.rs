@@ -25,7 +25,7 @@ use mesos_codec::v1::{
 
 use super::history::{FrameworkHistory, History, TaskHistory};
 use super::http::{Request, Response};
-use super::master::{FrameworkView, View};
+use super::master::{FrameworkView, View, is_terminal};
 use super::resources::Resources;
 
 /// `build::GIT_SHA` of the official 1.11.0 build (what `/version` of the
@@ -750,20 +750,6 @@ fn network_info(w: &mut Json<'_>, n: &NetworkInfo) {
         w.close_array();
     }
     w.close_object();
-}
-
-pub(crate) fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
 }
 
 /// libprocess's `http::encode` (a framework's name in its metrics' keys).

@@ -18,7 +18,7 @@ use mesos_codec::v1::scheduler::{Call, Event, call, event};
 use mesos_codec::v1::{TaskInfo, TaskState, TaskStatus, offer, task_status};
 use prost::Message;
 
-use super::master::{Master, StreamKey};
+use super::master::{Master, StreamKey, is_terminal};
 use super::resources::Resources;
 
 /// A framework's past.
@@ -130,20 +130,6 @@ pub(crate) struct History {
 
 fn lower(name: &str) -> String {
     name.to_ascii_lowercase()
-}
-
-fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
 }
 
 /// `master/tasks_<state>`, the counter of tasks that reached a terminal

@@ -380,7 +380,8 @@ fn command_ending(info: &TaskInfo) -> Option<(Duration, i32)> {
     }
 }
 
-fn is_terminal(state: TaskState) -> bool {
+/// Whether a task in `state` has ended (no update comes after it).
+pub(crate) fn is_terminal(state: TaskState) -> bool {
     matches!(
         state,
         TaskState::TaskFinished

@@ -57,10 +57,11 @@ use prost::Message as _;
 
 use super::endpoints::{
     AGENT_CAPABILITIES, BUILD_DATE, BUILD_TIME, BUILD_USER, Clock, GIT_SHA, VERSION, agent_pid, flag_values,
-    is_terminal, metric_values,
+    metric_values,
 };
 use super::history::{FrameworkHistory, History, TaskHistory};
 use super::http::{Request, Response};
+use super::master::is_terminal;
 use super::master::{Answer, FrameworkView, Push, StreamKey, View, decode_call};
 use super::resources::Resources;
 
