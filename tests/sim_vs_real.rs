@@ -255,18 +255,18 @@ fn declines_suppress_and_revive() {
         // (a loaded machine: the real master once took 6.01 s).
         let both_ids = ids(&first);
         t.push(answer(&s.call(decline(&[&both_ids[0], &both_ids[1]], None)), &chosen));
-        let back = s.next_event(W).expect("both back (at an allocation)");
+        let back = scheduler::offers_in_all(&mut s, 2, W).expect("both back (at an allocation)");
         t.push(n(&back));
         let back_ids = ids(&back);
         t.push(answer(&s.call(decline(&[&back_ids[0], &back_ids[1]], None)), &chosen));
-        let offered = s.next_event(W).expect("and again");
+        let offered = scheduler::offers_in_all(&mut s, 2, W).expect("and again");
         t.push(n(&offered));
         t.push(within("declined for 5 s at once: back after", offered.at - back.at, 4.9, 6.2));
         let first = offered;
         let both_ids = ids(&first);
         let at = Instant::now();
         t.push(answer(&s.call(decline(&[&both_ids[0], &both_ids[1]], Some(2.0))), &chosen));
-        let back = s.next_event(W).expect("both back");
+        let back = scheduler::offers_in_all(&mut s, 2, W).expect("both back");
         t.push(n(&back));
         t.push(within("both back", back.at - at, 2.0, 3.4));
         let both_ids = ids(&back);

@@ -340,6 +340,35 @@ fn elements(text: &str) -> Vec<String> {
     out
 }
 
+/// OFFERS events read until they hold `count` offers in all, as one
+/// record: the first event with the offers of the later ones added, at the
+/// time the last arrived. A real master expires each DECLINE filter on a
+/// timer of its own; two filters of one DECLINE usually end before the
+/// same allocation run, but on a loaded machine a run can fall between the
+/// two timers and the agents come back one event apart. What a framework
+/// can rely on is that both come back, not in how many events.
+pub fn offers_in_all(s: &mut Scheduler, count: usize, wait: Duration) -> Option<Record> {
+    let deadline = Instant::now() + wait;
+    let mut first = s.next_event(wait)?;
+    let key = "\"offers\":{\"offers\":";
+    loop {
+        let text = String::from_utf8_lossy(&first.raw).into_owned();
+        let at = text.find(key)? + key.len();
+        let len = value_len(&text[at..]);
+        let mut have = elements(&text[at..at + len]);
+        if have.len() >= count {
+            return Some(first);
+        }
+        let left = deadline.checked_duration_since(Instant::now())?;
+        let more = s.next_event(left)?;
+        let more_text = String::from_utf8_lossy(&more.raw).into_owned();
+        let more_at = more_text.find(key)? + key.len();
+        have.extend(elements(&more_text[more_at..more_at + value_len(&more_text[more_at..])]));
+        let raw = format!("{}[{}]{}", &text[..at], have.join(","), &text[at + len..]);
+        first = Record { at: more.at, raw: raw.into_bytes() };
+    }
+}
+
 /// A JSON record as text with every value a master chooses or takes from
 /// its environment replaced, nothing else touched (field order, numbers,
 /// texts stay as written):
