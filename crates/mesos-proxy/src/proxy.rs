@@ -360,13 +360,8 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
                 }
             }
             if let Some(request) = lobby {
-                let exchange = Exchange {
-                    conn: conn.id,
-                    at: std::time::Instant::now(),
-                    request,
-                    response: None,
-                    note: Some(format!("not forwarded: {err}")),
-                };
+                let exchange =
+                    Exchange { conn: conn.id, request, response: None, note: Some(format!("not forwarded: {err}")) };
                 conn.shared.registry.wait_in_lobby(conn.peer.ip(), exchange);
             }
             return answer;

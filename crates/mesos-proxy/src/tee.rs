@@ -373,7 +373,6 @@ impl BodyTap {
             BodyTarget::Lobby { registry, host, request } => {
                 let exchange = crate::session::Exchange {
                     conn: self.conn,
-                    at: std::time::Instant::now(),
                     request: std::mem::take(&mut **request),
                     response: Some(response),
                     note,

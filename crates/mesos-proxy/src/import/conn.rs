@@ -9,7 +9,7 @@ use bytes::Bytes;
 use mesos_codec::session::{self, Close, EntryKind, Party};
 
 use super::http::{self, Boundary, Event, Head, Parser, Role};
-use super::sessions::{SessionId, Sessions};
+use super::sessions::{SessionId, Sessions, Touched};
 use super::tcp::{Piece, Stream};
 use mesos_codec::api::{self, Api};
 
@@ -104,7 +104,7 @@ pub(crate) struct Conn {
     /// The response side lost its footing: the next response answers the
     /// latest request, not the oldest.
     responses_resynced: bool,
-    touched: Vec<SessionId>,
+    touched: Touched,
     /// Notes made before the connection touched any session.
     notes: Vec<(u64, String)>,
     /// The master said `Connection: close`.
@@ -130,7 +130,7 @@ impl Conn {
             pending: VecDeque::new(),
             current: None,
             responses_resynced: false,
-            touched: Vec::new(),
+            touched: Touched::default(),
             notes: Vec::new(),
             master_closed: false,
             first_close: None,
@@ -283,7 +283,7 @@ impl Conn {
         if lost {
             self.losses.lost = true;
         }
-        match session.or_else(|| self.touched.last().copied()) {
+        match session.or_else(|| self.touched.last()) {
             Some(id) => {
                 if lost {
                     sessions.mark_lost(id);
@@ -364,7 +364,7 @@ impl Conn {
     fn record_request(&mut self, sessions: &mut Sessions, api: Api, head: Head, body: Vec<u8>, now: u64) -> Recording {
         let (summary, problem) = api::read_call(api, head.header("content-type"), &body);
         let (master, touched) = (&self.master, &mut self.touched);
-        let (session, unnamed) = match record::file(api, &summary, touched.last().copied()) {
+        let (session, unnamed) = match record::file(api, &summary, touched.last()) {
             Filing::Framework(id) => (sessions.framework(&id, master, now, touched), false),
             Filing::Subscribing => (sessions.anonymous(None, master, now, touched), true),
             Filing::Touched(session) => (session, false),
@@ -602,11 +602,11 @@ impl Conn {
         } else {
             (Party::Framework, "the framework closed the connection")
         };
-        for &session in &self.touched {
+        for &session in self.touched.all() {
             let close = Close { stream: None, by, reason: Some(reason.to_owned()) };
             sessions.record(session, self.id, now, EntryKind::Close(close), None);
         }
-        sessions.release(&self.touched, now);
+        sessions.release(std::mem::take(&mut self.touched), now);
         if !self.notes.is_empty() {
             self.losses.lost = true;
         }

@@ -15,17 +15,19 @@
 //! Lines wait in memory until the session has a name (a new framework's
 //! file is named by its framework id), then go to the file as they come.
 
-use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, End, Entry, EntryKind, Header, Note, Party, Redactor, Source, Utc, Writer, file_id};
+use mesos_codec::session::{Entry, EntryKind, Header, Source, Utc, file_id};
 
-use crate::session;
+use crate::record::{Book, Registry};
 
 /// An index into [`Sessions`].
 pub(crate) type SessionId = usize;
+
+/// The sessions a connection touched.
+pub(crate) type Touched = crate::record::Touched<SessionId>;
 
 enum Sink {
     /// Not named yet: the lines wait.
@@ -36,16 +38,9 @@ enum Sink {
 }
 
 struct State {
-    writer: Writer,
-    redactor: Option<Redactor>,
+    book: Book,
     started_ns: u64,
     name: Option<String>,
-    /// Capture connection number → the session's own.
-    conns: HashMap<u64, u64>,
-    open_streams: BTreeSet<u64>,
-    /// Something of this session was lost (a gap): `end` says incomplete.
-    lost: bool,
-    finished: bool,
     header: Vec<u8>,
     stamp: String,
     sink: Sink,
@@ -58,9 +53,7 @@ pub(crate) struct Sessions {
     capture: String,
     keep_secrets: bool,
     list: Vec<State>,
-    by_framework: HashMap<String, SessionId>,
-    /// Live sessions and how many open connections touched each.
-    live: HashMap<SessionId, usize>,
+    registry: Registry<SessionId>,
     /// Files that could not be written, said once each.
     pub(crate) write_errors: Vec<String>,
     /// Entries written, all sessions.
@@ -76,8 +69,7 @@ impl Sessions {
             capture,
             keep_secrets,
             list: Vec::new(),
-            by_framework: HashMap::new(),
-            live: HashMap::new(),
+            registry: Registry::default(),
             write_errors: Vec::new(),
             entries: 0,
             files: Vec::new(),
@@ -90,43 +82,25 @@ impl Sessions {
     }
 
     /// The live session of `framework_id` (created if none), touched.
-    pub(crate) fn framework(
-        &mut self,
-        framework_id: &str,
-        master: &str,
-        now: u64,
-        touched: &mut Vec<SessionId>,
-    ) -> SessionId {
-        let id = match self.by_framework.get(framework_id) {
-            Some(&id) => id,
-            None => {
-                let id = self.create(Some(framework_id.to_owned()), master, now);
-                self.by_framework.insert(framework_id.to_owned(), id);
-                id
-            }
-        };
-        self.touch(id, touched);
+    pub(crate) fn framework(&mut self, framework_id: &str, master: &str, now: u64, touched: &mut Touched) -> SessionId {
+        let next = self.list.len();
+        let id = self.registry.framework(framework_id, touched, || next);
+        if id == next {
+            self.create(Some(framework_id.to_owned()), master, now);
+        }
         id
     }
 
     /// A new session named `name` (not a framework id) or not named yet, touched.
-    pub(crate) fn anonymous(
-        &mut self,
-        name: Option<&str>,
-        master: &str,
-        now: u64,
-        touched: &mut Vec<SessionId>,
-    ) -> SessionId {
-        let id = self.create(name.map(str::to_owned), master, now);
-        self.touch(id, touched);
+    pub(crate) fn anonymous(&mut self, name: Option<&str>, master: &str, now: u64, touched: &mut Touched) -> SessionId {
+        let id = self.registry.anonymous(touched, || self.list.len());
+        self.create(name.map(str::to_owned), master, now);
         id
     }
 
     /// Files session `id` under `framework_id`, unless another live session has it.
     pub(crate) fn register(&mut self, framework_id: &str, id: SessionId) {
-        if self.live.contains_key(&id) {
-            self.by_framework.entry(framework_id.to_owned()).or_insert(id);
-        }
+        self.registry.register(framework_id, &id);
     }
 
     pub(crate) fn name(&self, id: SessionId) -> Option<&str> {
@@ -147,11 +121,11 @@ impl Sessions {
     /// Marks session `id` as having lost part of its traffic.
     pub(crate) fn mark_lost(&mut self, id: SessionId) {
         if let Some(state) = self.list.get_mut(id) {
-            state.lost = true;
+            state.book.mark_lost();
         }
     }
 
-    fn create(&mut self, name: Option<String>, master: &str, now: u64) -> SessionId {
+    fn create(&mut self, name: Option<String>, master: &str, now: u64) {
         let start = Utc::from_unix((now / 1_000_000_000) as i64, (now % 1_000_000_000) as u32);
         let mut header = Header::new(Source::Pcap, &start.rfc3339());
         header.master = Some(master.to_owned());
@@ -159,14 +133,9 @@ impl Sessions {
         header.redacted = !self.keep_secrets;
         let id = self.list.len();
         self.list.push(State {
-            writer: Writer::new(),
-            redactor: (!self.keep_secrets).then(Redactor::new),
+            book: Book::new(Source::Pcap, self.keep_secrets),
             started_ns: now,
             name: None,
-            conns: HashMap::new(),
-            open_streams: BTreeSet::new(),
-            lost: false,
-            finished: false,
             header: header.to_line(),
             stamp: start.file_stamp(),
             sink: Sink::Waiting(Vec::new()),
@@ -174,14 +143,6 @@ impl Sessions {
         });
         if let Some(name) = name {
             self.set_name(id, &name);
-        }
-        id
-    }
-
-    fn touch(&mut self, id: SessionId, touched: &mut Vec<SessionId>) {
-        if !touched.contains(&id) {
-            touched.push(id);
-            *self.live.entry(id).or_insert(0) += 1;
         }
     }
 
@@ -193,58 +154,40 @@ impl Sessions {
         id: SessionId,
         conn: u64,
         now: u64,
-        mut kind: EntryKind,
+        kind: EntryKind,
         message: Option<MessageId>,
     ) -> Option<u64> {
         let state = self.list.get_mut(id)?;
-        if state.finished {
-            return None;
-        }
         let t_ns = now.saturating_sub(state.started_ns);
-        let next = state.conns.len() as u64 + 1;
-        let local = if conn == 0 { 0 } else { *state.conns.entry(conn).or_insert(next) };
-        let redacted = match &mut state.redactor {
-            Some(redactor) => session::redact_entry(redactor, message, &mut kind),
-            None => 0,
-        };
-        let entry = state.writer.entry(t_ns, local, kind);
-        session::track_streams(&mut state.open_streams, &entry);
-        let note = session::redaction_note(redacted, &entry, "sent");
-        self.write(id, &entry);
-        if let Some(note) = note {
-            self.record(id, conn, now, EntryKind::Note(note), None);
+        let recorded = state.book.record(conn, t_ns, kind, message)?;
+        self.write(id, &recorded.entry);
+        if let Some(note) = &recorded.note {
+            self.write(id, note);
         }
-        Some(entry.seq)
+        Some(recorded.entry.seq)
     }
 
     /// A `note` in session `id`.
     pub(crate) fn note(&mut self, id: SessionId, conn: u64, now: u64, message: String, refers: Option<u64>) {
-        self.record(id, conn, now, EntryKind::Note(Note { message, refers, incomplete: false }), None);
+        let Some(state) = self.list.get_mut(id) else { return };
+        let t_ns = now.saturating_sub(state.started_ns);
+        if let Some(note) = state.book.note(conn, t_ns, message, refers) {
+            self.write(id, &note);
+        }
     }
 
     /// The connection that touched `touched` closed: sessions it was the
     /// last to hold end.
-    pub(crate) fn release(&mut self, touched: &[SessionId], now: u64) {
-        for &id in touched {
-            let last = match self.live.get_mut(&id) {
-                Some(refs) => {
-                    *refs -= 1;
-                    *refs == 0
-                }
-                None => false,
-            };
-            if last {
-                self.live.remove(&id);
-                self.by_framework.retain(|_, s| *s != id);
-                self.finish(id, now, "the session ended");
-            }
+    pub(crate) fn release(&mut self, touched: Touched, now: u64) {
+        for id in self.registry.release(touched) {
+            self.finish(id, now, "the session ended");
         }
     }
 
     /// The capture was cut short or damaged: every live session lost what
     /// would have followed.
     pub(crate) fn mark_live_lost(&mut self) {
-        let live: Vec<SessionId> = self.live.keys().copied().collect();
+        let live: Vec<SessionId> = self.registry.live().copied().collect();
         for id in live {
             self.mark_lost(id);
         }
@@ -253,31 +196,22 @@ impl Sessions {
     /// The end of the capture: every live session ends, its open streams
     /// closed by the importer.
     pub(crate) fn finish_all(&mut self, now: u64) {
-        let mut live: Vec<SessionId> = self.live.drain().map(|(id, _)| id).collect();
-        live.sort_unstable();
-        self.by_framework.clear();
-        for id in live {
+        for id in self.registry.shut_down() {
             self.finish(id, now, "the capture ended");
         }
     }
 
     fn finish(&mut self, id: SessionId, now: u64, reason: &str) {
         let Some(state) = self.list.get_mut(id) else { return };
-        if state.finished {
-            return;
-        }
-        for stream in std::mem::take(&mut state.open_streams) {
-            let close = Close { stream: Some(stream), by: Party::Proxy, reason: Some(reason.to_owned()) };
-            self.record(id, 0, now, EntryKind::Close(close), None);
-        }
-        let Some(state) = self.list.get_mut(id) else { return };
         let t_ns = now.saturating_sub(state.started_ns);
-        let entries = state.writer.entries();
-        let end = state.writer.entry(t_ns, 0, EntryKind::End(End { entries, complete: !state.lost }));
-        state.finished = true;
+        let Some(closes) = state.book.finish(t_ns, reason) else { return };
+        let end = state.book.end(t_ns);
         if state.name.is_none() {
             state.name = Some("unknown".to_owned());
             self.open(id);
+        }
+        for close in &closes {
+            self.write(id, close);
         }
         self.write(id, &end);
         let Some(state) = self.list.get_mut(id) else { return };

@@ -1,8 +1,12 @@
-//! The recording rules, without I/O: where a call is filed, and what an
-//! event stream's chunks become. The live proxy ([`crate::proxy`],
-//! [`crate::tee`]) and the capture importer ([`crate::import`]) both drive
-//! these, so a capture and a live recording of the same traffic are filed
-//! alike.
+//! The recording core, without I/O: where a call is filed ([`file`]),
+//! which session is whose ([`Registry`], [`Lobby`]), what an event
+//! stream's chunks become ([`EventTap`]), and one session's entries
+//! numbered and redacted ([`Book`]). The live proxy ([`crate::proxy`],
+//! [`crate::tee`], [`crate::session`]) and the capture importer
+//! ([`crate::import`]) are drivers of these that feed them what happened
+//! on the wire and when, and write what comes out; so a capture and a
+//! live recording of the same traffic are filed alike, and these rules
+//! are tested here without sockets.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -23,6 +27,12 @@
 //! assert_eq!(events[1].chunks, None);
 //! assert_eq!(events[1].summary.name.as_deref(), Some("HEARTBEAT"));
 //! ```
+
+mod book;
+mod registry;
+
+pub use book::{Book, Recorded, Stats};
+pub use registry::{Handle, LOBBY_SIZE, LOBBY_WAIT, Lobby, Registry, Touched};
 
 use std::collections::VecDeque;
 

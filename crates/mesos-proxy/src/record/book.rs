@@ -1,0 +1,322 @@
+//! One session's book: the entries of one session numbered, its
+//! connections numbered, secrets redacted, its open streams and what it
+//! lost kept, without I/O. The live proxy keeps one behind each session's
+//! lock ([`crate::session::Session`]) and hands the entries to its file
+//! writer; the importer keeps one per session of a capture.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use memchr::memmem;
+use mesos_codec::api::Encoding;
+use mesos_codec::schema::MessageId;
+use mesos_codec::session::{Close, End, Entry, EntryKind, Note, Party, Redactor, Source};
+
+/// One session's numbering, redaction and stream bookkeeping.
+///
+/// ```
+/// use mesos_codec::session::{Close, EntryKind, Note, Party, Source};
+/// use mesos_proxy::record::Book;
+///
+/// let mut book = Book::new(Source::Proxy, false);
+/// let note = EntryKind::Note(Note { message: "hello".into(), refers: None, incomplete: false });
+/// // Connections are numbered in the session in the order they appear.
+/// let first = book.record(17, 5, note.clone(), None).unwrap();
+/// let second = book.record(4, 6, note, None).unwrap();
+/// assert_eq!((first.entry.seq, first.entry.conn), (0, 1));
+/// assert_eq!((second.entry.seq, second.entry.conn), (1, 2));
+/// // At the end: nothing open to close, then the `end` entry.
+/// assert!(book.finish(7, "the session ended").unwrap().is_empty());
+/// let end = book.end(8);
+/// assert_eq!(end.seq, 2);
+/// assert!(book.record(4, 9, EntryKind::Close(Close { stream: None, by: Party::Proxy, reason: None }), None).is_none());
+/// ```
+#[derive(Debug)]
+pub struct Book {
+    /// Numbers the entries (`seq`) and keeps `t_ns` monotonic.
+    writer: mesos_codec::session::Writer,
+    /// `None` when secrets are kept.
+    redactor: Option<Redactor>,
+    /// What the recorded bytes were, when a redaction changed them:
+    /// "forwarded" by the proxy, "sent" in a capture.
+    how: &'static str,
+    /// The recorder's connection id → the session's own number (from 1;
+    /// 0 stays 0: the recorder itself).
+    conns: HashMap<u64, u64>,
+    /// Streams opened (the `seq` of their response) and not closed yet.
+    open_streams: BTreeSet<u64>,
+    /// Something of the session was lost: its `end` says incomplete.
+    lost: bool,
+    finished: bool,
+    /// Counts for the session's summary.
+    stats: Stats,
+}
+
+/// What a session recorded, for its one-line summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests.
+    pub calls: u64,
+    /// Events of its streams.
+    pub events: u64,
+    /// Bytes of bodies and event records.
+    pub bytes: u64,
+}
+
+/// An entry just recorded, and the `note` that must follow it (secret
+/// values were redacted inside it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The entry, numbered.
+    pub entry: Entry,
+    /// The note saying that its bytes are not the ones on the wire.
+    pub note: Option<Entry>,
+}
+
+impl Book {
+    /// The book of a new session recorded by `source`; `keep_secrets`
+    /// turns redaction off.
+    pub fn new(source: Source, keep_secrets: bool) -> Book {
+        Book {
+            writer: mesos_codec::session::Writer::new(),
+            redactor: (!keep_secrets).then(Redactor::new),
+            how: if source == Source::Pcap { "sent" } else { "forwarded" },
+            conns: HashMap::new(),
+            open_streams: BTreeSet::new(),
+            lost: false,
+            finished: false,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Records an entry of the recorder's connection `conn` at session time
+    /// `t_ns`: numbered, its connection numbered in the session, its header
+    /// values redacted and, when its body or event record is a v1 `message`,
+    /// the `Secret` values inside it (a `note` then follows it). `None` once
+    /// the session has finished.
+    pub fn record(
+        &mut self,
+        conn: u64,
+        t_ns: u64,
+        mut kind: EntryKind,
+        message: Option<MessageId>,
+    ) -> Option<Recorded> {
+        if self.finished {
+            return None;
+        }
+        let next = self.conns.len() as u64 + 1;
+        let local = if conn == 0 { 0 } else { *self.conns.entry(conn).or_insert(next) };
+        let redacted = match &mut self.redactor {
+            Some(redactor) => redact_entry(redactor, message, &mut kind),
+            None => 0,
+        };
+        match &kind {
+            EntryKind::Request(r) => {
+                self.stats.calls += 1;
+                self.stats.bytes += r.body.len() as u64;
+            }
+            EntryKind::Response(r) => self.stats.bytes += r.body.len() as u64,
+            EntryKind::Event(e) => {
+                self.stats.events += 1;
+                self.stats.bytes += e.record.len() as u64;
+            }
+            _ => {}
+        }
+        let entry = self.writer.entry(t_ns, local, kind);
+        match &entry.kind {
+            EntryKind::Response(r) if r.stream => {
+                self.open_streams.insert(entry.seq);
+            }
+            EntryKind::Close(Close { stream: Some(stream), .. }) => {
+                self.open_streams.remove(stream);
+            }
+            _ => {}
+        }
+        let note = redaction_note(redacted, &entry, self.how)
+            .map(|note| self.writer.entry(t_ns, local, EntryKind::Note(note)));
+        Some(Recorded { entry, note })
+    }
+
+    /// A `note` of connection `conn` (see [`record`](Self::record)).
+    pub fn note(&mut self, conn: u64, t_ns: u64, message: String, refers: Option<u64>) -> Option<Entry> {
+        let note = EntryKind::Note(Note { message, refers, incomplete: false });
+        self.record(conn, t_ns, note, None).map(|r| r.entry)
+    }
+
+    /// Ends the session: a `close` by the proxy, for `reason`, of every
+    /// stream still open; later records are refused. `None` when it had
+    /// already ended. The `end` entry comes next: [`end`](Self::end), or
+    /// the file writer's, which may know of lines it lost.
+    pub fn finish(&mut self, t_ns: u64, reason: &str) -> Option<Vec<Entry>> {
+        if self.finished {
+            return None;
+        }
+        let closes = std::mem::take(&mut self.open_streams)
+            .into_iter()
+            .map(|stream| {
+                let close = Close { stream: Some(stream), by: Party::Proxy, reason: Some(reason.to_owned()) };
+                self.writer.entry(t_ns, 0, EntryKind::Close(close))
+            })
+            .collect();
+        self.finished = true;
+        Some(closes)
+    }
+
+    /// The `end` entry of a finished session: every entry counted,
+    /// complete unless something was [lost](Self::mark_lost).
+    pub fn end(&mut self, t_ns: u64) -> Entry {
+        let entries = self.writer.entries();
+        self.writer.entry(t_ns, 0, EntryKind::End(End { entries, complete: !self.lost }))
+    }
+
+    /// How many entries were made (the next one's `seq`).
+    pub fn entries(&self) -> u64 {
+        self.writer.entries()
+    }
+
+    /// Part of the session's traffic was lost (a gap in a capture).
+    pub fn mark_lost(&mut self) {
+        self.lost = true;
+    }
+
+    /// Whether the session has ended.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// What was recorded so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+}
+
+/// Redacts what an entry carries before it is written: `Authorization` and
+/// `Proxy-Authorization` header values, and the `Secret` values inside its
+/// body or event record when that is a v1 `message`; how many `Secret`
+/// values.
+fn redact_entry(redactor: &mut Redactor, message: Option<MessageId>, kind: &mut EntryKind) -> usize {
+    match kind {
+        EntryKind::Request(r) => {
+            redactor.redact_headers(&mut r.headers);
+            redact_body(redactor, message, r.summary.format, &mut r.body)
+        }
+        EntryKind::Response(r) => {
+            redactor.redact_headers(&mut r.headers);
+            redact_body(redactor, message, r.format, &mut r.body)
+        }
+        EntryKind::Event(e) => redact_body(redactor, message, e.summary.format, &mut e.record),
+        _ => 0,
+    }
+}
+
+/// The `note` that follows an entry in which `redacted` `Secret` values
+/// were redacted (none when there were none): the recorded bytes are not
+/// the ones that were `how`.
+fn redaction_note(redacted: usize, entry: &Entry, how: &str) -> Option<Note> {
+    if redacted == 0 {
+        return None;
+    }
+    let what = if matches!(entry.kind, EntryKind::Event(_)) { "record" } else { "body" };
+    Some(Note {
+        message: format!(
+            "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was {how}"
+        ),
+        refers: Some(entry.seq),
+        incomplete: false,
+    })
+}
+
+/// Redacts the `Secret` values of `body`, a `message` in `format`; how many.
+fn redact_body(
+    redactor: &mut Redactor,
+    message: Option<MessageId>,
+    format: Option<Encoding>,
+    body: &mut Vec<u8>,
+) -> usize {
+    let (Some(message), Some(format)) = (message, format) else { return 0 };
+    if format == Encoding::Json {
+        // `secrets::redact`'s own first test, with finders built once:
+        // every `Secret.Value` has a `data` key (maybe written with
+        // escapes), and most messages have neither.
+        static DATA: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"data"));
+        static ESCAPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\\u"));
+        if DATA.find(body).is_none() && ESCAPE.find(body).is_none() {
+            return 0;
+        }
+    }
+    match crate::secrets::redact(message, format, body, redactor) {
+        Some((redacted, n)) => {
+            *body = redacted;
+            n
+        }
+        None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_codec::session::{Request, Response, Summary};
+
+    fn request(headers: Vec<(String, String)>) -> EntryKind {
+        EntryKind::Request(Request {
+            method: "POST".into(),
+            path: "/api/v1/scheduler".into(),
+            headers,
+            body: b"{}".to_vec(),
+            summary: Summary::default(),
+        })
+    }
+
+    fn stream_response() -> EntryKind {
+        EntryKind::Response(Response {
+            request: Some(0),
+            status: 200,
+            headers: Vec::new(),
+            body: Vec::new(),
+            stream: true,
+            format: Some(Encoding::Json),
+        })
+    }
+
+    #[test]
+    fn headers_are_redacted_unless_secrets_are_kept() {
+        let auth = || vec![("Authorization".to_owned(), "token=abc".to_owned())];
+        let mut book = Book::new(Source::Proxy, false);
+        let recorded = book.record(1, 0, request(auth()), None).unwrap();
+        let EntryKind::Request(r) = &recorded.entry.kind else { panic!() };
+        assert_eq!(r.headers[0].1, "<redacted:1>");
+        let mut book = Book::new(Source::Proxy, true);
+        let recorded = book.record(1, 0, request(auth()), None).unwrap();
+        let EntryKind::Request(r) = &recorded.entry.kind else { panic!() };
+        assert_eq!(r.headers[0].1, "token=abc");
+    }
+
+    #[test]
+    fn open_streams_are_closed_by_the_proxy_at_the_end_and_counted() {
+        let mut book = Book::new(Source::Pcap, false);
+        book.record(3, 10, request(Vec::new()), None);
+        let opened = book.record(3, 20, stream_response(), None).unwrap().entry.seq;
+        book.record(3, 20, stream_response(), None);
+        let close = Close { stream: Some(opened), by: Party::Master, reason: None };
+        book.record(3, 30, EntryKind::Close(close), None);
+        let closes = book.finish(40, "the capture ended").unwrap();
+        assert_eq!(closes.len(), 1, "{closes:?}");
+        assert!(
+            matches!(&closes[0].kind, EntryKind::Close(c) if c.stream == Some(2) && c.by == Party::Proxy && c.reason.as_deref() == Some("the capture ended"))
+        );
+        assert_eq!(book.finish(50, "again"), None);
+        book.mark_lost();
+        let end = book.end(50);
+        assert!(matches!(end.kind, EntryKind::End(End { entries: 5, complete: false })), "{end:?}");
+        assert_eq!(book.stats(), Stats { calls: 1, events: 0, bytes: 2 });
+    }
+
+    #[test]
+    fn time_never_goes_back() {
+        let mut book = Book::new(Source::Proxy, false);
+        book.note(1, 100, "a".into(), None);
+        let earlier = book.note(1, 50, "b".into(), None).unwrap();
+        assert_eq!(earlier.t_ns, 100);
+    }
+}
