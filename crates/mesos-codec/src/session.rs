@@ -880,94 +880,241 @@ fn parse_line(
     last_t_ns: u64,
 ) -> Result<Item, SessionError> {
     let err = |message: String| SessionError { line: n, message };
-    // Events are nearly every line of a long session: read them straight
-    // into their fields. Anything unusual goes the general way below, which
-    // also words the errors.
-    if header_seen
-        && memchr::memmem::find(line, b"\"kind\":\"event\"").is_some()
-        && let Some(entry) = fast_event(line)
-    {
-        if let Some(next_seq) = next_seq
-            && entry.seq != next_seq
-        {
-            return Err(err(format!("entries out of order: seq {}, expected {next_seq}", entry.seq)));
-        }
-        if entry.t_ns < last_t_ns {
-            return Err(err(format!("time goes backwards: t_ns {} after {last_t_ns}", entry.t_ns)));
-        }
-        return Ok(Item::Entry(entry));
-    }
-    let value: Value = serde_json::from_slice(line).map_err(|e| err(format!("not JSON: {e}")))?;
-    let Value::Object(o) = value else { return Err(err("not a JSON object".into())) };
-    let kind = str_field(&o, "kind").map_err(err)?;
     if !header_seen {
+        let value: Value = serde_json::from_slice(line).map_err(|e| err(format!("not JSON: {e}")))?;
+        let Value::Object(o) = value else { return Err(err("not a JSON object".into())) };
+        let kind = str_field(&o, "kind").map_err(err)?;
         if kind != "header" {
             return Err(err(format!("expected the header first, found a `{kind}` line")));
         }
         return parse_header(&o).map(Item::Header).map_err(err);
     }
-    if kind == "header" {
-        return Err(err("a second header".into()));
-    }
-    let seq = u64_field(&o, "seq").map_err(err)?;
+    let line = Line::read(line).map_err(err)?;
+    let seq = line.seq.ok_or("missing `seq`").map_err(|e| err(e.into()))?;
     if let Some(next_seq) = next_seq
         && seq != next_seq
     {
         return Err(err(format!("entries out of order: seq {seq}, expected {next_seq}")));
     }
-    let t_ns = u64_field(&o, "t_ns").map_err(err)?;
+    let t_ns = line.t_ns.ok_or("missing `t_ns`").map_err(|e| err(e.into()))?;
     if t_ns < last_t_ns {
         return Err(err(format!("time goes backwards: t_ns {t_ns} after {last_t_ns}")));
     }
-    let conn = u64_field(&o, "conn").map_err(err)?;
-    let kind = parse_kind(&o, kind).map_err(err)?;
+    let conn = line.conn.ok_or("missing `conn`").map_err(|e| err(e.into()))?;
+    let kind = line.into_kind().map_err(err)?;
     Ok(Item::Entry(Entry { seq, t_ns, conn, kind }))
 }
 
-/// An event line, as its typed fields.
-#[derive(serde::Deserialize)]
-struct FastEvent<'a> {
-    seq: u64,
-    t_ns: u64,
-    conn: u64,
+/// An entry line as it is read: every field any kind of entry has, each
+/// as written, borrowed from the line where it can be (the one description
+/// of an entry line on the reading side; [`Entry::write_line`] is the
+/// writing side). Fields a kind does not have are ignored when present, so
+/// a later minor version may add fields.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Line<'a> {
+    seq: Option<u64>,
+    t_ns: Option<u64>,
+    conn: Option<u64>,
     #[serde(borrow)]
-    kind: Cow<'a, str>,
-    stream: u64,
-    #[serde(borrow, default)]
-    record: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    record_b64: Option<Cow<'a, str>>,
-    #[serde(default)]
-    chunks: Option<Vec<u64>>,
-    #[serde(borrow, default)]
-    event: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    // request
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    path: Option<Cow<'a, str>>,
+    headers: Option<Vec<(String, String)>>,
+    #[serde(borrow)]
+    body: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    body_b64: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    call: Option<Cow<'a, str>>,
+    // request, response, event
+    #[serde(borrow)]
     format: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     framework_id: Option<Cow<'a, str>>,
+    // response
+    request: Option<u64>,
+    status: Option<u64>,
+    /// A response's flag, an event's or a close's stream `seq`.
+    stream: Option<StreamField>,
+    // event
+    #[serde(borrow)]
+    record: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    record_b64: Option<Cow<'a, str>>,
+    chunks: Option<Vec<u64>>,
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    // close
+    #[serde(borrow)]
+    by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reason: Option<Cow<'a, str>>,
+    // note
+    #[serde(borrow)]
+    message: Option<Cow<'a, str>>,
+    refers: Option<u64>,
+    incomplete: Option<bool>,
+    // end
+    entries: Option<u64>,
+    complete: Option<bool>,
 }
 
-/// The fast way for an event line; `None` sends it the general way.
-fn fast_event(line: &[u8]) -> Option<Entry> {
-    let e: FastEvent<'_> = serde_json::from_slice(line).ok()?;
-    if e.kind != "event" {
-        return None;
+/// `stream`: `true` on a response that opens a stream, the stream's `seq`
+/// on an event or a close.
+#[derive(Debug, Clone, Copy)]
+enum StreamField {
+    Flag(bool),
+    Seq(u64),
+}
+
+impl<'de> serde::Deserialize<'de> for StreamField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = StreamField;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a boolean or an unsigned integer")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<StreamField, E> {
+                Ok(StreamField::Flag(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<StreamField, E> {
+                Ok(StreamField::Seq(v))
+            }
+        }
+        d.deserialize_any(Visit)
     }
-    let record = match (e.record, e.record_b64) {
-        (Some(text), None) => text.into_owned().into_bytes(),
-        (None, Some(b64)) => base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).ok()?,
-        _ => return None,
-    };
-    let format = match e.format.as_deref() {
-        None => None,
-        Some("json") => Some(Encoding::Json),
-        Some("protobuf") => Some(Encoding::Protobuf),
-        Some(_) => return None,
-    };
-    let summary =
-        Summary { name: e.event.map(Cow::into_owned), format, framework_id: e.framework_id.map(Cow::into_owned) };
-    let kind = EntryKind::Event(Event { stream: e.stream, record, chunks: e.chunks, summary });
-    Some(Entry { seq: e.seq, t_ns: e.t_ns, conn: e.conn, kind })
+}
+
+impl<'a> Line<'a> {
+    /// Reads a line. A field of the wrong type is named (`seq: invalid
+    /// type: …`): the line is read again to find it, which costs only on
+    /// that error.
+    fn read(line: &'a [u8]) -> Result<Line<'a>, String> {
+        // A derived struct would also take a JSON array, its fields in order.
+        if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+                Ok(_) => Err("not a JSON object".into()),
+                Err(e) => Err(format!("not JSON: {e}")),
+            };
+        }
+        let e = match serde_json::from_slice::<Line<'a>>(line) {
+            Ok(line) => return Ok(line),
+            Err(e) => e,
+        };
+        if !e.is_data() {
+            return Err(format!("not JSON: {e}"));
+        }
+        let mut de = serde_json::Deserializer::from_slice(line);
+        match serde_path_to_error::deserialize::<_, Line<'a>>(&mut de) {
+            Err(named) if !named.path().to_string().is_empty() && named.path().to_string() != "." => {
+                Err(format!("`{}`: {}", named.path(), named.inner()))
+            }
+            _ => Err(format!("not an entry: {e}")),
+        }
+    }
+
+    fn into_kind(self) -> Result<EntryKind, String> {
+        let kind = self.kind.as_deref().ok_or("missing `kind`")?;
+        Ok(match kind {
+            "request" => EntryKind::Request(Request {
+                method: need(self.method, "method")?.into_owned(),
+                path: need(self.path, "path")?.into_owned(),
+                headers: self.headers.unwrap_or_default(),
+                body: bytes(self.body, self.body_b64, "body")?.unwrap_or_default(),
+                summary: Summary {
+                    name: own(self.call),
+                    format: format(self.format)?,
+                    framework_id: own(self.framework_id),
+                },
+            }),
+            "response" => EntryKind::Response(Response {
+                request: self.request,
+                status: u16::try_from(need(self.status, "status")?)
+                    .map_err(|_| "`status` is not an HTTP status".to_owned())?,
+                headers: self.headers.unwrap_or_default(),
+                body: bytes(self.body, self.body_b64, "body")?.unwrap_or_default(),
+                stream: match self.stream {
+                    None => false,
+                    Some(StreamField::Flag(flag)) => flag,
+                    Some(StreamField::Seq(_)) => return Err("`stream` is not a boolean".into()),
+                },
+                format: format(self.format)?,
+            }),
+            "event" => EntryKind::Event(Event {
+                stream: stream_seq(self.stream)?.ok_or("missing `stream`")?,
+                record: bytes(self.record, self.record_b64, "record")?.ok_or("missing `record`")?,
+                chunks: self.chunks,
+                summary: Summary {
+                    name: own(self.event),
+                    format: format(self.format)?,
+                    framework_id: own(self.framework_id),
+                },
+            }),
+            "close" => EntryKind::Close(Close {
+                stream: stream_seq(self.stream)?,
+                by: match need(self.by, "by")?.as_ref() {
+                    "framework" => Party::Framework,
+                    "master" => Party::Master,
+                    "proxy" => Party::Proxy,
+                    other => return Err(format!("unknown `by` `{other}`")),
+                },
+                reason: own(self.reason),
+            }),
+            "note" => EntryKind::Note(Note {
+                message: need(self.message, "message")?.into_owned(),
+                refers: self.refers,
+                incomplete: self.incomplete.unwrap_or(false),
+            }),
+            "end" => EntryKind::End(End {
+                entries: need(self.entries, "entries")?,
+                complete: self.complete.unwrap_or(false),
+            }),
+            "header" => return Err("a second header".into()),
+            other => return Err(format!("unknown kind `{other}`")),
+        })
+    }
+}
+
+fn need<T>(value: Option<T>, key: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("missing `{key}`"))
+}
+
+fn own(text: Option<Cow<'_, str>>) -> Option<String> {
+    text.map(Cow::into_owned)
+}
+
+fn stream_seq(stream: Option<StreamField>) -> Result<Option<u64>, String> {
+    match stream {
+        None => Ok(None),
+        Some(StreamField::Seq(seq)) => Ok(Some(seq)),
+        Some(StreamField::Flag(_)) => Err("`stream` is not an unsigned integer".into()),
+    }
+}
+
+/// `key` (text) or `key_b64` (base64), byte for byte.
+fn bytes(text: Option<Cow<'_, str>>, b64: Option<Cow<'_, str>>, key: &str) -> Result<Option<Vec<u8>>, String> {
+    match (text, b64) {
+        (Some(text), _) => Ok(Some(text.into_owned().into_bytes())),
+        (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_bytes())
+            .map(Some)
+            .map_err(|e| format!("`{key}_b64` is not base64: {e}")),
+        (None, None) => Ok(None),
+    }
+}
+
+fn format(format: Option<Cow<'_, str>>) -> Result<Option<Encoding>, String> {
+    match format.as_deref() {
+        None => Ok(None),
+        Some("json") => Ok(Some(Encoding::Json)),
+        Some("protobuf") => Ok(Some(Encoding::Protobuf)),
+        Some(other) => Err(format!("unknown `format` `{other}`")),
+    }
 }
 
 fn parse_header(o: &Map<String, Value>) -> Result<Header, String> {
@@ -992,58 +1139,6 @@ fn parse_header(o: &Map<String, Value>) -> Result<Header, String> {
         started_at: str_field(o, "started_at")?.to_owned(),
         tool: opt_str(o, "tool")?.unwrap_or_default(),
         redacted: o.get("redacted").and_then(Value::as_bool).unwrap_or(false),
-    })
-}
-
-fn parse_kind(o: &Map<String, Value>, kind: &str) -> Result<EntryKind, String> {
-    Ok(match kind {
-        "request" => EntryKind::Request(Request {
-            method: str_field(o, "method")?.to_owned(),
-            path: str_field(o, "path")?.to_owned(),
-            headers: headers(o)?,
-            body: bytes_field(o, "body")?.unwrap_or_default(),
-            summary: summary(o, "call")?,
-        }),
-        "response" => EntryKind::Response(Response {
-            request: opt_u64(o, "request")?,
-            status: u16::try_from(u64_field(o, "status")?).map_err(|_| "`status` is not an HTTP status".to_owned())?,
-            headers: headers(o)?,
-            body: bytes_field(o, "body")?.unwrap_or_default(),
-            stream: o.get("stream").and_then(Value::as_bool).unwrap_or(false),
-            format: format_field(o)?,
-        }),
-        "event" => EntryKind::Event(Event {
-            stream: u64_field(o, "stream")?,
-            record: bytes_field(o, "record")?.ok_or("missing `record`")?,
-            chunks: match o.get("chunks") {
-                None | Some(Value::Null) => None,
-                Some(Value::Array(a)) => {
-                    Some(a.iter().map(|v| v.as_u64().ok_or("`chunks` holds a non-integer")).collect::<Result<_, _>>()?)
-                }
-                Some(_) => return Err("`chunks` is not a list".into()),
-            },
-            summary: summary(o, "event")?,
-        }),
-        "close" => EntryKind::Close(Close {
-            stream: opt_u64(o, "stream")?,
-            by: match str_field(o, "by")? {
-                "framework" => Party::Framework,
-                "master" => Party::Master,
-                "proxy" => Party::Proxy,
-                other => return Err(format!("unknown `by` `{other}`")),
-            },
-            reason: opt_str(o, "reason")?,
-        }),
-        "note" => EntryKind::Note(Note {
-            message: str_field(o, "message")?.to_owned(),
-            refers: opt_u64(o, "refers")?,
-            incomplete: o.get("incomplete").and_then(Value::as_bool).unwrap_or(false),
-        }),
-        "end" => EntryKind::End(End {
-            entries: u64_field(o, "entries")?,
-            complete: o.get("complete").and_then(Value::as_bool).unwrap_or(false),
-        }),
-        other => return Err(format!("unknown kind `{other}`")),
     })
 }
 
@@ -1072,51 +1167,6 @@ fn opt_u64(o: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v.as_u64().map(Some).ok_or_else(|| format!("`{key}` is not an unsigned integer")),
     }
-}
-
-/// `key` (text) or `key_b64` (base64), byte for byte.
-fn bytes_field(o: &Map<String, Value>, key: &str) -> Result<Option<Vec<u8>>, String> {
-    if let Some(text) = opt_str(o, key)? {
-        return Ok(Some(text.into_bytes()));
-    }
-    let b64 = format!("{key}_b64");
-    match opt_str(o, &b64)? {
-        Some(encoded) => base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map(Some)
-            .map_err(|e| format!("`{b64}` is not base64: {e}")),
-        None => Ok(None),
-    }
-}
-
-fn headers(o: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
-    match o.get("headers") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(pairs)) => pairs
-            .iter()
-            .map(|pair| match pair {
-                Value::Array(p) if p.len() == 2 => match (&p[0], &p[1]) {
-                    (Value::String(n), Value::String(v)) => Ok((n.clone(), v.clone())),
-                    _ => Err("a header is not a [name, value] pair of strings".to_owned()),
-                },
-                _ => Err("a header is not a [name, value] pair".to_owned()),
-            })
-            .collect(),
-        Some(_) => Err("`headers` is not a list".into()),
-    }
-}
-
-fn format_field(o: &Map<String, Value>) -> Result<Option<Encoding>, String> {
-    match opt_str(o, "format")?.as_deref() {
-        None => Ok(None),
-        Some("json") => Ok(Some(Encoding::Json)),
-        Some("protobuf") => Ok(Some(Encoding::Protobuf)),
-        Some(other) => Err(format!("unknown `format` `{other}`")),
-    }
-}
-
-fn summary(o: &Map<String, Value>, name_key: &str) -> Result<Summary, String> {
-    Ok(Summary { name: opt_str(o, name_key)?, format: format_field(o)?, framework_id: opt_str(o, "framework_id")? })
 }
 
 #[cfg(test)]

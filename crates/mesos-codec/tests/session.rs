@@ -193,6 +193,28 @@ fn bad_sessions_are_refused_naming_the_line() {
         r#"{"seq":0,"t_ns":0,"conn":1,"kind":"event","stream":1,"record_b64":"!!"}"#
     ));
     assert!(e.to_string().starts_with("line 2: `record_b64` is not base64"), "{e}");
+    // A field of the wrong type is named, with the place in the line.
+    let e = first_error(&format!("{HEADER}\n{}\n", r#"{"seq":"0","t_ns":0,"conn":1,"kind":"note","message":"m"}"#));
+    assert!(
+        e.to_string().starts_with("line 2: `seq`: invalid type: string \"0\", expected u64 at line 1 column"),
+        "{e}"
+    );
+    let e = first_error(&format!(
+        "{HEADER}\n{}\n",
+        r#"{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"GET","path":"/","headers":[["a"]]}"#
+    ));
+    assert!(e.to_string().starts_with("line 2: `headers[0]`: invalid length 1"), "{e}");
+    let e = first_error(&format!("{HEADER}\n[1]\n"));
+    assert_eq!(e.to_string(), "line 2: not a JSON object");
+    let e = first_error(&format!("{HEADER}\n{}\n", r#"{"seq":0,"t_ns":0,"kind":"note","message":"m"}"#));
+    assert_eq!(e.to_string(), "line 2: missing `conn`");
+    let e = first_error(&format!(
+        "{HEADER}\n{}\n",
+        r#"{"seq":0,"t_ns":0,"conn":1,"kind":"response","status":200,"stream":3}"#
+    ));
+    assert_eq!(e.to_string(), "line 2: `stream` is not a boolean");
+    let e = first_error(&format!("{HEADER}\n{}\n", r#"{"seq":0,"t_ns":0,"conn":1,"kind":"header"}"#));
+    assert_eq!(e.to_string(), "line 2: a second header");
     let e = first_error(&format!("{}\n", r#"{"kind":"header","format":"something-else","version":1}"#));
     assert_eq!(e.to_string(), "line 1: not a session file (format `something-else`)");
 }
