@@ -161,6 +161,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("mesos-codec", |b| {
         b.iter(|| json_to_protobuf(event_id, black_box(&json_bytes)).expect("json"))
     });
+    // The careful reader alone: what the fast reader (the second engine) is worth.
+    group.bench_function("mesos-codec-careful-reader-only", |b| {
+        b.iter(|| json::json_to_protobuf_carefully(event_id, black_box(&json_bytes)).expect("json"))
+    });
     group.bench_function("baseline-dynamic-message-serde", |b| {
         b.iter(|| {
             let mut de = serde_json::Deserializer::from_slice(black_box(&json_bytes));

@@ -1,5 +1,7 @@
 //! Eight bytes at a time: finding the bytes that end a plain run of a JSON
-//! string (shared by the session writer's escaper and the peeks' scanner).
+//! string. The one home of the trick: the JSON reader's string scanner, the
+//! JSON writer's plain-string check, the session writer's escaper and the
+//! peeks' scanner all use it.
 
 /// The high bit of each byte of `word` (read little-endian) that is a
 /// control character (below `0x20`), `"` or `\`: the bytes a JSON string
@@ -8,7 +10,7 @@
 /// The lowest bit set is always right, so `mask.trailing_zeros() / 8` is the
 /// index of the first such byte; bits above it may be set falsely (a borrow
 /// running on from a genuine one), so nothing else is read from the mask.
-#[inline]
+#[inline(always)]
 pub(crate) fn string_stops(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;

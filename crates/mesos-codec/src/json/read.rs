@@ -155,7 +155,7 @@ pub(super) fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 
 /// The careful reader: serde_json's tokenizer driven by the schema's seeds,
 /// keeping the JSON path; its errors are the ones reported.
-fn read_carefully(message: MessageId, json: &[u8]) -> Result<Vec<u8>, JsonError> {
+pub(super) fn read_carefully(message: MessageId, json: &[u8]) -> Result<Vec<u8>, JsonError> {
     let mut state = State::new(json.len());
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let result =
@@ -831,17 +831,6 @@ const EXACT_POW10: [f64; 23] = [
     1e21, 1e22,
 ];
 
-/// The bytes of `w` that end a plain run in a JSON string (`"`, `\`, a
-/// control character) have their high bit set in the result; the lowest set
-/// bit is exact (above it there may be false alarms).
-#[inline(always)]
-fn string_special(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-    (w.wrapping_sub(ONES * 0x20) | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')))) & !w & HIGH
-}
-
 /// A string's contents: a range of the input, or (when it had escapes) the
 /// reader's `text` buffer.
 #[derive(Clone, Copy)]
@@ -919,7 +908,7 @@ impl<'j> Reader<'j> {
                 // (Bytes past the end of the string may count as high: that
                 // only costs a UTF-8 check.)
                 high |= w & HIGH;
-                let special = string_special(w);
+                let special = crate::swar::string_stops(w);
                 if special != 0 {
                     at += special.trailing_zeros() as usize / 8;
                     break;
@@ -1008,7 +997,7 @@ impl<'j> Reader<'j> {
                     while let Some(word) = json.get(at..at + 8) {
                         let mut w = [0u8; 8];
                         w.copy_from_slice(word);
-                        let special = string_special(u64::from_le_bytes(w));
+                        let special = crate::swar::string_stops(u64::from_le_bytes(w));
                         if special != 0 {
                             at += special.trailing_zeros() as usize / 8;
                             break;

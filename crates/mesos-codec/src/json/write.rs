@@ -1043,12 +1043,9 @@ static ESCAPES: [u8; 256] = {
 /// character, `"`, `\`, or a byte of a multi-byte UTF-8 sequence.
 #[inline(always)]
 fn needs_care(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Nonzero exactly when some byte of `v` is zero.
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (w & HIGH) | below_space | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) != 0
+    // A stop's lowest bit is exact and false alarms only come above a
+    // genuine stop, so the mask is nonzero exactly when there is one.
+    (w & 0x8080_8080_8080_8080) | crate::swar::string_stops(w) != 0
 }
 
 /// Whether `bytes` can be written between quotes as they are: no byte to
