@@ -289,6 +289,12 @@ async fn capture_and_compare(attempt: u32) {
     let headers_file = dir.join("headers.txt");
     let (stream_file2, proxy2) = (stream_file.clone(), proxy.clone());
     let script = tokio::task::spawn_blocking(move || {
+        // As pymesos does before it subscribes: `GET /version`, on a
+        // connection of its own. Outside the v1 APIs, from a host with no
+        // session yet: both recorders keep it for the session this host
+        // opens next (the lobby).
+        let version = curl().arg(format!("http://{proxy2}/version")).output().unwrap();
+        assert!(String::from_utf8_lossy(&version.stdout).contains("\"version\""), "{version:?}");
         let subscribe = curl()
             .args(["--no-buffer", "-D"])
             .arg(&headers_file)
@@ -361,7 +367,11 @@ async fn capture_and_compare(attempt: u32) {
     let report = mesos_proxy::import::import(&capture, &options, &mut |_| ()).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!((report.sessions, report.gaps), (1, 0), "{report:?}");
-    assert_eq!(report.connections, 7, "SUBSCRIBE and six calls, one connection each: {report:?}");
+    assert_eq!(report.connections, 8, "GET /version, SUBSCRIBE and six calls, one connection each: {report:?}");
+    let version = |entries: &[Entry]| {
+        entries.iter().any(|e| matches!(&e.kind, EntryKind::Request(r) if r.path == "/version" && r.method == "GET"))
+    };
+    assert!(version(&recorded_entries), "the proxy recorded GET /version");
     let imported = sessions_in(&dir.join("imported"));
     assert_eq!(imported.len(), 1, "{imported:?}");
     assert_eq!(
@@ -373,6 +383,7 @@ async fn capture_and_compare(attempt: u32) {
     assert_eq!(header.source, Source::Pcap);
     assert_eq!(header.capture.as_deref(), Some("walkthrough.pcap"));
     assert_eq!(header.master, Some(format!("http://127.0.0.1:{proxy_port}")));
+    assert!(version(&imported_entries), "the importer recorded GET /version, as the proxy did");
     assert_equivalent(&recorded_entries, &imported_entries);
     assert_eq!(report.entries, imported_entries.len() as u64);
     // And `mesos-replay diff` finds them the same conversation.

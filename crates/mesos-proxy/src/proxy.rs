@@ -290,7 +290,7 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
 /// Bodies of requests and answers outside the v1 APIs are kept up to this
 /// size (a `GET /version`, `/master/state` of a big cluster); longer ones are
 /// forwarded as they come and recorded without their body, with a note.
-pub const OTHER_BODY_CAP: usize = 4 << 20;
+pub use crate::record::OTHER_BODY_CAP;
 
 /// What is being recorded about one request.
 struct Recording {
@@ -605,16 +605,7 @@ async fn record_other(
 /// connection, before the call that opened it.
 async fn record_lobby(registry: &Registry, host: std::net::IpAddr, session: &Session) {
     for exchange in registry.claim(host) {
-        let Some(seq) = session.record(exchange.conn, EntryKind::Request(exchange.request)).await else { return };
-        if let Some(mut response) = exchange.response {
-            response.request = Some(seq);
-            session.record(exchange.conn, EntryKind::Response(response)).await;
-        }
-        if let Some(message) = exchange.note {
-            session
-                .record(exchange.conn, EntryKind::Note(Note { message, refers: Some(seq), incomplete: false }))
-                .await;
-        }
+        session.record_exchange(exchange).await;
     }
 }
 

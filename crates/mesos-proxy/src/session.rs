@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{EntryKind, Header, Request, Response, Source, Utc};
+use mesos_codec::session::{EntryKind, Header, Source, Utc};
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::record::Exchange;
 use crate::record::{self, Book, Handle, Lobby};
 use crate::writer::{self, Msg};
 
@@ -127,6 +128,15 @@ impl Session {
         Some(seq)
     }
 
+    /// Records an exchange that waited in the lobby (see [`Book::exchange`]).
+    pub async fn record_exchange(&self, exchange: Exchange) {
+        let t_ns = self.t_ns();
+        let mut book = self.book.lock().await;
+        for entry in book.exchange(t_ns, exchange) {
+            let _ = self.tx.send(Msg::Entry(Box::new(entry))).await;
+        }
+    }
+
     /// Ends the session: a `close` by `proxy` for each stream still open, the
     /// `end` entry, the file flushed and closed, and the summary logged.
     /// Later records are ignored.
@@ -193,19 +203,6 @@ struct Ends {
     /// Sessions being ended (after their last connection closed), each on
     /// a task of its own.
     finishing: Vec<tokio::task::JoinHandle<()>>,
-}
-
-/// A request outside the v1 APIs and its answer, waiting in the lobby.
-#[derive(Debug)]
-pub struct Exchange {
-    /// The proxy connection it came on.
-    pub conn: u64,
-    /// The request.
-    pub request: Request,
-    /// The answer (`None`: the master did not answer).
-    pub response: Option<Response>,
-    /// A note to record after it (a body not kept, a failure).
-    pub note: Option<String>,
 }
 
 impl Ends {

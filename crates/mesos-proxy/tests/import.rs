@@ -519,7 +519,9 @@ fn keep_alive_chunked_requests_and_sized_answers_pair_up() {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMesos-Stream-Id: s1\r\nTransfer-Encoding: chunked\r\n\r\n";
     capture.send(&mut stream, false, &[head.as_bytes(), &chunk(&record(subscribed))].concat());
     capture.send(&mut stream, false, &chunk(&record(r#"{"type":"HEARTBEAT"}"#)));
-    // Calls, answers and a request that is not recorded, on one keep-alive connection.
+    // Calls, answers and a request outside the v1 APIs (recorded in the
+    // session its connection touched, as the proxy records it), on one
+    // keep-alive connection.
     let mut keep_alive = capture.open(40_002);
     let post = |body: &str| {
         format!(
@@ -554,8 +556,8 @@ fn keep_alive_chunked_requests_and_sized_answers_pair_up() {
     assert_eq!(
         kinds,
         [
-            "request", "response", "event", "event", "request", "response", "request", "response", "close", "close",
-            "close", "end"
+            "request", "response", "event", "event", "request", "response", "request", "response", "request",
+            "response", "close", "close", "close", "end"
         ]
     );
     let EntryKind::Request(sub) = &entries[0].kind else { unreachable!() };
@@ -567,14 +569,19 @@ fn keep_alive_chunked_requests_and_sized_answers_pair_up() {
     let EntryKind::Response(refused) = &entries[7].kind else { unreachable!() };
     assert_eq!((refused.request, refused.status, refused.body.as_slice()), (Some(6), 400, refusal.as_bytes()));
     assert_eq!((entries[4].conn, entries[6].conn), (2, 2), "one connection, two calls");
+    let EntryKind::Request(health) = &entries[8].kind else { unreachable!() };
+    assert_eq!((health.method.as_str(), health.path.as_str(), entries[8].conn), ("GET", "/health", 2));
+    assert_eq!(health.summary, mesos_codec::session::Summary::default(), "not a v1 call");
+    let EntryKind::Response(ok) = &entries[9].kind else { unreachable!() };
+    assert_eq!((ok.request, ok.status, ok.body.as_slice(), ok.format), (Some(8), 200, &b"ok"[..], None));
     assert!(
-        matches!(&entries[8].kind, EntryKind::Close(c) if c.stream.is_none() && c.by == mesos_codec::session::Party::Framework)
+        matches!(&entries[10].kind, EntryKind::Close(c) if c.stream.is_none() && c.by == mesos_codec::session::Party::Framework)
     );
     assert!(
-        matches!(&entries[9].kind, EntryKind::Close(c) if c.stream == Some(1) && c.by == mesos_codec::session::Party::Master)
+        matches!(&entries[11].kind, EntryKind::Close(c) if c.stream == Some(1) && c.by == mesos_codec::session::Party::Master)
     );
     assert!(
-        matches!(&entries[10].kind, EntryKind::Close(c) if c.stream.is_none() && c.by == mesos_codec::session::Party::Master)
+        matches!(&entries[12].kind, EntryKind::Close(c) if c.stream.is_none() && c.by == mesos_codec::session::Party::Master)
     );
 }
 

@@ -13,7 +13,7 @@ use super::sessions::{SessionId, Sessions, Touched};
 use super::tcp::{Piece, Stream};
 use mesos_codec::api::{self, Api};
 
-use crate::record::{self, EventTap, Filing, Tapped};
+use crate::record::{self, EventTap, Exchange, Filing, Tapped};
 
 /// Which way bytes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,8 @@ impl Side {
 #[derive(Debug, Clone)]
 struct Recording {
     session: SessionId,
-    api: Api,
+    /// `None` outside the v1 APIs.
+    api: Option<Api>,
     seq: Option<u64>,
     call: Option<String>,
     /// The session has no name yet: the stream's framework id may give it one.
@@ -66,8 +67,12 @@ struct Recording {
 
 /// A request sent, not answered yet.
 struct Pending {
-    /// `None` when it is not recorded (not a v1 API, or lost).
+    /// `None` when it is not recorded in a session now (lost, or waiting
+    /// in the lobby).
     rec: Option<Recording>,
+    /// A request outside the v1 APIs from a connection that touched no
+    /// session: it waits in the lobby with its answer, as in live recording.
+    lobby: Option<session::Request>,
 }
 
 /// The response being read.
@@ -76,8 +81,28 @@ enum Current {
     Skip,
     /// A plain body, recorded when it ends.
     Body { rec: Recording, entry: session::Response, body: Vec<u8>, damaged: bool },
+    /// The body of an answer whose exchange goes to the lobby when it ends.
+    Lobby { request: session::Request, entry: session::Response, body: Vec<u8>, damaged: bool },
     /// An event stream.
     Stream(Box<Tap>),
+}
+
+/// A body outside the v1 APIs as it is kept: up to
+/// [`record::OTHER_BODY_CAP`], else nothing and a note saying so (as the
+/// proxy keeps it).
+fn capped(body: Vec<u8>) -> (Vec<u8>, Option<String>) {
+    if body.len() <= record::OTHER_BODY_CAP {
+        return (body, None);
+    }
+    let note =
+        format!("response body of {} bytes not kept (over the {} bytes kept)", body.len(), record::OTHER_BODY_CAP);
+    (Vec::new(), Some(note))
+}
+
+/// Whether an answer's head says its body is empty (`Content-Length: 0`,
+/// a `202`): recorded at once, as the proxy does.
+fn head_is_empty(entry: &session::Response) -> bool {
+    entry.headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("content-length") && v == "0")
 }
 
 /// What a connection adds up to, for the summary.
@@ -94,6 +119,9 @@ pub(crate) struct Conn {
     pub(crate) id: u64,
     /// `client → server`, for the report.
     pub(crate) addresses: String,
+    /// The framework's host (whose requests outside the v1 APIs wait in
+    /// the lobby for its session).
+    host: std::net::IpAddr,
     master: String,
     up: Option<Side>,
     down: Option<Side>,
@@ -123,6 +151,7 @@ impl Conn {
         Conn {
             id,
             addresses: format!("{client} → {server}"),
+            host: client.ip(),
             master: format!("http://{server}"),
             up: None,
             down: None,
@@ -325,11 +354,14 @@ impl Conn {
                         head.method, head.path
                     );
                     self.note(sessions, None, now, message, None, true);
-                    self.pending.push_back(Pending { rec: None });
+                    self.pending.push_back(Pending { rec: None, lobby: None });
                     return;
                 }
-                let rec = Api::from_path(&head.path).map(|api| self.record_request(sessions, api, head, body, now));
-                self.pending.push_back(Pending { rec });
+                let (rec, lobby) = match Api::from_path(&head.path) {
+                    Some(api) => (Some(self.record_request(sessions, api, head, body, now)), None),
+                    None => self.other_request(sessions, head, body, now),
+                };
+                self.pending.push_back(Pending { rec, lobby });
             }
             Event::Unfinished { bytes } => {
                 self.request = None;
@@ -364,6 +396,7 @@ impl Conn {
     fn record_request(&mut self, sessions: &mut Sessions, api: Api, head: Head, body: Vec<u8>, now: u64) -> Recording {
         let (summary, problem) = api::read_call(api, head.header("content-type"), &body);
         let (master, touched) = (&self.master, &mut self.touched);
+        let first = touched.all().is_empty();
         let (session, unnamed) = match record::file(api, &summary, touched.last()) {
             Filing::Framework(id) => (sessions.framework(&id, master, now, touched), false),
             Filing::Subscribing => (sessions.anonymous(None, master, now, touched), true),
@@ -371,6 +404,12 @@ impl Conn {
             Filing::Operator => (sessions.anonymous(Some("operator"), master, now, touched), false),
             Filing::Anonymous => (sessions.anonymous(None, master, now, touched), true),
         };
+        if first {
+            // What this host asked outside the v1 APIs before (pymesos: `GET /version`).
+            for exchange in sessions.claim(self.host, now) {
+                sessions.record_exchange(session, exchange, now);
+            }
+        }
         let unnamed = unnamed || sessions.name(session).is_none();
         // What happened on the connection before it touched a session.
         for (time, message) in std::mem::take(&mut self.notes) {
@@ -383,19 +422,45 @@ impl Conn {
         if let Some(problem) = problem {
             sessions.note(session, self.id, now, format!("request body does not read as a v1 call: {problem}"), seq);
         }
-        Recording { session, api, seq, call, unnamed }
+        Recording { session, api: Some(api), seq, call, unnamed }
+    }
+
+    /// A request outside the v1 APIs: recorded in the session its
+    /// connection touched last; from a connection that touched none, it
+    /// waits in the lobby with its answer (as the proxy records them).
+    fn other_request(
+        &mut self,
+        sessions: &mut Sessions,
+        head: Head,
+        body: Vec<u8>,
+        now: u64,
+    ) -> (Option<Recording>, Option<session::Request>) {
+        let request = session::Request {
+            method: head.method,
+            path: head.path,
+            headers: head.headers,
+            body,
+            summary: session::Summary::default(),
+        };
+        match self.touched.last() {
+            Some(session) => {
+                let seq = sessions.record(session, self.id, now, EntryKind::Request(request), None);
+                (Some(Recording { session, api: None, seq, call: None, unnamed: false }), None)
+            }
+            None => (None, Some(request)),
+        }
     }
 
     fn response_event(&mut self, sessions: &mut Sessions, event: Event, now: u64, at_end: bool) {
         match event {
             Event::Head(head) => self.response_head(sessions, head, now),
             Event::Body(data) => match &mut self.current {
-                Some(Current::Body { body, .. }) => *body = data,
+                Some(Current::Body { body, .. } | Current::Lobby { body, .. }) => *body = data,
                 Some(Current::Stream(tap)) => tap.chunk(sessions, Bytes::from(data), now),
                 _ => {}
             },
             Event::Chunk(data) => match &mut self.current {
-                Some(Current::Body { body, damaged, .. }) => {
+                Some(Current::Body { body, damaged, .. } | Current::Lobby { body, damaged, .. }) => {
                     if (body.len() + data.len()) as u64 > http::MAX_BODY {
                         *damaged = true;
                         body.clear();
@@ -409,7 +474,7 @@ impl Conn {
             Event::Damaged { missing } => {
                 let gap = self.gap_text(Dir::Down);
                 match &mut self.current {
-                    Some(Current::Body { damaged, .. }) => *damaged = true,
+                    Some(Current::Body { damaged, .. } | Current::Lobby { damaged, .. }) => *damaged = true,
                     Some(Current::Stream(tap)) => {
                         let (session, stream) = (tap.session, tap.stream);
                         tap.resyncing = true;
@@ -437,8 +502,31 @@ impl Conn {
                     self.note(sessions, Some(rec.session), now, message, rec.seq, true);
                 }
                 Some(Current::Body { rec, mut entry, body, .. }) => {
+                    let Some(api) = rec.api else {
+                        let (body, note) = capped(body);
+                        entry.body = body;
+                        let seq = sessions.record(rec.session, self.id, now, EntryKind::Response(entry), None);
+                        if let Some(message) = note {
+                            sessions.note(rec.session, self.id, now, message, seq);
+                        }
+                        return;
+                    };
                     entry.body = body;
-                    sessions.record(rec.session, self.id, now, EntryKind::Response(entry), rec.api.response_type());
+                    sessions.record(rec.session, self.id, now, EntryKind::Response(entry), api.response_type());
+                }
+                Some(Current::Lobby { request, entry, damaged: true, .. }) => {
+                    let gap = self.gap_text(Dir::Down);
+                    let note =
+                        format!("{gap}: the response (status {}) lost part of its body; not recorded", entry.status);
+                    self.losses.lost = true;
+                    let exchange = Exchange { conn: self.id, request, response: None, note: Some(note) };
+                    sessions.wait_in_lobby(self.host, now, exchange);
+                }
+                Some(Current::Lobby { request, mut entry, body, .. }) => {
+                    let (body, note) = capped(body);
+                    entry.body = body;
+                    let exchange = Exchange { conn: self.id, request, response: Some(entry), note };
+                    sessions.wait_in_lobby(self.host, now, exchange);
                 }
                 Some(Current::Stream(mut tap)) => tap.end(sessions, Party::Master, "the master ended the body", now),
                 _ => {}
@@ -512,7 +600,7 @@ impl Conn {
             // After lost bytes, a response answers the latest request sent
             // before it (frameworks do not pipeline), not the oldest.
             while self.pending.len() > 1 {
-                if let Some(Pending { rec: Some(rec) }) = self.pending.pop_front() {
+                if let Some(Pending { rec: Some(rec), .. }) = self.pending.pop_front() {
                     let message = "no response recorded: it was lost in a gap in the capture".to_owned();
                     self.note(sessions, Some(rec.session), now, message, rec.seq, true);
                 }
@@ -532,6 +620,35 @@ impl Conn {
         };
         let Some(rec) = pending.rec else {
             self.current = Some(Current::Skip);
+            if let Some(request) = pending.lobby {
+                let entry = session::Response {
+                    request: None,
+                    status: head.status,
+                    headers: head.headers,
+                    ..Default::default()
+                };
+                if head_is_empty(&entry) {
+                    let exchange = Exchange { conn: self.id, request, response: Some(entry), note: None };
+                    sessions.wait_in_lobby(self.host, now, exchange);
+                } else {
+                    self.current = Some(Current::Lobby { request, entry, body: Vec::new(), damaged: false });
+                }
+            }
+            return;
+        };
+        let Some(api) = rec.api else {
+            let entry = session::Response {
+                request: rec.seq,
+                status: head.status,
+                headers: head.headers,
+                ..Default::default()
+            };
+            if head_is_empty(&entry) {
+                sessions.record(rec.session, self.id, now, EntryKind::Response(entry), None);
+                self.current = Some(Current::Skip);
+            } else {
+                self.current = Some(Current::Body { rec, entry, body: Vec::new(), damaged: false });
+            }
             return;
         };
         let encoding = api::encoding(head.header("content-type"));
@@ -553,7 +670,7 @@ impl Conn {
                 session: rec.session,
                 conn: self.id,
                 stream: seq,
-                tap: EventTap::new(seq, rec.api, encoding, rec.unnamed),
+                tap: EventTap::new(seq, api, encoding, rec.unnamed),
                 resyncing: false,
             };
             self.current = Some(Current::Stream(Box::new(tap)));

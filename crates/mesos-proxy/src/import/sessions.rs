@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Entry, EntryKind, Header, Source, Utc, file_id};
 
-use crate::record::{Book, Registry};
+use crate::record::{Book, Exchange, Lobby, Registry};
 
 /// An index into [`Sessions`].
 pub(crate) type SessionId = usize;
@@ -54,6 +54,8 @@ pub(crate) struct Sessions {
     keep_secrets: bool,
     list: Vec<State>,
     registry: Registry<SessionId>,
+    /// Requests outside the v1 APIs waiting for their host's session.
+    lobby: Lobby<Exchange>,
     /// Files that could not be written, said once each.
     pub(crate) write_errors: Vec<String>,
     /// Entries written, all sessions.
@@ -70,6 +72,7 @@ impl Sessions {
             keep_secrets,
             list: Vec::new(),
             registry: Registry::default(),
+            lobby: Lobby::default(),
             write_errors: Vec::new(),
             entries: 0,
             files: Vec::new(),
@@ -165,6 +168,26 @@ impl Sessions {
             self.write(id, note);
         }
         Some(recorded.entry.seq)
+    }
+
+    /// Keeps an exchange outside the v1 APIs from `host`, whose connection
+    /// touched no session, for the session that host opens next.
+    pub(crate) fn wait_in_lobby(&mut self, host: std::net::IpAddr, now: u64, exchange: Exchange) {
+        self.lobby.wait(host, std::time::Duration::from_nanos(now), exchange);
+    }
+
+    /// What waits in the lobby from `host`, oldest first.
+    pub(crate) fn claim(&mut self, host: std::net::IpAddr, now: u64) -> Vec<Exchange> {
+        self.lobby.claim(host, std::time::Duration::from_nanos(now))
+    }
+
+    /// Records an exchange that waited in the lobby in session `id`.
+    pub(crate) fn record_exchange(&mut self, id: SessionId, exchange: Exchange, now: u64) {
+        let Some(state) = self.list.get_mut(id) else { return };
+        let t_ns = now.saturating_sub(state.started_ns);
+        for entry in state.book.exchange(t_ns, exchange) {
+            self.write(id, &entry);
+        }
     }
 
     /// A `note` in session `id`.

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use mesos_codec::api::Encoding;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, End, Entry, EntryKind, Note, Party, Redactor, Source};
+use mesos_codec::session::{Close, End, Entry, EntryKind, Note, Party, Redactor, Request, Response, Source};
 
 /// One session's numbering, redaction and stream bookkeeping.
 ///
@@ -71,6 +71,22 @@ pub struct Recorded {
     pub entry: Entry,
     /// The note saying that its bytes are not the ones on the wire.
     pub note: Option<Entry>,
+}
+
+/// A request outside the v1 APIs and its answer, from a host none of
+/// whose connections belonged to a session yet: it waits in the
+/// [`Lobby`](super::Lobby) for the session that host opens next, and is
+/// recorded there ([`Book::exchange`]).
+#[derive(Debug)]
+pub struct Exchange {
+    /// The recorder's connection it came on.
+    pub conn: u64,
+    /// The request.
+    pub request: Request,
+    /// The answer (`None`: the master did not answer).
+    pub response: Option<Response>,
+    /// A note to record after it (a body not kept, a failure).
+    pub note: Option<String>,
 }
 
 impl Book {
@@ -141,6 +157,26 @@ impl Book {
     pub fn note(&mut self, conn: u64, t_ns: u64, message: String, refers: Option<u64>) -> Option<Entry> {
         let note = EntryKind::Note(Note { message, refers, incomplete: false });
         self.record(conn, t_ns, note, None).map(|r| r.entry)
+    }
+
+    /// Records an exchange that waited in the lobby: its request, its
+    /// answer naming the request, its note; the entries, in order.
+    pub fn exchange(&mut self, t_ns: u64, exchange: Exchange) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        let conn = exchange.conn;
+        let Some(request) = self.record(conn, t_ns, EntryKind::Request(exchange.request), None) else {
+            return entries;
+        };
+        let seq = request.entry.seq;
+        entries.push(request.entry);
+        if let Some(mut response) = exchange.response {
+            response.request = Some(seq);
+            entries.extend(self.record(conn, t_ns, EntryKind::Response(response), None).map(|r| r.entry));
+        }
+        if let Some(message) = exchange.note {
+            entries.extend(self.note(conn, t_ns, message, Some(seq)));
+        }
+        entries
     }
 
     /// Ends the session: a `close` by the proxy, for `reason`, of every

@@ -31,7 +31,7 @@
 mod book;
 mod registry;
 
-pub use book::{Book, Recorded, Stats};
+pub use book::{Book, Exchange, Recorded, Stats};
 pub use registry::{Handle, LOBBY_SIZE, LOBBY_WAIT, Lobby, Registry, Touched};
 
 use std::collections::VecDeque;
@@ -41,6 +41,10 @@ use mesos_codec::api::{self, Api, Encoding};
 use mesos_codec::recordio::Decoder;
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Event, Party, Summary};
+
+/// How much of a response body outside the v1 APIs is kept (a master's
+/// `/master/state` can be megabytes; what is over is said in a `note`).
+pub const OTHER_BODY_CAP: usize = 4 << 20;
 
 /// Where a v1 call is filed: the filing rule of both recorders.
 #[derive(Debug, Clone, PartialEq, Eq)]
