@@ -3,24 +3,8 @@
 //! it (no panic); flags missing their other half are usage errors (2).
 //! The TLS traffic itself is tested across the crates in `tests/tls.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesos-proxy-tls-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A self-signed certificate for `localhost` and its key, in `dir`.
-fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (cert, key)
-}
 
 fn record(dir: &Path, master: &str, args: &[&Path], flags: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mesos-proxy"));
@@ -37,9 +21,9 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn bad_certificate_and_key_files_exit_1_naming_the_file() {
-    let dir = temp_dir("bad");
-    let (cert, key) = certificate(&dir, "server");
-    let (_, other_key) = certificate(&dir, "other");
+    let dir = test_support::temp_dir("bad");
+    let (cert, key) = test_support::self_signed(&dir, "server");
+    let (_, other_key) = test_support::self_signed(&dir, "other");
     let garbage = dir.join("garbage.pem");
     std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n").unwrap();
     let empty = dir.join("empty.pem");
@@ -81,8 +65,8 @@ fn bad_certificate_and_key_files_exit_1_naming_the_file() {
 
 #[test]
 fn half_of_a_pair_is_a_usage_error() {
-    let dir = temp_dir("usage");
-    let (cert, key) = certificate(&dir, "server");
+    let dir = test_support::temp_dir("usage");
+    let (cert, key) = test_support::self_signed(&dir, "server");
     for (flags, files) in [
         (&["--tls-cert"][..], vec![cert.as_path()]),
         (&["--tls-key"], vec![key.as_path()]),
@@ -99,8 +83,8 @@ fn half_of_a_pair_is_a_usage_error() {
 #[test]
 fn plain_http_to_the_tls_listener_is_answered_400_and_logged() {
     use std::io::{BufRead, Read, Write};
-    let dir = temp_dir("start");
-    let (cert, key) = certificate(&dir, "server");
+    let dir = test_support::temp_dir("start");
+    let (cert, key) = test_support::self_signed(&dir, "server");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-proxy"))
         .args(["record", "--listen", "127.0.0.1:0", "--master", "https://localhost:1", "--out"])
         .arg(dir.join("out"))

@@ -3,29 +3,13 @@
 //! it (no panic). The TLS traffic itself is tested across the crates in
 //! `tests/tls.rs`.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesos-replay-tls-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (cert, key)
-}
 
 #[test]
 fn sim_and_serve_exit_1_on_bad_tls_files_naming_the_file() {
-    let dir = temp_dir("bad");
-    let (cert, key) = certificate(&dir, "server");
-    let (_, other_key) = certificate(&dir, "other");
+    let dir = test_support::temp_dir("bad");
+    let (cert, key) = test_support::self_signed(&dir, "server");
+    let (_, other_key) = test_support::self_signed(&dir, "other");
     let garbage = dir.join("garbage.pem");
     std::fs::write(&garbage, "hello\n").unwrap();
     let session = dir.join("one.session.jsonl");

@@ -350,20 +350,12 @@ mod tests {
         assert!(body.starts_with("mesos-proxy: the plain HTTP request was sent to an HTTPS port"));
     }
 
-    fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
-        std::fs::write(&cert, certified.cert.pem()).unwrap();
-        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-        (cert, key)
-    }
-
     #[test]
     fn a_certificate_and_its_key_make_a_listener_and_another_key_is_named() {
         let dir = std::env::temp_dir().join(format!("mesos-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (cert, key) = certificate(&dir, "server");
-        let (_, other) = certificate(&dir, "other");
+        let (cert, key) = test_support::self_signed(&dir, "server");
+        let (_, other) = test_support::self_signed(&dir, "other");
         let files = ListenerFiles { cert: Some(cert.clone()), key: Some(key), client_ca: Some(cert.clone()) };
         assert!(files.acceptor().unwrap().is_some());
         let wrong = ListenerFiles { cert: Some(cert), key: Some(other.clone()), client_ca: None };
@@ -379,7 +371,7 @@ mod tests {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let dir = std::env::temp_dir().join(format!("mesos-tls-plain-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (cert, key) = certificate(&dir, "server");
+        let (cert, key) = test_support::self_signed(&dir, "server");
         let acceptor = server_acceptor(&cert, &key, None).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

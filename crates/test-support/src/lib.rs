@@ -4,6 +4,7 @@
 //! - [`workspace`], [`fixture`], [`seed`], [`seed_files`]: the checked-in
 //!   inputs under `fixtures/` (see `fixtures/README.md`);
 //! - [`temp_dir`]: a fresh directory of the test's own;
+//! - [`self_signed`]: a certificate for `localhost` and its key, in files;
 //! - [`read_session`]: a session file, checked by the codec's reader;
 //! - [`expect`]: output compared with a checked-in file, re-blessed with
 //!   `UPDATE_EXPECT=1`;
@@ -67,6 +68,16 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir
+}
+
+/// A self-signed certificate for `localhost` (made with rcgen) and its
+/// key, written to `<dir>/<name>.pem` and `<dir>/<name>.key`.
+pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    std::fs::write(&cert, certified.cert.pem()).unwrap_or_else(|e| panic!("{}: {e}", cert.display()));
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+    (cert, key)
 }
 
 /// A session file as the codec's reader reads it: its header (the first
