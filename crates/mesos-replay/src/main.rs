@@ -152,6 +152,11 @@ enum Command {
         /// comes back with a new id. See docs/faults.md.
         #[arg(long = "fault", value_name = "SPEC")]
         faults: Vec<String>,
+        /// A timed fault scenario, one fault a line: `at SECONDS: FAULT PARAM=VALUE ...`, or on an
+        /// event, `after 3rd TASK_RUNNING [of framework NAME] [of task ID] [+ SECONDS]: FAULT ...`
+        /// (`every` instead of `after`: each time). See docs/faults.md.
+        #[arg(long = "faults", value_name = "FILE")]
+        scenario: Option<std::path::PathBuf>,
         #[command(flatten)]
         tls: TlsArgs,
     },
@@ -230,10 +235,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             request_timeout,
             max_connections,
             faults,
+            scenario,
             tls,
         } => {
             let options = sim::Options { stream_backlog, max_body, request_timeout, max_connections };
-            let faults = faults.iter().map(|spec| sim::faults::Fault::parse(spec)).collect::<Result<Vec<_>, _>>()?;
+            let mut faults =
+                faults.iter().map(|spec| sim::faults::Fault::parse(spec)).collect::<Result<Vec<_>, _>>()?;
+            if let Some(path) = scenario {
+                let name = path.display();
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| format!("--faults {name}: cannot read it"))?;
+                faults.extend(sim::faults::scenario::parse(&text).with_context(|| format!("--faults {name}"))?);
+            }
             (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults, tls.acceptor()?)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
@@ -274,7 +287,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     let seed = seed.unwrap_or_else(sim::ids::fresh_seed);
-    let fault_specs: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    let fault_specs: Vec<String> = faults
+        .iter()
+        .map(|f| if f.trigger.is_some() { sim::faults::scenario::describe(f) } else { f.to_string() })
+        .collect();
     let config = Config { agents, cpus, mem, heartbeat, seed, record, hostname, faults, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
