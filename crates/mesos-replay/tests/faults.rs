@@ -1033,3 +1033,23 @@ fn bad_scenario_exits_1_naming_line_and_column() {
         )
     );
 }
+
+/// Every scenario in docs/faults.md parses, one fault a line, and there
+/// is one for each fault.
+#[test]
+fn the_documented_scenarios_parse() {
+    let doc = std::fs::read_to_string(test_support::workspace().join("docs/faults.md")).unwrap();
+    let mut named = std::collections::BTreeSet::new();
+    for block in doc.split("In a scenario (`--faults`):\n\n```\n").skip(1) {
+        let text = block.split("```").next().unwrap();
+        let faults = scenario::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(faults.len(), 1, "{text}");
+        named.insert(faults[0].name());
+    }
+    assert_eq!(named.len(), mesos_replay::sim::faults::NAMES.len(), "{named:?}");
+    let big = doc.split("## Scenarios: `--faults FILE`").nth(1).unwrap().split("```\n").nth(1).unwrap();
+    assert_eq!(scenario::parse(big).unwrap().len(), 5);
+    let det = doc.split("the two seeds different).").nth(1);
+    let det = det.and_then(|d| d.split("```\n").nth(1)).unwrap();
+    assert_eq!(det, SCENARIO.split_once('\n').unwrap().1, "the documented scenario is the test's");
+}

@@ -22,7 +22,7 @@
 //!   (`OFFERS`, `UPDATE`, `HEARTBEAT`, ...: an event of that type) or a
 //!   call type (`ACCEPT`, `ACKNOWLEDGE`, ...: a call the master accepted);
 //!   `MESSAGE`, both an event and a call, says which with a word after it
-//!   (`MESSAGE event`, `MESSAGE call`). Events count as the master sends
+//!   (`MESSAGE event`, `MESSAGE call`; the others may too). Events count as the master sends
 //!   them on a framework's stream (re-sent updates and a fault's own events
 //!   included); `of framework NAME` counts only the framework of that name
 //!   (`FrameworkInfo.name`), `of task ID` only the updates, acknowledgements
@@ -267,11 +267,11 @@ fn parse_when(when: &[Word<'_>], colon: usize) -> Result<(Duration, Option<Trigg
             let qualifier = rest.peek().map(|w| w.text);
             let what = match (state, event, call, qualifier) {
                 (true, _, _, _) => What::State(name.into()),
-                (_, true, true, Some("event")) => {
+                (_, true, _, Some("event")) => {
                     rest.next();
                     What::Event(name.into())
                 }
-                (_, true, true, Some("call")) => {
+                (_, _, true, Some("call")) => {
                     rest.next();
                     What::Call(name.into())
                 }
