@@ -547,27 +547,36 @@ impl Faults {
         }) else {
             return Vec::new();
         };
-        let Some(newline) = record.iter().position(|&b| b == b'\n') else { return Vec::new() };
-        if newline == 0 || record.len() < 2 {
-            return Vec::new();
-        }
-        // Inside the size line: 1..=newline.
-        let first = 1 + self.rng.below(newline as u64) as usize;
-        let mut cuts = vec![first];
-        let rest = record.len() - first - 1;
-        let more = (pieces - 2).min(rest);
-        // `more` distinct offsets in first+1..record.len().
-        let mut chosen: Vec<usize> = Vec::with_capacity(more);
-        while chosen.len() < more {
-            let at = first + 1 + self.rng.below(rest as u64) as usize;
-            if !chosen.contains(&at) {
-                chosen.push(at);
-            }
-        }
-        chosen.sort_unstable();
-        cuts.extend(chosen);
-        cuts
+        cut_points(&mut self.rng, record, pieces)
     }
+}
+
+/// Where to cut `record` (a framed RecordIO record) into `pieces` HTTP
+/// chunks, drawn from `rng` (empty: one chunk). The first cut falls inside
+/// the RecordIO size line (between two of its digits, or between its last
+/// digit and its `\n`), the others at distinct random offsets in the rest;
+/// a record shorter than that is cut one byte a chunk.
+pub(crate) fn cut_points(rng: &mut Rng, record: &[u8], pieces: usize) -> Vec<usize> {
+    let Some(newline) = record.iter().position(|&b| b == b'\n') else { return Vec::new() };
+    if newline == 0 || record.len() < 2 {
+        return Vec::new();
+    }
+    // Inside the size line: 1..=newline.
+    let first = 1 + rng.below(newline as u64) as usize;
+    let mut cuts = vec![first];
+    let rest = record.len() - first - 1;
+    let more = pieces.saturating_sub(2).min(rest);
+    // `more` distinct offsets in first+1..record.len().
+    let mut chosen: Vec<usize> = Vec::with_capacity(more);
+    while chosen.len() < more {
+        let at = first + 1 + rng.below(rest as u64) as usize;
+        if !chosen.contains(&at) {
+            chosen.push(at);
+        }
+    }
+    chosen.sort_unstable();
+    cuts.extend(chosen);
+    cuts
 }
 
 #[cfg(test)]
