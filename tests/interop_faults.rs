@@ -409,3 +409,56 @@ async fn mesos_framework_takes_a_burst() {
     let burst = events.iter().filter(|e| **e == "OFFERS").count() + events.iter().filter(|e| **e == "UPDATE").count();
     assert!(burst >= 100, "the burst reached it: {events:?}");
 }
+
+/// `mesos-replay serve --fault duplicate` against avmesos: a session the
+/// simulator recorded of avmesos's own run, played back to it with its
+/// first UPDATE sent twice (the failure the healthy run did not show).
+/// avmesos does as it does against the simulator's `duplicate-update`: it
+/// hands the copy over as a new update and acknowledges it again; the
+/// second ACKNOWLEDGE is not in the recording, so the report, which says
+/// where the fault fired, says that too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avmesos_against_a_replay_with_a_duplicated_update() {
+    use mesos_replay::serve::{self, faults::ServeFault};
+    let _turn = crate::support::one_at_a_time();
+    tokio::task::spawn_blocking(|| Client::Avmesos.prepare()).await.unwrap();
+    let scratch = Scratch::new("faults-serve-duplicate");
+    let sim = interop::start_sim(Client::Avmesos, Some(scratch.path.join("sim"))).await;
+    let recorded =
+        interop::run_framework(Client::Avmesos, &format!("http://{}", sim.local_addr()), &scratch.path).await;
+    interop::check_story(Client::Avmesos, &recorded);
+    drop(sim); // closes its session file
+    let session = interop::session_of(&scratch.path.join("sim"), &recorded.framework_id().unwrap());
+    let script = serve::Script::open(&session, false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = serve::Options {
+        call_timeout: std::time::Duration::from_secs(5),
+        linger: std::time::Duration::from_millis(500),
+        faults: vec![ServeFault::parse("duplicate").unwrap()],
+        ..serve::Options::default()
+    };
+    let server = serve::spawn(listener, script, options).unwrap();
+    let dir = scratch.path.join("replay");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = interop::run_framework(Client::Avmesos, &format!("http://{}", server.local_addr()), &dir).await;
+    let report = tokio::time::timeout(std::time::Duration::from_secs(30), server.finish()).await.unwrap();
+    let json = String::from_utf8_lossy(&report.to_json()).into_owned();
+    assert_eq!(report.faults.len(), 1, "{json}");
+    let fired = &report.faults[0];
+    assert_eq!(
+        (fired.fault.as_str(), fired.event_type.as_str(), fired.what.as_str()),
+        ("duplicate:type=UPDATE,nth=1", "UPDATE", "sent twice")
+    );
+    let (handed, acked) = updates_and_acks(&log);
+    let first =
+        log.events().into_iter().find(|e| e["type"] == "UPDATE").expect("an UPDATE")["update"]["status"].clone();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let first = (text(&first["task_id"]["value"]), text(&first["state"]), text(&first["uuid"]));
+    assert_eq!(handed[&first], 2, "the first update handed over twice\n{}", log.text());
+    assert_eq!(acked.get(&first.2), Some(&2), "and acknowledged twice\n{}", log.text());
+    assert!(
+        report.divergences.iter().any(|d| d.call_type.contains("ACKNOWLEDGE")),
+        "the second ACKNOWLEDGE is not in the recording: {json}"
+    );
+    assert!(log.entries.contains(&Logged::Done), "the framework finishes\n{}", log.text());
+}

@@ -278,3 +278,24 @@ fn the_binary_prints_the_faults_and_refuses_bad_specs() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     assert_eq!(report["faults"][0]["event"], 3);
 }
+
+/// `burst:event=2,events=4` at the recorded pace: the heartbeats,
+/// recorded 1000 s apart, all go at once (without the fault the client's
+/// 10 s read timeout would end the test long before the second).
+#[test]
+fn burst_on_the_wire() {
+    let path = test_support::temp_dir("serve-burst").join("burst.session.jsonl");
+    let mut lines = vec![header(), subscribe_request(0, 0), subscribe_response(1, 0, 0)];
+    lines.push(event(2, 0, 1, SUBSCRIBED, None));
+    for i in 1..=4u64 {
+        lines.push(event(2 + i, i * 1_000_000_000_000, 1, HEARTBEAT, None));
+    }
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let options = Options { pace: serve::Pace::Recorded, ..with_faults(&["burst:event=2,events=4"]) };
+    let (stream, report) = serve_to(&path, options, |addr| subscribe(addr, None));
+    assert!(stream.ended);
+    assert_eq!(stream.records().len(), 5);
+    let events: Vec<u64> = report.faults.iter().map(|f| f.event).collect();
+    assert_eq!(events, [2, 3, 4, 5]);
+    assert!(report.faults.iter().all(|f| f.what == "sent at once, without its recorded gap"));
+}

@@ -679,10 +679,16 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
                             pacer.called(t_ns, Instant::now());
                         }
                     }
-                    let due = pacer.due(t_ns, Instant::now());
-                    if due > Instant::now() && !effect.burst {
-                        flush(&shared, &mut pending).await;
-                        tokio::time::sleep_until(due).await;
+                    if effect.burst {
+                        // Now, and the events after it keep their gaps
+                        // from now.
+                        pacer.last = Some((t_ns, Instant::now()));
+                    } else {
+                        let due = pacer.due(t_ns, Instant::now());
+                        if due > Instant::now() {
+                            flush(&shared, &mut pending).await;
+                            tokio::time::sleep_until(due).await;
+                        }
                     }
                     if effect.drop {
                         continue;
