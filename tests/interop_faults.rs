@@ -158,18 +158,27 @@ impl Raw {
 /// Runs `lib`'s framework against a sim with `faults` (unlike
 /// `interop::run_framework`, a framework that fails or hangs is a result).
 async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time::Duration) -> Raw {
+    let scratch = Scratch::new(&format!("faults-{lib:?}"));
+    let sim = std::sync::Arc::new(sim_on(faults, clock).await);
+    let master = format!("http://{}", sim.local_addr());
+    // On the virtual clock: time held at 0 until the framework subscribed,
+    // then moved on at the pace of real time.
+    let ticker = (clock == sim::Clock::Manual).then(|| tokio::spawn(hold_then_tick(sim.clone())));
+    let raw = run_raw_at(lib, master, scratch.path.clone(), limit).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    drop(sim);
+    raw
+}
+
+/// Runs `lib`'s framework against the master at `master`, in `dir`.
+async fn run_raw_at(lib: Lib, master: String, dir: std::path::PathBuf, limit: std::time::Duration) -> Raw {
     let (python, modules) = match lib {
         Lib::Avmesos => (Some(tokio::task::spawn_blocking(interop::install::python).await.unwrap()), None),
         Lib::MesosFramework => (None, Some(tokio::task::spawn_blocking(interop::install::node_modules).await.unwrap())),
     };
-    let scratch = Scratch::new(&format!("faults-{lib:?}"));
-    let sim = std::sync::Arc::new(sim_on(faults, clock).await);
-    let master = format!("http://{}", sim.local_addr());
-    let dir = scratch.path.clone();
-    // On the virtual clock: time held at 0 until the framework subscribed,
-    // then moved on at the pace of real time.
-    let ticker = (clock == sim::Clock::Manual).then(|| tokio::spawn(hold_then_tick(sim.clone())));
-    let raw = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let log_file = dir.join("log.jsonl");
         let mut command = match (python, modules) {
             (Some(python), _) => {
@@ -213,12 +222,7 @@ async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time:
         Raw { status, log, stderr }
     })
     .await
-    .unwrap();
-    if let Some(ticker) = ticker {
-        ticker.abort();
-    }
-    drop(sim);
-    raw
+    .unwrap()
 }
 
 /// Holds the virtual clock at 0 until a framework subscribed, then moves
@@ -461,4 +465,94 @@ async fn avmesos_against_a_replay_with_a_duplicated_update() {
         "the second ACKNOWLEDGE is not in the recording: {json}"
     );
     assert!(log.entries.contains(&Logged::Done), "the framework finishes\n{}", log.text());
+}
+
+/// A session the simulator recorded of `client`'s whole story, in
+/// `scratch`.
+async fn recorded_session(client: Client, scratch: &Scratch) -> std::path::PathBuf {
+    tokio::task::spawn_blocking(move || client.prepare()).await.unwrap();
+    let sim = interop::start_sim(client, Some(scratch.path.join("sim"))).await;
+    let dir = scratch.path.join("recorded");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = interop::run_framework(client, &format!("http://{}", sim.local_addr()), &dir).await;
+    interop::check_story(client, &log);
+    drop(sim); // closes its session file
+    interop::session_of(&scratch.path.join("sim"), &log.framework_id().unwrap())
+}
+
+/// `lib` run by hand against `mesos-replay serve` of `session` with
+/// `fault`: its run and the replay's report.
+async fn replayed_with(
+    lib: Lib,
+    session: &std::path::Path,
+    fault: &str,
+    dir: std::path::PathBuf,
+) -> (Raw, mesos_replay::serve::Report) {
+    use mesos_replay::serve::{self, faults::ServeFault};
+    let script = serve::Script::open(session, false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = serve::Options {
+        call_timeout: std::time::Duration::from_secs(3),
+        linger: std::time::Duration::from_millis(500),
+        faults: vec![ServeFault::parse(fault).unwrap()],
+        ..serve::Options::default()
+    };
+    let server = serve::spawn(listener, script, options).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = run_raw_at(lib, format!("http://{}", server.local_addr()), dir, std::time::Duration::from_secs(20)).await;
+    let report = tokio::time::timeout(std::time::Duration::from_secs(30), server.finish()).await.unwrap();
+    (run, report)
+}
+
+/// `serve --fault rechunk` against mesos-framework, on a session of its
+/// own run: it breaks on the first record split across chunks, as under
+/// the simulator's `rechunk` (`docs/clients.md`, N3): "Couldn't parse as
+/// JSON", exit status 1, not one event. A captured session is enough to
+/// show it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_breaks_on_a_rechunked_replay() {
+    let _turn = crate::support::one_at_a_time();
+    let scratch = Scratch::new("faults-serve-rechunk");
+    let session = recorded_session(Client::MesosFramework, &scratch).await;
+    let (run, report) = replayed_with(Lib::MesosFramework, &session, "rechunk", scratch.path.join("replay")).await;
+    let stderr = &run.stderr;
+    assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{stderr}");
+    assert!(stderr.contains("error: Couldn't parse as JSON: {\"type\":\"SUBSCRIBED\""), "{stderr}");
+    assert!(run.events().is_empty(), "not one event: {:?}", run.log);
+    let first = report.faults.first().expect("rechunk fired");
+    assert_eq!(
+        (first.fault.as_str(), first.event, first.event_type.as_str()),
+        ("rechunk:event=1,pieces=3,seed=0", 1, "SUBSCRIBED")
+    );
+}
+
+/// `serve --fault cut` (before the first UPDATE) against both libraries,
+/// each on a session of its own run: as under the simulator's cuts,
+/// avmesos sees "Response ended prematurely" and, its `max_reconnect`
+/// used up, ends without subscribing again (exit status 1); mesos-framework
+/// only logs the close ("CLOSE!") and does not subscribe again either. The
+/// report's line for the cut says the framework did not come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_cut_in_both_libraries() {
+    let _turn = crate::support::one_at_a_time();
+    for (lib, client) in [(Lib::Avmesos, Client::Avmesos), (Lib::MesosFramework, Client::MesosFramework)] {
+        let scratch = Scratch::new(&format!("faults-serve-cut-{lib:?}"));
+        let session = recorded_session(client, &scratch).await;
+        let (run, report) = replayed_with(lib, &session, "cut", scratch.path.join("replay")).await;
+        let stderr = &run.stderr;
+        match lib {
+            Lib::Avmesos => {
+                assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{stderr}");
+                assert!(stderr.contains("http connection error: Response ended prematurely"), "{stderr}");
+            }
+            Lib::MesosFramework => {
+                assert!(stderr.contains("info: CLOSE!"), "{stderr}");
+            }
+        }
+        assert_eq!(run.calls().iter().filter(|c| **c == "SUBSCRIBE").count(), 1, "{lib:?}: {:?}", run.calls());
+        assert!(!run.events().contains(&"UPDATE"), "{lib:?}: the stream was cut before the first UPDATE");
+        let cut = report.faults.first().expect("cut fired");
+        assert_eq!(cut.fault, "cut:type=UPDATE,nth=1");
+        assert!(cut.what.ends_with("the framework did not subscribe again within 3.0 s"), "{lib:?}: {}", cut.what);
+    }
 }

@@ -185,6 +185,8 @@ pub(crate) struct Engine {
     pub faults: super::faults::Faults,
     /// The faults that fired, in order.
     pub fired: Vec<super::faults::Fired>,
+    /// Each fault's latest line in `fired`.
+    pub fired_at: Vec<Option<usize>>,
     /// Each subscription's first event (its `SUBSCRIBED`), to send again
     /// when the framework subscribes again after a `cut`.
     first_event: Vec<Option<(Bytes, Option<Encoding>)>>,
@@ -220,8 +222,9 @@ impl Engine {
             events_undelivered: 0,
             unrecorded: 0,
             stopped: false,
-            faults: super::faults::Faults::new(options_faults),
+            faults: super::faults::Faults::new(options_faults.clone()),
             fired: Vec::new(),
+            fired_at: vec![None; options_faults.len()],
             first_event: vec![None; subs],
             generations: vec![0; subs],
         })
@@ -246,7 +249,7 @@ impl Engine {
     /// are still matched, and reported as unexpected.
     pub fn stop_streams(&mut self) {
         for sub in &mut self.subs {
-            if matches!(sub, SubState::Live { .. }) {
+            if matches!(sub, SubState::Live { .. } | SubState::Cut { .. }) {
                 *sub = SubState::Closed;
             }
         }

@@ -258,8 +258,11 @@ impl fmt::Display for ServeFault {
 pub struct Fired {
     /// The fault, as `--fault` writes it.
     pub fault: String,
-    /// The session's event it met (from 1, file order).
+    /// The session's event it met (from 1, file order): the first of
+    /// `events` in a row (`burst`, `rechunk`).
     pub event: u64,
+    /// How many events in a row it met, from `event`.
+    pub events: u64,
     /// That event's `seq` in the session file.
     pub seq: u64,
     /// Its type.
@@ -275,9 +278,13 @@ impl fmt::Display for Fired {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} at event {} (seq {}, {}, subscription {}): {}",
-            self.fault, self.event, self.seq, self.event_type, self.subscription, self.what
-        )
+            "{} at event {} (seq {}, {}, subscription {})",
+            self.fault, self.event, self.seq, self.event_type, self.subscription
+        )?;
+        if self.events > 1 {
+            write!(f, " and the {} after it", self.events - 1)?;
+        }
+        write!(f, ": {}", self.what)
     }
 }
 

@@ -627,17 +627,27 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
                             let effect = engine.faults.next(type_name);
                             let event = engine.faults.events();
                             for &i in &effect.fired {
+                                // A fault that goes on from the event before
+                                // (`burst`, `rechunk`) lengthens its line.
+                                if let Some(k) = engine.fired_at[i]
+                                    && engine.fired[k].event + engine.fired[k].events == event
+                                {
+                                    engine.fired[k].events += 1;
+                                    continue;
+                                }
                                 let fault = engine.faults.list[i].clone();
                                 let what = faults::describe(&fault, &effect);
                                 let fired = faults::Fired {
                                     fault: fault.to_string(),
                                     event,
+                                    events: 1,
                                     seq,
                                     event_type: type_name.to_owned(),
                                     subscription: sub + 1,
                                     what,
                                 };
                                 tracing::info!("fault: {fired}");
+                                engine.fired_at[i] = Some(engine.fired.len());
                                 engine.fired.push(fired);
                             }
                             effect
@@ -665,7 +675,9 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
                                     _ = progress.changed() => {}
                                     _ = tokio::time::sleep_until(deadline) => {
                                         let mut engine = shared.lock();
-                                        if let Some(last) = engine.fired.last_mut() {
+                                        if let Some(last) =
+                                            engine.fired.iter_mut().rev().find(|f| f.fault.starts_with("cut:"))
+                                        {
                                             last.what.push_str(&format!(
                                                 "; the framework did not subscribe again within {:.1} s",
                                                 timeout.as_secs_f64()
@@ -677,6 +689,11 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
                                 }
                             }
                             pacer.called(t_ns, Instant::now());
+                        } else {
+                            let mut engine = shared.lock();
+                            if let Some(last) = engine.fired.iter_mut().rev().find(|f| f.fault.starts_with("cut:")) {
+                                last.what = "nothing to cut: its stream was not open".into();
+                            }
                         }
                     }
                     if effect.burst {
