@@ -481,12 +481,15 @@ async fn recorded_session(client: Client, scratch: &Scratch) -> std::path::PathB
 }
 
 /// `lib` run by hand against `mesos-replay serve` of `session` with
-/// `fault`: its run and the replay's report.
+/// `fault`: its run and the replay's report, once the replay is played out
+/// or `settle` passed after the framework ended (then the recorded calls
+/// it did not make are reported missing).
 async fn replayed_with(
     lib: Lib,
     session: &std::path::Path,
     fault: &str,
     dir: std::path::PathBuf,
+    settle: std::time::Duration,
 ) -> (Raw, mesos_replay::serve::Report) {
     use mesos_replay::serve::{self, faults::ServeFault};
     let script = serve::Script::open(session, false).unwrap();
@@ -497,11 +500,11 @@ async fn replayed_with(
         faults: vec![ServeFault::parse(fault).unwrap()],
         ..serve::Options::default()
     };
-    let server = serve::spawn(listener, script, options).unwrap();
+    let mut server = serve::spawn(listener, script, options).unwrap();
     std::fs::create_dir_all(&dir).unwrap();
     let run = run_raw_at(lib, format!("http://{}", server.local_addr()), dir, std::time::Duration::from_secs(20)).await;
-    let report = tokio::time::timeout(std::time::Duration::from_secs(30), server.finish()).await.unwrap();
-    (run, report)
+    let _ = tokio::time::timeout(settle, server.played_out()).await;
+    (run, server.stop())
 }
 
 /// `serve --fault rechunk` against mesos-framework, on a session of its
@@ -514,7 +517,9 @@ async fn mesos_framework_breaks_on_a_rechunked_replay() {
     let _turn = crate::support::one_at_a_time();
     let scratch = Scratch::new("faults-serve-rechunk");
     let session = recorded_session(Client::MesosFramework, &scratch).await;
-    let (run, report) = replayed_with(Lib::MesosFramework, &session, "rechunk", scratch.path.join("replay")).await;
+    let (run, report) =
+        replayed_with(Lib::MesosFramework, &session, "rechunk", scratch.path.join("replay"), std::time::Duration::ZERO)
+            .await;
     let stderr = &run.stderr;
     assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{stderr}");
     assert!(stderr.contains("error: Couldn't parse as JSON: {\"type\":\"SUBSCRIBED\""), "{stderr}");
@@ -538,7 +543,8 @@ async fn a_replay_cut_in_both_libraries() {
     for (lib, client) in [(Lib::Avmesos, Client::Avmesos), (Lib::MesosFramework, Client::MesosFramework)] {
         let scratch = Scratch::new(&format!("faults-serve-cut-{lib:?}"));
         let session = recorded_session(client, &scratch).await;
-        let (run, report) = replayed_with(lib, &session, "cut", scratch.path.join("replay")).await;
+        let (run, report) =
+            replayed_with(lib, &session, "cut", scratch.path.join("replay"), std::time::Duration::from_secs(5)).await;
         let stderr = &run.stderr;
         match lib {
             Lib::Avmesos => {
