@@ -15,8 +15,11 @@ async fn sim_with(faults: &[&str]) -> sim::SimHandle {
 }
 
 async fn sim_on(faults: &[&str], clock: sim::Clock) -> sim::SimHandle {
+    sim_with_faults(faults.iter().map(|f| Fault::parse(f).unwrap()).collect(), clock).await
+}
+
+async fn sim_with_faults(faults: Vec<Fault>, clock: sim::Clock) -> sim::SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let faults = faults.iter().map(|f| Fault::parse(f).unwrap()).collect();
     let config = sim::Config { heartbeat: interop::HEARTBEAT, faults, ..sim::Config::default() };
     sim::spawn(listener, config, clock).unwrap()
 }
@@ -158,8 +161,13 @@ impl Raw {
 /// Runs `lib`'s framework against a sim with `faults` (unlike
 /// `interop::run_framework`, a framework that fails or hangs is a result).
 async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time::Duration) -> Raw {
+    run_raw_with(lib, faults.iter().map(|f| Fault::parse(f).unwrap()).collect(), clock, limit).await
+}
+
+/// [`run_raw`] with faults already parsed (a `--faults` scenario's).
+async fn run_raw_with(lib: Lib, faults: Vec<Fault>, clock: sim::Clock, limit: std::time::Duration) -> Raw {
     let scratch = Scratch::new(&format!("faults-{lib:?}"));
-    let sim = std::sync::Arc::new(sim_on(faults, clock).await);
+    let sim = std::sync::Arc::new(sim_with_faults(faults, clock).await);
     let master = format!("http://{}", sim.local_addr());
     // On the virtual clock: time held at 0 until the framework subscribed,
     // then moved on at the pace of real time.
@@ -560,5 +568,33 @@ async fn a_replay_cut_in_both_libraries() {
         let cut = report.faults.first().expect("cut fired");
         assert_eq!(cut.fault, "cut:type=UPDATE,nth=1");
         assert!(cut.what.ends_with("the framework did not subscribe again within 3.0 s"), "{lib:?}: {}", cut.what);
+    }
+}
+
+/// A `--faults` scenario against both libraries, on the real clock: a
+/// fault started by an event (`after 1st TASK_RUNNING`) meets each
+/// framework at the same point of its story however long its interpreter
+/// took to start, no virtual clock needed. Each is handed its first
+/// TASK_RUNNING, then the ERROR "Framework failed over", and ends as under
+/// `stale-instance` at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_meets_both_libraries_mid_story() {
+    let _turn = crate::support::one_at_a_time();
+    let limit = interop::FRAMEWORK_TIMEOUT;
+    let faults = sim::faults::scenario::parse("after 1st TASK_RUNNING: stale-instance\n").unwrap();
+    let (a, m) = tokio::join!(
+        run_raw_with(Lib::Avmesos, faults.clone(), sim::Clock::Real, limit),
+        run_raw_with(Lib::MesosFramework, faults, sim::Clock::Real, limit)
+    );
+    for (lib, run) in [(Lib::Avmesos, &a), (Lib::MesosFramework, &m)] {
+        assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{lib:?}: {}", run.stderr);
+        let events: Vec<&serde_json::Value> =
+            run.log.iter().filter(|e| e["kind"] == "event").map(|e| &e["event"]).collect();
+        let running = events.iter().position(|e| e["update"]["status"]["state"] == "TASK_RUNNING");
+        let error = events.iter().position(|e| e["error"]["message"] == "Framework failed over");
+        assert!(running.is_some() && error.is_some(), "{lib:?}: {events:?}");
+        assert!(running < error, "{lib:?}: TASK_RUNNING, then the ERROR: {events:?}");
+        let updates = events.iter().filter(|e| e["type"] == "UPDATE").count();
+        assert!(updates <= 3, "{lib:?}: failed over right after its first TASK_RUNNING: {events:?}");
     }
 }
