@@ -208,6 +208,11 @@ impl ServeFault {
     }
 
     /// Its name.
+    ///
+    /// ```
+    /// use mesos_replay::serve::faults::ServeFault;
+    /// assert_eq!(ServeFault::parse("stall:for=2").unwrap().name(), "stall");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self.kind {
             ServeKind::Duplicate => "duplicate",

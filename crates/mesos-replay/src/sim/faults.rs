@@ -372,6 +372,13 @@ impl Fault {
 
     /// Whether it applies to the framework named `framework` and (when
     /// given) the task `task`: its `framework=` and `task=` targets.
+    ///
+    /// ```
+    /// use mesos_replay::sim::faults::Fault;
+    /// let f = Fault::parse("lose-update:framework=web,task=t1").unwrap();
+    /// assert!(f.targets("web", Some("t1")) && f.targets("web", None));
+    /// assert!(!f.targets("web", Some("t2")) && !f.targets("batch", Some("t1")));
+    /// ```
     pub fn targets(&self, framework: &str, task: Option<&str>) -> bool {
         self.framework.as_deref().is_none_or(|f| f == framework)
             && self.task.as_deref().is_none_or(|t| task.is_none_or(|task| task == t))

@@ -393,7 +393,14 @@ pub fn parse(text: &str) -> Result<Vec<Fault>, ScenarioError> {
 }
 
 /// A scenario's fault as a line of the scenario: `after 3rd TASK_RUNNING:
-/// duplicate-update:...` (what `sim` prints at start).
+/// duplicate-update:...` (what `sim` prints at start); it parses back to
+/// the same fault.
+///
+/// ```
+/// use mesos_replay::sim::faults::scenario::{describe, parse};
+/// let faults = parse("after the 3 TASK_RUNNING +1: crash for=2\n").unwrap();
+/// assert_eq!(describe(&faults[0]), "after 3rd TASK_RUNNING + 1s: crash:for=2");
+/// ```
 pub fn describe(fault: &Fault) -> String {
     // Its `at` is the line's; the rest as `--fault` writes it.
     let spec = fault.to_string();
