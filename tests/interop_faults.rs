@@ -548,11 +548,14 @@ async fn mesos_framework_breaks_on_a_rechunked_replay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_cut_in_both_libraries() {
     let _turn = crate::support::one_at_a_time();
-    for (lib, client) in [(Lib::Avmesos, Client::Avmesos), (Lib::MesosFramework, Client::MesosFramework)] {
+    let cut = |lib: Lib, client: Client| async move {
         let scratch = Scratch::new(&format!("faults-serve-cut-{lib:?}"));
         let session = recorded_session(client, &scratch).await;
-        let (run, report) =
-            replayed_with(lib, &session, "cut", scratch.path.join("replay"), std::time::Duration::from_secs(5)).await;
+        let settle = std::time::Duration::from_secs(5);
+        replayed_with(lib, &session, "cut", scratch.path.join("replay"), settle).await
+    };
+    let (a, m) = tokio::join!(cut(Lib::Avmesos, Client::Avmesos), cut(Lib::MesosFramework, Client::MesosFramework));
+    for (lib, (run, report)) in [(Lib::Avmesos, a), (Lib::MesosFramework, m)] {
         let stderr = &run.stderr;
         match lib {
             Lib::Avmesos => {
