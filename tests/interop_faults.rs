@@ -422,25 +422,46 @@ async fn mesos_framework_takes_a_burst() {
     assert!(burst >= 100, "the burst reached it: {events:?}");
 }
 
-/// `mesos-replay serve --fault duplicate` against avmesos: a session the
-/// simulator recorded of avmesos's own run, played back to it with its
-/// first UPDATE sent twice (the failure the healthy run did not show).
-/// avmesos does as it does against the simulator's `duplicate-update`: it
-/// hands the copy over as a new update and acknowledges it again; the
+/// `mesos-replay serve --fault duplicate` against both libraries: a
+/// session the simulator recorded of the library's own run, played back to
+/// it with its first UPDATE sent twice (the failure the healthy run did not
+/// show). Each does as it does against the simulator's `duplicate-update`:
+/// it hands the copy over as a new update and acknowledges it again; the
 /// second ACKNOWLEDGE is not in the recording, so the report, which says
-/// where the fault fired, says that too.
+/// where the fault fired, says that too; the story still finishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn avmesos_against_a_replay_with_a_duplicated_update() {
-    use mesos_replay::serve::{self, faults::ServeFault};
+async fn a_replay_with_a_duplicated_update_in_both_libraries() {
     let _turn = crate::support::one_at_a_time();
-    tokio::task::spawn_blocking(|| Client::Avmesos.prepare()).await.unwrap();
-    let scratch = Scratch::new("faults-serve-duplicate");
-    let sim = interop::start_sim(Client::Avmesos, Some(scratch.path.join("sim"))).await;
-    let recorded =
-        interop::run_framework(Client::Avmesos, &format!("http://{}", sim.local_addr()), &scratch.path).await;
-    interop::check_story(Client::Avmesos, &recorded);
-    drop(sim); // closes its session file
-    let session = interop::session_of(&scratch.path.join("sim"), &recorded.framework_id().unwrap());
+    let (a, m) = tokio::join!(replay_duplicated(Client::Avmesos), replay_duplicated(Client::MesosFramework));
+    for (client, (log, report)) in [(Client::Avmesos, a), (Client::MesosFramework, m)] {
+        let json = String::from_utf8_lossy(&report.to_json()).into_owned();
+        assert_eq!(report.faults.len(), 1, "{client:?}: {json}");
+        let fired = &report.faults[0];
+        assert_eq!(
+            (fired.fault.as_str(), fired.event_type.as_str(), fired.what.as_str()),
+            ("duplicate:type=UPDATE,nth=1", "UPDATE", "sent twice")
+        );
+        let (handed, acked) = updates_and_acks(&log);
+        let first =
+            log.events().into_iter().find(|e| e["type"] == "UPDATE").expect("an UPDATE")["update"]["status"].clone();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let first = (text(&first["task_id"]["value"]), text(&first["state"]), text(&first["uuid"]));
+        assert_eq!(handed[&first], 2, "{client:?}: the first update handed over twice\n{}", log.text());
+        assert_eq!(acked.get(&first.2), Some(&2), "{client:?}: and acknowledged twice\n{}", log.text());
+        assert!(
+            report.divergences.iter().any(|d| d.call_type.contains("ACKNOWLEDGE")),
+            "{client:?}: the second ACKNOWLEDGE is not in the recording: {json}"
+        );
+        assert!(log.entries.contains(&Logged::Done), "{client:?}: the framework finishes\n{}", log.text());
+    }
+}
+
+/// `client`'s own run recorded by the simulator, then replayed to it with
+/// `--fault duplicate`: its log and the report.
+async fn replay_duplicated(client: Client) -> (FrameworkLog, mesos_replay::serve::Report) {
+    use mesos_replay::serve::{self, faults::ServeFault};
+    let scratch = Scratch::new(&format!("faults-serve-duplicate-{client:?}"));
+    let session = recorded_session(client, &scratch).await;
     let script = serve::Script::open(&session, false).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let options = serve::Options {
@@ -452,27 +473,9 @@ async fn avmesos_against_a_replay_with_a_duplicated_update() {
     let server = serve::spawn(listener, script, options).unwrap();
     let dir = scratch.path.join("replay");
     std::fs::create_dir_all(&dir).unwrap();
-    let log = interop::run_framework(Client::Avmesos, &format!("http://{}", server.local_addr()), &dir).await;
+    let log = interop::run_framework(client, &format!("http://{}", server.local_addr()), &dir).await;
     let report = tokio::time::timeout(std::time::Duration::from_secs(30), server.finish()).await.unwrap();
-    let json = String::from_utf8_lossy(&report.to_json()).into_owned();
-    assert_eq!(report.faults.len(), 1, "{json}");
-    let fired = &report.faults[0];
-    assert_eq!(
-        (fired.fault.as_str(), fired.event_type.as_str(), fired.what.as_str()),
-        ("duplicate:type=UPDATE,nth=1", "UPDATE", "sent twice")
-    );
-    let (handed, acked) = updates_and_acks(&log);
-    let first =
-        log.events().into_iter().find(|e| e["type"] == "UPDATE").expect("an UPDATE")["update"]["status"].clone();
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
-    let first = (text(&first["task_id"]["value"]), text(&first["state"]), text(&first["uuid"]));
-    assert_eq!(handed[&first], 2, "the first update handed over twice\n{}", log.text());
-    assert_eq!(acked.get(&first.2), Some(&2), "and acknowledged twice\n{}", log.text());
-    assert!(
-        report.divergences.iter().any(|d| d.call_type.contains("ACKNOWLEDGE")),
-        "the second ACKNOWLEDGE is not in the recording: {json}"
-    );
-    assert!(log.entries.contains(&Logged::Done), "the framework finishes\n{}", log.text());
+    (log, report)
 }
 
 /// A session the simulator recorded of `client`'s whole story, in
