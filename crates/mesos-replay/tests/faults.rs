@@ -1009,7 +1009,22 @@ fn same_seed_same_scenario_bytes() {
     // rechunk: a record's size line cut: a chunk of digits alone.
     let body = String::from_utf8_lossy(&a1);
     assert!(body.contains("\r\n1\r\n"), "a size line cut in two");
-    eprintln!("same_seed_same_scenario_bytes: seed 1: {} bytes twice, seed 2: {} bytes twice", a1.len(), b1.len());
+    // What the run measured (`--nocapture`), with an FNV-1a digest of each stream.
+    let fnv = |bytes: &[u8]| {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    };
+    eprintln!(
+        "same_seed_same_scenario_bytes: seed 1: {} and {} bytes, fnv {:016x} and {:016x}; \
+         seed 2: {} and {} bytes, fnv {:016x} and {:016x}",
+        a1.len(),
+        a2.len(),
+        fnv(&a1),
+        fnv(&a2),
+        b1.len(),
+        b2.len(),
+        fnv(&b1),
+        fnv(&b2)
+    );
 }
 
 /// A scenario that does not parse: exit status 1, the file, line and
