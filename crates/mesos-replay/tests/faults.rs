@@ -1064,7 +1064,7 @@ fn the_documented_scenarios_parse() {
     assert_eq!(named.len(), mesos_replay::sim::faults::NAMES.len(), "{named:?}");
     let big = doc.split("## Scenarios: `--faults FILE`").nth(1).unwrap().split("```\n").nth(1).unwrap();
     assert_eq!(scenario::parse(big).unwrap().len(), 5);
-    let det = doc.split("a digest of each stream).").nth(1);
+    let det = doc.split("digest of each stream).").nth(1);
     let det = det.and_then(|d| d.split("```\n").nth(1)).unwrap();
     assert_eq!(det, SCENARIO.split_once('\n').unwrap().1, "the documented scenario is the test's");
 }
