@@ -15,8 +15,11 @@ async fn sim_with(faults: &[&str]) -> sim::SimHandle {
 }
 
 async fn sim_on(faults: &[&str], clock: sim::Clock) -> sim::SimHandle {
+    sim_with_faults(faults.iter().map(|f| Fault::parse(f).unwrap()).collect(), clock).await
+}
+
+async fn sim_with_faults(faults: Vec<Fault>, clock: sim::Clock) -> sim::SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let faults = faults.iter().map(|f| Fault::parse(f).unwrap()).collect();
     let config = sim::Config { heartbeat: interop::HEARTBEAT, faults, ..sim::Config::default() };
     sim::spawn(listener, config, clock).unwrap()
 }
@@ -158,18 +161,32 @@ impl Raw {
 /// Runs `lib`'s framework against a sim with `faults` (unlike
 /// `interop::run_framework`, a framework that fails or hangs is a result).
 async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time::Duration) -> Raw {
+    run_raw_with(lib, faults.iter().map(|f| Fault::parse(f).unwrap()).collect(), clock, limit).await
+}
+
+/// [`run_raw`] with faults already parsed (a `--faults` scenario's).
+async fn run_raw_with(lib: Lib, faults: Vec<Fault>, clock: sim::Clock, limit: std::time::Duration) -> Raw {
+    let scratch = Scratch::new(&format!("faults-{lib:?}"));
+    let sim = std::sync::Arc::new(sim_with_faults(faults, clock).await);
+    let master = format!("http://{}", sim.local_addr());
+    // On the virtual clock: time held at 0 until the framework subscribed,
+    // then moved on at the pace of real time.
+    let ticker = (clock == sim::Clock::Manual).then(|| tokio::spawn(hold_then_tick(sim.clone())));
+    let raw = run_raw_at(lib, master, scratch.path.clone(), limit).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    drop(sim);
+    raw
+}
+
+/// Runs `lib`'s framework against the master at `master`, in `dir`.
+async fn run_raw_at(lib: Lib, master: String, dir: std::path::PathBuf, limit: std::time::Duration) -> Raw {
     let (python, modules) = match lib {
         Lib::Avmesos => (Some(tokio::task::spawn_blocking(interop::install::python).await.unwrap()), None),
         Lib::MesosFramework => (None, Some(tokio::task::spawn_blocking(interop::install::node_modules).await.unwrap())),
     };
-    let scratch = Scratch::new(&format!("faults-{lib:?}"));
-    let sim = std::sync::Arc::new(sim_on(faults, clock).await);
-    let master = format!("http://{}", sim.local_addr());
-    let dir = scratch.path.clone();
-    // On the virtual clock: time held at 0 until the framework subscribed,
-    // then moved on at the pace of real time.
-    let ticker = (clock == sim::Clock::Manual).then(|| tokio::spawn(hold_then_tick(sim.clone())));
-    let raw = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let log_file = dir.join("log.jsonl");
         let mut command = match (python, modules) {
             (Some(python), _) => {
@@ -213,12 +230,7 @@ async fn run_raw(lib: Lib, faults: &[&str], clock: sim::Clock, limit: std::time:
         Raw { status, log, stderr }
     })
     .await
-    .unwrap();
-    if let Some(ticker) = ticker {
-        ticker.abort();
-    }
-    drop(sim);
-    raw
+    .unwrap()
 }
 
 /// Holds the virtual clock at 0 until a framework subscribed, then moves
@@ -408,4 +420,187 @@ async fn mesos_framework_takes_a_burst() {
     let events = run.events();
     let burst = events.iter().filter(|e| **e == "OFFERS").count() + events.iter().filter(|e| **e == "UPDATE").count();
     assert!(burst >= 100, "the burst reached it: {events:?}");
+}
+
+/// `mesos-replay serve --fault duplicate` against both libraries: a
+/// session the simulator recorded of the library's own run, played back to
+/// it with its first UPDATE sent twice (the failure the healthy run did not
+/// show). Each does as it does against the simulator's `duplicate-update`:
+/// it hands the copy over as a new update and acknowledges it again; the
+/// second ACKNOWLEDGE is not in the recording, so the report, which says
+/// where the fault fired, says that too; the story still finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_with_a_duplicated_update_in_both_libraries() {
+    let _turn = crate::support::one_at_a_time();
+    let (a, m) = tokio::join!(replay_duplicated(Client::Avmesos), replay_duplicated(Client::MesosFramework));
+    for (client, (log, report)) in [(Client::Avmesos, a), (Client::MesosFramework, m)] {
+        let json = String::from_utf8_lossy(&report.to_json()).into_owned();
+        assert_eq!(report.faults.len(), 1, "{client:?}: {json}");
+        let fired = &report.faults[0];
+        assert_eq!(
+            (fired.fault.as_str(), fired.event_type.as_str(), fired.what.as_str()),
+            ("duplicate:type=UPDATE,nth=1", "UPDATE", "sent twice")
+        );
+        let (handed, acked) = updates_and_acks(&log);
+        let first =
+            log.events().into_iter().find(|e| e["type"] == "UPDATE").expect("an UPDATE")["update"]["status"].clone();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let first = (text(&first["task_id"]["value"]), text(&first["state"]), text(&first["uuid"]));
+        assert_eq!(handed[&first], 2, "{client:?}: the first update handed over twice\n{}", log.text());
+        assert_eq!(acked.get(&first.2), Some(&2), "{client:?}: and acknowledged twice\n{}", log.text());
+        assert!(
+            report.divergences.iter().any(|d| d.call_type.contains("ACKNOWLEDGE")),
+            "{client:?}: the second ACKNOWLEDGE is not in the recording: {json}"
+        );
+        assert!(log.entries.contains(&Logged::Done), "{client:?}: the framework finishes\n{}", log.text());
+    }
+}
+
+/// `client`'s own run recorded by the simulator, then replayed to it with
+/// `--fault duplicate`: its log and the report.
+async fn replay_duplicated(client: Client) -> (FrameworkLog, mesos_replay::serve::Report) {
+    use mesos_replay::serve::{self, faults::ServeFault};
+    let scratch = Scratch::new(&format!("faults-serve-duplicate-{client:?}"));
+    let session = recorded_session(client, &scratch).await;
+    let script = serve::Script::open(&session, false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = serve::Options {
+        call_timeout: std::time::Duration::from_secs(5),
+        linger: std::time::Duration::from_millis(500),
+        faults: vec![ServeFault::parse("duplicate").unwrap()],
+        ..serve::Options::default()
+    };
+    let server = serve::spawn(listener, script, options).unwrap();
+    let dir = scratch.path.join("replay");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = interop::run_framework(client, &format!("http://{}", server.local_addr()), &dir).await;
+    let report = tokio::time::timeout(std::time::Duration::from_secs(30), server.finish()).await.unwrap();
+    (log, report)
+}
+
+/// A session the simulator recorded of `client`'s whole story, in
+/// `scratch`.
+async fn recorded_session(client: Client, scratch: &Scratch) -> std::path::PathBuf {
+    tokio::task::spawn_blocking(move || client.prepare()).await.unwrap();
+    let sim = interop::start_sim(client, Some(scratch.path.join("sim"))).await;
+    let dir = scratch.path.join("recorded");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = interop::run_framework(client, &format!("http://{}", sim.local_addr()), &dir).await;
+    interop::check_story(client, &log);
+    drop(sim); // closes its session file
+    interop::session_of(&scratch.path.join("sim"), &log.framework_id().unwrap())
+}
+
+/// `lib` run by hand against `mesos-replay serve` of `session` with
+/// `fault`: its run and the replay's report, once the replay is played out
+/// or `settle` passed after the framework ended (then the recorded calls
+/// it did not make are reported missing).
+async fn replayed_with(
+    lib: Lib,
+    session: &std::path::Path,
+    fault: &str,
+    dir: std::path::PathBuf,
+    settle: std::time::Duration,
+) -> (Raw, mesos_replay::serve::Report) {
+    use mesos_replay::serve::{self, faults::ServeFault};
+    let script = serve::Script::open(session, false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = serve::Options {
+        call_timeout: std::time::Duration::from_secs(3),
+        linger: std::time::Duration::from_millis(500),
+        faults: vec![ServeFault::parse(fault).unwrap()],
+        ..serve::Options::default()
+    };
+    let mut server = serve::spawn(listener, script, options).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = run_raw_at(lib, format!("http://{}", server.local_addr()), dir, std::time::Duration::from_secs(20)).await;
+    let _ = tokio::time::timeout(settle, server.played_out()).await;
+    (run, server.stop())
+}
+
+/// `serve --fault rechunk` against mesos-framework, on a session of its
+/// own run: it breaks on the first record split across chunks, as under
+/// the simulator's `rechunk` (`docs/clients.md`, N3): "Couldn't parse as
+/// JSON", exit status 1, not one event. A captured session is enough to
+/// show it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mesos_framework_breaks_on_a_rechunked_replay() {
+    let _turn = crate::support::one_at_a_time();
+    let scratch = Scratch::new("faults-serve-rechunk");
+    let session = recorded_session(Client::MesosFramework, &scratch).await;
+    let (run, report) =
+        replayed_with(Lib::MesosFramework, &session, "rechunk", scratch.path.join("replay"), std::time::Duration::ZERO)
+            .await;
+    let stderr = &run.stderr;
+    assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{stderr}");
+    assert!(stderr.contains("error: Couldn't parse as JSON: {\"type\":\"SUBSCRIBED\""), "{stderr}");
+    assert!(run.events().is_empty(), "not one event: {:?}", run.log);
+    let first = report.faults.first().expect("rechunk fired");
+    assert_eq!(
+        (first.fault.as_str(), first.event, first.event_type.as_str()),
+        ("rechunk:event=1,pieces=3,seed=0", 1, "SUBSCRIBED")
+    );
+}
+
+/// `serve --fault cut` (before the first UPDATE) against both libraries,
+/// each on a session of its own run: as under the simulator's cuts,
+/// avmesos sees "Response ended prematurely" and, its `max_reconnect`
+/// used up, ends without subscribing again (exit status 1); mesos-framework
+/// only logs the close ("CLOSE!") and does not subscribe again either. The
+/// report's line for the cut says the framework did not come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_cut_in_both_libraries() {
+    let _turn = crate::support::one_at_a_time();
+    let cut = |lib: Lib, client: Client| async move {
+        let scratch = Scratch::new(&format!("faults-serve-cut-{lib:?}"));
+        let session = recorded_session(client, &scratch).await;
+        let settle = std::time::Duration::from_secs(5);
+        replayed_with(lib, &session, "cut", scratch.path.join("replay"), settle).await
+    };
+    let (a, m) = tokio::join!(cut(Lib::Avmesos, Client::Avmesos), cut(Lib::MesosFramework, Client::MesosFramework));
+    for (lib, (run, report)) in [(Lib::Avmesos, a), (Lib::MesosFramework, m)] {
+        let stderr = &run.stderr;
+        match lib {
+            Lib::Avmesos => {
+                assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{stderr}");
+                assert!(stderr.contains("http connection error: Response ended prematurely"), "{stderr}");
+            }
+            Lib::MesosFramework => {
+                assert!(stderr.contains("info: CLOSE!"), "{stderr}");
+            }
+        }
+        assert_eq!(run.calls().iter().filter(|c| **c == "SUBSCRIBE").count(), 1, "{lib:?}: {:?}", run.calls());
+        assert!(!run.events().contains(&"UPDATE"), "{lib:?}: the stream was cut before the first UPDATE");
+        let cut = report.faults.first().expect("cut fired");
+        assert_eq!(cut.fault, "cut:type=UPDATE,nth=1");
+        assert!(cut.what.ends_with("the framework did not subscribe again within 3.0 s"), "{lib:?}: {}", cut.what);
+    }
+}
+
+/// A `--faults` scenario against both libraries, on the real clock: a
+/// fault started by an event (`after 1st TASK_RUNNING`) meets each
+/// framework at the same point of its story however long its interpreter
+/// took to start, no virtual clock needed. Each is handed its first
+/// TASK_RUNNING, then the ERROR "Framework failed over", and ends as under
+/// `stale-instance` at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_meets_both_libraries_mid_story() {
+    let _turn = crate::support::one_at_a_time();
+    let limit = interop::FRAMEWORK_TIMEOUT;
+    let faults = sim::faults::scenario::parse("after 1st TASK_RUNNING: stale-instance\n").unwrap();
+    let (a, m) = tokio::join!(
+        run_raw_with(Lib::Avmesos, faults.clone(), sim::Clock::Real, limit),
+        run_raw_with(Lib::MesosFramework, faults, sim::Clock::Real, limit)
+    );
+    for (lib, run) in [(Lib::Avmesos, &a), (Lib::MesosFramework, &m)] {
+        assert_eq!(run.status.and_then(|s| s.code()), Some(1), "{lib:?}: {}", run.stderr);
+        let events: Vec<&serde_json::Value> =
+            run.log.iter().filter(|e| e["kind"] == "event").map(|e| &e["event"]).collect();
+        let running = events.iter().position(|e| e["update"]["status"]["state"] == "TASK_RUNNING");
+        let error = events.iter().position(|e| e["error"]["message"] == "Framework failed over");
+        assert!(running.is_some() && error.is_some(), "{lib:?}: {events:?}");
+        assert!(running < error, "{lib:?}: TASK_RUNNING, then the ERROR: {events:?}");
+        let updates = events.iter().filter(|e| e["type"] == "UPDATE").count();
+        assert!(updates <= 3, "{lib:?}: failed over right after its first TASK_RUNNING: {events:?}");
+    }
 }

@@ -11,7 +11,14 @@
 //! - `stale-instance` against a master to which the test itself subscribes
 //!   a second instance of the framework, from another connection;
 //! - `failover-timeout` against a master whose framework (with a
-//!   `failover_timeout` of 0) the test disconnects.
+//!   `failover_timeout` of 0) the test disconnects;
+//! - `duplicate-update` against a master whose framework acknowledges an
+//!   update only once the agent sent it again (10 s later): the same
+//!   record twice, the same answer to the late acknowledgement.
+//!
+//! `leader-change` and `crash` need a second master, or a master that
+//! comes back with its agents; one real master shows neither
+//! (`docs/faults.md`).
 
 use crate::support::{real_master, scheduler, wire};
 
@@ -20,7 +27,7 @@ use std::time::Duration;
 use mesos_replay::sim::faults::Fault;
 use mesos_replay::sim::{self, Clock, Config};
 use real_master::RealMaster;
-use scheduler::{Scheduler, chosen_from, normalize, offers};
+use scheduler::{Scheduler, chosen_from, launch, normalize, offers};
 use serde_json::{Value, json};
 
 const W: Duration = Duration::from_secs(10);
@@ -172,4 +179,51 @@ fn failover_timeout_as_a_master_removing_a_framework() {
         t.push(format!("the stream ends: {}", back.ended_within(W)));
         t
     });
+}
+
+/// An update sent again with the same uuid (on the real master, the
+/// agent's retry of an update not acknowledged within 10 s, which the test
+/// acknowledges only then; on the sim, `duplicate-update`, the copy of an
+/// update the test acknowledged at once): the same record twice, byte for
+/// byte; the acknowledgement of the copy answered 202; then TASK_RUNNING,
+/// the same on both.
+#[test]
+fn duplicate_update_as_an_update_sent_again() {
+    // Windows of time are compared: one real master at a time.
+    let _turn = crate::support::ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let real = RealMaster::start();
+    let (sim, _runtime) = sim_with(&["duplicate-update"]);
+    let sim_addr = sim.local_addr();
+    scheduler::compare_transcripts("duplicate-update", real.addr(), sim_addr, move |addr| {
+        let mut t = Vec::new();
+        let mut s = Scheduler::json(addr, "again", json!({}));
+        let subscribed = s.next(W).expect("SUBSCRIBED");
+        let mut chosen = chosen_from(&subscribed.json());
+        chosen.stream_ids.push(s.stream_id.clone());
+        let (_, first) = s.until("OFFERS", W);
+        let offer = offers(&first.expect("OFFERS").json())[0].clone();
+        let call = launch(&[&offer["id"]], &offer["agent_id"], &[("t1", "sleep 3000", 0.5, 64.0)], Some(1000.0));
+        t.push(format!("ACCEPT {}", s.call(call).head.status));
+        let (_, starting) = s.until("UPDATE", W);
+        let starting = starting.expect("TASK_STARTING");
+        t.push(normalize(&starting.raw, &chosen));
+        if addr == sim_addr {
+            t.push(format!("ack: {}", s.acknowledge(&starting.json())));
+        } else {
+            // What the sim's acknowledgement is answered with, not made:
+            // the agent sends it again after 10 s.
+            t.push("ack: 202".into());
+        }
+        let (_, again) = s.until("UPDATE", Duration::from_secs(12));
+        let again = again.expect("the update again");
+        t.push(normalize(&again.raw, &chosen));
+        t.push(format!("the same record: {}", again.raw == starting.raw));
+        t.push(format!("ack of the copy: {}", s.acknowledge(&again.json())));
+        let (_, running) = s.until("UPDATE", W);
+        t.push(running.map_or_else(|| "no TASK_RUNNING".into(), |r| normalize(&r.raw, &chosen)));
+        let teardown = s.call(json!({"type": "TEARDOWN"}));
+        t.push(format!("TEARDOWN {}", teardown.head.status));
+        t
+    });
+    drop(sim);
 }

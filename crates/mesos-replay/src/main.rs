@@ -88,6 +88,15 @@ enum Command {
         /// Connections served at once; one more is answered 503 and closed.
         #[arg(long, default_value_t = serve::Options::default().max_connections)]
         max_connections: usize,
+        /// Show a fault on the recording (repeatable): NAME[:PARAM=VALUE,...], starting at the
+        /// event event=N (the session's Nth) or type=TYPE,nth=N. duplicate sends it twice; drop
+        /// never sends it; burst[:events=100] sends it and the next ones without their gaps;
+        /// rechunk[:pieces=3,events=N,seed=0] cuts each record into chunks, its size line split;
+        /// stall[:for=5] silences the stream before it; cut cuts the stream's connection before
+        /// it and gives it back to the framework's next SUBSCRIBE. duplicate, drop, stall and cut
+        /// start at the 1st UPDATE, burst and rechunk at the 1st event. See docs/faults.md.
+        #[arg(long = "fault", value_name = "SPEC")]
+        faults: Vec<String>,
         #[command(flatten)]
         tls: TlsArgs,
     },
@@ -152,6 +161,11 @@ enum Command {
         /// comes back with a new id. See docs/faults.md.
         #[arg(long = "fault", value_name = "SPEC")]
         faults: Vec<String>,
+        /// A timed fault scenario, one fault a line: `at SECONDS: FAULT PARAM=VALUE ...`, or on an
+        /// event, `after 3rd TASK_RUNNING [of framework NAME] [of task ID] [+ SECONDS]: FAULT ...`
+        /// (`every` instead of `after`: each time). See docs/faults.md.
+        #[arg(long = "faults", value_name = "FILE")]
+        scenario: Option<std::path::PathBuf>,
         #[command(flatten)]
         tls: TlsArgs,
     },
@@ -230,10 +244,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             request_timeout,
             max_connections,
             faults,
+            scenario,
             tls,
         } => {
             let options = sim::Options { stream_backlog, max_body, request_timeout, max_connections };
-            let faults = faults.iter().map(|spec| sim::faults::Fault::parse(spec)).collect::<Result<Vec<_>, _>>()?;
+            let mut faults =
+                faults.iter().map(|spec| sim::faults::Fault::parse(spec)).collect::<Result<Vec<_>, _>>()?;
+            if let Some(path) = scenario {
+                let name = path.display();
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| format!("--faults {name}: cannot read it"))?;
+                faults.extend(sim::faults::scenario::parse(&text).with_context(|| format!("--faults {name}"))?);
+            }
             (listen, agents, cpus, mem, heartbeat, seed, record, options, hostname, faults, tls.acceptor()?)
         }
         Command::Inspect { session, json } => return inspect(&session, json),
@@ -255,8 +277,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_body,
             request_timeout,
             max_connections,
+            faults,
             tls,
         } => {
+            let faults =
+                faults.iter().map(|spec| serve::faults::ServeFault::parse(spec)).collect::<Result<Vec<_>, _>>()?;
             let tls = tls.acceptor()?;
             let chunking = if chunking == "recorded" { serve::Chunking::Recorded } else { serve::Chunking::Record };
             let options = serve::Options {
@@ -269,12 +294,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_body,
                 request_timeout,
                 max_connections: max_connections.max(1),
+                faults,
             };
             return replay(&session, listen, options, report.as_deref(), allow_torn, tls);
         }
     };
     let seed = seed.unwrap_or_else(sim::ids::fresh_seed);
-    let fault_specs: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    let fault_specs: Vec<String> = faults
+        .iter()
+        .map(|f| if f.trigger.is_some() { sim::faults::scenario::describe(f) } else { f.to_string() })
+        .collect();
     let config = Config { agents, cpus, mem, heartbeat, seed, record, hostname, faults, ..Config::default() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
@@ -339,6 +368,7 @@ fn replay(
     allow_torn: bool,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> anyhow::Result<()> {
+    let fault_specs: Vec<String> = options.faults.iter().map(ToString::to_string).collect();
     let script = serve::Script::open(path, allow_torn)?;
     if let Some(torn) = script.torn() {
         eprintln!("mesos-replay serve: line {}: torn last line skipped ({} bytes)", torn.line, torn.bytes);
@@ -359,6 +389,9 @@ fn replay(
             listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string()),
             if tls.is_some() { " (TLS)" } else { "" },
         );
+        for fault in &fault_specs {
+            eprintln!("mesos-replay serve: fault {fault}");
+        }
         let mut handle = serve::spawn_tls(listener, script, options, tls)?;
         tokio::select! {
             () = handle.played_out() => anyhow::Ok(handle.report()),
@@ -371,6 +404,9 @@ fn replay(
     if let Some(file) = report_path {
         std::fs::write(file, report.to_json())
             .with_context(|| format!("cannot write the report to {}", file.display()))?;
+    }
+    for fired in &report.faults {
+        eprintln!("fault: {fired}");
     }
     for divergence in &report.divergences {
         eprintln!("divergence: {divergence}");

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mesos_codec::recordio::Decoder;
-use mesos_replay::sim::faults::Fault;
+use mesos_replay::sim::faults::{Fault, scenario};
 use mesos_replay::sim::{self, Clock, Config};
 use serde_json::{Value, json};
 
@@ -29,7 +29,10 @@ impl Sim {
     }
 
     fn start_on(port: u16, faults: &[&str], config: Config) -> Sim {
-        let faults = faults.iter().map(|f| Fault::parse(f).unwrap()).collect();
+        Sim::start_with(port, faults.iter().map(|f| Fault::parse(f).unwrap()).collect(), config)
+    }
+
+    fn start_with(port: u16, faults: Vec<Fault>, config: Config) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let handle = runtime.block_on(async {
             let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -861,7 +864,7 @@ fn bad_specs_exit_1_saying_which_and_why() {
         ),
         ("rechunk:pieces=1", "rechunk: `pieces=1`: a whole number from 2 to 64"),
         ("partition:for=-3", "partition: `for=-3`: seconds must be more than zero"),
-        ("rescind:timout=2", "rescind: unknown parameter `timout` (known: at, for, timeout)"),
+        ("rescind:timout=2", "rescind: unknown parameter `timout` (known: at, for, timeout, framework)"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_mesos-replay"))
             .args(["sim", "--listen", "127.0.0.1:0", "--fault", "partition", "--fault", spec])
@@ -871,4 +874,197 @@ fn bad_specs_exit_1_saying_which_and_why() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.trim_end(), format!("mesos-replay: --fault {spec:?}: {says}"), "{spec}");
     }
+}
+
+// ----- scenarios (`--faults FILE`) -----
+
+/// A fault started on an event: `after 2nd TASK_RUNNING` fails the
+/// framework over right after the second task's TASK_RUNNING, not the
+/// first's; a trigger for another framework's events never fires.
+#[test]
+fn scenario_starts_a_fault_on_the_nth_event() {
+    let faults = scenario::parse(
+        "after 2nd TASK_RUNNING of framework trig: stale-instance\n\
+         after 1st TASK_RUNNING of framework other: crash\n",
+    )
+    .unwrap();
+    let sim = Sim::start_with(0, faults, Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "trig");
+    let offers = f.until("OFFERS");
+    for (n, task) in ["t1", "t2"].into_iter().enumerate() {
+        f.launch(addr, &offers["offers"]["offers"][n], task, "sleep 100");
+        let starting = f.until("UPDATE");
+        f.ack(addr, &starting);
+        let running = f.until("UPDATE");
+        assert_eq!(state_and_uuid(&running).0, "TASK_RUNNING");
+        if task == "t1" {
+            f.ack(addr, &running);
+            assert!(f.conn.quiet_for(Duration::from_millis(200)), "no fault after the 1st TASK_RUNNING");
+        }
+    }
+    assert_eq!(f.next(), json!({"type": "ERROR", "error": {"message": "Framework failed over"}}));
+    assert!(f.ends(), "the stream ends with its last chunk");
+}
+
+/// `every` starts the fault each time, `of task` counts one task's
+/// updates, `+ SECONDS` delays it: a copy of each TASK_RUNNING of t1,
+/// 2 s after it.
+#[test]
+fn scenario_every_nth_with_a_delay() {
+    let faults = scenario::parse("every 1st ACKNOWLEDGE of task t1 + 2s: duplicate-update for=0.5 task=t1\n").unwrap();
+    let sim = Sim::start_with(0, faults, Config::default());
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "every");
+    let offers = f.until("OFFERS");
+    f.launch(addr, &offers["offers"]["offers"][0], "t1", "sleep 100");
+    let starting = f.until("UPDATE");
+    f.ack(addr, &starting);
+    let running = f.until("UPDATE");
+    // The window opens 2 s after this ACKNOWLEDGE: acknowledging now is
+    // not answered with a copy.
+    f.ack(addr, &running);
+    assert!(f.conn.quiet_for(Duration::from_millis(200)));
+    sim.advance_ms(2_000);
+    f.launch(addr, &offers["offers"]["offers"][1], "t2", "sleep 100");
+    let t2_starting = f.until("UPDATE");
+    f.ack(addr, &t2_starting);
+    let t2_running = f.until("UPDATE");
+    f.ack(addr, &t2_running);
+    assert!(f.conn.quiet_for(Duration::from_millis(200)), "t2's updates are not copied");
+    let kill = json!({"framework_id": {"value": f.id}, "type": "KILL", "kill": {"task_id": {"value": "t1"}}});
+    assert_eq!(f.call(addr, &kill).0.status, 202);
+    let killed = f.until("UPDATE");
+    assert_eq!(state_and_uuid(&killed).0, "TASK_KILLED");
+    f.ack(addr, &killed);
+    assert_eq!(
+        f.next(),
+        killed,
+        "the terminal update once more: the earlier acknowledgements opened the window, 2 s after them"
+    );
+}
+
+const SCENARIO: &str = "\
+# two seeds x this scenario, run twice each
+at 0: rechunk pieces=4
+after 1st TASK_RUNNING: duplicate-update
+after 1st ACCEPT + 2: partition for=3
+after 3rd HEARTBEAT: burst events=20
+every 2nd OFFERS: rescind timeout=1 for=1
+";
+
+/// A scenario's run: subscribe, launch, acknowledge, 12 s, teardown; the
+/// stream's bytes, head and chunk size lines included.
+fn scenario_run(port: u16, seed: u64) -> (u16, Vec<u8>) {
+    let faults = scenario::parse(SCENARIO).unwrap();
+    let sim = Sim::start_with(port, faults, Config { seed, heartbeat: Duration::from_secs(2), ..Config::default() });
+    let addr = sim.addr();
+    let mut f = Framework::subscribe(addr, "det");
+    let offers = f.until("OFFERS");
+    f.launch(addr, &offers["offers"]["offers"][0], "t1", "sleep 4");
+    let starting = f.until("UPDATE");
+    f.ack(addr, &starting);
+    let running = f.until("UPDATE");
+    f.ack(addr, &running);
+    for _ in 0..12 {
+        sim.advance_ms(1_000);
+    }
+    let teardown = json!({"framework_id": {"value": f.id}, "type": "TEARDOWN"});
+    assert_eq!(f.call(addr, &teardown).0.status, 202);
+    loop {
+        let (size_line, data) = f.conn.chunk();
+        f.chunks.push((size_line, data.clone()));
+        if data.is_empty() {
+            break;
+        }
+    }
+    let mut bytes = f.head.raw.clone();
+    for (size_line, data) in &f.chunks {
+        bytes.extend_from_slice(size_line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(data);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    (addr.port(), bytes)
+}
+
+/// Two seeds x one scenario (every kind of trigger), run twice each: the
+/// same bytes per seed, other bytes for the other seed; and each fault of
+/// the scenario showed.
+#[test]
+fn same_seed_same_scenario_bytes() {
+    let (port, a1) = scenario_run(0, 1);
+    let (_, a2) = scenario_run(port, 1);
+    let (_, b1) = scenario_run(port, 2);
+    let (_, b2) = scenario_run(port, 2);
+    assert_eq!(String::from_utf8_lossy(&a1), String::from_utf8_lossy(&a2), "seed 1");
+    assert_eq!(String::from_utf8_lossy(&b1), String::from_utf8_lossy(&b2), "seed 2");
+    assert_ne!(a1, b1, "another seed, other ids and other cuts");
+    let text = payload(&a1);
+    let running = text.matches("\"TASK_RUNNING\"").count();
+    assert!(running >= 2, "TASK_RUNNING and its copy (and the burst's reconciliation): {text}");
+    for what in ["RESCIND", "TASK_FINISHED", "REASON_RECONCILIATION"] {
+        assert!(text.contains(what), "{what}: {text}");
+    }
+    // rechunk: a record's size line cut: a chunk of digits alone.
+    let body = String::from_utf8_lossy(&a1);
+    assert!(body.contains("\r\n1\r\n"), "a size line cut in two");
+    // What the run measured (`--nocapture`), with an FNV-1a digest of each stream.
+    let fnv = |bytes: &[u8]| {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    };
+    eprintln!(
+        "same_seed_same_scenario_bytes: seed 1: {} and {} bytes, fnv {:016x} and {:016x}; \
+         seed 2: {} and {} bytes, fnv {:016x} and {:016x}",
+        a1.len(),
+        a2.len(),
+        fnv(&a1),
+        fnv(&a2),
+        b1.len(),
+        b2.len(),
+        fnv(&b1),
+        fnv(&b2)
+    );
+}
+
+/// A scenario that does not parse: exit status 1, the file, line and
+/// column, and what is wrong.
+#[test]
+fn bad_scenario_exits_1_naming_line_and_column() {
+    let file = test_support::temp_dir("bad_scenario").join("s.faults");
+    std::fs::write(&file, "at 1: crash\n\nafter 3rd TASK_RUNNIG: partition\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mesos-replay"))
+        .args(["sim", "--listen", "127.0.0.1:0", "--faults"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "mesos-replay: --faults {}: line 3, column 11: unknown event `TASK_RUNNIG` (a task state such as \
+             TASK_RUNNING, an event type such as OFFERS, or a call type such as ACCEPT)",
+            file.display()
+        )
+    );
+}
+
+/// Every scenario in docs/faults.md parses, one fault a line, and there
+/// is one for each fault.
+#[test]
+fn the_documented_scenarios_parse() {
+    let doc = std::fs::read_to_string(test_support::workspace().join("docs/faults.md")).unwrap();
+    let mut named = std::collections::BTreeSet::new();
+    for block in doc.split("In a scenario (`--faults`):\n\n```\n").skip(1) {
+        let text = block.split("```").next().unwrap();
+        let faults = scenario::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(faults.len(), 1, "{text}");
+        named.insert(faults[0].name());
+    }
+    assert_eq!(named.len(), mesos_replay::sim::faults::NAMES.len(), "{named:?}");
+    let big = doc.split("## Scenarios: `--faults FILE`").nth(1).unwrap().split("```\n").nth(1).unwrap();
+    assert_eq!(scenario::parse(big).unwrap().len(), 5);
+    let det = doc.split("digest of each stream).").nth(1);
+    let det = det.and_then(|d| d.split("```\n").nth(1)).unwrap();
+    assert_eq!(det, SCENARIO.split_once('\n').unwrap().1, "the documented scenario is the test's");
 }

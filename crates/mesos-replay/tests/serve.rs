@@ -11,7 +11,7 @@ use mesos_replay::serve::{self, Options, Pace, Report, Script};
 use mesos_replay::sim::{self, Clock, Config};
 use test_support::framework::{self, Behaviour, Run};
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
@@ -48,7 +48,7 @@ fn record_seeded(name: &str, behaviour: Behaviour, addr: SocketAddr, seed: u64) 
     (sessions[0].clone(), run)
 }
 
-fn fast() -> Options {
+pub(crate) fn fast() -> Options {
     Options {
         pace: Pace::Fast,
         call_timeout: Duration::from_secs(2),
@@ -288,7 +288,7 @@ fn a_second_subscription_is_served_to_a_reconnecting_framework() {
 
 // --- the binary ----------------------------------------------------------
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mesos-replay"))
 }
 
@@ -437,23 +437,23 @@ fn listening_addr(child: &mut std::process::Child) -> (SocketAddr, std::sync::mp
     (addr, rx)
 }
 
-fn header() -> String {
+pub(crate) fn header() -> String {
     r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"2026-11-24T00:00:00Z","tool":"test"}"#.to_owned()
 }
 
-fn subscribe_request(seq: u64, t_ns: u64) -> String {
+pub(crate) fn subscribe_request(seq: u64, t_ns: u64) -> String {
     format!(
         r#"{{"seq":{seq},"t_ns":{t_ns},"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[["Content-Type","application/json"]],"body":"{{\"type\":\"SUBSCRIBE\",\"subscribe\":{{\"framework_info\":{{\"user\":\"u\",\"name\":\"n\"}}}}}}","call":"SUBSCRIBE","format":"json"}}"#
     )
 }
 
-fn subscribe_response(seq: u64, t_ns: u64, request: u64) -> String {
+pub(crate) fn subscribe_response(seq: u64, t_ns: u64, request: u64) -> String {
     format!(
         r#"{{"seq":{seq},"t_ns":{t_ns},"conn":1,"kind":"response","request":{request},"status":200,"headers":[["Content-Type","application/json"],["Mesos-Stream-Id","s-1"]],"stream":true,"format":"json"}}"#
     )
 }
 
-fn event(seq: u64, t_ns: u64, stream: u64, record: &str, chunks: Option<&str>) -> String {
+pub(crate) fn event(seq: u64, t_ns: u64, stream: u64, record: &str, chunks: Option<&str>) -> String {
     let chunks = chunks.map(|c| format!(",\"chunks\":{c}")).unwrap_or_default();
     format!(
         r#"{{"seq":{seq},"t_ns":{t_ns},"conn":1,"kind":"event","stream":{stream},"record":{}{chunks},"format":"json"}}"#,

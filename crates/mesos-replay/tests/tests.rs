@@ -11,5 +11,6 @@ mod faults;
 mod golden;
 mod inspect;
 mod serve;
+mod serve_faults;
 mod sim;
 mod tls;

@@ -48,7 +48,7 @@ pub(crate) struct LiveRequest<'a> {
 /// What to answer.
 pub(crate) enum Reply {
     Full { status: u16, headers: Vec<(String, String)>, body: Bytes },
-    Stream { status: u16, headers: Vec<(String, String)>, sub: usize, rx: mpsc::Receiver<Vec<Bytes>> },
+    Stream { status: u16, headers: Vec<(String, String)>, sub: usize, generation: u64, rx: mpsc::Receiver<Vec<Bytes>> },
 }
 
 impl Reply {
@@ -67,7 +67,15 @@ pub(crate) enum CallState {
 
 pub(crate) enum SubState {
     Waiting,
-    Live { tx: mpsc::Sender<Vec<Bytes>>, encoding: Encoding },
+    Live {
+        tx: mpsc::Sender<Vec<Bytes>>,
+        encoding: Encoding,
+    },
+    /// A `cut` fault cut its connection: the framework's next SUBSCRIBE
+    /// gets it back.
+    Cut {
+        encoding: Encoding,
+    },
     Closed,
 }
 
@@ -173,6 +181,18 @@ pub(crate) struct Engine {
     pub events_undelivered: u64,
     pub unrecorded: u64,
     pub stopped: bool,
+    /// `--fault`s and where they are.
+    pub faults: super::faults::Faults,
+    /// The faults that fired, in order.
+    pub fired: Vec<super::faults::Fired>,
+    /// Each fault's latest line in `fired`.
+    pub fired_at: Vec<Option<usize>>,
+    /// Each subscription's first event (its `SUBSCRIBED`), to send again
+    /// when the framework subscribes again after a `cut`.
+    first_event: Vec<Option<(Bytes, Option<Encoding>)>>,
+    /// Each subscription's live streams so far (a stream that ends leaves
+    /// its subscription alone when a newer one took over).
+    pub generations: Vec<u64>,
 }
 
 impl Engine {
@@ -184,6 +204,7 @@ impl Engine {
         }
         let calls = script.calls.len();
         let subs = script.subs.len();
+        let options_faults = options.faults.clone();
         Ok(Engine {
             script,
             file,
@@ -201,6 +222,11 @@ impl Engine {
             events_undelivered: 0,
             unrecorded: 0,
             stopped: false,
+            faults: super::faults::Faults::new(options_faults.clone()),
+            fired: Vec::new(),
+            fired_at: vec![None; options_faults.len()],
+            first_event: vec![None; subs],
+            generations: vec![0; subs],
         })
     }
 
@@ -223,7 +249,7 @@ impl Engine {
     /// are still matched, and reported as unexpected.
     pub fn stop_streams(&mut self) {
         for sub in &mut self.subs {
-            if matches!(sub, SubState::Live { .. }) {
+            if matches!(sub, SubState::Live { .. } | SubState::Cut { .. }) {
                 *sub = SubState::Closed;
             }
         }
@@ -273,6 +299,11 @@ impl Engine {
         let api = api_of(req.path);
         if self.stopped {
             return Reply::text(503, "mesos-replay: the replay has stopped (--strict, after a divergence)");
+        }
+        if key.call.as_deref() == Some("SUBSCRIBE")
+            && let Some(sub) = self.subs.iter().position(|s| matches!(s, SubState::Cut { .. }))
+        {
+            return self.resubscribe(sub, req, live);
         }
         let index = self.pick(&key, fingerprint(api.call, req.body, format));
         let Some(index) = index else {
@@ -417,7 +448,8 @@ impl Engine {
             // A reconnect replaces the previous subscription's stream.
             self.subs[sub] = SubState::Live { tx, encoding: live_encoding };
             self.stream_id = self.script.subs[sub].stream_id.clone();
-            return Reply::Stream { status: response.status, headers, sub, rx };
+            self.generations[sub] += 1;
+            return Reply::Stream { status: response.status, headers, sub, generation: self.generations[sub], rx };
         }
         let mut body = Bytes::from(response.body);
         if let (Some(message), Some(want), false) = (api.response, wanted, body.is_empty()) {
@@ -442,6 +474,9 @@ impl Engine {
         format: Option<Encoding>,
         chunks: Option<Vec<u64>>,
     ) -> Option<(mpsc::Sender<Vec<Bytes>>, Vec<Bytes>)> {
+        if self.first_event[sub].is_none() {
+            self.first_event[sub] = Some((record.clone(), format));
+        }
         let SubState::Live { tx, encoding: want } = &self.subs[sub] else {
             self.events_undelivered += 1;
             return None;
@@ -491,6 +526,65 @@ impl Engine {
             _ => vec![framed],
         };
         Some((tx, frames))
+    }
+
+    /// A `cut` fault: `sub`'s live stream is to be cut (the sender to cut
+    /// it with: an empty batch tells its body to fail, which ends the
+    /// connection without the last chunk); the framework's next SUBSCRIBE
+    /// gets it back. `None`: it is not live.
+    pub fn cut(&mut self, sub: usize) -> Option<mpsc::Sender<Vec<Bytes>>> {
+        let SubState::Live { tx, encoding } = &self.subs[sub] else { return None };
+        let tx = tx.clone();
+        self.subs[sub] = SubState::Cut { encoding: *encoding };
+        Some(tx)
+    }
+
+    /// A SUBSCRIBE after a `cut` of `sub`: answered as the recorded
+    /// subscription was (its head, its `SUBSCRIBED` first), the stream then
+    /// going on where it was cut. Neither matched to a recorded call nor a
+    /// divergence: the fault asked for it; the report says it came.
+    fn resubscribe(&mut self, sub: usize, req: &LiveRequest<'_>, live: u64) -> Reply {
+        let SubState::Cut { encoding } = self.subs[sub] else {
+            return Reply::text(500, "mesos-replay: no stream to take back");
+        };
+        let call = self.script.subs[sub].call;
+        let response = match self.script.calls[call].response.map(|span| self.script.read_entry(&self.file, span)) {
+            Some(Ok(entry)) => match entry.kind {
+                EntryKind::Response(r) => r,
+                _ => return Reply::text(500, "mesos-replay: the session file changed under the replay"),
+            },
+            _ => return Reply::text(503, "mesos-replay: the recording holds no answer to this call"),
+        };
+        let wanted = negotiate::response_content_type(req.accept).ok().and_then(|c| Encoding::try_from(c).ok());
+        let live_encoding = wanted.unwrap_or(encoding);
+        let mut headers = answer_headers(&response.headers);
+        set_content_type(&mut headers, live_encoding);
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        self.subs[sub] = SubState::Live { tx, encoding: live_encoding };
+        self.stream_id = self.script.subs[sub].stream_id.clone();
+        self.generations[sub] += 1;
+        let format = mesos_codec::api::encoding(req.content_type);
+        let with_id = api_of(req.path)
+            .call
+            .and_then(|message| peek_ids(message, Encoding::of(format, req.body), req.body).ok())
+            .and_then(|ids| ids.framework_id().map(str::to_owned));
+        let what = match with_id {
+            Some(id) => format!("the framework subscribed again (live call {live}) with its id {id}"),
+            None => format!("the framework subscribed again (live call {live}) without a framework id"),
+        };
+        if let Some(last) =
+            self.fired.iter_mut().rev().find(|f| f.subscription == sub + 1 && f.fault.starts_with("cut:"))
+        {
+            last.what = format!("{}; {what}", last.what);
+        }
+        if let Some((record, format)) = self.first_event[sub].clone()
+            && let Some((tx, frames)) = self.event_frames(sub, record, format, None)
+        {
+            // The channel is new and empty: this never waits.
+            let _ = tx.try_send(frames);
+            self.events_sent[sub] += 1;
+        }
+        Reply::Stream { status: response.status, headers, sub, generation: self.generations[sub], rx }
     }
 
     fn names_renamed_ids(&self, message: mesos_codec::schema::MessageId, have: Encoding, record: &[u8]) -> bool {

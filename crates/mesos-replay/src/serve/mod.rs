@@ -34,9 +34,11 @@
 //! ```
 
 mod engine;
+pub mod faults;
 mod script;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -137,6 +139,8 @@ pub struct Options {
     /// Connections served at once (`--max-connections`); one more is
     /// answered `503` and closed.
     pub max_connections: usize,
+    /// Faults to show on the recording (`--fault`, [`faults`]).
+    pub faults: Vec<faults::ServeFault>,
 }
 
 impl Default for Options {
@@ -158,6 +162,7 @@ impl Default for Options {
             max_body: 64 << 20,
             request_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            faults: Vec::new(),
         }
     }
 }
@@ -202,6 +207,8 @@ pub struct Report {
     pub bindings: Vec<Binding>,
     /// Per subscription.
     pub subscriptions: Vec<SubscriptionReport>,
+    /// The `--fault`s that fired: which, at which event, what they did.
+    pub faults: Vec<faults::Fired>,
 }
 
 impl Report {
@@ -210,7 +217,7 @@ impl Report {
     /// ```
     /// # let report = mesos_replay::serve::Report { session: "s".into(), clean: true, calls_recorded: 0,
     /// #     calls_matched: 0, events_sent: 0, events_undelivered: 0, unrecorded_requests: 0, matched: vec![],
-    /// #     divergences: vec![], bindings: vec![], subscriptions: vec![] };
+    /// #     divergences: vec![], bindings: vec![], subscriptions: vec![], faults: vec![] };
     /// assert!(report.to_json().starts_with(b"{\n  \"session\": \"s\""));
     /// ```
     pub fn to_json(&self) -> Vec<u8> {
@@ -223,7 +230,7 @@ impl Report {
 /// One step of the recording, in file order, for the cursor.
 enum Step {
     Call { index: usize, t_ns: u64 },
-    Event { sub: usize, t_ns: u64, record: Bytes, format: Option<Encoding>, chunks: Option<Vec<u64>> },
+    Event { sub: usize, seq: u64, t_ns: u64, record: Bytes, format: Option<Encoding>, chunks: Option<Vec<u64>> },
     Close { sub: usize, t_ns: u64 },
     Failed(String),
 }
@@ -333,6 +340,7 @@ impl ServeHandle {
             divergences: engine.divergences.clone(),
             bindings: engine.bindings(),
             subscriptions,
+            faults: engine.fired.clone(),
         }
     }
 }
@@ -481,6 +489,7 @@ fn read_steps(script: &Script, tx: &mpsc::Sender<Vec<Step>>) {
                 EntryKind::Event(e) => match subs_by_seq.get(&e.stream) {
                     Some(&sub) => Step::Event {
                         sub,
+                        seq: entry.seq,
                         t_ns: entry.t_ns,
                         record: Bytes::from(e.record),
                         format: e.summary.format,
@@ -530,6 +539,13 @@ impl Pacer {
         let due = last_at + gap.div_f64(factor);
         self.last = Some((t_ns, due));
         due
+    }
+
+    /// Everything after is `by` later (a `stall`).
+    fn shift(&mut self, by: Duration) {
+        if let Some((_, at)) = &mut self.last {
+            *at += by;
+        }
     }
 
     /// A recorded call was made live at `at`: later steps keep their gaps
@@ -597,20 +613,132 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
                         }
                     }
                 }
-                Step::Event { sub, t_ns, record, format, chunks } => {
-                    let due = pacer.due(t_ns, Instant::now());
-                    if due > Instant::now() {
+                Step::Event { sub, seq, t_ns, record, format, chunks } => {
+                    let effect = {
+                        let mut engine = shared.lock();
+                        if engine.faults.list.is_empty() {
+                            faults::Effect::default()
+                        } else {
+                            let message = engine.script.subs[sub].event;
+                            let have = Encoding::of(format.or(engine.script.subs[sub].format), &record);
+                            let type_name = message
+                                .and_then(|m| mesos_codec::peek::peek_type(m, have, &record).ok().flatten())
+                                .unwrap_or("UNKNOWN");
+                            let effect = engine.faults.next(type_name);
+                            let event = engine.faults.events();
+                            for &i in &effect.fired {
+                                // A fault that goes on from the event before
+                                // (`burst`, `rechunk`) lengthens its line.
+                                if let Some(k) = engine.fired_at[i]
+                                    && engine.fired[k].event + engine.fired[k].events == event
+                                {
+                                    engine.fired[k].events += 1;
+                                    continue;
+                                }
+                                let fault = engine.faults.list[i].clone();
+                                let what = faults::describe(&fault, &effect);
+                                let fired = faults::Fired {
+                                    fault: fault.to_string(),
+                                    event,
+                                    events: 1,
+                                    seq,
+                                    event_type: type_name.to_owned(),
+                                    subscription: sub + 1,
+                                    what,
+                                };
+                                tracing::info!("fault: {fired}");
+                                engine.fired_at[i] = Some(engine.fired.len());
+                                engine.fired.push(fired);
+                            }
+                            effect
+                        }
+                    };
+                    if let Some(stall) = effect.stall {
                         flush(&shared, &mut pending).await;
-                        tokio::time::sleep_until(due).await;
+                        tokio::time::sleep(stall).await;
+                        pacer.shift(stall);
                     }
-                    let ready = shared.lock().event_frames(sub, record, format, chunks);
-                    let Some((tx, frames)) = ready else { continue };
+                    if effect.cut {
+                        flush(&shared, &mut pending).await;
+                        let cut = shared.lock().cut(sub);
+                        if let Some(tx) = cut {
+                            let _ = tx.send(Vec::new()).await;
+                            drop(tx);
+                            // The rest of the stream waits for the framework
+                            // to subscribe again, as long as a call would.
+                            let deadline = Instant::now() + timeout;
+                            loop {
+                                if !matches!(shared.lock().subs[sub], SubState::Cut { .. }) {
+                                    break;
+                                }
+                                tokio::select! {
+                                    _ = progress.changed() => {}
+                                    _ = tokio::time::sleep_until(deadline) => {
+                                        let mut engine = shared.lock();
+                                        if let Some(last) =
+                                            engine.fired.iter_mut().rev().find(|f| f.fault.starts_with("cut:"))
+                                        {
+                                            last.what.push_str(&format!(
+                                                "; the framework did not subscribe again within {:.1} s",
+                                                timeout.as_secs_f64()
+                                            ));
+                                        }
+                                        engine.subs[sub] = SubState::Closed;
+                                        break;
+                                    }
+                                }
+                            }
+                            pacer.called(t_ns, Instant::now());
+                        } else {
+                            let mut engine = shared.lock();
+                            if let Some(last) = engine.fired.iter_mut().rev().find(|f| f.fault.starts_with("cut:")) {
+                                last.what = "nothing to cut: its stream was not open".into();
+                            }
+                        }
+                    }
+                    if effect.burst {
+                        // Now, and the events after it keep their gaps
+                        // from now.
+                        pacer.last = Some((t_ns, Instant::now()));
+                    } else {
+                        let due = pacer.due(t_ns, Instant::now());
+                        if due > Instant::now() {
+                            flush(&shared, &mut pending).await;
+                            tokio::time::sleep_until(due).await;
+                        }
+                    }
+                    if effect.drop {
+                        continue;
+                    }
+                    let ready = {
+                        let mut engine = shared.lock();
+                        let ready = engine.event_frames(sub, record, format, chunks);
+                        match (ready, effect.rechunk) {
+                            (Some((tx, frames)), Some((pieces, i))) => {
+                                let framed: Vec<u8> = frames.concat();
+                                let cuts = engine.faults.cuts(i, &framed, pieces);
+                                let framed = Bytes::from(framed);
+                                let mut at = 0;
+                                let mut pieces = Vec::with_capacity(cuts.len() + 1);
+                                for cut in cuts.into_iter().chain([framed.len()]) {
+                                    pieces.push(framed.slice(at..cut));
+                                    at = cut;
+                                }
+                                Some((tx, pieces))
+                            }
+                            (ready, _) => ready,
+                        }
+                    };
+                    let Some((tx, mut frames)) = ready else { continue };
+                    if effect.duplicate {
+                        frames.extend(frames.clone());
+                    }
                     if pending.as_ref().is_some_and(|p| p.sub != sub) {
                         flush(&shared, &mut pending).await;
                     }
                     let p = pending.get_or_insert_with(|| Pending { sub, tx, frames: Vec::new(), events: 0 });
                     p.frames.extend(frames);
-                    p.events += 1;
+                    p.events += 1 + u64::from(effect.duplicate);
                     if p.events >= engine::BATCH {
                         flush(&shared, &mut pending).await;
                     }
@@ -648,7 +776,15 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
     }
 }
 
-type ResponseBody = BoxBody<Bytes, Infallible>;
+/// Why an event stream's body failed: a `cut` fault (hyper then closes
+/// the connection without the last chunk).
+type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+type ResponseBody = BoxBody<Bytes, BodyError>;
+
+fn full(body: Bytes) -> ResponseBody {
+    Full::new(body).map_err(|never: Infallible| match never {}).boxed()
+}
 
 async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
     let (parts, mut body) = req.into_parts();
@@ -688,9 +824,16 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Re
     let reply = shared.lock().on_request(&request, Instant::now());
     shared.bump();
     Ok(match reply {
-        Reply::Full { status, headers, body } => build(status, &headers, Full::new(body).boxed()),
-        Reply::Stream { status, headers, sub, rx } => {
-            let body = EventBody { rx, queue: std::collections::VecDeque::new(), sub, shared: shared.clone() };
+        Reply::Full { status, headers, body } => build(status, &headers, full(body)),
+        Reply::Stream { status, headers, sub, generation, rx } => {
+            let body = EventBody {
+                rx,
+                queue: std::collections::VecDeque::new(),
+                sub,
+                generation,
+                shared: shared.clone(),
+                cut: None,
+            };
             build(status, &headers, BoxBody::new(body))
         }
     })
@@ -736,7 +879,7 @@ fn build(status: u16, headers: &[(String, String)], body: ResponseBody) -> Respo
 }
 
 fn text(status: StatusCode, message: String) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(message)).boxed());
+    let mut response = Response::new(full(Bytes::from(message)));
     *response.status_mut() = status;
     response
 }
@@ -747,19 +890,41 @@ struct EventBody {
     /// Chunks of the batch being written.
     queue: std::collections::VecDeque<Bytes>,
     sub: usize,
+    /// Which of its subscription's live streams it is.
+    generation: u64,
     shared: Arc<Shared>,
+    /// Cut by a `cut` fault: fails once this is over.
+    cut: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Body for EventBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = BodyError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        if let Some(flushed) = &mut self.cut {
+            return match flushed.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err("the stream is cut (--fault cut)".into()))),
+                Poll::Pending => Poll::Pending,
+            };
+        }
         loop {
             if let Some(chunk) = self.queue.pop_front() {
                 return Poll::Ready(Some(Ok(Frame::data(chunk))));
             }
             match self.rx.poll_recv(cx) {
+                // An empty batch: a `cut` fault. What was written before
+                // it goes out first (hyper flushes while the body is
+                // pending), then the body fails and hyper closes the
+                // connection without the last chunk.
+                Poll::Ready(Some(batch)) if batch.is_empty() => {
+                    let mut flushed = Box::pin(tokio::time::sleep(Duration::from_millis(50)));
+                    if flushed.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Some(Err("the stream is cut (--fault cut)".into())));
+                    }
+                    self.cut = Some(flushed);
+                    return Poll::Pending;
+                }
                 Poll::Ready(Some(batch)) => self.queue.extend(batch),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
@@ -772,8 +937,9 @@ impl Drop for EventBody {
     fn drop(&mut self) {
         // The framework hung up (or the stream ended): nothing more goes to it.
         let mut engine = self.shared.lock();
-        // Each subscription is served once, so its live state is this stream's.
-        if matches!(engine.subs[self.sub], SubState::Live { .. }) {
+        // Its subscription's live state is this stream's unless a newer
+        // stream took over (after a `cut`).
+        if engine.generations[self.sub] == self.generation && matches!(engine.subs[self.sub], SubState::Live { .. }) {
             engine.subs[self.sub] = SubState::Closed;
         }
     }

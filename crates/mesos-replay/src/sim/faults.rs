@@ -30,6 +30,8 @@ use std::time::Duration;
 
 use super::ids::Rng;
 
+pub mod scenario;
+
 /// The faults the simulator offers, in the order of issue 20's table.
 pub const NAMES: [&str; 11] = [
     "duplicate-update",
@@ -171,6 +173,18 @@ pub struct Fault {
     pub at: Duration,
     /// How long it lasts (`None`: for ever).
     pub duration: Option<Duration>,
+    /// Only the framework of this name (`framework=NAME`; its
+    /// `FrameworkInfo.name`), for the faults that touch one framework at a
+    /// time; `None`: every framework.
+    pub framework: Option<String>,
+    /// Only the task of this id (`task=ID`: `duplicate-update`,
+    /// `lose-update`); `None`: every task.
+    pub task: Option<String>,
+    /// Started by an event instead of at `at` (a `--faults` scenario's
+    /// `after` line, [`scenario`]); `None`: at `at`. Each time the trigger
+    /// fires, the master starts a copy of the fault (trigger `None`) at
+    /// the trigger's delay after the event.
+    pub trigger: Option<scenario::Trigger>,
 }
 
 /// A SPEC that does not parse: what is wrong and where.
@@ -189,6 +203,14 @@ impl fmt::Display for SpecError {
 }
 
 impl std::error::Error for SpecError {}
+
+/// A `framework=` or `task=` value: a name or id, not empty.
+fn target(name: &str, param: &str, value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err(format!("{name}: `{param}=`: a {param} name or id, not nothing"));
+    }
+    Ok(value.to_owned())
+}
 
 fn seconds(name: &str, param: &str, value: &str, zero_ok: bool) -> Result<Duration, String> {
     let secs: f64 = value.parse().map_err(|_| format!("{name}: `{param}={value}` is not a number of seconds"))?;
@@ -217,6 +239,7 @@ impl Fault {
             Some((name, params)) => (name.trim(), Some(params)),
             None => (spec.trim(), None),
         };
+        let (mut framework, mut task) = (None, None);
         let (own, mut kind, mut at, mut duration): (&[&str], Kind, Duration, Option<Duration>) = match name {
             "duplicate-update" => (&["delay"], Kind::DuplicateUpdate { delay: Duration::ZERO }, Duration::ZERO, None),
             "partition" => (&[], Kind::Partition, Duration::from_secs(2), Some(Duration::from_secs(60))),
@@ -256,6 +279,16 @@ impl Fault {
             seen.push(key);
             match (key, &mut kind) {
                 ("at", _) => at = seconds(name, key, value, true)?,
+                (
+                    "framework",
+                    Kind::DuplicateUpdate { .. }
+                    | Kind::LoseUpdate
+                    | Kind::Rescind { .. }
+                    | Kind::StaleInstance
+                    | Kind::Burst { .. }
+                    | Kind::FailoverTimeout { .. },
+                ) => framework = Some(target(name, key, value)?),
+                ("task", Kind::DuplicateUpdate { .. } | Kind::LoseUpdate) => task = Some(target(name, key, value)?),
                 ("for", Kind::StaleInstance | Kind::Burst { .. } | Kind::LeaderChange { .. }) => {
                     return Err(format!("{name}: `for` does not apply: it happens once, at `at`"));
                 }
@@ -299,12 +332,56 @@ impl Fault {
                     };
                 }
                 _ => {
-                    let known: Vec<&str> = ["at", "for"].iter().chain(own).copied().collect();
+                    let targets: &[&str] = match kind {
+                        Kind::DuplicateUpdate { .. } | Kind::LoseUpdate => &["framework", "task"],
+                        Kind::Rescind { .. }
+                        | Kind::StaleInstance
+                        | Kind::Burst { .. }
+                        | Kind::FailoverTimeout { .. } => &["framework"],
+                        _ => &[],
+                    };
+                    let known: Vec<&str> = ["at", "for"].iter().chain(own).chain(targets).copied().collect();
                     return Err(format!("{name}: unknown parameter `{key}` (known: {})", known.join(", ")));
                 }
             }
         }
-        Ok(Fault { kind, at, duration })
+        Ok(Fault { kind, at, duration, framework, task, trigger: None })
+    }
+
+    /// Its name (`partition`).
+    ///
+    /// ```
+    /// use mesos_replay::sim::faults::Fault;
+    /// assert_eq!(Fault::parse("rechunk:pieces=4").unwrap().name(), "rechunk");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::DuplicateUpdate { .. } => "duplicate-update",
+            Kind::Partition => "partition",
+            Kind::NotReady { .. } => "not-ready",
+            Kind::Rescind { .. } => "rescind",
+            Kind::Rechunk { .. } => "rechunk",
+            Kind::StaleInstance => "stale-instance",
+            Kind::LoseUpdate => "lose-update",
+            Kind::Burst { .. } => "burst",
+            Kind::Crash => "crash",
+            Kind::LeaderChange { .. } => "leader-change",
+            Kind::FailoverTimeout { .. } => "failover-timeout",
+        }
+    }
+
+    /// Whether it applies to the framework named `framework` and (when
+    /// given) the task `task`: its `framework=` and `task=` targets.
+    ///
+    /// ```
+    /// use mesos_replay::sim::faults::Fault;
+    /// let f = Fault::parse("lose-update:framework=web,task=t1").unwrap();
+    /// assert!(f.targets("web", Some("t1")) && f.targets("web", None));
+    /// assert!(!f.targets("web", Some("t2")) && !f.targets("batch", Some("t1")));
+    /// ```
+    pub fn targets(&self, framework: &str, task: Option<&str>) -> bool {
+        self.framework.as_deref().is_none_or(|f| f == framework)
+            && self.task.as_deref().is_none_or(|t| task.is_none_or(|task| task == t))
     }
 
     /// Whether it is in effect at `now`.
@@ -322,22 +399,16 @@ impl fmt::Display for Fault {
     /// The fault with all its parameters: `partition:at=2,for=60`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = |d: Duration| d.as_secs_f64();
-        let name = match self.kind {
-            Kind::DuplicateUpdate { .. } => "duplicate-update",
-            Kind::Partition => "partition",
-            Kind::NotReady { .. } => "not-ready",
-            Kind::Rescind { .. } => "rescind",
-            Kind::Rechunk { .. } => "rechunk",
-            Kind::StaleInstance => "stale-instance",
-            Kind::LoseUpdate => "lose-update",
-            Kind::Burst { .. } => "burst",
-            Kind::Crash => "crash",
-            Kind::LeaderChange { .. } => "leader-change",
-            Kind::FailoverTimeout { .. } => "failover-timeout",
-        };
+        let name = self.name();
         write!(f, "{name}:at={}", secs(self.at))?;
         if let Some(d) = self.duration {
             write!(f, ",for={}", secs(d))?;
+        }
+        if let Some(framework) = &self.framework {
+            write!(f, ",framework={framework}")?;
+        }
+        if let Some(task) = &self.task {
+            write!(f, ",task={task}")?;
         }
         match &self.kind {
             Kind::DuplicateUpdate { delay } => write!(f, ",delay={}", secs(*delay)),
@@ -374,18 +445,102 @@ const RECHUNK_SALT: u64 = 0x7265_6368_756e_6b21;
 /// The faults of one master and what they need to remember.
 #[derive(Clone, Debug)]
 pub(crate) struct Faults {
+    /// The faults in effect by their time window: those given with a time,
+    /// and the copies the triggers started.
     pub(crate) list: Vec<Fault>,
+    /// The faults a scenario starts on an event, and how many of what they
+    /// count were seen.
+    rules: Vec<(Fault, u64)>,
     rng: Rng,
 }
 
 impl Faults {
     pub(crate) fn new(list: Vec<Fault>, seed: u64) -> Faults {
-        Faults { list, rng: Rng::new(seed ^ RECHUNK_SALT) }
+        let (rules, list): (Vec<Fault>, Vec<Fault>) = list.into_iter().partition(|f| f.trigger.is_some());
+        Faults { list, rules: rules.into_iter().map(|f| (f, 0)).collect(), rng: Rng::new(seed ^ RECHUNK_SALT) }
     }
 
     /// The first active fault `pick` accepts.
     pub(crate) fn find<T>(&self, now: Duration, pick: impl Fn(&Kind) -> Option<T>) -> Option<T> {
         self.list.iter().filter(|f| f.active(now)).find_map(|f| pick(&f.kind))
+    }
+
+    /// The first active fault `pick` accepts that targets the framework
+    /// named `framework` (and the task `task`, when given).
+    pub(crate) fn find_for<T>(
+        &self,
+        now: Duration,
+        framework: &str,
+        task: Option<&str>,
+        pick: impl Fn(&Kind) -> Option<T>,
+    ) -> Option<T> {
+        self.list.iter().filter(|f| f.active(now) && f.targets(framework, task)).find_map(|f| pick(&f.kind))
+    }
+
+    /// Whether a scenario's trigger waits for events or calls (the master
+    /// then tells [`Faults::seen`] what it sends and accepts).
+    pub(crate) fn watching(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// The master sent or accepted `seen` at `now`: each trigger that
+    /// counts it and fires starts a copy of its fault, its delay after
+    /// `now`. Whether one did.
+    pub(crate) fn seen(&mut self, seen: &scenario::Seen<'_>, now: Duration) -> bool {
+        let mut fired = false;
+        for (fault, count) in &mut self.rules {
+            let Some(trigger) = &fault.trigger else { continue };
+            if !trigger.counts(seen) {
+                continue;
+            }
+            *count += 1;
+            if trigger.fires(*count) {
+                tracing::info!(fault = %scenario::describe(fault), "fault: triggered");
+                let at = now.saturating_add(trigger.delay);
+                self.list.push(Fault { at, trigger: None, ..fault.clone() });
+                fired = true;
+            }
+        }
+        fired
+    }
+
+    /// A framed event the master sent on the stream of the framework named
+    /// `framework` (`""`: none now), for the triggers: whether one fired.
+    pub(crate) fn seen_record(&mut self, framework: &str, record: &[u8], now: Duration) -> bool {
+        use mesos_codec::v1::scheduler::Event;
+        use prost::Message;
+        let Some(newline) = record.iter().position(|&b| b == b'\n') else { return false };
+        let payload = &record[newline + 1..];
+        // The master writes JSON objects, or protobuf (which never starts
+        // with `{`: field 15 is not an event's).
+        let event = if payload.first() == Some(&b'{') {
+            mesos_codec::json::from_json::<Event>(payload).ok()
+        } else {
+            Event::decode(payload).ok()
+        };
+        let Some(event) = event else { return false };
+        let status = event.update.as_ref().map(|u| &u.status);
+        let state = status.map(|s| s.state().as_str_name());
+        let task = status.map(|s| s.task_id.value.as_str());
+        let type_name = mesos_codec::v1::scheduler::event::Type::try_from(event.r#type.unwrap_or(0))
+            .map(|t| t.as_str_name())
+            .unwrap_or("UNKNOWN");
+        self.seen(&scenario::Seen { call: false, type_name, state, framework, task }, now)
+    }
+
+    /// The `Location` form of a `leader-change` still to come at `now` (by
+    /// its time or by its trigger): before it, the other master redirects
+    /// to this one.
+    pub(crate) fn leader_change_ahead(&self, now: Duration) -> Option<Location> {
+        let timed = self.list.iter().map(|f| (f, now < f.at));
+        let triggered = self.rules.iter().map(|(f, count)| {
+            let pending = f.trigger.as_ref().is_some_and(|t| t.every || *count < t.nth);
+            (f, pending)
+        });
+        timed.chain(triggered).find_map(|(f, ahead)| match f.kind {
+            Kind::LeaderChange { location } if ahead => Some(location),
+            _ => None,
+        })
     }
 
     /// Where to cut a framed record into HTTP chunks at `now` (empty: one
@@ -399,27 +554,36 @@ impl Faults {
         }) else {
             return Vec::new();
         };
-        let Some(newline) = record.iter().position(|&b| b == b'\n') else { return Vec::new() };
-        if newline == 0 || record.len() < 2 {
-            return Vec::new();
-        }
-        // Inside the size line: 1..=newline.
-        let first = 1 + self.rng.below(newline as u64) as usize;
-        let mut cuts = vec![first];
-        let rest = record.len() - first - 1;
-        let more = (pieces - 2).min(rest);
-        // `more` distinct offsets in first+1..record.len().
-        let mut chosen: Vec<usize> = Vec::with_capacity(more);
-        while chosen.len() < more {
-            let at = first + 1 + self.rng.below(rest as u64) as usize;
-            if !chosen.contains(&at) {
-                chosen.push(at);
-            }
-        }
-        chosen.sort_unstable();
-        cuts.extend(chosen);
-        cuts
+        cut_points(&mut self.rng, record, pieces)
     }
+}
+
+/// Where to cut `record` (a framed RecordIO record) into `pieces` HTTP
+/// chunks, drawn from `rng` (empty: one chunk). The first cut falls inside
+/// the RecordIO size line (between two of its digits, or between its last
+/// digit and its `\n`), the others at distinct random offsets in the rest;
+/// a record shorter than that is cut one byte a chunk.
+pub(crate) fn cut_points(rng: &mut Rng, record: &[u8], pieces: usize) -> Vec<usize> {
+    let Some(newline) = record.iter().position(|&b| b == b'\n') else { return Vec::new() };
+    if newline == 0 || record.len() < 2 {
+        return Vec::new();
+    }
+    // Inside the size line: 1..=newline.
+    let first = 1 + rng.below(newline as u64) as usize;
+    let mut cuts = vec![first];
+    let rest = record.len() - first - 1;
+    let more = pieces.saturating_sub(2).min(rest);
+    // `more` distinct offsets in first+1..record.len().
+    let mut chosen: Vec<usize> = Vec::with_capacity(more);
+    while chosen.len() < more {
+        let at = first + 1 + rng.below(rest as u64) as usize;
+        if !chosen.contains(&at) {
+            chosen.push(at);
+        }
+    }
+    chosen.sort_unstable();
+    cuts.extend(chosen);
+    cuts
 }
 
 #[cfg(test)]

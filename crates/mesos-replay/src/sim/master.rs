@@ -507,6 +507,8 @@ impl Master {
         let from = pushes.len();
         self.fault_tick(now, pushes);
         let answer = self.call(request, now, pushes);
+        let fired = self.faults.watching() && !matches!(answer, Answer::Error { .. }) && self.seen_call(request, now);
+        self.triggers(from, fired, now, pushes);
         self.hold(from, pushes);
         answer
     }
@@ -663,7 +665,7 @@ impl Master {
     /// `failover-timeout` fault's, while it lasts), it is deactivated, its
     /// offers go back.
     fn disconnect(&mut self, fw: usize, now: Duration) {
-        let forced = self.faults.find(now, |k| match k {
+        let forced = self.faults.find_for(now, &self.frameworks[fw].info.name, None, |k| match k {
             Kind::FailoverTimeout { timeout } => Some(*timeout),
             _ => None,
         });
@@ -725,10 +727,7 @@ impl Master {
             Some(location) if !at_successor => Some((self.hostname.clone(), successor.port(), location)),
             Some(_) => None,
             None if at_successor => {
-                let location = self.faults.list.iter().find_map(|f| match f.kind {
-                    Kind::LeaderChange { location } if now < f.at => Some(location),
-                    _ => None,
-                })?;
+                let location = self.faults.leader_change_ahead(now)?;
                 Some((self.hostname.clone(), self.config.address.port(), location))
             }
             None => None,
@@ -884,6 +883,8 @@ impl Master {
     /// streams open now; one that ends lets through what it held (for the
     /// streams no other partition holds).
     fn fault_tick(&mut self, now: Duration, pushes: &mut Vec<Push>) {
+        // Faults a trigger started since.
+        self.partitions.resize(self.faults.list.len(), Partition::Pending);
         let mut ended = false;
         let mut starting = Vec::new();
         for (n, fault) in self.faults.list.iter().enumerate() {
@@ -897,7 +898,7 @@ impl Master {
             ) {
                 if self.partitions[n] == Partition::Pending && now >= fault.at {
                     self.partitions[n] = Partition::Done;
-                    starting.push(fault.kind.clone());
+                    starting.push(fault.clone());
                 }
                 continue;
             }
@@ -917,7 +918,8 @@ impl Master {
                 _ => {}
             }
         }
-        for kind in starting {
+        for fault in starting {
+            let kind = fault.kind.clone();
             if kind == Kind::Crash {
                 self.crash(now);
                 continue;
@@ -930,7 +932,7 @@ impl Master {
                 .frameworks
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| !f.removed)
+                .filter(|(_, f)| !f.removed && fault.targets(&f.info.name, None))
                 .filter_map(|(n, f)| f.subscription.as_ref().map(|s| (n, s.key)))
                 .collect();
             for (fw, key) in subscribed {
@@ -958,6 +960,62 @@ impl Master {
                 }
             }
         }
+    }
+
+    /// A `--faults` scenario's triggers (`faults::scenario`): they count
+    /// the events in `pushes[from..]` (`fired`: a call already fired one),
+    /// and what they start at `now` starts now, its events counted in turn.
+    fn triggers(&mut self, from: usize, mut fired: bool, now: Duration, pushes: &mut Vec<Push>) {
+        if !self.faults.watching() {
+            return;
+        }
+        let mut seen = from;
+        // A fault's events may fire another trigger; a scenario that keeps
+        // doing so is cut short.
+        for _ in 0..64 {
+            for push in &pushes[seen..] {
+                let Push::Record { stream, record } = push else { continue };
+                let framework = self
+                    .frameworks
+                    .iter()
+                    .find(|f| f.subscription.as_ref().is_some_and(|s| s.key == *stream))
+                    .map_or("", |f| f.info.name.as_str());
+                fired |= self.faults.seen_record(framework, record, now);
+            }
+            seen = pushes.len();
+            if !fired {
+                return;
+            }
+            fired = false;
+            self.fault_tick(now, pushes);
+        }
+    }
+
+    /// A call the master accepted, for the triggers: whether one fired.
+    fn seen_call(&mut self, request: &Request<'_>, now: Duration) -> bool {
+        let Ok(content_type) = negotiate::request_content_type(request.content_type) else { return false };
+        let Ok(call) = decode_call::<Call>(content_type, request.body) else { return false };
+        let framework = match &call.subscribe {
+            Some(subscribe) if call.r#type() == call::Type::Subscribe => subscribe.framework_info.name.clone(),
+            _ => call
+                .framework_id
+                .as_ref()
+                .and_then(|id| self.by_id.get(&id.value))
+                .map_or_else(String::new, |&fw| self.frameworks[fw].info.name.clone()),
+        };
+        let task = match (&call.acknowledge, &call.kill) {
+            (Some(ack), _) => Some(ack.task_id.value.as_str()),
+            (_, Some(kill)) => Some(kill.task_id.value.as_str()),
+            _ => None,
+        };
+        let seen = super::faults::scenario::Seen {
+            call: true,
+            type_name: call_type_name(&call),
+            state: None,
+            framework: &framework,
+            task,
+        };
+        self.faults.seen(&seen, now)
     }
 
     /// Whether a partition silences `stream` now.
@@ -1041,6 +1099,7 @@ impl Master {
         let from = pushes.len();
         self.fault_tick(now, pushes);
         self.timeout(now, pushes);
+        self.triggers(from, false, now, pushes);
         self.hold(from, pushes);
     }
 
@@ -1328,7 +1387,8 @@ impl Master {
         // The agent runs them: each task's executor reports TASK_STARTING,
         // then TASK_RUNNING.
         for id in launched {
-            if self.faults.find(now, |k| (*k == Kind::LoseUpdate).then_some(())).is_some() {
+            let name = &self.frameworks[fw].info.name;
+            if self.faults.find_for(now, name, Some(&id), |k| (*k == Kind::LoseUpdate).then_some(())).is_some() {
                 // A `lose-update` fault: the agent lost the task before
                 // its first update (it crashed, and came back without
                 // it); nobody knows it any more.
@@ -1528,7 +1588,7 @@ impl Master {
         task.retry_at = None;
         // A `duplicate-update` fault: the agent sends it once more.
         if let Some(status) = &acked
-            && let Some(delay) = self.faults.find(now, |k| match k {
+            && let Some(delay) = self.faults.find_for(now, &self.frameworks[fw].info.name, Some(task_id), |k| match k {
                 Kind::DuplicateUpdate { delay } => Some(*delay),
                 _ => None,
             })
@@ -1787,7 +1847,7 @@ impl Master {
                 offers.push(self.offer_proto(&id, fw, o.agent, o.role, &o.resources));
                 let rescind_at = self
                     .faults
-                    .find(now, |k| match k {
+                    .find_for(now, &self.frameworks[fw].info.name, None, |k| match k {
                         Kind::Rescind { timeout } => Some(*timeout),
                         _ => None,
                     })
