@@ -10,6 +10,7 @@
 mod faults;
 mod golden;
 mod inspect;
+mod inspect_filters;
 mod serve;
 mod sim;
 mod tls;

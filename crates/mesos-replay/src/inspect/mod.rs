@@ -193,7 +193,9 @@ pub fn inspect_with(
             _ => None,
         };
         let ids = message.and_then(|(id, bytes, format)| peek_ids(id, Encoding::of(format, bytes), bytes).ok());
-        let selected = select.selects(filter, &entry, paired, ids.as_ref());
+        // A summary is told from every entry in the time range; its filters
+        // choose the rows it prints.
+        let selected = style == Style::Summary || select.selects(filter, &entry, paired, ids.as_ref());
         if since.is_some_and(|s| entry.t_ns < s) || !selected {
             continue;
         }

@@ -12,6 +12,10 @@ fn secs(ns: u64) -> String {
     format!("{}.{:03}", ns / 1_000_000_000, ns % 1_000_000_000 / 1_000_000)
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn at(at: At) -> String {
     format!("{} #{}", secs(at.t_ns), at.seq)
 }
@@ -69,13 +73,13 @@ fn life(task: &TaskStory) -> String {
 pub fn write_summary(story: &Story, filter: &Filter, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
-        "{} entries, {} s: {} frameworks, {} tasks, {} offers, {} notes",
-        story.entries,
+        "{}, {} s: {}, {}, {}, {}",
+        plural(story.entries as usize, "entry", "entries"),
         secs(story.end_ns),
-        story.frameworks.len(),
-        story.tasks.len(),
-        story.offers.len(),
-        story.notes.len()
+        plural(story.frameworks.len(), "framework", "frameworks"),
+        plural(story.tasks.len(), "task", "tasks"),
+        plural(story.offers.len(), "offer", "offers"),
+        plural(story.notes.len(), "note", "notes"),
     )?;
     writeln!(out, "\nframeworks (calls and events by type)")?;
     for f in story.frameworks.iter().filter(|f| wanted(&filter.frameworks, &f.id)) {
