@@ -11,6 +11,7 @@ mod faults;
 mod golden;
 mod inspect;
 mod inspect_filters;
+mod inspect_html;
 mod serve;
 mod sim;
 mod tls;
