@@ -146,10 +146,12 @@ fn large_session(n: u64) -> Vec<u8> {
         EntryKind::Event(Event { stream: 1, record: record.into_bytes(), chunks: None, summary: summary(name) })
     };
     let mut t = 0u64;
+    let written = std::cell::Cell::new(0u64);
     let mut push = |file: &mut Vec<u8>, kind: EntryKind, conn: u64| -> u64 {
         t += 7_000_000;
         let entry = writer.entry(t, conn, kind);
         file.extend(entry.to_line());
+        written.set(entry.seq + 1);
         entry.seq
     };
     let subscribe = push(&mut file, call("SUBSCRIBE", r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"big","id":{"value":"big"}}},"framework_id":{"value":"big"}}"#.into()), 1);
@@ -194,7 +196,7 @@ fn large_session(n: u64) -> Vec<u8> {
     };
     let mut task = 0u64;
     let mut conn = 2u64;
-    while writer.entries() < n - 30 {
+    while written.get() < n - 30 {
         let (a, b) = (2 * task, 2 * task + 1);
         push(
             &mut file,
@@ -246,7 +248,7 @@ fn large_session(n: u64) -> Vec<u8> {
         task += 1;
         conn += 4;
     }
-    while writer.entries() < n {
+    while written.get() < n {
         push(&mut file, event("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.into()), 1);
     }
     file
