@@ -8,12 +8,17 @@ use test_support::expect;
 
 const WALKTHROUGH: &str = "walkthrough/test13-20261124T230156.521Z.session.jsonl";
 
-/// The JSON data of a page.
+/// The JSON data of a page (gzipped, in base64).
 fn data(page: &str) -> Value {
-    let start = page.find("<script type=\"application/json\" id=\"data\">").unwrap();
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let start = page.find("<script type=\"text/plain\" id=\"data\" data-encoding=\"gzip base64\">").unwrap();
     let rest = &page[start..];
     let rest = &rest[rest.find('>').unwrap() + 1..];
-    serde_json::from_str(&rest[..rest.find("</script>").unwrap()]).unwrap()
+    let gz = base64::engine::general_purpose::STANDARD.decode(&rest[..rest.find("</script>").unwrap()]).unwrap();
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut json).unwrap();
+    serde_json::from_slice(&json).unwrap()
 }
 
 fn draw(args: &[&str]) -> (std::process::Output, String) {

@@ -3,19 +3,31 @@
 // #data, written by crates/mesos-replay/src/inspect/html.rs). Only what is
 // in view is in the DOM (the sequence's rows, the task lanes), so 100 000
 // entries load and scroll like a few.
-(function () {
+(async function () {
   const $ = (id) => document.getElementById(id);
   const scriptStart = performance.now();
-  const D = JSON.parse($("data").textContent);
+  // The data and the session's lines, gzipped in base64: inflated here,
+  // then their elements dropped (the document stays small).
+  async function inflate(id) {
+    const node = $(id);
+    const text = atob(node.textContent);
+    node.remove();
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text();
+  }
+  if (typeof DecompressionStream === "undefined") {
+    document.body.textContent = "This browser cannot inflate the page's data (it lacks DecompressionStream): open it in Chromium 80, Firefox 113, Safari 16.4 or later.";
+    return;
+  }
+  const D = JSON.parse(await inflate("data"));
+  const RAW = (await inflate("raw")).split("\n");
   const E = D.entries;
   const N = E.seq.length;
   const R = D.rows;
   const NR = R.entry.length;
-  let RAW = null;
-  const raw = (e) => {
-    if (RAW === null) RAW = $("raw").textContent.split("\n");
-    return (RAW[e] || "").replace(/\u0001/g, "<");
-  };
+  const raw = (e) => RAW[e] || "";
   const secs = (ms) => (ms / 1000).toFixed(3);
   const el = (tag, cls, text) => {
     const x = document.createElement(tag);

@@ -34,6 +34,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use mesos_codec::api::Encoding;
 use mesos_codec::session::{Entry, EntryKind};
 use serde_json::Value;
 
@@ -217,6 +218,21 @@ pub struct Story {
     last_update: Option<(usize, usize)>,
 }
 
+/// A message as JSON: a JSON body read as it is (what the story reads of
+/// it is spelled the same in Mesos JSON either way), anything else decoded.
+fn decode(message: mesos_codec::schema::MessageId, bytes: &[u8], format: Option<Encoding>) -> Option<Value> {
+    if Encoding::of(format, bytes) == Encoding::Json
+        && let Ok(value @ Value::Object(_)) = serde_json::from_slice::<Value>(bytes)
+    {
+        return Some(value);
+    }
+    canonical(message, bytes, format).ok()
+}
+
+/// The calls and events the story reads (others are only counted).
+const TOLD: [&str; 9] =
+    ["SUBSCRIBE", "ACCEPT", "DECLINE", "ACKNOWLEDGE", "KILL", "SUBSCRIBED", "OFFERS", "RESCIND", "UPDATE"];
+
 fn value_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, key| v.get(key)).and_then(Value::as_str)
 }
@@ -319,7 +335,8 @@ impl Story {
             (EntryKind::Request(r), Paired::Request { call, api }) => {
                 let Some(message) = api.call else { return };
                 let name = r.summary.name.clone().unwrap_or_else(|| "(unknown)".to_owned());
-                let decoded = canonical(message, &r.body, r.summary.format).ok();
+                let decoded =
+                    TOLD.contains(&name.as_str()).then(|| decode(message, &r.body, r.summary.format)).flatten();
                 let framework = r
                     .summary
                     .framework_id
@@ -356,9 +373,9 @@ impl Story {
             }
             (EntryKind::Event(e), Paired::Event { stream, call, message }) => {
                 let name = e.summary.name.clone().unwrap_or_else(|| "(unknown)".to_owned());
-                let decoded = match (message, name.as_str()) {
-                    (_, "HEARTBEAT") | (None, _) => None,
-                    (Some(m), _) => canonical(m, &e.record, e.summary.format).ok(),
+                let decoded = match message {
+                    Some(m) if TOLD.contains(&name.as_str()) => decode(m, &e.record, e.summary.format),
+                    _ => None,
                 };
                 if name == "SUBSCRIBED"
                     && let Some(id) =
