@@ -30,8 +30,8 @@ fn chromium() -> &'static str {
 
 /// Chromium's arguments for a page: headless, no sandbox (CI runs as
 /// root), a profile of its own, a large window.
-fn browse(profile: &Path, args: &[&str], page: &Path) -> std::process::Output {
-    let url = format!("file://{}", page.display());
+fn browse(profile: &Path, args: &[&str], page: &Path, fragment: &str) -> std::process::Output {
+    let url = format!("file://{}{fragment}", page.display());
     Command::new(chromium())
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1600,1000"])
         // The page inflates its data asynchronously: the DOM is dumped, and
@@ -46,12 +46,12 @@ fn browse(profile: &Path, args: &[&str], page: &Path) -> std::process::Output {
 
 /// The page's DOM after its script ran, and how long Chromium took; the
 /// screenshot beside the page (`.png`), taken by the same run.
-fn load(page: &Path) -> (String, f64) {
+fn load(page: &Path, fragment: &str) -> (String, f64) {
     let profile = test_support::temp_dir("chromium");
     let shot = page.with_extension("png");
     let _ = std::fs::remove_file(&shot);
     let start = Instant::now();
-    let out = browse(&profile, &["--dump-dom", &format!("--screenshot={}", shot.display())], page);
+    let out = browse(&profile, &["--dump-dom", &format!("--screenshot={}", shot.display())], page, fragment);
     let took = start.elapsed().as_secs_f64();
     let dom = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -106,7 +106,8 @@ fn the_page_of_a_real_master_session_shows_its_lanes_and_entries() {
     let session = test_support::fixture("sessions/real-master/walkthrough.session.jsonl");
     let page =
         draw("real-master-walkthrough", vec![("walkthrough.session.jsonl".into(), std::fs::read(&session).unwrap())]);
-    let (dom, took) = load(&page);
+    // Opened on entry 8, the TASK_STARTING update: its message is shown.
+    let (dom, took) = load(&page, "#e=8");
     let entries = std::fs::read_to_string(&session).unwrap().lines().count() - 1;
     assert_eq!(body_attribute(&dom, "data-entries"), entries.to_string());
     assert_eq!(body_attribute(&dom, "data-tasks"), "1");
@@ -114,6 +115,10 @@ fn the_page_of_a_real_master_session_shows_its_lanes_and_entries() {
     assert!(dom.contains("class=\"row k-q toM\""), "the calls' rows are drawn");
     assert!(dom.contains("SUBSCRIBE"));
     assert!(dom.contains("data-agent="), "a lane per agent");
+    let decoded = &dom[dom.find("id=\"decoded\"").unwrap()..];
+    let decoded = &decoded[..decoded.find("</pre>").unwrap()];
+    assert!(decoded.contains("\"state\": \"TASK_STARTING\""), "the entry's message: {decoded}");
+    assert!(dom.contains("class=\"row k-e sel toF\""), "and its row selected");
     eprintln!(
         "{}: Chromium loaded it in {took:.2} s (the page's own count: {} ms to ready, script {} ms)",
         page.display(),
@@ -282,7 +287,7 @@ fn the_page_of_100_000_entries_loads_whole() {
     let generated = start.elapsed().as_secs_f64();
     let page = draw("large-100000", vec![("large.session.jsonl".into(), session)]);
     eprintln!("generated in {generated:.2} s, drawn in {:.2} s", start.elapsed().as_secs_f64() - generated);
-    let (dom, took) = load(&page);
+    let (dom, took) = load(&page, "");
     assert_eq!(body_attribute(&dom, "data-entries"), "100000");
     let rows: usize = body_attribute(&dom, "data-rows").parse().unwrap();
     assert!(rows < 100_000, "heartbeats folded: {rows} rows");

@@ -76,14 +76,23 @@ fn several_sessions_are_drawn_on_one_clock_and_bad_ones_named() {
     let real = test_support::fixture("sessions/real-master/walkthrough.session.jsonl");
     let (out, page) = draw(&[WALKTHROUGH, real.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let data = data(&page);
-    assert_eq!(data["sessions"].as_array().unwrap().len(), 2);
-    assert_eq!(data["entries"]["seq"].as_array().unwrap().len(), 58);
+    let both = data(&page);
+    assert_eq!(both["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(both["entries"]["seq"].as_array().unwrap().len(), 58);
     // The walkthrough was recorded on 2026-11-24, the real master's on
     // 2026-12-05: every entry of the second comes after the first's.
-    let rows = data["rows"]["entry"].as_array().unwrap();
+    let rows = both["rows"]["entry"].as_array().unwrap();
     assert_eq!(rows.first().unwrap(), 0);
-    assert!(data["entries"]["t"][29].as_f64().unwrap() > 900_000_000.0, "days later, in ms");
+    assert!(both["entries"]["t"][29].as_f64().unwrap() > 900_000_000.0, "days later, in ms");
+
+    // The gap the importer noted is on the page, at its place.
+    let (out, page) = draw(&["gap/test13-20261124T230156.521Z.session.jsonl"]);
+    assert!(out.status.success());
+    let gap = data(&page);
+    assert!(gap["notes"][0]["text"].as_str().unwrap().starts_with("gap in the capture: bytes 540..1685"));
+    let e = gap["notes"][0]["e"].as_u64().unwrap() as usize;
+    assert_eq!(gap["entries"]["kind"].as_str().unwrap().as_bytes()[e], b'n');
+    assert_eq!(gap["entries"]["link"][e], 1, "it refers to the stream's answer");
 
     let dir = test_support::temp_dir("inspect-html-bad");
     let bad = dir.join("bad.session.jsonl");

@@ -371,6 +371,13 @@
   window.addEventListener("resize", () => { renderSeq(); renderTime(); });
   renderSeq();
   renderTime();
+  // page.html#e=N opens on entry N (a link to one moment of a session).
+  const opened = /^#e=(\d+)$/.exec(location.hash);
+  if (opened && +opened[1] < N) showEntry(+opened[1]);
+  window.addEventListener("hashchange", () => {
+    const e = /^#e=(\d+)$/.exec(location.hash);
+    if (e && +e[1] < N) showEntry(+e[1]);
+  });
   document.body.dataset.entries = N;
   document.body.dataset.rows = NR;
   document.body.dataset.tasks = D.tasks.length;
