@@ -3,7 +3,8 @@
 //!
 //! A request or event is selected when its message names what every given
 //! filter asks for (several values of one filter: any of them); an answer
-//! goes with its request, a stream's close with the call that opened it, a
+//! goes with its request, a call answering offers (`ACCEPT`, `DECLINE`) is
+//! about their agents too, a stream's close goes with the call that opened it, a
 //! note with the entry it refers to (a note about a gap, which may have
 //! lost anything, always shows). Times are session times (seconds since the
 //! session's start: `12.5`, `12.5s`) or wall times (RFC 3339:

@@ -195,7 +195,7 @@ pub fn inspect_with(
         let ids = message.and_then(|(id, bytes, format)| peek_ids(id, Encoding::of(format, bytes), bytes).ok());
         // A summary is told from every entry in the time range; its filters
         // choose the rows it prints.
-        let selected = style == Style::Summary || select.selects(filter, &entry, paired, ids.as_ref());
+        let selected = style == Style::Summary || select.selects(filter, &entry, paired, ids.as_ref(), message);
         if since.is_some_and(|s| entry.t_ns < s) || !selected {
             continue;
         }
@@ -236,11 +236,37 @@ struct Select {
     stream_call: HashMap<usize, usize>,
     /// The `seq`s selected, for the notes that refer to them.
     seqs: HashSet<u64>,
+    /// With `--agent`: each offer's agent, so that a call answering offers
+    /// (ACCEPT, DECLINE) is about their agents too.
+    offer_agents: HashMap<String, String>,
 }
 
 impl Select {
-    fn selects(&mut self, filter: &Filter, entry: &Entry, paired: Paired, ids: Option<&Ids<'_>>) -> bool {
-        let owned = ids.map(Owned::of).unwrap_or_default();
+    fn selects(
+        &mut self,
+        filter: &Filter,
+        entry: &Entry,
+        paired: Paired,
+        ids: Option<&Ids<'_>>,
+        message: Option<(MessageId, &Vec<u8>, Option<Encoding>)>,
+    ) -> bool {
+        let mut owned = ids.map(Owned::of).unwrap_or_default();
+        if !filter.agents.is_empty() {
+            if let (EntryKind::Event(e), Some((id, bytes, format))) = (&entry.kind, message)
+                && e.summary.name.as_deref() == Some("OFFERS")
+                && let Ok(offers) = crate::messages::canonical(id, bytes, format)
+            {
+                let list = offers.get("offers").and_then(|o| o.get("offers")).and_then(Value::as_array);
+                for offer in list.into_iter().flatten() {
+                    let value = |key: &str| offer.get(key).and_then(|v| v.get("value")).and_then(Value::as_str);
+                    if let (Some(offer), Some(agent)) = (value("id"), value("agent_id")) {
+                        self.offer_agents.insert(offer.to_owned(), agent.to_owned());
+                    }
+                }
+            }
+            let agents: Vec<String> = owned.offers.iter().filter_map(|o| self.offer_agents.get(o)).cloned().collect();
+            owned.agents.extend(agents);
+        }
         let selected = match (&entry.kind, paired) {
             (EntryKind::Request(r), Paired::Request { call, .. }) => {
                 let framework = r.summary.framework_id.clone().or_else(|| owned.frameworks.first().cloned());
