@@ -181,8 +181,10 @@
     axis.textContent = "";
     const w = trackWidth();
     const span = view.b - view.a;
-    const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000];
-    const step = steps.find((s) => span / s <= 8) || span / 8;
+    // A step of 1, 2 or 5 times a power of ten, about 8 ticks in view.
+    const raw8 = Math.max(span / 8, 0.001);
+    const power = Math.pow(10, Math.floor(Math.log10(raw8)));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw8);
     for (let t = Math.ceil(view.a / step) * step; t <= view.b; t += step) {
       const tick = el("span", null, secs(t) + " s");
       tick.style.left = xOf(t, w) + "px";
@@ -323,6 +325,25 @@
         g.beginPath(); g.moveTo(xOf(cursorT, w), 0); g.lineTo(xOf(cursorT, w), h); g.stroke();
       }
     }
+  }
+
+  // ---- frameworks: calls and events counted, what became of their offers
+  {
+    const table = el("table");
+    const head = el("tr");
+    for (const h of ["framework", "calls", "events", "offers", "tasks"]) head.appendChild(el("th", null, h));
+    table.appendChild(head);
+    const counts = (m) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ");
+    for (const f of D.frameworks) {
+      const outcomes = {};
+      for (const o of D.offers) if (o.framework === f.id) outcomes[o.outcome] = (outcomes[o.outcome] || 0) + 1;
+      const tasks = D.tasks.filter((t) => t.framework === f.id).length;
+      const row = el("tr");
+      row.dataset.framework = f.id;
+      for (const text of [f.id || "(no id yet)", counts(f.calls), counts(f.events), counts(outcomes), String(tasks)]) row.appendChild(el("td", null, text));
+      table.appendChild(row);
+    }
+    $("frameworks").appendChild(table);
   }
 
   // ---- notes and divergences
