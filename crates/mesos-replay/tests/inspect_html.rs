@@ -105,3 +105,28 @@ fn several_sessions_are_drawn_on_one_clock_and_bad_ones_named() {
     assert!(stderr.contains("bad.session.jsonl: line 31: entries out of order: seq 7, expected 29"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// No input makes `--html`, `--summary` or a filter panic: the walkthrough's
+/// session cut anywhere, or with a byte changed, is drawn, told and filtered,
+/// or refused with an error.
+#[test]
+fn damaged_sessions_are_refused_or_drawn_never_a_panic() {
+    use mesos_replay::inspect::filter::Filter;
+    use mesos_replay::inspect::html::{SessionInput, write_html};
+    use mesos_replay::inspect::{Style, inspect_with};
+    let whole = std::fs::read(expect::path("import").join(WALKTHROUGH)).unwrap();
+    let filter = Filter { agents: vec!["x".into()], tasks: vec!["00012".into()], ..Filter::default() };
+    let mut variants: Vec<Vec<u8>> = (0..whole.len()).step_by(61).map(|cut| whole[..cut].to_vec()).collect();
+    for at in (0..whole.len()).step_by(53) {
+        for byte in [b'"', b'{', b'9', 0xff] {
+            let mut changed = whole.clone();
+            changed[at] = byte;
+            variants.push(changed);
+        }
+    }
+    for bytes in &variants {
+        let _ = write_html(vec![SessionInput { name: "s".into(), input: &bytes[..] }], None, &mut Vec::new());
+        let _ = inspect_with(&bytes[..], &mut Vec::new(), Style::Summary, &Filter::default(), None);
+        let _ = inspect_with(&bytes[..], &mut Vec::new(), Style::Timeline { colour: false }, &filter, None);
+    }
+}
