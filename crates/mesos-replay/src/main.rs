@@ -421,6 +421,10 @@ fn open_session(path: &std::path::Path) -> anyhow::Result<Box<dyn std::io::Read>
     if path.as_os_str() == "-" {
         return Ok(Box::new(std::io::stdin().lock()));
     }
+    if path.extension().is_some_and(|e| e == "zst") {
+        // The codec's session reader reads plain sessions only, so far.
+        anyhow::bail!("{}: a zstd-compressed session: this build reads plain session files only", path.display());
+    }
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     Ok(Box::new(file))
 }
