@@ -125,3 +125,58 @@ fn follow_takes_one_session_and_html_takes_no_filters() {
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(!dir.join("x.html").exists());
 }
+
+/// Two frameworks that chose the same task id: two tasks, each with its own
+/// updates and acknowledgements.
+#[test]
+fn tasks_are_told_per_framework() {
+    let line = |s: &str| format!("{s}\n");
+    let call = |seq: u64, conn: u64, name: &str, framework: &str, body: &str| {
+        let t = seq * 1000;
+        let body = serde_json::to_string(body).unwrap();
+        line(&format!(
+            r#"{{"seq":{seq},"t_ns":{t},"conn":{conn},"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[],"body":{body},"call":"{name}","format":"json","framework_id":"{framework}"}}"#
+        ))
+    };
+    let answer = |seq: u64, conn: u64, request: u64, status: u16, stream: bool| {
+        let t = seq * 1000;
+        line(&format!(
+            r#"{{"seq":{seq},"t_ns":{t},"conn":{conn},"kind":"response","request":{request},"status":{status},"headers":[],"stream":{stream}}}"#
+        ))
+    };
+    let update = |seq: u64, stream: u64, state: &str, uuid: &str| {
+        let t = seq * 1000;
+        let record = serde_json::to_string(&format!(
+            r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"t1"}},"state":"{state}","uuid":"{uuid}"}}}}}}"#
+        ))
+        .unwrap();
+        line(&format!(
+            r#"{{"seq":{seq},"t_ns":{t},"conn":{stream},"kind":"event","stream":{stream},"record":{record},"event":"UPDATE","format":"json"}}"#
+        ))
+    };
+    let subscribe = |f: &str| {
+        format!(
+            r#"{{"type":"SUBSCRIBE","framework_id":{{"value":"{f}"}},"subscribe":{{"framework_info":{{"user":"u","name":"{f}","id":{{"value":"{f}"}}}}}}}}"#
+        )
+    };
+    let session = [
+        line(r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"proxy","started_at":"2026-12-05T10:00:00Z"}"#),
+        call(0, 1, "SUBSCRIBE", "f1", &subscribe("f1")),
+        answer(1, 1, 0, 200, true),
+        call(2, 3, "SUBSCRIBE", "f2", &subscribe("f2")),
+        answer(3, 3, 2, 200, true),
+        update(4, 1, "TASK_RUNNING", "AAAA"),
+        update(5, 3, "TASK_FAILED", "BBBB"),
+        call(6, 5, "ACKNOWLEDGE", "f1", r#"{"type":"ACKNOWLEDGE","framework_id":{"value":"f1"},"acknowledge":{"agent_id":{"value":"S0"},"task_id":{"value":"t1"},"uuid":"AAAA"}}"#),
+        answer(7, 5, 6, 202, false),
+    ]
+    .concat();
+    let mut out = Vec::new();
+    let style = mesos_replay::inspect::Style::Summary;
+    let filter = mesos_replay::inspect::filter::Filter::default();
+    mesos_replay::inspect::inspect_with(session.as_bytes(), &mut out, style, &filter, None).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("  t1 of f1: TASK_RUNNING 0.000 #4 (acked 0.000, 202)\n"), "{text}");
+    assert!(text.contains("  t1 of f2: TASK_FAILED 0.000 #5 (not acked)\n"), "{text}");
+    assert!(text.contains("unacknowledged updates: 1\n  t1 of f2 TASK_FAILED uuid=BBBB sent 0.000 #5\n"), "{text}");
+}

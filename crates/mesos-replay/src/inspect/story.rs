@@ -204,7 +204,10 @@ pub struct Story {
     /// Entries fed.
     pub entries: u64,
     framework_index: HashMap<String, usize>,
-    task_index: HashMap<String, usize>,
+    /// Tasks by (framework, task id): frameworks may choose the same ids.
+    task_index: HashMap<(String, String), usize>,
+    /// The first task of each id, for a message whose framework is not known.
+    task_by_id: HashMap<String, usize>,
     offer_index: HashMap<String, usize>,
     /// Call number → its framework (requests), stream number → its framework.
     call_framework: HashMap<usize, String>,
@@ -297,13 +300,30 @@ impl Story {
         &mut self.frameworks[index]
     }
 
+    /// The task `id` of `framework` (empty: not known), taken on first sight.
     fn task(&mut self, id: &str, framework: &str) -> usize {
-        if let Some(&i) = self.task_index.get(id) {
+        if let Some(i) = self.find_task(id, framework) {
             return i;
         }
         self.tasks.push(TaskStory { id: id.to_owned(), framework: framework.to_owned(), ..TaskStory::default() });
-        self.task_index.insert(id.to_owned(), self.tasks.len() - 1);
-        self.tasks.len() - 1
+        let i = self.tasks.len() - 1;
+        self.task_index.insert((framework.to_owned(), id.to_owned()), i);
+        self.task_by_id.entry(id.to_owned()).or_insert(i);
+        i
+    }
+
+    fn find_task(&mut self, id: &str, framework: &str) -> Option<usize> {
+        if let Some(&i) = self.task_index.get(&(framework.to_owned(), id.to_owned())) {
+            return Some(i);
+        }
+        if framework.is_empty() {
+            return self.task_by_id.get(id).copied();
+        }
+        // Seen before its framework was known: it is this framework's.
+        let i = self.task_index.remove(&(String::new(), id.to_owned()))?;
+        self.tasks[i].framework = framework.to_owned();
+        self.task_index.insert((framework.to_owned(), id.to_owned()), i);
+        Some(i)
     }
 
     /// The last status update taken, with its task.
@@ -311,9 +331,9 @@ impl Story {
         self.last_update.map(|(t, u)| (&self.tasks[t], &self.tasks[t].updates[u]))
     }
 
-    /// The task with this id.
+    /// The first task with this id (of any framework).
     pub fn task_by_id(&self, id: &str) -> Option<&TaskStory> {
-        self.task_index.get(id).map(|&i| &self.tasks[i])
+        self.task_by_id.get(id).map(|&i| &self.tasks[i])
     }
 
     /// Every update that needed an acknowledgement and got none (the last
@@ -463,7 +483,7 @@ impl Story {
             "ACKNOWLEDGE" => {
                 let Some(ack) = v.get("acknowledge") else { return };
                 let (Some(task_id), Some(uuid)) = (id_of(ack, "task_id"), value_str(ack, &["uuid"])) else { return };
-                let Some(&t) = self.task_index.get(&task_id) else { return };
+                let Some(t) = self.find_task(&task_id, &framework) else { return };
                 let task = &mut self.tasks[t];
                 if let Some(u) = task.updates.iter().rposition(|u| u.uuid.as_deref() == Some(uuid)) {
                     task.updates[u].ack = Some((at, None));

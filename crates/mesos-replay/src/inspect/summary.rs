@@ -96,14 +96,16 @@ pub fn write_summary(story: &Story, filter: &Filter, out: &mut impl Write) -> io
     writeln!(out, "\ntasks (time s #seq; answers and acknowledgements)")?;
     for task in story.tasks.iter().filter(|t| task_selected(t, filter)) {
         let agent = task.agent.as_deref().map(|a| format!(" on {a}")).unwrap_or_default();
-        writeln!(out, "  {}{agent}: {}", task.id, life(task))?;
+        let framework = if story.frameworks.len() > 1 { format!(" of {}", task.framework) } else { String::new() };
+        writeln!(out, "  {}{framework}{agent}: {}", task.id, life(task))?;
     }
     let unacked: Vec<_> = story.unacknowledged().filter(|(t, _)| task_selected(t, filter)).collect();
     writeln!(out, "\nunacknowledged updates: {}", unacked.len())?;
     for (task, update) in unacked {
+        let framework = if story.frameworks.len() > 1 { format!(" of {}", task.framework) } else { String::new() };
         writeln!(
             out,
-            "  {} {} uuid={} sent {}{}",
+            "  {}{framework} {} uuid={} sent {}{}",
             task.id,
             update.state,
             update.uuid.as_deref().unwrap_or_default(),
