@@ -358,22 +358,63 @@ pub fn write_html<R: Read>(
         story.notes.iter().map(|n| json!({"e": n.at.entry, "text": n.message, "gap": n.incomplete})).collect();
     let frameworks: Vec<Value> =
         story.frameworks.iter().map(|f| json!({"id": f.id, "calls": f.calls, "events": f.events})).collect();
-    let data = json!({
-        "sessions": names,
-        "entries": {
-            "session": rows.session, "seq": rows.seq, "t": rows.t, "kind": rows.kind, "conn": rows.conn,
-            "label": rows.label, "ids": rows.ids, "link": rows.link, "flag": rows.flag,
+    // Serialized from the vectors as they are (a `Value` of 100 000
+    // entries would copy every string once more).
+    #[derive(serde::Serialize)]
+    struct Entries<'a> {
+        session: &'a [usize],
+        seq: &'a [u64],
+        t: &'a [f64],
+        kind: &'a str,
+        conn: &'a [u64],
+        label: &'a [String],
+        ids: &'a [String],
+        link: &'a [i64],
+        flag: &'a [u8],
+    }
+    #[derive(serde::Serialize)]
+    struct RowsOut<'a> {
+        entry: &'a [usize],
+        count: &'a [u32],
+        of: &'a [usize],
+    }
+    #[derive(serde::Serialize)]
+    struct Data<'a> {
+        sessions: &'a [String],
+        entries: Entries<'a>,
+        rows: RowsOut<'a>,
+        decoded: &'a serde_json::Map<String, Value>,
+        tasks: &'a [Value],
+        offers: &'a [Value],
+        agents: &'a BTreeSet<&'a str>,
+        notes: &'a [Value],
+        frameworks: &'a [Value],
+        divergences: &'a [Value],
+        end: f64,
+    }
+    let data = Data {
+        sessions: &names,
+        entries: Entries {
+            session: &rows.session,
+            seq: &rows.seq,
+            t: &rows.t,
+            kind: &rows.kind,
+            conn: &rows.conn,
+            label: &rows.label,
+            ids: &rows.ids,
+            link: &rows.link,
+            flag: &rows.flag,
         },
-        "rows": {"entry": row_entry, "count": row_count, "of": row_of},
-        "decoded": decoded,
-        "tasks": tasks,
-        "offers": offers,
-        "agents": agents,
-        "notes": notes,
-        "frameworks": frameworks,
-        "divergences": divergences,
-        "end": story.end_ns as f64 / 1e6,
-    });
+        rows: RowsOut { entry: &row_entry, count: &row_count, of: &row_of },
+        decoded: &decoded,
+        tasks: &tasks,
+        offers: &offers,
+        agents: &agents,
+        notes: &notes,
+        frameworks: &frameworks,
+        divergences: &divergences,
+        end: story.end_ns as f64 / 1e6,
+    };
     written.tasks = story.tasks.len();
     written.offers = story.offers.len();
 
