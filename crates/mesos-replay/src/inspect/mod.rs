@@ -1,9 +1,14 @@
 //! `mesos-replay inspect`: a session as a readable timeline, or every entry
-//! fully decoded as JSON lines for jq.
+//! fully decoded as JSON lines for jq, the entries chosen by [`filter`]
+//! (task, framework, agent, offer, type, time range); `--summary` tells its
+//! [`story`] (each task's life, the unacknowledged updates, the offers held
+//! longest); `--follow` reads a session still being written; [`html`] draws
+//! sessions in one self-contained page.
 //!
-//! The session is read as a stream (64 KiB at a time through
+//! The session is read as a stream (through
 //! [`mesos_codec::session::Reader`]), so memory stays flat however large the
-//! file. Bodies and records are decoded with the message type their API path
+//! file (for a timeline or JSON lines; a summary keeps one record per task
+//! and offer). Bodies and records are decoded with the message type their API path
 //! says (`/api/v1/scheduler` → `scheduler.Call` / `scheduler.Event`, and so
 //! on) and their recorded format.
 //!
