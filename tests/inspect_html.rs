@@ -128,9 +128,10 @@ fn the_page_of_a_real_master_session_shows_its_lanes_and_entries() {
 }
 
 /// A session of `n` entries: a framework that takes one offer of two
-/// (declining the other with a filter), launches a task on it, acknowledges
-/// STARTING and RUNNING, kills every fifth task (its TASK_KILLED left
-/// unacknowledged and sent again) and hears heartbeats in between.
+/// (declining the other with a filter), launches a task on it (0.5 cpus),
+/// acknowledges STARTING, RUNNING and FINISHED, kills every fifth task
+/// instead (its TASK_KILLED left unacknowledged and sent again; the task
+/// keeps its cpus) and hears heartbeats in between.
 fn large_session(n: u64) -> Vec<u8> {
     let mut file = Header::new(Source::Proxy, "2026-12-05T10:00:00Z").to_line();
     let mut writer = Writer::new();
@@ -219,7 +220,7 @@ fn large_session(n: u64) -> Vec<u8> {
             1,
         );
         let launch = format!(
-            r#"{{"type":"ACCEPT","framework_id":{{"value":"big"}},"accept":{{"offer_ids":[{{"value":"O{a}"}}],"operations":[{{"type":"LAUNCH","launch":{{"task_infos":[{{"name":"t","task_id":{{"value":"task-{task}"}},"agent_id":{{"value":"S{}"}},"command":{{"value":"sleep 30"}}}}]}}}}]}}}}"#,
+            r#"{{"type":"ACCEPT","framework_id":{{"value":"big"}},"accept":{{"offer_ids":[{{"value":"O{a}"}}],"operations":[{{"type":"LAUNCH","launch":{{"task_infos":[{{"name":"t","task_id":{{"value":"task-{task}"}},"agent_id":{{"value":"S{}"}},"resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":0.5}}}},{{"name":"mem","type":"SCALAR","scalar":{{"value":128.0}}}}],"command":{{"value":"sleep 30"}}}}]}}}}]}}}}"#,
             task % 2
         );
         let r = push(&mut file, call("ACCEPT", launch), conn);
@@ -243,6 +244,11 @@ fn large_session(n: u64) -> Vec<u8> {
         }
         push(&mut file, event("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.into()), 1);
         push(&mut file, event("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.into()), 1);
+        if task % 5 != 0 {
+            push(&mut file, event("UPDATE", update(task, "TASK_FINISHED", task * 4 + 3)), 1);
+            let r = push(&mut file, call("ACKNOWLEDGE", ack(task, task * 4 + 3)), conn + 2);
+            push(&mut file, answer(r), conn + 2);
+        }
         if task % 5 == 0 {
             let kill = format!(
                 r#"{{"type":"KILL","framework_id":{{"value":"big"}},"kill":{{"task_id":{{"value":"task-{task}"}},"agent_id":{{"value":"S{}"}}}}}}"#,
@@ -292,7 +298,11 @@ fn the_page_of_100_000_entries_loads_whole() {
     let rows: usize = body_attribute(&dom, "data-rows").parse().unwrap();
     assert!(rows < 100_000, "heartbeats folded: {rows} rows");
     assert_eq!(states(&dom, "task-0"), ["TASK_STARTING", "TASK_RUNNING", "TASK_KILLED", "TASK_KILLED"]);
-    assert_eq!(states(&dom, "task-1"), ["TASK_STARTING", "TASK_RUNNING"]);
+    assert_eq!(states(&dom, "task-1"), ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]);
+    assert!(
+        dom.contains("<td>12.5 %</td>"),
+        "one task's 0.5 cpus at a time, of the 4 the agents offered: the dominant share"
+    );
     let drawn_rows = dom.matches("class=\"row ").count();
     assert!((10..200).contains(&drawn_rows), "only the rows in view are in the DOM: {drawn_rows}");
     let drawn_lanes = dom.matches("class=\"lane\"").count();

@@ -323,6 +323,7 @@ pub fn write_html<R: Read>(
                     "resent": u.resent_of.is_some(),
                 })).collect::<Vec<_>>(),
                 "kills": t.kills.iter().map(|k| json!([k.at.entry, k.answer])).collect::<Vec<_>>(),
+                "res": t.scalars.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
             })
         })
         .collect();
@@ -344,6 +345,7 @@ pub fn write_html<R: Read>(
             json!({
                 "id": o.id, "agent": o.agent, "host": o.hostname, "res": o.resources, "framework": o.framework,
                 "e": o.offered.entry, "outcome": outcome, "detail": detail,
+                "scalars": o.scalars.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
                 "end": o.ended.map(|(at, status)| json!([at.entry, status])),
             })
         })

@@ -327,23 +327,92 @@
     }
   }
 
-  // ---- frameworks: calls and events counted, what became of their offers
+  // ---- frameworks: calls and events counted, what became of their offers,
+  // and their dominant share over time (DRF's view): the resources of their
+  // launched tasks until each one's terminal update, over the cluster's,
+  // taken as the largest offer of each agent.
+  const TERMINAL = new Set(["TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR"]);
+  const capacity = {};
+  {
+    const perAgent = new Map();
+    for (const o of D.offers) {
+      const most = perAgent.get(o.agent) || {};
+      for (const [k, v] of Object.entries(o.scalars || {})) most[k] = Math.max(most[k] || 0, v);
+      perAgent.set(o.agent, most);
+    }
+    for (const most of perAgent.values()) for (const [k, v] of Object.entries(most)) capacity[k] = (capacity[k] || 0) + v;
+  }
+  const palette = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457"];
+  const shares = D.frameworks.map((f) => {
+    const steps = [];
+    for (const t of D.tasks) {
+      if (t.framework !== f.id || !t.launch || (t.launch[1] !== null && t.launch[1] >= 400)) continue;
+      steps.push([E.t[t.launch[0]], t.res, 1]);
+      const end = t.updates.find((u) => TERMINAL.has(u.state));
+      if (end) steps.push([E.t[end.e], t.res, -1]);
+    }
+    steps.sort((a, b) => a[0] - b[0]);
+    const held = {};
+    const series = [[0, 0]];
+    let most = 0;
+    for (const [t, res, sign] of steps) {
+      for (const [k, v] of Object.entries(res || {})) held[k] = (held[k] || 0) + sign * v;
+      let share = 0;
+      for (const k of ["cpus", "mem", "disk", "gpus"]) if (capacity[k] > 0) share = Math.max(share, (held[k] || 0) / capacity[k]);
+      series.push([t, share]);
+      most = Math.max(most, share);
+    }
+    return { series, most };
+  });
+  const shareCanvas = el("canvas");
+  shareCanvas.id = "shares";
   {
     const table = el("table");
     const head = el("tr");
-    for (const h of ["framework", "calls", "events", "offers", "tasks"]) head.appendChild(el("th", null, h));
+    for (const h of ["framework", "calls", "events", "offers", "tasks", "most dominant share"]) head.appendChild(el("th", null, h));
     table.appendChild(head);
     const counts = (m) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ");
-    for (const f of D.frameworks) {
+    D.frameworks.forEach((f, i) => {
       const outcomes = {};
       for (const o of D.offers) if (o.framework === f.id) outcomes[o.outcome] = (outcomes[o.outcome] || 0) + 1;
       const tasks = D.tasks.filter((t) => t.framework === f.id).length;
       const row = el("tr");
       row.dataset.framework = f.id;
-      for (const text of [f.id || "(no id yet)", counts(f.calls), counts(f.events), counts(outcomes), String(tasks)]) row.appendChild(el("td", null, text));
+      const name = el("td", null, "■ " + (f.id || "(no id yet)"));
+      name.style.color = palette[i % palette.length];
+      row.appendChild(name);
+      const share = (100 * shares[i].most).toFixed(1) + " %";
+      for (const text of [counts(f.calls), counts(f.events), counts(outcomes), String(tasks), share]) row.appendChild(el("td", null, text));
       table.appendChild(row);
-    }
+    });
     $("frameworks").appendChild(table);
+    $("frameworks").appendChild(shareCanvas);
+  }
+  function renderShares() {
+    const ratio = window.devicePixelRatio || 1;
+    const w = shareCanvas.clientWidth || 300, h = shareCanvas.clientHeight || 50;
+    shareCanvas.width = w * ratio; shareCanvas.height = h * ratio;
+    const g = shareCanvas.getContext("2d");
+    g.scale(ratio, ratio);
+    g.clearRect(0, 0, w, h);
+    const top = Math.max(0.05, ...shares.map((s) => s.most));
+    const y = (share) => h - 2 - (share / top) * (h - 4);
+    shares.forEach((s, i) => {
+      g.strokeStyle = palette[i % palette.length];
+      g.beginPath();
+      let last = 0;
+      g.moveTo(0, y(0));
+      for (const [t, share] of s.series) {
+        const x = xOf(t, w);
+        g.lineTo(Math.max(0, Math.min(w, x)), y(last));
+        g.lineTo(Math.max(0, Math.min(w, x)), y(share));
+        last = share;
+      }
+      g.lineTo(w, y(last));
+      g.stroke();
+    });
+    g.fillStyle = "#667";
+    g.fillText(`${(100 * top).toFixed(1)} %`, 2, 10);
   }
 
   // ---- notes and divergences
@@ -360,7 +429,7 @@
   if (!D.notes.length && !D.divergences.length) $("marks").textContent = "none";
 
   function cursorAt(t) { cursorT = t; renderLanes(); renderAgents(); }
-  function renderTime() { renderAxis(); renderLanes(); renderAgents(); }
+  function renderTime() { renderAxis(); renderLanes(); renderAgents(); renderShares(); }
 
   // ---- search by id
   const results = $("results");

@@ -109,6 +109,8 @@ pub struct TaskStory {
     pub updates: Vec<Update>,
     /// The kills.
     pub kills: Vec<Kill>,
+    /// The scalar resources it was launched with (`cpus`, `mem`, ...).
+    pub scalars: Vec<(String, f64)>,
 }
 
 /// What became of an offer.
@@ -143,6 +145,8 @@ pub struct OfferStory {
     pub hostname: String,
     /// Its resources, in Mesos's text form (`cpus:2;mem:996;ports:[31000-32000]`).
     pub resources: String,
+    /// Its scalar resources, added up by name.
+    pub scalars: Vec<(String, f64)>,
     /// The framework it was offered to.
     pub framework: String,
     /// The `OFFERS` event.
@@ -242,6 +246,31 @@ fn value_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 
 fn id_of(v: &Value, key: &str) -> Option<String> {
     value_str(v, &[key, "value"]).map(str::to_owned)
+}
+
+/// The scalar resources of a list, added up by name, in order of first sight.
+///
+/// ```
+/// use mesos_replay::inspect::story::scalars;
+/// let r = serde_json::json!([{"name":"cpus","scalar":{"value":0.5}},{"name":"cpus","scalar":{"value":1.0}},
+///     {"name":"ports","ranges":{"range":[]}}]);
+/// assert_eq!(scalars(&r), [("cpus".to_owned(), 1.5)]);
+/// ```
+pub fn scalars(resources: &Value) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for r in resources.as_array().into_iter().flatten() {
+        let (Some(name), Some(x)) = (
+            r.get("name").and_then(Value::as_str),
+            r.get("scalar").and_then(|s| s.get("value")).and_then(Value::as_f64),
+        ) else {
+            continue;
+        };
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some((_, sum)) => *sum += x,
+            None => out.push((name.to_owned(), x)),
+        }
+    }
+    out
 }
 
 /// Mesos's text form of a list of resources: `cpus:2;mem:996;ports:[31000-32000]`.
@@ -442,6 +471,7 @@ impl Story {
                         let Some(task_id) = id_of(info, "task_id") else { continue };
                         let i = self.task(&task_id, &framework);
                         self.tasks[i].launched = Some((at, None));
+                        self.tasks[i].scalars = info.get("resources").map(scalars).unwrap_or_default();
                         if let Some(agent) = id_of(info, "agent_id") {
                             self.tasks[i].agent = Some(agent);
                         }
@@ -547,6 +577,7 @@ impl Story {
                         agent: id_of(offer, "agent_id").unwrap_or_default(),
                         hostname: offer.get("hostname").and_then(Value::as_str).unwrap_or_default().to_owned(),
                         resources: offer.get("resources").map(resources_text).unwrap_or_default(),
+                        scalars: offer.get("resources").map(scalars).unwrap_or_default(),
                         framework: id_of(offer, "framework_id").unwrap_or_else(|| framework.to_owned()),
                         offered: at,
                         outcome: Outcome::Outstanding,
