@@ -163,7 +163,7 @@ impl OfferStory {
     ///
     /// ```
     /// use mesos_replay::inspect::story::{At, OfferStory, Outcome};
-    /// let offer = OfferStory { id: "O1".into(), agent: "S0".into(), hostname: "h".into(), resources: String::new(),
+    /// let offer = OfferStory { id: "O1".into(), agent: "S0".into(), hostname: "h".into(), resources: String::new(), scalars: vec![],
     ///     framework: "f".into(), offered: At { t_ns: 10, ..At::default() }, outcome: Outcome::Outstanding, ended: None };
     /// assert_eq!(offer.held_ns(25), 15);
     /// ```
