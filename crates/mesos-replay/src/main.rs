@@ -448,11 +448,11 @@ fn inspect_html(
         }
         None => None,
     };
-    let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
-    let written = html::write_html(sessions, report.as_ref(), &mut writer)
-        .and_then(|w| writer.flush().map(|()| w).map_err(Into::into))
+    // Drawn in memory first: a bad session leaves no half-written page.
+    let mut page = Vec::new();
+    let written = html::write_html(sessions, report.as_ref(), &mut page)
         .with_context(|| format!("cannot draw {}", out.display()))?;
+    std::fs::write(out, &page).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "mesos-replay inspect: {} entries, {} tasks, {} offers drawn in {} ({} bytes)",
         written.entries,

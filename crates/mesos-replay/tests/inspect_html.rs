@@ -99,8 +99,9 @@ fn several_sessions_are_drawn_on_one_clock_and_bad_ones_named() {
     let mut text = std::fs::read_to_string(expect::path("import").join(WALKTHROUGH)).unwrap();
     text.push_str("{\"seq\":7,\"t_ns\":0,\"conn\":1,\"kind\":\"note\",\"message\":\"m\"}\n");
     std::fs::write(&bad, text).unwrap();
-    let (out, _) = draw(&[WALKTHROUGH, bad.to_str().unwrap()]);
+    let (out, page) = draw(&[WALKTHROUGH, bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(page.is_empty(), "no page written");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.session.jsonl: line 31: entries out of order: seq 7, expected 29"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
