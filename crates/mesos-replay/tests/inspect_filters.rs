@@ -50,6 +50,7 @@ fn filters_and_summary_of_the_walkthrough() {
             &["--since", "0.06", "--until", "0.07s", WALKTHROUGH],
             &["--since", "2026-11-24T23:01:56.600Z", WALKTHROUGH],
             &["--summary", "--task", "00012", "--until", "0.06", WALKTHROUGH],
+            &["--json", "--type", "KILL", WALKTHROUGH],
             &["--task", "no-such-task", WALKTHROUGH],
             &["--since", "yesterday", WALKTHROUGH],
             &["--summary", "--type", "UPDATE", WALKTHROUGH],
