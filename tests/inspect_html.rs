@@ -293,8 +293,13 @@ fn the_page_of_100_000_entries_loads_whole() {
     let generated = start.elapsed().as_secs_f64();
     let page = draw("large-100000", vec![("large.session.jsonl".into(), session)]);
     eprintln!("generated in {generated:.2} s, drawn in {:.2} s", start.elapsed().as_secs_f64() - generated);
-    let (dom, took) = load(&page, "");
+    // Opened with a search for a task among them all.
+    let (dom, took) = load(&page, "#q=task-4242");
     assert_eq!(body_attribute(&dom, "data-entries"), "100000");
+    let results = &dom[dom.find("id=\"results\"").unwrap()..];
+    let results = &results[..results.find("<main>").unwrap()];
+    assert!(results.contains("task task-4242: STARTING → RUNNING → FINISHED"), "{results}");
+    assert!(results.contains("ACCEPT framework=big offers=O8484 agents=S0 tasks=task-4242"), "{results}");
     let rows: usize = body_attribute(&dom, "data-rows").parse().unwrap();
     assert!(rows < 100_000, "heartbeats folded: {rows} rows");
     assert_eq!(states(&dom, "task-0"), ["TASK_STARTING", "TASK_RUNNING", "TASK_KILLED", "TASK_KILLED"]);

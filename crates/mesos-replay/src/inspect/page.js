@@ -433,10 +433,7 @@
 
   // ---- search by id
   const results = $("results");
-  $("search").addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") { results.hidden = true; return; }
-    if (ev.key !== "Enter") return;
-    const q = ev.target.value.trim();
+  function search(q) {
     results.textContent = "";
     if (!q) { results.hidden = true; return; }
     const add = (text, go) => { const d = el("div", null, text); d.onclick = () => { results.hidden = true; go(); }; results.appendChild(d); };
@@ -456,18 +453,28 @@
     }
     if (!results.childElementCount) add("nothing found", () => {});
     results.hidden = false;
+  }
+  $("search").addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") { results.hidden = true; return; }
+    if (ev.key === "Enter") search(ev.target.value.trim());
   });
 
   window.addEventListener("resize", () => { renderSeq(); renderTime(); });
   renderSeq();
   renderTime();
-  // page.html#e=N opens on entry N (a link to one moment of a session).
-  const opened = /^#e=(\d+)$/.exec(location.hash);
-  if (opened && +opened[1] < N) showEntry(+opened[1]);
-  window.addEventListener("hashchange", () => {
+  // page.html#e=N opens on entry N (a link to one moment of a session);
+  // page.html#q=ID opens with the search for ID.
+  function follow() {
     const e = /^#e=(\d+)$/.exec(location.hash);
     if (e && +e[1] < N) showEntry(+e[1]);
-  });
+    const q = /^#q=(.+)$/.exec(location.hash);
+    if (q) {
+      $("search").value = decodeURIComponent(q[1]);
+      search($("search").value.trim());
+    }
+  }
+  follow();
+  window.addEventListener("hashchange", follow);
   document.body.dataset.entries = N;
   document.body.dataset.rows = NR;
   document.body.dataset.tasks = D.tasks.length;
