@@ -10,6 +10,8 @@
 mod faults;
 mod golden;
 mod inspect;
+mod inspect_filters;
+mod inspect_html;
 mod serve;
 mod serve_faults;
 mod sim;
