@@ -35,12 +35,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::io::{self, Read};
+use std::io::Read;
 
 use mesos_codec::api::Encoding;
 use mesos_codec::peek::peek_type;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{EntryKind, Header, Item, SessionError, TornLine};
+use mesos_codec::session::{EntryKind, Header, Item, TornLine};
 use serde_json::Value;
 
 use crate::compare::{Bindings, FieldDiff, Rebind, compare};
@@ -159,16 +159,7 @@ pub struct Conversation {
     pub torn: Option<TornLine>,
 }
 
-/// Why a session could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// The session is bad (the line says where).
-    #[error(transparent)]
-    Session(#[from] SessionError),
-    /// Reading failed.
-    #[error(transparent)]
-    Io(#[from] io::Error),
-}
+pub use crate::messages::ReadError;
 
 impl Conversation {
     /// Reads a whole session.
@@ -184,6 +175,8 @@ impl Conversation {
     /// assert_eq!(conversation.calls[0].key.to_string(), "TEARDOWN");
     /// assert_eq!(conversation.calls[0].status, Some(202));
     /// assert!(Conversation::read(&b"{\"kind\":\"event\"}\n"[..]).is_err()); // no header
+    /// let empty = Conversation::read(&b""[..]).unwrap_err();
+    /// assert_eq!(empty.to_string(), "line 1: no header line: an empty file is not a session");
     /// ```
     pub fn read(input: impl Read) -> Result<Conversation, ReadError> {
         let mut items = Items::new(input);
@@ -231,6 +224,9 @@ impl Conversation {
             }
         }
         conv.torn = items.finish();
+        if conv.header.is_none() {
+            return Err(ReadError::NoHeader);
+        }
         Ok(conv)
     }
 }

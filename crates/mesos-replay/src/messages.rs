@@ -25,7 +25,21 @@ use std::io::{self, Read};
 use mesos_codec::session::{Item, Reader, TornLine};
 use serde_json::Value;
 
-pub use crate::diff::ReadError;
+/// Why a session could not be read: the one error of every reader of
+/// sessions here (`serve`'s script, `inspect`, `diff`).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The session is bad (the line says where).
+    #[error(transparent)]
+    Session(#[from] mesos_codec::session::SessionError),
+    /// Reading failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// Not one whole line: an empty file (a recorder that could not write
+    /// anything) is not a session.
+    #[error("line 1: no header line: an empty file is not a session")]
+    NoHeader,
+}
 
 /// The message types of one v1 API: its calls, the events of its streams,
 /// and the bodies of its answers.

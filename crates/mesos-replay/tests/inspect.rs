@@ -125,7 +125,7 @@ fn bad_sessions_name_the_line() {
     let mut file = session();
     file.extend_from_slice(b"{\"seq\":99,\"t_ns\":0,\"conn\":1,\"kind\":\"note\",\"message\":\"m\"}\n");
     let err = inspect(&file[..], &mut Vec::new(), Style::Json).unwrap_err();
-    assert!(matches!(err, InspectError::Session(_)));
+    assert!(matches!(err, InspectError::Read(mesos_replay::messages::ReadError::Session(_))));
     assert_eq!(err.to_string(), "line 10: entries out of order: seq 99, expected 8");
 }
 

@@ -281,7 +281,7 @@ pub fn write_html<R: Read>(
             written.entries += 1;
         }
         if !header {
-            return Err(err(InspectError::NoHeader));
+            return Err(err(InspectError::Read(crate::messages::ReadError::NoHeader)));
         }
         if let Some(torn) = items.finish() {
             written.torn.push(format!("{name}: line {}: torn last line ({} bytes), skipped", torn.line, torn.bytes));

@@ -31,7 +31,7 @@ use mesos_codec::api::Encoding;
 use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
 use mesos_codec::peek::{Ids, peek_ids};
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Entry, EntryKind, Item, SessionError, TornLine};
+use mesos_codec::session::{Entry, EntryKind, Item, TornLine};
 use serde_json::Value;
 
 use crate::messages::{Items, ReadError};
@@ -74,16 +74,12 @@ pub struct Summary {
 /// Why a session could not be inspected.
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
-    /// The session file is bad (the line says where).
+    /// The session cannot be read (the line says where).
     #[error(transparent)]
-    Session(#[from] SessionError),
-    /// Reading the file or writing the output failed.
+    Read(#[from] ReadError),
+    /// Writing the output failed.
     #[error(transparent)]
     Io(#[from] io::Error),
-    /// Not one whole line: an empty file (a recorder that could not write
-    /// anything) is not a session.
-    #[error("line 1: no header line: an empty file is not a session")]
-    NoHeader,
     /// A filter cannot apply to this session (a wall time, and a header
     /// without a start time).
     #[error("line {line}: {message}")]
@@ -93,15 +89,6 @@ pub enum InspectError {
         /// Why.
         message: String,
     },
-}
-
-impl From<ReadError> for InspectError {
-    fn from(err: ReadError) -> InspectError {
-        match err {
-            ReadError::Session(e) => InspectError::Session(e),
-            ReadError::Io(e) => InspectError::Io(e),
-        }
-    }
 }
 
 /// Reads a session from `input` and prints it to `out` in `style`.
@@ -218,7 +205,7 @@ pub fn inspect_with(
         summary.torn = items.finish();
     }
     if !header {
-        return Err(InspectError::NoHeader);
+        return Err(ReadError::NoHeader.into());
     }
     if style == Style::Summary {
         write_summary(&story, filter, out)?;

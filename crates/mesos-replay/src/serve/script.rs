@@ -7,14 +7,13 @@
 
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use mesos_codec::api::Encoding;
 use mesos_codec::peek::peek_ids;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Entry, EntryKind, Header, Item, Party, SessionError, TornLine};
+use mesos_codec::session::{Entry, EntryKind, Header, Item, Party, TornLine};
 
 use crate::diff::CallKey;
 use crate::messages::{Items, ReadError};
@@ -23,13 +22,13 @@ use crate::pairing::{Paired, Pairing};
 /// Why a session cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
-    /// The session file is bad; the line says where.
+    /// The session file cannot be read; the line says where.
     #[error("{path}: {source}")]
-    Session {
+    Read {
         /// The file.
         path: String,
         /// What is wrong, and on which line.
-        source: SessionError,
+        source: ReadError,
     },
     /// The last line is torn (the recorder died mid-line).
     #[error(
@@ -45,20 +44,6 @@ pub enum ScriptError {
         line_before: u64,
         /// Its length.
         bytes: usize,
-    },
-    /// The file holds no header.
-    #[error("{path}: empty file, not a session")]
-    Empty {
-        /// The file.
-        path: String,
-    },
-    /// Reading failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The error.
-        source: io::Error,
     },
 }
 
@@ -135,8 +120,8 @@ impl Script {
     /// ```
     pub fn open(path: &Path, allow_torn: bool) -> Result<Script, ScriptError> {
         let name = path.display().to_string();
-        let io_err = |source| ScriptError::Io { path: name.clone(), source };
-        let file = File::open(path).map_err(io_err)?;
+        let read_err = |source: ReadError| ScriptError::Read { path: name.clone(), source };
+        let file = File::open(path).map_err(|e| read_err(e.into()))?;
         let mut items = Items::new(file);
         let mut header = None;
         let mut calls: Vec<RecordedCall> = Vec::new();
@@ -148,8 +133,7 @@ impl Script {
             let (item, span) = match items.next_item() {
                 Ok(Some(next)) => next,
                 Ok(None) => break,
-                Err(ReadError::Session(source)) => return Err(ScriptError::Session { path: name, source }),
-                Err(ReadError::Io(source)) => return Err(io_err(source)),
+                Err(source) => return Err(read_err(source)),
             };
             end = span.offset + span.len;
             let entry = match item {
@@ -199,7 +183,7 @@ impl Script {
         {
             return Err(ScriptError::Torn { path: name, line: t.line, line_before: t.line - 1, bytes: t.bytes });
         }
-        let Some(header) = header else { return Err(ScriptError::Empty { path: name }) };
+        let Some(header) = header else { return Err(read_err(ReadError::NoHeader)) };
         let name = path.file_name().map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
         Ok(Script { path: path.to_owned(), name, header, calls, subs, events, end, torn })
     }
