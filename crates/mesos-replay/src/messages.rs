@@ -18,7 +18,7 @@
 //! ```
 
 use mesos_codec::api::Encoding;
-use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
+use mesos_codec::json::{Error, JsonError, json_to_protobuf, protobuf_to_json};
 use mesos_codec::schema::MessageId;
 use std::io::{self, Read};
 
@@ -91,9 +91,9 @@ pub fn api_of(path: &str) -> Api {
 /// let event = api_of("/api/v1/scheduler").event.unwrap();
 /// assert_eq!(to_protobuf(event, br#"{"type":"HEARTBEAT"}"#, Encoding::Json).unwrap(), [0x08, 0x08]);
 /// ```
-pub fn to_protobuf(message: MessageId, bytes: &[u8], encoding: Encoding) -> Result<Vec<u8>, String> {
+pub fn to_protobuf(message: MessageId, bytes: &[u8], encoding: Encoding) -> Result<Vec<u8>, Error> {
     match encoding {
-        Encoding::Json => json_to_protobuf(message, bytes).map_err(|e| e.to_string()),
+        Encoding::Json => Ok(json_to_protobuf(message, bytes)?),
         Encoding::Protobuf => Ok(bytes.to_vec()),
     }
 }
@@ -106,13 +106,11 @@ pub fn to_protobuf(message: MessageId, bytes: &[u8], encoding: Encoding) -> Resu
 /// let event = api_of("/api/v1/scheduler").event.unwrap();
 /// assert_eq!(transcode(event, &[0x08, 0x08], Encoding::Protobuf, Encoding::Json).unwrap(), br#"{"type":"HEARTBEAT"}"#);
 /// ```
-pub fn transcode(message: MessageId, bytes: &[u8], from: Encoding, to: Encoding) -> Result<Vec<u8>, String> {
+pub fn transcode(message: MessageId, bytes: &[u8], from: Encoding, to: Encoding) -> Result<Vec<u8>, Error> {
     match (from, to) {
         (Encoding::Json, Encoding::Json) | (Encoding::Protobuf, Encoding::Protobuf) => Ok(bytes.to_vec()),
-        (Encoding::Json, Encoding::Protobuf) => json_to_protobuf(message, bytes).map_err(|e| e.to_string()),
-        (Encoding::Protobuf, Encoding::Json) => {
-            protobuf_to_json(message, bytes).map(|t| t.json).map_err(|e| e.to_string())
-        }
+        (Encoding::Json, Encoding::Protobuf) => Ok(json_to_protobuf(message, bytes)?),
+        (Encoding::Protobuf, Encoding::Json) => Ok(protobuf_to_json(message, bytes)?.json),
     }
 }
 
@@ -124,10 +122,11 @@ pub fn transcode(message: MessageId, bytes: &[u8], from: Encoding, to: Encoding)
 /// assert_eq!(canonical(event, &[0x08, 0x08], None).unwrap(), serde_json::json!({"type": "HEARTBEAT"}));
 /// assert!(canonical(event, b"{\"type\":7}", None).is_err());
 /// ```
-pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Encoding>) -> Result<Value, String> {
+pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Encoding>) -> Result<Value, Error> {
     let pb = to_protobuf(message, bytes, Encoding::of(format, bytes))?;
-    let json = protobuf_to_json(message, &pb).map_err(|e| e.to_string())?.json;
-    serde_json::from_slice(&json).map_err(|e| e.to_string())
+    let json = protobuf_to_json(message, &pb)?.json;
+    // The codec's own JSON: it always reads (the conformance tests hold it to a master's).
+    serde_json::from_slice(&json).map_err(|e| json_error(&e))
 }
 
 /// Writes a canonical JSON value back as the message in `to`.
@@ -139,13 +138,20 @@ pub fn canonical(message: MessageId, bytes: &[u8], format: Option<Encoding>) -> 
 /// let value = serde_json::json!({"type": "HEARTBEAT"});
 /// assert_eq!(encode_value(event, &value, Encoding::Protobuf).unwrap(), [0x08, 0x08]);
 /// ```
-pub fn encode_value(message: MessageId, value: &Value, to: Encoding) -> Result<Vec<u8>, String> {
-    let json = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    let pb = json_to_protobuf(message, &json).map_err(|e| e.to_string())?;
+pub fn encode_value(message: MessageId, value: &Value, to: Encoding) -> Result<Vec<u8>, Error> {
+    let json = serde_json::to_vec(value).map_err(|e| json_error(&e))?;
+    let pb = json_to_protobuf(message, &json)?;
     match to {
         Encoding::Protobuf => Ok(pb),
-        Encoding::Json => protobuf_to_json(message, &pb).map(|t| t.json).map_err(|e| e.to_string()),
+        Encoding::Json => Ok(protobuf_to_json(message, &pb)?.json),
     }
+}
+
+/// serde_json's error as the codec's JSON error (at the top level).
+fn json_error(e: &serde_json::Error) -> Error {
+    let message = e.to_string();
+    let message = message.rfind(" at line ").map_or(message.clone(), |i| message[..i].to_owned());
+    Error::Json(JsonError { path: "(top level)".to_owned(), message, line: e.line(), column: e.column() })
 }
 
 /// A session file read item by item, through

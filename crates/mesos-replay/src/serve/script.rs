@@ -214,11 +214,13 @@ impl Script {
     }
 
     /// Reads the entry at `span` again.
-    pub(crate) fn read_entry(&self, file: &File, span: Span) -> Result<Entry, String> {
-        let len = usize::try_from(span.len).map_err(|_| "line too long".to_owned())?;
+    pub(crate) fn read_entry(&self, file: &File, span: Span) -> Result<Entry, ScriptError> {
+        let err = |source: ReadError| ScriptError::Read { path: self.name.clone(), source };
+        let len = usize::try_from(span.len)
+            .map_err(|_| err(std::io::Error::new(std::io::ErrorKind::InvalidData, "line too long").into()))?;
         let mut line = vec![0u8; len];
-        file.read_exact_at(&mut line, span.offset).map_err(|e| format!("{}: {e}", self.name))?;
-        Entry::parse(&line, span.line).map_err(|e| format!("{}: {e}", self.name))
+        file.read_exact_at(&mut line, span.offset).map_err(|e| err(e.into()))?;
+        Entry::parse(&line, span.line).map_err(|e| err(e.into()))
     }
 }
 
