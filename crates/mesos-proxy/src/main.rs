@@ -25,7 +25,8 @@ enum Command {
         listen: SocketAddr,
         /// The master, `http://host:port`, or `https://host:port` for a master that speaks TLS
         /// (its certificate is checked against --master-ca, else the system's roots, for the
-        /// host name, which is also sent as SNI).
+        /// host name, which is also sent as SNI), or `zk://host:port[,host:port...]/path` to
+        /// follow the leading master through ZooKeeper, as Mesos clients do.
         #[arg(long)]
         master: String,
         /// Frameworks reach the proxy over TLS: its certificate chain (PEM, leaf first).
