@@ -9,7 +9,11 @@
 //!
 //! The [`Reader`] takes the file's bytes as they come, so it reads a
 //! finished file, follows one that is still being written, and reports a
-//! torn last line (a writer that died mid-line) without failing.
+//! torn last line (a writer that died mid-line) without failing. It reads
+//! a compressed session (`.session.jsonl.zst`: zstd frames, recognized by
+//! their magic number) as well as a plain one, and the parts of a rotated
+//! session fed one after the other (a part's header names the part before
+//! it, [`Header::previous`]; `seq` and `t_ns` run on across parts).
 //!
 //! ```
 //! use mesos_codec::session::{Entry, EntryKind, Header, Item, Reader, Request, Source, Writer};
@@ -83,6 +87,13 @@ pub struct Header {
     pub tool: String,
     /// Whether secrets were redacted.
     pub redacted: bool,
+    /// In a rotated session, this part's number: 2 for the part after the
+    /// first, and so on (absent in the first part and in a session never
+    /// cut).
+    pub part: Option<u64>,
+    /// In a rotated session, the file name (no directory) of the part
+    /// before this one.
+    pub previous: Option<String>,
 }
 
 impl Header {
@@ -103,6 +114,8 @@ impl Header {
             started_at: started_at.to_owned(),
             tool: concat!("mesos-tape ", env!("CARGO_PKG_VERSION")).to_owned(),
             redacted: true,
+            part: None,
+            previous: None,
         }
     }
 
@@ -126,6 +139,8 @@ impl Header {
         o.field("started_at", &self.started_at);
         o.field("tool", &self.tool);
         o.field("redacted", self.redacted);
+        o.opt("part", self.part);
+        o.opt("previous", self.previous.as_deref());
         o.finish();
         line
     }
@@ -766,6 +781,13 @@ pub enum Item {
 /// counting from 0 without gaps, `t_ns` never decreasing. Errors name the
 /// line. After an error the reader stays failed.
 ///
+/// Compressed input (a `.session.jsonl.zst`, zstd frames) is recognized by
+/// its first bytes and decompressed as it is pushed; lines are numbered in
+/// the decompressed text. The parts of a rotated session may be pushed one
+/// after the other: the header of each part after the first is checked and
+/// skipped ([`parts`](Reader::parts) counts them), and `seq` and `t_ns` must
+/// run on across the parts.
+///
 /// ```
 /// use mesos_codec::session::{Reader, TornLine};
 /// let mut reader = Reader::new();
@@ -789,6 +811,41 @@ pub struct Reader {
     /// newline already (a long line arriving in pieces is searched once,
     /// not again from its start with every piece).
     searched: usize,
+    /// Plain or compressed input.
+    input: Input,
+    /// The parts read (the first included).
+    parts: u64,
+}
+
+/// The zstd frame magic number, little-endian `0xFD2FB528`.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// What the pushed bytes are.
+#[derive(Default)]
+enum Input {
+    /// Not known yet: the first bytes, fewer than the zstd magic number.
+    #[default]
+    Unknown,
+    /// The session's text.
+    Plain,
+    /// zstd frames.
+    Zstd(Box<Zstd>),
+}
+
+struct Zstd {
+    decoder: zstd::stream::raw::Decoder<'static>,
+    /// Compressed bytes of a frame not complete yet (0 between frames).
+    open: u64,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Unknown => f.write_str("Unknown"),
+            Input::Plain => f.write_str("Plain"),
+            Input::Zstd(z) => write!(f, "Zstd {{ open: {} }}", z.open),
+        }
+    }
 }
 
 impl Reader {
@@ -797,7 +854,21 @@ impl Reader {
         Reader::default()
     }
 
-    /// Appends the next bytes of the file.
+    /// Appends the next bytes of the file (decompressed first, when the
+    /// file is compressed).
+    ///
+    /// ```
+    /// use mesos_codec::session::{Item, Reader};
+    /// let line = br#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}
+    /// "#;
+    /// let compressed = zstd::bulk::compress(line, 3).unwrap();
+    /// let mut reader = Reader::new();
+    /// for byte in &compressed {
+    ///     reader.push(std::slice::from_ref(byte)); // any pieces
+    /// }
+    /// assert!(matches!(reader.next_item().unwrap(), Some(Item::Header(_))));
+    /// assert_eq!(reader.finish(), None);
+    /// ```
     pub fn push(&mut self, bytes: &[u8]) {
         if self.start > 0 && self.start == self.buf.len() {
             self.buf.clear();
@@ -807,7 +878,76 @@ impl Reader {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.extend_from_slice(bytes);
+        if matches!(self.input, Input::Unknown) {
+            // The first bytes decide; they wait here until there are enough.
+            self.buf.extend_from_slice(bytes);
+            let have = &self.buf[self.start..];
+            if have.len() < ZSTD_MAGIC.len() && ZSTD_MAGIC.starts_with(have) {
+                return;
+            }
+            if !have.starts_with(&ZSTD_MAGIC) {
+                self.input = Input::Plain;
+                return;
+            }
+            let first = self.buf.split_off(self.start);
+            match zstd::stream::raw::Decoder::new() {
+                Ok(decoder) => self.input = Input::Zstd(Box::new(Zstd { decoder, open: 0 })),
+                Err(e) => {
+                    self.failed = Some(SessionError { line: 1, message: format!("cannot decompress: {e}") });
+                    return;
+                }
+            }
+            return self.decompress(&first);
+        }
+        match self.input {
+            Input::Zstd(_) => self.decompress(bytes),
+            _ => self.buf.extend_from_slice(bytes),
+        }
+    }
+
+    /// Decompresses `bytes` onto the end of the text.
+    fn decompress(&mut self, bytes: &[u8]) {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        let Input::Zstd(zstd) = &mut self.input else { return };
+        if self.failed.is_some() {
+            return;
+        }
+        let mut input = InBuffer::around(bytes);
+        loop {
+            if self.buf.capacity() - self.buf.len() < 64 * 1024 {
+                self.buf.reserve(128 * 1024);
+            }
+            let len = self.buf.len();
+            let mut output = OutBuffer::around_pos(&mut self.buf, len);
+            let before = input.pos();
+            let result = zstd.decoder.run(&mut input, &mut output);
+            let full = output.pos() == output.capacity();
+            drop(output);
+            match result {
+                // 0: a frame ended here.
+                Ok(0) => zstd.open = 0,
+                Ok(_) => zstd.open += (input.pos() - before) as u64,
+                Err(e) => {
+                    let message = format!("the compressed session is corrupt (zstd: {e})");
+                    self.failed = Some(SessionError { line: self.line + 1, message });
+                    return;
+                }
+            }
+            if input.pos() == bytes.len() && !full {
+                return;
+            }
+        }
+    }
+
+    /// The parts of a rotated session read so far (1 for a session never
+    /// cut, once its header is read).
+    pub fn parts(&self) -> u64 {
+        self.parts
+    }
+
+    /// Whether the input is compressed (known once its first bytes came).
+    pub fn compressed(&self) -> bool {
+        matches!(self.input, Input::Zstd(_))
     }
 
     /// The next complete line's item, `Ok(None)` until more bytes arrive.
@@ -828,7 +968,15 @@ impl Reader {
         self.line += 1;
         let result = parse_line(line, self.line, self.header_seen, Some(self.next_seq), self.last_t_ns);
         match &result {
-            Ok(Item::Header(_)) => self.header_seen = true,
+            // The next part's header: checked, counted, and skipped.
+            Ok(Item::Header(_)) if self.header_seen => {
+                self.parts += 1;
+                return self.next_item();
+            }
+            Ok(Item::Header(_)) => {
+                self.header_seen = true;
+                self.parts = 1;
+            }
             Ok(Item::Entry(entry)) => {
                 self.next_seq = entry.seq + 1;
                 self.last_t_ns = entry.t_ns;
@@ -866,9 +1014,16 @@ impl Reader {
 
     /// At the end of the file: the torn last line, if there is one. It is
     /// reported, never fatal: every complete line before it has been read.
+    /// In a compressed file, a last frame cut short (the writer died while
+    /// writing it) is torn too: `bytes` counts the text of its partial line
+    /// and the compressed bytes of the frame that did not decompress.
     pub fn finish(&self) -> Option<TornLine> {
-        let rest = self.buf.len() - self.start;
-        (rest > 0 && self.failed.is_none()).then_some(TornLine { line: self.line + 1, bytes: rest })
+        let mut rest = (self.buf.len() - self.start) as u64;
+        if let Input::Zstd(zstd) = &self.input {
+            rest += zstd.open;
+        }
+        let bytes = usize::try_from(rest).unwrap_or(usize::MAX);
+        (rest > 0 && self.failed.is_none()).then_some(TornLine { line: self.line + 1, bytes })
     }
 }
 
@@ -907,7 +1062,12 @@ fn parse_line(
         return parse_header(&o).map(Item::Header).map_err(err);
     }
     if kind == "header" {
-        return Err(err("a second header".into()));
+        // The next part of a rotated session, fed after the one before.
+        let header = parse_header(&o).map_err(err)?;
+        if header.previous.is_none() {
+            return Err(err("a second header (not the next part of a rotated session: no `previous`)".into()));
+        }
+        return Ok(Item::Header(header));
     }
     let seq = u64_field(&o, "seq").map_err(err)?;
     if let Some(next_seq) = next_seq
@@ -992,6 +1152,8 @@ fn parse_header(o: &Map<String, Value>) -> Result<Header, String> {
         started_at: str_field(o, "started_at")?.to_owned(),
         tool: opt_str(o, "tool")?.unwrap_or_default(),
         redacted: o.get("redacted").and_then(Value::as_bool).unwrap_or(false),
+        part: opt_u64(o, "part")?,
+        previous: opt_str(o, "previous")?,
     })
 }
 

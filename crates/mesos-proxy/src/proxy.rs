@@ -26,6 +26,7 @@ use crate::record::{self, Filing};
 use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, BodyTarget, StreamTap, Tap};
 use crate::tls::{Stream, TlsFiles};
+use crate::writer::Storage;
 use crate::{Config, Error};
 use mesos_codec::api::{self, Api};
 
@@ -63,6 +64,13 @@ impl Recorder {
     /// made within [`crate::zk::CONNECT_TIMEOUT`]), then a task watches the
     /// leader for as long as the recorder lives.
     pub async fn bind_with_tls(config: Config, tls: &TlsFiles) -> Result<Recorder, Error> {
+        Recorder::bind_stored(config, tls, Storage::default()).await
+    }
+
+    /// [`bind_with_tls`](Recorder::bind_with_tls), the session files
+    /// stored as `storage` says: compressed (`--compress zstd`) and cut
+    /// into parts (`--rotate-size`, `--rotate-age`); see [`crate::writer`].
+    pub async fn bind_stored(config: Config, tls: &TlsFiles, storage: Storage) -> Result<Recorder, Error> {
         if config.master.starts_with("zk://") {
             let bad = |why: String| Error::Master { url: config.master.clone(), why };
             let url = crate::zk::ZkUrl::parse(&config.master).map_err(bad)?;
@@ -73,7 +81,7 @@ impl Recorder {
             let (leader, elected) = tokio::sync::watch::channel(None);
             let upstream = Upstream::following(url.to_string(), elected);
             tokio::spawn(crate::zk::follow(url, client, leader));
-            return Recorder::bind_upstream(config, tls, upstream).await;
+            return Recorder::bind_upstream(config, tls, upstream, storage).await;
         }
         let (authority, https) = master_authority(&config.master)?;
         let upstream = if https {
@@ -85,17 +93,26 @@ impl Recorder {
         } else {
             Upstream::new(authority)
         };
-        Recorder::bind_upstream(config, tls, upstream).await
+        Recorder::bind_upstream(config, tls, upstream, storage).await
     }
 
-    async fn bind_upstream(config: Config, tls: &TlsFiles, upstream: Upstream) -> Result<Recorder, Error> {
+    async fn bind_upstream(
+        config: Config,
+        tls: &TlsFiles,
+        upstream: Upstream,
+        storage: Storage,
+    ) -> Result<Recorder, Error> {
         let acceptor = tls.acceptor()?;
         check_out_dir(&config.out).await?;
         let listener =
             TcpListener::bind(config.listen).await.map_err(|source| Error::Listen { addr: config.listen, source })?;
         let local = listener.local_addr().map_err(|source| Error::Listen { addr: config.listen, source })?;
-        let session_config =
-            SessionConfig { out: config.out.clone(), master: config.master.clone(), keep_secrets: config.keep_secrets };
+        let session_config = SessionConfig {
+            out: config.out.clone(),
+            master: config.master.clone(),
+            keep_secrets: config.keep_secrets,
+            storage,
+        };
         let shared = Arc::new(Shared {
             local,
             tls: acceptor,

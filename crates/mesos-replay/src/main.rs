@@ -48,7 +48,7 @@ enum Command {
     /// Exit status 0 when the replay matched the recording, 1 when it
     /// diverged (the divergences on stderr and in the report).
     Serve {
-        /// The session file.
+        /// The session file: `.session.jsonl`, `.session.jsonl.zst`, or any part of a rotated session.
         session: std::path::PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:5050")]
@@ -158,7 +158,7 @@ enum Command {
     /// Print a session as a readable timeline (time, direction, call or
     /// event type, key ids, status), or with --json every entry decoded.
     Inspect {
-        /// The session file (`-` for standard input).
+        /// The session file (`-` for standard input): plain, `.zst`, or any part of a rotated session.
         session: std::path::PathBuf,
         /// One JSON object a line, each entry with its message decoded.
         #[arg(long)]
@@ -306,7 +306,8 @@ fn inspect(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let input: Box<dyn std::io::Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?)
+        // A compressed session, or every part of a rotated one.
+        Box::new(mesos_replay::messages::SessionFiles::open(path).with_context(|| format!("cannot open {name}"))?)
     };
     let stdout = std::io::stdout();
     let style = if json {
@@ -391,8 +392,9 @@ fn replay(
 fn diff(a: &std::path::Path, b: &std::path::Path, rebind: Rebind) -> anyhow::Result<()> {
     use mesos_replay::diff::{Conversation, diff};
     let read = |path: &std::path::Path| -> anyhow::Result<Conversation> {
-        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        Conversation::read(std::io::BufReader::new(file)).with_context(|| format!("{}: bad session", path.display()))
+        let files = mesos_replay::messages::SessionFiles::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Conversation::read(std::io::BufReader::new(files)).with_context(|| format!("{}: bad session", path.display()))
     };
     let (ca, cb) = (read(a)?, read(b)?);
     let outcome = diff(&ca, &cb, rebind);
