@@ -231,10 +231,16 @@ pub fn session_parts(path: &std::path::Path) -> io::Result<Vec<std::path::PathBu
     while let Some(previous) = first_header.as_ref().and_then(|h| h.previous.clone()) {
         let before = dir.join(&previous);
         if !seen.insert(before.clone()) {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}: the parts name each other in a loop", path.display())));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: the parts name each other in a loop", path.display()),
+            ));
         }
         first_header = header_of(&before).map_err(|e| {
-            io::Error::new(e.kind(), format!("{}: the part before it, {previous}, cannot be read: {e}", parts[0].display()))
+            io::Error::new(
+                e.kind(),
+                format!("{}: the part before it, {previous}, cannot be read: {e}", parts[0].display()),
+            )
         })?;
         parts.insert(0, before);
     }
@@ -358,8 +364,10 @@ impl Read for SessionFiles {
         loop {
             if self.current.is_none() {
                 let Some(next) = self.parts.pop_front() else { return Ok(0) };
-                self.current =
-                    Some(std::fs::File::open(&next).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", next.display())))?);
+                self.current = Some(
+                    std::fs::File::open(&next)
+                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", next.display())))?,
+                );
             }
             let Some(file) = self.current.as_mut() else { return Ok(0) };
             match file.read(buf)? {
