@@ -811,6 +811,8 @@ pub struct Reader {
     /// newline already (a long line arriving in pieces is searched once,
     /// not again from its start with every piece).
     searched: usize,
+    /// Where the line of the item last returned starts.
+    last_start: u64,
     /// Plain or compressed input.
     input: Input,
     /// The parts read (the first included).
@@ -890,6 +892,7 @@ impl Reader {
                 return;
             }
             let first = self.buf.split_off(self.start);
+            self.searched = 0;
             match zstd::stream::raw::Decoder::new() {
                 Ok(decoder) => self.input = Input::Zstd(Box::new(Zstd { decoder, open: 0 })),
                 Err(e) => {
@@ -922,6 +925,7 @@ impl Reader {
             let before = input.pos();
             let result = zstd.decoder.run(&mut input, &mut output);
             let full = output.pos() == output.capacity();
+            let stuck = output.pos() == len && input.pos() == before && !full;
             drop(output);
             match result {
                 // 0: a frame ended here.
@@ -934,6 +938,12 @@ impl Reader {
                 }
             }
             if input.pos() == bytes.len() && !full {
+                return;
+            }
+            if stuck {
+                // zstd took nothing and gave nothing: never spin on it.
+                let message = "the compressed session is corrupt (zstd made no progress)".to_owned();
+                self.failed = Some(SessionError { line: self.line + 1, message });
                 return;
             }
         }
@@ -955,6 +965,10 @@ impl Reader {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
+        if matches!(self.input, Input::Unknown) {
+            // Fewer bytes than the zstd magic number: not a line yet either way.
+            return Ok(None);
+        }
         let from = self.start + self.searched;
         let Some(at) = memchr::memchr(b'\n', &self.buf[from..]) else {
             self.searched = self.buf.len() - self.start;
@@ -964,6 +978,7 @@ impl Reader {
         self.searched = 0;
         let line = &self.buf[self.start..self.start + len];
         self.start += len + 1;
+        self.last_start = self.consumed;
         self.consumed += len as u64 + 1;
         self.line += 1;
         let result = parse_line(line, self.line, self.header_seen, Some(self.next_seq), self.last_t_ns);
@@ -1001,6 +1016,27 @@ impl Reader {
     /// ```
     pub fn position(&self) -> u64 {
         self.consumed
+    }
+
+    /// Where the line of the item last returned starts (its end is
+    /// [`position`](Reader::position)): past the header of a next part that
+    /// was skipped before it. Offsets count the decompressed text of a
+    /// compressed file, and run on across the parts of a rotated session.
+    ///
+    /// ```
+    /// use mesos_codec::session::Reader;
+    /// let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"x""#;
+    /// let mut reader = Reader::new();
+    /// reader.push(format!("{header}}}\n{header},\"part\":2,\"previous\":\"a\"}}\n").as_bytes());
+    /// reader.push(br#"{"seq":0,"t_ns":0,"conn":1,"kind":"note","message":"m"}"#);
+    /// reader.push(b"\n");
+    /// reader.next_item().unwrap(); // the header
+    /// reader.next_item().unwrap(); // the note, past the part's header
+    /// assert_eq!(reader.parts(), 2);
+    /// assert_eq!(reader.position() - reader.line_start(), 56);
+    /// ```
+    pub fn line_start(&self) -> u64 {
+        self.last_start
     }
 
     /// The number of the last line read (from 1; 0 before the first).

@@ -228,3 +228,79 @@ proptest::proptest! {
         proptest::prop_assert_eq!(back.record, text.into_bytes());
     }
 }
+
+/// Issue 19: a rotated session's parts, compressed in frames, pushed one
+/// after the other in pieces of any size, read as the one session they were
+/// cut from; a second header that names no previous part is refused.
+#[test]
+fn the_parts_of_a_rotated_compressed_session_read_as_one() {
+    let (header, entries, _) = sample();
+    let mut next = header.clone();
+    next.part = Some(2);
+    next.previous = Some("test13-20261124T213000.123Z.session.jsonl.zst".into());
+    let (first, second) = entries.split_at(entries.len() / 2);
+    let frame = |lines: &[Vec<u8>]| zstd::bulk::compress(&lines.concat(), 3).unwrap();
+    let mut part1 = frame(&[header.to_line()]);
+    for entry in first {
+        part1.extend(frame(&[entry.to_line()]));
+    }
+    let mut part2 = frame(&[next.to_line(), second[0].to_line()]);
+    part2.extend(frame(&second[1..].iter().map(Entry::to_line).collect::<Vec<_>>()));
+    for piece in [1, 7, 4096] {
+        let mut reader = Reader::new();
+        let mut items = Vec::new();
+        for bytes in part1.chunks(piece).chain(part2.chunks(piece)) {
+            reader.push(bytes);
+            while let Some(item) = reader.next_item().unwrap() {
+                items.push(item);
+            }
+        }
+        assert_eq!(reader.finish(), None);
+        assert!(reader.compressed());
+        assert_eq!(reader.parts(), 2);
+        assert_eq!(items[0], Item::Header(header.clone()));
+        let read: Vec<Entry> = items[1..]
+            .iter()
+            .map(|i| match i {
+                Item::Entry(e) => e.clone(),
+                Item::Header(h) => panic!("a part's header came out: {h:?}"),
+            })
+            .collect();
+        assert_eq!(read, entries, "pieces of {piece}");
+    }
+    // The header of a next part round trips its new keys.
+    let line = next.to_line();
+    assert!(line.ends_with(b",\"part\":2,\"previous\":\"test13-20261124T213000.123Z.session.jsonl.zst\"}\n"));
+
+    let mut two_headers = header.to_line();
+    two_headers.extend(header.to_line());
+    let mut reader = Reader::new();
+    reader.push(&two_headers);
+    reader.next_item().unwrap();
+    let err = reader.next_item().unwrap_err();
+    assert_eq!(err.line, 2);
+    assert!(err.message.contains("a second header"), "{err}");
+}
+
+#[test]
+fn a_corrupt_compressed_session_is_refused_naming_the_line() {
+    let (_, _, file) = sample();
+    let mut compressed = zstd::bulk::compress(&file, 3).unwrap();
+    let middle = compressed.len() / 2;
+    compressed[middle] ^= 0xff;
+    compressed[middle + 1] ^= 0xff;
+    let mut reader = Reader::new();
+    reader.push(&compressed);
+    let mut result = Ok(None);
+    for _ in 0..100 {
+        result = reader.next_item();
+        if !matches!(result, Ok(Some(_))) {
+            break;
+        }
+    }
+    // Either the corruption is caught (zstd's checksum or its framing), or the
+    // decompressed text is not a session any more: never a panic.
+    if let Err(err) = result {
+        assert!(err.line >= 1, "{err}");
+    }
+}

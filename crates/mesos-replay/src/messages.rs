@@ -179,9 +179,9 @@ impl<R: Read> Items<R> {
     /// The next item and where its line lies; `None` at the end of the input.
     pub fn next_item(&mut self) -> Result<Option<(Item, LineSpan)>, ReadError> {
         loop {
-            let start = self.reader.position();
             if let Some(item) = self.reader.next_item()? {
-                let end = self.reader.position();
+                // Past the header of a next part, if one was skipped.
+                let (start, end) = (self.reader.line_start(), self.reader.position());
                 return Ok(Some((item, LineSpan { offset: start, len: end - start, line: self.reader.line() })));
             }
             match self.input.read(&mut self.buf) {
