@@ -786,7 +786,8 @@ pub enum Item {
 /// the decompressed text. The parts of a rotated session may be pushed one
 /// after the other: the header of each part after the first is checked and
 /// skipped ([`parts`](Reader::parts) counts them), and `seq` and `t_ns` must
-/// run on across the parts.
+/// run on across the parts. A later part read on its own (its header names
+/// a `previous`) starts at the `seq` its first entry has.
 ///
 /// ```
 /// use mesos_codec::session::{Reader, TornLine};
@@ -813,6 +814,9 @@ pub struct Reader {
     searched: usize,
     /// Where the line of the item last returned starts.
     last_start: u64,
+    /// The file is a later part of a rotated session read on its own: its
+    /// first entry's `seq` is where the part begins, not 0.
+    seq_from_first: bool,
     /// Plain or compressed input.
     input: Input,
     /// The parts read (the first included).
@@ -981,18 +985,21 @@ impl Reader {
         self.last_start = self.consumed;
         self.consumed += len as u64 + 1;
         self.line += 1;
-        let result = parse_line(line, self.line, self.header_seen, Some(self.next_seq), self.last_t_ns);
+        let next_seq = (!self.seq_from_first).then_some(self.next_seq);
+        let result = parse_line(line, self.line, self.header_seen, next_seq, self.last_t_ns);
         match &result {
             // The next part's header: checked, counted, and skipped.
             Ok(Item::Header(_)) if self.header_seen => {
                 self.parts += 1;
                 return self.next_item();
             }
-            Ok(Item::Header(_)) => {
+            Ok(Item::Header(header)) => {
                 self.header_seen = true;
                 self.parts = 1;
+                self.seq_from_first = header.previous.is_some();
             }
             Ok(Item::Entry(entry)) => {
+                self.seq_from_first = false;
                 self.next_seq = entry.seq + 1;
                 self.last_t_ns = entry.t_ns;
             }

@@ -304,3 +304,25 @@ fn a_corrupt_compressed_session_is_refused_naming_the_line() {
         assert!(err.line >= 1, "{err}");
     }
 }
+
+/// A later part of a rotated session, read on its own, starts where the
+/// part before it ended.
+#[test]
+fn a_later_part_read_alone_starts_at_its_first_seq() {
+    let (header, entries, _) = sample();
+    let mut next = header;
+    next.part = Some(3);
+    next.previous = Some("a.session.jsonl".into());
+    let mut file = next.to_line();
+    for entry in &entries[2..] {
+        file.extend(entry.to_line());
+    }
+    let mut reader = Reader::new();
+    reader.push(&file);
+    assert!(matches!(reader.next_item().unwrap(), Some(Item::Header(h)) if h.part == Some(3)));
+    let mut read = Vec::new();
+    while let Some(Item::Entry(entry)) = reader.next_item().unwrap() {
+        read.push(entry);
+    }
+    assert_eq!(read, entries[2..]);
+}
