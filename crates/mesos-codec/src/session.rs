@@ -930,7 +930,6 @@ impl Reader {
             let result = zstd.decoder.run(&mut input, &mut output);
             let full = output.pos() == output.capacity();
             let stuck = output.pos() == len && input.pos() == before && !full;
-            drop(output);
             match result {
                 // 0: a frame ended here.
                 Ok(0) => zstd.open = 0,

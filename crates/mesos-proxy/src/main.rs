@@ -17,6 +17,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once, at start: the size of `record`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Forward to the master and record v1 API traffic as session files.
     Record {
