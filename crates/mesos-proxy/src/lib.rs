@@ -19,7 +19,9 @@
 //! - [`session`]: sessions and the registry that finds a framework's session
 //!   from any connection; redaction of secrets happens as entries are made;
 //! - [`writer`]: the session file writer task behind a bounded channel
-//!   (backpressure, and one loud error if the file cannot be written);
+//!   (backpressure, and one loud error if the file cannot be written),
+//!   and how files are stored: zstd frames (`--compress zstd`) and parts
+//!   (`--rotate-size`, `--rotate-age`; [`Recorder::bind_stored`]);
 //! - [`secrets`]: `Secret` values inside messages, found by the schema;
 //! - [`rawhead`]: header lines as sent (names in their case, wire order);
 //! - [`tls`]: TLS on both sides (`--tls-cert`/`--tls-key`/`--tls-client-ca`

@@ -742,6 +742,72 @@ mod tests {
         assert_eq!(lines[3], r#"{"seq":2,"t_ns":9,"conn":0,"kind":"end","entries":2,"complete":false}"#);
     }
 
+    /// `--rotate-age`: a part older than the age is cut after its batch;
+    /// with `--compress zstd` too, the parts chain by `previous` and read
+    /// back as one session, the `end` in the last.
+    #[tokio::test]
+    async fn an_old_part_is_cut_after_its_batch_and_the_parts_read_as_one() {
+        use mesos_codec::session::{Header, Item, Reader, Source};
+        let dir = stamp_dir("age");
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = Header::new(Source::Proxy, "2026-12-05T18:00:00Z").to_line();
+        let storage = Storage {
+            rotate_age: Some(std::time::Duration::from_nanos(1)),
+            compress: Some(Compression::Zstd),
+            ..Storage::default()
+        };
+        let (tx, handle) = spawn_stored(dir.clone(), "S".into(), header, Some("fw".into()), "#1".into(), storage);
+        let note = |seq: u64| {
+            let note = Note { message: format!("n{seq}"), refers: None, incomplete: false };
+            Msg::Entry(Box::new(Entry { seq, t_ns: seq, conn: 1, kind: EntryKind::Note(note) }))
+        };
+        // The first batch, alone: the part is older than the age after it.
+        tx.send(note(0)).await.unwrap();
+        let files = || std::fs::read_dir(&dir).unwrap().count();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while files() < 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        for seq in 1..3 {
+            tx.send(note(seq)).await.unwrap();
+        }
+        let outcome = finish(&tx, 3).await;
+        handle.await.unwrap();
+        assert!(outcome.complete);
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(parts.len() >= 2, "{parts:?}");
+        assert!(parts.iter().all(|p| p.to_string_lossy().ends_with(".session.jsonl.zst")), "{parts:?}");
+        // In chain order: each part's header names the one before.
+        let header_of = |path: &PathBuf| {
+            let mut reader = Reader::new();
+            reader.push(&std::fs::read(path).unwrap());
+            match reader.next_item() {
+                Ok(Some(Item::Header(header))) => header,
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        };
+        parts.sort_by_key(|p| header_of(p).part.unwrap_or(1));
+        for pair in parts.windows(2) {
+            let previous = header_of(&pair[1]).previous.unwrap();
+            assert_eq!(previous, pair[0].file_name().unwrap().to_string_lossy());
+        }
+        assert_eq!(outcome.path.as_ref(), parts.last());
+        let mut reader = Reader::new();
+        for part in &parts {
+            reader.push(&std::fs::read(part).unwrap());
+        }
+        let mut kinds = Vec::new();
+        while let Some(item) = reader.next_item().unwrap() {
+            if let Item::Entry(entry) = item {
+                kinds.push(entry.kind.name());
+            }
+        }
+        assert_eq!(reader.finish(), None);
+        assert_eq!(reader.parts(), parts.len() as u64);
+        assert_eq!(kinds, ["note", "note", "note", "end"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Issue 18: where not even the header could be written, the recovered
     /// file begins with it.
     #[tokio::test]
