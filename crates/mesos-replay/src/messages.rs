@@ -226,8 +226,9 @@ pub fn session_parts(path: &std::path::Path) -> io::Result<Vec<std::path::PathBu
     let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
     let mut parts = vec![path.to_path_buf()];
     let mut seen: HashSet<std::path::PathBuf> = parts.iter().cloned().collect();
-    // Back to the first part.
-    let mut first_header = header_of(path)?;
+    // Back to the first part. A file that does not read as a session is
+    // left to the reader, whose error names the line.
+    let mut first_header = header_of(path).ok().flatten();
     while let Some(previous) = first_header.as_ref().and_then(|h| h.previous.clone()) {
         let before = dir.join(&previous);
         if !seen.insert(before.clone()) {
@@ -335,7 +336,12 @@ impl SessionFiles {
         let paths = session_parts(path)?;
         // Every part must open now, not half-way through reading.
         for part in &paths {
-            std::fs::metadata(part).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", part.display())))?;
+            match std::fs::metadata(part) {
+                Ok(_) => {}
+                // The caller names the path it gave.
+                Err(e) if part == path => return Err(e),
+                Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", part.display()))),
+            }
         }
         Ok(SessionFiles { parts: paths.iter().cloned().collect(), current: None, paths })
     }
