@@ -4,7 +4,9 @@
 //! `MasterInfo` as JSON), and a leader change in the middle of a
 //! framework's life. The framework's stream to the master that lost
 //! leadership ends, the framework subscribes again through the proxy and
-//! reaches the new leader, and both halves are in its session files.
+//! reaches the new leader, and both halves are in its session files. And a
+//! `307` from a master ZooKeeper names but that is not leading still takes
+//! the framework, through the proxy, to the leader.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 use zookeeper_client as zk;
 
 use crate::support::scheduler::Scheduler;
+use crate::support::wire::Conn;
 use crate::support::zookeeper::ZooKeeper;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -172,5 +175,64 @@ fn the_proxy_follows_the_leader_through_zookeeper_and_the_framework_resubscribes
             && r.summary.framework_id.as_deref() == Some(framework_id.as_str()))
     });
     assert!(resubscribe, "the SUBSCRIBE with the framework's id in the second half");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The sim's `leader-change` fault gives a second master that is not
+/// leading (before the fault's time, which a manual clock never reaches)
+/// and answers `307` to the first. ZooKeeper names that second master (as
+/// when its view runs ahead of the masters'): the proxy forwards to it,
+/// rewrites the `307` to itself and follows the master it names while
+/// ZooKeeper says the same; the framework, following the `307`, subscribes
+/// at the leader through the proxy.
+#[test]
+fn a_307_from_the_master_zookeeper_names_still_reaches_the_leader() {
+    let _turn = crate::support::one_at_a_time();
+    let zookeeper = ZooKeeper::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sim = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let faults = vec![mesos_replay::sim::faults::Fault::parse("leader-change:at=3600").unwrap()];
+        sim::spawn(listener, sim::Config { faults, ..sim::Config::default() }, Clock::Manual).unwrap()
+    });
+    let leader = sim.local_addr();
+    let follower = sim.with_master(|m| m.successor()).expect("a second master");
+    let client = runtime.block_on(zk::Client::connect(&zookeeper.addr().to_string())).unwrap();
+    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    runtime.block_on(client.create("/mesos", b"", &persistent)).unwrap();
+    let info = json!({"address": {"ip": "127.0.0.1", "port": follower.port()}, "hostname": "localhost", "port": follower.port()});
+    let ephemeral = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+    runtime.block_on(client.create("/mesos/json.info_", info.to_string().as_bytes(), &ephemeral)).unwrap();
+
+    let out = test_support::temp_dir("zk-307");
+    let config = mesos_proxy::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        master: format!("zk://{}/mesos", zookeeper.addr()),
+        out: out.clone(),
+        keep_secrets: false,
+        limits: mesos_proxy::Limits::default(),
+    };
+    let recorder = runtime.block_on(mesos_proxy::Recorder::bind(config)).unwrap();
+    let proxy = recorder.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = runtime.spawn(recorder.run(async {
+        let _ = stopped.await;
+    }));
+
+    let subscribe = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "root", "name": "zk-307"}}});
+    let headers = [("Content-Type", "application/json"), ("Accept", "application/json")];
+    let answer = Conn::open(proxy).call("POST", "/api/v1/scheduler", &headers, subscribe.to_string().as_bytes());
+    assert_eq!(answer.head.status, 307, "the master ZooKeeper names is not leading: {}", answer.text());
+    assert_eq!(answer.head.header("Location"), Some(format!("//{proxy}/api/v1/scheduler").as_str()));
+
+    // The framework follows the `307`, back to the proxy: the leader answers.
+    let mut framework = Scheduler::json(proxy, "zk-307", json!({}));
+    assert_eq!(framework.status, 200);
+    let subscribed = framework.next(WAIT).expect("SUBSCRIBED").json();
+    assert_eq!(subscribed["subscribed"]["master_info"]["port"], json!(leader.port()), "{subscribed}");
+    framework.hang_up();
+
+    let _ = stop.send(());
+    runtime.block_on(async { tokio::time::timeout(WAIT, done).await }).expect("the proxy stops").unwrap().unwrap();
     let _ = std::fs::remove_dir_all(&out);
 }
