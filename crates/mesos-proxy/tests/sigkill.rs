@@ -84,9 +84,13 @@ fn proxy_address(child: &mut std::process::Child) -> SocketAddr {
 
 /// The proxy (the binary, with `args` after `record`'s own) in front of the
 /// stand-in master, a framework subscribed through it that has read
-/// `chunks` chunks of its stream; the proxy process and the directory of
-/// its session files.
-async fn proxy_streaming(name: &str, args: &[&str], chunks: usize) -> (std::process::Child, std::path::PathBuf) {
+/// `chunks` chunks of its stream; the proxy process, the directory of its
+/// session files, and the stream (open while it is held).
+async fn proxy_streaming(
+    name: &str,
+    args: &[&str],
+    chunks: usize,
+) -> (std::process::Child, std::path::PathBuf, hyper::body::Incoming) {
     let master = start_master().await;
     let out = std::env::temp_dir().join(format!("mesos-tape-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
@@ -122,14 +126,12 @@ async fn proxy_streaming(name: &str, args: &[&str], chunks: usize) -> (std::proc
             other => panic!("the stream ended early: {other:?}"),
         }
     }
-    // The stream stays open (it is dropped with the task's end).
-    std::mem::forget(stream);
-    (proxy, out)
+    (proxy, out, stream)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_leaves_a_file_whose_every_complete_line_reads_back() {
-    let (mut proxy, out) = proxy_streaming("sigkill", &[], 200).await;
+    let (mut proxy, out, _stream) = proxy_streaming("sigkill", &[], 200).await;
 
     // SIGKILL: no chance to flush or close anything.
     proxy.kill().unwrap();
@@ -179,7 +181,7 @@ fn frames(bytes: &[u8]) -> (usize, usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_with_zstd_loses_at_most_the_frame_being_written() {
-    let (mut proxy, out) = proxy_streaming("sigkill-zstd", &["--compress", "zstd"], 300).await;
+    let (mut proxy, out, _stream) = proxy_streaming("sigkill-zstd", &["--compress", "zstd"], 300).await;
     // SIGKILL while the stream goes on: the writer may be mid-frame.
     proxy.kill().unwrap();
     proxy.wait().unwrap();
@@ -243,7 +245,8 @@ async fn sigkill_mid_stream_with_zstd_loses_at_most_the_frame_being_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_compressed_session_is_a_chain_of_parts_that_reads_as_one() {
-    let (mut proxy, out) = proxy_streaming("rotate", &["--compress", "zstd", "--rotate-size", "1K"], 300).await;
+    let (mut proxy, out, _stream) =
+        proxy_streaming("rotate", &["--compress", "zstd", "--rotate-size", "1K"], 300).await;
     // SIGTERM: the session ends (its `end` in the last part).
     let status = Command::new("kill").args(["-TERM", &proxy.id().to_string()]).status().unwrap();
     assert!(status.success());
