@@ -17,12 +17,14 @@
 //! - **TLS**: the same over TLS on both sides: client ←TLS← the proxy
 //!   (`--tls-cert`, and `--master https://` with `--master-ca`) ←TLS← serve
 //!   (`--tls-cert`), with certificates made by rcgen (TLS 1.3, the rustls
-//!   `ring` provider's default suite).
+//!   `ring` provider's default suite);
+//! - **zstd**: proxied, the session recorded with `--compress zstd` (a
+//!   zstd frame per batch written).
 //!
 //! serve and the proxy run on tokio runtimes of their own (2 workers each;
 //! `BENCH_PROXY_WORKERS` sets the proxy's), as separate processes would.
 //!
-//! Direct, proxied and TLS runs take turns, 5 of each (`BENCH_RUNS`), after one
+//! Direct, proxied, TLS and zstd runs take turns, 5 of each (`BENCH_RUNS`), after one
 //! warm-up run of each; the table gives the median events/s of each, and
 //! the ratios to direct. Every run checks that every event arrived (whole RecordIO
 //! records in a well-formed chunked body), that serve sent them all, and
@@ -41,7 +43,7 @@
 //! costs.
 //!
 //! `cargo test --benches` runs it once with 2 000 events, as a smoke test;
-//! `BENCH_ONLY=direct`, `BENCH_ONLY=proxied` or `BENCH_ONLY=tls` runs one path alone, for profiling.
+//! `BENCH_ONLY=direct`, `BENCH_ONLY=proxied`, `BENCH_ONLY=tls` or `BENCH_ONLY=zstd` runs one path alone, for profiling.
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
@@ -387,7 +389,14 @@ impl Proxy {
             let files: Vec<PathBuf> = std::fs::read_dir(&self.out).unwrap().map(|e| e.unwrap().path()).collect();
             let mut ended = 0;
             for file in &files {
-                let text = std::fs::read(file).unwrap();
+                let raw = std::fs::read(file).unwrap();
+                // `--compress zstd`: the text is in whole frames.
+                let text = if file.to_string_lossy().ends_with(".zst") {
+                    // Empty while the last frame is still being written.
+                    zstd::stream::decode_all(&raw[..]).unwrap_or_default()
+                } else {
+                    raw
+                };
                 let last = text[..text.len().saturating_sub(1)].rsplit(|&b| b == b'\n').next().unwrap_or(&[]);
                 if contains(last, br#""kind":"end","#) {
                     ended += 1;
@@ -437,7 +446,7 @@ fn main() {
     };
     let rt = runtime("serve", 2);
     let proxy_rt = runtime("proxy", env("BENCH_PROXY_WORKERS", 2));
-    let start_proxy = |out: PathBuf, tls: Option<Tls>| {
+    let start_proxy = |out: PathBuf, tls: Option<Tls>, storage: mesos_proxy::writer::Storage| {
         proxy_rt.block_on(async {
             // A free port for the serves behind the proxy.
             let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
@@ -459,19 +468,26 @@ fn main() {
                     ..Default::default()
                 },
             };
-            let recorder = mesos_proxy::Recorder::bind_with_tls(config, &files).await.unwrap();
+            let recorder = mesos_proxy::Recorder::bind_stored(config, &files, storage).await.unwrap();
             let listen = recorder.local_addr();
             tokio::spawn(recorder.run(std::future::pending()));
             Proxy { listen, master, out, tls }
         })
     };
-    let proxy = start_proxy(out, None);
-    let tls_proxy = start_proxy(dir.join("sessions-tls"), Some(Tls::new(&dir)));
+    let proxy = start_proxy(out, None, Default::default());
+    let tls_proxy = start_proxy(dir.join("sessions-tls"), Some(Tls::new(&dir)), Default::default());
+    let zstd =
+        mesos_proxy::writer::Storage { compress: Some(mesos_proxy::writer::Compression::Zstd), ..Default::default() };
+    let zstd_proxy = start_proxy(dir.join("sessions-zstd"), None, zstd);
 
     // `BENCH_ONLY=direct` or `proxied` runs one path alone (for profiling).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    let (do_direct, do_proxied, do_tls) =
-        (only.is_empty() || only == "direct", only.is_empty() || only == "proxied", only.is_empty() || only == "tls");
+    let (do_direct, do_proxied, do_tls, do_zstd) = (
+        only.is_empty() || only == "direct",
+        only.is_empty() || only == "proxied",
+        only.is_empty() || only == "tls",
+        only.is_empty() || only == "zstd",
+    );
     // Warm up every path (allocator, page cache, code).
     if do_direct {
         run(&rt, &session, events, None);
@@ -482,7 +498,10 @@ fn main() {
     if do_tls {
         run(&rt, &session, events, Some(&tls_proxy));
     }
-    let (mut direct, mut proxied, mut tls) = (Vec::new(), Vec::new(), Vec::new());
+    if do_zstd {
+        run(&rt, &session, events, Some(&zstd_proxy));
+    }
+    let (mut direct, mut proxied, mut tls, mut zstd) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
         if do_direct {
             direct.push(run(&rt, &session, events, None));
@@ -493,36 +512,42 @@ fn main() {
         if do_tls {
             tls.push(run(&rt, &session, events, Some(&tls_proxy)));
         }
+        if do_zstd {
+            zstd.push(run(&rt, &session, events, Some(&zstd_proxy)));
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     let rates = |v: &[Measured]| v.iter().map(|m| m.events_per_s).collect::<Vec<_>>();
     let all = |v: &[Measured]| v.iter().map(|m| format!("{:.0}", m.events_per_s)).collect::<Vec<_>>().join(" ");
-    let (d, p, t) = (median(rates(&direct)), median(rates(&proxied)), median(rates(&tls)));
+    let (d, p, t, z) = (median(rates(&direct)), median(rates(&proxied)), median(rates(&tls)), median(rates(&zstd)));
     println!();
     println!(
         "events through the recording proxy on loopback: {events} events served by mesos-replay serve --pace fast, \
          median of {reps} runs each"
     );
     println!(
-        "{:<10} {:>12} {:>12} {:>12} {:>10} {:>10} {:>10}",
-        "", "direct", "proxied", "TLS", "ratio", "TLS ratio", "target"
+        "{:<10} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "", "direct", "proxied", "TLS", "zstd", "ratio", "TLS ratio", "zstd ratio", "target"
     );
     println!(
-        "{:<10} {:>12.0} {:>12.0} {:>12.0} {:>10.2} {:>10.2} {:>10}",
+        "{:<10} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>10.2} {:>10.2} {:>10.2} {:>10}",
         "events/s",
         d,
         p,
         t,
+        z,
         p / d,
         t / d,
+        z / d,
         ">= 200000"
     );
     println!("runs, direct:  {}", all(&direct));
     println!("runs, proxied: {}", all(&proxied));
     println!("runs, TLS:     {}", all(&tls));
+    println!("runs, zstd:    {}", all(&zstd));
     // CPU µs per event by thread: the median over the runs of each path.
     let names: std::collections::BTreeSet<&String> =
-        direct.iter().chain(&proxied).chain(&tls).flat_map(|m| m.cpu.keys()).collect();
+        direct.iter().chain(&proxied).chain(&tls).chain(&zstd).flat_map(|m| m.cpu.keys()).collect();
     if !names.is_empty() {
         let per_event = |v: &[Measured], name: &str| {
             median(v.iter().map(|m| m.cpu.get(name).copied().unwrap_or(0) as f64 / events as f64 / 1e3).collect())
@@ -532,11 +557,19 @@ fn main() {
         };
         println!();
         println!("CPU µs per event, by thread (median of the runs)");
-        println!("{:<16} {:>10} {:>10} {:>10}", "thread", "direct", "proxied", "TLS");
+        println!("{:<16} {:>10} {:>10} {:>10} {:>10}", "thread", "direct", "proxied", "TLS", "zstd");
         for name in names {
             let (d, p, t) = (per_event(&direct, name), per_event(&proxied, name), per_event(&tls, name));
-            println!("{name:<16} {d:>10.2} {p:>10.2} {t:>10.2}");
+            let z = per_event(&zstd, name);
+            println!("{name:<16} {d:>10.2} {p:>10.2} {t:>10.2} {z:>10.2}");
         }
-        println!("{:<16} {:>10.2} {:>10.2} {:>10.2}", "all", total(&direct), total(&proxied), total(&tls));
+        println!(
+            "{:<16} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
+            "all",
+            total(&direct),
+            total(&proxied),
+            total(&tls),
+            total(&zstd)
+        );
     }
 }

@@ -15,20 +15,33 @@ use mesos_replay::diff::{Conversation, diff};
 use mesos_replay::serve::{self, Options, Pace, Report, Script};
 use mesos_replay::sim::{self, Clock, Config};
 
+use mesos_proxy::writer::{Compression, Storage};
 use test_support::temp_dir;
 
 /// Runs the framework through a recording proxy in front of `master`; returns
 /// the one session file the proxy wrote.
 async fn through_proxy(master: String, out: &Path, behaviour: Behaviour) -> (PathBuf, Run) {
-    let recorder = mesos_proxy::Recorder::bind(mesos_proxy::Config {
+    let (mut sessions, run) = through_proxy_stored(master, out, behaviour, Storage::default()).await;
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    (sessions.remove(0), run)
+}
+
+/// [`through_proxy`] with the session stored as `storage` says: every file
+/// the proxy wrote (the parts of a rotated session), by name.
+async fn through_proxy_stored(
+    master: String,
+    out: &Path,
+    behaviour: Behaviour,
+    storage: Storage,
+) -> (Vec<PathBuf>, Run) {
+    let config = mesos_proxy::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         master,
         out: out.to_owned(),
         keep_secrets: false,
         limits: Default::default(),
-    })
-    .await
-    .unwrap();
+    };
+    let recorder = mesos_proxy::Recorder::bind_stored(config, &Default::default(), storage).await.unwrap();
     let addr = recorder.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let proxy = tokio::spawn(recorder.run(async {
@@ -38,9 +51,9 @@ async fn through_proxy(master: String, out: &Path, behaviour: Behaviour) -> (Pat
     tokio::time::sleep(Duration::from_millis(100)).await;
     let _ = stop.send(());
     let _ = proxy.await;
-    let sessions: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(sessions.len(), 1, "{sessions:?}");
-    (sessions[0].clone(), run)
+    let mut sessions: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).collect();
+    sessions.sort();
+    (sessions, run)
 }
 
 async fn round_trip(name: &str, behaviour: Behaviour) -> (Run, Run, Report, PathBuf, PathBuf) {
@@ -91,6 +104,73 @@ async fn a_framework_with_random_task_ids_replays_cleanly_too() {
     assert_ne!(recorded.task_id, replayed.task_id);
     assert_eq!(replayed.calls, recorded.calls);
     assert_equivalent(&first, &second);
+}
+
+/// A session recorded compressed and cut into small parts reads as one
+/// wherever it is opened: `inspect` and `diff` from its first part, and
+/// `serve` from its last replays it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_compressed_recording_inspects_diffs_and_replays_as_one_session() {
+    let dir = temp_dir("rotated");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = sim::spawn(listener, Config::default(), Clock::Real).unwrap();
+    let storage = Storage { rotate_size: Some(200), compress: Some(Compression::Zstd), ..Storage::default() };
+    let master = format!("http://{}", sim.local_addr());
+    let (parts, recorded) = through_proxy_stored(master, &dir.join("rotated"), Behaviour::default(), storage).await;
+    // Cut after each batch over the size: a quick conversation is a few batches.
+    assert!(parts.len() >= 2, "cut into parts: {parts:?}");
+    assert!(parts.iter().all(|p| p.to_string_lossy().ends_with(".session.jsonl.zst")), "{parts:?}");
+    drop(sim);
+
+    // Any part finds the whole chain: the first (on through the files
+    // beside it) for inspect and diff, the last (back) for serve.
+    let first = &parts[0];
+    let files = mesos_replay::messages::SessionFiles::open(first).unwrap();
+    let order = files.paths.clone();
+    let mut chain = order.clone();
+    chain.sort();
+    assert_eq!(chain, parts);
+    let mut timeline = Vec::new();
+    let summary = mesos_replay::inspect::inspect(files, &mut timeline, mesos_replay::inspect::Style::Json).unwrap();
+    assert!(summary.torn.is_none());
+    // As many entries as the parts hold, one `end` among them, at the end.
+    // (In the chain's order: parts cut in the same millisecond are named
+    // `-2`, `-3`, which do not sort after the first.)
+    let mut reader = mesos_codec::session::Reader::new();
+    for part in &order {
+        reader.push(&std::fs::read(part).unwrap());
+    }
+    let mut entries = 0;
+    while let Some(item) = reader.next_item().unwrap() {
+        entries += u64::from(matches!(item, mesos_codec::session::Item::Entry(_)));
+    }
+    assert_eq!(summary.entries, entries);
+    assert_eq!(reader.parts(), parts.len() as u64);
+    let text = String::from_utf8(timeline).unwrap();
+    assert_eq!(text.matches(r#""kind":"end""#).count(), 1, "{text}");
+
+    // `serve` plays the chain, opened from its last part.
+    let script = Script::open(parts.last().unwrap(), false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = Options {
+        pace: Pace::Fast,
+        call_timeout: Duration::from_secs(3),
+        linger: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let replay = serve::spawn(listener, script, options).unwrap();
+    let (second, replayed) =
+        through_proxy(format!("http://{}", replay.local_addr()), &dir.join("second"), Behaviour::default()).await;
+    let report = replay.finish().await;
+    assert!(report.clean, "{}", String::from_utf8_lossy(&report.to_json()));
+    assert_eq!(replayed.calls, recorded.calls);
+    // `diff` reads the chain from its first part.
+    let rotated = Conversation::read(mesos_replay::messages::SessionFiles::open(first).unwrap()).unwrap();
+    let outcome =
+        diff(&rotated, &Conversation::read(std::fs::File::open(&second).unwrap()).unwrap(), Rebind::FrameworkIds);
+    let lines: Vec<String> = outcome.differences.iter().map(ToString::to_string).collect();
+    assert!(lines.is_empty(), "the replay's recording differs from the rotated one:\n{}", lines.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---- a real master's traffic, recorded and replayed byte for byte ----

@@ -27,6 +27,7 @@ mod sim_wire;
 mod soak;
 mod tls;
 mod walkthrough;
+mod zk;
 
 /// Every file of a package's `tests/` is a module of its `tests.rs`: with
 /// `autotests = false`, a test file that is not declared there (one added by

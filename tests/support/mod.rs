@@ -1,12 +1,13 @@
 //! What the root's tests share among themselves (what every crate's tests
 //! share is in `crates/test-support`): a real master, a scheduler over a
-//! raw connection, and the wire.
+//! raw connection, the wire, and a real ZooKeeper.
 
 use std::sync::Mutex;
 
 pub mod real_master;
 pub mod scheduler;
 pub mod wire;
+pub mod zookeeper;
 
 /// One such test at a time: the tests that hold it (a real master and a sim
 /// side by side in `sim_vs_real`, the soak) check windows of time and want

@@ -9,7 +9,11 @@
 //!
 //! The [`Reader`] takes the file's bytes as they come, so it reads a
 //! finished file, follows one that is still being written, and reports a
-//! torn last line (a writer that died mid-line) without failing.
+//! torn last line (a writer that died mid-line) without failing. It reads
+//! a compressed session (`.session.jsonl.zst`: zstd frames, recognized by
+//! their magic number) as well as a plain one, and the parts of a rotated
+//! session fed one after the other (a part's header names the part before
+//! it, [`Header::previous`]; `seq` and `t_ns` run on across parts).
 //!
 //! ```
 //! use mesos_codec::session::{Entry, EntryKind, Header, Item, Reader, Request, Source, Writer};
@@ -83,6 +87,13 @@ pub struct Header {
     pub tool: String,
     /// Whether secrets were redacted.
     pub redacted: bool,
+    /// In a rotated session, this part's number: 2 for the part after the
+    /// first, and so on (absent in the first part and in a session never
+    /// cut).
+    pub part: Option<u64>,
+    /// In a rotated session, the file name (no directory) of the part
+    /// before this one.
+    pub previous: Option<String>,
 }
 
 impl Header {
@@ -103,6 +114,8 @@ impl Header {
             started_at: started_at.to_owned(),
             tool: concat!("mesos-tape ", env!("CARGO_PKG_VERSION")).to_owned(),
             redacted: true,
+            part: None,
+            previous: None,
         }
     }
 
@@ -126,6 +139,8 @@ impl Header {
         o.field("started_at", &self.started_at);
         o.field("tool", &self.tool);
         o.field("redacted", self.redacted);
+        o.opt("part", self.part);
+        o.opt("previous", self.previous.as_deref());
         o.finish();
         line
     }
@@ -766,6 +781,14 @@ pub enum Item {
 /// counting from 0 without gaps, `t_ns` never decreasing. Errors name the
 /// line. After an error the reader stays failed.
 ///
+/// Compressed input (a `.session.jsonl.zst`, zstd frames) is recognized by
+/// its first bytes and decompressed as it is pushed; lines are numbered in
+/// the decompressed text. The parts of a rotated session may be pushed one
+/// after the other: the header of each part after the first is checked and
+/// skipped ([`parts`](Reader::parts) counts them), and `seq` and `t_ns` must
+/// run on across the parts. A later part read on its own (its header names
+/// a `previous`) starts at the `seq` its first entry has.
+///
 /// ```
 /// use mesos_codec::session::{Reader, TornLine};
 /// let mut reader = Reader::new();
@@ -789,6 +812,46 @@ pub struct Reader {
     /// newline already (a long line arriving in pieces is searched once,
     /// not again from its start with every piece).
     searched: usize,
+    /// Where the line of the item last returned starts.
+    last_start: u64,
+    /// The file is a later part of a rotated session read on its own: its
+    /// first entry's `seq` is where the part begins, not 0.
+    seq_from_first: bool,
+    /// Plain or compressed input.
+    input: Input,
+    /// The parts read (the first included).
+    parts: u64,
+}
+
+/// The zstd frame magic number, little-endian `0xFD2FB528`.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// What the pushed bytes are.
+#[derive(Default)]
+enum Input {
+    /// Not known yet: the first bytes, fewer than the zstd magic number.
+    #[default]
+    Unknown,
+    /// The session's text.
+    Plain,
+    /// zstd frames.
+    Zstd(Box<Zstd>),
+}
+
+struct Zstd {
+    decoder: zstd::stream::raw::Decoder<'static>,
+    /// Compressed bytes of a frame not complete yet (0 between frames).
+    open: u64,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Unknown => f.write_str("Unknown"),
+            Input::Plain => f.write_str("Plain"),
+            Input::Zstd(z) => write!(f, "Zstd {{ open: {} }}", z.open),
+        }
+    }
 }
 
 impl Reader {
@@ -797,7 +860,21 @@ impl Reader {
         Reader::default()
     }
 
-    /// Appends the next bytes of the file.
+    /// Appends the next bytes of the file (decompressed first, when the
+    /// file is compressed).
+    ///
+    /// ```
+    /// use mesos_codec::session::{Item, Reader};
+    /// let line = br#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"t"}
+    /// "#;
+    /// let compressed = zstd::bulk::compress(line, 3).unwrap();
+    /// let mut reader = Reader::new();
+    /// for byte in &compressed {
+    ///     reader.push(std::slice::from_ref(byte)); // any pieces
+    /// }
+    /// assert!(matches!(reader.next_item().unwrap(), Some(Item::Header(_))));
+    /// assert_eq!(reader.finish(), None);
+    /// ```
     pub fn push(&mut self, bytes: &[u8]) {
         if self.start > 0 && self.start == self.buf.len() {
             self.buf.clear();
@@ -807,13 +884,93 @@ impl Reader {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.extend_from_slice(bytes);
+        if matches!(self.input, Input::Unknown) {
+            // The first bytes decide; they wait here until there are enough.
+            self.buf.extend_from_slice(bytes);
+            let have = &self.buf[self.start..];
+            if have.len() < ZSTD_MAGIC.len() && ZSTD_MAGIC.starts_with(have) {
+                return;
+            }
+            if !have.starts_with(&ZSTD_MAGIC) {
+                self.input = Input::Plain;
+                return;
+            }
+            let first = self.buf.split_off(self.start);
+            self.searched = 0;
+            match zstd::stream::raw::Decoder::new() {
+                Ok(decoder) => self.input = Input::Zstd(Box::new(Zstd { decoder, open: 0 })),
+                Err(e) => {
+                    self.failed = Some(SessionError { line: 1, message: format!("cannot decompress: {e}") });
+                    return;
+                }
+            }
+            return self.decompress(&first);
+        }
+        match self.input {
+            Input::Zstd(_) => self.decompress(bytes),
+            _ => self.buf.extend_from_slice(bytes),
+        }
+    }
+
+    /// Decompresses `bytes` onto the end of the text.
+    fn decompress(&mut self, bytes: &[u8]) {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        let Input::Zstd(zstd) = &mut self.input else { return };
+        if self.failed.is_some() {
+            return;
+        }
+        let mut input = InBuffer::around(bytes);
+        loop {
+            if self.buf.capacity() - self.buf.len() < 64 * 1024 {
+                self.buf.reserve(128 * 1024);
+            }
+            let len = self.buf.len();
+            let mut output = OutBuffer::around_pos(&mut self.buf, len);
+            let before = input.pos();
+            let result = zstd.decoder.run(&mut input, &mut output);
+            let full = output.pos() == output.capacity();
+            let stuck = output.pos() == len && input.pos() == before && !full;
+            match result {
+                // 0: a frame ended here.
+                Ok(0) => zstd.open = 0,
+                Ok(_) => zstd.open += (input.pos() - before) as u64,
+                Err(e) => {
+                    let message = format!("the compressed session is corrupt (zstd: {e})");
+                    self.failed = Some(SessionError { line: self.line + 1, message });
+                    return;
+                }
+            }
+            if input.pos() == bytes.len() && !full {
+                return;
+            }
+            if stuck {
+                // zstd took nothing and gave nothing: never spin on it.
+                let message = "the compressed session is corrupt (zstd made no progress)".to_owned();
+                self.failed = Some(SessionError { line: self.line + 1, message });
+                return;
+            }
+        }
+    }
+
+    /// The parts of a rotated session read so far (1 for a session never
+    /// cut, once its header is read).
+    pub fn parts(&self) -> u64 {
+        self.parts
+    }
+
+    /// Whether the input is compressed (known once its first bytes came).
+    pub fn compressed(&self) -> bool {
+        matches!(self.input, Input::Zstd(_))
     }
 
     /// The next complete line's item, `Ok(None)` until more bytes arrive.
     pub fn next_item(&mut self) -> Result<Option<Item>, SessionError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
+        }
+        if matches!(self.input, Input::Unknown) {
+            // Fewer bytes than the zstd magic number: not a line yet either way.
+            return Ok(None);
         }
         let from = self.start + self.searched;
         let Some(at) = memchr::memchr(b'\n', &self.buf[from..]) else {
@@ -824,12 +981,24 @@ impl Reader {
         self.searched = 0;
         let line = &self.buf[self.start..self.start + len];
         self.start += len + 1;
+        self.last_start = self.consumed;
         self.consumed += len as u64 + 1;
         self.line += 1;
-        let result = parse_line(line, self.line, self.header_seen, Some(self.next_seq), self.last_t_ns);
+        let next_seq = (!self.seq_from_first).then_some(self.next_seq);
+        let result = parse_line(line, self.line, self.header_seen, next_seq, self.last_t_ns);
         match &result {
-            Ok(Item::Header(_)) => self.header_seen = true,
+            // The next part's header: checked, counted, and skipped.
+            Ok(Item::Header(_)) if self.header_seen => {
+                self.parts += 1;
+                return self.next_item();
+            }
+            Ok(Item::Header(header)) => {
+                self.header_seen = true;
+                self.parts = 1;
+                self.seq_from_first = header.previous.is_some();
+            }
             Ok(Item::Entry(entry)) => {
+                self.seq_from_first = false;
                 self.next_seq = entry.seq + 1;
                 self.last_t_ns = entry.t_ns;
             }
@@ -855,6 +1024,27 @@ impl Reader {
         self.consumed
     }
 
+    /// Where the line of the item last returned starts (its end is
+    /// [`position`](Reader::position)): past the header of a next part that
+    /// was skipped before it. Offsets count the decompressed text of a
+    /// compressed file, and run on across the parts of a rotated session.
+    ///
+    /// ```
+    /// use mesos_codec::session::Reader;
+    /// let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"sim","started_at":"x""#;
+    /// let mut reader = Reader::new();
+    /// reader.push(format!("{header}}}\n{header},\"part\":2,\"previous\":\"a\"}}\n").as_bytes());
+    /// reader.push(br#"{"seq":0,"t_ns":0,"conn":1,"kind":"note","message":"m"}"#);
+    /// reader.push(b"\n");
+    /// reader.next_item().unwrap(); // the header
+    /// reader.next_item().unwrap(); // the note, past the part's header
+    /// assert_eq!(reader.parts(), 2);
+    /// assert_eq!(reader.position() - reader.line_start(), 56);
+    /// ```
+    pub fn line_start(&self) -> u64 {
+        self.last_start
+    }
+
     /// The number of the last line read (from 1; 0 before the first).
     ///
     /// ```
@@ -866,9 +1056,16 @@ impl Reader {
 
     /// At the end of the file: the torn last line, if there is one. It is
     /// reported, never fatal: every complete line before it has been read.
+    /// In a compressed file, a last frame cut short (the writer died while
+    /// writing it) is torn too: `bytes` counts the text of its partial line
+    /// and the compressed bytes of the frame that did not decompress.
     pub fn finish(&self) -> Option<TornLine> {
-        let rest = self.buf.len() - self.start;
-        (rest > 0 && self.failed.is_none()).then_some(TornLine { line: self.line + 1, bytes: rest })
+        let mut rest = (self.buf.len() - self.start) as u64;
+        if let Input::Zstd(zstd) = &self.input {
+            rest += zstd.open;
+        }
+        let bytes = usize::try_from(rest).unwrap_or(usize::MAX);
+        (rest > 0 && self.failed.is_none()).then_some(TornLine { line: self.line + 1, bytes })
     }
 }
 
@@ -889,7 +1086,17 @@ fn parse_line(
         }
         return parse_header(&o).map(Item::Header).map_err(err);
     }
-    let line = Line::read(line).map_err(err)?;
+    let entry = Line::read(line).map_err(err)?;
+    if entry.kind.as_deref() == Some("header") {
+        // The next part of a rotated session, fed after the one before.
+        let value: Value = serde_json::from_slice(line).map_err(|e| err(format!("not JSON: {e}")))?;
+        let Value::Object(o) = value else { return Err(err("not a JSON object".into())) };
+        if o.get("previous").is_none_or(Value::is_null) {
+            return Err(err("a second header (not the next part of a rotated session: no `previous`)".into()));
+        }
+        return parse_header(&o).map(Item::Header).map_err(err);
+    }
+    let line = entry;
     let seq = line.seq.ok_or("missing `seq`").map_err(|e| err(e.into()))?;
     if let Some(next_seq) = next_seq
         && seq != next_seq
@@ -1139,6 +1346,8 @@ fn parse_header(o: &Map<String, Value>) -> Result<Header, String> {
         started_at: str_field(o, "started_at")?.to_owned(),
         tool: opt_str(o, "tool")?.unwrap_or_default(),
         redacted: o.get("redacted").and_then(Value::as_bool).unwrap_or(false),
+        part: opt_u64(o, "part")?,
+        previous: opt_str(o, "previous")?,
     })
 }
 

@@ -14,10 +14,19 @@
 //! connection that got the `307` reconnects too), so the framework, coming
 //! back through the proxy, reaches the leader instead of being redirected
 //! forever.
+//!
+//! With `--master zk://…` ([`crate::zk`]) the master is the leader that
+//! ZooKeeper names at the moment a connection is made (a request waits up
+//! to [`CONNECT_TIMEOUT`] for one while no master leads). When the leader
+//! changes, every upstream connection made under the previous one is ended
+//! ([`Deposable`]): the master it reached has lost its leadership (a real
+//! one exits then), so its streams end as they would, and the framework's
+//! next request reaches the new leader. A `307` is still followed, until
+//! ZooKeeper names another leader.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -25,10 +34,13 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 use crate::rawhead::{Capture, Heads};
 use crate::tls::Stream;
+use crate::zk::LostLeadership;
 
 /// The bodies the proxy sends and answers with.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -58,17 +70,25 @@ pub enum ForwardError {
         /// Why.
         why: String,
     },
+    /// `--master zk://…`, and ZooKeeper names no leading master.
+    #[error("no leading master: ZooKeeper at {0} names none (no json.info_ node)")]
+    NoLeader(String),
     /// The HTTP handshake or exchange failed.
     #[error("HTTP exchange with the master failed: {}", with_sources(.0))]
     Http(#[from] hyper::Error),
 }
 
-/// The master to connect to: `--master`, or the leader a `307` named.
+/// The master to connect to: `--master`, the leader ZooKeeper names, or
+/// the leader a `307` named.
 pub struct Upstream {
     configured: String,
-    leader: Mutex<Option<String>>,
+    /// The leader a `307` named, and the leader ZooKeeper named then (it
+    /// holds until ZooKeeper names another).
+    leader: Mutex<Option<(String, Option<String>)>>,
     /// For an `https://` master.
     tls: Option<tokio_rustls::TlsConnector>,
+    /// With `--master zk://…`: the leader ZooKeeper names ([`crate::zk::follow`]).
+    elected: Option<watch::Receiver<Option<String>>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -77,6 +97,7 @@ impl std::fmt::Debug for Upstream {
             .field("configured", &self.configured)
             .field("leader", &self.leader)
             .field("tls", &self.tls.is_some())
+            .field("elected", &self.elected.as_ref().map(|e| e.borrow().clone()))
             .finish()
     }
 }
@@ -84,13 +105,31 @@ impl std::fmt::Debug for Upstream {
 impl Upstream {
     /// Connecting to `authority` (`host:port`) until a `307` names a leader.
     pub fn new(authority: String) -> Upstream {
-        Upstream { configured: authority, leader: Mutex::new(None), tls: None }
+        Upstream { configured: authority, leader: Mutex::new(None), tls: None, elected: None }
+    }
+
+    /// Connecting to the leader of the moment that `elected` names (`None`
+    /// while no master leads); `label` (the `zk://` URL) names the source
+    /// in logs and errors.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mesos_proxy::forward::Upstream;
+    /// let (tx, rx) = tokio::sync::watch::channel(Some("10.0.0.5:5050".to_owned()));
+    /// let upstream = Upstream::following("zk://zk1:2181/mesos".to_owned(), rx);
+    /// assert_eq!(upstream.authority(), "10.0.0.5:5050");
+    /// tx.send_replace(Some("10.0.0.6:5050".to_owned()));
+    /// assert_eq!(upstream.authority(), "10.0.0.6:5050");
+    /// # }
+    /// ```
+    pub fn following(label: String, elected: watch::Receiver<Option<String>>) -> Upstream {
+        Upstream { configured: label, leader: Mutex::new(None), tls: None, elected: Some(elected) }
     }
 
     /// The same over TLS (an `https://` master): the server name checked
     /// (and sent as SNI) is the host of the authority connected to.
     pub fn with_tls(authority: String, tls: tokio_rustls::TlsConnector) -> Upstream {
-        Upstream { configured: authority, leader: Mutex::new(None), tls: Some(tls) }
+        Upstream { configured: authority, leader: Mutex::new(None), tls: Some(tls), elected: None }
     }
 
     /// Whether the master is reached over TLS.
@@ -98,27 +137,76 @@ impl Upstream {
         self.tls.is_some()
     }
 
-    /// Where new connections go.
+    /// Where new connections go (with ZooKeeper and no leader: the
+    /// `zk://` URL, for the logs).
     pub fn authority(&self) -> String {
+        self.target().unwrap_or_else(|| self.configured.clone())
+    }
+
+    /// The leader ZooKeeper names now (`None` without ZooKeeper too).
+    fn elected(&self) -> Option<String> {
+        self.elected.as_ref().and_then(|e| e.borrow().clone())
+    }
+
+    /// Where new connections go; `None` with ZooKeeper naming no leader.
+    fn target(&self) -> Option<String> {
+        let elected = self.elected();
         let leader = self.leader.lock().unwrap_or_else(|e| e.into_inner());
-        leader.clone().unwrap_or_else(|| self.configured.clone())
+        match &*leader {
+            // A 307's leader holds while ZooKeeper names the same as then.
+            Some((redirected, then)) if *then == elected => Some(redirected.clone()),
+            _ if self.elected.is_some() => elected,
+            _ => Some(self.configured.clone()),
+        }
     }
 
     /// Remembers the leader a `307` named; true when it changed.
     pub fn follow(&self, leader: &str) -> bool {
+        let elected = self.elected();
         let mut slot = self.leader.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.as_deref() == Some(leader) {
+        if slot.as_ref().is_some_and(|(to, then)| to == leader && *then == elected) {
             return false;
         }
-        *slot = Some(leader.to_owned());
+        *slot = Some((leader.to_owned(), elected));
         true
+    }
+
+    /// Where to connect, and what ends the connection: with ZooKeeper, the
+    /// next leader change (waiting up to [`CONNECT_TIMEOUT`] for a leader
+    /// while none is named).
+    async fn destination(&self) -> Result<(String, Option<Deposer>), ForwardError> {
+        let Some(elected) = &self.elected else { return Ok((self.authority(), None)) };
+        let mut elected = elected.clone();
+        let waited = tokio::time::timeout(CONNECT_TIMEOUT, elected.wait_for(Option::is_some)).await;
+        if !matches!(waited.as_ref().map(|w| w.is_ok()), Ok(true)) {
+            return Err(ForwardError::NoLeader(self.configured.clone()));
+        }
+        drop(waited);
+        let at = elected.borrow_and_update().clone();
+        let authority = self.target().ok_or_else(|| ForwardError::NoLeader(self.configured.clone()))?;
+        let master = authority.clone();
+        let lost = async move {
+            let now = elected.wait_for(|now| *now != at).await.map(|now| now.clone());
+            match now {
+                Ok(now) => LostLeadership {
+                    master,
+                    now: match now {
+                        Some(leader) => format!("the leader is now {leader}"),
+                        None => "no master leads".to_owned(),
+                    },
+                },
+                // The proxy is stopping: no leader change will come.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        Ok((authority, Some(Box::pin(lost))))
     }
 
     /// A new HTTP/1 connection to the master, the heads of its responses as
     /// the master sends them, and its [`Driver`] (which runs it on a task of
     /// its own until a relay leases it).
     pub async fn connect(&self) -> Result<(SendRequest<ProxyBody>, Heads, Driver), ForwardError> {
-        let authority = self.authority();
+        let (authority, deposer) = self.destination().await?;
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&authority)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(source)) => return Err(ForwardError::Connect { authority, source }),
@@ -137,13 +225,15 @@ impl Upstream {
                 }
             }
         };
+        let deposed = Arc::new(OnceLock::new());
+        let stream = Deposable { inner: stream, deposer, deposed: deposed.clone() };
         // The capture wraps the TLS stream: it follows the HTTP inside.
         let (stream, heads) = Capture::responses(stream);
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .preserve_header_case(true)
             .handshake(TokioIo::new(stream))
             .await?;
-        let driver = Driver::spawn(conn, authority, heads.clone());
+        let driver = Driver::spawn(conn, authority, heads.clone(), deposed);
         Ok((sender, heads, driver))
     }
 }
@@ -179,7 +269,76 @@ fn tls_why(err: &std::io::Error) -> String {
 
 /// One upstream connection's hyper driver: the future that reads the
 /// master's responses and writes the requests.
-type UpstreamConn = Connection<TokioIo<Capture<Stream>>, ProxyBody>;
+type UpstreamConn = Connection<TokioIo<Capture<Deposable<Stream>>>, ProxyBody>;
+
+/// What ends a connection to a master when it loses its leadership.
+type Deposer = Pin<Box<dyn Future<Output = LostLeadership> + Send>>;
+
+/// An upstream connection that fails (reads and writes: `ConnectionAborted`
+/// carrying [`LostLeadership`]) once the master it reached has lost its
+/// leadership, as the connection to a real master does when that master
+/// exits; hyper then ends the connection and its response body. Without
+/// ZooKeeper it is the stream as it is.
+pub struct Deposable<S> {
+    inner: S,
+    deposer: Option<Deposer>,
+    /// Set when the connection was ended for that reason.
+    deposed: Arc<OnceLock<LostLeadership>>,
+}
+
+impl<S> Deposable<S> {
+    fn check(&mut self, cx: &mut Context<'_>) -> std::io::Result<()> {
+        if let Some(deposer) = self.deposer.as_mut()
+            && let Poll::Ready(lost) = deposer.as_mut().poll(cx)
+        {
+            self.deposer = None;
+            tracing::info!(master = %lost.master, now = %lost.now, "the master lost its leadership: its connection ends");
+            let _ = self.deposed.set(lost);
+        }
+        match self.deposed.get() {
+            Some(lost) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, lost.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Deposable<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Deposable<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
 
 /// Who drives an upstream connection: a task of its own, except while a
 /// relay holds it on [`Lease`].
@@ -209,6 +368,8 @@ struct Slot {
     label: String,
     /// The connection's captured heads and chunk sizes.
     heads: Heads,
+    /// Set when the master lost its leadership ([`Deposable`]).
+    deposed: Arc<OnceLock<LostLeadership>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -219,8 +380,8 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Driver {
-    fn spawn(conn: UpstreamConn, label: String, heads: Heads) -> Driver {
-        let slot = Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label, heads };
+    fn spawn(conn: UpstreamConn, label: String, heads: Heads, deposed: Arc<OnceLock<LostLeadership>>) -> Driver {
+        let slot = Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label, heads, deposed };
         let driver = Driver { slot: Arc::new(Mutex::new(slot)) };
         driver.start();
         driver
@@ -274,7 +435,8 @@ impl Driver {
             waker.wake();
         }
         let heads = slot.heads.clone();
-        Some(Lease { driver: self.clone(), conn: Some(conn), heads })
+        let deposed = slot.deposed.clone();
+        Some(Lease { driver: self.clone(), conn: Some(conn), heads, deposed })
     }
 }
 
@@ -283,6 +445,7 @@ pub struct Lease {
     driver: Driver,
     conn: Option<Pin<Box<UpstreamConn>>>,
     heads: Heads,
+    deposed: Arc<OnceLock<LostLeadership>>,
 }
 
 impl std::fmt::Debug for Lease {
@@ -314,6 +477,12 @@ impl Lease {
     /// framed it ([`Heads::next_chunk_size`]).
     pub fn next_chunk_size(&self) -> Option<u64> {
         self.heads.next_chunk_size()
+    }
+
+    /// Why the connection was ended, when its master lost its leadership
+    /// (`--master zk://…`).
+    pub fn deposed(&self) -> Option<&LostLeadership> {
+        self.deposed.get()
     }
 }
 
@@ -374,4 +543,27 @@ pub fn rewrite_location(value: &str, proxy: &str) -> Option<Redirect> {
         format!("{authority}:80")
     };
     Some(Redirect { location: format!("{prefix}{proxy}{path}"), leader })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Upstream;
+
+    #[test]
+    fn a_307_holds_until_zookeeper_names_another_leader() {
+        let (tx, rx) = tokio::sync::watch::channel(Some("a:5050".to_owned()));
+        let upstream = Upstream::following("zk://z:2181/mesos".to_owned(), rx);
+        assert_eq!(upstream.authority(), "a:5050");
+        assert!(upstream.follow("x:5050"));
+        assert!(!upstream.follow("x:5050"));
+        assert_eq!(upstream.authority(), "x:5050");
+        tx.send_replace(Some("b:5050".to_owned()));
+        assert_eq!(upstream.authority(), "b:5050");
+        tx.send_replace(None);
+        assert_eq!(upstream.target(), None);
+        assert_eq!(upstream.authority(), "zk://z:2181/mesos");
+        let fixed = Upstream::new("m:5050".to_owned());
+        assert!(fixed.follow("n:5050"));
+        assert_eq!(fixed.authority(), "n:5050");
+    }
 }

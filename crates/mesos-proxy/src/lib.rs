@@ -19,13 +19,17 @@
 //! - [`session`]: sessions and the registry that finds a framework's session
 //!   from any connection; redaction of secrets happens as entries are made;
 //! - [`writer`]: the session file writer task behind a bounded channel
-//!   (backpressure, and one loud error if the file cannot be written);
+//!   (backpressure, and one loud error if the file cannot be written),
+//!   and how files are stored: zstd frames (`--compress zstd`) and parts
+//!   (`--rotate-size`, `--rotate-age`; [`Recorder::bind_stored`]);
 //! - [`secrets`]: `Secret` values inside messages, found by the schema;
 //! - [`rawhead`]: header lines as sent (names in their case, wire order);
 //! - [`tls`]: TLS on both sides (`--tls-cert`/`--tls-key`/`--tls-client-ca`
 //!   for frameworks, an `https://` master with `--master-ca` and
 //!   `--master-cert`/`--master-key`; [`Recorder::bind_with_tls`]). The
-//!   capture wraps the TLS stream: what is recorded is the HTTP inside.
+//!   capture wraps the TLS stream: what is recorded is the HTTP inside;
+//! - [`zk`]: `--master zk://…`, following the leading master through
+//!   ZooKeeper.
 //!
 //! Which paths are recorded, and the summaries of messages, are
 //! [`mesos_codec::api`]'s.
@@ -97,6 +101,7 @@ pub mod session;
 pub mod tee;
 pub mod tls;
 pub mod writer;
+pub mod zk;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,8 +114,9 @@ pub use tls::TlsFiles;
 pub struct Config {
     /// Where frameworks connect (`--listen`); port 0 picks one.
     pub listen: SocketAddr,
-    /// The master's URL (`--master`), `http://host:port` or
-    /// `https://host:port` (see [`Recorder::bind_with_tls`]).
+    /// The master's URL (`--master`), `http://host:port`,
+    /// `https://host:port` (see [`Recorder::bind_with_tls`]), or
+    /// `zk://host:port[,host:port…]/path` to follow the leader ([`zk`]).
     pub master: String,
     /// The directory of the session files (`--out`), created if missing.
     pub out: PathBuf,
@@ -149,7 +155,8 @@ impl Default for Limits {
 /// Why the proxy could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// `--master` is not an `http://host:port` or `https://host:port` URL.
+    /// `--master` is not an `http://`, `https://` or `zk://` URL, or
+    /// ZooKeeper cannot be reached.
     #[error("bad --master {url:?}: {why}")]
     Master {
         /// The value given.

@@ -17,6 +17,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once, at start: the size of `record`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Forward to the master and record v1 API traffic as session files.
     Record {
@@ -25,7 +27,8 @@ enum Command {
         listen: SocketAddr,
         /// The master, `http://host:port`, or `https://host:port` for a master that speaks TLS
         /// (its certificate is checked against --master-ca, else the system's roots, for the
-        /// host name, which is also sent as SNI).
+        /// host name, which is also sent as SNI), or `zk://host:port[,host:port...]/path` to
+        /// follow the leading master through ZooKeeper, as Mesos clients do.
         #[arg(long)]
         master: String,
         /// Frameworks reach the proxy over TLS: its certificate chain (PEM, leaf first).
@@ -54,6 +57,16 @@ enum Command {
         /// Keep `Authorization` values and `Secret` values inside messages instead of redacting them.
         #[arg(long)]
         keep_secrets: bool,
+        /// Cut a session into parts of about this size (bytes in the file; K, M, G for KiB, MiB,
+        /// GiB): the next part's header names the one before.
+        #[arg(long, value_name = "BYTES", value_parser = mesos_proxy::writer::parse_size)]
+        rotate_size: Option<u64>,
+        /// Cut a session into parts of this age (s, m, h, d: `6h`), at its first batch after it.
+        #[arg(long, value_name = "DURATION", value_parser = mesos_proxy::writer::parse_age)]
+        rotate_age: Option<std::time::Duration>,
+        /// Compress the session files: `zstd` (`.session.jsonl.zst`, one frame per batch written).
+        #[arg(long, value_name = "zstd", value_parser = ["zstd"])]
+        compress: Option<String>,
         /// The largest request body, in bytes; a longer one is answered 413 and not forwarded.
         #[arg(long, default_value_t = mesos_proxy::Limits::default().max_body)]
         max_body: usize,
@@ -88,7 +101,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let (listen, master, out, keep_secrets, limits, tls) = match cli.command {
+    let (listen, master, out, keep_secrets, limits, tls, storage) = match cli.command {
         Command::Record {
             listen,
             master,
@@ -100,6 +113,9 @@ fn main() -> ExitCode {
             master_key,
             out,
             keep_secrets,
+            rotate_size,
+            rotate_age,
+            compress,
             max_body,
             request_timeout,
             max_connections,
@@ -117,7 +133,12 @@ fn main() -> ExitCode {
                 master_cert,
                 master_key,
             };
-            (listen, master, out, keep_secrets, limits, tls)
+            let storage = mesos_proxy::writer::Storage {
+                rotate_size,
+                rotate_age,
+                compress: compress.map(|_| mesos_proxy::writer::Compression::Zstd),
+            };
+            (listen, master, out, keep_secrets, limits, tls, storage)
         }
         Command::Import { capture, out, port, keep_secrets } => {
             let options = mesos_proxy::import::Options { out, port, keep_secrets };
@@ -133,7 +154,7 @@ fn main() -> ExitCode {
     };
     let config = mesos_proxy::Config { listen, master, out, keep_secrets, limits };
     let result = runtime.block_on(async {
-        let recorder = mesos_proxy::Recorder::bind_with_tls(config, &tls).await?;
+        let recorder = mesos_proxy::Recorder::bind_stored(config, &tls, storage).await?;
         // Scripts and tests read the bound address from this line.
         println!("listening on {}", recorder.local_addr());
         recorder.run(mesos_proxy::shutdown_signal()).await

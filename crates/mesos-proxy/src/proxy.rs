@@ -26,6 +26,7 @@ use crate::record::{self, Filing};
 use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, BodyTarget, StreamTap, Tap};
 use crate::tls::{Stream, TlsFiles};
+use crate::writer::Storage;
 use crate::{Config, Error};
 use mesos_codec::api::{self, Api};
 
@@ -57,9 +58,32 @@ impl Recorder {
     /// [`bind`](Recorder::bind) with TLS: a TLS listener when `tls` names
     /// a certificate and key, and the master's CA and client certificate
     /// for an `https://` master (without `--master-ca`, the system's roots).
+    ///
+    /// A `zk://` master is followed through ZooKeeper ([`crate::zk`]): the
+    /// first connection to ZooKeeper is made here (an error if it cannot be
+    /// made within [`crate::zk::CONNECT_TIMEOUT`]), then a task watches the
+    /// leader for as long as the recorder lives.
     pub async fn bind_with_tls(config: Config, tls: &TlsFiles) -> Result<Recorder, Error> {
+        Recorder::bind_stored(config, tls, Storage::default()).await
+    }
+
+    /// [`bind_with_tls`](Recorder::bind_with_tls), the session files
+    /// stored as `storage` says: compressed (`--compress zstd`) and cut
+    /// into parts (`--rotate-size`, `--rotate-age`); see [`crate::writer`].
+    pub async fn bind_stored(config: Config, tls: &TlsFiles, storage: Storage) -> Result<Recorder, Error> {
+        if config.master.starts_with("zk://") {
+            let bad = |why: String| Error::Master { url: config.master.clone(), why };
+            let url = crate::zk::ZkUrl::parse(&config.master).map_err(bad)?;
+            if tls.has_master_flags() {
+                return Err(bad("--master-ca, --master-cert and --master-key are for an https:// --master".to_owned()));
+            }
+            let client = crate::zk::connect(&url).await.map_err(bad)?;
+            let (leader, elected) = tokio::sync::watch::channel(None);
+            let upstream = Upstream::following(url.to_string(), elected);
+            tokio::spawn(crate::zk::follow(url, client, leader));
+            return Recorder::bind_upstream(config, tls, upstream, storage).await;
+        }
         let (authority, https) = master_authority(&config.master)?;
-        let acceptor = tls.acceptor()?;
         let upstream = if https {
             Upstream::with_tls(authority, tls.connector()?)
         } else if tls.has_master_flags() {
@@ -69,12 +93,26 @@ impl Recorder {
         } else {
             Upstream::new(authority)
         };
+        Recorder::bind_upstream(config, tls, upstream, storage).await
+    }
+
+    async fn bind_upstream(
+        config: Config,
+        tls: &TlsFiles,
+        upstream: Upstream,
+        storage: Storage,
+    ) -> Result<Recorder, Error> {
+        let acceptor = tls.acceptor()?;
         check_out_dir(&config.out).await?;
         let listener =
             TcpListener::bind(config.listen).await.map_err(|source| Error::Listen { addr: config.listen, source })?;
         let local = listener.local_addr().map_err(|source| Error::Listen { addr: config.listen, source })?;
-        let session_config =
-            SessionConfig { out: config.out.clone(), master: config.master.clone(), keep_secrets: config.keep_secrets };
+        let session_config = SessionConfig {
+            out: config.out.clone(),
+            master: config.master.clone(),
+            keep_secrets: config.keep_secrets,
+            storage,
+        };
         let shared = Arc::new(Shared {
             local,
             tls: acceptor,
@@ -179,8 +217,8 @@ fn master_authority(master: &str) -> Result<(String, bool), Error> {
     let (https, default_port) = match uri.scheme_str() {
         Some("http") => (false, 80),
         Some("https") => (true, 443),
-        Some(_) => return Err(bad("only http:// and https:// masters are supported")),
-        None => return Err(bad("expected http://host:port or https://host:port")),
+        Some(_) => return Err(bad("only http://, https:// and zk:// masters are supported")),
+        None => return Err(bad("expected http://host:port, https://host:port or zk://host:port/path")),
     };
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
     Ok((format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(default_port)), https))
@@ -676,8 +714,8 @@ mod tests {
         assert_eq!(master_authority("https://m:5050").unwrap(), ("m:5050".to_owned(), true));
         assert_eq!(master_authority("https://m").unwrap(), ("m:443".to_owned(), true));
         assert_eq!(master_authority("http://m").unwrap(), ("m:80".to_owned(), false));
-        let err = master_authority("zk://z:2181/mesos").unwrap_err().to_string();
-        assert!(err.contains("only http:// and https:// masters are supported"), "{err}");
+        let err = master_authority("ftp://z:2181/mesos").unwrap_err().to_string();
+        assert!(err.contains("only http://, https:// and zk:// masters are supported"), "{err}");
         assert!(master_authority("m:5050").is_err());
     }
 }

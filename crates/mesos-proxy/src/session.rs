@@ -30,6 +30,8 @@ pub struct SessionConfig {
     pub master: String,
     /// Keep `Authorization` and `Secret` values (`--keep-secrets`).
     pub keep_secrets: bool,
+    /// Compression and rotation of the files (`--compress`, `--rotate-*`).
+    pub storage: writer::Storage,
 }
 
 /// One session: its [`Book`] numbers the entries, which are sent, in
@@ -63,7 +65,14 @@ impl Session {
         header.master = Some(config.master.clone());
         header.redacted = !config.keep_secrets;
         let label = format!("#{id}");
-        let (tx, handle) = writer::spawn(config.out.clone(), now.file_stamp(), header.to_line(), name.clone(), label);
+        let (tx, handle) = writer::spawn_stored(
+            config.out.clone(),
+            now.file_stamp(),
+            header.to_line(),
+            name.clone(),
+            label,
+            config.storage.clone(),
+        );
         Session {
             id,
             started: Instant::now(),

@@ -161,6 +161,16 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
             tap.end(Party::Framework, "the framework closed the connection").await;
             return;
         }
+        if !matches!(gathered, Gathered::More)
+            && let Some(lost) = lease.as_ref().and_then(Lease::deposed)
+        {
+            // `--master zk://…`: the proxy ended the master's connection.
+            let message = format!(
+                "{lost}: the proxy ended the stream as the master's exit would; the framework's next \
+                 request goes to the leader of the moment"
+            );
+            tap.note(message).await;
+        }
         match gathered {
             Gathered::More => {}
             Gathered::End => {
@@ -304,6 +314,16 @@ impl Tap {
         match self {
             Tap::Stream(tap) => tap.end(by, reason).await,
             Tap::Body(tap) => tap.end().await,
+        }
+    }
+
+    /// A `note` about an event stream, in its session (a plain body's
+    /// response is not recorded yet: nothing to refer to).
+    async fn note(&mut self, message: String) {
+        if let Tap::Stream(tap) = self {
+            tracing::info!(session = tap.session.id(), stream = tap.tap.stream(), "{message}");
+            let note = Note { message, refers: Some(tap.tap.stream()), incomplete: false };
+            tap.session.record(tap.conn, EntryKind::Note(note)).await;
         }
     }
 }

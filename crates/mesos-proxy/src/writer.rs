@@ -21,6 +21,26 @@
 //! The file is created when the session's name is known (a new framework
 //! learns its id from the `SUBSCRIBED` event); lines recorded before that
 //! wait in memory.
+//!
+//! [`Storage`] says how the session is stored (`mesos-proxy record
+//! --rotate-size/--rotate-age/--compress`):
+//!
+//! - **Compressed** (`--compress zstd`): the file is
+//!   `<id>-<stamp>.session.jsonl.zst`, and every batch written out is one
+//!   zstd frame of whole lines, written whole: a SIGKILL loses at most the
+//!   frame being written, every frame before it decompresses (`zstdcat`
+//!   reads the file, and so does [`mesos_codec::session::Reader`], which
+//!   reports the cut frame as a torn last line).
+//! - **Rotated** (`--rotate-size BYTES`, `--rotate-age DURATION`): once the
+//!   part being written has reached the size (bytes in the file, compressed
+//!   when compressed) or the age, it is closed after the batch that crossed
+//!   the line and the session goes on in a new part: a new file named by the
+//!   same rule (`create_file`, with the part's start time), whose header is
+//!   the session's with `part` (2, 3, …) and `previous` (the name of the
+//!   file before). Entries go on as they are numbered (`seq` and `t_ns` run
+//!   on); only the last part has the `end`. A part is only cut between
+//!   batches, so every part holds whole lines; an age is checked when lines
+//!   come, so a quiet session is cut at its next batch.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +58,103 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 /// How long the writer lets lines gather after writing a batch.
 const LINGER: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// How a session is stored: compression and rotation (the default: one
+/// plain file).
+///
+/// ```
+/// use mesos_proxy::writer::{Compression, Storage};
+/// let storage = Storage { rotate_size: Some(64 << 20), compress: Some(Compression::Zstd), ..Storage::default() };
+/// assert_eq!(storage.suffix(), ".session.jsonl.zst");
+/// assert_eq!(Storage::default().suffix(), ".session.jsonl");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Storage {
+    /// Cut a part once its file holds this many bytes (`--rotate-size`).
+    pub rotate_size: Option<u64>,
+    /// Cut a part once it is this old (`--rotate-age`).
+    pub rotate_age: Option<std::time::Duration>,
+    /// Compress the files (`--compress`).
+    pub compress: Option<Compression>,
+}
+
+/// How session files are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// zstd frames, one per batch written (`.session.jsonl.zst`).
+    Zstd,
+}
+
+/// The zstd level: zstd's default, fast enough for a proxy's batches.
+pub const ZSTD_LEVEL: i32 = 3;
+
+impl Storage {
+    /// The end of the session files' names.
+    pub fn suffix(&self) -> &'static str {
+        match self.compress {
+            None => ".session.jsonl",
+            Some(Compression::Zstd) => ".session.jsonl.zst",
+        }
+    }
+}
+
+/// Reads a duration as `--rotate-age` takes it: a number and a unit, `s`,
+/// `m`, `h` or `d` (`90s`, `30m`, `6h`, `1d`).
+///
+/// ```
+/// use mesos_proxy::writer::parse_age;
+/// assert_eq!(parse_age("30m").unwrap().as_secs(), 1800);
+/// assert_eq!(parse_age("1d").unwrap().as_secs(), 86_400);
+/// assert!(parse_age("10").unwrap_err().contains("unit"));
+/// assert!(parse_age("0h").is_err());
+/// ```
+pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("{text:?}: expected a number and a unit, as 6h"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "" => return Err(format!("{text:?}: no unit (s, m, h or d)")),
+        other => return Err(format!("{text:?}: unknown unit {other:?} (s, m, h or d)")),
+    };
+    match number.checked_mul(seconds) {
+        Some(0) => Err(format!("{text:?}: must be more than zero")),
+        Some(secs) => Ok(std::time::Duration::from_secs(secs)),
+        None => Err(format!("{text:?}: too long")),
+    }
+}
+
+/// Reads a size as `--rotate-size` takes it: bytes, or with a unit `K`,
+/// `M`, `G` (powers of 1024; `KiB`, `MiB`, `GiB` too).
+///
+/// ```
+/// use mesos_proxy::writer::parse_size;
+/// assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
+/// assert_eq!(parse_size("64M").unwrap(), 64 << 20);
+/// assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+/// assert!(parse_size("0").is_err());
+/// assert!(parse_size("12X").unwrap_err().contains("unit"));
+/// ```
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("{text:?}: expected a number of bytes, as 64M"))?;
+    let shift = match unit {
+        "" | "B" => 0,
+        "K" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        other => return Err(format!("{text:?}: unknown unit {other:?} (K, M or G)")),
+    };
+    match number.checked_mul(1 << shift) {
+        Some(0) => Err(format!("{text:?}: must be more than zero")),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("{text:?}: too large")),
+    }
+}
 
 /// A pause after each line written, in nanoseconds (tests of backpressure).
 static SLOW_WRITE_NS: AtomicU64 = AtomicU64::new(0);
@@ -103,8 +220,19 @@ struct FileState {
     /// Bytes written to the file.
     written: usize,
     /// Whole lines written to the file (the header's included): where a
-    /// recovery after lost lines goes on numbering.
+    /// recovery after lost lines goes on numbering. Across parts: the
+    /// first part's header and every entry written.
     lines: u64,
+    /// Compression and rotation.
+    storage: Storage,
+    /// With `--compress zstd`: each batch becomes one frame.
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    /// The session's name, once known (the next part is named by it too).
+    name: Option<String>,
+    /// The part being written (1 for the first).
+    part: u64,
+    /// When the part being written was opened.
+    part_opened: std::time::Instant,
 }
 
 impl FileState {
@@ -112,10 +240,12 @@ impl FileState {
         if self.file.is_some() || self.failed {
             return;
         }
+        self.name = Some(name.to_owned());
         // The same framework twice in one millisecond: never overwrite, number it.
-        let opened = mesos_codec::session::create_file(&self.dir, name, &self.stamp, create);
+        let opened = self.create(name, &self.stamp.clone());
         match opened {
             Ok((file, path)) => {
+                self.part_opened = std::time::Instant::now();
                 tracing::info!(session = %self.label, path = %path.display(), "session file opened");
                 // Only a file that exists is named in the session's summary.
                 self.path = Some(path.clone());
@@ -125,6 +255,73 @@ impl FileState {
                 self.buf = lines;
             }
             Err(err) => self.fail(&err),
+        }
+    }
+
+    /// Creates a file of the session by `create_file`'s rule, with the
+    /// storage's suffix.
+    fn create(&self, name: &str, stamp: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+        let suffix = self.storage.suffix();
+        let named = |path: &Path| {
+            let mut path = path.as_os_str().to_owned();
+            path.push(&suffix[".session.jsonl".len()..]);
+            PathBuf::from(path)
+        };
+        let (file, path) = mesos_codec::session::create_file(&self.dir, name, stamp, |path| create(&named(path)))?;
+        Ok((file, named(&path)))
+    }
+
+    /// After a batch: when the part has reached its size or age, closes it
+    /// and goes on in the next part (see the module's doc).
+    fn rotate_if_due(&mut self) {
+        if self.failed || self.file.is_none() || !self.buf.is_empty() {
+            return;
+        }
+        let by_size = self.storage.rotate_size.is_some_and(|size| self.written as u64 >= size);
+        let by_age = self.storage.rotate_age.is_some_and(|age| self.part_opened.elapsed() >= age);
+        if !(by_size || by_age) {
+            return;
+        }
+        let (Some(name), Some(previous)) = (self.name.clone(), self.path.clone()) else { return };
+        let mut reader = mesos_codec::session::Reader::new();
+        reader.push(&self.header_line);
+        let Ok(Some(mesos_codec::session::Item::Header(mut header))) = reader.next_item() else { return };
+        header.part = Some(self.part + 1);
+        header.previous = previous.file_name().map(|n| n.to_string_lossy().into_owned());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let stamp = mesos_codec::session::Utc::since_epoch(now).file_stamp();
+        if let Some(file) = self.file.take()
+            && let Err(err) = file.sync_all()
+        {
+            tracing::warn!(session = %self.label, path = %previous.display(), error = %err, "cannot sync a finished part");
+        }
+        match self.create(&name, &stamp) {
+            Ok((file, path)) => {
+                tracing::info!(
+                    session = %self.label,
+                    part = self.part + 1,
+                    path = %path.display(),
+                    previous = %previous.display(),
+                    "session goes on in a new part"
+                );
+                self.part += 1;
+                self.part_opened = std::time::Instant::now();
+                self.file = Some(file);
+                self.path = Some(path);
+                self.written = 0;
+                self.whole = 0;
+                self.header_line = header.to_line();
+                self.buf = self.header_line.clone();
+                // The part's header is not an entry: lines count on as if
+                // the session were one file.
+                self.flush();
+                self.lines -= u64::from(!self.failed);
+            }
+            Err(err) => {
+                // The previous part stays as it is, whole lines without an `end`.
+                self.path = Some(previous);
+                self.fail(&err);
+            }
         }
     }
 
@@ -164,20 +361,32 @@ impl FileState {
             return;
         }
         let buf = std::mem::take(&mut self.buf);
+        // Compressed, the batch is one frame, which only counts once whole.
+        let frame = match self.compressor.as_mut().map(|c| c.compress(&buf)) {
+            None => None,
+            Some(Ok(frame)) => Some(frame),
+            Some(Err(err)) => return self.fail(&err),
+        };
+        let data = frame.as_deref().unwrap_or(&buf);
         let mut pos = 0;
-        while pos < buf.len() {
-            match self.write_some(&buf[pos..]) {
+        while pos < data.len() {
+            match self.write_some(&data[pos..]) {
                 Ok(0) => {
                     self.cut_torn_line();
                     return self.fail(&std::io::Error::from(std::io::ErrorKind::WriteZero));
                 }
                 Ok(n) => {
-                    let part = &buf[pos..pos + n];
-                    self.lines += memchr::memchr_iter(b'\n', part).count() as u64;
-                    if let Some(last) = memchr::memrchr(b'\n', part) {
-                        self.whole = self.written + last + 1;
-                    }
+                    let part = &data[pos..pos + n];
                     pos += n;
+                    if frame.is_none() {
+                        self.lines += memchr::memchr_iter(b'\n', part).count() as u64;
+                        if let Some(last) = memchr::memrchr(b'\n', part) {
+                            self.whole = self.written + last + 1;
+                        }
+                    } else if pos == data.len() {
+                        self.lines += memchr::memchr_iter(b'\n', &buf).count() as u64;
+                        self.whole = self.written + n;
+                    }
                     self.written += n;
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
@@ -222,8 +431,13 @@ impl FileState {
         }
     }
 
-    /// Writes the recovery lines and syncs.
+    /// Writes the recovery lines (one frame, compressed) and syncs.
     fn write_tail(&mut self, tail: &[u8]) -> std::io::Result<()> {
+        let frame = match self.compressor.as_mut() {
+            Some(compressor) => Some(compressor.compress(tail)?),
+            None => None,
+        };
+        let tail = frame.as_deref().unwrap_or(tail);
         let mut pos = 0;
         while pos < tail.len() {
             match self.write_some(&tail[pos..]) {
@@ -280,7 +494,9 @@ impl FileState {
             let mut lines = self.lines;
             if self.written == 0 {
                 tail = self.header_line.clone();
-                lines = 1;
+                if self.part == 1 {
+                    lines = 1;
+                }
             }
             let next = lines.saturating_sub(1);
             tail.extend(Entry { seq: next, t_ns, conn: 0, kind: EntryKind::Note(note) }.to_line());
@@ -327,8 +543,21 @@ pub fn spawn(
     name: Option<String>,
     label: String,
 ) -> (mpsc::Sender<Msg>, tokio::task::JoinHandle<()>) {
+    spawn_stored(dir, stamp, header, name, label, Storage::default())
+}
+
+/// [`spawn`], the session stored as `storage` says (compressed, rotated).
+pub fn spawn_stored(
+    dir: PathBuf,
+    stamp: String,
+    header: Vec<u8>,
+    name: Option<String>,
+    label: String,
+    storage: Storage,
+) -> (mpsc::Sender<Msg>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let state = state(dir, stamp, header, label);
+    let mut state = state(dir, stamp, header, label);
+    state.set_storage(storage);
     (tx, start(move || run(rx, state, name)))
 }
 
@@ -374,6 +603,26 @@ fn state(dir: PathBuf, stamp: String, header: Vec<u8>, label: String) -> FileSta
         budget: None,
         written: 0,
         lines: 0,
+        storage: Storage::default(),
+        compressor: None,
+        name: None,
+        part: 1,
+        part_opened: std::time::Instant::now(),
+    }
+}
+
+impl FileState {
+    fn set_storage(&mut self, storage: Storage) {
+        if storage.compress == Some(Compression::Zstd) {
+            match zstd::bulk::Compressor::new(ZSTD_LEVEL).and_then(|mut c| {
+                c.include_checksum(true)?;
+                Ok(c)
+            }) {
+                Ok(compressor) => self.compressor = Some(compressor),
+                Err(err) => self.fail(&err),
+            }
+        }
+        self.storage = storage;
     }
 }
 
@@ -402,6 +651,7 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: FileState, name: Option<String>) 
             }
         }
         state.flush();
+        state.rotate_if_due();
         // Let lines gather for a moment rather than being woken for each
         // one: far fewer context switches under load. The channel holds
         // CHANNEL_CAPACITY lines meanwhile, so recording rarely waits for it.
@@ -490,6 +740,72 @@ mod tests {
         assert!(lines[2].contains(r#""kind":"note""#) && lines[2].contains(r#""incomplete":true"#), "{text}");
         assert!(lines[2].contains(r#""seq":1"#), "{text}");
         assert_eq!(lines[3], r#"{"seq":2,"t_ns":9,"conn":0,"kind":"end","entries":2,"complete":false}"#);
+    }
+
+    /// `--rotate-age`: a part older than the age is cut after its batch;
+    /// with `--compress zstd` too, the parts chain by `previous` and read
+    /// back as one session, the `end` in the last.
+    #[tokio::test]
+    async fn an_old_part_is_cut_after_its_batch_and_the_parts_read_as_one() {
+        use mesos_codec::session::{Header, Item, Reader, Source};
+        let dir = stamp_dir("age");
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = Header::new(Source::Proxy, "2026-12-05T18:00:00Z").to_line();
+        let storage = Storage {
+            rotate_age: Some(std::time::Duration::from_nanos(1)),
+            compress: Some(Compression::Zstd),
+            ..Storage::default()
+        };
+        let (tx, handle) = spawn_stored(dir.clone(), "S".into(), header, Some("fw".into()), "#1".into(), storage);
+        let note = |seq: u64| {
+            let note = Note { message: format!("n{seq}"), refers: None, incomplete: false };
+            Msg::Entry(Box::new(Entry { seq, t_ns: seq, conn: 1, kind: EntryKind::Note(note) }))
+        };
+        // The first batch, alone: the part is older than the age after it.
+        tx.send(note(0)).await.unwrap();
+        let files = || std::fs::read_dir(&dir).unwrap().count();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while files() < 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        for seq in 1..3 {
+            tx.send(note(seq)).await.unwrap();
+        }
+        let outcome = finish(&tx, 3).await;
+        handle.await.unwrap();
+        assert!(outcome.complete);
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(parts.len() >= 2, "{parts:?}");
+        assert!(parts.iter().all(|p| p.to_string_lossy().ends_with(".session.jsonl.zst")), "{parts:?}");
+        // In chain order: each part's header names the one before.
+        let header_of = |path: &PathBuf| {
+            let mut reader = Reader::new();
+            reader.push(&std::fs::read(path).unwrap());
+            match reader.next_item() {
+                Ok(Some(Item::Header(header))) => header,
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        };
+        parts.sort_by_key(|p| header_of(p).part.unwrap_or(1));
+        for pair in parts.windows(2) {
+            let previous = header_of(&pair[1]).previous.unwrap();
+            assert_eq!(previous, pair[0].file_name().unwrap().to_string_lossy());
+        }
+        assert_eq!(outcome.path.as_ref(), parts.last());
+        let mut reader = Reader::new();
+        for part in &parts {
+            reader.push(&std::fs::read(part).unwrap());
+        }
+        let mut kinds = Vec::new();
+        while let Some(item) = reader.next_item().unwrap() {
+            if let Item::Entry(entry) = item {
+                kinds.push(entry.kind.name());
+            }
+        }
+        assert_eq!(reader.finish(), None);
+        assert_eq!(reader.parts(), parts.len() as u64);
+        assert_eq!(kinds, ["note", "note", "note", "end"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Issue 18: where not even the header could be written, the recovered

@@ -1245,3 +1245,60 @@ async fn a_framework_retrying_through_an_outage_is_one_session() {
     assert!(files[0].file_name().unwrap().to_string_lossy().starts_with("fresh-1-"), "{files:?}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// DC/OS authenticates frameworks with `Authorization: token=<JWT>`, and
+/// executors call the agent's executor API with `Authorization: Bearer
+/// <JWT>`: both are redacted like `Basic` (the whole value, scheme
+/// included), the same token the same placeholder; forwarded untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dcos_token_and_executor_bearer_authorization_are_redacted() {
+    let master = start_master().await;
+    let proxy = start_proxy(master.addr, "dcos-auth").await;
+    let token =
+        ("Authorization", "token=eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1aWQiOiJib290c3RyYXB1c2VyIn0.c2lnbmF0dXJl");
+    let bearer = ("Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJjaWQiOiJleGVjLTEifQ.ZXhlY3V0b3I");
+    let mut client = connect(proxy.addr).await;
+    let teardown = Bytes::from_static(br#"{"framework_id":{"value":"fw-dcos"},"type":"TEARDOWN"}"#);
+    let message = Bytes::from_static(
+        br#"{"framework_id":{"value":"fw-dcos"},"executor_id":{"value":"exec-1"},"type":"MESSAGE","message":{"data":"aGk="}}"#,
+    );
+    for (path, body, auth) in [
+        ("/api/v1/scheduler", teardown.clone(), token),
+        ("/api/v1/executor", message, bearer),
+        ("/api/v1/scheduler", teardown, token),
+    ] {
+        let response = post(&mut client, proxy.addr, path, body, &[auth]).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        within("202 body", response.into_body().collect()).await.unwrap();
+    }
+    drop(client);
+    // The master got the credentials as they were sent.
+    let seen: Vec<String> = master.seen.lock().unwrap().iter().map(|s| s.headers["authorization"].clone()).collect();
+    assert_eq!(seen, [token.1, bearer.1, token.1]);
+
+    let path = wait_for_end(&proxy.out, "fw-dcos-").await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("eyJ"), "a token is in the file:\n{text}");
+    let (header, entries) = read_session(&path);
+    assert!(header.redacted);
+    let recorded: Vec<(String, String)> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Request(r) => {
+                let auth = r.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+                Some((r.path.clone(), auth.map(|(_, v)| v.clone()).unwrap_or_default()))
+            }
+            _ => None,
+        })
+        .collect();
+    let want = |path: &str, value: &str| (path.to_owned(), value.to_owned());
+    assert_eq!(
+        recorded,
+        [
+            want("/api/v1/scheduler", "<redacted:1>"),
+            want("/api/v1/executor", "<redacted:2>"),
+            want("/api/v1/scheduler", "<redacted:1>")
+        ]
+    );
+    let _ = std::fs::remove_dir_all(proxy.shutdown().await);
+}

@@ -48,7 +48,7 @@ enum Command {
     /// Exit status 0 when the replay matched the recording, 1 when it
     /// diverged (the divergences on stderr and in the report).
     Serve {
-        /// The session file.
+        /// The session file: `.session.jsonl`, `.session.jsonl.zst`, or any part of a rotated session.
         session: std::path::PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:5050")]
@@ -179,7 +179,7 @@ enum Command {
     /// of several values); --since and --until take seconds since the
     /// session's start (12.5) or an RFC 3339 time (2026-11-24T23:01:56Z).
     Inspect {
-        /// The session files (`-` for standard input).
+        /// The session files (`-` for standard input): plain, `.zst`, or any part of a rotated session.
         #[arg(required = true)]
         sessions: Vec<std::path::PathBuf>,
         /// One JSON object a line, each entry with its message decoded.
@@ -450,12 +450,10 @@ fn open_session(path: &std::path::Path) -> anyhow::Result<Box<dyn std::io::Read>
     if path.as_os_str() == "-" {
         return Ok(Box::new(std::io::stdin().lock()));
     }
-    if path.extension().is_some_and(|e| e == "zst") {
-        // The codec's session reader reads plain sessions only, so far.
-        anyhow::bail!("{}: a zstd-compressed session: this build reads plain session files only", path.display());
-    }
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Box::new(file))
+    // A compressed session, or every part of a rotated one.
+    let files =
+        mesos_replay::messages::SessionFiles::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Box::new(files))
 }
 
 fn inspect_html(
@@ -563,8 +561,9 @@ fn replay(
 fn diff(a: &std::path::Path, b: &std::path::Path, rebind: Rebind) -> anyhow::Result<()> {
     use mesos_replay::diff::{Conversation, diff};
     let read = |path: &std::path::Path| -> anyhow::Result<Conversation> {
-        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        Conversation::read(std::io::BufReader::new(file)).with_context(|| format!("{}: bad session", path.display()))
+        let files = mesos_replay::messages::SessionFiles::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Conversation::read(std::io::BufReader::new(files)).with_context(|| format!("{}: bad session", path.display()))
     };
     let (ca, cb) = (read(a)?, read(b)?);
     let outcome = diff(&ca, &cb, rebind);

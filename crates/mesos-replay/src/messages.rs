@@ -199,9 +199,9 @@ impl<R: Read> Items<R> {
     /// The next item and where its line lies; `None` at the end of the input.
     pub fn next_item(&mut self) -> Result<Option<(Item, LineSpan)>, ReadError> {
         loop {
-            let start = self.reader.position();
             if let Some(item) = self.reader.next_item()? {
-                let end = self.reader.position();
+                // Past the header of a next part, if one was skipped.
+                let (start, end) = (self.reader.line_start(), self.reader.position());
                 return Ok(Some((item, LineSpan { offset: start, len: end - start, line: self.reader.line() })));
             }
             match self.input.read(&mut self.buf) {
@@ -217,4 +217,223 @@ impl<R: Read> Items<R> {
     pub fn finish(self) -> Option<TornLine> {
         self.reader.finish()
     }
+}
+
+/// The files of the session that `path` belongs to, in order: `path` alone
+/// for a session never cut; for a rotated one, every part, found from any
+/// of them: back through the `previous` each part's header names, and on
+/// through the files beside it (same id) whose header names the part
+/// before. A part that a header names but that is missing is an error.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("parts-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"proxy","started_at":"t""#;
+/// std::fs::write(dir.join("f1-20261124T213000.000Z.session.jsonl"), format!("{header}}}\n"))?;
+/// std::fs::write(
+///     dir.join("f1-20261124T220000.000Z.session.jsonl"),
+///     format!("{header},\"part\":2,\"previous\":\"f1-20261124T213000.000Z.session.jsonl\"}}\n"),
+/// )?;
+/// let parts = mesos_replay::messages::session_parts(&dir.join("f1-20261124T213000.000Z.session.jsonl"))?;
+/// assert_eq!(parts.len(), 2);
+/// assert!(parts[1].ends_with("f1-20261124T220000.000Z.session.jsonl"));
+/// assert_eq!(parts, mesos_replay::messages::session_parts(&parts[1])?);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn session_parts(path: &std::path::Path) -> io::Result<Vec<std::path::PathBuf>> {
+    use std::collections::{HashMap, HashSet};
+    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let mut parts = vec![path.to_path_buf()];
+    let mut seen: HashSet<std::path::PathBuf> = parts.iter().cloned().collect();
+    // Back to the first part. A file that does not read as a session is
+    // left to the reader, whose error names the line.
+    let mut first_header = header_of(path).ok().flatten();
+    while let Some(previous) = first_header.as_ref().and_then(|h| h.previous.clone()) {
+        let before = dir.join(&previous);
+        if !seen.insert(before.clone()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: the parts name each other in a loop", path.display()),
+            ));
+        }
+        first_header = header_of(&before).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{}: the part before it, {previous}, cannot be read: {e}", parts[0].display()),
+            )
+        })?;
+        parts.insert(0, before);
+    }
+    // On through the files beside it that name the part before them.
+    let Some(prefix) = parts[0].file_name().and_then(|n| n.to_str()).and_then(id_prefix).map(str::to_owned) else {
+        return Ok(parts);
+    };
+    let mut next_of: HashMap<String, std::path::PathBuf> = HashMap::new();
+    for entry in std::fs::read_dir(if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &dir })? {
+        let candidate = entry?.path();
+        let Some(name) = candidate.file_name().and_then(|n| n.to_str()) else { continue };
+        let session_file = name.ends_with(".session.jsonl") || name.ends_with(".session.jsonl.zst");
+        if !session_file || !name.starts_with(&prefix) || seen.contains(&dir.join(name)) {
+            continue;
+        }
+        if let Ok(Some(header)) = header_of(&candidate)
+            && let Some(previous) = header.previous
+        {
+            next_of.insert(previous, dir.join(name));
+        }
+    }
+    loop {
+        let last = parts.last().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+        let Some(next) = last.and_then(|name| next_of.remove(&name)) else { return Ok(parts) };
+        if !seen.insert(next.clone()) {
+            return Ok(parts);
+        }
+        parts.push(next);
+    }
+}
+
+/// The id part of a session file's name, with its dash: `f1-` of
+/// `f1-20261124T213000.000Z.session.jsonl` (the id may hold dashes).
+fn id_prefix(name: &str) -> Option<&str> {
+    let bytes = name.as_bytes();
+    (0..bytes.len()).rev().find_map(|at| {
+        let stamp = bytes.get(at + 1..at + 10)?;
+        (bytes[at] == b'-' && stamp[..8].iter().all(u8::is_ascii_digit) && stamp[8] == b'T').then(|| &name[..=at])
+    })
+}
+
+/// The header of a session file (plain or compressed); `None` when it has
+/// no whole first line.
+fn header_of(path: &std::path::Path) -> io::Result<Option<mesos_codec::session::Header>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut reader = Reader::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut read = 0usize;
+    loop {
+        match reader.next_item() {
+            Ok(Some(Item::Header(header))) => return Ok(Some(header)),
+            Ok(Some(Item::Entry(_))) => return Ok(None),
+            Ok(None) => {}
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+        }
+        // A header is a few hundred bytes: a file without one soon is no session.
+        if read > 1 << 20 {
+            return Ok(None);
+        }
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(None),
+            Ok(n) => {
+                read += n;
+                reader.push(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A session's files read one after the other, as they are on disk
+/// (compressed or not): what [`Items`] (and so the codec's reader, which
+/// decompresses and skips the headers of the parts after the first) takes.
+///
+/// ```no_run
+/// let input = mesos_replay::messages::SessionFiles::open("f1-20261124T213000.000Z.session.jsonl.zst".as_ref())?;
+/// let mut items = mesos_replay::messages::Items::new(input);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct SessionFiles {
+    parts: std::collections::VecDeque<std::path::PathBuf>,
+    current: Option<std::fs::File>,
+    /// Every part, in order.
+    pub paths: Vec<std::path::PathBuf>,
+}
+
+impl SessionFiles {
+    /// The session that `path` is a part of ([`session_parts`]).
+    pub fn open(path: &std::path::Path) -> io::Result<SessionFiles> {
+        let paths = session_parts(path)?;
+        // Every part must open now, not half-way through reading.
+        for part in &paths {
+            match std::fs::metadata(part) {
+                Ok(_) => {}
+                // The caller names the path it gave.
+                Err(e) if part == path => return Err(e),
+                Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", part.display()))),
+            }
+        }
+        Ok(SessionFiles { parts: paths.iter().cloned().collect(), current: None, paths })
+    }
+
+    /// Whether the session is stored in more than one file, or compressed:
+    /// then its lines' offsets are not offsets in one plain file.
+    pub fn is_plain_file(&self) -> io::Result<bool> {
+        if self.paths.len() != 1 {
+            return Ok(false);
+        }
+        let mut magic = [0u8; 4];
+        let mut file = std::fs::File::open(&self.paths[0])?;
+        let mut have = 0;
+        while have < 4 {
+            match file.read(&mut magic[have..])? {
+                0 => break,
+                n => have += n,
+            }
+        }
+        Ok(!(have == 4 && magic == [0x28, 0xB5, 0x2F, 0xFD]))
+    }
+}
+
+impl Read for SessionFiles {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.current.is_none() {
+                let Some(next) = self.parts.pop_front() else { return Ok(0) };
+                self.current = Some(
+                    std::fs::File::open(&next)
+                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", next.display())))?,
+                );
+            }
+            let Some(file) = self.current.as_mut() else { return Ok(0) };
+            match file.read(buf)? {
+                // The last part stays open: a file still being written
+                // (`inspect --follow`) is read on as it grows.
+                0 if self.parts.is_empty() => return Ok(0),
+                0 => self.current = None,
+                n => return Ok(n),
+            }
+        }
+    }
+}
+
+/// Writes the text of a compressed or rotated session into one plain file
+/// at `to` (each part decompressed if it is compressed, the parts one after
+/// the other, their headers kept: the codec's reader skips them again), so
+/// that the offsets [`Items`] gave its lines are offsets in `to`. A last
+/// frame cut short is left out, as the reader leaves it out.
+pub fn write_plain(paths: &[std::path::PathBuf], to: &std::path::Path) -> io::Result<()> {
+    let mut out = io::BufWriter::new(std::fs::File::create(to)?);
+    for path in paths {
+        let mut file = io::BufReader::new(std::fs::File::open(path)?);
+        let compressed = io::BufRead::fill_buf(&mut file)?.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]);
+        if !compressed {
+            io::copy(&mut file, &mut out)?;
+            continue;
+        }
+        let mut decoder = zstd::stream::read::Decoder::with_buffer(file)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            match decoder.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => io::Write::write_all(&mut out, &buf[..n])?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A frame cut short by a writer that died (the reader
+                // reports it as torn): what decompressed before it is here.
+                // Anything worse, the reader has already refused.
+                Err(_) => break,
+            }
+        }
+    }
+    io::Write::flush(&mut out)
 }

@@ -93,11 +93,28 @@ pub struct Script {
     /// Where the complete lines end (a torn line after it is ignored).
     pub(crate) end: u64,
     pub(crate) torn: Option<TornLine>,
+    /// A compressed or rotated session's text, written out once as one
+    /// plain file (`path`), removed with the script.
+    pub(crate) _plain: Option<PlainCopy>,
+}
+
+/// A temporary plain copy of a session, removed when dropped.
+#[derive(Debug)]
+pub(crate) struct PlainCopy(PathBuf);
+
+impl Drop for PlainCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Script {
     /// Reads and indexes a session file. A torn last line is an error
     /// unless `allow_torn`, when the complete lines before it are served.
+    /// A compressed session (`.session.jsonl.zst`) and a rotated one (any of
+    /// its parts; see [`crate::messages::session_parts`]) are read whole;
+    /// their text is written out once to a temporary plain file, which the
+    /// replay reads its lines from.
     ///
     /// ```
     /// use mesos_replay::serve::Script;
@@ -121,8 +138,10 @@ impl Script {
     pub fn open(path: &Path, allow_torn: bool) -> Result<Script, ScriptError> {
         let name = path.display().to_string();
         let read_err = |source: ReadError| ScriptError::Read { path: name.clone(), source };
-        let file = File::open(path).map_err(|e| read_err(e.into()))?;
-        let mut items = Items::new(file);
+        let files = crate::messages::SessionFiles::open(path).map_err(|e| read_err(e.into()))?;
+        let plain_file = files.is_plain_file().map_err(|e| read_err(e.into()))?;
+        let paths = files.paths.clone();
+        let mut items = Items::new(files);
         let mut header = None;
         let mut calls: Vec<RecordedCall> = Vec::new();
         let mut subs: Vec<RecordedSub> = Vec::new();
@@ -185,7 +204,18 @@ impl Script {
         }
         let Some(header) = header else { return Err(read_err(ReadError::NoHeader)) };
         let name = path.file_name().map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
-        Ok(Script { path: path.to_owned(), name, header, calls, subs, events, end, torn })
+        let (path, plain) = if plain_file {
+            (path.to_owned(), None)
+        } else {
+            static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let copy = std::env::temp_dir().join(format!("mesos-replay-{}-{n}.session.jsonl", std::process::id()));
+            let plain = PlainCopy(copy.clone());
+            crate::messages::write_plain(&paths, &copy)
+                .map_err(|e| ScriptError::Read { path: copy.display().to_string(), source: e.into() })?;
+            (copy, Some(plain))
+        };
+        Ok(Script { path, name, header, calls, subs, events, end, torn, _plain: plain })
     }
 
     /// How many calls the session holds.
