@@ -22,6 +22,11 @@
 //!
 //! A document either reader accepts gives the same bytes; `tests` below and
 //! the property tests hold them to it.
+//!
+//! Why two: on the codec bench's 100-offer event (`benches/codec.rs`,
+//! `json-to-protobuf-100-offers`) the fast reader takes 68 µs and the
+//! careful one alone 231 µs, 3.4 times as long (same run, the project's
+//! 2-core machine).
 
 use std::cell::RefCell;
 use std::fmt;
