@@ -366,6 +366,21 @@ impl SessionFiles {
         Ok(SessionFiles { parts: paths.iter().cloned().collect(), current: None, paths })
     }
 
+    /// Whether the part being read has been followed by another since
+    /// (a rotated session still being written): that part is queued.
+    fn next_part_appeared(&mut self) -> bool {
+        let Some(last) = self.paths.last() else { return false };
+        let Ok(chain) = session_parts(last) else { return false };
+        let Some(at) = chain.iter().position(|p| p == last) else { return false };
+        let new: Vec<_> = chain[at + 1..].to_vec();
+        if new.is_empty() {
+            return false;
+        }
+        self.parts.extend(new.iter().cloned());
+        self.paths.extend(new);
+        true
+    }
+
     /// Whether the session is stored in more than one file, or compressed:
     /// then its lines' offsets are not offsets in one plain file.
     pub fn is_plain_file(&self) -> io::Result<bool> {
@@ -398,8 +413,14 @@ impl Read for SessionFiles {
             let Some(file) = self.current.as_mut() else { return Ok(0) };
             match file.read(buf)? {
                 // The last part stays open: a file still being written
-                // (`inspect --follow`) is read on as it grows.
-                0 if self.parts.is_empty() => return Ok(0),
+                // (`inspect --follow`) is read on as it grows, and once the
+                // writer has cut it, the next part is read on.
+                0 if self.parts.is_empty() => {
+                    if !self.next_part_appeared() {
+                        return Ok(0);
+                    }
+                    self.current = None;
+                }
                 0 => self.current = None,
                 n => return Ok(n),
             }
@@ -436,4 +457,31 @@ pub fn write_plain(paths: &[std::path::PathBuf], to: &std::path::Path) -> io::Re
         }
     }
     io::Write::flush(&mut out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_cut_while_it_is_read_is_followed_by_the_next() {
+        let dir = std::env::temp_dir().join(format!("session-files-follow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = r#"{"kind":"header","format":"mesos-tape-session","version":1,"source":"proxy","started_at":"t""#;
+        let first = dir.join("f1-20261124T213000.000Z.session.jsonl");
+        std::fs::write(&first, format!("{header}}}\n")).unwrap();
+        let mut files = SessionFiles::open(&first).unwrap();
+        let mut text = String::new();
+        files.read_to_string(&mut text).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        // The writer cuts the session: the next part names the first.
+        let next = format!("{header},\"part\":2,\"previous\":\"f1-20261124T213000.000Z.session.jsonl\"}}\n");
+        std::fs::write(dir.join("f1-20261124T220000.000Z.session.jsonl"), &next).unwrap();
+        let mut more = String::new();
+        files.read_to_string(&mut more).unwrap();
+        assert_eq!(more, next);
+        assert_eq!(files.paths.len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

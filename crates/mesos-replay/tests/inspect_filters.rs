@@ -115,6 +115,44 @@ fn follow_reads_a_session_while_it_is_written() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--follow` goes on into the next part when the recorder cuts the
+/// session (`--rotate-size`/`--rotate-age`): the next part's header names
+/// the one before it.
+#[test]
+fn follow_reads_on_into_the_next_part_of_a_rotated_session() {
+    let whole = std::fs::read(expect::path("import").join(WALKTHROUGH)).unwrap();
+    let dir = test_support::temp_dir("inspect-follow-parts");
+    let (first, second) = ("f1-20261124T213000.000Z.session.jsonl", "f1-20261124T220000.000Z.session.jsonl");
+    let header_end = whole.iter().position(|&b| b == b'\n').unwrap();
+    let cut = whole.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(10).unwrap().0 + 1;
+    std::fs::write(dir.join(first), &whole[..cut]).unwrap();
+    let mut child = replay().args(["inspect", "--follow"]).arg(dir.join(first)).stdout(Stdio::piped()).spawn().unwrap();
+    // Should it never see the next part, it would wait for ever: stopped
+    // after 30 s, the test then fails instead of hanging.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = std::process::Command::new("kill").arg(&pid).status();
+    });
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        seen.push(lines.next().unwrap().unwrap());
+    }
+    // The recorder cuts the session: the rest goes to a part of its own.
+    let header = &whole[..header_end - 1]; // without its closing brace
+    let mut part = header.to_vec();
+    part.extend_from_slice(format!(",\"part\":2,\"previous\":\"{first}\"}}\n").as_bytes());
+    part.extend_from_slice(&whole[cut..]);
+    std::fs::write(dir.join(second), &part).unwrap();
+    seen.extend(lines.map(Result::unwrap));
+    assert!(child.wait().unwrap().success(), "it stops by itself at the end entry");
+    std::fs::write(dir.join("whole.session.jsonl"), &whole).unwrap();
+    let all = replay().args(["inspect"]).arg(dir.join("whole.session.jsonl")).output().unwrap();
+    assert_eq!(seen.join("\n") + "\n", String::from_utf8(all.stdout).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn follow_takes_one_session_and_html_takes_no_filters() {
     let dir = expect::path("import");
