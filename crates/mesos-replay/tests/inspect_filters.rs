@@ -126,14 +126,16 @@ fn follow_reads_on_into_the_next_part_of_a_rotated_session() {
     let header_end = whole.iter().position(|&b| b == b'\n').unwrap();
     let cut = whole.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(10).unwrap().0 + 1;
     std::fs::write(dir.join(first), &whole[..cut]).unwrap();
-    let mut child = replay().args(["inspect", "--follow"]).arg(dir.join(first)).stdout(Stdio::piped()).spawn().unwrap();
-    // Should it never see the next part, it would wait for ever: stopped
-    // after 30 s, the test then fails instead of hanging.
-    let pid = child.id().to_string();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        let _ = std::process::Command::new("kill").arg(&pid).status();
-    });
+    // Should it never see the next part, it would wait for ever: coreutils'
+    // `timeout` stops it after 30 s, and the test fails instead of hanging.
+    let mut child = std::process::Command::new("timeout")
+        .arg("30")
+        .arg(env!("CARGO_BIN_EXE_mesos-replay"))
+        .args(["inspect", "--follow"])
+        .arg(dir.join(first))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     for _ in 0..10 {
