@@ -198,8 +198,9 @@ pub struct Outcome {
 }
 
 /// The file and what is waiting to go to it. Plain `std::fs` on the
-/// writer's own blocking thread: no hand-off per write.
-struct FileState {
+/// writer's own blocking thread (no hand-off per write); the capture
+/// importer writes its sessions with it too ([`FileState::quiet`]).
+pub(crate) struct FileState {
     dir: PathBuf,
     stamp: String,
     header: Vec<u8>,
@@ -233,10 +234,16 @@ struct FileState {
     part: u64,
     /// When the part being written was opened.
     part_opened: std::time::Instant,
+    /// Nothing logged (the importer says what went wrong in its report).
+    quiet: bool,
+    /// The first failure, said (`cannot write PATH: ERROR`).
+    pub(crate) error: Option<String>,
 }
 
 impl FileState {
-    fn open(&mut self, name: &str) {
+    /// Names the session: its file is created (numbered if the name is
+    /// taken) with what waited for it.
+    pub(crate) fn open(&mut self, name: &str) {
         if self.file.is_some() || self.failed {
             return;
         }
@@ -246,7 +253,9 @@ impl FileState {
         match opened {
             Ok((file, path)) => {
                 self.part_opened = std::time::Instant::now();
-                tracing::info!(session = %self.label, path = %path.display(), "session file opened");
+                if !self.quiet {
+                    tracing::info!(session = %self.label, path = %path.display(), "session file opened");
+                }
                 // Only a file that exists is named in the session's summary.
                 self.path = Some(path.clone());
                 self.file = Some(file);
@@ -335,7 +344,7 @@ impl FileState {
 
     /// [`write`](Self::write) of an entry's line, rendered straight into the
     /// buffer.
-    fn write_entry(&mut self, entry: &Entry) {
+    pub(crate) fn write_entry(&mut self, entry: &Entry) {
         if self.failed {
             return;
         }
@@ -459,6 +468,10 @@ impl FileState {
             self.failed = true;
             self.buf = Vec::new();
             let path = self.path.as_deref().map(Path::display).map(|p| p.to_string()).unwrap_or_default();
+            self.error = Some(format!("cannot write {path}: {err}"));
+            if self.quiet {
+                return;
+            }
             tracing::error!(
                 session = %self.label,
                 %path,
@@ -468,14 +481,15 @@ impl FileState {
         }
     }
 
-    /// The end of the session: the `end` entry (after a `note` saying the
-    /// session is incomplete, when lines were lost but the file takes writes
-    /// again), flushed and synced; whether every line was written.
-    fn finish(&mut self, seq: u64, t_ns: u64) -> bool {
+    /// The end of the session: the `end` entry (`complete` unless the
+    /// recorder knows it lost something, or lines were lost here: then
+    /// after a `note` saying so, when the file takes writes again), flushed
+    /// and synced; whether every line was written.
+    pub(crate) fn finish(&mut self, seq: u64, t_ns: u64, complete: bool) -> bool {
         self.open("unknown");
         self.flush();
         if !self.failed {
-            let end = Entry { seq, t_ns, conn: 0, kind: EntryKind::End(End { entries: seq, complete: true }) };
+            let end = Entry { seq, t_ns, conn: 0, kind: EntryKind::End(End { entries: seq, complete }) };
             self.write(&end.to_line());
             self.flush();
         } else if let Some(file) = self.file.take() {
@@ -504,13 +518,16 @@ impl FileState {
             tail.extend(Entry { seq: next + 1, t_ns, conn: 0, kind: EntryKind::End(end) }.to_line());
             self.file = Some(file);
             match self.write_tail(&tail) {
+                Ok(()) if self.quiet => {}
                 Ok(()) => tracing::warn!(session = %self.label, "the session file says it is incomplete"),
                 Err(_) if self.written == 0 => {
                     // Not one byte of it: no empty file is left behind.
                     self.file = None;
                     if let Some(path) = self.path.take() {
                         let _ = std::fs::remove_file(&path);
-                        tracing::error!(session = %self.label, path = %path.display(), "nothing of the session could be written: its file is removed");
+                        if !self.quiet {
+                            tracing::error!(session = %self.label, path = %path.display(), "nothing of the session could be written: its file is removed");
+                        }
                     }
                 }
                 // The file stays as it was: whole lines, without an `end`
@@ -608,6 +625,21 @@ fn state(dir: PathBuf, stamp: String, header: Vec<u8>, label: String) -> FileSta
         name: None,
         part: 1,
         part_opened: std::time::Instant::now(),
+        quiet: false,
+        error: None,
+    }
+}
+
+impl FileState {
+    /// A session file written by the caller itself, plain, with nothing
+    /// logged: the capture importer's (its report says what failed).
+    pub(crate) fn quiet(dir: PathBuf, stamp: String, header: Vec<u8>) -> FileState {
+        FileState { quiet: true, ..state(dir, stamp, header, String::new()) }
+    }
+
+    /// The file, once the session is named.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 }
 
@@ -640,7 +672,7 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: FileState, name: Option<String>) 
                 Msg::Entry(_) => {}
                 Msg::Name(name) => state.open(&name),
                 Msg::Finish { seq, t_ns, done } => {
-                    let complete = state.finish(seq, t_ns);
+                    let complete = state.finish(seq, t_ns, true);
                     let _ = done.send(Outcome { path: state.path.clone(), complete });
                     return;
                 }

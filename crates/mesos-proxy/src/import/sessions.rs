@@ -1,27 +1,29 @@
-//! The sessions of an import: the proxy's rules for filing traffic
-//! ([`crate::session`]), on the capture's clock, written with plain files.
+//! The importer's driver of the recording core ([`crate::record`]): the
+//! same filing, numbering and redaction as live recording, on the capture's
+//! clock, written by the proxy's own session-file writer
+//! ([`crate::writer`]'s file, without its thread).
 //!
 //! As in live recording: a call is filed under the framework id it carries;
 //! a new framework's SUBSCRIBE opens a session named by its `SUBSCRIBED`
 //! event; a call without an id goes to the session its connection touched
-//! last; operator API traffic goes to an `operator` session per connection.
-//! A session ends when the last connection that touched it closes (a
-//! framework that comes back later gets a new file), or at the end of the
-//! capture. Entries are numbered by [`mesos_codec::session::Writer`],
-//! secrets redacted by the same [`Redactor`] and [`crate::secrets`] walk,
-//! and a session's time is the capture's: `t_ns` counts from the packet
-//! that opened it, and `started_at` is that packet's time.
+//! last; operator API traffic goes to an `operator` session per connection;
+//! requests outside the v1 APIs from a host with no session yet wait in the
+//! lobby for the session it opens next. A session ends when the last
+//! connection that touched it closes (a framework that comes back later
+//! gets a new file), or at the end of the capture. A session's time is the
+//! capture's: `t_ns` counts from the packet that opened it, and
+//! `started_at` is that packet's time.
 //!
 //! Lines wait in memory until the session has a name (a new framework's
 //! file is named by its framework id), then go to the file as they come.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Entry, EntryKind, Header, Source, Utc, file_id};
+use mesos_codec::session::{Entry, EntryKind, Header, Source, Utc};
 
 use crate::record::{Book, Exchange, Lobby, Registry};
+use crate::writer::FileState;
 
 /// An index into [`Sessions`].
 pub(crate) type SessionId = usize;
@@ -29,22 +31,13 @@ pub(crate) type SessionId = usize;
 /// The sessions a connection touched.
 pub(crate) type Touched = crate::record::Touched<SessionId>;
 
-enum Sink {
-    /// Not named yet: the lines wait.
-    Waiting(Vec<u8>),
-    File(std::io::BufWriter<std::fs::File>),
-    /// The file could not be written: the rest is dropped (and said once).
-    Failed,
-}
-
 struct State {
     book: Book,
     started_ns: u64,
     name: Option<String>,
-    header: Vec<u8>,
-    stamp: String,
-    sink: Sink,
-    path: Option<PathBuf>,
+    /// The proxy's session file, written here without its thread: lines
+    /// wait until the session is named, a failure is said once.
+    file: FileState,
 }
 
 /// Every session of one import.
@@ -139,10 +132,7 @@ impl Sessions {
             book: Book::new(Source::Pcap, self.keep_secrets),
             started_ns: now,
             name: None,
-            header: header.to_line(),
-            stamp: start.file_stamp(),
-            sink: Sink::Waiting(Vec::new()),
-            path: None,
+            file: FileState::quiet(self.out.clone(), start.file_stamp(), header.to_line()),
         });
         if let Some(name) = name {
             self.set_name(id, &name);
@@ -228,7 +218,6 @@ impl Sessions {
         let Some(state) = self.list.get_mut(id) else { return };
         let t_ns = now.saturating_sub(state.started_ns);
         let Some(closes) = state.book.finish(t_ns, reason) else { return };
-        let end = state.book.end(t_ns);
         if state.name.is_none() {
             state.name = Some("unknown".to_owned());
             self.open(id);
@@ -236,66 +225,27 @@ impl Sessions {
         for close in &closes {
             self.write(id, close);
         }
-        self.write(id, &end);
         let Some(state) = self.list.get_mut(id) else { return };
-        if let Sink::File(file) = &mut state.sink {
-            if let Err(err) = file.flush() {
-                let path = state.path.as_deref().map(Path::display).map(|p| p.to_string()).unwrap_or_default();
-                self.write_errors.push(format!("cannot write {path}: {err}"));
-            }
+        state.file.finish(state.book.entries(), t_ns, state.book.is_complete());
+        self.entries += 1;
+        if let Some(error) = state.file.error.take() {
+            self.write_errors.push(error);
         }
-        state.sink = Sink::Failed;
     }
 
     fn write(&mut self, id: SessionId, entry: &Entry) {
         let Some(state) = self.list.get_mut(id) else { return };
-        let line = entry.to_line();
+        state.file.write_entry(entry);
         self.entries += 1;
-        let result = match &mut state.sink {
-            Sink::Waiting(lines) => {
-                lines.extend_from_slice(&line);
-                Ok(())
-            }
-            Sink::File(file) => file.write_all(&line),
-            Sink::Failed => Ok(()),
-        };
-        if let Err(err) = result {
-            let path = state.path.as_deref().map(Path::display).map(|p| p.to_string()).unwrap_or_default();
-            self.write_errors.push(format!("cannot write {path}: {err}"));
-            state.sink = Sink::Failed;
-        }
     }
 
     /// Opens the file of a session that was just named, with what waited.
     fn open(&mut self, id: SessionId) {
         let Some(state) = self.list.get_mut(id) else { return };
-        let Sink::Waiting(waiting) = &mut state.sink else { return };
-        let waiting = std::mem::take(waiting);
-        let name = state.name.as_deref().unwrap_or("unknown");
-        // The same framework twice in one millisecond: never overwrite, number it.
-        let opened = mesos_codec::session::create_file(&self.out, name, &state.stamp, create);
-        let (written, path) = match opened {
-            Ok((file, path)) => {
-                let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
-                let written = file.write_all(&state.header).and_then(|()| file.write_all(&waiting)).map(|()| file);
-                (written, path)
-            }
-            Err(err) => (Err(err), self.out.join(format!("{}-{}.session.jsonl", file_id(name), state.stamp))),
-        };
-        match written {
-            Ok(file) => {
-                state.sink = Sink::File(file);
-                self.files.push(path.clone());
-            }
-            Err(err) => {
-                self.write_errors.push(format!("cannot write {}: {err}", path.display()));
-                state.sink = Sink::Failed;
-            }
+        state.file.open(state.name.as_deref().unwrap_or("unknown"));
+        match state.file.path() {
+            Some(path) => self.files.push(path.to_owned()),
+            None => self.write_errors.extend(state.file.error.take()),
         }
-        state.path = Some(path);
     }
-}
-
-fn create(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
 }

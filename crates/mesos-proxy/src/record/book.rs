@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use mesos_codec::api::Encoding;
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, End, Entry, EntryKind, Note, Party, Redactor, Request, Response, Source};
+use mesos_codec::session::{Close, Entry, EntryKind, Note, Party, Redactor, Request, Response, Source};
 
 /// One session's numbering, redaction and stream bookkeeping.
 ///
@@ -25,10 +25,10 @@ use mesos_codec::session::{Close, End, Entry, EntryKind, Note, Party, Redactor, 
 /// let second = book.record(4, 6, note, None).unwrap();
 /// assert_eq!((first.entry.seq, first.entry.conn), (0, 1));
 /// assert_eq!((second.entry.seq, second.entry.conn), (1, 2));
-/// // At the end: nothing open to close, then the `end` entry.
+/// // At the end: nothing open to close; the `end` entry comes next.
 /// assert!(book.finish(7, "the session ended").unwrap().is_empty());
-/// let end = book.end(8);
-/// assert_eq!(end.seq, 2);
+/// assert_eq!(book.entries(), 2);
+/// assert!(book.is_complete());
 /// assert!(book.record(4, 9, EntryKind::Close(Close { stream: None, by: Party::Proxy, reason: None }), None).is_none());
 /// ```
 #[derive(Debug)]
@@ -181,8 +181,9 @@ impl Book {
 
     /// Ends the session: a `close` by the proxy, for `reason`, of every
     /// stream still open; later records are refused. `None` when it had
-    /// already ended. The `end` entry comes next: [`end`](Self::end), or
-    /// the file writer's, which may know of lines it lost.
+    /// already ended. The `end` entry comes next, written by the session's
+    /// file writer (`complete` as [`is_complete`](Self::is_complete) says,
+    /// unless the writer itself lost lines).
     pub fn finish(&mut self, t_ns: u64, reason: &str) -> Option<Vec<Entry>> {
         if self.finished {
             return None;
@@ -198,11 +199,10 @@ impl Book {
         Some(closes)
     }
 
-    /// The `end` entry of a finished session: every entry counted,
-    /// complete unless something was [lost](Self::mark_lost).
-    pub fn end(&mut self, t_ns: u64) -> Entry {
-        let entries = self.writer.entries();
-        self.writer.entry(t_ns, 0, EntryKind::End(End { entries, complete: !self.lost }))
+    /// Whether nothing of the session was [lost](Self::mark_lost): the
+    /// `end` entry's `complete`, as far as the recorder knows.
+    pub fn is_complete(&self) -> bool {
+        !self.lost
     }
 
     /// How many entries were made (the next one's `seq`).
@@ -343,8 +343,7 @@ mod tests {
         );
         assert_eq!(book.finish(50, "again"), None);
         book.mark_lost();
-        let end = book.end(50);
-        assert!(matches!(end.kind, EntryKind::End(End { entries: 5, complete: false })), "{end:?}");
+        assert_eq!((book.entries(), book.is_complete()), (5, false));
         assert_eq!(book.stats(), Stats { calls: 1, events: 0, bytes: 2 });
     }
 

@@ -1,4 +1,4 @@
-//! The recording core, without I/O: where a call is filed ([`file`]),
+//! The recording core, without I/O: where a call is filed ([`file()`]),
 //! which session is whose ([`Registry`], [`Lobby`]), what an event
 //! stream's chunks become ([`EventTap`]), and one session's entries
 //! numbered and redacted ([`Book`]). The live proxy ([`crate::proxy`],
