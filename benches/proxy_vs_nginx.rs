@@ -23,7 +23,8 @@
 //!   process of its own (this bench binary started again as
 //!   `--role proxy`, which does what `mesos-proxy record`'s `main` does: a
 //!   default multi-threaded tokio runtime, `Recorder::bind`, `run`; only
-//!   its log lines are not written), recording to a temporary directory.
+//!   its log lines are not written; `BENCH_PROXY_WORKERS` sets its number
+//!   of workers), recording to a temporary directory.
 //!   After every run the session file is read: it must hold every event,
 //!   and end complete.
 //!
@@ -51,9 +52,11 @@
 //! table gives the medians. CPU µs per event is given by process (the
 //! forwarder's: nginx's master and worker; the recorder's process, session
 //! writer included, up to the moment its session file is complete; and
-//! the bench's own, client and source), from
-//! the sum of `/proc/PID/task/*/schedstat` (nanoseconds; `stat`'s
-//! utime+stime count in 10 ms ticks) before and after the run.
+//! the bench's own, client and source), from utime + stime of
+//! `/proc/PID/stat` before and after the run (10 ms ticks, but they keep
+//! the time of the recorder's session writer, a thread that ends with its
+//! session); the recorder's is also given by thread (`schedstat`, ns; the
+//! writer's is the rest of the total).
 //!
 //! Then the latency: the source writes 4 000 events of the same stream one
 //! chunk at a time, every 250 µs (`BENCH_LATENCY_EVENTS`,
@@ -62,7 +65,9 @@
 //! latency by path, and the p99 each forwarder adds to direct's.
 //!
 //! The last table holds the two forwarders side by side, as ratios to
-//! nginx. On a shared machine events/s moves with the load; the CPU per
+//! nginx. For profiling, `BENCH_ONLY=record` (or `nginx`, `direct`;
+//! comma-separated) runs only those paths, and `BENCH_STREAMS=mix` (or
+//! `200 B`, `4 KiB`) only those streams. On a shared machine events/s moves with the load; the CPU per
 //! event much less.
 
 use std::collections::BTreeMap;
@@ -333,17 +338,34 @@ fn drain(addr: SocketAddr, stamp: bool) -> Drained {
     Drained { records: counter.records, chunks: counter.chunks, elapsed, arrived }
 }
 
-/// CPU time so far (ns) of the threads of these processes.
+/// CPU time so far (ns) of these processes: utime + stime of
+/// `/proc/PID/stat`, which keep the time of threads that have ended (the
+/// recorder's session writer ends with its session), in clock ticks
+/// (10 ms).
 fn cpu_ns(pids: &[u32]) -> u64 {
     let mut ns = 0;
     for pid in pids {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
-        for task in tasks.flatten() {
-            let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-            ns += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The fields after the command's closing parenthesis: state is 3,
+        // utime 14, stime 15.
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let fields: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse().ok()).collect();
+        ns += fields.iter().sum::<u64>() * 10_000_000;
     }
     ns
+}
+
+/// CPU time so far (ns) of the threads of a process, by thread name.
+fn cpu_by_thread(pid: u32) -> BTreeMap<String, u64> {
+    let mut by_name = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return by_name };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        let Some(ns) = schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) else { continue };
+        *by_name.entry(comm.trim().to_owned()).or_insert(0) += ns;
+    }
+    by_name
 }
 
 /// A process and its children (nginx's master and worker).
@@ -515,7 +537,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// `--role proxy MASTER OUT`: what `mesos-proxy record --listen
 /// 127.0.0.1:0 --master http://MASTER --out OUT` does.
 fn proxy_role(master: &str, out: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = std::env::var("BENCH_PROXY_WORKERS").ok().and_then(|w| w.parse().ok()) {
+        builder.worker_threads(workers);
+    }
+    let runtime = builder.enable_all().build().unwrap();
     runtime.block_on(async {
         let config = mesos_proxy::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -555,6 +581,8 @@ struct Run {
     forwarder_ns: u64,
     /// CPU ns of the bench's process (client and source).
     bench_ns: u64,
+    /// CPU ns of the recorder's threads, by name (record only).
+    threads: BTreeMap<String, u64>,
 }
 
 struct Paths {
@@ -584,6 +612,8 @@ impl Paths {
     fn run(&self, stream: &Arc<Stream>, path: Path3) -> Run {
         let pids = self.forwarder(path);
         self.source.expect(stream, Pace::Fast);
+        let recorder = self.recorder.child.id();
+        let threads0 = if path == Path3::Record { cpu_by_thread(recorder) } else { BTreeMap::new() };
         let (fwd0, bench0) = (cpu_ns(&pids), cpu_ns(&[std::process::id()]));
         let drained = drain(self.addr(path), false);
         assert_eq!(drained.records, stream.events, "every event arrives ({})", path.name());
@@ -595,7 +625,20 @@ impl Paths {
             self.recorder.check_and_clear(stream.events);
         }
         let (fwd1, bench1) = (cpu_ns(&pids), cpu_ns(&[std::process::id()]));
+        let threads = if path == Path3::Record {
+            let mut threads: BTreeMap<String, u64> = cpu_by_thread(recorder)
+                .into_iter()
+                .map(|(n, ns)| (n.clone(), ns - threads0.get(&n).copied().unwrap_or(0)))
+                .collect();
+            // The session writer's thread has ended: the rest of the total.
+            let live: u64 = threads.values().sum();
+            threads.insert("ended (session writer)".to_owned(), (fwd1 - fwd0).saturating_sub(live));
+            threads
+        } else {
+            BTreeMap::new()
+        };
         Run {
+            threads,
             events_per_s: stream.events as f64 / drained.elapsed.as_secs_f64(),
             forwarder_ns: fwd1 - fwd0,
             bench_ns: bench1 - bench0,
@@ -649,6 +692,8 @@ struct Results {
     bench_us: BTreeMap<Path3, f64>,
     p50: BTreeMap<Path3, f64>,
     p99: BTreeMap<Path3, f64>,
+    /// The recorder's CPU µs per event by thread name (medians).
+    threads: BTreeMap<String, f64>,
 }
 
 fn measure(paths: &Paths, which: &[Path3], stream: &Arc<Stream>, latency: &Arc<Stream>, reps: usize) -> Results {
@@ -679,7 +724,15 @@ fn measure(paths: &Paths, which: &[Path3], stream: &Arc<Stream>, latency: &Arc<S
         bench_us: BTreeMap::new(),
         p50,
         p99,
+        threads: BTreeMap::new(),
     };
+    if let Some(runs) = runs.get(&Path3::Record) {
+        let names: std::collections::BTreeSet<&String> = runs.iter().flat_map(|r| r.threads.keys()).collect();
+        for name in names {
+            let us = median(runs.iter().map(|r| per_event(r.threads.get(name).copied().unwrap_or(0))).collect());
+            results.threads.insert(name.clone(), us);
+        }
+    }
     for (path, runs) in &runs {
         results.rate.insert(*path, median(runs.iter().map(|r| r.events_per_s).collect()));
         results.forwarder_us.insert(*path, median(runs.iter().map(|r| per_event(r.forwarder_ns)).collect()));
@@ -717,6 +770,10 @@ fn print(results: &Results) {
             p99 - direct_p99
         );
     }
+    if !results.threads.is_empty() {
+        let threads: Vec<String> = results.threads.iter().map(|(n, us)| format!("{n} {us:.2}")).collect();
+        println!("record's CPU µs per event by thread: {}", threads.join(", "));
+    }
 }
 
 fn main() {
@@ -752,6 +809,13 @@ fn main() {
     if nginx.is_some() {
         which.insert(1, Path3::Nginx);
     }
+    // `BENCH_ONLY=record` (or `nginx`, `direct`, comma-separated) runs
+    // those paths alone, and `BENCH_STREAMS=mix` those streams, for
+    // profiling.
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        which.retain(|p| only.split(',').any(|o| o == p.name()));
+    }
+    let streams_wanted = std::env::var("BENCH_STREAMS").ok();
     let paths = Paths { source, nginx, recorder };
 
     let streams = [
@@ -761,6 +825,9 @@ fn main() {
     ];
     let mut all = Vec::new();
     for (name, records, n) in streams {
+        if streams_wanted.as_ref().is_some_and(|w| !w.split(',').any(|s| s == name)) {
+            continue;
+        }
         let stream = Arc::new(Stream::new(name, &records, n));
         let latency = Arc::new(Stream::new(name, &records, latency_events));
         let results = measure(&paths, &which, &stream, &latency, reps);
