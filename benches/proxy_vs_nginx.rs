@@ -65,7 +65,10 @@
 //! latency by path, and the p99 each forwarder adds to direct's.
 //!
 //! The last table holds the two forwarders side by side, as ratios to
-//! nginx. For profiling, `BENCH_ONLY=record` (or `nginx`, `direct`;
+//! nginx. `BENCH_RECORDER_BEFORE=/path/to/an/older/proxy_vs_nginx-binary`
+//! adds that build's recorder as a fourth path, "before", so that a change
+//! to the proxy is measured before and after in the same run. For
+//! profiling, `BENCH_ONLY=record` (or `nginx`, `direct`;
 //! comma-separated) runs only those paths, and `BENCH_STREAMS=mix` (or
 //! `200 B`, `4 KiB`) only those streams. On a shared machine events/s moves with the load; the CPU per
 //! event much less.
@@ -480,10 +483,11 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn start(dir: &Path, master: SocketAddr) -> Recorder {
-        let out = dir.join("sessions");
+    /// `exe` as `--role proxy`, recording into `dir/name`.
+    fn start(exe: &Path, dir: &Path, name: &str, master: SocketAddr) -> Recorder {
+        let out = dir.join(name);
         std::fs::create_dir_all(&out).unwrap();
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut child = Command::new(exe)
             .args(["--role", "proxy", &master.to_string()])
             .arg(&out)
             .stdout(Stdio::piped())
@@ -562,6 +566,8 @@ enum Path3 {
     Direct,
     Nginx,
     Record,
+    /// `BENCH_RECORDER_BEFORE`'s recorder.
+    Before,
 }
 
 impl Path3 {
@@ -570,6 +576,7 @@ impl Path3 {
             Path3::Direct => "direct",
             Path3::Nginx => "nginx",
             Path3::Record => "record",
+            Path3::Before => "before",
         }
     }
 }
@@ -589,14 +596,23 @@ struct Paths {
     source: Source,
     nginx: Option<Nginx>,
     recorder: Recorder,
+    before: Option<Recorder>,
 }
 
 impl Paths {
+    fn recorder(&self, path: Path3) -> Option<&Recorder> {
+        match path {
+            Path3::Record => Some(&self.recorder),
+            Path3::Before => self.before.as_ref(),
+            _ => None,
+        }
+    }
+
     fn addr(&self, path: Path3) -> SocketAddr {
         match path {
             Path3::Direct => self.source.addr,
             Path3::Nginx => self.nginx.as_ref().unwrap().addr,
-            Path3::Record => self.recorder.addr,
+            Path3::Record | Path3::Before => self.recorder(path).unwrap().addr,
         }
     }
 
@@ -604,7 +620,7 @@ impl Paths {
         match path {
             Path3::Direct => Vec::new(),
             Path3::Nginx => self.nginx.as_ref().unwrap().pids(),
-            Path3::Record => vec![self.recorder.child.id()],
+            Path3::Record | Path3::Before => vec![self.recorder(path).unwrap().child.id()],
         }
     }
 
@@ -612,8 +628,8 @@ impl Paths {
     fn run(&self, stream: &Arc<Stream>, path: Path3) -> Run {
         let pids = self.forwarder(path);
         self.source.expect(stream, Pace::Fast);
-        let recorder = self.recorder.child.id();
-        let threads0 = if path == Path3::Record { cpu_by_thread(recorder) } else { BTreeMap::new() };
+        let recorder = self.recorder(path);
+        let threads0 = recorder.map(|r| cpu_by_thread(r.child.id())).unwrap_or_default();
         let (fwd0, bench0) = (cpu_ns(&pids), cpu_ns(&[std::process::id()]));
         let drained = drain(self.addr(path), false);
         assert_eq!(drained.records, stream.events, "every event arrives ({})", path.name());
@@ -621,12 +637,12 @@ impl Paths {
             // nginx joins chunks as it reads them; the others keep them.
             assert!(drained.chunks >= stream.events, "a chunk per record ({})", path.name());
         }
-        if path == Path3::Record {
-            self.recorder.check_and_clear(stream.events);
+        if let Some(recorder) = recorder {
+            recorder.check_and_clear(stream.events);
         }
         let (fwd1, bench1) = (cpu_ns(&pids), cpu_ns(&[std::process::id()]));
-        let threads = if path == Path3::Record {
-            let mut threads: BTreeMap<String, u64> = cpu_by_thread(recorder)
+        let threads = if let Some(recorder) = recorder {
+            let mut threads: BTreeMap<String, u64> = cpu_by_thread(recorder.child.id())
                 .into_iter()
                 .map(|(n, ns)| (n.clone(), ns - threads0.get(&n).copied().unwrap_or(0)))
                 .collect();
@@ -650,8 +666,8 @@ impl Paths {
         let sent = self.source.expect(stream, Pace::Paced(gap));
         let drained = drain(self.addr(path), true);
         assert_eq!(drained.records, stream.events, "every event arrives ({})", path.name());
-        if path == Path3::Record {
-            self.recorder.check_and_clear(stream.events);
+        if let Some(recorder) = self.recorder(path) {
+            recorder.check_and_clear(stream.events);
         }
         // The source notes its times once it has written the last chunk.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -726,11 +742,12 @@ fn measure(paths: &Paths, which: &[Path3], stream: &Arc<Stream>, latency: &Arc<S
         p99,
         threads: BTreeMap::new(),
     };
-    if let Some(runs) = runs.get(&Path3::Record) {
+    for path in [Path3::Record, Path3::Before] {
+        let Some(runs) = runs.get(&path) else { continue };
         let names: std::collections::BTreeSet<&String> = runs.iter().flat_map(|r| r.threads.keys()).collect();
         for name in names {
             let us = median(runs.iter().map(|r| per_event(r.threads.get(name).copied().unwrap_or(0))).collect());
-            results.threads.insert(name.clone(), us);
+            results.threads.insert(format!("{}: {name}", path.name()), us);
         }
     }
     for (path, runs) in &runs {
@@ -772,7 +789,7 @@ fn print(results: &Results) {
     }
     if !results.threads.is_empty() {
         let threads: Vec<String> = results.threads.iter().map(|(n, us)| format!("{n} {us:.2}")).collect();
-        println!("record's CPU µs per event by thread: {}", threads.join(", "));
+        println!("the recorders' CPU µs per event by thread: {}", threads.join(", "));
     }
 }
 
@@ -804,11 +821,17 @@ fn main() {
             None
         }
     };
-    let recorder = Recorder::start(&dir, source.addr);
+    let recorder = Recorder::start(&std::env::current_exe().unwrap(), &dir, "sessions", source.addr);
     let mut which = vec![Path3::Direct, Path3::Record];
     if nginx.is_some() {
         which.insert(1, Path3::Nginx);
     }
+    // `BENCH_RECORDER_BEFORE=path`: a copy of this bench built before a
+    // change to the proxy, whose recorder runs beside this one ("before").
+    let before = std::env::var_os("BENCH_RECORDER_BEFORE").map(|exe| {
+        which.push(Path3::Before);
+        Recorder::start(Path::new(&exe), &dir, "sessions-before", source.addr)
+    });
     // `BENCH_ONLY=record` (or `nginx`, `direct`, comma-separated) runs
     // those paths alone, and `BENCH_STREAMS=mix` those streams, for
     // profiling.
@@ -816,7 +839,7 @@ fn main() {
         which.retain(|p| only.split(',').any(|o| o == p.name()));
     }
     let streams_wanted = std::env::var("BENCH_STREAMS").ok();
-    let paths = Paths { source, nginx, recorder };
+    let paths = Paths { source, nginx, recorder, before };
 
     let streams = [
         ("mix", mix(), events(100_000)),
