@@ -43,15 +43,17 @@
 //! `BENCH_CLUSTER_AGENTS` agents (10 000, each 4 cpus and 4 GB) in a
 //! process of its own (this binary again, `--role sim`) on a
 //! current-thread tokio runtime, pinned to one core with `taskset` when
-//! there is one, on its real clock; `BENCH_CLUSTER_FRAMEWORKS` frameworks
-//! (200) in this process run the workload of the sim bench (tasks of 1 cpu
-//! and 128 MB, `sleep 5` to `sleep 60`, at most 40 running each, the rest
-//! declined for 15 s) for `BENCH_CLUSTER_SECONDS` (60). It reports the sim
-//! process's CPU use (100 % is the whole core), the events and calls per
-//! second, the allocations seen (OFFERS events in bursts: a burst starts
-//! more than 0.5 s after the last OFFERS), the gaps between bursts (an
-//! allocation every second keeps them at 1 s), the spread of a burst, and
-//! the longest gap between two HEARTBEATs of a framework (15 s intervals).
+//! there is one (the frameworks then to the other), on its real clock;
+//! `BENCH_CLUSTER_FRAMEWORKS` frameworks (200) in this process run the
+//! workload of the sim bench (tasks of 1 cpu and 128 MB, `sleep 5` to
+//! `sleep 60`, at most 40 running each, the rest declined for 15 s) for
+//! `BENCH_CLUSTER_SECONDS` (60). It reports the CPU use of the sim's
+//! process and of the frameworks (100 % is a whole core), the events and
+//! calls per second, the allocations seen (OFFERS events in bursts: a
+//! burst starts more than 0.5 s after the last OFFERS), the gaps between
+//! bursts (an allocation every second keeps them at 1 s), the spread of a
+//! burst, and the longest gap between two HEARTBEATs of a framework (15 s
+//! intervals).
 //!
 //! `cargo test --benches` runs a small version (1 framework, 2 tasks; 50
 //! agents, 5 frameworks, 3 s) as a smoke test, without the real master.
@@ -465,10 +467,16 @@ fn part2(clients: &tokio::runtime::Runtime, bench: bool) {
         accept_refuse: 5.0,
         decline_refuse: 15.0,
     });
+    if pinned {
+        // The frameworks on the other core (every thread of this process).
+        let _ = Command::new("taskset").args(["-a", "-p", "-c", "0", &std::process::id().to_string()]).output();
+    }
     let counters = Arc::new(Counters { target: u64::MAX, ..Counters::default() });
     let seens: Vec<Arc<Mutex<Seen>>> = (0..frameworks).map(|_| Arc::default()).collect();
     let t0 = Instant::now();
     let cpu0 = cpu_ns(pid, "");
+    let me = std::process::id();
+    let clients0 = cpu_ns(me, "clients");
     clients.block_on(async {
         let tasks: Vec<_> = seens
             .iter()
@@ -482,6 +490,7 @@ fn part2(clients: &tokio::runtime::Runtime, bench: bool) {
     });
     let wall = t0.elapsed().as_secs_f64();
     let cpu = Duration::from_nanos(cpu_ns(pid, "").saturating_sub(cpu0)).as_secs_f64();
+    let clients_cpu = Duration::from_nanos(cpu_ns(me, "clients").saturating_sub(clients0)).as_secs_f64();
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
     let _ = child.kill();
     let _ = child.wait();
@@ -512,11 +521,12 @@ fn part2(clients: &tokio::runtime::Runtime, bench: bool) {
     println!(
         "the sim alone, real clock: {agents} agents (4 cpus, 4 GB), {frameworks} frameworks, {seconds} s, {}",
         if pinned {
-            "pinned to CPU 1 (taskset), one runtime thread"
+            "the sim pinned to CPU 1 and the frameworks to CPU 0 (taskset), the sim on one runtime thread"
         } else {
-            "one runtime thread (no taskset to pin it)"
+            "the sim on one runtime thread (no taskset to pin it)"
         }
     );
+    println!("frameworks' CPU {:.1} % of a core", clients_cpu / wall * 100.0);
     println!(
         "sim CPU {:.1} % of a core; {:.0} events/s, {:.0} calls/s; {} allocations seen (OFFERS bursts), gap between \
          them mean {:.3} s, max {:.3} s; burst spread mean {:.1} ms, max {:.1} ms; {heartbeats} heartbeats, longest \
