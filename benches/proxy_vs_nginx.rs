@@ -19,6 +19,9 @@
 //!   proxy (`proxy_pass`, `proxy_http_version 1.1`, `proxy_buffering off`,
 //!   `proxy_request_buffering off`; its defaults otherwise), one worker
 //!   process, started on a temporary configuration and a free port;
+//! - **nginx-64k**: the same with `proxy_buffer_size 64k` (and `proxy_buffers
+//!   4 64k`, `proxy_busy_buffers_size 128k`, which it requires; the default is
+//!   one page, 4 KiB, so nginx reads a 4 KiB record in two reads);
 //! - **record**: client ← `mesos-proxy record` ← source: the recorder in a
 //!   process of its own (this bench binary started again as
 //!   `--role proxy`, which does what `mesos-proxy record`'s `main` does: a
@@ -407,8 +410,9 @@ impl Nginx {
         ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"].iter().map(PathBuf::from).find(|p| p.exists())
     }
 
-    fn start(binary: &Path, dir: &Path, upstream: SocketAddr) -> Nginx {
-        let dir = dir.join("nginx");
+    /// nginx in `dir/name`, with `extra` directives in its `location`.
+    fn start(binary: &Path, dir: &Path, name: &str, upstream: SocketAddr, extra: &str) -> Nginx {
+        let dir = dir.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
@@ -435,6 +439,7 @@ http {{
             proxy_buffering off;
             proxy_request_buffering off;
             proxy_read_timeout 1h;
+            {extra}
         }}
     }}
 }}
@@ -565,6 +570,8 @@ fn proxy_role(master: &str, out: &str) {
 enum Path3 {
     Direct,
     Nginx,
+    /// nginx with `proxy_buffer_size 64k` (its default is one page, 4 KiB).
+    Nginx64k,
     Record,
     /// `BENCH_RECORDER_BEFORE`'s recorder.
     Before,
@@ -575,6 +582,7 @@ impl Path3 {
         match self {
             Path3::Direct => "direct",
             Path3::Nginx => "nginx",
+            Path3::Nginx64k => "nginx-64k",
             Path3::Record => "record",
             Path3::Before => "before",
         }
@@ -595,6 +603,7 @@ struct Run {
 struct Paths {
     source: Source,
     nginx: Option<Nginx>,
+    nginx64k: Option<Nginx>,
     recorder: Recorder,
     before: Option<Recorder>,
 }
@@ -612,6 +621,7 @@ impl Paths {
         match path {
             Path3::Direct => self.source.addr,
             Path3::Nginx => self.nginx.as_ref().unwrap().addr,
+            Path3::Nginx64k => self.nginx64k.as_ref().unwrap().addr,
             Path3::Record | Path3::Before => self.recorder(path).unwrap().addr,
         }
     }
@@ -620,6 +630,7 @@ impl Paths {
         match path {
             Path3::Direct => Vec::new(),
             Path3::Nginx => self.nginx.as_ref().unwrap().pids(),
+            Path3::Nginx64k => self.nginx64k.as_ref().unwrap().pids(),
             Path3::Record | Path3::Before => vec![self.recorder(path).unwrap().child.id()],
         }
     }
@@ -633,7 +644,7 @@ impl Paths {
         let (fwd0, bench0) = (cpu_ns(&pids), cpu_ns(&[std::process::id()]));
         let drained = drain(self.addr(path), false);
         assert_eq!(drained.records, stream.events, "every event arrives ({})", path.name());
-        if path != Path3::Nginx {
+        if !matches!(path, Path3::Nginx | Path3::Nginx64k) {
             // nginx joins chunks as it reads them; the others keep them.
             assert!(drained.chunks >= stream.events, "a chunk per record ({})", path.name());
         }
@@ -813,18 +824,29 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("mesos-tape-proxy-vs-nginx-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let source = Source::start();
-    let nginx = match Nginx::binary() {
-        Some(binary) => Some(Nginx::start(&binary, &dir, source.addr)),
+    let binary = Nginx::binary();
+    let nginx = match &binary {
+        Some(binary) => Some(Nginx::start(binary, &dir, "nginx", source.addr, "")),
         None if bench => panic!("nginx is not installed: apt-get install nginx-light (or BENCH_NGINX=/path/to/nginx)"),
         None => {
             eprintln!("\n*** SKIPPED nginx: not installed (apt-get install nginx-light) ***\n");
             None
         }
     };
+    let nginx64k = binary.as_ref().map(|b| {
+        Nginx::start(
+            b,
+            &dir,
+            "nginx-64k",
+            source.addr,
+            "proxy_buffer_size 64k; proxy_buffers 4 64k; proxy_busy_buffers_size 128k;",
+        )
+    });
     let recorder = Recorder::start(&std::env::current_exe().unwrap(), &dir, "sessions", source.addr);
     let mut which = vec![Path3::Direct, Path3::Record];
     if nginx.is_some() {
         which.insert(1, Path3::Nginx);
+        which.insert(2, Path3::Nginx64k);
     }
     // `BENCH_RECORDER_BEFORE=path`: a copy of this bench built before a
     // change to the proxy, whose recorder runs beside this one ("before").
@@ -839,7 +861,7 @@ fn main() {
         which.retain(|p| only.split(',').any(|o| o == p.name()));
     }
     let streams_wanted = std::env::var("BENCH_STREAMS").ok();
-    let paths = Paths { source, nginx, recorder, before };
+    let paths = Paths { source, nginx, nginx64k, recorder, before };
 
     let streams = [
         ("mix", mix(), events(100_000)),
@@ -863,11 +885,12 @@ fn main() {
     println!();
     println!("mesos-proxy record ÷ nginx (events/s: higher is better; CPU per event and p99: lower is better)");
     println!(
-        "{:<8} {:>12} {:>12} {:>8} {:>10} {:>10} {:>8} {:>11} {:>11} {:>9}",
+        "{:<8} {:>12} {:>12} {:>8} {:>9} {:>10} {:>10} {:>8} {:>11} {:>11} {:>9}",
         "records",
         "nginx ev/s",
         "record ev/s",
         "ratio",
+        "÷ 64k",
         "nginx µs",
         "record µs",
         "ratio",
@@ -879,11 +902,12 @@ fn main() {
         let get = |m: &BTreeMap<Path3, f64>, p| m.get(&p).copied().unwrap_or(f64::NAN);
         let added = |p| get(&r.p99, p) - get(&r.p99, Path3::Direct);
         println!(
-            "{:<8} {:>12.0} {:>12.0} {:>8.2} {:>10.2} {:>10.2} {:>8.2} {:>11.1} {:>11.1} {:>9.1}",
+            "{:<8} {:>12.0} {:>12.0} {:>8.2} {:>9.2} {:>10.2} {:>10.2} {:>8.2} {:>11.1} {:>11.1} {:>9.1}",
             r.name,
             get(&r.rate, Path3::Nginx),
             get(&r.rate, Path3::Record),
             get(&r.rate, Path3::Record) / get(&r.rate, Path3::Nginx),
+            get(&r.rate, Path3::Record) / get(&r.rate, Path3::Nginx64k),
             get(&r.forwarder_us, Path3::Nginx),
             get(&r.forwarder_us, Path3::Record),
             get(&r.forwarder_us, Path3::Record) / get(&r.forwarder_us, Path3::Nginx),

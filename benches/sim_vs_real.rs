@@ -53,8 +53,10 @@
 //! calls per second, the allocations seen (OFFERS events in bursts: a
 //! burst starts more than 0.5 s after the last OFFERS), the gaps between
 //! bursts (an allocation every second keeps them at 1 s), the spread of a
-//! burst, and the longest gap between two HEARTBEATs of a framework (15 s
-//! intervals).
+//! burst, how long after its allocation's whole second (counted from the
+//! sim's start) each OFFERS came (p50, p99, max: an allocation that keeps
+//! up is a few ms late, one that falls behind goes towards 1 s), and the
+//! longest gap between two HEARTBEATs of a framework (15 s intervals).
 //!
 //! `cargo test --benches` runs a small version (1 framework, 2 tasks; 50
 //! agents, 5 frameworks, 3 s) as a smoke test, without the real master.
@@ -367,6 +369,11 @@ fn sim_on(clock: Clock, config: Config) -> (tokio::runtime::Runtime, Arc<SimHand
 }
 
 /// `--role sim AGENTS`: the sim on a current-thread runtime, real clock.
+/// The sim's allocation interval, in seconds.
+fn seconds_per_allocation() -> f64 {
+    Config::default().allocation_interval.as_secs_f64()
+}
+
 fn sim_role(agents: usize) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
@@ -466,6 +473,9 @@ fn part2(clients: &tokio::runtime::Runtime, bench: bool) {
         command.args(["--role", "sim", &agents.to_string()]).stdout(Stdio::piped()).spawn().expect("the sim starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // The sim's clock starts about now: its allocations are due every
+    // whole second from here.
+    let sim_started = Instant::now();
     let addr: SocketAddr =
         line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("the sim said {line:?}")).parse().unwrap();
     let pid = child.id();
@@ -510,6 +520,13 @@ fn part2(clients: &tokio::runtime::Runtime, bench: bool) {
     // Allocations: OFFERS of all frameworks in bursts.
     let mut offers: Vec<Duration> = seens.iter().flat_map(|s| s.lock().unwrap().offers.clone()).collect();
     offers.sort();
+    // How long after its second each OFFERS came (an allocation every
+    // second that keeps up: a few ms; falling behind: towards 1 s).
+    let skew = t0.duration_since(sim_started);
+    let mut late: Vec<f64> =
+        offers.iter().map(|at| ((*at + skew).as_secs_f64() * 1e3) % (1e3 * seconds_per_allocation())).collect();
+    late.sort_by(|a, b| a.total_cmp(b));
+    let late_at = |p: f64| late.get(((late.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN);
     let mut bursts: Vec<(Duration, Duration)> = Vec::new();
     for at in offers {
         match bursts.last_mut() {
@@ -539,6 +556,13 @@ fn part2(clients: &tokio::runtime::Runtime, bench: bool) {
         }
     );
     println!("frameworks' CPU {:.1} % of a core", clients_cpu / wall * 100.0);
+    println!(
+        "{} OFFERS events, each after its allocation's second: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        late.len(),
+        late_at(0.5),
+        late_at(0.99),
+        late_at(1.0)
+    );
     println!(
         "sim CPU {:.1} % of a core; {:.0} events/s, {:.0} calls/s; {} allocations seen (OFFERS bursts), gap between \
          them mean {:.3} s, max {:.3} s; burst spread mean {:.1} ms, max {:.1} ms; {heartbeats} heartbeats, longest \
