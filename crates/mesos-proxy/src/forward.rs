@@ -349,7 +349,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deposable<S> {
 /// other worker thread) per chunk, and leaves the framework side one chunk
 /// to write at a time. A relay that leases the connection drives it itself,
 /// between reads of the body, so that every chunk the master has already
-/// sent is taken in one go and written to the framework in as few `writev`s
+/// sent is taken in one go and written to the framework in as few writes
 /// as hyper can.
 #[derive(Clone)]
 pub struct Driver {

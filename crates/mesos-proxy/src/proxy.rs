@@ -278,7 +278,14 @@ async fn serve(shared: Arc<Shared>, stream: Stream, peer: SocketAddr) {
     // A head that does not arrive (or a connection idle between requests)
     // closes the connection after the request timeout; a response being
     // relayed (an event stream) is never timed out.
+    // Writes flattened into one buffer rather than vectored: hyper's
+    // vectored writes go out after at most 16 frames (one `writev` for each
+    // 16 chunks of a stream), a flat buffer takes every frame the relay has
+    // handed over (up to hyper's buffer limit) into one `write`: fewer
+    // system calls per event for the cost of copying each chunk once
+    // (`benches/proxy_vs_nginx.rs` measures it).
     let result = hyper::server::conn::http1::Builder::new()
+        .writev(false)
         .preserve_header_case(true)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(shared.limits.request_timeout)
