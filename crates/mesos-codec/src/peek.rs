@@ -1153,51 +1153,7 @@ fn skip_value(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanEr
 /// Undoes the escapes of a JSON string's contents; `None` if they are bad.
 fn unescape(raw: &[u8]) -> Option<String> {
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    let hex4 = |i: usize| -> Option<u32> {
-        let digits = std::str::from_utf8(raw.get(i..i + 4)?).ok()?;
-        u32::from_str_radix(digits, 16).ok()
-    };
-    while let Some(&b) = raw.get(i) {
-        if b != b'\\' {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let escaped = *raw.get(i + 1)?;
-        i += 2;
-        let c = match escaped {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let high = hex4(i)?;
-                i += 4;
-                let code = if (0xd800..0xdc00).contains(&high) {
-                    if raw.get(i..i + 2)? != b"\\u" {
-                        return None;
-                    }
-                    let low = hex4(i + 2)?;
-                    if !(0xdc00..0xe000).contains(&low) {
-                        return None;
-                    }
-                    i += 6;
-                    0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
-                } else {
-                    high
-                };
-                char::from_u32(code)?
-            }
-            _ => return None,
-        };
-        let mut buf = [0u8; 4];
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    }
+    crate::json::unescape_into(raw, &mut out)?;
     String::from_utf8(out).ok()
 }
 

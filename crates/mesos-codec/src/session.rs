@@ -1132,7 +1132,7 @@ struct Line<'a> {
     path: Option<Cow<'a, str>>,
     headers: Option<Vec<(String, String)>>,
     #[serde(borrow)]
-    body: Option<Cow<'a, str>>,
+    body: Option<Escaped<'a>>,
     #[serde(borrow)]
     body_b64: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -1149,7 +1149,7 @@ struct Line<'a> {
     stream: Option<StreamField>,
     // event
     #[serde(borrow)]
-    record: Option<Cow<'a, str>>,
+    record: Option<Escaped<'a>>,
     #[serde(borrow)]
     record_b64: Option<Cow<'a, str>>,
     chunks: Option<Vec<u64>>,
@@ -1168,6 +1168,39 @@ struct Line<'a> {
     // end
     entries: Option<u64>,
     complete: Option<bool>,
+}
+
+/// A string field as written on the line, escapes and all, for the long
+/// ones (`record`, `body`): its escapes are undone in one pass into a buffer
+/// of its size when it is taken ([`bytes`]). Read as a `Cow<str>`, serde_json
+/// unescapes into a scratch buffer that grows as it goes, then copies it
+/// out: about ten allocations for a 500-byte JSON record, the largest share
+/// of `serve --pace fast`'s reading (docs/performance.md).
+#[derive(Clone, Copy)]
+struct Escaped<'a>(&'a serde_json::value::RawValue);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Escaped<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'a serde_json::value::RawValue>::deserialize(d)?;
+        if raw.get().starts_with('"') {
+            Ok(Escaped(raw))
+        } else {
+            let unexpected = serde::de::Unexpected::Other(raw.get());
+            Err(serde::de::Error::invalid_type(unexpected, &"a string"))
+        }
+    }
+}
+
+impl Escaped<'_> {
+    /// The string's bytes, escapes undone (serde_json has checked their
+    /// form; a lone surrogate it lets through is refused here).
+    fn bytes(self) -> Result<Vec<u8>, String> {
+        let quoted = self.0.get().as_bytes();
+        let raw = &quoted[1..quoted.len() - 1];
+        let mut out = Vec::with_capacity(raw.len());
+        crate::json::unescape_into(raw, &mut out).ok_or("an escape that is no character (a lone surrogate)")?;
+        Ok(out)
+    }
 }
 
 /// `stream`: `true` on a response that opens a stream, the stream's `seq`
@@ -1304,9 +1337,9 @@ fn stream_seq(stream: Option<StreamField>) -> Result<Option<u64>, String> {
 }
 
 /// `key` (text) or `key_b64` (base64), byte for byte.
-fn bytes(text: Option<Cow<'_, str>>, b64: Option<Cow<'_, str>>, key: &str) -> Result<Option<Vec<u8>>, String> {
+fn bytes(text: Option<Escaped<'_>>, b64: Option<Cow<'_, str>>, key: &str) -> Result<Option<Vec<u8>>, String> {
     match (text, b64) {
-        (Some(text), _) => Ok(Some(text.into_owned().into_bytes())),
+        (Some(text), _) => text.bytes().map(Some).map_err(|e| format!("`{key}`: {e}")),
         (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
             .decode(encoded.as_bytes())
             .map(Some)

@@ -204,6 +204,14 @@ fn bad_sessions_are_refused_naming_the_line() {
         r#"{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"GET","path":"/","headers":[["a"]]}"#
     ));
     assert!(e.to_string().starts_with("line 2: `headers[0]`: invalid length 1"), "{e}");
+    let e =
+        first_error(&format!("{HEADER}\n{}\n", r#"{"seq":0,"t_ns":0,"conn":1,"kind":"event","stream":1,"record":5}"#));
+    assert!(e.to_string().starts_with("line 2: `record`: invalid type: 5, expected a string"), "{e}");
+    let e = first_error(&format!(
+        "{HEADER}\n{}\n",
+        r#"{"seq":0,"t_ns":0,"conn":1,"kind":"event","stream":1,"record":"a\ud800b"}"#
+    ));
+    assert_eq!(e.to_string(), "line 2: `record`: an escape that is no character (a lone surrogate)");
     let e = first_error(&format!("{HEADER}\n[1]\n"));
     assert_eq!(e.to_string(), "line 2: not a JSON object");
     let e = first_error(&format!("{HEADER}\n{}\n", r#"{"seq":0,"t_ns":0,"kind":"note","message":"m"}"#));
@@ -248,6 +256,53 @@ proptest::proptest! {
         let Some(Item::Entry(back)) = items.into_iter().nth(1) else { panic!("no entry in {line}") };
         let EntryKind::Event(back) = back.kind else { panic!("not an event: {line}") };
         proptest::prop_assert_eq!(back.record, text.into_bytes());
+    }
+}
+
+/// Every way JSON may escape a character (`\/`, `\u00e9`, a surrogate pair,
+/// upper- or lowercase hex), as another program might write a session.
+fn escape_every_way(text: &str, choice: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for (i, c) in text.chars().enumerate() {
+        let way = choice.get(i % choice.len().max(1)).copied().unwrap_or(0) % 3;
+        match (c, way) {
+            ('"', _) => out.push_str("\\\""),
+            ('\\', _) => out.push_str("\\\\"),
+            ('/', 1) => out.push_str("\\/"),
+            (c, _) if (c as u32) < 0x20 || way == 2 => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    if i % 2 == 0 {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    } else {
+                        out.push_str(&format!("\\u{unit:04X}"));
+                    }
+                }
+            }
+            (c, _) => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+proptest::proptest! {
+    /// A record however it is escaped reads as serde_json reads the same
+    /// JSON string.
+    #[test]
+    fn records_escaped_any_way_read_as_serde_json_reads_them(
+        text in proptest::string::string_regex("(?s)[\\x00-\\x7f\"\\\\/é€😀]{0,80}").unwrap(),
+        choice in proptest::collection::vec(proptest::num::u8::ANY, 0..8),
+    ) {
+        let quoted = escape_every_way(&text, &choice);
+        let expected: String = serde_json::from_str(&quoted).unwrap();
+        proptest::prop_assert_eq!(&expected, &text);
+        let file = format!("{HEADER}\n{{\"seq\":0,\"t_ns\":0,\"conn\":1,\"kind\":\"event\",\"stream\":1,\"record\":{quoted}}}\n");
+        let (items, result, _) = read_all(file.as_bytes());
+        proptest::prop_assert!(result.is_ok(), "{result:?} {file}");
+        let Some(Item::Entry(back)) = items.into_iter().nth(1) else { panic!("no entry in {file}") };
+        let EntryKind::Event(back) = back.kind else { panic!("not an event: {file}") };
+        proptest::prop_assert_eq!(back.record, expected.into_bytes());
     }
 }
 

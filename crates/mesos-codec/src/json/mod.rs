@@ -319,6 +319,57 @@ pub fn write_json_double(value: f64, out: &mut Vec<u8>) {
     write::write_double(value, out);
 }
 
+/// Undoes the escapes of a JSON string's contents (`raw`, the bytes between
+/// its quotes) onto the end of `out`; `None` where an escape is bad (unknown,
+/// cut short, a lone surrogate). Runs without a backslash are copied whole.
+/// The one unescaper of the session reader and the peeks (the JSON reader
+/// unescapes as it scans, finding the string's end on the way).
+pub(crate) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = raw.get(at..at + 4)?;
+        digits.iter().try_fold(0, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
+    };
+    let mut at = 0;
+    while let Some(slash) = memchr::memchr(b'\\', &raw[at..]) {
+        out.extend_from_slice(&raw[at..at + slash]);
+        at += slash;
+        let c = match *raw.get(at + 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let high = hex4(at + 2)?;
+                at += 4;
+                let code = match high {
+                    0xd800..=0xdbff => {
+                        if raw.get(at + 2..at + 4)? != b"\\u" {
+                            return None;
+                        }
+                        let low = hex4(at + 4)?;
+                        if !(0xdc00..=0xdfff).contains(&low) {
+                            return None;
+                        }
+                        at += 6;
+                        0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
+                    }
+                    _ => high,
+                };
+                char::from_u32(code)?
+            }
+            _ => return None,
+        };
+        at += 2;
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    }
+    out.extend_from_slice(&raw[at..]);
+    Some(())
+}
+
 /// A small deterministic generator of protobuf messages for the tests of
 /// both directions: fields in number order, now and then shuffled, a
 /// singular field given twice, repeated scalars packed, an unknown field.
