@@ -76,6 +76,10 @@ pub enum ForwardError {
     /// The HTTP handshake or exchange failed.
     #[error("HTTP exchange with the master failed: {}", with_sources(.0))]
     Http(#[from] hyper::Error),
+    /// The connection ended before the request went out: why it ended
+    /// (hyper only says "channel closed" to the request).
+    #[error("HTTP exchange with the master failed: the connection ended: {0}")]
+    Ended(String),
 }
 
 /// The master to connect to: `--master`, the leader ZooKeeper names, or
@@ -370,6 +374,21 @@ struct Slot {
     heads: Heads,
     /// Set when the master lost its leadership ([`Deposable`]).
     deposed: Arc<OnceLock<LostLeadership>>,
+    /// Why the connection ended, when it ended with an error: set before
+    /// the connection is dropped, so a request that was still queued (and
+    /// learns only "channel closed") finds it ([`Driver::why_ended`]).
+    ended: Option<String>,
+}
+
+impl Slot {
+    /// The connection is over: `result` is what it ended with.
+    fn end(&mut self, result: Result<(), hyper::Error>) {
+        if let Err(err) = result {
+            tracing::debug!(master = %self.label, error = %err, "upstream connection ended with an error");
+            self.ended = Some(with_sources(&err));
+        }
+        self.conn = None;
+    }
 }
 
 impl std::fmt::Debug for Driver {
@@ -381,7 +400,7 @@ impl std::fmt::Debug for Driver {
 
 impl Driver {
     fn spawn(conn: UpstreamConn, label: String, heads: Heads, deposed: Arc<OnceLock<LostLeadership>>) -> Driver {
-        let slot = Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label, heads, deposed };
+        let slot = Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label, heads, deposed, ended: None };
         let driver = Driver { slot: Arc::new(Mutex::new(slot)) };
         driver.start();
         driver
@@ -396,33 +415,32 @@ impl Driver {
             slot.generation
         };
         let slot = self.slot.clone();
-        let task = async move {
-            let ended = std::future::poll_fn(|cx| {
-                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-                if slot.generation != generation {
-                    return Poll::Ready(None);
-                }
-                let Some(conn) = slot.conn.as_mut() else { return Poll::Ready(None) };
-                match conn.as_mut().poll(cx) {
-                    Poll::Ready(result) => {
-                        slot.conn = None;
-                        Poll::Ready(Some((result, slot.label.clone())))
-                    }
-                    Poll::Pending => {
-                        slot.waker = Some(cx.waker().clone());
-                        Poll::Pending
-                    }
-                }
-            })
-            .await;
-            if let Some((Err(err), master)) = ended {
-                tracing::debug!(%master, error = %err, "upstream connection ended with an error");
+        let task = std::future::poll_fn(move |cx| {
+            let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.generation != generation {
+                return Poll::Ready(());
             }
-        };
+            let Some(conn) = slot.conn.as_mut() else { return Poll::Ready(()) };
+            match conn.as_mut().poll(cx) {
+                Poll::Ready(result) => {
+                    slot.end(result);
+                    Poll::Ready(())
+                }
+                Poll::Pending => {
+                    slot.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        });
         // Outside a runtime (it is shutting down) the connection just goes.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(task);
         }
+    }
+
+    /// Why the connection ended, if it ended with an error.
+    pub fn why_ended(&self) -> Option<String> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).ended.clone()
     }
 
     /// Takes the connection over from its task, to drive it in the caller's;
@@ -462,11 +480,10 @@ impl Lease {
         let Some(conn) = self.conn.as_mut() else { return Poll::Ready(()) };
         match conn.as_mut().poll(cx) {
             Poll::Ready(result) => {
-                self.conn = None;
-                if let Err(err) = result {
-                    let slot = self.driver.slot.lock().unwrap_or_else(|e| e.into_inner());
-                    tracing::debug!(master = %slot.label, error = %err, "upstream connection ended with an error");
-                }
+                let conn = self.conn.take();
+                let mut slot = self.driver.slot.lock().unwrap_or_else(|e| e.into_inner());
+                slot.conn = conn;
+                slot.end(result);
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,

@@ -673,7 +673,7 @@ async fn send(
     if let Err(err) = sender.ready().await {
         tracing::debug!(conn = conn.id, error = %err, "upstream connection closed; reconnecting");
         (sender, heads, driver) = conn.shared.upstream.connect().await?;
-        sender.ready().await?;
+        sender.ready().await.map_err(|err| why(err, &driver))?;
     }
     let authority = conn.shared.upstream.authority();
     if let Ok(host) = HeaderValue::from_str(&authority) {
@@ -682,9 +682,21 @@ async fn send(
     let future = sender.send_request(Request::from_parts(parts, body));
     *upstream = Some((sender, heads.clone(), driver.clone()));
     drop(upstream);
-    let response = future.await?;
+    let response = future.await.map_err(|err| why(err, &driver))?;
     let sent = heads.next(response.headers());
     Ok((response, sent, driver))
+}
+
+/// What to say of a request hyper could not send: when its connection
+/// has ended, hyper says only "channel closed"; the connection's own error
+/// says why (over TLS 1.3, a master that requires a client certificate
+/// sends its CertificateRequired alert after the handshake, so the
+/// connection ends as the first request is made).
+fn why(err: hyper::Error, driver: &Driver) -> crate::forward::ForwardError {
+    match driver.why_ended() {
+        Some(why) if err.is_closed() || err.is_canceled() => crate::forward::ForwardError::Ended(why),
+        _ => err.into(),
+    }
 }
 
 /// Rewrites a `307`'s `Location` to the proxy and follows the leader.
