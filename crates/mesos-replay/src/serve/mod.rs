@@ -230,7 +230,7 @@ impl Report {
 /// One step of the recording, in file order, for the cursor.
 enum Step {
     Call { index: usize, t_ns: u64 },
-    Event { sub: usize, seq: u64, t_ns: u64, record: Bytes, format: Option<Encoding>, chunks: Option<Vec<u64>> },
+    Event { sub: usize, seq: u64, t_ns: u64, framed: engine::Framed, format: Option<Encoding>, chunks: Option<Vec<u64>> },
     Close { sub: usize, t_ns: u64 },
     Failed(String),
 }
@@ -461,6 +461,8 @@ fn read_steps(script: &Script, tx: &mpsc::Sender<Vec<Step>>) {
         script.subs.iter().enumerate().map(|(i, s)| (s.response_seq, i)).collect();
     let mut reader = Reader::new();
     let mut buf = vec![0u8; 256 * 1024];
+    // The events' frames, one allocation for many (see `engine::Framed`).
+    let mut arena = bytes::BytesMut::with_capacity(256 * 1024);
     let mut left = script.end;
     let mut calls = 0usize;
     while left > 0 {
@@ -491,7 +493,7 @@ fn read_steps(script: &Script, tx: &mpsc::Sender<Vec<Step>>) {
                         sub,
                         seq: entry.seq,
                         t_ns: entry.t_ns,
-                        record: Bytes::from(e.record),
+                        framed: engine::Framed::new(&e.record, &mut arena),
                         format: e.summary.format,
                         chunks: e.chunks,
                     },
@@ -613,16 +615,16 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
                         }
                     }
                 }
-                Step::Event { sub, seq, t_ns, record, format, chunks } => {
+                Step::Event { sub, seq, t_ns, framed, format, chunks } => {
                     let effect = {
                         let mut engine = shared.lock();
                         if engine.faults.list.is_empty() {
                             faults::Effect::default()
                         } else {
                             let message = engine.script.subs[sub].event;
-                            let have = Encoding::of(format.or(engine.script.subs[sub].format), &record);
+                            let have = Encoding::of(format.or(engine.script.subs[sub].format), framed.record());
                             let type_name = message
-                                .and_then(|m| mesos_codec::peek::peek_type(m, have, &record).ok().flatten())
+                                .and_then(|m| mesos_codec::peek::peek_type(m, have, framed.record()).ok().flatten())
                                 .unwrap_or("UNKNOWN");
                             let effect = engine.faults.next(type_name);
                             let event = engine.faults.events();
@@ -712,7 +714,7 @@ async fn cursor(shared: Arc<Shared>, mut steps: mpsc::Receiver<Vec<Step>>) {
                     }
                     let ready = {
                         let mut engine = shared.lock();
-                        let ready = engine.event_frames(sub, record, format, chunks);
+                        let ready = engine.event_frames(sub, framed, format, chunks);
                         match (ready, effect.rechunk) {
                             (Some((tx, frames)), Some((pieces, i))) => {
                                 let framed: Vec<u8> = frames.concat();
