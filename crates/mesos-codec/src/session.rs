@@ -1172,10 +1172,10 @@ struct Line<'a> {
 
 /// A string field as written on the line, escapes and all, for the long
 /// ones (`record`, `body`): its escapes are undone in one pass into a buffer
-/// of its size when it is taken ([`bytes`]). Read as a `Cow<str>`, serde_json
-/// unescapes into a scratch buffer that grows as it goes, then copies it
-/// out: about ten allocations for a 500-byte JSON record, the largest share
-/// of `serve --pace fast`'s reading (docs/performance.md).
+/// of its size when it is taken ([`bytes`]), by the codec's one unescaper.
+/// Read as a `Cow<str>`, serde_json unescapes into a scratch buffer that
+/// grows as it goes, then copies it out (about ten allocations for a
+/// 500-byte JSON record).
 #[derive(Clone, Copy)]
 struct Escaped<'a>(&'a serde_json::value::RawValue);
 
