@@ -806,6 +806,10 @@ pub struct Reader {
     last_t_ns: u64,
     header_seen: bool,
     failed: Option<SessionError>,
+    /// Why the compressed input cannot be decompressed past what it has
+    /// given: reported once every whole line decompressed before it has been
+    /// read (so the error does not depend on when the reader is drained).
+    corrupt: Option<String>,
     /// Bytes of the file consumed as whole lines.
     consumed: u64,
     /// How far past `start` the current line has been searched for its
@@ -900,7 +904,7 @@ impl Reader {
             match zstd::stream::raw::Decoder::new() {
                 Ok(decoder) => self.input = Input::Zstd(Box::new(Zstd { decoder, open: 0 })),
                 Err(e) => {
-                    self.failed = Some(SessionError { line: 1, message: format!("cannot decompress: {e}") });
+                    self.corrupt = Some(format!("cannot decompress: {e}"));
                     return;
                 }
             }
@@ -916,7 +920,7 @@ impl Reader {
     fn decompress(&mut self, bytes: &[u8]) {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
         let Input::Zstd(zstd) = &mut self.input else { return };
-        if self.failed.is_some() {
+        if self.failed.is_some() || self.corrupt.is_some() {
             return;
         }
         let mut input = InBuffer::around(bytes);
@@ -935,8 +939,7 @@ impl Reader {
                 Ok(0) => zstd.open = 0,
                 Ok(_) => zstd.open += (input.pos() - before) as u64,
                 Err(e) => {
-                    let message = format!("the compressed session is corrupt (zstd: {e})");
-                    self.failed = Some(SessionError { line: self.line + 1, message });
+                    self.corrupt = Some(format!("the compressed session is corrupt (zstd: {e})"));
                     return;
                 }
             }
@@ -945,8 +948,7 @@ impl Reader {
             }
             if stuck {
                 // zstd took nothing and gave nothing: never spin on it.
-                let message = "the compressed session is corrupt (zstd made no progress)".to_owned();
-                self.failed = Some(SessionError { line: self.line + 1, message });
+                self.corrupt = Some("the compressed session is corrupt (zstd made no progress)".to_owned());
                 return;
             }
         }
@@ -975,6 +977,12 @@ impl Reader {
         let from = self.start + self.searched;
         let Some(at) = memchr::memchr(b'\n', &self.buf[from..]) else {
             self.searched = self.buf.len() - self.start;
+            if let Some(message) = self.corrupt.take() {
+                // Every whole line before the corruption has been read.
+                let err = SessionError { line: self.line + 1, message };
+                self.failed = Some(err.clone());
+                return Err(err);
+            }
             return Ok(None);
         };
         let len = self.searched + at;
@@ -1065,7 +1073,7 @@ impl Reader {
             rest += zstd.open;
         }
         let bytes = usize::try_from(rest).unwrap_or(usize::MAX);
-        (rest > 0 && self.failed.is_none()).then_some(TornLine { line: self.line + 1, bytes })
+        (rest > 0 && self.failed.is_none() && self.corrupt.is_none()).then_some(TornLine { line: self.line + 1, bytes })
     }
 }
 

@@ -382,6 +382,74 @@ fn a_corrupt_compressed_session_is_refused_naming_the_line() {
     }
 }
 
+/// The lines of the frames before a corrupt one are read before the
+/// corruption is reported, however the reader is drained: the fuzzer found
+/// a file read whole (corrupt at line 1) and in pieces (its first line
+/// read, then "not JSON") answered differently, and read whole the lines
+/// before the bad frame were lost.
+#[test]
+fn the_lines_before_a_corrupt_frame_are_read_first() {
+    let (_, entries, file) = sample();
+    let mut compressed = zstd::bulk::compress(&file, 3).unwrap();
+    // A second frame whose descriptor has its reserved bit set.
+    compressed.extend_from_slice(&[0x28, 0xB5, 0x2F, 0xFD, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00]);
+    for piece in [compressed.len(), 7, 1] {
+        let mut reader = Reader::new();
+        let mut items = 0;
+        let mut error = None;
+        for chunk in compressed.chunks(piece) {
+            reader.push(chunk);
+            loop {
+                match reader.next_item() {
+                    Ok(Some(_)) => items += 1,
+                    Ok(None) => break,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if error.is_some() {
+                break;
+            }
+        }
+        assert_eq!(items, 1 + entries.len(), "pieces of {piece}: every line of the good frame");
+        let error = error.unwrap_or_else(|| panic!("pieces of {piece}: the corruption is reported"));
+        assert_eq!(error.line, 2 + entries.len() as u64, "pieces of {piece}: {error}");
+        assert!(error.message.contains("corrupt"), "{error}");
+    }
+    // The fuzzer's input: the same answer whole and in its pieces.
+    let found = include_bytes!("fuzz-regressions/session-reader-corrupt-frame-drained");
+    let file = &found[9..];
+    let read = |pieces: &[&[u8]]| {
+        let mut reader = Reader::new();
+        for piece in pieces {
+            reader.push(piece);
+            loop {
+                match reader.next_item() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return Some(e),
+                }
+            }
+        }
+        None
+    };
+    let cuts: Vec<usize> = {
+        let mut cuts: Vec<usize> = found[1..9].iter().map(|&b| usize::from(b) * (file.len() + 1) / 256).collect();
+        cuts.sort_unstable();
+        cuts
+    };
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        pieces.push(&file[start..cut.max(start)]);
+        start = cut.max(start);
+    }
+    pieces.push(&file[start..]);
+    assert_eq!(read(&pieces), read(&[file]));
+}
+
 /// A later part of a rotated session, read on its own, starts where the
 /// part before it ended.
 #[test]
