@@ -846,7 +846,20 @@ struct Zstd {
     decoder: zstd::stream::raw::Decoder<'static>,
     /// Compressed bytes of a frame not complete yet (0 between frames).
     open: u64,
+    /// The text of the frame not complete yet: its lines are read once the
+    /// frame is whole (or [`STAGED_MAX`] of it has come). So what is read
+    /// does not depend on where the input was cut: zstd gives nothing of a
+    /// call that fails, so a corrupt frame fed whole would give none of its
+    /// lines and fed in pieces some of them (found by the fuzzer).
+    staged: Vec<u8>,
 }
+
+/// The most text of one zstd frame held back until the frame is whole: our
+/// writer's frames are a flush each (kilobytes), but `zstd` the command
+/// writes one frame for a whole file; past this its text is read as it
+/// comes, and a corruption later in that frame is reported after the lines
+/// before it.
+const STAGED_MAX: usize = 8 << 20;
 
 impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -902,7 +915,7 @@ impl Reader {
             let first = self.buf.split_off(self.start);
             self.searched = 0;
             match zstd::stream::raw::Decoder::new() {
-                Ok(decoder) => self.input = Input::Zstd(Box::new(Zstd { decoder, open: 0 })),
+                Ok(decoder) => self.input = Input::Zstd(Box::new(Zstd { decoder, open: 0, staged: Vec::new() })),
                 Err(e) => {
                     self.corrupt = Some(format!("cannot decompress: {e}"));
                     return;
@@ -925,20 +938,33 @@ impl Reader {
         }
         let mut input = InBuffer::around(bytes);
         loop {
-            if self.buf.capacity() - self.buf.len() < 64 * 1024 {
-                self.buf.reserve(128 * 1024);
+            let staged = &mut zstd.staged;
+            if staged.capacity() - staged.len() < 64 * 1024 {
+                staged.reserve(128 * 1024);
             }
-            let len = self.buf.len();
-            let mut output = OutBuffer::around_pos(&mut self.buf, len);
+            let len = staged.len();
+            let mut output = OutBuffer::around_pos(staged, len);
             let before = input.pos();
             let result = zstd.decoder.run(&mut input, &mut output);
             let full = output.pos() == output.capacity();
             let stuck = output.pos() == len && input.pos() == before && !full;
             match result {
-                // 0: a frame ended here.
-                Ok(0) => zstd.open = 0,
-                Ok(_) => zstd.open += (input.pos() - before) as u64,
+                // 0: a frame ended here: its text is read.
+                Ok(0) => {
+                    zstd.open = 0;
+                    self.buf.extend_from_slice(&zstd.staged);
+                    zstd.staged.clear();
+                }
+                Ok(_) => {
+                    zstd.open += (input.pos() - before) as u64;
+                    if zstd.staged.len() >= STAGED_MAX {
+                        self.buf.extend_from_slice(&zstd.staged);
+                        zstd.staged.clear();
+                    }
+                }
                 Err(e) => {
+                    // The frame's text held back goes with it.
+                    zstd.staged = Vec::new();
                     self.corrupt = Some(format!("the compressed session is corrupt (zstd: {e})"));
                     return;
                 }

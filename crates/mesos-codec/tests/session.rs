@@ -383,10 +383,10 @@ fn a_corrupt_compressed_session_is_refused_naming_the_line() {
 }
 
 /// The lines of the frames before a corrupt one are read before the
-/// corruption is reported, however the reader is drained: the fuzzer found
-/// a file read whole (corrupt at line 1) and in pieces (its first line
-/// read, then "not JSON") answered differently, and read whole the lines
-/// before the bad frame were lost.
+/// corruption is reported, however the input is cut and the reader drained:
+/// the fuzzer found files read whole (corrupt at line 1) and in pieces (a
+/// line read, then "not JSON") answered differently, and read whole the
+/// lines before the bad frame were lost.
 #[test]
 fn the_lines_before_a_corrupt_frame_are_read_first() {
     let (_, entries, file) = sample();
@@ -418,36 +418,41 @@ fn the_lines_before_a_corrupt_frame_are_read_first() {
         assert_eq!(error.line, 2 + entries.len() as u64, "pieces of {piece}: {error}");
         assert!(error.message.contains("corrupt"), "{error}");
     }
-    // The fuzzer's input: the same answer whole and in its pieces.
-    let found = include_bytes!("fuzz-regressions/session-reader-corrupt-frame-drained");
-    let file = &found[9..];
-    let read = |pieces: &[&[u8]]| {
-        let mut reader = Reader::new();
-        for piece in pieces {
-            reader.push(piece);
-            loop {
-                match reader.next_item() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(e) => return Some(e),
+    // The fuzzer's inputs (a corrupt second frame; a corruption inside the
+    // first frame, whose earlier blocks decompress): the same answer whole
+    // and in their pieces.
+    let found: [&[u8]; 2] = [
+        include_bytes!("fuzz-regressions/session-reader-corrupt-frame-drained"),
+        include_bytes!("fuzz-regressions/session-reader-corrupt-inside-a-frame"),
+    ];
+    for found in found {
+        let file = &found[9..];
+        let read = |pieces: &[&[u8]]| {
+            let mut reader = Reader::new();
+            let mut items = 0;
+            for piece in pieces {
+                reader.push(piece);
+                loop {
+                    match reader.next_item() {
+                        Ok(Some(_)) => items += 1,
+                        Ok(None) => break,
+                        Err(e) => return (items, Some(e)),
+                    }
                 }
             }
-        }
-        None
-    };
-    let cuts: Vec<usize> = {
+            (items, None)
+        };
         let mut cuts: Vec<usize> = found[1..9].iter().map(|&b| usize::from(b) * (file.len() + 1) / 256).collect();
         cuts.sort_unstable();
-        cuts
-    };
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for cut in cuts {
-        pieces.push(&file[start..cut.max(start)]);
-        start = cut.max(start);
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for cut in cuts {
+            pieces.push(&file[start..cut.max(start)]);
+            start = cut.max(start);
+        }
+        pieces.push(&file[start..]);
+        assert_eq!(read(&pieces), read(&[file]));
     }
-    pieces.push(&file[start..]);
-    assert_eq!(read(&pieces), read(&[file]));
 }
 
 /// A later part of a rotated session, read on its own, starts where the
