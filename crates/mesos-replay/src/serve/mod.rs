@@ -229,9 +229,22 @@ impl Report {
 
 /// One step of the recording, in file order, for the cursor.
 enum Step {
-    Call { index: usize, t_ns: u64 },
-    Event { sub: usize, seq: u64, t_ns: u64, framed: engine::Framed, format: Option<Encoding>, chunks: Option<Vec<u64>> },
-    Close { sub: usize, t_ns: u64 },
+    Call {
+        index: usize,
+        t_ns: u64,
+    },
+    Event {
+        sub: usize,
+        seq: u64,
+        t_ns: u64,
+        framed: engine::Framed,
+        format: Option<Encoding>,
+        chunks: Option<Vec<u64>>,
+    },
+    Close {
+        sub: usize,
+        t_ns: u64,
+    },
     Failed(String),
 }
 
