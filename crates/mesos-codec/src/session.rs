@@ -827,6 +827,11 @@ pub struct Reader {
     parts: u64,
 }
 
+/// What a reader says of a zstd frame that does not decompress.
+fn corrupt_frame(at: u64) -> String {
+    format!("the compressed session is corrupt: its zstd frame at byte {at} does not decompress")
+}
+
 /// The zstd frame magic number, little-endian `0xFD2FB528`.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
@@ -846,6 +851,9 @@ struct Zstd {
     decoder: zstd::stream::raw::Decoder<'static>,
     /// Compressed bytes of a frame not complete yet (0 between frames).
     open: u64,
+    /// Compressed bytes taken so far, and where the current frame starts.
+    taken: u64,
+    frame_at: u64,
     /// The text of the frame not complete yet: its lines are read once the
     /// frame is whole (or [`STAGED_MAX`] of it has come). So what is read
     /// does not depend on where the input was cut: zstd gives nothing of a
@@ -915,7 +923,10 @@ impl Reader {
             let first = self.buf.split_off(self.start);
             self.searched = 0;
             match zstd::stream::raw::Decoder::new() {
-                Ok(decoder) => self.input = Input::Zstd(Box::new(Zstd { decoder, open: 0, staged: Vec::new() })),
+                Ok(decoder) => {
+                    let zstd = Zstd { decoder, open: 0, taken: 0, frame_at: 0, staged: Vec::new() };
+                    self.input = Input::Zstd(Box::new(zstd));
+                }
                 Err(e) => {
                     self.corrupt = Some(format!("cannot decompress: {e}"));
                     return;
@@ -952,20 +963,27 @@ impl Reader {
                 // 0: a frame ended here: its text is read.
                 Ok(0) => {
                     zstd.open = 0;
+                    zstd.taken += (input.pos() - before) as u64;
+                    zstd.frame_at = zstd.taken;
                     self.buf.extend_from_slice(&zstd.staged);
                     zstd.staged.clear();
                 }
                 Ok(_) => {
                     zstd.open += (input.pos() - before) as u64;
+                    zstd.taken += (input.pos() - before) as u64;
                     if zstd.staged.len() >= STAGED_MAX {
                         self.buf.extend_from_slice(&zstd.staged);
                         zstd.staged.clear();
                     }
                 }
-                Err(e) => {
-                    // The frame's text held back goes with it.
+                Err(_) => {
+                    // The frame's text held back goes with it. zstd's own
+                    // words are not reported: they depend on where the
+                    // input was cut ("Data corruption detected" fed whole,
+                    // "Destination buffer is too small" in pieces; found by
+                    // the fuzzer); where the frame starts does not.
                     zstd.staged = Vec::new();
-                    self.corrupt = Some(format!("the compressed session is corrupt (zstd: {e})"));
+                    self.corrupt = Some(corrupt_frame(zstd.frame_at));
                     return;
                 }
             }
@@ -974,7 +992,7 @@ impl Reader {
             }
             if stuck {
                 // zstd took nothing and gave nothing: never spin on it.
-                self.corrupt = Some("the compressed session is corrupt (zstd made no progress)".to_owned());
+                self.corrupt = Some(corrupt_frame(zstd.frame_at));
                 return;
             }
         }

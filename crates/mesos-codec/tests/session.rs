@@ -419,14 +419,19 @@ fn the_lines_before_a_corrupt_frame_are_read_first() {
         assert!(error.message.contains("corrupt"), "{error}");
     }
     // The fuzzer's inputs (a corrupt second frame; a corruption inside the
-    // first frame, whose earlier blocks decompress): the same answer whole
-    // and in their pieces.
-    let found: [&[u8]; 2] = [
+    // first frame, whose earlier blocks decompress; one zstd calls by
+    // different names fed whole and in pieces): the same answer whole and
+    // in their pieces.
+    let found: [&[u8]; 3] = [
         include_bytes!("fuzz-regressions/session-reader-corrupt-frame-drained"),
         include_bytes!("fuzz-regressions/session-reader-corrupt-inside-a-frame"),
+        include_bytes!("fuzz-regressions/session-reader-corrupt-error-by-cut"),
     ];
     for found in found {
-        let file = &found[9..];
+        // As the fuzz target cuts it: the first byte says how many seed
+        // bytes follow (mod 9), the seed says where to cut the rest.
+        let seed_len = usize::from(found[0] % 9).min(found.len() - 1);
+        let (seed, file) = found[1..].split_at(seed_len);
         let read = |pieces: &[&[u8]]| {
             let mut reader = Reader::new();
             let mut items = 0;
@@ -442,7 +447,7 @@ fn the_lines_before_a_corrupt_frame_are_read_first() {
             }
             (items, None)
         };
-        let mut cuts: Vec<usize> = found[1..9].iter().map(|&b| usize::from(b) * (file.len() + 1) / 256).collect();
+        let mut cuts: Vec<usize> = seed.iter().map(|&b| usize::from(b) * (file.len() + 1) / 256).collect();
         cuts.sort_unstable();
         let mut pieces = Vec::new();
         let mut start = 0;
