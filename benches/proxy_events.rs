@@ -360,7 +360,7 @@ fn main() {
     };
     let rt = runtime("serve", 2);
     let proxy_rt = runtime("proxy", env("BENCH_PROXY_WORKERS", 2));
-    let start_proxy = |out: PathBuf, tls: Option<Tls>, storage: mesos_proxy::writer::Storage| {
+    let start_proxy = |out: PathBuf, tls: Option<Tls>, storage: mesos_record::file::Storage| {
         proxy_rt.block_on(async {
             // A free port for the serves behind the proxy.
             let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
@@ -391,7 +391,7 @@ fn main() {
     let proxy = start_proxy(out, None, Default::default());
     let tls_proxy = start_proxy(dir.join("sessions-tls"), Some(Tls::new(&dir)), Default::default());
     let zstd =
-        mesos_proxy::writer::Storage { compress: Some(mesos_proxy::writer::Compression::Zstd), ..Default::default() };
+        mesos_record::file::Storage { compress: Some(mesos_record::file::Compression::Zstd), ..Default::default() };
     let zstd_proxy = start_proxy(dir.join("sessions-zstd"), None, zstd);
 
     // `BENCH_ONLY=direct` or `proxied` runs one path alone (for profiling).

@@ -15,7 +15,7 @@ use mesos_replay::diff::{Conversation, diff};
 use mesos_replay::serve::{self, Options, Pace, Report, Script};
 use mesos_replay::sim::{self, Clock, Config};
 
-use mesos_proxy::writer::{Compression, Storage};
+use mesos_record::file::{Compression, Storage};
 use test_support::temp_dir;
 
 /// Runs the framework through a recording proxy in front of `master`; returns

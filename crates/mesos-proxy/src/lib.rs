@@ -18,11 +18,11 @@
 //!   while recording it; RecordIO event streams become `event` entries;
 //! - [`session`]: sessions and the registry that finds a framework's session
 //!   from any connection; redaction of secrets happens as entries are made;
-//! - [`writer`]: the session file writer task behind a bounded channel
-//!   (backpressure, and one loud error if the file cannot be written),
-//!   and how files are stored: zstd frames (`--compress zstd`) and parts
-//!   (`--rotate-size`, `--rotate-age`; [`Recorder::bind_stored`]);
-//! - [`secrets`]: `Secret` values inside messages, found by the schema;
+//! - [`writer`]: the session file writer thread behind a bounded channel
+//!   (backpressure), writing with [`mesos_record::file::SessionFile`] (one
+//!   loud error if the file cannot be written; zstd frames with
+//!   `--compress zstd`, parts with `--rotate-size`, `--rotate-age`;
+//!   [`Recorder::bind_stored`]);
 //! - [`rawhead`]: header lines as sent (names in their case, wire order);
 //! - [`tls`]: TLS on both sides (`--tls-cert`/`--tls-key`/`--tls-client-ca`
 //!   for frameworks, an `https://` master with `--master-ca` and
@@ -32,7 +32,10 @@
 //!   ZooKeeper.
 //!
 //! Which paths are recorded, and the summaries of messages, are
-//! [`mesos_codec::api`]'s.
+//! [`mesos_codec::api`]'s; where a call is filed, the numbering, the
+//! redaction of secrets and the event-stream taps are the recording core's,
+//! [`mesos_record`], which the capture importer and the sim's `--record`
+//! drive too.
 //!
 //! # Sessions and their files
 //!
@@ -57,7 +60,7 @@
 //!
 //! Unless `--keep-secrets` is given, the values of the `Authorization` and
 //! `Proxy-Authorization` headers and the `Secret.Value.data` inside recorded
-//! calls, responses and events ([`secrets`]) are replaced by placeholders
+//! calls, responses and events (found by the schema, [`mesos_record::Book`]) are replaced by placeholders
 //! (`<redacted:N>`, equal secrets equal placeholders); an entry whose body
 //! held a secret is followed by a `note` that says so, as its body is then
 //! not byte for byte what was forwarded. Forwarding is never altered.
@@ -95,8 +98,6 @@ pub mod forward;
 pub mod import;
 pub mod proxy;
 pub mod rawhead;
-pub mod record;
-pub mod secrets;
 pub mod session;
 pub mod tee;
 pub mod tls;

@@ -59,10 +59,10 @@ enum Command {
         keep_secrets: bool,
         /// Cut a session into parts of about this size (bytes in the file; K, M, G for KiB, MiB,
         /// GiB): the next part's header names the one before.
-        #[arg(long, value_name = "BYTES", value_parser = mesos_proxy::writer::parse_size)]
+        #[arg(long, value_name = "BYTES", value_parser = mesos_record::file::parse_size)]
         rotate_size: Option<u64>,
         /// Cut a session into parts of this age (s, m, h, d: `6h`), at its first batch after it.
-        #[arg(long, value_name = "DURATION", value_parser = mesos_proxy::writer::parse_age)]
+        #[arg(long, value_name = "DURATION", value_parser = mesos_record::file::parse_age)]
         rotate_age: Option<std::time::Duration>,
         /// Compress the session files: `zstd` (`.session.jsonl.zst`, one frame per batch written).
         #[arg(long, value_name = "zstd", value_parser = ["zstd"])]
@@ -133,10 +133,10 @@ fn main() -> ExitCode {
                 master_cert,
                 master_key,
             };
-            let storage = mesos_proxy::writer::Storage {
+            let storage = mesos_record::file::Storage {
                 rotate_size,
                 rotate_age,
-                compress: compress.map(|_| mesos_proxy::writer::Compression::Zstd),
+                compress: compress.map(|_| mesos_record::file::Compression::Zstd),
             };
             (listen, master, out, keep_secrets, limits, tls, storage)
         }

@@ -22,13 +22,13 @@ use tokio::task::JoinSet;
 
 use crate::forward::{Driver, ProxyBody, Upstream, rewrite_location};
 use crate::rawhead;
-use crate::record::{self, Filing};
 use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, BodyTarget, StreamTap, Tap};
 use crate::tls::{Stream, TlsFiles};
-use crate::writer::Storage;
 use crate::{Config, Error};
 use mesos_codec::api::{self, Api};
+use mesos_record::file::Storage;
+use mesos_record::{self as record, Filing};
 
 struct Shared {
     local: SocketAddr,
@@ -335,7 +335,7 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
 /// Bodies of requests and answers outside the v1 APIs are kept up to this
 /// size (a `GET /version`, `/master/state` of a big cluster); longer ones are
 /// forwarded as they come and recorded without their body, with a note.
-pub use crate::record::OTHER_BODY_CAP;
+pub use mesos_record::OTHER_BODY_CAP;
 
 /// What is being recorded about one request.
 struct Recording {
@@ -608,15 +608,7 @@ async fn record_request(
         body: body.to_vec(),
         summary,
     };
-    let seq = session.record_message(conn.id, EntryKind::Request(request), Some(api.call_type())).await;
-    if let Some(problem) = problem {
-        let note = Note {
-            message: format!("request body does not read as a v1 call: {problem}"),
-            refers: seq,
-            incomplete: false,
-        };
-        session.record(conn.id, EntryKind::Note(note)).await;
-    }
+    let seq = session.record_call(conn.id, request, api, problem).await;
     tracing::debug!(conn = conn.id, session = session.id(), call = call.as_deref().unwrap_or("-"), %path, "call");
     Recording { session, api: Some(api), seq, call, unnamed }
 }

@@ -17,9 +17,9 @@ use mesos_codec::schema::MessageId;
 use mesos_codec::session::{EntryKind, Header, Source, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-pub use crate::record::Exchange;
-use crate::record::{self, Book, Handle, Lobby};
 use crate::writer::{self, Msg};
+pub use mesos_record::Exchange;
+use mesos_record::{self as record, Book, Lobby};
 
 /// What every session of one proxy shares.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ pub struct SessionConfig {
     /// Keep `Authorization` and `Secret` values (`--keep-secrets`).
     pub keep_secrets: bool,
     /// Compression and rotation of the files (`--compress`, `--rotate-*`).
-    pub storage: writer::Storage,
+    pub storage: mesos_record::file::Storage,
 }
 
 /// One session: its [`Book`] numbers the entries, which are sent, in
@@ -51,7 +51,7 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Handle for Arc<Session> {
+impl mesos_record::Keyed for Session {
     fn key(&self) -> u64 {
         self.id
     }
@@ -120,7 +120,7 @@ impl Session {
 
     /// [`record`](Self::record) for an entry whose body (or event record) is
     /// a v1 message of type `message`: unless secrets are kept, `Secret`
-    /// values inside it are redacted too ([`crate::secrets`]), and a `note`
+    /// values inside it are redacted too ([`mesos_record::Book`]), and a `note`
     /// referring to the entry says so.
     pub async fn record_message(&self, conn: u64, kind: EntryKind, message: Option<MessageId>) -> Option<u64> {
         let t_ns = self.t_ns();
@@ -133,6 +133,24 @@ impl Session {
         let _ = self.tx.send(Msg::Entry(Box::new(recorded.entry))).await;
         if let Some(note) = recorded.note {
             let _ = self.tx.send(Msg::Entry(Box::new(note))).await;
+        }
+        Some(seq)
+    }
+
+    /// Records a v1 call of `api` and the notes after it (see
+    /// [`Book::call`]); the request's `seq`.
+    pub async fn record_call(
+        &self,
+        conn: u64,
+        request: mesos_codec::session::Request,
+        api: mesos_codec::api::Api,
+        problem: Option<String>,
+    ) -> Option<u64> {
+        let t_ns = self.t_ns();
+        let mut book = self.book.lock().await;
+        let (seq, entries) = book.call(conn, t_ns, request, api, problem)?;
+        for entry in entries {
+            let _ = self.tx.send(Msg::Entry(Box::new(entry))).await;
         }
         Some(seq)
     }

@@ -42,8 +42,8 @@ use mesos_codec::session::{Close, EntryKind, Note, Party, Response};
 use tokio::sync::mpsc;
 
 use crate::forward::Lease;
-use crate::record::{EventTap, Tapped};
 use crate::session::{Registry, Session};
+use mesos_record::{EventTap, Tapped};
 
 /// What the relay hands the framework side: a batch of frames, or the error
 /// that broke the master's body off.

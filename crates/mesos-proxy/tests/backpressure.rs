@@ -3,7 +3,7 @@
 //!
 //! Alone in a process of its own (a child of the test binary, see
 //! `test_support::in_own_process`): the slow writer
-//! ([`mesos_proxy::writer::slow_down_for_tests`]) holds for the whole process.
+//! ([`mesos_record::file::slow_down_for_tests`]) holds for the whole process.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -119,7 +119,7 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
         keep_secrets: false,
         limits: Default::default(),
     };
-    mesos_proxy::writer::slow_down_for_tests(PER_LINE);
+    mesos_record::file::slow_down_for_tests(PER_LINE);
     let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
     let proxy = recorder.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1628,6 +1628,58 @@ fn record_sessions_deterministically() {
     let _ = std::fs::remove_dir_all(&dir2);
 }
 
+/// `sim --record` records through the recording core, as the proxy does:
+/// credentials redacted, a call that does not read noted, and at the end
+/// the stream still open closed by the recorder before the `end`.
+#[test]
+fn recorded_sessions_are_redacted_noted_and_closed_at_the_end() {
+    use mesos_codec::session::{EntryKind, Item, Party, Reader};
+
+    let dir = temp_dir("record-core");
+    let sim = Sim::start(Config { record: Some(dir.clone()), ..Config::default() });
+    let addr = sim.addr();
+    let call = Format::Json.encode(&subscribe_call("fw-secret"));
+    let headers = [("Content-Type", "application/json"), ("Authorization", "Basic cHJpbmNpcGFsOnNlY3JldA==")];
+    let mut reader = send(addr, "POST", &headers, &call);
+    let (status, _) = read_head(&mut reader);
+    assert_eq!(status, 200);
+    read_chunk(&mut reader).expect("SUBSCRIBED");
+    let bad = [("Content-Type", "application/json")];
+    let reply = request(
+        addr,
+        "POST",
+        &bad,
+        br#"{"framework_id":{"value":"fw-secret"},"type":"DECLINE","decline":{"offer_ids":7}}"#,
+    );
+    assert_eq!(reply.status, 400);
+    drop(sim);
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let file = files.iter().find(|f| f.file_name().unwrap().to_string_lossy().starts_with("fw-secret-")).unwrap();
+    let mut session = Reader::new();
+    session.push(&std::fs::read(file).unwrap());
+    let mut entries = Vec::new();
+    while let Some(item) = session.next_item().expect("every line reads") {
+        if let Item::Entry(entry) = item {
+            entries.push(entry);
+        }
+    }
+    let EntryKind::Request(subscribe) = &entries[0].kind else { panic!("{:?}", entries[0]) };
+    let auth = subscribe.headers.iter().find(|(k, _)| k == "Authorization").unwrap();
+    assert_eq!(auth.1, "<redacted:1>");
+    let noted = entries.iter().any(
+        |e| matches!(&e.kind, EntryKind::Note(n) if n.message.starts_with("request body does not read as a v1 call")),
+    );
+    assert!(noted, "{entries:?}");
+    let n = entries.len();
+    assert!(
+        matches!(&entries[n - 2].kind, EntryKind::Close(c) if c.stream == Some(1) && c.by == Party::Proxy && c.reason.as_deref() == Some("the simulator stopped")),
+        "{:?}",
+        entries[n - 2]
+    );
+    assert!(matches!(&entries[n - 1].kind, EntryKind::End(end) if end.complete && end.entries == n as u64 - 1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A master keeps the last 50 removed frameworks
 /// (`--max_completed_frameworks`) and forgets the older ones; so does the
 /// sim, which kept them all and grew without bound in a soak.

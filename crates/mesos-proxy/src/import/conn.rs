@@ -13,7 +13,7 @@ use super::sessions::{SessionId, Sessions, Touched};
 use super::tcp::{Piece, Stream};
 use mesos_codec::api::{self, Api};
 
-use crate::record::{self, EventTap, Exchange, Filing, Tapped};
+use mesos_record::{self as record, EventTap, Exchange, Filing, Tapped};
 
 /// Which way bytes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,10 +418,7 @@ impl Conn {
         }
         let call = summary.name.clone();
         let request = session::Request { method: head.method, path: head.path, headers: head.headers, body, summary };
-        let seq = sessions.record(session, self.id, now, EntryKind::Request(request), Some(api.call_type()));
-        if let Some(problem) = problem {
-            sessions.note(session, self.id, now, format!("request body does not read as a v1 call: {problem}"), seq);
-        }
+        let seq = sessions.call(session, self.id, now, request, api, problem);
         Recording { session, api: Some(api), seq, call, unnamed }
     }
 

@@ -13,7 +13,7 @@
 //! - [`http`]: HTTP/1.1 framing (keep-alive, `Content-Length` and chunked
 //!   bodies), resynchronising only at boundaries it can prove;
 //! - `conn`: requests paired with responses, RecordIO event streams, and
-//!   summaries, exactly as the recording proxy makes them ([`mesos_codec::api`], [`crate::record`]);
+//!   summaries, exactly as the recording proxy makes them ([`mesos_codec::api`], [`mesos_record`]);
 //! - `sessions`: the proxy's rules for filing traffic into one session per
 //!   framework, on the capture's clock, written as files.
 //!

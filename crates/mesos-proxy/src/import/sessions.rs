@@ -1,4 +1,4 @@
-//! The importer's driver of the recording core ([`crate::record`]): the
+//! The importer's driver of the recording core ([`mesos_record`]): the
 //! same filing, numbering and redaction as live recording, on the capture's
 //! clock, written by the proxy's own session-file writer
 //! ([`crate::writer`]'s file, without its thread).
@@ -22,14 +22,14 @@ use std::path::PathBuf;
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Entry, EntryKind, Header, Source, Utc};
 
-use crate::record::{Book, Exchange, Lobby, Registry};
-use crate::writer::FileState;
+use mesos_record::file::SessionFile;
+use mesos_record::{Book, Exchange, Lobby, Registry};
 
 /// An index into [`Sessions`].
 pub(crate) type SessionId = usize;
 
 /// The sessions a connection touched.
-pub(crate) type Touched = crate::record::Touched<SessionId>;
+pub(crate) type Touched = mesos_record::Touched<SessionId>;
 
 struct State {
     book: Book,
@@ -37,7 +37,7 @@ struct State {
     name: Option<String>,
     /// The proxy's session file, written here without its thread: lines
     /// wait until the session is named, a failure is said once.
-    file: FileState,
+    file: SessionFile,
 }
 
 /// Every session of one import.
@@ -132,7 +132,7 @@ impl Sessions {
             book: Book::new(Source::Pcap, self.keep_secrets),
             started_ns: now,
             name: None,
-            file: FileState::quiet(self.out.clone(), start.file_stamp(), header.to_line()),
+            file: SessionFile::quiet(self.out.clone(), start.file_stamp(), header.to_line()),
         });
         if let Some(name) = name {
             self.set_name(id, &name);
@@ -158,6 +158,26 @@ impl Sessions {
             self.write(id, note);
         }
         Some(recorded.entry.seq)
+    }
+
+    /// Records a v1 call of `api` in session `id` and the notes after it
+    /// (see [`Book::call`]); the request's `seq`.
+    pub(crate) fn call(
+        &mut self,
+        id: SessionId,
+        conn: u64,
+        now: u64,
+        request: mesos_codec::session::Request,
+        api: mesos_codec::api::Api,
+        problem: Option<String>,
+    ) -> Option<u64> {
+        let state = self.list.get_mut(id)?;
+        let t_ns = now.saturating_sub(state.started_ns);
+        let (seq, entries) = state.book.call(conn, t_ns, request, api, problem)?;
+        for entry in &entries {
+            self.write(id, entry);
+        }
+        Some(seq)
     }
 
     /// Keeps an exchange outside the v1 APIs from `host`, whose connection
@@ -228,7 +248,7 @@ impl Sessions {
         let Some(state) = self.list.get_mut(id) else { return };
         state.file.finish(state.book.entries(), t_ns, state.book.is_complete());
         self.entries += 1;
-        if let Some(error) = state.file.error.take() {
+        if let Some(error) = state.file.take_error() {
             self.write_errors.push(error);
         }
     }
@@ -245,7 +265,7 @@ impl Sessions {
         state.file.open(state.name.as_deref().unwrap_or("unknown"));
         match state.file.path() {
             Some(path) => self.files.push(path.to_owned()),
-            None => self.write_errors.extend(state.file.error.take()),
+            None => self.write_errors.extend(state.file.take_error()),
         }
     }
 }

@@ -1,20 +1,26 @@
 //! `mesos-replay sim --record DIR`: what the simulator served, as session
 //! files (docs/session-format.md), one per framework.
 //!
-//! Plain `std::fs` appends, one `write_all` per line: the simulator is not
-//! a hot recorder, and a line is never torn by an interleaving writer since
-//! every write happens under the server's lock.
+//! A thin driver of the recording core ([`mesos_record`]), as the proxy and
+//! the capture importer are: each session is a [`Book`] (numbering, its
+//! connections numbered, secrets redacted, streams still open closed at the
+//! end) written by a [`SessionFile`] (naming, numbering on a collision,
+//! failing once and loudly), and each event stream goes through an
+//! [`EventTap`] (the event's summary). What the sim adds is only what it
+//! knows as the master: whose session a call or a stream is. Every call
+//! happens under the server's lock, and each one's lines are written out
+//! before it returns, so a follower of the file sees whole lines at once.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mesos_codec::api::{self, Api, Encoding};
-use mesos_codec::session::{
-    Close, End, Entry, EntryKind, Event, Header, Party, Request, Response, Source, Utc, Writer, create_file,
-};
+use bytes::Bytes;
+use mesos_codec::api::Api;
+use mesos_codec::session::{Close, Entry, EntryKind, Header, Party, Request, Response, Source, Utc};
+use mesos_record::file::{SessionFile, Storage};
+use mesos_record::{Book, EventTap, Tapped};
 
 use super::master::{Master, StreamKey};
 
@@ -22,20 +28,16 @@ use super::master::{Master, StreamKey};
 const UNKNOWN: &str = "unknown";
 
 struct Session {
-    file: File,
-    writer: Writer,
+    book: Book,
+    file: SessionFile,
     /// The sim's time when the session started (`t_ns` 0).
     start: Duration,
-    /// Server connection number → the session's own (from 1).
-    conns: HashMap<u64, u64>,
-    ended: bool,
 }
 
 struct OpenStream {
     session: String,
-    response: u64,
     conn: u64,
-    format: Option<Encoding>,
+    tap: EventTap,
 }
 
 /// Writes the session files of one simulator run.
@@ -44,12 +46,16 @@ pub(crate) struct Recorder {
     master_url: String,
     sessions: HashMap<String, Session>,
     streams: HashMap<StreamKey, OpenStream>,
+    /// What the taps give, reused.
+    tapped: Vec<Tapped>,
 }
 
 /// A request as recorded, before it is given to a session.
 pub(crate) struct Exchange {
     pub conn: u64,
     pub request: Request,
+    /// Why the request's body does not read as a v1 call, if it does not.
+    pub problem: Option<String>,
     pub response: Response,
     /// The framework id the call names, if any.
     pub framework_id: Option<String>,
@@ -58,36 +64,31 @@ pub(crate) struct Exchange {
 impl Recorder {
     pub(crate) fn new(dir: &Path, master_url: String) -> io::Result<Recorder> {
         std::fs::create_dir_all(dir)?;
-        Ok(Recorder { dir: dir.to_owned(), master_url, sessions: HashMap::new(), streams: HashMap::new() })
+        Ok(Recorder {
+            dir: dir.to_owned(),
+            master_url,
+            sessions: HashMap::new(),
+            streams: HashMap::new(),
+            tapped: Vec::new(),
+        })
     }
 
+    /// The session `name`, begun at `now` if there is none yet; `None`
+    /// once it has ended.
     fn session(&mut self, name: &str, now: Duration) -> Option<&mut Session> {
         if !self.sessions.contains_key(name) {
             let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
             let wall = Utc::since_epoch(wall);
             let mut header = Header::new(Source::Sim, &wall.rfc3339());
             header.master = Some(self.master_url.clone());
-            // The same framework twice in one millisecond: never overwrite, number it.
-            let open = |path: &Path| OpenOptions::new().create_new(true).append(true).open(path);
-            let opened = create_file(&self.dir, name, &wall.file_stamp(), open).and_then(|(mut file, path)| {
-                file.write_all(&header.to_line())
-                    .map(|()| file)
-                    .map_err(|e| (e, path))
-                    .map_err(|(e, p)| io::Error::new(e.kind(), format!("{}: {e}", p.display())))
-            });
-            match opened {
-                Ok(file) => {
-                    let session =
-                        Session { file, writer: Writer::new(), start: now, conns: HashMap::new(), ended: false };
-                    self.sessions.insert(name.to_owned(), session);
-                }
-                Err(e) => {
-                    tracing::warn!("cannot record the session of {name} in {}: {e}", self.dir.display());
-                    return None;
-                }
-            }
+            let label = format!("sim {name}");
+            let mut file =
+                SessionFile::new(self.dir.clone(), wall.file_stamp(), header.to_line(), label, Storage::default());
+            file.open(name);
+            let session = Session { book: Book::new(Source::Sim, false), file, start: now };
+            self.sessions.insert(name.to_owned(), session);
         }
-        self.sessions.get_mut(name).filter(|s| !s.ended)
+        self.sessions.get_mut(name).filter(|s| !s.book.is_finished())
     }
 
     /// Records a request and its answer; `stream` when the answer opened
@@ -98,43 +99,56 @@ impl Recorder {
         mut exchange: Exchange,
         stream: Option<(StreamKey, Option<String>)>,
     ) {
-        let live = |id: &String| self.sessions.get(id).is_some_and(|s| !s.ended);
+        let live = |id: &String| self.sessions.get(id).is_some_and(|s| !s.book.is_finished());
         let name = match &stream {
             Some((_, Some(id))) => id.clone(),
             _ => exchange.framework_id.filter(live).unwrap_or_else(|| UNKNOWN.to_owned()),
         };
         let Some(session) = self.session(&name, now) else { return };
-        let conn = session.conn(exchange.conn);
-        let request = session.write(now, conn, EntryKind::Request(exchange.request));
+        let (t_ns, conn) = (session.t_ns(now), exchange.conn);
+        let request = match Api::from_path(&exchange.request.path) {
+            Some(api) => session.book.call(conn, t_ns, exchange.request, api, exchange.problem),
+            None => session.book.record(conn, t_ns, EntryKind::Request(exchange.request), None).map(|r| {
+                let seq = r.entry.seq;
+                (seq, std::iter::once(r.entry).chain(r.note).collect())
+            }),
+        };
+        let Some((request, entries)) = request else { return };
+        session.write(&entries);
         exchange.response.request = Some(request);
-        let response = session.write(now, conn, EntryKind::Response(exchange.response.clone()));
+        let format = exchange.response.format;
+        let Some(response) = session.book.record(conn, t_ns, EntryKind::Response(exchange.response), None) else {
+            return;
+        };
+        let seq = response.entry.seq;
+        session.write(&[response.entry]);
+        session.file.flush();
         if let Some((key, _)) = stream {
-            let format = exchange.response.format;
-            self.streams.insert(key, OpenStream { session: name, response, conn: exchange.conn, format });
+            let tap = EventTap::new(seq, Api::Scheduler, format, false);
+            self.streams.insert(key, OpenStream { session: name, conn, tap });
         }
     }
 
     /// One record written to `stream` (size line and payload).
-    pub(crate) fn record(&mut self, now: Duration, stream: StreamKey, framed: &[u8]) {
-        let Some(open) = self.streams.get(&stream) else { return };
-        let record = framed.iter().position(|&b| b == b'\n').map_or(framed, |nl| &framed[nl + 1..]);
-        let summary = api::summarize(Api::Scheduler.event_type(), open.format, record).unwrap_or_default();
-        let event = Event { stream: open.response, record: record.to_vec(), chunks: None, summary };
-        let (name, conn) = (open.session.clone(), open.conn);
-        if let Some(session) = self.sessions.get_mut(&name).filter(|s| !s.ended) {
-            let conn = session.conn(conn);
-            session.write(now, conn, EntryKind::Event(event));
-        }
+    pub(crate) fn record(&mut self, now: Duration, stream: StreamKey, framed: &Bytes) {
+        let Some(open) = self.streams.get_mut(&stream) else { return };
+        let Some(session) = self.sessions.get_mut(&open.session).filter(|s| !s.book.is_finished()) else { return };
+        open.tap.chunk(framed.clone(), &mut self.tapped);
+        session.record_tapped(now, open.conn, open.tap.stream(), open.tap.message(), &mut self.tapped);
+        session.file.flush();
     }
 
     /// `stream` ended: by the master (`reason` given) or the framework.
     pub(crate) fn close(&mut self, now: Duration, stream: StreamKey, by: Party, reason: &str) {
-        let Some(open) = self.streams.remove(&stream) else { return };
-        if let Some(session) = self.sessions.get_mut(&open.session).filter(|s| !s.ended) {
-            let conn = session.conn(open.conn);
-            let close = Close { stream: Some(open.response), by, reason: Some(reason.to_owned()) };
-            session.write(now, conn, EntryKind::Close(close));
+        let Some(mut open) = self.streams.remove(&stream) else { return };
+        let Some(session) = self.sessions.get_mut(&open.session).filter(|s| !s.book.is_finished()) else { return };
+        open.tap.end(by, &mut self.tapped);
+        session.record_tapped(now, open.conn, open.tap.stream(), open.tap.message(), &mut self.tapped);
+        let close = Close { stream: Some(open.tap.stream()), by, reason: Some(reason.to_owned()) };
+        if let Some(recorded) = session.book.record(open.conn, session.t_ns(now), EntryKind::Close(close), None) {
+            session.write(&[recorded.entry]);
         }
+        session.file.flush();
     }
 
     /// The session of `stream`'s framework, if it is recorded.
@@ -145,8 +159,8 @@ impl Recorder {
     /// Ends the sessions of frameworks the master removed.
     pub(crate) fn sync(&mut self, now: Duration, master: &Master) {
         for (name, session) in &mut self.sessions {
-            if !session.ended && name != UNKNOWN && master.framework_removed(name) {
-                session.end(now);
+            if !session.book.is_finished() && name != UNKNOWN && master.framework_removed(name) {
+                session.end(now, "the framework was removed");
             }
         }
     }
@@ -154,35 +168,61 @@ impl Recorder {
     /// The simulator stops: every session ends.
     pub(crate) fn shutdown(&mut self, now: Duration) {
         for session in self.sessions.values_mut() {
-            if !session.ended {
-                session.end(now);
+            if !session.book.is_finished() {
+                session.end(now, "the simulator stopped");
             }
         }
     }
 }
 
 impl Session {
-    fn conn(&mut self, server_conn: u64) -> u64 {
-        let next = self.conns.len() as u64 + 1;
-        *self.conns.entry(server_conn).or_insert(next)
-    }
-
     fn t_ns(&self, now: Duration) -> u64 {
         u64::try_from(now.saturating_sub(self.start).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    fn write(&mut self, now: Duration, conn: u64, kind: EntryKind) -> u64 {
-        let entry: Entry = self.writer.entry(self.t_ns(now), conn, kind);
-        if let Err(e) = self.file.write_all(&entry.to_line()) {
-            tracing::warn!("cannot record: {e}");
+    fn write(&mut self, entries: &[Entry]) {
+        for entry in entries {
+            self.file.write_entry(entry);
         }
-        entry.seq
     }
 
-    fn end(&mut self, now: Duration) {
-        let entries = self.writer.entries();
-        self.write(now, 0, EntryKind::End(End { entries, complete: true }));
-        self.ended = true;
+    /// Records what a tap gave: its events and notes, at `now`.
+    fn record_tapped(
+        &mut self,
+        now: Duration,
+        conn: u64,
+        stream: u64,
+        message: mesos_codec::schema::MessageId,
+        tapped: &mut Vec<Tapped>,
+    ) {
+        let t_ns = self.t_ns(now);
+        for tapped in tapped.drain(..) {
+            match tapped {
+                Tapped::Event(event) => {
+                    if let Some(recorded) = self.book.record(conn, t_ns, EntryKind::Event(event), Some(message)) {
+                        self.write(&[recorded.entry]);
+                        self.write(recorded.note.as_slice());
+                    }
+                }
+                Tapped::Note(message) => {
+                    if let Some(note) = self.book.note(conn, t_ns, message, Some(stream)) {
+                        self.write(&[note]);
+                    }
+                }
+                // The sim knows whose stream it is: its name is the framework's.
+                Tapped::Name(_) => {}
+            }
+        }
+    }
+
+    /// Ends the session: the streams still open closed by the recorder,
+    /// for `reason`, then the `end`.
+    fn end(&mut self, now: Duration, reason: &str) {
+        let t_ns = self.t_ns(now);
+        if let Some(closes) = self.book.finish(t_ns, reason) {
+            self.write(&closes);
+            self.file.finish(self.book.entries(), t_ns, self.book.is_complete());
+        }
     }
 }
 

@@ -1080,10 +1080,10 @@ fn answer(
 
 /// A request and its response, as a session records them.
 fn exchange(conn: u64, request: &http::Request, response: &Response, stream: bool) -> Exchange {
-    let request_format = mesos_codec::api::encoding(request.header("content-type"));
-    let summary =
-        mesos_codec::api::summarize(mesos_codec::api::Api::Scheduler.call_type(), request_format, &request.body)
-            .unwrap_or_default();
+    let (summary, problem) = match mesos_codec::api::Api::from_path(&request.target) {
+        Some(api) => mesos_codec::api::read_call(api, request.header("content-type"), &request.body),
+        None => (session::Summary::default(), None),
+    };
     let framework_id = summary.framework_id.clone();
     let recorded = session::Request {
         method: request.method.clone(),
@@ -1101,5 +1101,5 @@ fn exchange(conn: u64, request: &http::Request, response: &Response, stream: boo
         stream,
         format,
     };
-    Exchange { conn, request: recorded, response, framework_id }
+    Exchange { conn, request: recorded, problem, response, framework_id }
 }

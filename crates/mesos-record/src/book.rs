@@ -1,14 +1,14 @@
 //! One session's book: the entries of one session numbered, its
 //! connections numbered, secrets redacted, its open streams and what it
 //! lost kept, without I/O. The live proxy keeps one behind each session's
-//! lock ([`crate::session::Session`]) and hands the entries to its file
+//! lock (`mesos_proxy::session::Session`) and hands the entries to its file
 //! writer; the importer keeps one per session of a capture.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
 
 use memchr::memmem;
-use mesos_codec::api::Encoding;
+use mesos_codec::api::{Api, Encoding};
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Close, Entry, EntryKind, Note, Party, Redactor, Request, Response, Source};
 
@@ -16,7 +16,7 @@ use mesos_codec::session::{Close, Entry, EntryKind, Note, Party, Redactor, Reque
 ///
 /// ```
 /// use mesos_codec::session::{Close, EntryKind, Note, Party, Source};
-/// use mesos_proxy::record::Book;
+/// use mesos_record::Book;
 ///
 /// let mut book = Book::new(Source::Proxy, false);
 /// let note = EntryKind::Note(Note { message: "hello".into(), refers: None, incomplete: false });
@@ -38,7 +38,7 @@ pub struct Book {
     /// `None` when secrets are kept.
     redactor: Option<Redactor>,
     /// What the recorded bytes were, when a redaction changed them:
-    /// "forwarded" by the proxy, "sent" in a capture.
+    /// "forwarded" by the proxy, "sent" in a capture or by the sim.
     how: &'static str,
     /// The recorder's connection id → the session's own number (from 1;
     /// 0 stays 0: the recorder itself).
@@ -96,7 +96,7 @@ impl Book {
         Book {
             writer: mesos_codec::session::Writer::new(),
             redactor: (!keep_secrets).then(Redactor::new),
-            how: if source == Source::Pcap { "sent" } else { "forwarded" },
+            how: if source == Source::Proxy { "forwarded" } else { "sent" },
             conns: HashMap::new(),
             open_streams: BTreeSet::new(),
             lost: false,
@@ -151,6 +151,43 @@ impl Book {
         let note = redaction_note(redacted, &entry, self.how)
             .map(|note| self.writer.entry(t_ns, local, EntryKind::Note(note)));
         Some(Recorded { entry, note })
+    }
+
+    /// Records a v1 call of `api` on connection `conn`, as read by
+    /// [`mesos_codec::api::read_call`]: the request (its `Secret` values
+    /// redacted), then the notes that follow it: the redaction's, and why
+    /// its body does not read as a call (`problem`). The request's `seq`
+    /// and the entries in order; `None` once the session has finished.
+    ///
+    /// ```
+    /// use mesos_codec::api::{self, Api};
+    /// use mesos_codec::session::{EntryKind, Request, Source};
+    /// use mesos_record::Book;
+    ///
+    /// let mut book = Book::new(Source::Sim, false);
+    /// let (summary, problem) = api::read_call(Api::Scheduler, Some("application/json"), b"{");
+    /// let request = Request { method: "POST".into(), path: "/api/v1/scheduler".into(), headers: Vec::new(), body: b"{".to_vec(), summary };
+    /// let (seq, entries) = book.call(3, 10, request, Api::Scheduler, problem).unwrap();
+    /// assert_eq!((seq, entries.len()), (0, 2));
+    /// assert!(matches!(&entries[1].kind, EntryKind::Note(n) if n.message.starts_with("request body does not read as a v1 call") && n.refers == Some(0)));
+    /// ```
+    pub fn call(
+        &mut self,
+        conn: u64,
+        t_ns: u64,
+        request: Request,
+        api: Api,
+        problem: Option<String>,
+    ) -> Option<(u64, Vec<Entry>)> {
+        let recorded = self.record(conn, t_ns, EntryKind::Request(request), Some(api.call_type()))?;
+        let seq = recorded.entry.seq;
+        let mut entries = vec![recorded.entry];
+        entries.extend(recorded.note);
+        if let Some(problem) = problem {
+            let message = format!("request body does not read as a v1 call: {problem}");
+            entries.extend(self.note(conn, t_ns, message, Some(seq)));
+        }
+        Some((seq, entries))
     }
 
     /// A `note` of connection `conn` (see [`record`](Self::record)).

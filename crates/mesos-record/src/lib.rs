@@ -1,18 +1,23 @@
-//! The recording core, without I/O: where a call is filed ([`file()`]),
-//! which session is whose ([`Registry`], [`Lobby`]), what an event
-//! stream's chunks become ([`EventTap`]), and one session's entries
-//! numbered and redacted ([`Book`]). The live proxy ([`crate::proxy`],
-//! [`crate::tee`], [`crate::session`]) and the capture importer
-//! ([`crate::import`]) are drivers of these that feed them what happened
-//! on the wire and when, and write what comes out; so a capture and a
-//! live recording of the same traffic are filed alike, and these rules
-//! are tested here without sockets.
+//! The recording core of mesos-tape, one for every recorder: the live
+//! proxy (`mesos-proxy record`), the capture importer (`mesos-proxy
+//! import`) and the simulated master's `--record` are drivers of it that
+//! feed it what happened on the wire and when, and write what comes out.
+//! So a capture, a live recording and a simulated run of the same traffic
+//! are filed, numbered, redacted and written alike, and these rules are
+//! tested here without sockets.
+//!
+//! Without I/O: where a call is filed ([`file()`]), which session is whose
+//! ([`Registry`], [`Lobby`]), what an event stream's chunks become
+//! ([`EventTap`]), one session's entries numbered and redacted ([`Book`]).
+//! With the file system only: one session's file ([`file::SessionFile`]:
+//! naming, numbering on a collision, lines waiting until the session is
+//! named, batches, compression, rotation, failing once and loudly).
 //!
 //! ```
 //! use bytes::Bytes;
 //! use mesos_codec::api::{Api, Encoding};
 //! use mesos_codec::session::Party;
-//! use mesos_proxy::record::{EventTap, Tapped};
+//! use mesos_record::{EventTap, Tapped};
 //!
 //! let mut tap = EventTap::new(7, Api::Scheduler, Some(Encoding::Json), true);
 //! let mut out = Vec::new();
@@ -29,10 +34,12 @@
 //! ```
 
 mod book;
+pub mod file;
 mod registry;
+mod secrets;
 
 pub use book::{Book, Exchange, Recorded, Stats};
-pub use registry::{Handle, LOBBY_SIZE, LOBBY_WAIT, Lobby, Registry, Touched};
+pub use registry::{Handle, Keyed, LOBBY_SIZE, LOBBY_WAIT, Lobby, Registry, Touched};
 
 use std::collections::VecDeque;
 
@@ -75,7 +82,7 @@ pub enum Filing<S> {
 /// ```
 /// use mesos_codec::api::Api;
 /// use mesos_codec::session::Summary;
-/// use mesos_proxy::record::{Filing, file};
+/// use mesos_record::{Filing, file};
 /// let named = Summary { framework_id: Some("f1".into()), ..Summary::default() };
 /// assert_eq!(file(Api::Scheduler, &named, None::<u8>), Filing::Framework("f1".into()));
 /// let subscribe = Summary { name: Some("SUBSCRIBE".into()), ..Summary::default() };

@@ -29,6 +29,20 @@ impl Handle for usize {
     }
 }
 
+/// A session shared by its connections (the live proxy's `Arc<Session>`):
+/// numbered by what it points to.
+impl<T: Keyed> Handle for std::sync::Arc<T> {
+    fn key(&self) -> u64 {
+        T::key(self)
+    }
+}
+
+/// What an `Arc`-shared session implements to be a [`Handle`].
+pub trait Keyed {
+    /// The session's number.
+    fn key(&self) -> u64;
+}
+
 /// How long a new framework's session waits for its retry, and a request
 /// in the [`Lobby`] for its framework's session.
 pub const LOBBY_WAIT: Duration = Duration::from_secs(60);
@@ -64,7 +78,7 @@ impl<S: Handle> Touched<S> {
 /// end when connections close.
 ///
 /// ```
-/// use mesos_proxy::record::{Registry, Touched};
+/// use mesos_record::{Registry, Touched};
 ///
 /// let mut registry = Registry::<u64>::default();
 /// let (mut a, mut b) = (Touched::default(), Touched::default());
@@ -257,7 +271,7 @@ impl<S: Handle> Registry<S> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use mesos_proxy::record::Lobby;
+/// use mesos_record::Lobby;
 ///
 /// let host = "10.0.0.1".parse().unwrap();
 /// let mut lobby = Lobby::default();
