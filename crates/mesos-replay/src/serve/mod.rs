@@ -864,7 +864,7 @@ async fn handshake(
 ) -> Option<crate::tls::Stream> {
     let Some(acceptor) = tls else { return Some(crate::tls::Stream::Plain(stream)) };
     match crate::tls::accept(acceptor, stream, timeout, "mesos-replay serve").await {
-        crate::tls::Accepted::Tls(stream) => Some(crate::tls::Stream::Tls(stream)),
+        crate::tls::Accepted::Tls(stream) => Some(crate::tls::Stream::Server(stream)),
         crate::tls::Accepted::Closed => None,
     }
 }
