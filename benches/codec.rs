@@ -8,6 +8,7 @@
 //! | `protobuf-to-json` | `json::protobuf_to_json` (straight from the wire) | `DynamicMessage` decode + prost-reflect's serde JSON |
 //! | `json-to-protobuf` | `json::json_to_protobuf` | `DynamicMessage` serde deserialize + encode |
 //! | `type-peek-{protobuf,json}` | `peek::peek_type` | decoding the whole event to read its type |
+//! | `heading-json` | `peek::peek_heading` (type and first framework id, the whole event's syntax checked: what a recorder files every event under) | `serde_json::from_slice::<IgnoredAny>` (the syntax check alone) |
 //!
 //! Throughput is in bytes of the input. `cargo xtask bench-report codec`
 //! prints the table with the ratios.
@@ -18,7 +19,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mesos_codec::api::Encoding;
 use mesos_codec::json::{self, json_to_protobuf, message_type, protobuf_to_json};
-use mesos_codec::peek::peek_type;
+use mesos_codec::peek::{peek_heading, peek_type};
 use mesos_codec::v1::scheduler;
 use mesos_codec::view::{Checked, v1 as view};
 use prost::Message;
@@ -153,6 +154,17 @@ fn bench(c: &mut Criterion) {
     group.bench_function("mesos-codec", |b| b.iter(|| peek_type(event_id, Encoding::Json, black_box(&json_bytes))));
     group.bench_function("baseline-full-decode", |b| {
         b.iter(|| json::from_json::<scheduler::Event>(black_box(&json_bytes)).expect("json").r#type())
+    });
+    group.finish();
+
+    // The heading: what a recorder files every event under.
+    let heading = peek_heading(event_id, Encoding::Json, &json_bytes).expect("heading");
+    assert_eq!((heading.type_name, heading.framework_id.is_some()), (Some("OFFERS"), true));
+    let mut group = c.benchmark_group("codec/heading-json-100-offers");
+    group.throughput(Throughput::Bytes(json_bytes.len() as u64));
+    group.bench_function("mesos-codec", |b| b.iter(|| peek_heading(event_id, Encoding::Json, black_box(&json_bytes))));
+    group.bench_function("baseline-serde-json-syntax-check", |b| {
+        b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&json_bytes)).expect("json"))
     });
     group.finish();
 
