@@ -8,15 +8,15 @@
 //! - [`peek_type`] returns the name of the message's top-level `type` enum
 //!   field (`"SUBSCRIBE"`, `"OFFERS"`, `"HEARTBEAT"`). On protobuf it walks
 //!   the top-level fields, stepping over length-delimited values by their
-//!   length, and stops at `type`. On JSON it walks the top-level object's
-//!   keys only, stepping over nested values without parsing them: strings
-//!   to the next `"` or `\` (a byte loop over the first 24 bytes, `memchr2`
-//!   beyond), objects and arrays by counting brackets (checking that they
-//!   pair up, at most 100 deep), scalars by their characters. It allocates nothing (unless a key or the name is written
-//!   with `\` escapes). A 1.x master writes `type` first (JSON in declaration
-//!   order, protobuf in field-number order), so the peek reads a few bytes;
-//!   a 0.28 master's alphabetical JSON puts `type` last, which still works,
-//!   by skipping everything before it.
+//!   length, and stops at `type`. On JSON it steps over the top-level
+//!   object's members with the codec's JSON lexer (`json/lex.rs`,
+//!   the fast JSON reader's too) up to `type`, and allocates nothing. A 1.x
+//!   master writes `type` first (JSON in declaration order, protobuf in
+//!   field-number order), so the peek reads a few bytes; a 0.28 master's
+//!   alphabetical JSON puts `type` last, which still works, by stepping
+//!   over everything before it. Anything the lexer is not sure of (an
+//!   escape in a key or the name, malformed JSON) goes to the serde walk
+//!   below, which gives the answer or the error.
 //! - [`peek_ids`] walks the whole message, descending (driven by the schema)
 //!   only into fields whose types can hold an id, and returns the [`Ids`] it
 //!   met: framework, offer, agent, task, executor and operation ids, task
@@ -66,7 +66,7 @@ use base64::Engine;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::api::Encoding;
-use crate::json::{JsonError, KeySeed, Path, ProtobufError, ProtobufErrorKind};
+use crate::json::{JsonError, KeySeed, Path, ProtobufError, ProtobufErrorKind, lex};
 use crate::schema::{Field, FieldKind, MessageId, Schema};
 use crate::wire::{WireValue, read_field, read_varint};
 
@@ -419,9 +419,10 @@ pub fn peek_type(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<
     let Some(type_field) = &plan.type_field else { return Ok(None) };
     match encoding {
         Encoding::Protobuf => peek_type_protobuf(type_field, data).map_err(PeekError::Protobuf),
-        Encoding::Json => {
-            peek_type_json(type_field, data).map_err(|(at, path, message)| json_error(data, at, path, message))
-        }
+        Encoding::Json => match fast_type(type_field, data) {
+            Some(name) => Ok(name),
+            None => json_ids(&Tables::get().framework_plans, message, data).map(|ids| ids.type_name),
+        },
     }
 }
 
@@ -1006,217 +1007,50 @@ impl<'a> PbWalk<'a> {
 // JSON: the type peek, by hand
 // ---------------------------------------------------------------------------
 
-/// A JSON scanning error: the byte offset, the path and the reason.
-type ScanError = (usize, &'static str, &'static str);
-
-/// Line and column (from 1) of byte `at`, as serde_json counts them.
-fn line_column(data: &[u8], at: usize) -> (usize, usize) {
-    let before = &data[..at.min(data.len())];
-    let line = 1 + memchr::memchr_iter(b'\n', before).count();
-    let column = match memchr::memrchr(b'\n', before) {
-        Some(newline) => before.len() - newline,
-        None => before.len() + 1,
-    };
-    (line, column)
-}
-
-fn json_error(data: &[u8], at: usize, path: &str, message: &str) -> PeekError {
-    let (line, column) = line_column(data, at);
-    PeekError::Json(JsonError { path: path.to_owned(), message: message.to_owned(), line, column })
-}
-
-#[inline]
-fn skip_ws(data: &[u8], mut i: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\n' | b'\r') = data.get(i) {
-        i += 1;
+/// [`peek_type`] on JSON: the top-level object's members stepped over with
+/// the codec's JSON lexer up to `type`. `None`: not sure (something
+/// malformed or unusual before `type`, an escaped key or name), and the
+/// serde walk gives the answer or says where the input is wrong.
+fn fast_type(type_field: &TypeField, data: &[u8]) -> Option<Option<&'static str>> {
+    let mut i = lex::ws(data, 0);
+    if data.get(i) != Some(&b'{') {
+        return None;
     }
-    i
-}
-
-/// The first `"` or `\\` at or after `from`. Keys and enum names are short:
-/// the first bytes are looked at one by one, the rest with `memchr2`.
-#[inline]
-fn find_quote(data: &[u8], from: usize) -> Option<usize> {
-    let rest = data.get(from..)?;
-    let head = rest.len().min(24);
-    match rest[..head].iter().position(|&b| b == b'"' || b == b'\\') {
-        Some(k) => Some(from + k),
-        None => memchr::memchr2(b'"', b'\\', &rest[head..]).map(|k| from + head + k),
-    }
-}
-
-/// Steps over the string whose opening quote is at `i`; returns the offset
-/// after its closing quote, and whether the string has escapes.
-#[inline]
-fn scan_string(data: &[u8], i: usize, path: &'static str) -> Result<(usize, bool), ScanError> {
-    let mut j = i + 1;
-    let mut escaped = false;
-    loop {
-        let Some(p) = find_quote(data, j) else {
-            return Err((data.len(), path, "EOF while parsing a string"));
-        };
-        if data[p] == b'"' {
-            return Ok((p + 1, escaped));
-        }
-        // A backslash: the next byte is escaped (`\uXXXX`'s digits need no care).
-        escaped = true;
-        j = p + 2;
-    }
-}
-
-/// Steps over the string whose opening quote is at `i`; returns the offset
-/// after its closing quote.
-#[inline]
-fn skip_string(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
-    scan_string(data, i, path).map(|(end, _)| end)
-}
-
-/// Byte classes for stepping over nested values.
-const OTHER: u8 = 0;
-const QUOTE: u8 = 1;
-const OPEN: u8 = 2;
-const CLOSE: u8 = 3;
-
-const CLASS: [u8; 256] = {
-    let mut class = [OTHER; 256];
-    class[b'"' as usize] = QUOTE;
-    class[b'{' as usize] = OPEN;
-    class[b'[' as usize] = OPEN;
-    class[b'}' as usize] = CLOSE;
-    class[b']' as usize] = CLOSE;
-    class
-};
-
-/// Steps over the object or array opening at `i`, checking only that the
-/// brackets pair up; returns the offset after it.
-fn skip_nested(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
-    // One bit per open bracket: set for `{`, clear for `[`.
-    let mut stack: u128 = 0;
-    let mut depth = 0usize;
-    let mut j = i;
-    while let Some(&b) = data.get(j) {
-        match CLASS[usize::from(b)] {
-            QUOTE => {
-                j = skip_string(data, j, path)?;
-                continue;
-            }
-            OPEN => {
-                if depth >= MAX_DEPTH {
-                    return Err((j, path, "nesting deeper than 100 levels"));
-                }
-                stack = (stack << 1) | u128::from(b == b'{');
-                depth += 1;
-            }
-            CLOSE => {
-                if depth == 0 || (stack & 1 == 1) != (b == b'}') {
-                    return Err((j, path, "mismatched bracket"));
-                }
-                stack >>= 1;
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(j + 1);
-                }
-            }
-            _ => {}
-        }
-        j += 1;
-    }
-    Err((data.len(), path, "EOF while parsing a value"))
-}
-
-/// Steps over a number, `true`, `false` or `null` at `i`.
-fn skip_scalar(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
-    let end = data[i..]
-        .iter()
-        .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-        .map_or(data.len(), |n| i + n);
-    let token = &data[i..end];
-    let ok = match token.first() {
-        Some(b't') => token == b"true",
-        Some(b'f') => token == b"false",
-        Some(b'n') => token == b"null",
-        Some(b'-' | b'0'..=b'9') => token.iter().all(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')),
-        _ => false,
-    };
-    if ok { Ok(end) } else { Err((i, path, "expected value")) }
-}
-
-fn skip_value(data: &[u8], i: usize, path: &'static str) -> Result<usize, ScanError> {
-    match data.get(i) {
-        Some(b'"') => skip_string(data, i, path),
-        Some(b'{' | b'[') => skip_nested(data, i, path),
-        Some(_) => skip_scalar(data, i, path),
-        None => Err((i, path, "EOF while parsing a value")),
-    }
-}
-
-/// Undoes the escapes of a JSON string's contents; `None` if they are bad.
-fn unescape(raw: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(raw.len());
-    crate::json::unescape_into(raw, &mut out)?;
-    String::from_utf8(out).ok()
-}
-
-/// Whether the raw contents of a JSON string equal `want`.
-#[inline]
-fn string_is(raw: &[u8], escaped: bool, want: &[u8]) -> bool {
-    if escaped { unescape(raw).is_some_and(|s| s.as_bytes() == want) } else { raw == want }
-}
-
-fn peek_type_json(type_field: &TypeField, data: &[u8]) -> Result<Option<&'static str>, ScanError> {
-    const TOP: &str = "(top level)";
-    let mut i = skip_ws(data, 0);
-    match data.get(i) {
-        Some(b'{') => i += 1,
-        Some(_) => return Err((i, TOP, "expected a JSON object")),
-        None => return Err((i, TOP, "EOF while parsing a value")),
-    }
-    i = skip_ws(data, i);
+    i = lex::ws(data, i + 1);
     if data.get(i) == Some(&b'}') {
-        return end_of_document(data, i + 1);
+        return (lex::ws(data, i + 1) == data.len()).then_some(None);
     }
     loop {
         if data.get(i) != Some(&b'"') {
-            return Err((i, TOP, if i < data.len() { "key must be a string" } else { "EOF while parsing an object" }));
+            return None;
         }
-        let (key_end, escaped) = scan_string(data, i, TOP)?;
-        let is_type = string_is(&data[i + 1..key_end - 1], escaped, b"type");
-        i = skip_ws(data, key_end);
+        let key = lex::string(data, i)?;
+        let is_type = !key.escaped && &data[i + 1..key.end - 1] == b"type";
+        if key.escaped {
+            return None;
+        }
+        i = lex::ws(data, key.end);
         if data.get(i) != Some(&b':') {
-            return Err((i, TOP, if i < data.len() { "expected `:`" } else { "EOF while parsing an object" }));
+            return None;
         }
-        i = skip_ws(data, i + 1);
+        i = lex::ws(data, i + 1);
         if is_type {
-            return match data.get(i) {
-                Some(b'"') => {
-                    let (end, escaped) = scan_string(data, i, "type")?;
-                    let raw = &data[i + 1..end - 1];
-                    if !escaped {
-                        Ok(type_field.by_name(raw))
-                    } else {
-                        let name = unescape(raw).ok_or((i, "type", "invalid escape in a string"))?;
-                        Ok(type_field.by_name(name.as_bytes()))
-                    }
+            return match *data.get(i)? {
+                b'"' => {
+                    let name = lex::string(data, i)?;
+                    (!name.escaped).then(|| type_field.by_name(&data[i + 1..name.end - 1]))
                 }
-                Some(b'n') if data[i..].starts_with(b"null") => Ok(None),
-                Some(_) => Err((i, "type", "expected an enum name (a string)")),
-                None => Err((i, "type", "EOF while parsing a value")),
+                b'n' => lex::literal(data, i, b"null").map(|_| None),
+                _ => None,
             };
         }
-        i = skip_ws(data, skip_value(data, i, TOP)?);
-        match data.get(i) {
-            Some(b',') => i = skip_ws(data, i + 1),
-            Some(b'}') => return end_of_document(data, i + 1),
-            Some(_) => return Err((i, TOP, "expected `,` or `}`")),
-            None => return Err((i, TOP, "EOF while parsing an object")),
+        i = lex::ws(data, lex::value(data, i, MAX_DEPTH - 1)?);
+        match *data.get(i)? {
+            b',' => i = lex::ws(data, i + 1),
+            b'}' => return (lex::ws(data, i + 1) == data.len()).then_some(None),
+            _ => return None,
         }
     }
-}
-
-/// Only whitespace may follow the top-level object.
-fn end_of_document(data: &[u8], i: usize) -> Result<Option<&'static str>, ScanError> {
-    let i = skip_ws(data, i);
-    if i < data.len() { Err((i, "(top level)", "trailing characters")) } else { Ok(None) }
 }
 
 // ---------------------------------------------------------------------------
@@ -1225,10 +1059,11 @@ fn end_of_document(data: &[u8], i: usize) -> Result<Option<&'static str>, ScanEr
 
 /// [`peek_heading`] on JSON without serde_json: the same walk as
 /// [`json_ids`] by the framework plans, checking the syntax of everything
-/// it steps over as strictly as serde_json does or more (`\u` escapes must
-/// not be surrogates, nesting is at most 100 deep all told; like
-/// serde_json, it checks the UTF-8 of the strings it reads, keys and
-/// values, and not of those it steps over). It has no error messages: `None` means "not sure",
+/// it steps over with the codec's JSON lexer ([`crate::json::lex`]), as
+/// strictly as serde_json does or more (no lone surrogate in a `\u`
+/// escape, nesting at most 100 deep all told; like serde_json, it checks
+/// the UTF-8 of the strings it reads, keys and values, and not of those it
+/// steps over). It has no error messages: `None` means "not sure",
 /// for anything malformed or unusual (escaped keys, map fields, a top-level
 /// id message), and the serde walk then gives the answer, or the error
 /// saying where. On well-formed input the two agree (a property test holds
@@ -1242,15 +1077,6 @@ struct FastHeading<'a> {
     depth: usize,
 }
 
-/// The offset after the ASCII digits from `i`.
-#[inline]
-fn digits(data: &[u8], mut i: usize) -> usize {
-    while data.get(i).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-    }
-    i
-}
-
 impl<'a> FastHeading<'a> {
     fn run(plans: &'static [Plan], message: MessageId, data: &'a [u8]) -> Option<Heading<'a>> {
         let plan = plans.get(message as usize)?;
@@ -1259,12 +1085,12 @@ impl<'a> FastHeading<'a> {
         }
         let mut walk =
             FastHeading { data, plans, schema: Schema::get(), type_name: None, framework_id: None, depth: 0 };
-        let i = skip_ws(data, 0);
+        let i = lex::ws(data, 0);
         if data.get(i) != Some(&b'{') {
             return None;
         }
         let end = walk.message(message, i, true)?;
-        (skip_ws(data, end) == data.len())
+        (lex::ws(data, end) == data.len())
             .then_some(Heading { type_name: walk.type_name, framework_id: walk.framework_id })
     }
 
@@ -1276,53 +1102,9 @@ impl<'a> FastHeading<'a> {
     /// The string whose opening quote is at `i`: the offset after it, and
     /// its contents when they have no escapes.
     fn string(&self, i: usize) -> Option<(usize, Option<&'a str>)> {
-        let (end, escaped) = self.skip_string(i)?;
-        let text = if escaped { None } else { std::str::from_utf8(&self.data[i + 1..end - 1]).ok() };
-        Some((end, text))
-    }
-
-    /// Steps over the string whose opening quote is at `i`, checking its
-    /// escapes and that it holds no control character: the offset after
-    /// it, and whether it has escapes.
-    #[inline]
-    fn skip_string(&self, i: usize) -> Option<(usize, bool)> {
-        let data = self.data;
-        let mut j = i + 1;
-        let mut escaped = false;
-        loop {
-            // Eight bytes at a time to the next quote, backslash or control byte.
-            while let Some(word) = crate::swar::word_at(data, j) {
-                let mask = crate::swar::string_stops(u64::from_le_bytes(word));
-                if mask != 0 {
-                    j += (mask.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                j += 8;
-            }
-            match *data.get(j)? {
-                b'"' => return Some((j + 1, escaped)),
-                b'\\' => {
-                    escaped = true;
-                    match *data.get(j + 1)? {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
-                        b'u' => {
-                            let hex = std::str::from_utf8(data.get(j + 2..j + 6)?).ok()?;
-                            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                                return None;
-                            }
-                            let code = u32::from_str_radix(hex, 16).ok()?;
-                            if (0xd800..0xe000).contains(&code) {
-                                return None;
-                            }
-                            j += 6;
-                        }
-                        _ => return None,
-                    }
-                }
-                b if b < 0x20 => return None,
-                _ => j += 1,
-            }
-        }
+        let s = lex::string(self.data, i)?;
+        let text = if s.escaped { None } else { std::str::from_utf8(&self.data[i + 1..s.end - 1]).ok() };
+        Some((s.end, text))
     }
 
     /// The object opening at `i`: each member's value is read by `member`
@@ -1337,21 +1119,21 @@ impl<'a> FastHeading<'a> {
     ) -> Option<usize> {
         let data = self.data;
         self.enter()?;
-        let mut j = skip_ws(data, i + 1);
+        let mut j = lex::ws(data, i + 1);
         if data.get(j) != Some(&b'}') {
             loop {
                 if data.get(j) != Some(&b'"') {
                     return None;
                 }
-                let (key_end, key) = if keys { self.string(j)? } else { (self.skip_string(j)?.0, Some("")) };
+                let (key_end, key) = if keys { self.string(j)? } else { (lex::string(data, j)?.end, Some("")) };
                 let key = key?;
-                j = skip_ws(data, key_end);
+                j = lex::ws(data, key_end);
                 if data.get(j) != Some(&b':') {
                     return None;
                 }
-                j = skip_ws(data, member(self, key, skip_ws(data, j + 1))?);
+                j = lex::ws(data, member(self, key, lex::ws(data, j + 1))?);
                 match *data.get(j)? {
-                    b',' => j = skip_ws(data, j + 1),
+                    b',' => j = lex::ws(data, j + 1),
                     b'}' => break,
                     _ => return None,
                 }
@@ -1366,12 +1148,12 @@ impl<'a> FastHeading<'a> {
     fn array(&mut self, i: usize, mut element: impl FnMut(&mut Self, usize) -> Option<usize>) -> Option<usize> {
         let data = self.data;
         self.enter()?;
-        let mut j = skip_ws(data, i + 1);
+        let mut j = lex::ws(data, i + 1);
         if data.get(j) != Some(&b']') {
             loop {
-                j = skip_ws(data, element(self, j)?);
+                j = lex::ws(data, element(self, j)?);
                 match *data.get(j)? {
-                    b',' => j = skip_ws(data, j + 1),
+                    b',' => j = lex::ws(data, j + 1),
                     b']' => break,
                     _ => return None,
                 }
@@ -1383,44 +1165,7 @@ impl<'a> FastHeading<'a> {
 
     /// Any value at `i` (after whitespace), checked and stepped over.
     fn value(&mut self, i: usize) -> Option<usize> {
-        let data = self.data;
-        match *data.get(i)? {
-            b'"' => self.skip_string(i).map(|(end, _)| end),
-            b'{' => self.object(i, false, |walk, _, at| walk.value(at)),
-            b'[' => self.array(i, Self::value),
-            b't' => data[i..].starts_with(b"true").then_some(i + 4),
-            b'f' => data[i..].starts_with(b"false").then_some(i + 5),
-            b'n' => data[i..].starts_with(b"null").then_some(i + 4),
-            b'-' | b'0'..=b'9' => {
-                // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-                let mut j = i + usize::from(data[i] == b'-');
-                match data.get(j) {
-                    Some(b'0') => j += 1,
-                    Some(b'1'..=b'9') => j = digits(data, j + 1),
-                    _ => return None,
-                }
-                if data.get(j) == Some(&b'.') {
-                    let end = digits(data, j + 1);
-                    if end == j + 1 {
-                        return None;
-                    }
-                    j = end;
-                }
-                if let Some(b'e' | b'E') = data.get(j) {
-                    j += 1;
-                    if let Some(b'+' | b'-') = data.get(j) {
-                        j += 1;
-                    }
-                    let end = digits(data, j);
-                    if end == j {
-                        return None;
-                    }
-                    j = end;
-                }
-                Some(j)
-            }
-            _ => None,
-        }
+        lex::value(self.data, i, MAX_DEPTH.checked_sub(self.depth)?)
     }
 
     /// The object of message `id` opening at `i`.
@@ -1440,7 +1185,7 @@ impl<'a> FastHeading<'a> {
                             let name = name?;
                             (end, plan.type_field.as_ref().and_then(|t| t.by_name(name.as_bytes())))
                         }
-                        b'n' if data[j..].starts_with(b"null") => (j + 4, None),
+                        b'n' => (lex::literal(data, j, b"null")?, None),
                         _ => return None,
                     };
                     // The last `type` given wins, as in a full decode.
@@ -1461,7 +1206,7 @@ impl<'a> FastHeading<'a> {
     fn field_value(&mut self, field: &'static Field, action: Action, i: usize, in_array: bool) -> Option<usize> {
         let data = self.data;
         match *data.get(i)? {
-            b'n' => data[i..].starts_with(b"null").then_some(i + 4),
+            b'n' => lex::literal(data, i, b"null"),
             b'[' if field.repeated && !in_array => self.array(i, |walk, j| walk.field_value(field, action, j, true)),
             b'{' if !field.map || in_array => match action {
                 Action::Id(IdKind::Framework) => self.framework_id(i),
@@ -1487,9 +1232,9 @@ impl<'a> FastHeading<'a> {
                     found = Some(text?);
                     Some(end)
                 }
-                b'n' if data[j..].starts_with(b"null") => {
+                b'n' => {
                     found = None;
-                    Some(j + 4)
+                    lex::literal(data, j, b"null")
                 }
                 _ => None,
             }
@@ -2008,6 +1753,8 @@ mod tests {
             (call, r#"{"framework_id":{"value":"a","value":"b"},"type":"TEARDOWN"}"#.to_owned(), Some(("TEARDOWN", Some("b")))),
             (call, r#"{"framework_id":{"value":"a","value":null},"type":"TEARDOWN"}"#.to_owned(), Some(("TEARDOWN", None))),
             (call, r#"{"framework_id":{"value":"a"},"subscribe":{"framework_info":{"user":"u","name":"n","id":{"value":"z"}}}}"#.to_owned(), Some(("", Some("a")))),
+            // A surrogate pair stepped over (a lone surrogate is left to serde_json).
+            (event, r#"{"x":"\ud83d\ude00"}"#.to_owned(), Some(("", None))),
         ] {
             let got = agree(ty, text.as_bytes()).map(|h| (h.type_name.unwrap_or(""), h.framework_id.map(|f| f.into_owned())));
             assert_eq!(got, want.map(|(t, f)| (t, f.map(str::to_owned))), "{text}");
@@ -2017,7 +1764,7 @@ mod tests {
             (event, subscribed(r#""f\u0031""#)),
             (event, r#"{"typ\u0065":"HEARTBEAT"}"#.to_owned()),
             (event, r#"{"type":"HEART\u0042EAT"}"#.to_owned()),
-            (event, r#"{"x":"\ud83d\ude00"}"#.to_owned()),
+            (event, r#"{"x":"\ude00"}"#.to_owned()),
             (event, r#"{"x":01}"#.to_owned()),
             (event, r#"{"x":1.}"#.to_owned()),
             (event, r#"{"x":"a"} x"#.to_owned()),

@@ -62,6 +62,7 @@ pub use crate::schema::{UnknownType, message_type};
 pub use crate::wire::{ProtobufError, ProtobufErrorKind};
 
 mod dtoa;
+pub(crate) mod lex;
 mod read;
 mod write;
 

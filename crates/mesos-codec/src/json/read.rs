@@ -856,12 +856,8 @@ impl<'j> Reader<'j> {
     /// Skips whitespace; returns the next byte.
     #[inline(always)]
     fn ws(&mut self) -> Option<u8> {
-        loop {
-            match self.json.get(self.at) {
-                Some(b' ' | b'\n' | b'\t' | b'\r') => self.at += 1,
-                other => return other.copied(),
-            }
-        }
+        self.at = super::lex::ws(self.json, self.at);
+        self.json.get(self.at).copied()
     }
 
     /// Expects `byte` after whitespace.
@@ -895,125 +891,33 @@ impl<'j> Reader<'j> {
     }
 
     /// A string whose opening quote is at `self.at`: checked as serde_json
-    /// checks strings (escapes, control characters, UTF-8).
+    /// checks strings it reads (escapes, control characters, UTF-8).
     #[inline(always)]
     fn string(&mut self) -> Fast<Text> {
-        const HIGH: u64 = 0x8080_8080_8080_8080;
         let json = self.json;
         let start = self.at + 1;
-        let mut at = start;
-        // Whether a byte of a multi-byte UTF-8 sequence was seen.
-        let mut high = 0;
-        loop {
-            // Eight bytes at a time up to the first `"`, `\` or control character.
-            while let Some(word) = json.get(at..at + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                let w = u64::from_le_bytes(w);
-                // (Bytes past the end of the string may count as high: that
-                // only costs a UTF-8 check.)
-                high |= w & HIGH;
-                let special = crate::swar::string_stops(w);
-                if special != 0 {
-                    at += special.trailing_zeros() as usize / 8;
-                    break;
-                }
-                at += 8;
-            }
-            match json.get(at) {
-                Some(b'"') => {
-                    self.at = at + 1;
-                    if high != 0 && std::str::from_utf8(&json[start..at]).is_err() {
-                        return Err(Bail);
-                    }
-                    return Ok(Text::Raw(start, at));
-                }
-                Some(b'\\') => {
-                    self.text.clear();
-                    self.text.extend_from_slice(&json[start..at]);
-                    self.at = at;
-                    return self.escaped_string();
-                }
-                Some(&b) if b >= 0x20 => {
-                    // Near the end of the input, one byte at a time.
-                    high |= u64::from(b & 0x80);
-                    at += 1;
-                }
-                _ => return Err(Bail),
-            }
+        let s = super::lex::string(json, self.at).ok_or(Bail)?;
+        self.at = s.end;
+        let raw = &json[start..s.end - 1];
+        if s.escaped {
+            return self.escaped_string(raw);
         }
+        if !s.ascii && std::str::from_utf8(raw).is_err() {
+            return Err(Bail);
+        }
+        Ok(Text::Raw(start, s.end - 1))
     }
 
-    /// The rest of a string from the backslash at `self.at`, unescaped into
-    /// `self.text` (which holds what came before).
+    /// The contents `raw` of a string with escapes, unescaped into
+    /// `self.text`.
     #[cold]
-    fn escaped_string(&mut self) -> Fast<Text> {
-        let json = self.json;
-        let mut at = self.at;
-        loop {
-            match json.get(at) {
-                Some(b'"') => {
-                    self.at = at + 1;
-                    if std::str::from_utf8(&self.text).is_err() {
-                        return Err(Bail);
-                    }
-                    return Ok(Text::Unescaped);
-                }
-                Some(b'\\') => {
-                    let c = match json.get(at + 1) {
-                        Some(b'"') => '"',
-                        Some(b'\\') => '\\',
-                        Some(b'/') => '/',
-                        Some(b'b') => '\u{8}',
-                        Some(b'f') => '\u{c}',
-                        Some(b'n') => '\n',
-                        Some(b'r') => '\r',
-                        Some(b't') => '\t',
-                        Some(b'u') => {
-                            let high = hex4(json, at + 2)?;
-                            at += 4;
-                            let code = match high {
-                                0xdc00..=0xdfff => return Err(Bail),
-                                0xd800..=0xdbff => {
-                                    if json.get(at + 2..at + 4) != Some(b"\\u") {
-                                        return Err(Bail);
-                                    }
-                                    let low = hex4(json, at + 4)?;
-                                    if !(0xdc00..=0xdfff).contains(&low) {
-                                        return Err(Bail);
-                                    }
-                                    at += 6;
-                                    0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
-                                }
-                                _ => high,
-                            };
-                            char::from_u32(code).ok_or(Bail)?
-                        }
-                        _ => return Err(Bail),
-                    };
-                    at += 2;
-                    let mut buf = [0u8; 4];
-                    self.text.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-                Some(&b) if b >= 0x20 => {
-                    // A run of plain bytes, eight at a time where it can.
-                    let run = at;
-                    at += 1;
-                    while let Some(word) = json.get(at..at + 8) {
-                        let mut w = [0u8; 8];
-                        w.copy_from_slice(word);
-                        let special = crate::swar::string_stops(u64::from_le_bytes(w));
-                        if special != 0 {
-                            at += special.trailing_zeros() as usize / 8;
-                            break;
-                        }
-                        at += 8;
-                    }
-                    self.text.extend_from_slice(&json[run..at]);
-                }
-                _ => return Err(Bail),
-            }
+    fn escaped_string(&mut self, raw: &[u8]) -> Fast<Text> {
+        self.text.clear();
+        super::unescape_into(raw, &mut self.text).ok_or(Bail)?;
+        if std::str::from_utf8(&self.text).is_err() {
+            return Err(Bail);
         }
+        Ok(Text::Unescaped)
     }
 
     /// The bytes of a string read by [`string`](Self::string).
@@ -1147,10 +1051,7 @@ impl<'j> Reader<'j> {
     /// Steps over `literal` (`true`, `false`, `null`) at `self.at`.
     #[inline]
     fn literal(&mut self, literal: &[u8]) -> Fast<()> {
-        if self.json.get(self.at..self.at + literal.len()) != Some(literal) {
-            return Err(Bail);
-        }
-        self.at += literal.len();
+        self.at = super::lex::literal(self.json, self.at, literal).ok_or(Bail)?;
         Ok(())
     }
 
@@ -1556,17 +1457,6 @@ fn head(name: &[u8]) -> u64 {
     let n = name.len().min(8);
     w[..n].copy_from_slice(&name[..n]);
     u64::from_le_bytes(w)
-}
-
-/// Four hex digits at `at`, as the value of a `\u` escape.
-#[inline]
-fn hex4(json: &[u8], at: usize) -> Fast<u32> {
-    let digits = json.get(at..at + 4).ok_or(Bail)?;
-    let mut v = 0;
-    for &d in digits {
-        v = v << 4 | char::from(d).to_digit(16).ok_or(Bail)?;
-    }
-    Ok(v)
 }
 
 #[cfg(test)]

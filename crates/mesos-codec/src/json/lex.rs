@@ -1,0 +1,261 @@
+//! The one JSON lexer of the codec's hand-written readers: the fast JSON
+//! reader ([`super::read`]) and the peeks' walks ([`crate::peek`]). It
+//! finds where tokens end and checks them as serde_json does, eight bytes
+//! at a time in strings ([`crate::swar`]); it has no error messages. `None`
+//! means "not sure": the caller hands the document to the serde-driven path
+//! (serde_json's own tokenizer), which gives the answer or says where the
+//! input is wrong. So whatever these accept, serde_json accepts too (tests
+//! and fuzz targets hold the fast paths to the careful ones).
+//!
+//! ```text
+//! ws      the offset of the next byte that is not JSON whitespace
+//! string  a string from its opening quote: where it ends, whether it has
+//!         escapes, whether it is all ASCII (its UTF-8 is left to readers)
+//! number  a number's grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+//! value   any value stepped over, nested at most `depth` levels
+//! ```
+
+/// The offset of the first byte at or after `at` that is not JSON
+/// whitespace.
+#[inline(always)]
+pub(crate) fn ws(json: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\t' | b'\r') = json.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// A string stepped over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Str {
+    /// The offset after its closing quote (its contents are
+    /// `start + 1..end - 1`).
+    pub end: usize,
+    /// Whether it has escapes (its contents then need
+    /// [`unescape_into`](super::unescape_into)).
+    pub escaped: bool,
+    /// Whether every byte is ASCII (otherwise a reader of its text checks
+    /// its UTF-8; serde_json does not when it steps over a string).
+    pub ascii: bool,
+}
+
+/// The string whose opening quote is at `at`, checked as serde_json checks
+/// a string it steps over: no control character, every escape one JSON
+/// knows (`\u` with four hex digits, a high surrogate followed by a low
+/// one, no lone surrogate).
+#[inline(always)]
+pub(crate) fn string(json: &[u8], at: usize) -> Option<Str> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = at + 1;
+    let mut high = 0;
+    let mut escaped = false;
+    loop {
+        // Eight bytes at a time up to the first `"`, `\` or control character.
+        while let Some(word) = crate::swar::word_at(json, at) {
+            let w = u64::from_le_bytes(word);
+            // (Bytes past the end of the string may count as high: that only
+            // costs its reader a UTF-8 check.)
+            high |= w & HIGH;
+            let stops = crate::swar::string_stops(w);
+            if stops != 0 {
+                at += stops.trailing_zeros() as usize / 8;
+                break;
+            }
+            at += 8;
+        }
+        match *json.get(at)? {
+            b'"' => return Some(Str { end: at + 1, escaped, ascii: high == 0 }),
+            b'\\' => {
+                escaped = true;
+                at = escape(json, at)?;
+            }
+            // Near the end of the input, one byte at a time.
+            b if b >= 0x20 => {
+                high |= u64::from(b & 0x80);
+                at += 1;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The offset after the escape whose backslash is at `at`.
+#[cold]
+fn escape(json: &[u8], at: usize) -> Option<usize> {
+    match *json.get(at + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 2),
+        b'u' => match hex4(json, at + 2)? {
+            0xd800..=0xdbff => {
+                if json.get(at + 6..at + 8)? != b"\\u" || !(0xdc00..=0xdfff).contains(&hex4(json, at + 8)?) {
+                    return None;
+                }
+                Some(at + 12)
+            }
+            0xdc00..=0xdfff => None,
+            _ => Some(at + 6),
+        },
+        _ => None,
+    }
+}
+
+fn hex4(json: &[u8], at: usize) -> Option<u32> {
+    json.get(at..at + 4)?.iter().try_fold(0, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
+}
+
+/// The offset after the ASCII digits from `at`.
+#[inline]
+fn digits(json: &[u8], mut at: usize) -> usize {
+    while json.get(at).is_some_and(u8::is_ascii_digit) {
+        at += 1;
+    }
+    at
+}
+
+/// The offset after the number at `at`, if its grammar is JSON's.
+#[inline]
+pub(crate) fn number(json: &[u8], at: usize) -> Option<usize> {
+    let mut at = at + usize::from(json.get(at) == Some(&b'-'));
+    match json.get(at) {
+        Some(b'0') => at += 1,
+        Some(b'1'..=b'9') => at = digits(json, at + 1),
+        _ => return None,
+    }
+    if json.get(at) == Some(&b'.') {
+        let end = digits(json, at + 1);
+        if end == at + 1 {
+            return None;
+        }
+        at = end;
+    }
+    if let Some(b'e' | b'E') = json.get(at) {
+        at += 1;
+        if let Some(b'+' | b'-') = json.get(at) {
+            at += 1;
+        }
+        let end = digits(json, at);
+        if end == at {
+            return None;
+        }
+        at = end;
+    }
+    Some(at)
+}
+
+/// The offset after the literal `word` (`true`, `false`, `null`) at `at`.
+#[inline]
+pub(crate) fn literal(json: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    json.get(at..)?.starts_with(word).then_some(at + word.len())
+}
+
+/// The offset after the value at `at` (no whitespace before it), checked
+/// as serde_json checks a value it steps over; objects and arrays nested
+/// at most `depth` levels (counting this one).
+pub(crate) fn value(json: &[u8], at: usize, depth: usize) -> Option<usize> {
+    match *json.get(at)? {
+        b'"' => string(json, at).map(|s| s.end),
+        b'{' => members(json, at, depth, b'}', true),
+        b'[' => members(json, at, depth, b']', false),
+        b't' => literal(json, at, b"true"),
+        b'f' => literal(json, at, b"false"),
+        b'n' => literal(json, at, b"null"),
+        _ => number(json, at),
+    }
+}
+
+/// The object (`keys`) or array opening at `at` and closing with `close`.
+fn members(json: &[u8], at: usize, depth: usize, close: u8, keys: bool) -> Option<usize> {
+    let depth = depth.checked_sub(1)?;
+    let mut at = ws(json, at + 1);
+    if json.get(at) == Some(&close) {
+        return Some(at + 1);
+    }
+    loop {
+        if keys {
+            if json.get(at) != Some(&b'"') {
+                return None;
+            }
+            at = ws(json, string(json, at)?.end);
+            if json.get(at) != Some(&b':') {
+                return None;
+            }
+            at = ws(json, at + 1);
+        }
+        at = ws(json, value(json, at, depth)?);
+        match *json.get(at)? {
+            b',' => at = ws(json, at + 1),
+            b if b == close => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What serde_json says of the same value stepped over: accepted or not.
+    fn serde_accepts(json: &[u8]) -> bool {
+        serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok()
+    }
+
+    #[test]
+    fn strings() {
+        let s = |json: &[u8]| string(json, 0);
+        assert_eq!(s(br#""abc""#), Some(Str { end: 5, escaped: false, ascii: true }));
+        assert_eq!(s(br#""a\"b" tail"#), Some(Str { end: 6, escaped: true, ascii: true }));
+        assert_eq!(s("\"é\"".as_bytes()), Some(Str { end: 4, escaped: false, ascii: false }));
+        assert_eq!(s(br#""\ud83d\ude00""#).map(|s| s.end), Some(14));
+        for bad in [&br#""\ud83d""#[..], br#""\ude00""#, br#""\x""#, br#""\u12""#, b"\"a\nb\"", b"\"open"] {
+            assert_eq!(s(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n)).into_bytes();
+        assert!(value(&deep(100), 0, 100).is_some());
+        assert!(value(&deep(101), 0, 100).is_none());
+    }
+
+    fn json_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| format!("{f:e}")),
+            ".*".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((".*", inner), 0..6).prop_map(|m| {
+                    let members: Vec<String> =
+                        m.into_iter().map(|(k, v)| format!("{}: {v}", serde_json::to_string(&k).unwrap())).collect();
+                    format!("{{ {} }}", members.join(" ,"))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever the lexer steps over, serde_json accepts; and it steps
+        /// over every well-formed value (to its end).
+        #[test]
+        fn a_value_is_stepped_over_as_serde_json_reads_it(text in json_value(), cut in any::<prop::sample::Index>()) {
+            let json = text.as_bytes();
+            prop_assert_eq!(value(json, 0, 100), Some(json.len()));
+            let cut = &json[..cut.index(json.len() + 1)];
+            if let Some(end) = value(cut, 0, 100) {
+                prop_assert!(serde_accepts(&cut[..end]), "{}", String::from_utf8_lossy(cut));
+            }
+        }
+
+        #[test]
+        fn bytes_the_lexer_accepts_serde_json_accepts(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+            if let Some(end) = value(&bytes, 0, 100) {
+                prop_assert!(serde_accepts(&bytes[..end]), "{:?}", String::from_utf8_lossy(&bytes[..end]));
+            }
+        }
+    }
+}
