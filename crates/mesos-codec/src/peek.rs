@@ -67,7 +67,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 
 use crate::api::Encoding;
 use crate::json::{JsonError, KeySeed, Path, ProtobufError, ProtobufErrorKind, lex};
-use crate::schema::{Field, FieldKind, MessageId, Schema};
+use crate::schema::{Enum, Field, FieldKind, MessageId, Schema};
 use crate::wire::{WireValue, read_field, read_varint};
 
 /// Nesting deeper than this is refused, as the JSON reader refuses it.
@@ -568,39 +568,20 @@ struct TypeField {
     /// Its index in the message's fields.
     index: usize,
     number: u32,
-    enum_id: u32,
-    /// Every value name (aliases too) with the canonical name of its number
-    /// (the one protobuf input gives), sorted by [`NameKey`].
-    names: Vec<(NameKey, Box<[u8]>, &'static str)>,
-}
-
-/// A name's length and its first and last eight bytes: names of up to 16
-/// bytes are told apart by these integers alone.
-type NameKey = (usize, u64, u64);
-
-#[inline]
-fn name_key(name: &[u8]) -> NameKey {
-    let mut head = [0u8; 8];
-    let mut tail = [0u8; 8];
-    let n = name.len().min(8);
-    head[..n].copy_from_slice(&name[..n]);
-    tail[..n].copy_from_slice(&name[name.len() - n..]);
-    (name.len(), u64::from_le_bytes(head), u64::from_le_bytes(tail))
+    enumeration: &'static Enum,
 }
 
 impl TypeField {
+    /// The canonical name (the one protobuf input gives) of the value named
+    /// `name`, an alias maybe.
     #[inline]
     fn by_name(&self, name: &[u8]) -> Option<&'static str> {
-        let key = name_key(name);
-        let start = self.names.partition_point(|(k, _, _)| *k < key);
-        let same = self.names.get(start..)?.iter().take_while(|(k, _, _)| *k == key);
-        let mut same = same.filter(|(_, full, _)| name.len() <= 16 || **full == *name);
-        same.next().map(|(_, _, canonical)| *canonical)
+        self.enumeration.canonical_name(name)
     }
 
     fn by_number(&self, number: u64) -> Option<&'static str> {
         // Enums are int32 on the wire; C++ truncates the varint the same way.
-        Schema::get().enumeration(self.enum_id).name_of(number as i32)
+        self.enumeration.name_of(number as i32)
     }
 }
 
@@ -713,21 +694,7 @@ impl Tables {
                     if field.repeated {
                         return None;
                     }
-                    let enumeration = schema.enumeration(enum_id);
-                    let mut names: Vec<(NameKey, Box<[u8]>, &'static str)> = crate::v1::descriptor_pool()
-                        .get_enum_by_name(&enumeration.name)
-                        .map(|e| {
-                            e.values()
-                                .filter_map(|v| {
-                                    let canonical = enumeration.name_of(v.number())?;
-                                    let name = v.name().as_bytes();
-                                    Some((name_key(name), Box::from(name), canonical))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    names.sort();
-                    Some(TypeField { index, number: field.number, enum_id, names })
+                    Some(TypeField { index, number: field.number, enumeration: schema.enumeration(enum_id) })
                 });
                 Plan { actions, type_field, own: own.get(index).copied().flatten() }
             })

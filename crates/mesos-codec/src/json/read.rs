@@ -1215,13 +1215,7 @@ impl<'j> Reader<'j> {
                 Ok(true)
             }
             FieldKind::Enum(id) => {
-                let value = match EnumNames::get().get(id as usize).and_then(Option::as_ref) {
-                    Some(names) => names.find(self.bytes(text)),
-                    None => {
-                        let name = std::str::from_utf8(self.bytes(text)).map_err(|_| Bail)?;
-                        self.state.schema.enumeration(id).number_of(name)
-                    }
-                };
+                let value = self.state.schema.enumeration(id).number_of_bytes(self.bytes(text));
                 match value {
                     Some(value) => {
                         self.state.varint(number, i64::from(value) as u64);
@@ -1396,57 +1390,6 @@ impl Names {
             }
         }
         std::str::from_utf8(key).ok().and_then(|key| message.field_index(key))
-    }
-}
-
-/// An enum's value names, for matching strings in place.
-struct EnumNames {
-    /// Per value: the name's first eight bytes (as [`head`]), its length, the
-    /// name and the number.
-    values: Vec<(u64, usize, Box<[u8]>, i32)>,
-}
-
-/// Enums with more values than this are looked up by hashing.
-const SCAN: usize = 32;
-
-impl EnumNames {
-    /// By enum id: the names of every enum a field refers to, with at most
-    /// [`SCAN`] values.
-    fn get() -> &'static [Option<EnumNames>] {
-        static NAMES: OnceLock<Vec<Option<EnumNames>>> = OnceLock::new();
-        NAMES.get_or_init(|| {
-            let schema = Schema::get();
-            let pool = crate::v1::descriptor_pool();
-            let mut enums: Vec<Option<EnumNames>> = Vec::new();
-            for id in 0..schema.message_names().len() as MessageId {
-                for field in &schema.message(id).fields {
-                    let FieldKind::Enum(e) = field.kind else { continue };
-                    let e = e as usize;
-                    if enums.len() <= e {
-                        enums.resize_with(e + 1, || None);
-                    }
-                    if enums[e].is_some() {
-                        continue;
-                    }
-                    let Some(descriptor) = pool.get_enum_by_name(&schema.enumeration(e as u32).name) else { continue };
-                    let values: Vec<_> = descriptor
-                        .values()
-                        .map(|v| (head(v.name().as_bytes()), v.name().len(), v.name().as_bytes().into(), v.number()))
-                        .collect();
-                    if values.len() <= SCAN {
-                        enums[e] = Some(EnumNames { values });
-                    }
-                }
-            }
-            enums
-        })
-    }
-
-    /// The number of the value named `name`.
-    #[inline]
-    fn find(&self, name: &[u8]) -> Option<i32> {
-        let h = head(name);
-        self.values.iter().find(|(vh, len, n, _)| *vh == h && *len == name.len() && **n == *name).map(|v| v.3)
     }
 }
 

@@ -86,10 +86,10 @@ struct Retry;
 
 /// What the fast path needs of the schema, built once from it: each
 /// message's fields with their JSON keys ready to copy and the JSON of their
-/// defaults, and each enum's value names as JSON strings.
+/// defaults (enum names as JSON strings are the schema's own,
+/// `Enum::json_name`).
 struct Plan {
     messages: Vec<MessagePlan>,
-    enums: Vec<EnumPlan>,
 }
 
 struct MessagePlan {
@@ -179,12 +179,6 @@ impl Key {
     }
 }
 
-struct EnumPlan {
-    /// The JSON string of each value's name by number, for numbers from 0
-    /// below the length; empty for numbers the enum does not define.
-    names: Vec<Box<[u8]>>,
-}
-
 impl Plan {
     fn get() -> &'static Plan {
         static PLAN: OnceLock<Plan> = OnceLock::new();
@@ -195,7 +189,6 @@ impl Plan {
         // Message ids are the indexes 0..n of the schema's table.
         let count = schema.message_names().len();
         let mut messages = Vec::with_capacity(count);
-        let mut enum_ids = Vec::new();
         for id in 0..count as MessageId {
             let message = schema.message(id);
             let mut dense = [0u16; DENSE];
@@ -223,9 +216,6 @@ impl Plan {
                     oneof: field.oneof.map_or(0, |i| 1u64.checked_shl(u32::from(i)).unwrap_or(0)),
                     default,
                 });
-                if let FieldKind::Enum(e) = field.kind {
-                    enum_ids.push(e);
-                }
             }
             let reordered = !message.fields.is_sorted_by_key(|f| f.number);
             messages.push(MessagePlan {
@@ -236,27 +226,7 @@ impl Plan {
                 came_out_of_order: AtomicBool::new(false),
             });
         }
-        // Every enum a field refers to (the only ones written).
-        let enum_count = enum_ids.iter().max().map_or(0, |&max| max as usize + 1);
-        let mut enums: Vec<EnumPlan> = (0..enum_count).map(|_| EnumPlan { names: Vec::new() }).collect();
-        enum_ids.sort_unstable();
-        enum_ids.dedup();
-        for id in enum_ids {
-            let e = schema.enumeration(id);
-            enums[id as usize] = {
-                let mut names = Vec::new();
-                for number in 0..1024 {
-                    if let Some(name) = e.name_of(number) {
-                        names.resize(number as usize + 1, Box::default());
-                        let mut json = Vec::new();
-                        write_string(name.as_bytes(), &mut json);
-                        names[number as usize] = json.into_boxed_slice();
-                    }
-                }
-                EnumPlan { names }
-            };
-        }
-        Plan { messages, enums }
+        Plan { messages }
     }
 }
 
@@ -442,7 +412,7 @@ impl<'a> Writer<'a> {
         }
         match (field.kind, value) {
             (FieldKind::Message(id), WireValue::Len(s, e)) => self.fast_message(id, data, s, e, depth + 1)?,
-            (kind, value) => write_scalar(self.plan, kind, value, data, self.out).map_err(|_| Retry)?,
+            (kind, value) => write_scalar(self.schema, kind, value, data, self.out).map_err(|_| Retry)?,
         }
         Ok(true)
     }
@@ -892,7 +862,7 @@ impl<'a> Writer<'a> {
         if let (FieldKind::Message(id), WireValue::Len(start, end)) = (kind, value) {
             return self.message(id, &data[start..end], base + start);
         }
-        match write_scalar(self.plan, kind, value, data, self.out) {
+        match write_scalar(self.schema, kind, value, data, self.out) {
             Ok(()) => Ok(()),
             Err(Bad::Utf8(start)) => Err(self.error(base + start, ProtobufErrorKind::InvalidUtf8)),
             Err(Bad::Enum(number)) => {
@@ -925,7 +895,7 @@ enum Bad {
 
 /// Writes one scalar value (not a message) of kind `kind`, read from `data`.
 #[inline(always)]
-fn write_scalar(plan: &Plan, kind: FieldKind, value: WireValue, data: &[u8], out: &mut Vec<u8>) -> Result<(), Bad> {
+fn write_scalar(schema: &Schema, kind: FieldKind, value: WireValue, data: &[u8], out: &mut Vec<u8>) -> Result<(), Bad> {
     match (kind, value) {
         (FieldKind::Double, WireValue::Fixed64(bits)) => write_double(f64::from_bits(bits), out),
         (FieldKind::Float, WireValue::Fixed32(bits)) => write_double(f64::from(f32::from_bits(bits)), out),
@@ -942,11 +912,11 @@ fn write_scalar(plan: &Plan, kind: FieldKind, value: WireValue, data: &[u8], out
         (FieldKind::Bool, WireValue::Varint(v)) => out.extend_from_slice(if v != 0 { b"true" } else { b"false" }),
         (FieldKind::Enum(id), WireValue::Varint(v)) => {
             let number = v as i32;
-            let json = usize::try_from(number).ok().and_then(|n| plan.enums.get(id as usize)?.names.get(n));
-            match json {
-                Some(json) if !json.is_empty() => out.extend_from_slice(json),
-                // Beyond the table: the schema's own lookup.
-                _ => match Schema::get().enumeration(id).name_of(number) {
+            let enumeration = schema.enumeration(id);
+            match enumeration.json_name(number) {
+                Some(json) => out.extend_from_slice(json),
+                // Beyond the ready names: the schema's own lookup.
+                None => match enumeration.name_of(number) {
                     Some(name) => write_string(name.as_bytes(), out),
                     None => return Err(Bad::Enum(number)),
                 },
