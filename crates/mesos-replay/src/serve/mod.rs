@@ -474,8 +474,6 @@ fn read_steps(script: &Script, tx: &mpsc::Sender<Vec<Step>>) {
         script.subs.iter().enumerate().map(|(i, s)| (s.response_seq, i)).collect();
     let mut reader = Reader::new();
     let mut buf = vec![0u8; 256 * 1024];
-    // The events' frames, one allocation for many (see `engine::Framed`).
-    let mut arena = bytes::BytesMut::with_capacity(256 * 1024);
     let mut left = script.end;
     let mut calls = 0usize;
     while left > 0 {
@@ -488,39 +486,64 @@ fn read_steps(script: &Script, tx: &mpsc::Sender<Vec<Step>>) {
         };
         left -= n as u64;
         reader.push(&buf[..n]);
+        // The frames of this read's events, one allocation for them all
+        // (see `engine::Framed`): each record is unescaped straight into
+        // it, after room for its size line.
+        let mut arena = engine::Arena::with_capacity(n + n / 8);
         let mut batch = Vec::new();
+        // Where each event's frame lies in the arena, by its step.
+        let mut spans = Vec::new();
         loop {
-            let entry = match reader.next_item() {
+            let at = arena.open();
+            let entry = match reader.next_item_into(arena.records()) {
                 Ok(Some(Item::Entry(entry))) => entry,
-                Ok(Some(Item::Header(_))) => continue,
-                Ok(None) => break,
+                Ok(Some(Item::Header(_))) => {
+                    arena.drop_open(at);
+                    continue;
+                }
+                Ok(None) => {
+                    arena.drop_open(at);
+                    break;
+                }
                 Err(e) => return fail(format!("{}: {e}", script.name)),
             };
             let step = match entry.kind {
-                EntryKind::Request(_) => {
-                    calls += 1;
-                    Step::Call { index: calls - 1, t_ns: entry.t_ns }
-                }
-                EntryKind::Event(e) => match subs_by_seq.get(&e.stream) {
-                    Some(&sub) => Step::Event {
+                EntryKind::Event(e) if let Some(&sub) = subs_by_seq.get(&e.stream) => {
+                    let (framed, span) = arena.close(at);
+                    spans.push((batch.len(), span));
+                    Step::Event {
                         sub,
                         seq: entry.seq,
                         t_ns: entry.t_ns,
-                        framed: engine::Framed::new(&e.record, &mut arena),
+                        framed,
                         format: e.summary.format,
                         chunks: e.chunks,
-                    },
-                    None => continue,
-                },
-                EntryKind::Close(c) if script::closes_stream(c.by) => {
-                    match c.stream.and_then(|s| subs_by_seq.get(&s)) {
-                        Some(&sub) => Step::Close { sub, t_ns: entry.t_ns },
-                        None => continue,
                     }
                 }
-                _ => continue,
+                kind => {
+                    arena.drop_open(at);
+                    match kind {
+                        EntryKind::Request(_) => {
+                            calls += 1;
+                            Step::Call { index: calls - 1, t_ns: entry.t_ns }
+                        }
+                        EntryKind::Close(c) if script::closes_stream(c.by) => {
+                            match c.stream.and_then(|s| subs_by_seq.get(&s)) {
+                                Some(&sub) => Step::Close { sub, t_ns: entry.t_ns },
+                                None => continue,
+                            }
+                        }
+                        _ => continue,
+                    }
+                }
             };
             batch.push(step);
+        }
+        let frames = arena.freeze();
+        for (i, span) in spans {
+            if let Step::Event { framed, .. } = &mut batch[i] {
+                framed.bytes = frames.slice(span);
+            }
         }
         if !batch.is_empty() && tx.blocking_send(batch).is_err() {
             return;
