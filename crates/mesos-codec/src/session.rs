@@ -1563,8 +1563,12 @@ fn opt_u64(o: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
 /// error, is the general reader's. In debug builds (tests, the fuzzer)
 /// every line it reads is read by the general reader too and compared.
 ///
-/// Numbers: `serve --pace fast` on the serve bench (records of about 500
-/// bytes), alternating runs on the 2-core Xeon VM: see docs/performance.md.
+/// Why a second path: `serve --pace fast` on the serve bench (records of
+/// about 500 bytes), the general reader against this path, alternating
+/// runs on a 2-core Xeon VM: 505k → 964k events/s; in the general reader's
+/// profile, serde's pass to find the record's end (`skip_to_escape`,
+/// `ignore_str`) and the unescaping were nearly half the reader thread
+/// (docs/performance.md).
 mod fast {
     use super::{EntryKind, Event, Summary};
     use crate::api::Encoding;
