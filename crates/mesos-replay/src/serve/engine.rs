@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use mesos_codec::api::Encoding;
 use mesos_codec::negotiate;
 use mesos_codec::peek::peek_ids;
@@ -37,8 +37,8 @@ pub(crate) const BATCH: u64 = 64;
 /// A recorded event's record framed for its stream: the RecordIO size line
 /// and the record, in one buffer.
 ///
-/// The session reader's thread frames every event of a read into one arena
-/// ([`Framed::new`]), so an event costs no allocation of its own: with one
+/// The session reader's thread frames every event of a read into one
+/// [`Arena`], so an event costs no allocation of its own: with one
 /// allocation an event, made on the reader's thread and freed on a tokio
 /// worker's, glibc's malloc spent an eighth of `serve --pace fast`'s time
 /// on its arena locks (perf, docs/performance.md).
@@ -51,20 +51,75 @@ pub(crate) struct Framed {
 }
 
 impl Framed {
-    /// `record` framed at the end of `arena` (which grows as it must).
-    pub fn new(record: &[u8], arena: &mut BytesMut) -> Framed {
+    /// `record` framed in a buffer of its own.
+    pub fn new(record: &[u8]) -> Framed {
         let mut size = itoa::Buffer::new();
         let size_line = size.format(record.len()).as_bytes();
-        arena.reserve(size_line.len() + 1 + record.len());
-        arena.put_slice(size_line);
-        arena.put_u8(b'\n');
-        arena.put_slice(record);
-        Framed { bytes: arena.split().freeze(), header: size_line.len() + 1 }
+        let mut bytes = Vec::with_capacity(size_line.len() + 1 + record.len());
+        bytes.extend_from_slice(size_line);
+        bytes.push(b'\n');
+        bytes.extend_from_slice(record);
+        Framed { bytes: Bytes::from(bytes), header: size_line.len() + 1 }
     }
 
     /// The record.
     pub fn record(&self) -> &[u8] {
         &self.bytes[self.header..]
+    }
+}
+
+/// Room for a size line: the digits of a `usize` and the newline.
+const HEADROOM: usize = 21;
+
+/// The frames of many events in one buffer. Each frame is opened with room
+/// for its size line ([`open`](Arena::open)), its record is written after
+/// that room straight from the session line ([`records`](Arena::records),
+/// `session::Reader::next_item_into`), and closing it writes the size line
+/// just before the record (the few bytes of room it does not need stay
+/// unused). Then the buffer becomes one `Bytes` ([`freeze`](Arena::freeze))
+/// and each frame a slice of it.
+pub(crate) struct Arena {
+    buf: Vec<u8>,
+}
+
+impl Arena {
+    pub fn with_capacity(capacity: usize) -> Arena {
+        Arena { buf: Vec::with_capacity(capacity) }
+    }
+
+    /// Opens a frame: where it starts, to close it or drop it with.
+    pub fn open(&mut self) -> usize {
+        let at = self.buf.len();
+        self.buf.resize(at + HEADROOM, 0);
+        at
+    }
+
+    /// Where the open frame's record is written: the end of the buffer.
+    pub fn records(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Drops the frame opened at `at` (and what was written after it).
+    pub fn drop_open(&mut self, at: usize) {
+        self.buf.truncate(at);
+    }
+
+    /// Closes the frame opened at `at`: its record is what follows its
+    /// room. The frame without its bytes yet, and where they will lie in
+    /// the frozen buffer.
+    pub fn close(&mut self, at: usize) -> (Framed, std::ops::Range<usize>) {
+        let record = self.buf.len() - (at + HEADROOM);
+        let mut size = itoa::Buffer::new();
+        let size_line = size.format(record).as_bytes();
+        let start = at + HEADROOM - size_line.len() - 1;
+        self.buf[start..start + size_line.len()].copy_from_slice(size_line);
+        self.buf[at + HEADROOM - 1] = b'\n';
+        (Framed { bytes: Bytes::new(), header: size_line.len() + 1 }, start..self.buf.len())
+    }
+
+    /// The buffer, for the frames to be slices of.
+    pub fn freeze(self) -> Bytes {
+        Bytes::from(self.buf)
     }
 }
 
@@ -533,7 +588,7 @@ impl Engine {
         let changed = rewritten.is_some();
         let framed = match rewritten {
             None => framed.bytes,
-            Some(data) => Framed::new(&data, &mut BytesMut::new()).bytes,
+            Some(data) => Framed::new(&data).bytes,
         };
         let frames = match (self.options.chunking, chunks) {
             (Chunking::Recorded, Some(sizes))
