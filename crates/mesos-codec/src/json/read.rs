@@ -30,13 +30,12 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::OnceLock;
 
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use super::{JsonError, Path};
-use crate::schema::{Field, FieldKind, Message, MessageId, Schema};
+use crate::schema::{Field, FieldKind, MessageId, Schema};
 use crate::wire::{varint_len, write_varint};
 
 /// Mesos refuses JSON nested deeper than this.
@@ -1060,7 +1059,7 @@ impl<'j> Reader<'j> {
         self.at += 1;
         self.enter()?;
         let message = self.state.schema.message(id);
-        let names = &Names::get()[id as usize];
+        let names = &message.keys;
         let body = self.state.out.len();
         // The number of the last field read, and whether one came before a
         // lower-numbered one.
@@ -1290,116 +1289,6 @@ impl<'j> Reader<'j> {
             _ => self.number().map(|_| ()),
         }
     }
-}
-
-/// A message's field names, for matching keys in place, and its required
-/// fields.
-struct Names {
-    /// Per field (declaration order): the name's first eight bytes (zeros
-    /// after a shorter name), as a little-endian word, and its length.
-    heads: Vec<(u64, usize)>,
-    /// Per field: its JSON key with the colon (`"name":`), as two
-    /// little-endian words (zeros after a shorter key), and its length.
-    keys: Vec<(u128, usize)>,
-    /// Per field: its bit among the required fields (0 if it is optional).
-    required: Vec<u64>,
-    /// Every required field's bit; a bit no field has when there are more
-    /// than 64 (such a message is left to the careful reader).
-    all_required: u64,
-}
-
-impl Names {
-    /// Every message's names, by message id.
-    fn get() -> &'static [Names] {
-        static NAMES: OnceLock<Vec<Names>> = OnceLock::new();
-        NAMES.get_or_init(|| {
-            let schema = Schema::get();
-            // Message ids are the indexes 0..n of the schema's table.
-            (0..schema.message_names().len() as MessageId)
-                .map(|id| {
-                    let message = schema.message(id);
-                    let mut required = vec![0; message.fields.len()];
-                    let mut all_required = 0;
-                    for (bit, &index) in message.required.iter().enumerate() {
-                        match required.get_mut(usize::from(index)) {
-                            Some(slot) if bit < 64 => {
-                                *slot = 1 << bit;
-                                all_required |= 1 << bit;
-                            }
-                            // Never set: such a message always stops the fast reader.
-                            _ => all_required = u64::MAX,
-                        }
-                    }
-                    Names {
-                        heads: message.fields.iter().map(|f| (head(f.name.as_bytes()), f.name.len())).collect(),
-                        keys: message
-                            .fields
-                            .iter()
-                            .map(|f| {
-                                let mut key = [0u8; 16];
-                                let len = f.json_key.len();
-                                if let Some(head) = key.get_mut(..len) {
-                                    head.copy_from_slice(&f.json_key);
-                                }
-                                // A key too long for a word is never matched in place.
-                                (u128::from_le_bytes(key), if len <= 16 { len } else { usize::MAX })
-                            })
-                            .collect(),
-                        required,
-                        all_required,
-                    }
-                })
-                .collect()
-        })
-    }
-
-    /// Whether the key of the field at `guess` (the one expected next), with
-    /// its colon, is at `json[at..]`: its index and the key's length.
-    #[inline(always)]
-    fn expected(&self, json: &[u8], at: usize, guess: usize) -> Option<(usize, usize)> {
-        let &(key, len) = self.keys.get(guess)?;
-        let window = json.get(at..at + 16)?;
-        let mut w = [0u8; 16];
-        w.copy_from_slice(window);
-        let mask = if len >= 16 { u128::MAX } else { (1u128 << (8 * len)) - 1 };
-        // (A name holds no quote or backslash, so `"name":` is that key.)
-        ((u128::from_le_bytes(w) ^ key) & mask == 0 && len <= 16).then_some((guess, len))
-    }
-
-    /// The index of the field whose name is `json[start..end]` (a key
-    /// without escapes): the fields from `guess` on are tried first, since
-    /// keys usually come in declaration order.
-    #[inline]
-    fn find(&self, message: &Message, json: &[u8], start: usize, end: usize, guess: usize) -> Option<usize> {
-        let len = end - start;
-        // The key's first eight bytes; the input goes on after the key (its
-        // closing quote, at least).
-        let key_head = match json.get(start..start + 8) {
-            Some(word) => {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                let w = u64::from_le_bytes(w);
-                if len >= 8 { w } else { w & ((1u64 << (8 * len)) - 1) }
-            }
-            None => head(&json[start..end]),
-        };
-        let key = &json[start..end];
-        for (i, &(h, n)) in self.heads.iter().enumerate().skip(guess).take(4) {
-            if h == key_head && n == len && (len <= 8 || message.fields[i].name.as_bytes()[8..] == key[8..]) {
-                return Some(i);
-            }
-        }
-        std::str::from_utf8(key).ok().and_then(|key| message.field_index(key))
-    }
-}
-
-/// The first eight bytes of `name` (zeros after a shorter one) as a
-/// little-endian word.
-fn head(name: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = name.len().min(8);
-    w[..n].copy_from_slice(&name[..n]);
-    u64::from_le_bytes(w)
 }
 
 #[cfg(test)]
