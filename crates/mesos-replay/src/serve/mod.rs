@@ -586,8 +586,9 @@ impl Pacer {
         if self.pace == Pace::Fast {
             return None;
         }
-        let due = self.due(t_ns, Instant::now());
-        (due > Instant::now()).then_some(due)
+        let now = Instant::now();
+        let due = self.due(t_ns, now);
+        (due > now).then_some(due)
     }
 
     /// Everything after is `by` later (a `stall`).
