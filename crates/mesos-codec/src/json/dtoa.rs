@@ -23,9 +23,11 @@
 //! `kWriteNanAndInfFlag` Mesos sets writes `NaN` bare and, with Mesos's
 //! patch, `"Infinity"` and `"-Infinity"` quoted (see `write_double`).
 
-/// Writes the finite double `v` as rapidjson's `internal::dtoa` does.
+/// Writes the finite double `v` as rapidjson's `internal::dtoa` does (a
+/// crate-private function, so its example is checked by the unit test
+/// `tests` beside it, not as a doctest):
 ///
-/// ```ignore
+/// ```text
 /// let mut out = Vec::new();
 /// write_finite(1796462612.3989098, &mut out);
 /// assert_eq!(out, b"1796462612.3989099");
