@@ -64,12 +64,11 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::OnceLock;
 
 use bytes::Bytes;
 
 use crate::json::{ProtobufError, ProtobufErrorKind};
-use crate::schema::{FieldKind, MessageId, Schema};
+use crate::schema::{Checks, Entry, MESSAGE, MessageId, PLAIN, REQUIRED_ENUM, STRING, Schema};
 use crate::wire::{self, WireValue};
 
 /// The generated views, one module per protobuf package, at the paths of
@@ -769,140 +768,6 @@ pub mod scalar {
 
 // ---- checking ----
 
-/// What the checker needs of each message type, compact (the schema's
-/// field tables are larger than the hot loop wants to touch).
-struct Rules {
-    /// Bit `i`: field `i` (declaration order) is required.
-    required: u64,
-    /// Bit `i`: field `i` is not repeated (given twice, it needs rewriting
-    /// for views: the last value kept, message values merged).
-    singular: u64,
-    /// Field index → [`Entry`] bits.
-    by_index: Vec<u32>,
-    /// Field index → the other members of its oneof (bits by index).
-    oneof_siblings: Vec<u64>,
-    /// Field index → the numbers 0 to 127 its enum defines, for required
-    /// enums (0 for other fields).
-    known_numbers: Vec<u128>,
-    /// One-byte field key (field numbers 1 to 15, with the wire type) →
-    /// [`Entry`] bits of a field whose values the hot loop checks itself
-    /// (0: the general path decides).
-    by_key: Box<[u32; 128]>,
-}
-
-/// A field's entry in [`Rules`]: bits 0-5 its index, bit 6 set, bits 8-10
-/// the wire type of its values, bit 11 set when a packed run is accepted
-/// too, bits 12-13 its class, bits 16-31 the message or enum it holds.
-#[derive(Clone, Copy)]
-struct Entry(u32);
-
-/// Classes of fields: what the checker does with a value.
-const PLAIN: u32 = 0;
-const STRING: u32 = 1;
-const MESSAGE: u32 = 2;
-const REQUIRED_ENUM: u32 = 3;
-
-impl Entry {
-    fn new(index: usize, field: &crate::schema::Field, packable: bool) -> Entry {
-        let (class, target) = match field.kind {
-            FieldKind::String => (STRING, 0),
-            FieldKind::Message(id) => (MESSAGE, id),
-            FieldKind::Enum(id) if field.required => (REQUIRED_ENUM, id),
-            _ => (PLAIN, 0),
-        };
-        let wire = u32::from(field.kind.wire_type());
-        Entry((index as u32 & 63) | 64 | wire << 8 | u32::from(packable) << 11 | class << 12 | target << 16)
-    }
-    #[inline(always)]
-    fn index(self) -> usize {
-        (self.0 & 63) as usize
-    }
-    #[inline(always)]
-    fn accepts(self, wire_type: u8) -> bool {
-        let wire_type = u32::from(wire_type);
-        (self.0 >> 8) & 7 == wire_type || (wire_type == 2 && self.0 & (1 << 11) != 0)
-    }
-    #[inline(always)]
-    fn wire_type(self) -> u8 {
-        ((self.0 >> 8) & 7) as u8
-    }
-    #[inline(always)]
-    fn class(self) -> u32 {
-        (self.0 >> 12) & 3
-    }
-    #[inline(always)]
-    fn target(self) -> u32 {
-        self.0 >> 16
-    }
-}
-
-impl Rules {
-    #[inline(always)]
-    fn entry(&self, message: &crate::schema::Message, number: u32) -> Option<Entry> {
-        message.field_index_by_number(number).and_then(|i| self.by_index.get(i)).map(|&e| Entry(e))
-    }
-}
-
-fn rules() -> &'static [Rules] {
-    static RULES: OnceLock<Vec<Rules>> = OnceLock::new();
-    RULES.get_or_init(|| {
-        let schema = Schema::get();
-        (0..schema.message_names().len())
-            .map(|id| schema.message(id as MessageId))
-            .map(|message| {
-                let mut rules = Rules {
-                    required: 0,
-                    singular: 0,
-                    by_index: Vec::new(),
-                    oneof_siblings: vec![0; message.fields.len()],
-                    by_key: Box::new([0; 128]),
-                    known_numbers: vec![0; message.fields.len()],
-                };
-                let descriptor = crate::v1::descriptor_pool().get_message_by_name(&message.name);
-                for oneof in descriptor.iter().flat_map(|d| d.oneofs()).filter(|o| !o.is_synthetic()) {
-                    let members: Vec<usize> =
-                        oneof.fields().filter_map(|f| message.field_index_by_number(f.number())).collect();
-                    let mask = members.iter().fold(0u64, |m, &i| m | 1 << (i & 63));
-                    for &i in &members {
-                        rules.oneof_siblings[i] = mask & !(1 << (i & 63));
-                    }
-                }
-                for (i, field) in message.fields.iter().enumerate() {
-                    // No message of the schema has more fields (at most 55);
-                    // a test holds it so.
-                    assert!(i < 64, "{} has over 64 fields", message.name);
-                    let bit = 1u64 << i;
-                    // A map entry without its value holds the value type's
-                    // empty message: one with required fields of its own is
-                    // refused, as protobuf's parser (and the JSON writer)
-                    // refuse it (fuzzing found the view accepting it).
-                    let empty_value_refused = message.map_entry
-                        && field.number == 2
-                        && matches!(field.kind, FieldKind::Message(id) if !schema.message(id).required.is_empty());
-                    if field.required || empty_value_refused {
-                        rules.required |= bit;
-                    }
-                    if !field.repeated {
-                        rules.singular |= bit;
-                    }
-                    let entry = Entry::new(i, field, message.accepts_wire_type(i, 2) && field.kind.wire_type() != 2);
-                    rules.by_index.push(entry.0);
-                    if let FieldKind::Enum(e) = field.kind {
-                        let enumeration = schema.enumeration(e);
-                        rules.known_numbers[i] =
-                            (0..128).filter(|&n| enumeration.name_of(n).is_some()).fold(0, |m, n| m | 1 << n);
-                    }
-                    // The hot loop's keys: the field's own wire type.
-                    if field.number < 16 {
-                        rules.by_key[(field.number << 3 | u32::from(entry.wire_type())) as usize] = entry.0;
-                    }
-                }
-                rules
-            })
-            .collect()
-    })
-}
-
 /// A checked message's shape.
 #[derive(Debug, PartialEq, Eq)]
 enum Shape {
@@ -955,7 +820,7 @@ impl Failure {
 
 /// Checks `data` as message `id`, nested `depth` deep.
 fn check(schema: &'static Schema, id: MessageId, data: &[u8]) -> Result<Shape, Box<Failure>> {
-    let split = check_at(schema, rules(), id, data, 0, 0)?;
+    let split = check_at(schema, id, data, 0, 0)?;
     Ok(if split { Shape::Split } else { Shape::Canonical })
 }
 
@@ -975,7 +840,7 @@ struct Seen {
 
 impl Seen {
     #[inline(always)]
-    fn field(&mut self, rule: &Rules, index: usize) {
+    fn field(&mut self, rule: &Checks, index: usize) {
         let bit = 1u64 << index;
         self.split |= self.present & bit & rule.singular != 0;
         self.present |= bit;
@@ -987,15 +852,8 @@ impl Seen {
 /// deep): the hot loop, for the fields nearly every message is made of; the
 /// others go to [`check_field`]. True when a singular field is given more
 /// than once (here or inside).
-fn check_at(
-    schema: &Schema,
-    rules: &[Rules],
-    id: MessageId,
-    data: &[u8],
-    base: usize,
-    depth: usize,
-) -> Result<bool, Box<Failure>> {
-    let rule = &rules[id as usize];
+fn check_at(schema: &Schema, id: MessageId, data: &[u8], base: usize, depth: usize) -> Result<bool, Box<Failure>> {
+    let rule = &schema.message(id).checks;
     let mut seen = Seen { present: 0, satisfied: 0, split: false, unknown_enum: None };
     let mut at = 0;
     while at < data.len() {
@@ -1023,7 +881,7 @@ fn check_at(
                         match entry.class() {
                             MESSAGE if depth + 1 < MAX_DEPTH => {
                                 seen.field(rule, entry.index());
-                                match check_at(schema, rules, entry.target(), value, base + start, depth + 1) {
+                                match check_at(schema, entry.target(), value, base + start, depth + 1) {
                                     Ok(split) => seen.split |= split,
                                     Err(failure) => return Err(nested(failure, id, entry.index(), at)),
                                 }
@@ -1054,7 +912,7 @@ fn check_at(
                 }
             }
         }
-        at = check_field(schema, rules, id, data, at, base, depth, &mut seen)?;
+        at = check_field(schema, id, data, at, base, depth, &mut seen)?;
     }
     if seen.satisfied & rule.required != rule.required {
         return Err(missing(schema, rule, id, base, seen));
@@ -1086,7 +944,7 @@ fn nested(mut failure: Box<Failure>, id: MessageId, index: usize, at: usize) -> 
 
 /// The failure for a required field missing from message `id` at `base`.
 #[cold]
-fn missing(schema: &Schema, rule: &Rules, id: MessageId, base: usize, seen: Seen) -> Box<Failure> {
+fn missing(schema: &Schema, rule: &Checks, id: MessageId, base: usize, seen: Seen) -> Box<Failure> {
     let missing = (rule.required & !seen.satisfied).trailing_zeros() as usize;
     if let Some(failure) = seen.unknown_enum.filter(|f| f.trail.first().is_some_and(|t| t.1 == missing)) {
         return failure;
@@ -1101,7 +959,6 @@ fn missing(schema: &Schema, rule: &Rules, id: MessageId, base: usize, seen: Seen
 #[allow(clippy::too_many_arguments)]
 fn check_field(
     schema: &Schema,
-    rules: &[Rules],
     id: MessageId,
     data: &[u8],
     at: usize,
@@ -1110,7 +967,7 @@ fn check_field(
     seen: &mut Seen,
 ) -> Result<usize, Box<Failure>> {
     let message = schema.message(id);
-    let rule = &rules[id as usize];
+    let rule = &message.checks;
     let (number, value, next) = wire::read_field(data, at).map_err(|kind| Failure::new(base + at, kind))?;
     let Some(entry) = rule.entry(message, number) else { return Ok(next) };
     let index = entry.index();
@@ -1130,7 +987,7 @@ fn check_field(
             if depth + 1 >= MAX_DEPTH {
                 return Err(fail_at(base + start, ProtobufErrorKind::TooDeep));
             }
-            match check_at(schema, rules, entry.target(), &data[start..end], base + start, depth + 1) {
+            match check_at(schema, entry.target(), &data[start..end], base + start, depth + 1) {
                 Ok(split) => seen.split |= split,
                 Err(failure) => return Err(nested(failure, id, index, at)),
             }
@@ -1183,7 +1040,7 @@ fn varint_end(data: &[u8], at: usize) -> Option<usize> {
 fn canonical(id: MessageId, bytes: &Bytes) -> Result<Bytes, Option<ProtobufError>> {
     let schema = Schema::get();
     let mut out = Vec::with_capacity(bytes.len());
-    merge_split(schema, rules(), id, bytes, &mut out).ok_or(None)?;
+    merge_split(schema, id, bytes, &mut out).ok_or(None)?;
     let canonical = Bytes::from(out);
     match check(schema, id, &canonical) {
         Ok(_) => Ok(canonical),
@@ -1204,9 +1061,9 @@ fn sound(entry: Entry, value: WireValue, data: &[u8]) -> bool {
 /// Writes `data` (message `id`) to `out` with every singular field given
 /// once: message values merged, the last of other values kept; `None` when
 /// the bytes cannot be framed.
-fn merge_split(schema: &Schema, rules: &[Rules], id: MessageId, data: &[u8], out: &mut Vec<u8>) -> Option<()> {
+fn merge_split(schema: &Schema, id: MessageId, data: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let message = schema.message(id);
-    let rule = &rules[id as usize];
+    let rule = &message.checks;
     // How often each singular field is given.
     let mut counts = [0u32; 64];
     let mut at = 0;
@@ -1265,7 +1122,7 @@ fn merge_split(schema: &Schema, rules: &[Rules], id: MessageId, data: &[u8], out
                     data[start..end].to_vec()
                 };
                 let mut inner = Vec::with_capacity(payload.len());
-                merge_split(schema, rules, entry.target(), &payload, &mut inner)?;
+                merge_split(schema, entry.target(), &payload, &mut inner)?;
                 wire::write_varint(u64::from(number) << 3 | 2, out);
                 wire::write_varint(inner.len() as u64, out);
                 out.extend_from_slice(&inner);

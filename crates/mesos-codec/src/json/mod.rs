@@ -67,6 +67,7 @@ mod read;
 mod write;
 
 pub(crate) use read::KeySeed;
+pub(crate) use write::write_default;
 
 /// Where in a message an error is: field names and array indexes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

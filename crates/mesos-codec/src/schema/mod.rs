@@ -20,6 +20,13 @@ use std::sync::OnceLock;
 
 use prost_reflect::{Cardinality, Kind, MessageDescriptor};
 
+#[cfg(feature = "views")]
+mod checks;
+mod packed;
+#[cfg(feature = "views")]
+pub(crate) use checks::{Checks, Entry, MESSAGE, PLAIN, REQUIRED_ENUM, STRING};
+pub(crate) use packed::{Key, Keys};
+
 /// Index of a message in the [`Schema`].
 ///
 /// ```
@@ -194,6 +201,12 @@ pub struct Field {
     /// the top-level lists of the operator API answers it writes by hand
     /// (see [`WRITTEN_EMPTY`]).
     pub written_empty: bool,
+    /// `,"name":`, as the JSON writer copies it.
+    pub(crate) comma_key: Key,
+    /// What the JSON writer writes for this field when it is absent: `[]`
+    /// for one [`written_empty`](Self::written_empty), the default's JSON
+    /// for one that [`writes_default`](Self::writes_default), else nothing.
+    pub(crate) absent_json: Option<Box<[u8]>>,
 }
 
 impl Field {
@@ -325,100 +338,14 @@ pub struct Message {
     pub absent_attention: Vec<u16>,
     /// Whether this is a synthetic map entry (`key` = 1, `value` = 2).
     pub map_entry: bool,
+    /// Declaration order differs from number order, the order encoders
+    /// write fields in.
+    pub reordered: bool,
     /// The keys packed for matching in place (the fast JSON reader's).
     pub(crate) keys: Keys,
-}
-
-/// A message's JSON keys packed for matching them in place in a document,
-/// and its required fields as bits: the fast JSON reader's lookup
-/// (`json/read.rs`), built with the rest of the schema.
-#[derive(Debug)]
-pub(crate) struct Keys {
-    /// Per field (declaration order): the name's first eight bytes (zeros
-    /// after a shorter name), as a little-endian word, and its length.
-    heads: Vec<(u64, usize)>,
-    /// Per field: its JSON key with the colon (`"name":`), as two
-    /// little-endian words (zeros after a shorter key), and its length.
-    words: Vec<(u128, usize)>,
-    /// Per field: its bit among the required fields (0 if it is optional).
-    pub(crate) required: Vec<u64>,
-    /// Every required field's bit; a bit no field has when there are more
-    /// than 64 (such a message is left to the careful reader).
-    pub(crate) all_required: u64,
-}
-
-impl Keys {
-    fn build(fields: &[Field], required_fields: &[u16]) -> Keys {
-        let mut required = vec![0; fields.len()];
-        let mut all_required = 0;
-        for (bit, &index) in required_fields.iter().enumerate() {
-            match required.get_mut(usize::from(index)) {
-                Some(slot) if bit < 64 => {
-                    *slot = 1 << bit;
-                    all_required |= 1 << bit;
-                }
-                // Never set: such a message always stops the fast reader.
-                _ => all_required = u64::MAX,
-            }
-        }
-        let words = fields
-            .iter()
-            .map(|f| {
-                let mut key = [0u8; 16];
-                let len = f.json_key.len();
-                if let Some(head) = key.get_mut(..len) {
-                    head.copy_from_slice(&f.json_key);
-                }
-                // A key too long for a word is never matched in place.
-                (u128::from_le_bytes(key), if len <= 16 { len } else { usize::MAX })
-            })
-            .collect();
-        Keys {
-            heads: fields.iter().map(|f| (head(f.name.as_bytes()), f.name.len())).collect(),
-            words,
-            required,
-            all_required,
-        }
-    }
-
-    /// Whether the key of the field at `guess` (the one expected next), with
-    /// its colon, is at `json[at..]`: its index and the key's length.
-    #[inline(always)]
-    pub(crate) fn expected(&self, json: &[u8], at: usize, guess: usize) -> Option<(usize, usize)> {
-        let &(key, len) = self.words.get(guess)?;
-        let window = json.get(at..at + 16)?;
-        let mut w = [0u8; 16];
-        w.copy_from_slice(window);
-        let mask = if len >= 16 { u128::MAX } else { (1u128 << (8 * len)) - 1 };
-        // (A name holds no quote or backslash, so `"name":` is that key.)
-        ((u128::from_le_bytes(w) ^ key) & mask == 0 && len <= 16).then_some((guess, len))
-    }
-
-    /// The index of the field of `message` (whose keys these are) whose name
-    /// is `json[start..end]` (a key without escapes): the fields from `guess`
-    /// on are tried first, since keys usually come in declaration order.
-    #[inline]
-    pub(crate) fn find(&self, message: &Message, json: &[u8], start: usize, end: usize, guess: usize) -> Option<usize> {
-        let len = end - start;
-        // The key's first eight bytes; the input goes on after the key (its
-        // closing quote, at least).
-        let key_head = match json.get(start..start + 8) {
-            Some(word) => {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                let w = u64::from_le_bytes(w);
-                if len >= 8 { w } else { w & ((1u64 << (8 * len)) - 1) }
-            }
-            None => head(&json[start..end]),
-        };
-        let key = &json[start..end];
-        for (i, &(h, n)) in self.heads.iter().enumerate().skip(guess).take(4) {
-            if h == key_head && n == len && (len <= 8 || message.fields[i].name.as_bytes()[8..] == key[8..]) {
-                return Some(i);
-            }
-        }
-        std::str::from_utf8(key).ok().and_then(|key| message.field_index(key))
-    }
+    /// The views' checker's entries.
+    #[cfg(feature = "views")]
+    pub(crate) checks: Checks,
 }
 
 impl Message {
@@ -885,6 +812,8 @@ impl Schema {
                             default,
                             deprecated: proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
                             json_key: format!("\"{}\":", f.name()).into_bytes().into_boxed_slice(),
+                            comma_key: Key::new(format!("\"{}\":", f.name()).as_bytes()),
+                            absent_json: None,
                             oneof: f
                                 .containing_oneof()
                                 .filter(|o| !o.is_synthetic())
@@ -924,13 +853,44 @@ impl Schema {
                         .filter(|(_, f)| f.required || f.writes_default() || f.written_empty)
                         .map(|(i, _)| i as u16)
                         .collect(),
+                    reordered: !fields.is_sorted_by_key(|f| f.number),
                     fields,
                     by_number,
                     map_entry: m.is_map_entry(),
+                    #[cfg(feature = "views")]
+                    checks: Checks::default(),
                 }
             })
             .collect();
-        Schema { messages, enums, message_ids }
+        let mut schema = Schema { messages, enums, message_ids };
+        // What needs the other messages and the enums.
+        for id in 0..schema.messages.len() {
+            let message = &schema.messages[id];
+            #[cfg(feature = "views")]
+            let checks = Checks::build(message, &schema.messages, &schema.enums);
+            let absent: Vec<Option<Box<[u8]>>> = message
+                .fields
+                .iter()
+                .map(|field| {
+                    if field.written_empty {
+                        return Some(Box::from(&b"[]"[..]));
+                    }
+                    let default = field.default.as_ref().filter(|_| field.writes_default())?;
+                    let mut json = Vec::new();
+                    crate::json::write_default(&schema, field.kind, default, &mut json);
+                    Some(json.into_boxed_slice())
+                })
+                .collect();
+            let message = &mut schema.messages[id];
+            #[cfg(feature = "views")]
+            {
+                message.checks = checks;
+            }
+            for (field, absent) in message.fields.iter_mut().zip(absent) {
+                field.absent_json = absent;
+            }
+        }
+        schema
     }
 }
 

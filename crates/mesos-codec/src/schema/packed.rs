@@ -1,0 +1,144 @@
+//! The engines' packings of the schema: what each hot loop reads of a
+//! message's fields, laid out for it and built once with the rest of the
+//! schema (`Schema::build`), so that a schema fact has one home however
+//! many engines read it.
+//!
+//! - [`Keys`]: JSON keys packed in words for matching them in place, and
+//!   required fields as bits (the fast JSON reader, `json/read.rs`);
+//! - `Checks` (in `checks.rs`, with the views): 32-bit field entries by
+//!   one-byte wire key, required, singular and oneof bits, the low numbers
+//!   of enums (the views' checker, `view.rs`);
+//! - [`Key`] and [`Field::absent_json`](super::Field): a JSON key with its
+//!   comma, padded for a fixed-size copy, and the JSON the writer writes
+//!   for an absent field (the JSON writer, `json/write.rs`).
+
+use super::{Field, Message, head};
+
+/// A message's JSON keys packed for matching them in place in a document,
+/// and its required fields as bits: the fast JSON reader's lookup
+/// (`json/read.rs`), built with the rest of the schema.
+#[derive(Debug)]
+pub(crate) struct Keys {
+    /// Per field (declaration order): the name's first eight bytes (zeros
+    /// after a shorter name), as a little-endian word, and its length.
+    heads: Vec<(u64, usize)>,
+    /// Per field: its JSON key with the colon (`"name":`), as two
+    /// little-endian words (zeros after a shorter key), and its length.
+    words: Vec<(u128, usize)>,
+    /// Per field: its bit among the required fields (0 if it is optional).
+    pub(crate) required: Vec<u64>,
+    /// Every required field's bit; a bit no field has when there are more
+    /// than 64 (such a message is left to the careful reader).
+    pub(crate) all_required: u64,
+}
+
+impl Keys {
+    pub(super) fn build(fields: &[Field], required_fields: &[u16]) -> Keys {
+        let mut required = vec![0; fields.len()];
+        let mut all_required = 0;
+        for (bit, &index) in required_fields.iter().enumerate() {
+            match required.get_mut(usize::from(index)) {
+                Some(slot) if bit < 64 => {
+                    *slot = 1 << bit;
+                    all_required |= 1 << bit;
+                }
+                // Never set: such a message always stops the fast reader.
+                _ => all_required = u64::MAX,
+            }
+        }
+        let words = fields
+            .iter()
+            .map(|f| {
+                let mut key = [0u8; 16];
+                let len = f.json_key.len();
+                if let Some(head) = key.get_mut(..len) {
+                    head.copy_from_slice(&f.json_key);
+                }
+                // A key too long for a word is never matched in place.
+                (u128::from_le_bytes(key), if len <= 16 { len } else { usize::MAX })
+            })
+            .collect();
+        Keys {
+            heads: fields.iter().map(|f| (head(f.name.as_bytes()), f.name.len())).collect(),
+            words,
+            required,
+            all_required,
+        }
+    }
+
+    /// Whether the key of the field at `guess` (the one expected next), with
+    /// its colon, is at `json[at..]`: its index and the key's length.
+    #[inline(always)]
+    pub(crate) fn expected(&self, json: &[u8], at: usize, guess: usize) -> Option<(usize, usize)> {
+        let &(key, len) = self.words.get(guess)?;
+        let window = json.get(at..at + 16)?;
+        let mut w = [0u8; 16];
+        w.copy_from_slice(window);
+        let mask = if len >= 16 { u128::MAX } else { (1u128 << (8 * len)) - 1 };
+        // (A name holds no quote or backslash, so `"name":` is that key.)
+        ((u128::from_le_bytes(w) ^ key) & mask == 0 && len <= 16).then_some((guess, len))
+    }
+
+    /// The index of the field of `message` (whose keys these are) whose name
+    /// is `json[start..end]` (a key without escapes): the fields from `guess`
+    /// on are tried first, since keys usually come in declaration order.
+    #[inline]
+    pub(crate) fn find(&self, message: &Message, json: &[u8], start: usize, end: usize, guess: usize) -> Option<usize> {
+        let len = end - start;
+        // The key's first eight bytes; the input goes on after the key (its
+        // closing quote, at least).
+        let key_head = match json.get(start..start + 8) {
+            Some(word) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                let w = u64::from_le_bytes(w);
+                if len >= 8 { w } else { w & ((1u64 << (8 * len)) - 1) }
+            }
+            None => head(&json[start..end]),
+        };
+        let key = &json[start..end];
+        for (i, &(h, n)) in self.heads.iter().enumerate().skip(guess).take(4) {
+            if h == key_head && n == len && (len <= 8 || message.fields[i].name.as_bytes()[8..] == key[8..]) {
+                return Some(i);
+            }
+        }
+        std::str::from_utf8(key).ok().and_then(|key| message.field_index(key))
+    }
+}
+
+/// A JSON key with the comma before it (`,"name":`), kept padded to a fixed
+/// size so that writing it is one fixed-size copy: the JSON writer's.
+#[derive(Debug, Clone)]
+pub(crate) struct Key {
+    padded: [u8; KEY_PAD],
+    len: usize,
+    bytes: Box<[u8]>,
+}
+
+/// Keys up to this long (every key of the v1 schema) are copied padded.
+const KEY_PAD: usize = 48;
+
+impl Key {
+    pub(super) fn new(json_key: &[u8]) -> Key {
+        let mut bytes = Vec::with_capacity(json_key.len() + 1);
+        bytes.push(b',');
+        bytes.extend_from_slice(json_key);
+        let mut padded = [0; KEY_PAD];
+        if let Some(head) = padded.get_mut(..bytes.len()) {
+            head.copy_from_slice(&bytes);
+        }
+        Key { padded, len: bytes.len(), bytes: bytes.into_boxed_slice() }
+    }
+
+    /// Appends `,"name":` to `out`.
+    #[inline(always)]
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        if self.len <= KEY_PAD {
+            let end = out.len() + self.len;
+            out.extend_from_slice(&self.padded);
+            out.truncate(end);
+        } else {
+            out.extend_from_slice(&self.bytes);
+        }
+    }
+}
