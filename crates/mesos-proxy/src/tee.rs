@@ -161,6 +161,8 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
                 out.push(Frame::data(rest));
             }
         }
+        // The batch's event lines go to the session's writer at once.
+        tap.flush().await;
         if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
             tap.end(Party::Framework, "the framework closed the connection").await;
             return;
@@ -314,6 +316,15 @@ impl Tap {
         }
     }
 
+    /// Hands what the stream's events left waiting to the session's writer.
+    async fn flush(&mut self) {
+        if let Tap::Stream(tap) = self
+            && std::mem::take(&mut tap.deferred)
+        {
+            tap.session.flush().await;
+        }
+    }
+
     async fn end(&mut self, by: Party, reason: &str) {
         match self {
             Tap::Stream(tap) => tap.end(by, reason).await,
@@ -416,6 +427,8 @@ pub struct StreamTap {
     tap: EventTap,
     out: Vec<Tapped>,
     ended: bool,
+    /// Event lines wait in the session for [`Tap::flush`].
+    deferred: bool,
 }
 
 impl StreamTap {
@@ -432,7 +445,7 @@ impl StreamTap {
         encoding: Option<Encoding>,
     ) -> StreamTap {
         let tap = EventTap::new(stream, api, encoding, unnamed);
-        StreamTap { session, registry, conn, tap, out: Vec::new(), ended: false }
+        StreamTap { session, registry, conn, tap, out: Vec::new(), ended: false, deferred: false }
     }
 
     async fn chunk(&mut self, data: Bytes) {
@@ -452,7 +465,8 @@ impl StreamTap {
                     }
                 }
                 Tapped::Event(event) => {
-                    self.session.record_message(self.conn, EntryKind::Event(event), Some(self.tap.message())).await;
+                    self.deferred = true;
+                    self.session.record_event(self.conn, EntryKind::Event(event), Some(self.tap.message())).await;
                 }
                 Tapped::Note(message) => {
                     tracing::warn!(session = self.session.id(), stream = self.tap.stream(), "{message}");
