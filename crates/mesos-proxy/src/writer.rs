@@ -3,7 +3,7 @@
 //! ([`mesos_record::file::SessionFile`]: naming, batches, compression,
 //! rotation, failing once and loudly). A live session sends its entries
 //! already rendered as lines, a stream's events in batches (see
-//! [`Session::record_event`](crate::session::Session::record_event): an
+//! [`Session::record_events`](crate::session::Session::record_events): an
 //! entry freed on the writer's thread made glibc's allocator contend with
 //! the forwarding threads on every event); [`Msg::Entry`] renders one here.
 //!
@@ -34,7 +34,7 @@ pub enum Msg {
     Line(Vec<u8>),
     /// Lines of entries (each with its newline) and the session's permits
     /// they hold, given back once the lines are written (see
-    /// [`Session::record_event`](crate::session::Session::record_event)):
+    /// [`Session::record_events`](crate::session::Session::record_events)):
     /// what waits for the writer is bounded in entries, one permit each,
     /// [`CHANNEL_CAPACITY`] in all, as it was when each entry was a message.
     Lines(Vec<u8>, tokio::sync::OwnedSemaphorePermit),
