@@ -161,6 +161,8 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
                 out.push(Frame::data(rest));
             }
         }
+        // The batch's event lines go to the session's writer at once.
+        tap.flush().await;
         if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
             tap.end(Party::Framework, "the framework closed the connection").await;
             return;
@@ -309,8 +311,18 @@ fn gather(
 impl Tap {
     async fn data(&mut self, data: Bytes) {
         match self {
-            Tap::Stream(tap) => tap.chunk(data).await,
+            Tap::Stream(tap) => tap.chunk(data),
             Tap::Body(tap) => tap.data(&data),
+        }
+    }
+
+    /// Records what a stream's tap holds (the events of the batch, handed
+    /// to the session's writer together).
+    async fn flush(&mut self) {
+        if let Tap::Stream(tap) = self
+            && !tap.out.is_empty()
+        {
+            tap.record().await;
         }
     }
 
@@ -414,7 +426,10 @@ pub struct StreamTap {
     registry: Arc<Registry>,
     conn: u64,
     tap: EventTap,
+    /// Tapped, not recorded yet (until the end of the relay's batch), and
+    /// when each was.
     out: Vec<Tapped>,
+    times: Vec<u64>,
     ended: bool,
 }
 
@@ -432,19 +447,30 @@ impl StreamTap {
         encoding: Option<Encoding>,
     ) -> StreamTap {
         let tap = EventTap::new(stream, api, encoding, unnamed);
-        StreamTap { session, registry, conn, tap, out: Vec::new(), ended: false }
+        StreamTap { session, registry, conn, tap, out: Vec::new(), times: Vec::new(), ended: false }
     }
 
-    async fn chunk(&mut self, data: Bytes) {
+    /// Taps a chunk: what it completes waits, with the time it was tapped,
+    /// for [`record`](Self::record) at the end of the relay's batch.
+    fn chunk(&mut self, data: Bytes) {
+        let from = self.out.len();
         self.tap.chunk(data, &mut self.out);
-        self.record().await;
+        if self.out.len() > from {
+            let t_ns = self.session.t_ns();
+            self.times.resize(self.out.len(), t_ns);
+        }
     }
 
+    /// Records what was tapped since the last time, in order: a run of
+    /// events under one hold of the session's lock
+    /// ([`Session::record_events`]).
     async fn record(&mut self) {
-        // Drained in place, so that the buffer's room is kept for the next chunk.
+        // Drained in place, so that the buffers' room is kept.
         let mut out = std::mem::take(&mut self.out);
-        for tapped in out.drain(..) {
-            match tapped {
+        let mut times = std::mem::take(&mut self.times);
+        let mut tapped = times.drain(..).zip(out.drain(..)).peekable();
+        while let Some((t_ns, next)) = tapped.next() {
+            match next {
                 Tapped::Name(id) => {
                     if self.session.set_name(&id).await {
                         self.registry.register(&id, &self.session);
@@ -452,7 +478,14 @@ impl StreamTap {
                     }
                 }
                 Tapped::Event(event) => {
-                    self.session.record_message(self.conn, EntryKind::Event(event), Some(self.tap.message())).await;
+                    let mut run = vec![(t_ns, EntryKind::Event(event))];
+                    while let Some((t_ns, Tapped::Event(_))) = tapped.peek() {
+                        let t_ns = *t_ns;
+                        if let Some((_, Tapped::Event(event))) = tapped.next() {
+                            run.push((t_ns, EntryKind::Event(event)));
+                        }
+                    }
+                    self.session.record_events(self.conn, run, Some(self.tap.message())).await;
                 }
                 Tapped::Note(message) => {
                     tracing::warn!(session = self.session.id(), stream = self.tap.stream(), "{message}");
@@ -461,7 +494,9 @@ impl StreamTap {
                 }
             }
         }
+        drop(tapped);
         self.out = out;
+        self.times = times;
     }
 
     async fn end(&mut self, by: Party, reason: &str) {

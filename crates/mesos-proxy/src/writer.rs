@@ -1,10 +1,11 @@
 //! The proxy's session writers: one thread per session, fed entries
 //! through a bounded channel, writing them to the session's file
 //! ([`mesos_record::file::SessionFile`]: naming, batches, compression,
-//! rotation, failing once and loudly). The entries are rendered as lines
-//! here, on the writer's thread, not on the forwarding path (an event's
-//! line escapes its whole record as a JSON string: over a quarter of what
-//! recording an event cost there).
+//! rotation, failing once and loudly). A live session sends its entries
+//! already rendered as lines, a stream's events in batches (see
+//! [`Session::record_events`](crate::session::Session::record_events): an
+//! entry freed on the writer's thread made glibc's allocator contend with
+//! the forwarding threads on every event); [`Msg::Entry`] renders one here.
 //!
 //! The channel is the backpressure point: when the disk is slower than the
 //! traffic, [`Session::record`](crate::session::Session::record) waits for
@@ -29,8 +30,14 @@ const LINGER: std::time::Duration = std::time::Duration::from_micros(200);
 /// What a session sends its writer.
 #[derive(Debug)]
 pub enum Msg {
-    /// One entry's line, newline included.
+    /// Lines of entries, each with its newline.
     Line(Vec<u8>),
+    /// Lines of entries (each with its newline) and the session's permits
+    /// they hold, given back once the lines are written (see
+    /// [`Session::record_events`](crate::session::Session::record_events)):
+    /// what waits for the writer is bounded in entries, one permit each,
+    /// [`CHANNEL_CAPACITY`] in all, as it was when each entry was a message.
+    Lines(Vec<u8>, tokio::sync::OwnedSemaphorePermit),
     /// One entry, rendered as its line by the writer (off the forwarding
     /// path).
     Entry(Box<Entry>),
@@ -119,6 +126,10 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: SessionFile, name: Option<String>
         loop {
             match msg {
                 Msg::Line(line) => state.write_line(&line),
+                Msg::Lines(lines, permit) => {
+                    state.write_line(&lines);
+                    drop(permit);
+                }
                 // Not rendered when it would be dropped anyway.
                 Msg::Entry(entry) if !state.has_failed() => state.write_entry(&entry),
                 Msg::Entry(_) => {}

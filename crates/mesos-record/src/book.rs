@@ -43,6 +43,8 @@ pub struct Book {
     /// The recorder's connection id → the session's own number (from 1;
     /// 0 stays 0: the recorder itself).
     conns: HashMap<u64, u64>,
+    /// The last connection numbered and its number (`(0, 0)` at first).
+    last_conn: (u64, u64),
     /// Streams opened (the `seq` of their response) and not closed yet.
     open_streams: BTreeSet<u64>,
     /// Something of the session was lost: its `end` says incomplete.
@@ -98,6 +100,7 @@ impl Book {
             redactor: (!keep_secrets).then(Redactor::new),
             how: if source == Source::Proxy { "forwarded" } else { "sent" },
             conns: HashMap::new(),
+            last_conn: (0, 0),
             open_streams: BTreeSet::new(),
             lost: false,
             finished: false,
@@ -120,8 +123,18 @@ impl Book {
         if self.finished {
             return None;
         }
-        let next = self.conns.len() as u64 + 1;
-        let local = if conn == 0 { 0 } else { *self.conns.entry(conn).or_insert(next) };
+        // A stream's events come on one connection: its number is kept
+        // rather than hashed for each (`conn` 0 is 0, as the cache starts).
+        let local = if conn == self.last_conn.0 {
+            self.last_conn.1
+        } else if conn == 0 {
+            0
+        } else {
+            let next = self.conns.len() as u64 + 1;
+            let local = *self.conns.entry(conn).or_insert(next);
+            self.last_conn = (conn, local);
+            local
+        };
         let redacted = match &mut self.redactor {
             Some(redactor) => redact_entry(redactor, message, &mut kind),
             None => 0,
@@ -382,6 +395,16 @@ mod tests {
         book.mark_lost();
         assert_eq!((book.entries(), book.is_complete()), (5, false));
         assert_eq!(book.stats(), Stats { calls: 1, events: 0, bytes: 2 });
+    }
+
+    #[test]
+    fn connections_are_numbered_alike_however_they_interleave() {
+        let mut book = Book::new(Source::Proxy, false);
+        let conns: Vec<u64> = [5, 5, 0, 5, 7, 0, 7, 5, 9, 0]
+            .into_iter()
+            .map(|conn| book.note(conn, 1, "n".into(), None).unwrap().conn)
+            .collect();
+        assert_eq!(conns, [1, 1, 0, 1, 2, 0, 2, 1, 3, 0]);
     }
 
     #[test]

@@ -150,7 +150,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 static SLOW_WRITE_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Makes every session writer of this process pause `per_line` after each
-/// line: a slow disk, for the tests of backpressure.
+/// line (as many times as a batch of lines holds lines): a slow disk, for
+/// the tests of backpressure.
 #[doc(hidden)]
 pub fn slow_down_for_tests(per_line: std::time::Duration) {
     SLOW_WRITE_NS.store(u64::try_from(per_line.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -298,7 +299,7 @@ impl SessionFile {
             return;
         }
         self.buf.extend_from_slice(line);
-        self.written_line();
+        self.written(|| memchr::memchr_iter(b'\n', line).count());
     }
 
     /// [`write_line`](Self::write_line) of an entry's line, rendered
@@ -308,16 +309,17 @@ impl SessionFile {
             return;
         }
         entry.write_line(&mut self.buf);
-        self.written_line();
+        self.written(|| 1);
     }
 
-    /// After a line went into the buffer: flush when it is full (or at once,
-    /// when tests slow the disk down).
-    fn written_line(&mut self) {
+    /// After lines went into the buffer: flush when it is full (or at once,
+    /// when tests slow the disk down, pausing for each of the `lines`).
+    fn written(&mut self, lines: impl FnOnce() -> usize) {
         let pause = SLOW_WRITE_NS.load(Ordering::Relaxed);
         if pause > 0 {
             self.flush();
-            std::thread::sleep(std::time::Duration::from_nanos(pause));
+            let lines = u32::try_from(lines()).unwrap_or(u32::MAX);
+            std::thread::sleep(std::time::Duration::from_nanos(pause).saturating_mul(lines));
         } else if self.buf.len() >= BATCH_BYTES {
             self.flush();
         }

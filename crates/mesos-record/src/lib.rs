@@ -173,10 +173,18 @@ impl EventTap {
         self.received += data.len() as u64;
         self.decoder.push(data);
         loop {
-            match self.decoder.next_record() {
+            // Borrowed (no reference count taken and dropped on the chunk's
+            // buffer, which the forwarding side shares): the event copies it.
+            match self.decoder.next_record_ref() {
                 Ok(Some(record)) => {
                     let chunks = chunk_pieces(&mut self.chunks, record.offset, record.end());
-                    self.event(record.data, chunks, out);
+                    let to = Events {
+                        stream: self.stream,
+                        message: self.message,
+                        encoding: self.encoding,
+                        name_from_events: &mut self.name_from_events,
+                    };
+                    to.event(record.data, chunks, out);
                 }
                 Ok(None) => return,
                 Err(err) => {
@@ -207,9 +215,20 @@ impl EventTap {
             }
         }
     }
+}
 
-    fn event(&mut self, record: Bytes, chunks: Option<Vec<u64>>, out: &mut Vec<Tapped>) {
-        let summary = match api::summarize(self.message, self.encoding, &record) {
+/// What an [`EventTap`] makes of each record (its fields the decoder's
+/// borrowed record does not hold).
+struct Events<'t> {
+    stream: u64,
+    message: MessageId,
+    encoding: Option<Encoding>,
+    name_from_events: &'t mut bool,
+}
+
+impl Events<'_> {
+    fn event(self, record: &[u8], chunks: Option<Vec<u64>>, out: &mut Vec<Tapped>) {
+        let summary = match api::summarize(self.message, self.encoding, record) {
             Ok(summary) => summary,
             Err(err) => {
                 let what = self.encoding.map_or("a v1 message", Encoding::as_str);
@@ -217,9 +236,9 @@ impl EventTap {
                 Summary::default()
             }
         };
-        if self.name_from_events {
+        if *self.name_from_events {
             if let Some(id) = &summary.framework_id {
-                self.name_from_events = false;
+                *self.name_from_events = false;
                 out.push(Tapped::Name(id.clone()));
             }
         }
