@@ -26,7 +26,7 @@ use super::{Path, ProtobufError, ProtobufErrorKind, UnknownField};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::schema::{DefaultValue, Field, FieldKind, Message, MessageId, Schema};
+use crate::schema::{DefaultValue, Field, FieldKind, MessageId, Schema};
 use crate::wire::{self, WireValue};
 
 /// One occurrence of a field in a message's bytes.
@@ -84,9 +84,15 @@ pub(super) fn write(
 /// written again in careful mode, which says what and where.
 struct Retry;
 
-/// The writer's own by-number lookup, beside the state it learns; the rest
-/// of what it reads (keys with their commas, the JSON of absent fields,
-/// attention lists) is the schema's (`schema/packed.rs`).
+/// What the fast path reads of the schema, copied beside itself: each
+/// message's fields with their JSON keys ready to copy (padded, with the
+/// comma) and what is written when they are absent (the schema's
+/// `Field::absent_json`). Reading the schema's own `Field`s instead (the
+/// keys with their commas packed there too) made
+/// `codec/protobuf-to-json-100-offers` 12 % slower (43.4 → 48.6 µs, means of
+/// three alternating runs of each build, spread ±3 %, issue 17): a
+/// `FieldPlan` is half a schema `Field`, whose names, defaults and
+/// spellings for other engines the hot loop does not read.
 struct Plan {
     messages: Vec<MessagePlan>,
 }
@@ -94,11 +100,18 @@ struct Plan {
 struct MessagePlan {
     /// Field index + 1 by field number, for numbers below [`DENSE`]; 0 = none.
     /// The schema's `Message::field_index_by_number` has the same table;
-    /// looking up in the schema's instead made
-    /// `codec/protobuf-to-json-100-offers` 3 % slower (40.7 → 42.0 µs and
-    /// 41.5 → 42.8 µs, alternating runs of one build each, issue 17), so
-    /// it stays.
+    /// this copy sits beside the fields the hot loop reads next. Looking up
+    /// in the schema's instead made `codec/protobuf-to-json-100-offers`
+    /// 3 % slower (40.7 → 42.0 µs and 41.5 → 42.8 µs, alternating runs of
+    /// one build each, issue 17; and 9 % slower, 48.6 → 53.2 µs, with the
+    /// fields read from the schema too), so it stays.
     dense: [u16; DENSE],
+    fields: Vec<FieldPlan>,
+    /// As [`Message::absent_attention`](crate::schema::Message::absent_attention).
+    attention: Vec<u16>,
+    /// Declaration order differs from number order, the order encoders
+    /// write fields in.
+    reordered: bool,
     /// Fields of this type came out of declaration order (learned once, by
     /// any thread): from then on they are sorted before they are written.
     /// Either way gives the same bytes; this only picks the faster one.
@@ -121,6 +134,57 @@ struct FastState {
 /// Field numbers below this are looked up in [`MessagePlan::dense`].
 const DENSE: usize = 64;
 
+struct FieldPlan {
+    /// `,"name":`.
+    key: Key,
+    kind: FieldKind,
+    /// The wire type of one value of the field's type.
+    wire: u8,
+    repeated: bool,
+    /// A map field: the two-pass path writes those.
+    map: bool,
+    required: bool,
+    /// Bit `i` set: a member of the message's oneof `i` (only the first 64).
+    oneof: u64,
+    /// What is written when the field is absent (`Field::absent_json`).
+    default: Option<Box<[u8]>>,
+}
+
+/// A JSON key with the comma before it (`,"name":`), kept padded to a fixed
+/// size so that writing it is one fixed-size copy.
+struct Key {
+    padded: [u8; KEY_PAD],
+    len: usize,
+    bytes: Box<[u8]>,
+}
+
+/// Keys up to this long (every key of the v1 schema) are copied padded.
+const KEY_PAD: usize = 48;
+
+impl Key {
+    fn new(json_key: &[u8]) -> Key {
+        let mut bytes = Vec::with_capacity(json_key.len() + 1);
+        bytes.push(b',');
+        bytes.extend_from_slice(json_key);
+        let mut padded = [0; KEY_PAD];
+        if let Some(head) = padded.get_mut(..bytes.len()) {
+            head.copy_from_slice(&bytes);
+        }
+        Key { padded, len: bytes.len(), bytes: bytes.into_boxed_slice() }
+    }
+
+    #[inline(always)]
+    fn write(&self, out: &mut Vec<u8>) {
+        if self.len <= KEY_PAD {
+            let end = out.len() + self.len;
+            out.extend_from_slice(&self.padded);
+            out.truncate(end);
+        } else {
+            out.extend_from_slice(&self.bytes);
+        }
+    }
+}
+
 impl Plan {
     fn get() -> &'static Plan {
         static PLAN: OnceLock<Plan> = OnceLock::new();
@@ -130,17 +194,34 @@ impl Plan {
     fn build(schema: &Schema) -> Plan {
         // Message ids are the indexes 0..n of the schema's table.
         let count = schema.message_names().len();
-        let messages = (0..count as MessageId)
-            .map(|id| {
-                let mut dense = [0u16; DENSE];
-                for (index, field) in schema.message(id).fields.iter().enumerate() {
-                    if let Some(slot) = dense.get_mut(field.number as usize) {
-                        *slot = index as u16 + 1;
-                    }
+        let mut messages = Vec::with_capacity(count);
+        for id in 0..count as MessageId {
+            let message = schema.message(id);
+            let mut dense = [0u16; DENSE];
+            let mut fields = Vec::with_capacity(message.fields.len());
+            for (index, field) in message.fields.iter().enumerate() {
+                if let Some(slot) = dense.get_mut(field.number as usize) {
+                    *slot = index as u16 + 1;
                 }
-                MessagePlan { dense, came_out_of_order: AtomicBool::new(false) }
-            })
-            .collect();
+                fields.push(FieldPlan {
+                    key: Key::new(&field.json_key),
+                    kind: field.kind,
+                    wire: field.kind.wire_type(),
+                    repeated: field.repeated,
+                    map: field.map,
+                    required: field.required,
+                    oneof: field.oneof.map_or(0, |i| 1u64.checked_shl(u32::from(i)).unwrap_or(0)),
+                    default: field.absent_json.clone(),
+                });
+            }
+            messages.push(MessagePlan {
+                dense,
+                fields,
+                attention: message.absent_attention.clone(),
+                reordered: message.reordered,
+                came_out_of_order: AtomicBool::new(false),
+            });
+        }
         Plan { messages }
     }
 }
@@ -153,13 +234,6 @@ impl MessagePlan {
             None => Schema::get().message(id).field_index_by_number(number),
         }
     }
-}
-
-/// The bit of a oneof member's oneof in [`FastState::oneofs`] (0: not a
-/// member, or of a oneof past the 64th).
-#[inline(always)]
-fn oneof_bit(field: &Field) -> u64 {
-    field.oneof.map_or(0, |i| 1u64.checked_shl(u32::from(i)).unwrap_or(0))
 }
 
 impl<'a> Writer<'a> {
@@ -215,7 +289,6 @@ impl<'a> Writer<'a> {
         }
         let fields = data.get(..end).ok_or(Retry)?;
         let plan = &self.plan.messages[id as usize];
-        let message = self.schema.message(id);
         // Every field is written with a comma before it; the first comma
         // becomes the `{` at the end.
         let start = self.out.len();
@@ -246,7 +319,7 @@ impl<'a> Writer<'a> {
             }
             for i in base..self.found.len() {
                 let (index, value) = self.found[i];
-                if !self.fast_field(&mut state, message, usize::from(index), value, data, depth)? {
+                if !self.fast_field(&mut state, plan, usize::from(index), value, data, depth)? {
                     self.found.truncate(base);
                     return self.two_pass_instead(id, &fields[from..], from, depth, start);
                 }
@@ -259,8 +332,8 @@ impl<'a> Writer<'a> {
                 at = next;
                 // An unknown field is reported with its path, which only careful mode keeps.
                 let index = plan.index(tag, id).ok_or(Retry)?;
-                if !self.fast_field(&mut state, message, index, value, data, depth)? {
-                    if index < state.current && message.reordered {
+                if !self.fast_field(&mut state, plan, index, value, data, depth)? {
+                    if index < state.current && plan.reordered {
                         plan.came_out_of_order.store(true, Ordering::Relaxed);
                     }
                     return self.two_pass_instead(id, &fields[from..], from, depth, start);
@@ -270,8 +343,8 @@ impl<'a> Writer<'a> {
         if state.open {
             self.out.push(b']');
         }
-        for &a in &message.absent_attention[state.pending..] {
-            self.fast_absent(&message.fields[usize::from(a)])?;
+        for &a in &plan.attention[state.pending..] {
+            self.fast_absent(&plan.fields[usize::from(a)])?;
         }
         match self.out.get_mut(start) {
             Some(comma) => *comma = b'{',
@@ -288,14 +361,14 @@ impl<'a> Writer<'a> {
     fn fast_field(
         &mut self,
         state: &mut FastState,
-        message: &'static Message,
+        plan: &'static MessagePlan,
         index: usize,
         value: WireValue,
         data: &[u8],
         depth: usize,
     ) -> Result<bool, Retry> {
-        let field = &message.fields[index];
-        if value.wire_type() != field.kind.wire_type() || field.map {
+        let field = &plan.fields[index];
+        if value.wire_type() != field.wire || field.map {
             // A packed run, a map or a wrong wire type.
             return Ok(false);
         }
@@ -306,28 +379,27 @@ impl<'a> Writer<'a> {
             }
             self.out.push(b',');
         } else {
-            let oneof = oneof_bit(field);
-            if index + 1 < state.current || state.oneofs & oneof != 0 {
+            if index + 1 < state.current || state.oneofs & field.oneof != 0 {
                 // Out of order, or a second member of a oneof (the last one
                 // given is the one set).
                 return Ok(false);
             }
-            state.oneofs |= oneof;
+            state.oneofs |= field.oneof;
             if state.open {
                 self.out.push(b']');
             }
             // The fields declared before this one that matter when absent.
-            while let Some(&a) = message.absent_attention.get(state.pending) {
+            while let Some(&a) = plan.attention.get(state.pending) {
                 let a = usize::from(a);
                 if a > index {
                     break;
                 }
                 state.pending += 1;
                 if a < index {
-                    self.fast_absent(&message.fields[a])?;
+                    self.fast_absent(&plan.fields[a])?;
                 }
             }
-            field.comma_key.write(self.out);
+            field.key.write(self.out);
             state.open = field.repeated;
             if state.open {
                 self.out.push(b'[');
@@ -343,12 +415,12 @@ impl<'a> Writer<'a> {
 
     /// An absent field that matters, in fast mode: a required one stops fast
     /// mode, a default Mesos writes is written.
-    fn fast_absent(&mut self, field: &Field) -> Result<(), Retry> {
+    fn fast_absent(&mut self, field: &FieldPlan) -> Result<(), Retry> {
         if field.required {
             return Err(Retry);
         }
-        if let Some(default) = &field.absent_json {
-            field.comma_key.write(self.out);
+        if let Some(default) = &field.default {
+            field.key.write(self.out);
             self.out.extend_from_slice(default);
         }
         Ok(())

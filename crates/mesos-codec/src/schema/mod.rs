@@ -25,7 +25,7 @@ mod checks;
 mod packed;
 #[cfg(feature = "views")]
 pub(crate) use checks::{Checks, Entry, MESSAGE, PLAIN, REQUIRED_ENUM, STRING};
-pub(crate) use packed::{Key, Keys};
+pub(crate) use packed::Keys;
 
 /// Index of a message in the [`Schema`].
 ///
@@ -201,8 +201,6 @@ pub struct Field {
     /// the top-level lists of the operator API answers it writes by hand
     /// (see [`WRITTEN_EMPTY`]).
     pub written_empty: bool,
-    /// `,"name":`, as the JSON writer copies it.
-    pub(crate) comma_key: Key,
     /// What the JSON writer writes for this field when it is absent: `[]`
     /// for one [`written_empty`](Self::written_empty), the default's JSON
     /// for one that [`writes_default`](Self::writes_default), else nothing.
@@ -812,7 +810,6 @@ impl Schema {
                             default,
                             deprecated: proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
                             json_key: format!("\"{}\":", f.name()).into_bytes().into_boxed_slice(),
-                            comma_key: Key::new(format!("\"{}\":", f.name()).as_bytes()),
                             absent_json: None,
                             oneof: f
                                 .containing_oneof()

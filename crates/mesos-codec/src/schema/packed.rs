@@ -7,10 +7,11 @@
 //!   required fields as bits (the fast JSON reader, `json/read.rs`);
 //! - `Checks` (in `checks.rs`, with the views): 32-bit field entries by
 //!   one-byte wire key, required, singular and oneof bits, the low numbers
-//!   of enums (the views' checker, `view.rs`);
-//! - [`Key`] and [`Field::absent_json`](super::Field): a JSON key with its
-//!   comma, padded for a fixed-size copy, and the JSON the writer writes
-//!   for an absent field (the JSON writer, `json/write.rs`).
+//!   of enums (the views' checker, `view.rs`).
+//!
+//! (What the JSON writer writes for an absent field is the schema's too,
+//! `Field::absent_json`; its hot loop keeps a compact copy of the fields it
+//! reads beside itself, for the reason measured in `json/write.rs`.)
 
 use super::{Field, Message, head};
 
@@ -103,42 +104,5 @@ impl Keys {
             }
         }
         std::str::from_utf8(key).ok().and_then(|key| message.field_index(key))
-    }
-}
-
-/// A JSON key with the comma before it (`,"name":`), kept padded to a fixed
-/// size so that writing it is one fixed-size copy: the JSON writer's.
-#[derive(Debug, Clone)]
-pub(crate) struct Key {
-    padded: [u8; KEY_PAD],
-    len: usize,
-    bytes: Box<[u8]>,
-}
-
-/// Keys up to this long (every key of the v1 schema) are copied padded.
-const KEY_PAD: usize = 48;
-
-impl Key {
-    pub(super) fn new(json_key: &[u8]) -> Key {
-        let mut bytes = Vec::with_capacity(json_key.len() + 1);
-        bytes.push(b',');
-        bytes.extend_from_slice(json_key);
-        let mut padded = [0; KEY_PAD];
-        if let Some(head) = padded.get_mut(..bytes.len()) {
-            head.copy_from_slice(&bytes);
-        }
-        Key { padded, len: bytes.len(), bytes: bytes.into_boxed_slice() }
-    }
-
-    /// Appends `,"name":` to `out`.
-    #[inline(always)]
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        if self.len <= KEY_PAD {
-            let end = out.len() + self.len;
-            out.extend_from_slice(&self.padded);
-            out.truncate(end);
-        } else {
-            out.extend_from_slice(&self.bytes);
-        }
     }
 }
