@@ -1726,9 +1726,11 @@ mod fast {
     /// took a stop every five bytes or so of the bench's records, each a
     /// branch on where it fell: reading the serve bench's session of 1M
     /// events (the reader and an arena as serve's, from memory, best of
-    /// five) took 546-581 ns an event with it alone, 414-424 with the word
-    /// step; serve's reader thread, serving those events with the binary,
-    /// 0.61-0.67 s of CPU, then 0.51-0.54 s (busy 2-core VM, runs in turns).
+    /// five) took 546-581 ns an event with it alone, 374-385 with the word
+    /// step (its masks sharing their work, its count from the table);
+    /// `serve --pace fast` on the serve bench, 0.48-0.49 of its ceiling,
+    /// then 0.61-0.63 (with the cursor's runs of events, `serve::ready_events`;
+    /// three rounds in turns on a 2-core VM, load 1.4-1.8).
     fn string_into(line: &[u8], mut at: usize, out: &mut Vec<u8>) -> Option<usize> {
         const HIGHS: u64 = 0x8080_8080_8080_8080;
         let start = out.len();
@@ -1747,8 +1749,8 @@ mod fast {
             match swar::word_at(line, at) {
                 Some(word) => {
                     let w = u64::from_le_bytes(word);
-                    let backslashes = bytes_equal(w, b'\\');
-                    if controls(w) == 0 && bytes_equal(w, b'"') == (backslashes << 8 | carry) {
+                    let [backslashes, quotes, controls] = masks(w);
+                    if controls | (quotes ^ (backslashes << 8 | carry)) == 0 {
                         // Plain bytes and `\"`s (each quote after a
                         // backslash, each backslash before a quote, the
                         // last byte's in the next word): the backslashes
@@ -1756,7 +1758,7 @@ mod fast {
                         // this one holds, so the steps do not wait on each
                         // other.
                         let lanes = (((backslashes >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56) as usize;
-                        let [keep, by1, by2, by4] = *COMPRESS.get(lanes)?;
+                        let [keep, by1, by2, by4, kept] = *COMPRESS.get(lanes)?;
                         let mut x = w & keep;
                         let t = x & by1;
                         x = (x ^ t) | (t >> 8);
@@ -1765,7 +1767,7 @@ mod fast {
                         let t = x & by4;
                         x = (x ^ t) | (t >> 32);
                         out.get_mut(o..o + 8)?.copy_from_slice(&x.to_le_bytes());
-                        o += 8 - lanes.count_ones() as usize;
+                        o += kept as usize;
                         at += 8;
                         carry = backslashes >> 56;
                         high |= w;
@@ -1843,28 +1845,29 @@ mod fast {
         }
     }
 
-    /// The high bit of each byte of `word` that is `byte`, and no other.
+    /// The high bit of each byte of `word` that is a backslash, a quote, a
+    /// control character (below `0x20`), and of no other byte. (A byte
+    /// with its high bit set is none of them; the others are matched on
+    /// their low seven bits, which carry into the high bit unless zero.)
     #[inline(always)]
-    fn bytes_equal(word: u64, byte: u8) -> u64 {
+    fn masks(word: u64) -> [u64; 3] {
+        const ONES: u64 = 0x0101_0101_0101_0101;
         const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        let v = word ^ (0x0101_0101_0101_0101 * u64::from(byte));
-        !(((v & LOWS) + LOWS) | v) & !LOWS
-    }
-
-    /// The high bit of each byte of `word` below `0x20`, and no other.
-    #[inline(always)]
-    fn controls(word: u64) -> u64 {
-        const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        !(((word & LOWS) + 0x6060_6060_6060_6060) | word) & !LOWS
+        let low = word & LOWS;
+        let ascii = !word & !LOWS;
+        let zero = |v: u64| !(v + LOWS) & ascii;
+        [zero(low ^ (ONES * u64::from(b'\\'))), zero(low ^ (ONES * u64::from(b'"'))), !(low + ONES * 0x60) & ascii]
     }
 
     /// For each set of a word's bytes to drop (bit `i`: byte `i`, the
     /// `i`-th in the line): the bytes kept, then the bytes that move down
     /// by one, two and four places, in turn, to close the gaps (Hacker's
-    /// Delight's `compress`, 7–4, by bytes).
-    static COMPRESS: [[u64; 4]; 256] = compress_table();
+    /// Delight's `compress`, 7–4, by bytes), and how many bytes are kept
+    /// (`count_ones` is a dozen instructions without `popcnt`, which the
+    /// target does not assume).
+    static COMPRESS: [[u64; 5]; 256] = compress_table();
 
-    const fn compress_table() -> [[u64; 4]; 256] {
+    const fn compress_table() -> [[u64; 5]; 256] {
         const fn spread(lanes: u32) -> u64 {
             let mut bytes = 0u64;
             let mut i = 0;
@@ -1876,11 +1879,11 @@ mod fast {
             }
             bytes
         }
-        let mut table = [[0u64; 4]; 256];
+        let mut table = [[0u64; 5]; 256];
         let mut dropped = 0u32;
         while dropped < 256 {
             let mut m = !dropped & 0xff;
-            let mut entry = [spread(m), 0, 0, 0];
+            let mut entry = [spread(m), 0, 0, 0, m.count_ones() as u64];
             // The dropped bytes below each byte, a bit of the count a round.
             let mut mk = (!m << 1) & 0xff;
             let mut i = 0;
@@ -1908,7 +1911,7 @@ mod fast {
         fn compress_drops_exactly_the_bytes_asked() {
             let word: [u8; 8] = *b"abcdefgh";
             for dropped in 0..256usize {
-                let [keep, by1, by2, by4] = super::COMPRESS[dropped];
+                let [keep, by1, by2, by4, count] = super::COMPRESS[dropped];
                 let mut x = u64::from_le_bytes(word) & keep;
                 let t = x & by1;
                 x = (x ^ t) | (t >> 8);
@@ -1918,6 +1921,7 @@ mod fast {
                 x = (x ^ t) | (t >> 32);
                 let kept: Vec<u8> = (0..8).filter(|i| dropped >> i & 1 == 0).map(|i| word[i]).collect();
                 assert_eq!(&x.to_le_bytes()[..kept.len()], &kept[..], "dropping {dropped:#010b}");
+                assert_eq!(count, kept.len() as u64);
                 // The lanes as the word step finds them.
                 let highs: u64 = (0..8).filter(|i| dropped >> i & 1 == 1).map(|i| 0x80u64 << (8 * i)).sum();
                 assert_eq!(((highs >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize, dropped);
@@ -1935,9 +1939,10 @@ mod fast {
                         let want = |pred: &dyn Fn(u8) -> bool| -> u64 {
                             (0..8).filter(|&i| pred(word[i])).map(|i| 0x80u64 << (8 * i)).sum()
                         };
-                        assert_eq!(super::bytes_equal(w, b'\\'), want(&|c| c == b'\\'), "{word:?}");
-                        assert_eq!(super::bytes_equal(w, b'"'), want(&|c| c == b'"'), "{word:?}");
-                        assert_eq!(super::controls(w), want(&|c| c < 0x20), "{word:?}");
+                        let [backslashes, quotes, controls] = super::masks(w);
+                        assert_eq!(backslashes, want(&|c| c == b'\\'), "{word:?}");
+                        assert_eq!(quotes, want(&|c| c == b'"'), "{word:?}");
+                        assert_eq!(controls, want(&|c| c < 0x20), "{word:?}");
                     }
                 }
             }
