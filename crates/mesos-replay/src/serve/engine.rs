@@ -563,6 +563,28 @@ impl Engine {
         format: Option<Encoding>,
         chunks: Option<Vec<u64>>,
     ) -> Option<(mpsc::Sender<Vec<Bytes>>, Vec<Bytes>)> {
+        let mut frames = Vec::new();
+        let tx = self.event_frames_into(sub, framed, format, chunks, &mut frames)?.clone();
+        Some((tx, frames))
+    }
+
+    /// Whether `sub`'s stream is live (what [`event_frames_into`](Self::event_frames_into)
+    /// gives frames for).
+    pub fn is_live(&self, sub: usize) -> bool {
+        matches!(self.subs[sub], SubState::Live { .. })
+    }
+
+    /// [`event_frames`](Self::event_frames), the HTTP chunks appended to
+    /// `out` and the sender lent: the cursor's usual step, with no `Vec`
+    /// and no sender clone an event (it clones the sender once a batch).
+    pub fn event_frames_into(
+        &mut self,
+        sub: usize,
+        framed: Framed,
+        format: Option<Encoding>,
+        chunks: Option<Vec<u64>>,
+        out: &mut Vec<Bytes>,
+    ) -> Option<&mpsc::Sender<Vec<Bytes>>> {
         if self.first_event[sub].is_none() {
             self.first_event[sub] = Some((framed.clone(), format));
         }
@@ -570,7 +592,7 @@ impl Engine {
             self.events_undelivered += 1;
             return None;
         };
-        let (tx, want) = (tx.clone(), *want);
+        let want = *want;
         let message = self.script.subs[sub].event;
         let record = framed.record();
         let have = Encoding::of(format.or(self.script.subs[sub].format), record);
@@ -590,24 +612,23 @@ impl Engine {
             None => framed.bytes,
             Some(data) => Framed::new(&data).bytes,
         };
-        let frames = match (self.options.chunking, chunks) {
+        match (self.options.chunking, chunks) {
             (Chunking::Recorded, Some(sizes))
                 if !changed
                     && sizes.iter().try_fold(0u64, |sum, &n| sum.checked_add(n)) == Some(framed.len() as u64)
                     && !sizes.contains(&0) =>
             {
-                let mut frames = Vec::with_capacity(sizes.len());
+                out.reserve(sizes.len());
                 let mut at = 0usize;
                 for size in sizes {
                     let end = at + size as usize;
-                    frames.push(framed.slice(at..end));
+                    out.push(framed.slice(at..end));
                     at = end;
                 }
-                frames
             }
-            _ => vec![framed],
-        };
-        Some((tx, frames))
+            _ => out.push(framed),
+        }
+        Some(tx)
     }
 
     /// A `cut` fault: `sub`'s live stream is to be cut (the sender to cut
