@@ -560,31 +560,12 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
     }
 }
 
-/// The high bit of each byte of `word` (read little-endian) that is a
-/// control character (below `0x20`), `"` or `\\`, and of no other byte.
-///
-/// Unlike [`crate::swar::string_stops`], whose bits above the lowest may be
-/// set falsely, every bit here is right (a byte's test cannot carry into the
-/// next: `(v & 0x7f) + 0x7f` stays below `0x100`), so one word's stops are
-/// all read from one mask.
-#[inline(always)]
-fn exact_string_stops(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = ONES * 0x7f;
-    const HIGHS: u64 = ONES * 0x80;
-    // The high bit of each byte of `v` that is zero.
-    let zero_byte = |v: u64| !(((v & LOW7) + LOW7) | v) & HIGHS;
-    zero_byte(word & (ONES * 0xe0))
-        | zero_byte(word ^ (ONES * u64::from(b'"')))
-        | zero_byte(word ^ (ONES * u64::from(b'\\')))
-}
-
 /// Appends `text` as a JSON string, byte for byte as `serde_json` writes it
 /// (only `"`, `\\` and control characters escaped).
 ///
 /// Event records (JSON themselves, so a quote every few bytes) are most of
 /// a session's bytes, so this goes eight bytes at a time, every stop of a
-/// word read from one exact mask ([`exact_string_stops`]); the run before
+/// word read from one exact mask ([`crate::swar::exact_string_stops`]); the run before
 /// each stop is copied as a whole word (a fixed-size copy, no `memcpy`
 /// call) cut to its length. Was: a word read again after each stop, from
 /// the byte after it (the mask of [`crate::swar::string_stops`] only says
@@ -601,7 +582,7 @@ fn json_string(out: &mut Vec<u8>, text: &str) {
     while let Some(word) = crate::swar::word_at(bytes, i) {
         i += 8;
         let w = u64::from_le_bytes(word);
-        let mut mask = exact_string_stops(w);
+        let mut mask = crate::swar::exact_string_stops(w);
         if mask == 0 {
             out.extend_from_slice(&word);
             continue;
@@ -1787,7 +1768,7 @@ mod fast {
             match swar::word_at(line, at) {
                 Some(word) => {
                     let w = u64::from_le_bytes(word);
-                    let [backslashes, quotes, controls] = masks(w);
+                    let [backslashes, quotes, controls] = crate::swar::stop_kinds(w);
                     if controls | (quotes ^ (backslashes << 8 | carry)) == 0 {
                         // Plain bytes and `\"`s (each quote after a
                         // backslash, each backslash before a quote, the
@@ -1883,20 +1864,6 @@ mod fast {
         }
     }
 
-    /// The high bit of each byte of `word` that is a backslash, a quote, a
-    /// control character (below `0x20`), and of no other byte. (A byte
-    /// with its high bit set is none of them; the others are matched on
-    /// their low seven bits, which carry into the high bit unless zero.)
-    #[inline(always)]
-    fn masks(word: u64) -> [u64; 3] {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        let low = word & LOWS;
-        let ascii = !word & !LOWS;
-        let zero = |v: u64| !(v + LOWS) & ascii;
-        [zero(low ^ (ONES * u64::from(b'\\'))), zero(low ^ (ONES * u64::from(b'"'))), !(low + ONES * 0x60) & ascii]
-    }
-
     /// For each set of a word's bytes to drop (bit `i`: byte `i`, the
     /// `i`-th in the line): the bytes kept, then the bytes that move down
     /// by one, two and four places, in turn, to close the gaps (Hacker's
@@ -1965,56 +1932,12 @@ mod fast {
                 assert_eq!(((highs >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize, dropped);
             }
         }
-
-        #[test]
-        fn the_masks_are_exact() {
-            for b in 0..=255u8 {
-                for fill in [0u8, 1, b'"', b'\\', b']', b'#', 0x1f, 0x20, 0x7f, 0x80, 0xff] {
-                    for at in 0..8 {
-                        let mut word = [fill; 8];
-                        word[at] = b;
-                        let w = u64::from_le_bytes(word);
-                        let want = |pred: &dyn Fn(u8) -> bool| -> u64 {
-                            (0..8).filter(|&i| pred(word[i])).map(|i| 0x80u64 << (8 * i)).sum()
-                        };
-                        let [backslashes, quotes, controls] = super::masks(w);
-                        assert_eq!(backslashes, want(&|c| c == b'\\'), "{word:?}");
-                        assert_eq!(quotes, want(&|c| c == b'"'), "{word:?}");
-                        assert_eq!(controls, want(&|c| c < 0x20), "{word:?}");
-                    }
-                }
-            }
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every byte value, in every position, among every other: the mask has
-    /// exactly the bits of the bytes [`STRING_ESCAPES`] escapes.
-    #[test]
-    fn exact_string_stops_are_exact() {
-        for b in 0..=255u8 {
-            for fill in 0..=255u8 {
-                for at in 0..8 {
-                    let mut word = [fill; 8];
-                    word[at] = b;
-                    let expected = word
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, x)| STRING_ESCAPES[usize::from(**x)] != 0)
-                        .fold(0u64, |m, (k, _)| m | 0x80 << (8 * k));
-                    assert_eq!(
-                        exact_string_stops(u64::from_le_bytes(word)),
-                        expected,
-                        "{b:#x} at {at} among {fill:#x}"
-                    );
-                }
-            }
-        }
-    }
 
     #[test]
     fn json_string_writes_what_serde_json_writes() {

@@ -1,7 +1,10 @@
 //! Eight bytes at a time: finding the bytes that end a plain run of a JSON
 //! string. The one home of the trick: the JSON reader's string scanner, the
-//! JSON writer's plain-string check, the session writer's escaper and the
-//! peeks' scanner all use it.
+//! JSON writer's plain-string check, the session writer's escaper, the
+//! session reader's unescaper and the lexer all use it. Three masks: the
+//! first stop only ([`string_stops`], the cheapest), every stop
+//! ([`exact_string_stops`], where a word may hold several), and every stop
+//! by its kind ([`stop_kinds`], for undoing escapes).
 
 /// The high bit of each byte of `word` (read little-endian) that is a
 /// control character (below `0x20`), `"` or `\`: the bytes a JSON string
@@ -17,6 +20,39 @@ pub(crate) fn string_stops(word: u64) -> u64 {
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
     control | zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\')))
+}
+
+/// The high bit of each byte of `word` (read little-endian) that is a
+/// control character (below `0x20`), `"` or `\\`, and of no other byte.
+///
+/// Unlike [`string_stops`], whose bits above the lowest may be
+/// set falsely, every bit here is right (a byte's test cannot carry into the
+/// next: `(v & 0x7f) + 0x7f` stays below `0x100`), so one word's stops are
+/// all read from one mask.
+#[inline(always)]
+pub(crate) fn exact_string_stops(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = ONES * 0x7f;
+    const HIGHS: u64 = ONES * 0x80;
+    // The high bit of each byte of `v` that is zero.
+    let zero_byte = |v: u64| !(((v & LOW7) + LOW7) | v) & HIGHS;
+    zero_byte(word & (ONES * 0xe0))
+        | zero_byte(word ^ (ONES * u64::from(b'"')))
+        | zero_byte(word ^ (ONES * u64::from(b'\\')))
+}
+
+/// The high bit of each byte of `word` that is a backslash, a quote, a
+/// control character (below `0x20`), and of no other byte. (A byte
+/// with its high bit set is none of them; the others are matched on
+/// their low seven bits, which carry into the high bit unless zero.)
+#[inline(always)]
+pub(crate) fn stop_kinds(word: u64) -> [u64; 3] {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let low = word & LOWS;
+    let ascii = !word & !LOWS;
+    let zero = |v: u64| !(v + LOWS) & ascii;
+    [zero(low ^ (ONES * u64::from(b'\\'))), zero(low ^ (ONES * u64::from(b'"'))), !(low + ONES * 0x60) & ascii]
 }
 
 /// The eight bytes at `at`, if there are eight.
@@ -44,6 +80,50 @@ mod tests {
         for b in 0x20..=0xffu8 {
             if b != b'"' && b != b'\\' {
                 assert_eq!(string_stops(u64::from_le_bytes([b; 8])), 0, "{b:#x}");
+            }
+        }
+    }
+
+    /// Every byte value, in every position, among every other: the mask has
+    /// exactly the bits of the bytes a JSON string escapes.
+    #[test]
+    fn exact_string_stops_are_exact() {
+        for b in 0..=255u8 {
+            for fill in 0..=255u8 {
+                for at in 0..8 {
+                    let mut word = [fill; 8];
+                    word[at] = b;
+                    let expected = word
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, x)| **x < 0x20 || **x == b'"' || **x == b'\\')
+                        .fold(0u64, |m, (k, _)| m | 0x80 << (8 * k));
+                    assert_eq!(
+                        exact_string_stops(u64::from_le_bytes(word)),
+                        expected,
+                        "{b:#x} at {at} among {fill:#x}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_masks_are_exact() {
+        for b in 0..=255u8 {
+            for fill in [0u8, 1, b'"', b'\\', b']', b'#', 0x1f, 0x20, 0x7f, 0x80, 0xff] {
+                for at in 0..8 {
+                    let mut word = [fill; 8];
+                    word[at] = b;
+                    let w = u64::from_le_bytes(word);
+                    let want = |pred: &dyn Fn(u8) -> bool| -> u64 {
+                        (0..8).filter(|&i| pred(word[i])).map(|i| 0x80u64 << (8 * i)).sum()
+                    };
+                    let [backslashes, quotes, controls] = stop_kinds(w);
+                    assert_eq!(backslashes, want(&|c| c == b'\\'), "{word:?}");
+                    assert_eq!(quotes, want(&|c| c == b'"'), "{word:?}");
+                    assert_eq!(controls, want(&|c| c < 0x20), "{word:?}");
+                }
             }
         }
     }
