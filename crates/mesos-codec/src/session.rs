@@ -1777,14 +1777,8 @@ mod fast {
                         // this one holds, so the steps do not wait on each
                         // other.
                         let lanes = (((backslashes >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56) as usize;
-                        let [keep, by1, by2, by4, kept] = *COMPRESS.get(lanes)?;
-                        let mut x = w & keep;
-                        let t = x & by1;
-                        x = (x ^ t) | (t >> 8);
-                        let t = x & by2;
-                        x = (x ^ t) | (t >> 16);
-                        let t = x & by4;
-                        x = (x ^ t) | (t >> 32);
+                        let step = COMPRESS.get(lanes)?;
+                        let (x, kept) = (compress(w, step), step[4]);
                         out.get_mut(o..o + 8)?.copy_from_slice(&x.to_le_bytes());
                         o += kept as usize;
                         at += 8;
@@ -1909,6 +1903,19 @@ mod fast {
         table
     }
 
+    /// `word` with the bytes a [`COMPRESS`] entry drops taken out and the
+    /// others moved down to close the gaps.
+    #[inline(always)]
+    fn compress(word: u64, &[keep, by1, by2, by4, _]: &[u64; 5]) -> u64 {
+        let mut x = word & keep;
+        let t = x & by1;
+        x = (x ^ t) | (t >> 8);
+        let t = x & by2;
+        x = (x ^ t) | (t >> 16);
+        let t = x & by4;
+        (x ^ t) | (t >> 32)
+    }
+
     #[cfg(test)]
     mod tests {
         /// The word step's pieces against the plain reading of a word.
@@ -1916,14 +1923,8 @@ mod fast {
         fn compress_drops_exactly_the_bytes_asked() {
             let word: [u8; 8] = *b"abcdefgh";
             for dropped in 0..256usize {
-                let [keep, by1, by2, by4, count] = super::COMPRESS[dropped];
-                let mut x = u64::from_le_bytes(word) & keep;
-                let t = x & by1;
-                x = (x ^ t) | (t >> 8);
-                let t = x & by2;
-                x = (x ^ t) | (t >> 16);
-                let t = x & by4;
-                x = (x ^ t) | (t >> 32);
+                let step = &super::COMPRESS[dropped];
+                let (x, count) = (super::compress(u64::from_le_bytes(word), step), step[4]);
                 let kept: Vec<u8> = (0..8).filter(|i| dropped >> i & 1 == 0).map(|i| word[i]).collect();
                 assert_eq!(&x.to_le_bytes()[..kept.len()], &kept[..], "dropping {dropped:#010b}");
                 assert_eq!(count, kept.len() as u64);
