@@ -4,7 +4,8 @@
 //! session reader's unescaper and the lexer all use it. Three masks: the
 //! first stop only ([`string_stops`], the cheapest), every stop
 //! ([`exact_string_stops`], where a word may hold several), and every stop
-//! by its kind ([`stop_kinds`], for undoing escapes).
+//! by its kind ([`stop_kinds`], for undoing escapes); and a long plain run
+//! stepped over sixteen bytes at a time ([`plain_pairs`]).
 
 /// The high bit of each byte of `word` (read little-endian) that is a
 /// control character (below `0x20`), `"` or `\`: the bytes a JSON string
@@ -55,6 +56,30 @@ pub(crate) fn stop_kinds(word: u64) -> [u64; 3] {
     [zero(low ^ (ONES * u64::from(b'\\'))), zero(low ^ (ONES * u64::from(b'"'))), !(low + ONES * 0x60) & ascii]
 }
 
+/// Steps over the plain bytes from `at` sixteen at a time (two words with
+/// no stop, by [`string_stops`]): the offset of the first sixteen that hold
+/// a stop (or that are not there), and the OR of every byte stepped over
+/// (its high bits say whether all were ASCII).
+///
+/// For long plain runs in JSON strings (a long `message`, base64 data);
+/// callers try it only after a plain word, since in JSON text (a quote
+/// every few bytes) it would mostly fail at once.
+#[inline(always)]
+pub(crate) fn plain_pairs(data: &[u8], mut at: usize) -> (usize, u64) {
+    let mut seen = 0;
+    while let Some(pair) = data.get(at..at.saturating_add(16)) {
+        let (a, b) = pair.split_at(8);
+        let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
+        let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        if string_stops(a) | string_stops(b) != 0 {
+            break;
+        }
+        seen |= a | b;
+        at += 16;
+    }
+    (at, seen)
+}
+
 /// The eight bytes at `at`, if there are eight.
 #[inline]
 pub(crate) fn word_at(data: &[u8], at: usize) -> Option<[u8; 8]> {
@@ -64,6 +89,24 @@ pub(crate) fn word_at(data: &[u8], at: usize) -> Option<[u8; 8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_pairs_stop_before_the_sixteen_bytes_holding_a_stop() {
+        for len in 0..64 {
+            for stop in [b'"', b'\\', 0x1f] {
+                let mut data = vec![b'x'; len];
+                data.push(stop);
+                data.extend_from_slice(&[0xc3, 0xa9, b'y', b'y']);
+                let (at, seen) = plain_pairs(&data, 0);
+                assert_eq!(at, len / 16 * 16, "len {len}");
+                assert_eq!(seen & 0x8080_8080_8080_8080, 0, "only ASCII stepped over");
+            }
+            let data = vec![0xffu8; len];
+            let (at, seen) = plain_pairs(&data, 0);
+            assert_eq!(at, len / 16 * 16);
+            assert_eq!(seen != 0, len >= 16);
+        }
+    }
 
     #[test]
     fn the_first_stop_is_found_in_every_position_and_nothing_else_stops() {

@@ -62,6 +62,14 @@ pub(crate) fn string(json: &[u8], at: usize) -> Option<Str> {
                 break;
             }
             at += 8;
+            // A plain word may begin a long plain run: sixteen bytes at a
+            // time while it lasts (tried only after a plain word: in JSON
+            // text, a quote every few bytes, it would mostly fail). A 4 KiB
+            // UPDATE's heading, which steps over a long `message`: 688–712
+            // → 427–438 ns (a 200 B UPDATE's 153–167 → 146–150 ns, an
+            // OFFERS' 844–870 → 807–813 ns; three runs, the same VM).
+            let (after, seen) = crate::swar::plain_pairs(json, at);
+            (at, high) = (after, high | (seen & HIGH));
         }
         match *json.get(at)? {
             b'"' => return Some(Str { end: at + 1, escaped, ascii: high == 0 }),
@@ -208,6 +216,24 @@ mod tests {
         assert_eq!(s(br#""\ud83d\ude00""#).map(|s| s.end), Some(14));
         for bad in [&br#""\ud83d""#[..], br#""\ude00""#, br#""\x""#, br#""\u12""#, b"\"a\nb\"", b"\"open"] {
             assert_eq!(s(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    /// Long plain runs (stepped over sixteen bytes at a time) with what
+    /// ends or marks them at every offset.
+    #[test]
+    fn long_plain_runs() {
+        for before in 0..48 {
+            for after in 0..40 {
+                let (x, y) = ("x".repeat(before), "y".repeat(after));
+                let run = |middle: &str| string(format!("\"{x}{middle}{y}\" tail").as_bytes(), 0);
+                let end = before + after + 2;
+                assert_eq!(run(""), Some(Str { end, escaped: false, ascii: true }));
+                assert_eq!(run("\\n"), Some(Str { end: end + 2, escaped: true, ascii: true }));
+                assert_eq!(run("é"), Some(Str { end: end + 2, escaped: false, ascii: false }));
+                assert_eq!(run("\u{1f}"), None);
+                assert_eq!(string(format!("\"{x}{y}").as_bytes(), 0), None, "no closing quote");
+            }
         }
     }
 
