@@ -11,6 +11,8 @@
 //!
 //! - [`proxy`]: the accept loop, one task per framework connection (hyper's
 //!   `server::conn::http1`), and the request handler;
+//! - `lanes`: the threads that serve connections, a tokio current-thread
+//!   runtime each; a connection and the tasks it starts stay on one;
 //! - [`forward`]: upstream connections (hyper's `client::conn::http1`), the
 //!   `Host` rewrite, and the `307` `Location` rewrite (the proxy then follows
 //!   the leader);
@@ -96,6 +98,7 @@
 
 pub mod forward;
 pub mod import;
+mod lanes;
 pub mod proxy;
 pub mod rawhead;
 pub mod session;

@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::forward::{Driver, ProxyBody, Upstream, rewrite_location};
+use crate::lanes::Lanes;
 use crate::rawhead;
 use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
 use crate::tee::{self, BodyTap, BodyTarget, StreamTap, Tap};
@@ -142,6 +143,9 @@ impl Recorder {
             "recording"
         );
         let mut connections = JoinSet::new();
+        // Each connection is served on a lane: a thread of its own for all of
+        // one stream's work (`lanes.rs` says why, with its numbers).
+        let lanes = Lanes::start(Lanes::per_core());
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -159,14 +163,16 @@ impl Recorder {
                             continue;
                         }
                         shared.open.fetch_add(1, Ordering::Relaxed);
-                        connections.spawn(async move {
+                        let (lane, on_lane) = lanes.pick();
+                        connections.spawn_on(async move {
+                            let _on_lane = on_lane;
                             // The handshake is the connection's own task's,
                             // so a slow one holds up no other.
                             if let Some(stream) = handshake(&shared, stream).await {
                                 serve(shared.clone(), stream, peer).await;
                             }
                             shared.open.fetch_sub(1, Ordering::Relaxed);
-                        });
+                        }, &lane);
                     }
                     Err(err) => {
                         tracing::warn!(error = %err, "accept failed");
@@ -180,6 +186,7 @@ impl Recorder {
         drop(self.listener);
         self.shared.registry.shutdown().await;
         connections.shutdown().await;
+        lanes.stop().await;
         Ok(())
     }
 }

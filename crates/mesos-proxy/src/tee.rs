@@ -24,8 +24,10 @@
 //! The tap of an event stream feeds a RecordIO decoder ([`EventTap`]) and records one
 //! `event` per record, with the sizes of the chunk pieces that carried it
 //! when that was not exactly one chunk. Every frame of a batch is recorded
-//! before the batch is forwarded, so an event is in the session before the
-//! framework can answer it. Malformed RecordIO is still forwarded
+//! (numbered, its line rendered) before the batch is forwarded, so an event
+//! is in the session before the framework can answer it; the lines go to
+//! the session's writer once the relay has nothing to read or must wait for
+//! the framework ([`Session::hand_over`]). Malformed RecordIO is still forwarded
 //! untouched; it is recorded as a `note`, once, and the rest of the stream
 //! is relayed unrecorded. The tap of any other body collects it and records
 //! the `response` entry when the body has ended.
@@ -128,19 +130,35 @@ enum Gathered {
     End,
     /// The master's body broke off (after the batch).
     Broken(hyper::Error),
+    /// Nothing to read now, and lines to hand to the writer: the batch is
+    /// empty.
+    Idle,
 }
 
 async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
     let mut joiner = Joiner::default();
     loop {
         let mut batch = Vec::new();
+        // With lines numbered and not handed to the writer yet, a relay
+        // with nothing to read hands them over (below) rather than wait.
+        let unhanded = tap.unhanded();
         let gathered = tokio::select! {
-            gathered = std::future::poll_fn(|cx| gather(&mut upstream, &mut lease, &mut batch, cx)) => gathered,
+            gathered = std::future::poll_fn(|cx| match gather(&mut upstream, &mut lease, &mut batch, cx) {
+                Poll::Pending if unhanded => Poll::Ready(Gathered::Idle),
+                gathered => gathered,
+            }) => gathered,
             () = tx.closed() => {
                 tap.end(Party::Framework, "the framework closed the connection").await;
                 return;
             }
         };
+        if matches!(gathered, Gathered::Idle) {
+            // The framework side (a task on the same lane) writes the last
+            // batch first; then the writer's thread is woken.
+            tokio::task::yield_now().await;
+            tap.hand_over().await;
+            continue;
+        }
         let mut out = Vec::with_capacity(batch.len());
         for frame in batch {
             match frame.into_data() {
@@ -161,11 +179,27 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
                 out.push(Frame::data(rest));
             }
         }
-        // The batch's event lines go to the session's writer at once.
+        // The batch's events are numbered before it is forwarded (an event
+        // is in the session before the framework can answer it); their
+        // lines go to the session's writer when the relay has nothing more
+        // to read (`Gathered::Idle`), or with the next full batch of lines.
         tap.flush().await;
-        if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
-            tap.end(Party::Framework, "the framework closed the connection").await;
-            return;
+        if !out.is_empty() {
+            let sent = match tx.try_send(Ok(out)) {
+                Ok(()) => true,
+                // A framework slow to read holds the relay here: the lines
+                // go to the writer first, so that the file has every event
+                // forwarded while it waits.
+                Err(mpsc::error::TrySendError::Full(batch)) => {
+                    tap.hand_over().await;
+                    tx.send(batch).await.is_ok()
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            };
+            if !sent {
+                tap.end(Party::Framework, "the framework closed the connection").await;
+                return;
+            }
         }
         if !matches!(gathered, Gathered::More)
             && let Some(lost) = lease.as_ref().and_then(Lease::deposed)
@@ -178,7 +212,7 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
             tap.note(message).await;
         }
         match gathered {
-            Gathered::More => {}
+            Gathered::More | Gathered::Idle => {}
             Gathered::End => {
                 tap.end(Party::Master, "the master ended the body").await;
                 return;
@@ -326,6 +360,20 @@ impl Tap {
         }
     }
 
+    /// Whether an event stream's tap numbered events whose lines were not
+    /// handed to the writer yet.
+    fn unhanded(&self) -> bool {
+        matches!(self, Tap::Stream(tap) if tap.unhanded)
+    }
+
+    /// Hands an event stream's numbered lines to the session's writer.
+    async fn hand_over(&mut self) {
+        if let Tap::Stream(tap) = self {
+            tap.unhanded = false;
+            tap.session.hand_over().await;
+        }
+    }
+
     async fn end(&mut self, by: Party, reason: &str) {
         match self {
             Tap::Stream(tap) => tap.end(by, reason).await,
@@ -431,6 +479,9 @@ pub struct StreamTap {
     out: Vec<Tapped>,
     times: Vec<u64>,
     ended: bool,
+    /// Events numbered whose lines may not be with the writer yet (see
+    /// [`Session::hand_over`]).
+    unhanded: bool,
 }
 
 impl StreamTap {
@@ -447,7 +498,7 @@ impl StreamTap {
         encoding: Option<Encoding>,
     ) -> StreamTap {
         let tap = EventTap::new(stream, api, encoding, unnamed);
-        StreamTap { session, registry, conn, tap, out: Vec::new(), times: Vec::new(), ended: false }
+        StreamTap { session, registry, conn, tap, out: Vec::new(), times: Vec::new(), ended: false, unhanded: false }
     }
 
     /// Taps a chunk: what it completes waits, with the time it was tapped,
@@ -486,6 +537,7 @@ impl StreamTap {
                         }
                     }
                     self.session.record_events(self.conn, run, Some(self.tap.message())).await;
+                    self.unhanded = true;
                 }
                 Tapped::Note(message) => {
                     tracing::warn!(session = self.session.id(), stream = self.tap.stream(), "{message}");

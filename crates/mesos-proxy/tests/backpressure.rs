@@ -1,8 +1,9 @@
-//! Backpressure: when the session file is written slowly, forwarding slows
-//! down with it, and no entry is lost.
+//! Between forwarding and the session file: when the file is written
+//! slowly, forwarding slows down with it, and no entry is lost; when the
+//! master pauses, what was relayed is in the file while the stream waits.
 //!
-//! Alone in a process of its own (a child of the test binary, see
-//! `test_support::in_own_process`): the slow writer
+//! The slow file's test runs alone in a process of its own (a child of the
+//! test binary, see `test_support::in_own_process`): the slow writer
 //! ([`mesos_record::file::slow_down_for_tests`]) holds for the whole process.
 
 use std::convert::Infallible;
@@ -34,36 +35,41 @@ fn update(i: usize) -> String {
     )
 }
 
-/// SUBSCRIBED, then `EVENTS` updates, as fast as they are taken.
-struct Stream(usize);
+/// SUBSCRIBED, then `EVENTS` updates, as fast as they are taken; then the
+/// end, or (`pause`) nothing more, the stream left open.
+struct Stream {
+    next: usize,
+    pause: bool,
+}
 
 impl Body for Stream {
     type Data = Bytes;
     type Error = Infallible;
     fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let i = self.0;
-        self.0 += 1;
+        let i = self.next;
+        self.next += 1;
         Poll::Ready(match i {
             0 => Some(Ok(Frame::data(frame(
                 r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"slow-disk"}}}"#,
             )))),
             i if i <= EVENTS => Some(Ok(Frame::data(frame(&update(i))))),
+            _ if self.pause => return Poll::Pending,
             _ => None,
         })
     }
 }
 
-async fn start_master() -> SocketAddr {
+async fn start_master(pause: bool) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let service = service_fn(|_req: Request<Incoming>| async {
+                let service = service_fn(move |_req: Request<Incoming>| async move {
                     let response = Response::builder()
                         .header("content-type", "application/json")
                         .header("mesos-stream-id", "s-1")
-                        .body(Stream(0))
+                        .body(Stream { next: 0, pause })
                         .unwrap();
                     Ok::<_, Infallible>(response)
                 });
@@ -77,19 +83,8 @@ async fn start_master() -> SocketAddr {
 
 /// Subscribes through `addr` and reads every event; how long that took.
 async fn read_stream(addr: SocketAddr) -> Duration {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(conn);
-    let call = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n"}}}"#;
-    let request = Request::post("/api/v1/scheduler")
-        .header("host", addr.to_string())
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from_static(call.as_bytes())))
-        .unwrap();
     let started = Instant::now();
-    let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let mut body = response.into_body();
+    let mut body = subscribe(addr).await;
     let mut decoder = Decoder::new();
     let mut records = 0;
     while let Some(frame) = body.frame().await {
@@ -104,14 +99,26 @@ async fn read_stream(addr: SocketAddr) -> Duration {
     started.elapsed()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
-    if !test_support::in_own_process("backpressure::a_slow_session_file_slows_forwarding_and_loses_nothing") {
-        return;
-    }
+/// Subscribes through `addr`: the event stream's body.
+async fn subscribe(addr: SocketAddr) -> Incoming {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    let call = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n"}}}"#;
+    let request = Request::post("/api/v1/scheduler")
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(call.as_bytes())))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.into_body()
+}
+
+/// The proxy's configuration, recording into a new directory (returned).
+fn config(master: SocketAddr, name: &str) -> (mesos_proxy::Config, std::path::PathBuf) {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let out = std::env::temp_dir().join(format!("mesos-proxy-backpressure-{}-{nanos}", std::process::id()));
-    let master = start_master().await;
+    let out = std::env::temp_dir().join(format!("mesos-proxy-{name}-{}-{nanos}", std::process::id()));
     let config = mesos_proxy::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         master: format!("http://{master}"),
@@ -119,6 +126,78 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
         keep_secrets: false,
         limits: Default::default(),
     };
+    (config, out)
+}
+
+/// The records of the events in the session file of `out` (one file), as
+/// far as it is written.
+fn events_in_file(out: &std::path::Path) -> (Vec<Vec<u8>>, Option<bool>) {
+    let files: Vec<_> = std::fs::read_dir(out).unwrap().map(|f| f.unwrap().path()).collect();
+    assert!(files.len() <= 1, "{files:?}");
+    let mut events = Vec::new();
+    let mut complete = None;
+    let Some(file) = files.first() else { return (events, complete) };
+    assert!(file.file_name().unwrap().to_str().unwrap().starts_with("slow-disk-"), "{files:?}");
+    let mut reader = Reader::new();
+    reader.push(&std::fs::read(file).unwrap());
+    while let Some(item) = reader.next_item().unwrap() {
+        if let Item::Entry(entry) = item {
+            match entry.kind {
+                EntryKind::Event(event) => events.push(event.record),
+                EntryKind::End(end) => complete = Some(end.complete),
+                _ => {}
+            }
+        }
+    }
+    (events, complete)
+}
+
+/// A master that pauses in its stream: every event relayed so far reaches
+/// the session file while the stream waits, open (a stream's lines go to
+/// the writer when its relay has nothing to read), not when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_relayed_reach_the_file_while_the_master_pauses() {
+    let master = start_master(true).await;
+    let (config, out) = config(master, "pause");
+    let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
+    let proxy = recorder.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(recorder.run(async move {
+        let _ = stopped.await;
+    }));
+    let mut body = subscribe(proxy).await;
+    let mut decoder = Decoder::new();
+    let mut records = 0;
+    while records < EVENTS + 1 {
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().unwrap();
+        decoder.push(frame.unwrap().into_data().unwrap());
+        while decoder.next_record().unwrap().is_some() {
+            records += 1;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (events, complete) = events_in_file(&out);
+        assert_eq!(complete, None, "the stream is still open");
+        if events.len() == EVENTS + 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{} of {} events in the file", events.len(), EVENTS + 1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(body);
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
+    if !test_support::in_own_process("backpressure::a_slow_session_file_slows_forwarding_and_loses_nothing") {
+        return;
+    }
+    let master = start_master(false).await;
+    let (config, out) = config(master, "backpressure");
     mesos_record::file::slow_down_for_tests(PER_LINE);
     let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
     let proxy = recorder.local_addr();
@@ -136,22 +215,7 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
 
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
-    let files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|f| f.unwrap().path()).collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    assert!(files[0].file_name().unwrap().to_str().unwrap().starts_with("slow-disk-"), "{files:?}");
-    let mut reader = Reader::new();
-    reader.push(&std::fs::read(&files[0]).unwrap());
-    let mut events = Vec::new();
-    let mut complete = None;
-    while let Some(item) = reader.next_item().unwrap() {
-        if let Item::Entry(entry) = item {
-            match entry.kind {
-                EntryKind::Event(event) => events.push(event.record),
-                EntryKind::End(end) => complete = Some(end.complete),
-                _ => {}
-            }
-        }
-    }
+    let (events, complete) = events_in_file(&out);
     let _ = std::fs::remove_dir_all(&out);
     assert_eq!(complete, Some(true));
     assert_eq!(events.len(), EVENTS + 1, "every event is in the file");
