@@ -12,7 +12,7 @@
 //! says so. `cargo test --benches` runs it once with few events as a smoke
 //! test, and skips nginx (loudly) where it is not installed.
 //!
-//! Three paths, on loopback, for one SUBSCRIBE stream each run:
+//! The paths, on loopback, for one SUBSCRIBE stream each run:
 //!
 //! - **direct**: client ← source;
 //! - **nginx**: client ← nginx ← source: nginx 1.22 as a plain forwarding
@@ -22,6 +22,14 @@
 //! - **nginx-64k**: the same with `proxy_buffer_size 64k` (and `proxy_buffers
 //!   4 64k`, `proxy_busy_buffers_size 128k`, which it requires; the default is
 //!   one page, 4 KiB, so nginx reads a 4 KiB record in two reads);
+//! - **hyper**: client ← a bare hyper relay ← source: forwarding with the
+//!   recorder's HTTP library the plain way, nothing recorded (this binary
+//!   as `--role relay`: hyper 1 server and client connections, as in the
+//!   proxy, the master's body handed over as it comes, a frame for each
+//!   chunk; no tap, no session, no batching);
+//! - **raw**: client ← a raw byte relay feeding the recording core ←
+//!   source: what recording costs without an HTTP library (this binary as
+//!   `--role raw`; a bound of the design, not a product: see `raw_role`);
 //! - **record**: client ← `mesos-proxy record` ← source: the recorder in a
 //!   process of its own (this bench binary started again as
 //!   `--role proxy`, which does what `mesos-proxy record`'s `main` does: a
@@ -55,17 +63,23 @@
 //! table gives the medians. CPU µs per event is given by process (the
 //! forwarder's: nginx's master and worker; the recorder's process, session
 //! writer included, up to the moment its session file is complete; and
-//! the bench's own, client and source), from utime + stime of
+//! the bench's own, client and source, up to the last chunk: not its
+//! reading of the session file back), from utime + stime of
 //! `/proc/PID/stat` before and after the run (10 ms ticks, but they keep
 //! the time of the recorder's session writer, a thread that ends with its
 //! session); the recorder's is also given by thread (`schedstat`, ns; the
 //! writer's is the rest of the total).
 //!
-//! Then the latency: the source writes 4 000 events of the same stream one
+//! Then the latency: the source writes 10 000 events of the same stream one
 //! chunk at a time, every 250 µs (`BENCH_LATENCY_EVENTS`,
 //! `BENCH_LATENCY_GAP_US`), noting when it wrote each; the client notes
-//! when each record is whole. The table gives p50 and p99 of that one-way
-//! latency by path, and the p99 each forwarder adds to direct's.
+//! when each record is whole. Three such paced runs of each path, taking
+//! turns (`BENCH_LATENCY_RUNS`; the p99 of one run of 4 000 events moved
+//! by 100–200 µs from run to run, nginx's and direct's too). The table
+//! gives the medians of the runs' p50 and p99 of that one-way latency by
+//! path, and the p99 each forwarder adds to direct's; each run's p99 is
+//! printed above it. `BENCH_RUNS=0` skips the runs at full speed (but for
+//! each path's warm-up run).
 //!
 //! The last table holds the two forwarders side by side, as ratios to
 //! nginx. `BENCH_RECORDER_BEFORE=/path/to/an/older/proxy_vs_nginx-binary`
@@ -194,7 +208,7 @@ impl Source {
                 for conn in listener.incoming() {
                     let Ok(mut conn) = conn else { continue };
                     conn.set_nodelay(true).unwrap();
-                    if !read_request(&mut conn) {
+                    if read_request(&mut conn).is_none() {
                         continue;
                     }
                     let Some(job) = jobs.lock().unwrap().take() else {
@@ -217,33 +231,32 @@ impl Source {
     }
 }
 
-/// Reads a request's head and its `Content-Length` body; false when the
-/// connection ends first.
-fn read_request(conn: &mut TcpStream) -> bool {
-    let mut head = Vec::new();
+/// A request read whole from `conn`, its head and its `Content-Length`
+/// body, as it was sent; `None` when the connection ends first.
+fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut message = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
         let n = conn.read(&mut buf).unwrap_or(0);
         if n == 0 {
-            return false;
+            return None;
         }
-        head.extend_from_slice(&buf[..n]);
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+        message.extend_from_slice(&buf[..n]);
+        if let Some(end) = message.windows(4).position(|w| w == b"\r\n\r\n") {
+            let text = String::from_utf8_lossy(&message[..end]).to_ascii_lowercase();
             let length = text
                 .lines()
                 .find_map(|l| l.strip_prefix("content-length:"))
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .unwrap_or(0);
-            let mut have = head.len() - end - 4;
-            while have < length {
+            while message.len() < end + 4 + length {
                 let n = conn.read(&mut buf).unwrap_or(0);
                 if n == 0 {
-                    return false;
+                    return None;
                 }
-                have += n;
+                message.extend_from_slice(&buf[..n]);
             }
-            return true;
+            return Some(message);
         }
     }
 }
@@ -490,10 +503,15 @@ struct Recorder {
 impl Recorder {
     /// `exe` as `--role proxy`, recording into `dir/name`.
     fn start(exe: &Path, dir: &Path, name: &str, master: SocketAddr) -> Recorder {
+        Recorder::start_role(exe, "proxy", dir, name, master)
+    }
+
+    /// `exe` as `--role ROLE MASTER OUT` (`proxy`, `relay` or `raw`).
+    fn start_role(exe: &Path, role: &str, dir: &Path, name: &str, master: SocketAddr) -> Recorder {
         let out = dir.join(name);
         std::fs::create_dir_all(&out).unwrap();
         let mut child = Command::new(exe)
-            .args(["--role", "proxy", &master.to_string()])
+            .args(["--role", role, &master.to_string()])
             .arg(&out)
             .stdout(Stdio::piped())
             .spawn()
@@ -566,12 +584,162 @@ fn proxy_role(master: &str, out: &str) {
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
 
+/// `--role relay MASTER`: forwarding with the recorder's HTTP library the
+/// plain way, nothing recorded. hyper 1 on both sides, as in `mesos-proxy`: a
+/// server connection (flattened writes, as the proxy's) whose every request
+/// goes to the master on a client connection of its own, and the master's
+/// body handed to the framework side as it is, a frame (a chunk) for each
+/// chunk. No tap, no session, no batching, no capture of the raw heads.
+fn relay_role(master: &str) {
+    use http_body_util::BodyExt;
+    use hyper::body::Incoming;
+    use hyper_util::rt::TokioIo;
+    let master: SocketAddr = master.parse().unwrap();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = std::env::var("BENCH_PROXY_WORKERS").ok().and_then(|w| w.parse().ok()) {
+        builder.worker_threads(workers);
+    }
+    let runtime = builder.enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("listening on {}", listener.local_addr().unwrap());
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await?.to_bytes();
+                    let upstream = tokio::net::TcpStream::connect(master).await.unwrap();
+                    upstream.set_nodelay(true).unwrap();
+                    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await?;
+                    tokio::spawn(conn);
+                    let request = hyper::Request::from_parts(parts, http_body_util::Full::new(body));
+                    sender.send_request(request).await
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .writev(false)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+/// `--role raw MASTER OUT`: a measurement of a design, not a product: how
+/// far the recording itself allows, forwarding as nginx does (each read
+/// written on as it came). A raw
+/// byte relay (blocking sockets, a thread a connection, no HTTP library):
+/// the framework's request and the master's head are passed on as they
+/// are; then every read of the master's body (up to 256 KiB) is followed
+/// through its chunk framing, each chunk's bytes go to the recording core
+/// as the proxy's do ([`mesos_record::EventTap`], a [`mesos_record::Book`]
+/// numbering and redacting, `Entry::write_line`, a session writer thread
+/// with [`mesos_record::file::SessionFile`]), and the read is written to
+/// the framework as it came, once its events are recorded. Every event is
+/// in the session file, which ends complete, as the recorder's.
+fn raw_role(master: &str, out: &str) {
+    use mesos_codec::api::{Api, Encoding};
+    use mesos_codec::session::{EntryKind, Header, Party, Source};
+    use mesos_record::file::{SessionFile, Storage};
+    use mesos_record::{Book, EventTap, Tapped};
+    let master: SocketAddr = master.parse().unwrap();
+    let out = PathBuf::from(out);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    println!("listening on {}", listener.local_addr().unwrap());
+    for (n, conn) in listener.incoming().enumerate() {
+        let Ok(mut framework) = conn else { continue };
+        let out = out.clone();
+        std::thread::spawn(move || {
+            framework.set_nodelay(true).unwrap();
+            let started = Instant::now();
+            let t_ns = || started.elapsed().as_nanos() as u64;
+            // The request, head and body, passed on as it is.
+            let request = read_request(&mut framework).expect("the framework's request");
+            let mut upstream = TcpStream::connect(master).unwrap();
+            upstream.set_nodelay(true).unwrap();
+            upstream.write_all(&request).unwrap();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut head = Vec::new();
+            let body_start = loop {
+                let n = upstream.read(&mut buf).unwrap();
+                assert!(n > 0, "the master closed before its head");
+                head.extend_from_slice(&buf[..n]);
+                if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break end + 4;
+                }
+            };
+            // The session: its writer on a thread of its own.
+            let stamp = format!("raw-{n}");
+            let header = Header::new(Source::Proxy, "2026-01-01T00:00:00Z").to_line();
+            let mut file = SessionFile::new(out, stamp, header, format!("#{n}"), Storage::default());
+            file.open("raw");
+            let (lines_tx, lines_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+            let (end_tx, end_rx) = std::sync::mpsc::channel::<(u64, u64)>();
+            let writer = std::thread::spawn(move || {
+                for lines in lines_rx {
+                    file.write_line(&lines);
+                    file.flush();
+                }
+                let (seq, t_ns) = end_rx.recv().unwrap();
+                file.finish(seq, t_ns, true);
+            });
+            let mut book = Book::new(Source::Proxy, false);
+            let stream = 0;
+            let message = Some(Api::Scheduler.event_type());
+            let mut tap = EventTap::new(stream, Api::Scheduler, Some(Encoding::Json), false);
+            let mut tapped = Vec::new();
+            let mut chunks = Counter::new();
+            let mut lines = Vec::new();
+            let mut first = Some(head);
+            loop {
+                let (data, from) = match first.take() {
+                    Some(head) => (head, body_start),
+                    None => {
+                        let n = upstream.read(&mut buf).unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        (buf[..n].to_vec(), 0)
+                    }
+                };
+                chunks.feed_with(&data[from..], |piece| tap.chunk(bytes::Bytes::copy_from_slice(piece), &mut tapped));
+                let now = t_ns();
+                for t in tapped.drain(..) {
+                    if let Tapped::Event(event) = t {
+                        let recorded = book.record(1, now, EntryKind::Event(event), message).unwrap();
+                        recorded.entry.write_line(&mut lines);
+                        if let Some(note) = recorded.note {
+                            note.write_line(&mut lines);
+                        }
+                    }
+                }
+                if !lines.is_empty() {
+                    lines_tx.send(std::mem::take(&mut lines)).unwrap();
+                }
+                framework.write_all(&data).unwrap();
+                if chunks.ended {
+                    break;
+                }
+            }
+            tap.end(Party::Master, &mut tapped);
+            drop(lines_tx);
+            end_tx.send((book.entries(), t_ns())).unwrap();
+            writer.join().unwrap();
+        });
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Path3 {
     Direct,
     Nginx,
     /// nginx with `proxy_buffer_size 64k` (its default is one page, 4 KiB).
     Nginx64k,
+    /// hyper relaying chunk for chunk, nothing recorded (`--role relay`).
+    Hyper,
+    /// The recording core on a raw byte relay (`--role raw`).
+    Raw,
     Record,
     /// `BENCH_RECORDER_BEFORE`'s recorder.
     Before,
@@ -583,6 +751,8 @@ impl Path3 {
             Path3::Direct => "direct",
             Path3::Nginx => "nginx",
             Path3::Nginx64k => "nginx-64k",
+            Path3::Hyper => "hyper",
+            Path3::Raw => "raw",
             Path3::Record => "record",
             Path3::Before => "before",
         }
@@ -606,12 +776,17 @@ struct Paths {
     nginx64k: Option<Nginx>,
     recorder: Recorder,
     before: Option<Recorder>,
+    /// `--role relay` (its output directory stays empty).
+    hyper: Recorder,
+    /// `--role raw`.
+    raw: Recorder,
 }
 
 impl Paths {
     fn recorder(&self, path: Path3) -> Option<&Recorder> {
         match path {
             Path3::Record => Some(&self.recorder),
+            Path3::Raw => Some(&self.raw),
             Path3::Before => self.before.as_ref(),
             _ => None,
         }
@@ -622,6 +797,8 @@ impl Paths {
             Path3::Direct => self.source.addr,
             Path3::Nginx => self.nginx.as_ref().unwrap().addr,
             Path3::Nginx64k => self.nginx64k.as_ref().unwrap().addr,
+            Path3::Hyper => self.hyper.addr,
+            Path3::Raw => self.raw.addr,
             Path3::Record | Path3::Before => self.recorder(path).unwrap().addr,
         }
     }
@@ -631,6 +808,8 @@ impl Paths {
             Path3::Direct => Vec::new(),
             Path3::Nginx => self.nginx.as_ref().unwrap().pids(),
             Path3::Nginx64k => self.nginx64k.as_ref().unwrap().pids(),
+            Path3::Hyper => vec![self.hyper.child.id()],
+            Path3::Raw => vec![self.raw.child.id()],
             Path3::Record | Path3::Before => vec![self.recorder(path).unwrap().child.id()],
         }
     }
@@ -648,10 +827,15 @@ impl Paths {
             // nginx joins chunks as it reads them; the others keep them.
             assert!(drained.chunks >= stream.events, "a chunk per record ({})", path.name());
         }
+        // The bench's own time stops here: reading the session file back
+        // below is the bench's checking, not the client's cost (it was
+        // counted in, before: 8 µs an event of "bench" CPU at 4 KiB).
+        let bench1 = cpu_ns(&[std::process::id()]);
         if let Some(recorder) = recorder {
             recorder.check_and_clear(stream.events);
         }
-        let (fwd1, bench1) = (cpu_ns(&pids), cpu_ns(&[std::process::id()]));
+        // The recorder's, once its session file is complete.
+        let fwd1 = cpu_ns(&pids);
         let threads = if let Some(recorder) = recorder {
             let mut threads: BTreeMap<String, u64> = cpu_by_thread(recorder.child.id())
                 .into_iter()
@@ -723,7 +907,14 @@ struct Results {
     threads: BTreeMap<String, f64>,
 }
 
-fn measure(paths: &Paths, which: &[Path3], stream: &Arc<Stream>, latency: &Arc<Stream>, reps: usize) -> Results {
+fn measure(
+    paths: &Paths,
+    which: &[Path3],
+    stream: &Arc<Stream>,
+    latency: &Arc<Stream>,
+    reps: usize,
+    latency_runs: usize,
+) -> Results {
     for &path in which {
         paths.run(stream, path);
     }
@@ -734,13 +925,21 @@ fn measure(paths: &Paths, which: &[Path3], stream: &Arc<Stream>, latency: &Arc<S
         }
     }
     let gap = Duration::from_micros(env("BENCH_LATENCY_GAP_US", 250) as u64);
-    let mut p50 = BTreeMap::new();
-    let mut p99 = BTreeMap::new();
-    for &path in which {
-        let lat = paths.latency(latency, path, gap);
-        p50.insert(path, percentile(&lat, 0.5));
-        p99.insert(path, percentile(&lat, 0.99));
+    let mut p50s: BTreeMap<Path3, Vec<f64>> = BTreeMap::new();
+    let mut p99s: BTreeMap<Path3, Vec<f64>> = BTreeMap::new();
+    for _ in 0..latency_runs {
+        for &path in which {
+            let lat = paths.latency(latency, path, gap);
+            p50s.entry(path).or_default().push(percentile(&lat, 0.5));
+            p99s.entry(path).or_default().push(percentile(&lat, 0.99));
+        }
     }
+    for (path, p99) in &p99s {
+        let all: Vec<String> = p99.iter().map(|us| format!("{us:.0}")).collect();
+        println!("  {} paced runs, {}: p99 {} µs", stream.name, path.name(), all.join(" "));
+    }
+    let p50: BTreeMap<Path3, f64> = p50s.into_iter().map(|(path, v)| (path, median(v))).collect();
+    let p99: BTreeMap<Path3, f64> = p99s.into_iter().map(|(path, v)| (path, median(v))).collect();
     let per_event = |ns: u64| ns as f64 / 1e3 / stream.events as f64;
     let mut results = Results {
         name: stream.name,
@@ -753,7 +952,7 @@ fn measure(paths: &Paths, which: &[Path3], stream: &Arc<Stream>, latency: &Arc<S
         p99,
         threads: BTreeMap::new(),
     };
-    for path in [Path3::Record, Path3::Before] {
+    for path in [Path3::Record, Path3::Before, Path3::Raw] {
         let Some(runs) = runs.get(&path) else { continue };
         let names: std::collections::BTreeSet<&String> = runs.iter().flat_map(|r| r.threads.keys()).collect();
         for name in names {
@@ -774,7 +973,7 @@ fn measure(paths: &Paths, which: &[Path3], stream: &Arc<Stream>, latency: &Arc<S
 fn print(results: &Results) {
     println!();
     println!(
-        "{}: {} events, records of {} B on average; medians; latency of one paced run",
+        "{}: {} events, records of {} B on average; medians (latency: of the paced runs' p50 and p99)",
         results.name, results.events, results.mean
     );
     println!(
@@ -783,17 +982,20 @@ fn print(results: &Results) {
     );
     let nginx = results.rate.get(&Path3::Nginx).copied();
     let direct_p99 = results.p99.get(&Path3::Direct).copied().unwrap_or(f64::NAN);
-    for (path, rate) in &results.rate {
+    // Every path that ran (with `BENCH_RUNS=0`, only paced runs).
+    for path in results.p99.keys() {
+        let get = |m: &BTreeMap<Path3, f64>| m.get(path).copied().unwrap_or(f64::NAN);
+        let rate = get(&results.rate);
         let ratio = nginx.map_or(f64::NAN, |n| rate / n);
-        let p99 = results.p99[path];
+        let p99 = get(&results.p99);
         println!(
             "{:<8} {:>12.0} {:>10.2} {:>14.2} {:>14.2} {:>10.1} {:>10.1} {:>12.1}",
             path.name(),
             rate,
             ratio,
-            results.forwarder_us[path],
-            results.bench_us[path],
-            results.p50[path],
+            get(&results.forwarder_us),
+            get(&results.bench_us),
+            get(&results.p50),
             p99,
             p99 - direct_p99
         );
@@ -809,6 +1011,8 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("--role") {
         match args.get(2).map(String::as_str) {
             Some("proxy") => return proxy_role(&args[3], &args[4]),
+            Some("relay") => return relay_role(&args[3]),
+            Some("raw") => return raw_role(&args[3], &args[4]),
             other => panic!("unknown role {other:?}"),
         }
     }
@@ -817,8 +1021,9 @@ fn main() {
     let bench = args.iter().any(|a| a == "--bench");
     let scale = |n: usize| if bench { n } else { 500 };
     let events = |default: usize| env("BENCH_EVENTS", scale(default)) as u64;
-    let reps = env("BENCH_RUNS", if bench { 5 } else { 1 }).max(1);
-    let latency_events = env("BENCH_LATENCY_EVENTS", scale(4_000)) as u64;
+    let reps = env("BENCH_RUNS", if bench { 5 } else { 1 });
+    let latency_events = env("BENCH_LATENCY_EVENTS", scale(10_000)) as u64;
+    let latency_runs = env("BENCH_LATENCY_RUNS", if bench { 3 } else { 1 });
 
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("mesos-tape-proxy-vs-nginx-{}-{nanos}", std::process::id()));
@@ -843,7 +1048,9 @@ fn main() {
         )
     });
     let recorder = Recorder::start(&std::env::current_exe().unwrap(), &dir, "sessions", source.addr);
-    let mut which = vec![Path3::Direct, Path3::Record];
+    let hyper = Recorder::start_role(&std::env::current_exe().unwrap(), "relay", &dir, "relay", source.addr);
+    let raw = Recorder::start_role(&std::env::current_exe().unwrap(), "raw", &dir, "raw", source.addr);
+    let mut which = vec![Path3::Direct, Path3::Hyper, Path3::Raw, Path3::Record];
     if nginx.is_some() {
         which.insert(1, Path3::Nginx);
         which.insert(2, Path3::Nginx64k);
@@ -861,7 +1068,7 @@ fn main() {
         which.retain(|p| only.split(',').any(|o| o == p.name()));
     }
     let streams_wanted = std::env::var("BENCH_STREAMS").ok();
-    let paths = Paths { source, nginx, nginx64k, recorder, before };
+    let paths = Paths { source, nginx, nginx64k, recorder, before, hyper, raw };
 
     let streams = [
         ("mix", mix(), events(100_000)),
@@ -875,7 +1082,7 @@ fn main() {
         }
         let stream = Arc::new(Stream::new(name, &records, n));
         let latency = Arc::new(Stream::new(name, &records, latency_events));
-        let results = measure(&paths, &which, &stream, &latency, reps);
+        let results = measure(&paths, &which, &stream, &latency, reps, latency_runs);
         print(&results);
         all.push(results);
     }

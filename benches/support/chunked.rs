@@ -27,7 +27,13 @@ impl Counter {
         Counter { in_size: true, ..Counter::default() }
     }
 
-    pub fn feed(&mut self, mut bytes: &[u8]) {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.feed_with(bytes, |_| {});
+    }
+
+    /// [`feed`](Self::feed), handing each piece of chunk data on as it is
+    /// read (a chunk over several reads comes in several pieces).
+    pub fn feed_with(&mut self, mut bytes: &[u8], mut piece: impl FnMut(&[u8])) {
         while !bytes.is_empty() && !self.ended {
             if self.crlf_left > 0 {
                 let n = self.crlf_left.min(bytes.len());
@@ -58,6 +64,7 @@ impl Counter {
                 }
             } else {
                 let n = self.chunk_left.min(bytes.len());
+                piece(&bytes[..n]);
                 self.records(&bytes[..n]);
                 self.chunk_left -= n;
                 bytes = &bytes[n..];
