@@ -87,8 +87,8 @@
 //! to the proxy is measured before and after in the same run. For
 //! profiling, `BENCH_ONLY=record` (or `nginx`, `direct`;
 //! comma-separated) runs only those paths, and `BENCH_STREAMS=mix` (or
-//! `200 B`, `4 KiB`) only those streams. On a shared machine events/s moves with the load; the CPU per
-//! event much less.
+//! `200 B`, `4 KiB`) only those streams. On a shared machine events/s
+//! moves with the load; the CPU per event much less.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
