@@ -1994,7 +1994,7 @@ mod tests {
     }
 
     #[test]
-    fn json_string_writes_what_serde_json_writes() {
+    fn json_bytes_writes_what_serde_json_writes() {
         let mut text = String::new();
         for c in (0u8..0x80).map(char::from).chain(['é', '€', '😀']) {
             text.push(c);
