@@ -244,12 +244,12 @@ fn large_session(n: u64) -> Vec<u8> {
         }
         push(&mut file, event("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.into()), 1);
         push(&mut file, event("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.into()), 1);
-        if task % 5 != 0 {
+        if !task.is_multiple_of(5) {
             push(&mut file, event("UPDATE", update(task, "TASK_FINISHED", task * 4 + 3)), 1);
             let r = push(&mut file, call("ACKNOWLEDGE", ack(task, task * 4 + 3)), conn + 2);
             push(&mut file, answer(r), conn + 2);
         }
-        if task % 5 == 0 {
+        if task.is_multiple_of(5) {
             let kill = format!(
                 r#"{{"type":"KILL","framework_id":{{"value":"big"}},"kill":{{"task_id":{{"value":"task-{task}"}},"agent_id":{{"value":"S{}"}}}}}}"#,
                 task % 2

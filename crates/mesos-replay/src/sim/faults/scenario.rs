@@ -154,7 +154,7 @@ impl Trigger {
 
     /// Whether the `count`-th one counted starts the fault.
     pub(crate) fn fires(&self, count: u64) -> bool {
-        if self.every { count % self.nth == 0 } else { count == self.nth }
+        if self.every { count.is_multiple_of(self.nth) } else { count == self.nth }
     }
 }
 
