@@ -60,6 +60,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use base64::Engine;
@@ -1075,14 +1076,15 @@ impl<'a> FastHeading<'a> {
     }
 
     /// The object opening at `i`: each member's value is read by `member`
-    /// (given the key, when `keys` asks for it, and the value's offset; it
+    /// (given the range of the key's contents, and the value's offset; it
     /// returns the offset after the value); the offset after the object.
-    /// An escaped key, when keys are asked for, is left to the serde walk.
+    /// An escaped key is left to the serde walk, and so is one that is not
+    /// UTF-8 (serde_json checks a key's UTF-8; an ASCII one, as the lexer
+    /// says, needs no check).
     fn object(
         &mut self,
         i: usize,
-        keys: bool,
-        mut member: impl FnMut(&mut Self, &'a str, usize) -> Option<usize>,
+        mut member: impl FnMut(&mut Self, Range<usize>, usize) -> Option<usize>,
     ) -> Option<usize> {
         let data = self.data;
         self.enter()?;
@@ -1092,13 +1094,16 @@ impl<'a> FastHeading<'a> {
                 if data.get(j) != Some(&b'"') {
                     return None;
                 }
-                let (key_end, key) = if keys { self.string(j)? } else { (lex::string(data, j)?.end, Some("")) };
-                let key = key?;
-                j = lex::ws(data, key_end);
+                let key = lex::string(data, j)?;
+                let contents = j + 1..key.end - 1;
+                if key.escaped || !key.ascii && std::str::from_utf8(&data[contents.clone()]).is_err() {
+                    return None;
+                }
+                j = lex::ws(data, key.end);
                 if data.get(j) != Some(&b':') {
                     return None;
                 }
-                j = lex::ws(data, member(self, key, lex::ws(data, j + 1))?);
+                j = lex::ws(data, member(self, contents, lex::ws(data, j + 1))?);
                 match *data.get(j)? {
                     b',' => j = lex::ws(data, j + 1),
                     b'}' => break,
@@ -1140,9 +1145,16 @@ impl<'a> FastHeading<'a> {
         let message = self.schema.message(id);
         let plan = self.plans.get(id as usize)?;
         let type_index = if top { plan.type_field.as_ref().map(|t| t.index) } else { None };
-        self.object(i, true, |walk, key, j| {
+        // Keys usually come in declaration order: the field after the last
+        // one found is tried first (the packed keys' lookup, no hashing).
+        let mut guess = 0;
+        self.object(i, |walk, key, j| {
             let data = walk.data;
-            match message.field_index(key) {
+            let index = message.keys.find(message, data, key.start, key.end, guess);
+            if let Some(index) = index {
+                guess = index + 1;
+            }
+            match index {
                 None => walk.value(j),
                 Some(index) if Some(index) == type_index => {
                     let (end, name) = match *data.get(j)? {
@@ -1188,9 +1200,9 @@ impl<'a> FastHeading<'a> {
     /// protobuf's last repeat wins) is the heading's, unless one came before.
     fn framework_id(&mut self, i: usize) -> Option<usize> {
         let mut found = None;
-        let end = self.object(i, true, |walk, key, j| {
+        let end = self.object(i, |walk, key, j| {
             let data = walk.data;
-            if key != "value" {
+            if &data[key] != b"value" {
                 return walk.value(j);
             }
             match *data.get(j)? {
