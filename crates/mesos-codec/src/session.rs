@@ -697,10 +697,18 @@ impl<'a> Obj<'a> {
         self.out.truncate(len);
         self.field(&format!("{key}_b64"), base64::engine::general_purpose::STANDARD.encode(bytes));
     }
+    /// A text, escaped as `serde_json` escapes it, without its machinery
+    /// (every event line has a summary's strings).
+    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.key(key);
+            json_bytes(self.out, value.as_bytes());
+        }
+    }
     fn summary(&mut self, name_key: &str, summary: &Summary) {
-        self.opt(name_key, summary.name.as_deref());
-        self.opt("format", summary.format.map(Encoding::as_str));
-        self.opt("framework_id", summary.framework_id.as_deref());
+        self.opt_str(name_key, summary.name.as_deref());
+        self.opt_str("format", summary.format.map(Encoding::as_str));
+        self.opt_str("framework_id", summary.framework_id.as_deref());
     }
     fn finish(self) {
         if self.empty {
