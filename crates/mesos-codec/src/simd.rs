@@ -1,7 +1,8 @@
 //! Sixteen bytes at a time with SSSE3, chosen at run time: the session
-//! writer's string escape, and the session reader's undoing of it. The crate's one module with `unsafe` code (the
-//! loads and stores of the vector registers), each use next to the bounds
-//! check that makes it sound.
+//! writer's string escape, and the session reader's undoing of it. The
+//! crate's one module with `unsafe` code (the loads and stores of the
+//! vector registers), each use next to the bounds check that makes it
+//! sound.
 //!
 //! A session line holds each event's record as a JSON string, and a JSON
 //! record has a quote every few bytes, so the escape spends its time on
