@@ -81,29 +81,36 @@ mod x86 {
         _mm_unpacklo_epi64,
     };
 
-    /// For each mask of the stops among 8 bytes (bit `i` for byte `i`), the
-    /// shuffle that spreads the 8 bytes (lanes 0 to 7) out with a
-    /// backslash (lane 8) in front of each stop: `8 + mask.count_ones()`
-    /// bytes of output, the rest of the 16 lanes zero.
-    static SPREAD: [[u8; 16]; 256] = {
+    /// For each mask of 8 bytes' stops (bit `i` for byte `i`), a shuffle
+    /// of the 8 bytes (lanes 0 to 7): with `spread`, a backslash (lane 8)
+    /// put in front of each stop (`8 + mask.count_ones()` bytes); without,
+    /// the stops dropped and the rest packed down (`8 - mask.count_ones()`
+    /// bytes). The rest of the 16 lanes are zero.
+    const fn shuffles(spread: bool) -> [[u8; 16]; 256] {
         let mut table = [[0x80u8; 16]; 256];
         let mut mask = 0;
         while mask < 256 {
             let mut lane = 0;
             let mut byte = 0;
             while byte < 8 {
-                if mask & (1 << byte) != 0 {
+                let stop = mask & (1 << byte) != 0;
+                if stop && spread {
                     table[mask][lane] = 8;
                     lane += 1;
                 }
-                table[mask][lane] = byte as u8;
-                lane += 1;
+                if !stop || spread {
+                    table[mask][lane] = byte as u8;
+                    lane += 1;
+                }
                 byte += 1;
             }
             mask += 1;
         }
         table
-    };
+    }
+
+    /// The escape's shuffles: a backslash in front of each stop.
+    static SPREAD: [[u8; 16]; 256] = shuffles(true);
 
     /// Spreads the low 8 bytes of `half` (a backslash in the high 8) by
     /// `mask`: the bytes to store and how many of them count.
@@ -165,26 +172,8 @@ mod x86 {
         (done, _mm_movemask_epi8(high) != 0)
     }
 
-    /// For each mask of bytes to drop among 8 (bit `i` for byte `i`), the
-    /// shuffle that packs the others down, in order: `8 - mask.count_ones()`
-    /// bytes, the rest of the 16 lanes zero.
-    static PACK: [[u8; 16]; 256] = {
-        let mut table = [[0x80u8; 16]; 256];
-        let mut mask = 0;
-        while mask < 256 {
-            let mut lane = 0;
-            let mut byte = 0;
-            while byte < 8 {
-                if mask & (1 << byte) == 0 {
-                    table[mask][lane] = byte as u8;
-                    lane += 1;
-                }
-                byte += 1;
-            }
-            mask += 1;
-        }
-        table
-    };
+    /// The unescape's shuffles: the backslashes dropped.
+    static PACK: [[u8; 16]; 256] = shuffles(false);
 
     /// Packs the low 8 bytes of `half` without those `mask` drops, into
     /// the first 8 bytes of `dst`: how many count.
