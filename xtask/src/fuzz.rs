@@ -1,4 +1,4 @@
-//! `cargo xtask fuzz [--minutes N | --seconds S] [TARGET...]`: builds the
+//! `cargo xtask fuzz [--minutes N | --seconds S | --build-only] [TARGET...]`: builds the
 //! fuzz targets of `fuzz/` with libFuzzer's instrumentation on the nightly
 //! toolchain (the flags cargo-fuzz passes; cargo-fuzz itself is not needed)
 //! and runs them one after another, the time split evenly between them,
@@ -6,6 +6,9 @@
 //! between runs (`fuzz/corpus/TARGET`, not checked in). Prints each
 //! target's executions, executions per second and coverage; fails, naming
 //! the input that crashed (`fuzz/artifacts/TARGET/`), on any finding.
+//! `--build-only` builds them and runs nothing: `.ci/run` builds them so
+//! while the test suite runs (a build's CPU beside tests that mostly wait
+//! on real masters), then runs them, already built.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,6 +53,7 @@ struct Run {
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut seconds = 600u64;
     let mut targets: Vec<&'static str> = Vec::new();
+    let mut build_only = false;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -61,6 +65,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
                 seconds = args.get(i + 1).context("--seconds S")?.parse().context("--seconds S")?;
                 i += 1;
             }
+            "--build-only" => build_only = true,
             name => match TARGETS.iter().find(|t| **t == name) {
                 Some(t) => targets.push(t),
                 None => bail!("unknown fuzz target `{name}` (targets: {})", TARGETS.join(", ")),
@@ -74,6 +79,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let each = (seconds / targets.len() as u64).max(1);
     let fuzz = root.join("fuzz");
     build(&fuzz)?;
+    if build_only {
+        return Ok(());
+    }
     let mut runs = Vec::new();
     for target in targets {
         runs.push(run_one(&fuzz, target, each)?);

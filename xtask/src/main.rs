@@ -14,7 +14,7 @@
 //!   PyPI, installed under `target/real-mesos/` (see `real_master.rs`).
 //! - `cargo xtask soak [--frameworks N] [--minutes M]`: the soak of
 //!   `tests/soak.rs` at the size asked for, in release mode.
-//! - `cargo xtask fuzz [--minutes N | --seconds S] [TARGET...]`: the fuzz
+//! - `cargo xtask fuzz [--minutes N | --seconds S | --build-only] [TARGET...]`: the fuzz
 //!   targets of `fuzz/`, built for libFuzzer on the nightly toolchain and run
 //!   one after another (see `fuzz.rs`).
 
@@ -56,8 +56,8 @@ tasks:
   schema [--check]      regenerate crates/mesos-codec/proto from the Mesos v1 wire facts (--check: fail on drift)
   soak [--frameworks N] [--minutes M]  N frameworks (100) through the proxy in front of the sim for M minutes (10),
                         every call and event checked against the session files, memory and fds sampled
-  fuzz [--minutes N | --seconds S] [TARGET...]  build the fuzz targets of fuzz/ (nightly) and run them one after
-                        another, the time split between them; fails on any finding
+  fuzz [--minutes N | --seconds S | --build-only] [TARGET...]  build the fuzz targets of fuzz/ (nightly) and run
+                        them one after another, the time split between them; fails on any finding
   real-master install [--tarball FILE]
                         install a real Mesos 1.11.0 master (official binary code from PyPI) into target/real-mesos
   real-master start --port P --dir D [--executor PATH] [--agents N]
