@@ -7,8 +7,8 @@
 //! target's executions, executions per second and coverage; fails, naming
 //! the input that crashed (`fuzz/artifacts/TARGET/`), on any finding.
 //! `--build-only` builds them and runs nothing: `.ci/run` builds them so
-//! while the test suite runs (a build's CPU beside tests that mostly wait
-//! on real masters), then runs them, already built.
+//! in the background, niced, while it builds and runs everything else (the
+//! tests mostly wait on real masters), then runs them, already built.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
