@@ -196,6 +196,12 @@ impl Session {
         self.send_lines(&mut ledger).await;
     }
 
+    /// Holds the session's lock (nothing is numbered meanwhile), for tests.
+    #[cfg(test)]
+    pub(crate) async fn hold(&self) -> impl Drop + '_ {
+        self.book.lock().await
+    }
+
     /// Sends the lines gathered in `ledger` to the writer, under the
     /// session's lock (which keeps the file in `seq` order); a full queue
     /// (a permit per entry waiting, [`writer::CHANNEL_CAPACITY`] of them)

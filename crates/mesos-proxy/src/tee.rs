@@ -563,3 +563,78 @@ impl StreamTap {
         tracing::debug!(session = self.session.id(), stream = self.tap.stream(), by = by.as_str(), "stream closed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{SessionConfig, Touched};
+    use http_body_util::BodyExt;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::oneshot;
+
+    /// A chunked response whose first chunk is `chunk`, from a local socket,
+    /// read by a hyper client: a relay's upstream body. It ends when the
+    /// returned sender is used.
+    async fn upstream(chunk: &'static [u8]) -> (Incoming, oneshot::Sender<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (end, ended) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await.unwrap();
+            let head = format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n", chunk.len());
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(chunk).await.unwrap();
+            socket.write_all(b"\r\n").await.unwrap();
+            let _ = ended.await;
+            socket.write_all(b"0\r\n\r\n").await.unwrap();
+        });
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(conn);
+        let request = http::Request::get("/").body(http_body_util::Empty::<Bytes>::new()).unwrap();
+        (sender.send_request(request).await.unwrap().into_body(), end)
+    }
+
+    /// The invariant the recorder's thread must keep: a batch reaches the
+    /// framework only once its events are numbered in the session (so a
+    /// call answering one comes after it). While the session's lock is
+    /// held, nothing can be numbered, and nothing is forwarded.
+    #[tokio::test]
+    async fn a_batch_is_forwarded_only_once_its_events_are_numbered() {
+        const CHUNK: &[u8] = b"20\n{\"type\":\"HEARTBEAT\"}";
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let out = std::env::temp_dir().join(format!("mesos-proxy-tee-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let config = SessionConfig {
+            out: out.clone(),
+            master: "http://m".into(),
+            keep_secrets: false,
+            storage: Default::default(),
+        };
+        let registry = Arc::new(Registry::new(config));
+        let session = registry.anonymous(Some("fw"), &mut Touched::default());
+        let (incoming, end) = upstream(CHUNK).await;
+        let held = session.hold().await;
+        let tap = StreamTap::new(session.clone(), registry.clone(), false, 1, 0, Api::Scheduler, Some(Encoding::Json));
+        let (mut body, relay) = super::relay(incoming, Tap::Stream(Box::new(tap)), None);
+        let early = tokio::time::timeout(Duration::from_millis(300), body.frame()).await;
+        assert!(early.is_err(), "forwarded before its event was numbered: {early:?}");
+        drop(held);
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), CHUNK);
+        end.send(()).unwrap();
+        assert!(tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().is_none());
+        relay.await.unwrap();
+        session.finish(false).await;
+        let file = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let _ = std::fs::remove_dir_all(&out);
+        let kinds: Vec<&str> =
+            text.lines().skip(1).filter_map(|l| l.split("\"kind\":\"").nth(1)?.split('"').next()).collect();
+        assert_eq!(kinds, ["event", "close", "end"], "{text}");
+    }
+}
