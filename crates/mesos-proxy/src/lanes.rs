@@ -23,11 +23,13 @@
 //! numbering, the lines) to a thread of the stream's own, the lane reading
 //! on while it numbered and forwarding each batch once numbered:
 //! `proxy_vs_nginx` on the AMD VM, against the recording on the lane in
-//! the same run, gave +1 % events/s on the mix and +10 % at 4 KiB, 0.3 µs
-//! more CPU an event, and 60–100 µs more median latency a paced event (a
-//! wake-up across threads each way per batch). The lane's CPU an event
-//! halved (2.8 → 1.4 µs), but the recorder, the session's writer and the
-//! bench's own client then shared the other core and bound the stream.
+//! the same run, the better of two versions gave +1 % events/s on the mix
+//! and +10 % at 4 KiB (the other −17 % on the mix), 0.3 µs more CPU an
+//! event, and 60–100 µs more median latency a paced event (a wake-up
+//! across threads each way per batch). The lane's CPU an event halved
+//! (2.8 → 1.4 µs), but the recorder, the session's writer and the bench's
+//! own client then shared the other core and bound the stream
+//! (`docs/performance.md`, "Seventh run").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
