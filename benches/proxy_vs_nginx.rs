@@ -634,13 +634,15 @@ fn relay_role(master: &str) {
 /// are; then every read of the master's body (up to 256 KiB) is followed
 /// through its chunk framing, each chunk's bytes go to the recording core
 /// as the proxy's do ([`mesos_record::EventTap`], a [`mesos_record::Book`]
-/// numbering and redacting, `Entry::write_line`, a session writer thread
-/// with [`mesos_record::file::SessionFile`]), and the read is written to
+/// numbering and redacting, the lines gathered in a
+/// [`mesos_codec::session::Lines`], their records escaped by the session
+/// writer's thread into a [`mesos_record::file::SessionFile`]), and the
+/// read is written to
 /// the framework as it came, once its events are recorded. Every event is
 /// in the session file, which ends complete, as the recorder's.
 fn raw_role(master: &str, out: &str) {
     use mesos_codec::api::{Api, Encoding};
-    use mesos_codec::session::{EntryKind, Header, Party, Source};
+    use mesos_codec::session::{EntryKind, Header, Lines, Party, Source};
     use mesos_record::file::{SessionFile, Storage};
     use mesos_record::{Book, EventTap, Tapped};
     let master: SocketAddr = master.parse().unwrap();
@@ -674,11 +676,11 @@ fn raw_role(master: &str, out: &str) {
             let header = Header::new(Source::Proxy, "2026-01-01T00:00:00Z").to_line();
             let mut file = SessionFile::new(out, stamp, header, format!("#{n}"), Storage::default());
             file.open("raw");
-            let (lines_tx, lines_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+            let (lines_tx, lines_rx) = std::sync::mpsc::sync_channel::<Lines>(16);
             let (end_tx, end_rx) = std::sync::mpsc::channel::<(u64, u64)>();
             let writer = std::thread::spawn(move || {
                 for lines in lines_rx {
-                    file.write_line(&lines);
+                    file.write_lines(&lines);
                     file.flush();
                 }
                 let (seq, t_ns) = end_rx.recv().unwrap();
@@ -690,7 +692,7 @@ fn raw_role(master: &str, out: &str) {
             let mut tap = EventTap::new(stream, Api::Scheduler, Some(Encoding::Json), false);
             let mut tapped = Vec::new();
             let mut chunks = Counter::new();
-            let mut lines = Vec::new();
+            let mut lines = Lines::default();
             let mut first = Some(head);
             loop {
                 let (data, from) = match first.take() {
@@ -708,9 +710,9 @@ fn raw_role(master: &str, out: &str) {
                 for t in tapped.drain(..) {
                     if let Tapped::Event(event) = t {
                         let recorded = book.record(1, now, EntryKind::Event(event), message).unwrap();
-                        recorded.entry.write_line(&mut lines);
+                        lines.push(&recorded.entry);
                         if let Some(note) = recorded.note {
-                            note.write_line(&mut lines);
+                            lines.push(&note);
                         }
                     }
                 }

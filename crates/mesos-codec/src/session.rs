@@ -34,6 +34,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use base64::Engine;
 use serde::Serialize;
@@ -474,13 +475,24 @@ impl Entry {
     /// assert_eq!(out, [note(0).to_line(), note(1).to_line()].concat());
     /// ```
     pub fn write_line(&self, out: &mut Vec<u8>) {
-        let body = match &self.kind {
-            EntryKind::Request(r) => r.body.len(),
-            EntryKind::Response(r) => r.body.len(),
-            EntryKind::Event(e) => e.record.len(),
-            _ => 0,
-        };
-        out.reserve(body + body / 4 + 192);
+        self.render(out, None);
+    }
+
+    /// [`write_line`](Self::write_line), or, with `holes`, the line with
+    /// an event's record as it is in place of its `record` field, the
+    /// record's range in `out` noted in `holes` ([`Lines`]).
+    fn render(&self, out: &mut Vec<u8>, holes: Option<&mut Vec<Range<usize>>>) {
+        // Room for the escapes of a body, as they usually go.
+        let room = |body: &[u8]| body.len() + body.len() / 4;
+        out.reserve(
+            192 + match &self.kind {
+                EntryKind::Request(r) => room(&r.body),
+                EntryKind::Response(r) => room(&r.body),
+                EntryKind::Event(e) if holes.is_some() => e.record.len(),
+                EntryKind::Event(e) => room(&e.record),
+                _ => 0,
+            },
+        );
         let mut o = Obj::new(out);
         o.field("seq", self.seq);
         o.field("t_ns", self.t_ns);
@@ -506,7 +518,15 @@ impl Entry {
             }
             EntryKind::Event(e) => {
                 o.field("stream", e.stream);
-                o.bytes_always("record", &e.record);
+                match holes {
+                    // Never the first field: its comma is the hole's.
+                    Some(holes) => {
+                        let start = o.out.len();
+                        o.out.extend_from_slice(&e.record);
+                        holes.push(start..o.out.len());
+                    }
+                    None => o.bytes_always("record", &e.record),
+                }
                 o.opt("chunks", e.chunks.as_ref());
                 o.summary("event", &e.summary);
             }
@@ -528,6 +548,83 @@ impl Entry {
             }
         }
         o.finish();
+    }
+}
+
+/// Entries' lines gathered to be written out together, each event's
+/// `record` left out until then: [`push`](Self::push) renders an entry's
+/// line but for its record, whose bytes it copies as they are;
+/// [`write_to`](Self::write_to) writes the lines out whole, escaping each
+/// record in its place (or writing it as `record_b64` when it is not
+/// UTF-8), byte for byte what [`Entry::write_line`] writes.
+///
+/// Why: the escape is most of a line's work, and it need not be done where
+/// the entry is numbered. The proxy numbers a stream's events on the thread
+/// that forwards them, and its session writer, on a thread of its own,
+/// writes the batch out (`mesos-proxy`'s `session` module has the figures).
+///
+/// ```
+/// use mesos_codec::session::{Entry, EntryKind, Event, Lines, Note};
+/// let event = Entry { seq: 0, t_ns: 5, conn: 1, kind: EntryKind::Event(Event { stream: 1, record: br#"{"type":"HEARTBEAT"}"#.to_vec(), ..Event::default() }) };
+/// let note = Entry { seq: 1, t_ns: 6, conn: 1, kind: EntryKind::Note(Note { message: "hi".into(), ..Note::default() }) };
+/// let mut lines = Lines::default();
+/// lines.push(&event);
+/// lines.push(&note);
+/// assert_eq!(lines.entries(), 2);
+/// let mut out = Vec::new();
+/// lines.write_to(&mut out);
+/// assert_eq!(out, [event.to_line(), note.to_line()].concat());
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Lines {
+    /// The lines, each event's record in place of its `record` field, as
+    /// it is (one buffer: a batch is one allocation, and `holes` another).
+    buf: Vec<u8>,
+    /// Where the records are in `buf`, in order: each one's field, its key
+    /// and comma included, goes in its place.
+    holes: Vec<Range<usize>>,
+    entries: usize,
+}
+
+impl Lines {
+    /// Adds an entry's line.
+    pub fn push(&mut self, entry: &Entry) {
+        entry.render(&mut self.buf, Some(&mut self.holes));
+        self.entries += 1;
+    }
+
+    /// How many entries' lines there are.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// The bytes held: the lines, their records as they are.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Reserves room for `bytes` more bytes (lines, records as they are)
+    /// and `events` more events.
+    pub fn reserve(&mut self, bytes: usize, events: usize) {
+        self.buf.reserve(bytes);
+        self.holes.reserve(events);
+    }
+
+    /// Appends the lines, whole (records escaped in their places), to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.buf.len() + self.buf.len() / 4 + 16 * self.holes.len());
+        let mut from = 0;
+        for hole in &self.holes {
+            out.extend_from_slice(&self.buf[from..hole.start]);
+            Obj { out, empty: false }.bytes_always("record", &self.buf[hole.clone()]);
+            from = hole.end;
+        }
+        out.extend_from_slice(&self.buf[from..]);
     }
 }
 
@@ -2346,6 +2443,37 @@ mod tests {
                 };
                 prop_assert_eq!(&read(&file, &cuts, false), &general);
                 prop_assert_eq!(&read(&file, &cuts, true), &general);
+            }
+
+            /// `Lines` writes out, records escaped in their places, what
+            /// `write_line` writes entry by entry: events (records not
+            /// UTF-8, empty, full of escapes), notes and requests in turn.
+            #[test]
+            fn lines_write_what_write_line_writes(
+                entries in proptest::collection::vec(
+                    prop_oneof![
+                        3 => event().prop_map(|(conn, t_ns, e)| (conn, t_ns, EntryKind::Event(e))),
+                        1 => (number(), text()).prop_map(|(t_ns, message)| (0, t_ns, EntryKind::Note(Note { message, refers: Some(t_ns), incomplete: false }))),
+                        1 => (text(), proptest::collection::vec(any::<u8>(), 0..12)).prop_map(|(path, body)| {
+                            (2, 7, EntryKind::Request(Request { method: "POST".into(), path, headers: Vec::new(), body, summary: Summary::default() }))
+                        }),
+                    ],
+                    0..8,
+                ),
+            ) {
+                let mut writer = Writer::new();
+                let mut lines = Lines::default();
+                let mut expected = Vec::new();
+                for (conn, t_ns, kind) in entries {
+                    let entry = writer.entry(t_ns, conn, kind);
+                    entry.write_line(&mut expected);
+                    lines.push(&entry);
+                }
+                let mut out = b"before".to_vec();
+                lines.write_to(&mut out);
+                prop_assert_eq!(String::from_utf8_lossy(&out[6..]), String::from_utf8_lossy(&expected));
+                prop_assert_eq!(&out[6..], &expected[..]);
+                prop_assert_eq!(lines.entries(), writer.entries() as usize);
             }
         }
     }

@@ -5,7 +5,9 @@
 //! already rendered as lines, a stream's events in batches (see
 //! [`Session::record_events`](crate::session::Session::record_events): an
 //! entry freed on the writer's thread made glibc's allocator contend with
-//! the forwarding threads on every event); [`Msg::Entry`] renders one here.
+//! the forwarding threads on every event), each event's record in them as
+//! it is: the writer escapes it as it writes the batch out
+//! ([`mesos_codec::session::Lines`]); [`Msg::Entry`] renders one here.
 //!
 //! The channel is the backpressure point: when the disk is slower than the
 //! traffic, [`Session::record`](crate::session::Session::record) waits for
@@ -17,7 +19,7 @@
 
 use std::path::PathBuf;
 
-use mesos_codec::session::Entry;
+use mesos_codec::session::{Entry, Lines};
 use mesos_record::file::{SessionFile, Storage};
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,12 +34,13 @@ const LINGER: std::time::Duration = std::time::Duration::from_micros(200);
 pub enum Msg {
     /// Lines of entries, each with its newline.
     Line(Vec<u8>),
-    /// Lines of entries (each with its newline) and the session's permits
-    /// they hold, given back once the lines are written (see
+    /// Lines of entries (their event records escaped as they are written)
+    /// and the session's permits they hold, given back once the lines are
+    /// written (see
     /// [`Session::record_events`](crate::session::Session::record_events)):
     /// what waits for the writer is bounded in entries, one permit each,
     /// [`CHANNEL_CAPACITY`] in all, as it was when each entry was a message.
-    Lines(Vec<u8>, tokio::sync::OwnedSemaphorePermit),
+    Lines(Lines, tokio::sync::OwnedSemaphorePermit),
     /// One entry, rendered as its line by the writer (off the forwarding
     /// path).
     Entry(Box<Entry>),
@@ -127,7 +130,7 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: SessionFile, name: Option<String>
             match msg {
                 Msg::Line(line) => state.write_line(&line),
                 Msg::Lines(lines, permit) => {
-                    state.write_line(&lines);
+                    state.write_lines(&lines);
                     drop(permit);
                 }
                 // Not rendered when it would be dropped anyway.

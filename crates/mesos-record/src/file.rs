@@ -43,7 +43,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use mesos_codec::session::{End, Entry, EntryKind, Note};
+use mesos_codec::session::{End, Entry, EntryKind, Lines, Note};
 
 /// Lines gathered before they are written out (they are written sooner when
 /// the queue runs dry, so a follower of the file sees whole lines soon).
@@ -300,6 +300,16 @@ impl SessionFile {
         }
         self.buf.extend_from_slice(line);
         self.written(|| memchr::memchr_iter(b'\n', line).count());
+    }
+
+    /// [`write_line`](Self::write_line) of gathered lines, written out
+    /// (their records escaped) straight into the buffer.
+    pub fn write_lines(&mut self, lines: &Lines) {
+        if self.failed {
+            return;
+        }
+        lines.write_to(&mut self.buf);
+        self.written(|| lines.entries());
     }
 
     /// [`write_line`](Self::write_line) of an entry's line, rendered
