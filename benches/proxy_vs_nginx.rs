@@ -32,10 +32,11 @@
 //!   `--role raw`; a bound of the design, not a product: see `raw_role`);
 //! - **record**: client ← `mesos-proxy record` ← source: the recorder in a
 //!   process of its own (this bench binary started again as
-//!   `--role proxy`, which does what `mesos-proxy record`'s `main` does: a
-//!   default multi-threaded tokio runtime, `Recorder::bind`, `run`; only
-//!   its log lines are not written; `BENCH_PROXY_WORKERS` sets its number
-//!   of workers), recording to a temporary directory.
+//!   `--role proxy`, which does what `mesos-proxy record`'s `main` does:
+//!   its allocator (mimalloc), a default multi-threaded tokio runtime,
+//!   `Recorder::bind`, `run`; only its log lines are not written;
+//!   `BENCH_PROXY_WORKERS` sets its number of workers), recording to a
+//!   temporary directory.
 //!   After every run the session file is read: it must hold every event,
 //!   and end complete.
 //!
@@ -97,6 +98,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The allocator of `mesos-proxy`'s binary (its `main` says why), for
+/// `--role proxy` to be that binary; the other roles and the bench's own
+/// client and source use it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "support/chunked.rs"]
 mod chunked;

@@ -8,6 +8,17 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than glibc's allocator. A stream's lane allocates an
+/// event's record and summary for each event of a batch (up to 64 alive at
+/// once, more than glibc's per-thread cache keeps, so most went to its
+/// arena's slow path), and the session writer frees each batch's lines
+/// that the lane allocated. `proxy_vs_nginx` (its `--role proxy`, this
+/// `main`, with mimalloc against glibc, the same code otherwise, in the
+/// same run): the lane's CPU an event 1.77 → 1.64 µs on the mix, 1.67 →
+/// 1.52 µs at 200 B, 6.17 → 5.51 µs at 4 KiB; the writer's unchanged.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Recording man-in-the-middle between Mesos frameworks and the master.
 #[derive(Debug, Parser)]
 #[command(name = "mesos-proxy", version)]
