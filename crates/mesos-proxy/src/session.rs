@@ -161,14 +161,6 @@ impl Session {
     /// One lock and one hand-over per batch rather than per event, and the
     /// line rendered here, where the entry was made: the entry (its record,
     /// its summary's strings) is freed on the thread that allocated it.
-    /// Only the escape of each event's record is left to the writer's
-    /// thread: the batch ([`Lines`]) holds the record as it is, copied, and
-    /// the writer writes it escaped (it was a fifth of the stream's lane in
-    /// `perf`, where the writer's core had room). `proxy_vs_nginx`, this
-    /// against the lines rendered whole here, in the same run: the lane's
-    /// CPU an event 2.24 → 2.01 µs on the mix and 7.49 → 5.85 µs at 4 KiB
-    /// (the writer's 0.70 → 0.79 and 4.25 → 4.24), events/s +13 % and
-    /// +25 %; at 200 B no change past the noise.
     /// Handed to the writer's thread, every event's entry was freed there,
     /// and glibc's allocator then takes the allocating thread's arena lock:
     /// the recorder's workers and its writer contended for it on every
@@ -176,6 +168,19 @@ impl Session {
     /// wake-ups and task switches). On `proxy_vs_nginx`'s mix, the recorder
     /// went from 3.2 to 2.4 µs CPU per event (events sent one by one, the
     /// lines rendered on the writer's thread, before).
+    ///
+    /// Only the escape of each event's record is left to the writer's
+    /// thread (it was half of a line's work, and a tenth of the stream's
+    /// lane in `perf`, while the writer's core had room): the batch
+    /// ([`Lines`]) holds each record as it is, copied, and the writer
+    /// writes it escaped. `proxy_vs_nginx`, this against the lines
+    /// rendered whole here, in the same run: the lane's CPU an event 2.24 →
+    /// 2.01 µs on the mix and 7.49 → 5.85 µs at 4 KiB (the writer's 0.70 →
+    /// 0.79 and 4.25 → 4.24), events/s +13 % and +25 %; at 200 B no change
+    /// past the noise. (The whole line rendered there, the entries handed
+    /// over, was tried again with mimalloc, which takes frees from another
+    /// thread well: no gain past the noise, the writer 0.2–0.8 µs an event
+    /// more; `docs/performance.md`, "Eighth run".)
     pub async fn record_events(
         &self,
         conn: u64,
@@ -299,8 +304,9 @@ impl Session {
     }
 }
 
-/// How many bytes of lines a stream's events gather at most before they go
-/// to the writer (see [`Session::record_events`]). What may wait for the
+/// How many bytes of lines (their records not escaped yet: [`Lines::len`])
+/// a stream's events gather at most before they go to the writer (see
+/// [`Session::record_events`]). What may wait for the
 /// disk is bounded in entries, as before batches: a permit for each,
 /// [`writer::CHANNEL_CAPACITY`] in all.
 pub const BATCH_LINES: usize = 16 * 1024;
