@@ -1,10 +1,11 @@
 //! `cargo xtask fuzz [--minutes N | --seconds S | --build-only] [TARGET...]`:
 //! builds the fuzz targets of `fuzz/` with libFuzzer's instrumentation on
 //! the nightly toolchain (the flags cargo-fuzz passes; cargo-fuzz itself is
-//! not needed) and runs them one after another, the time split evenly between them,
-//! from the checked-in seeds (`fuzz/seeds/TARGET`) and the corpus kept
-//! between runs (`fuzz/corpus/TARGET`, not checked in). Prints each
-//! target's executions, executions per second and coverage; fails, naming
+//! not needed) and runs them one after another, the time split evenly
+//! between them, from the checked-in seeds (`fuzz/seeds/TARGET`) and the
+//! corpus kept between runs (`fuzz/corpus/TARGET`, not checked in, given
+//! first: libFuzzer writes new inputs there). Prints each target's
+//! executions, executions per second and coverage; fails, naming
 //! the input that crashed (`fuzz/artifacts/TARGET/`), on any finding.
 //! `--build-only` builds them and runs nothing: `.ci/run` builds them in
 //! the background, niced, while it builds and runs everything else (the
