@@ -32,18 +32,59 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::rawhead::{Capture, Heads};
+use crate::rawhead::{Capture, Diverted, Diverter, Heads};
 use crate::tls::Stream;
 use crate::zk::LostLeadership;
 
+/// Why a body the proxy relays broke off.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The bodies the proxy sends and answers with.
-pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+pub type ProxyBody = BoxBody<Bytes, BoxError>;
+
+/// A response body from the master: hyper's, or the chunked body of a
+/// `200`, diverted from hyper and cut into its chunks by the proxy
+/// ([`Capture`]).
+#[derive(Debug)]
+pub enum UpstreamBody {
+    /// Read by hyper.
+    Hyper(Incoming),
+    /// Diverted from hyper.
+    Diverted(Diverted<Deposable<Stream>>),
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            UpstreamBody::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(BoxError::from),
+            UpstreamBody::Diverted(body) => Pin::new(body).poll_frame(cx).map_err(BoxError::from),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::Hyper(body) => body.is_end_stream(),
+            UpstreamBody::Diverted(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::Hyper(body) => body.size_hint(),
+            UpstreamBody::Diverted(_) => SizeHint::default(),
+        }
+    }
+}
 
 /// How long connecting to the master may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -233,11 +274,12 @@ impl Upstream {
         let stream = Deposable { inner: stream, deposer, deposed: deposed.clone() };
         // The capture wraps the TLS stream: it follows the HTTP inside.
         let (stream, heads) = Capture::responses(stream);
+        let diverter = stream.diverter();
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .preserve_header_case(true)
             .handshake(TokioIo::new(stream))
             .await?;
-        let driver = Driver::spawn(conn, authority, heads.clone(), deposed);
+        let driver = Driver::spawn(conn, authority, deposed, diverter);
         Ok((sender, heads, driver))
     }
 }
@@ -358,6 +400,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deposable<S> {
 #[derive(Clone)]
 pub struct Driver {
     slot: Arc<Mutex<Slot>>,
+    /// Claims the response bodies diverted from hyper.
+    diverter: Diverter<Deposable<Stream>>,
 }
 
 struct Slot {
@@ -370,8 +414,6 @@ struct Slot {
     generation: u64,
     /// The master's `host:port`, for the logs.
     label: String,
-    /// The connection's captured heads and chunk sizes.
-    heads: Heads,
     /// Set when the master lost its leadership ([`Deposable`]).
     deposed: Arc<OnceLock<LostLeadership>>,
     /// Why the connection ended, when it ended with an error: set before
@@ -399,11 +441,31 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Driver {
-    fn spawn(conn: UpstreamConn, label: String, heads: Heads, deposed: Arc<OnceLock<LostLeadership>>) -> Driver {
-        let slot = Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label, heads, deposed, ended: None };
-        let driver = Driver { slot: Arc::new(Mutex::new(slot)) };
+    fn spawn(
+        conn: UpstreamConn,
+        label: String,
+        deposed: Arc<OnceLock<LostLeadership>>,
+        diverter: Diverter<Deposable<Stream>>,
+    ) -> Driver {
+        let slot = Slot { conn: Some(Box::pin(conn)), waker: None, generation: 0, label, deposed, ended: None };
+        let driver = Driver { slot: Arc::new(Mutex::new(slot)), diverter };
         driver.start();
         driver
+    }
+
+    /// Before a request goes out on this connection: see
+    /// [`Diverter::expect`].
+    pub fn expect(&self, method: &http::Method) {
+        self.diverter.expect(method);
+    }
+
+    /// The body of the response just read on this connection: `body`,
+    /// hyper's, unless the body was diverted from hyper ([`Capture`]).
+    pub fn body(&self, body: Incoming) -> UpstreamBody {
+        match self.diverter.claim() {
+            Some(diverted) => UpstreamBody::Diverted(diverted),
+            None => UpstreamBody::Hyper(body),
+        }
     }
 
     /// Runs the connection in the slot on a task of its own, until it ends
@@ -452,9 +514,8 @@ impl Driver {
         if let Some(waker) = slot.waker.take() {
             waker.wake();
         }
-        let heads = slot.heads.clone();
         let deposed = slot.deposed.clone();
-        Some(Lease { driver: self.clone(), conn: Some(conn), heads, deposed })
+        Some(Lease { driver: self.clone(), conn: Some(conn), deposed })
     }
 }
 
@@ -462,7 +523,6 @@ impl Driver {
 pub struct Lease {
     driver: Driver,
     conn: Option<Pin<Box<UpstreamConn>>>,
-    heads: Heads,
     deposed: Arc<OnceLock<LostLeadership>>,
 }
 
@@ -488,12 +548,6 @@ impl Lease {
             }
             Poll::Pending => Poll::Pending,
         }
-    }
-
-    /// The size of the next chunk of the response being read, as the master
-    /// framed it ([`Heads::next_chunk_size`]).
-    pub fn next_chunk_size(&self) -> Option<u64> {
-        self.heads.next_chunk_size()
     }
 
     /// Why the connection was ended, when its master lost its leadership

@@ -20,7 +20,7 @@ use mesos_codec::session::{self, Close, EntryKind, Note, Party, Summary};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::forward::{Driver, ProxyBody, Upstream, rewrite_location};
+use crate::forward::{BoxError, Driver, ProxyBody, Upstream, UpstreamBody, rewrite_location};
 use crate::lanes::Lanes;
 use crate::rawhead;
 use crate::session::{Exchange, Registry, Session, SessionConfig, Touched};
@@ -363,7 +363,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
     let (body, recording, lobby) = match Api::from_path(&path) {
         None if !keeps_body(&parts.headers) => {
             tracing::debug!(conn = conn.id, %path, "request outside the v1 APIs with a long body: forwarded, not recorded");
-            (body.boxed(), None, None)
+            (body.map_err(BoxError::from).boxed(), None, None)
         }
         None => {
             let bytes = match read_body(body, &conn.shared.limits).await {
@@ -500,7 +500,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
 async fn relay_body(
     conn: &Conn,
     parts: http::response::Parts,
-    body: Incoming,
+    body: UpstreamBody,
     to: BodyTarget,
     message: Option<mesos_codec::schema::MessageId>,
     mut response: session::Response,
@@ -660,7 +660,7 @@ async fn send(
     conn: &Conn,
     mut parts: http::request::Parts,
     body: ProxyBody,
-) -> Result<(Response<Incoming>, Option<rawhead::Lines>, Driver), crate::forward::ForwardError> {
+) -> Result<(Response<UpstreamBody>, Option<rawhead::Lines>, Driver), crate::forward::ForwardError> {
     let mut upstream = conn.upstream.lock().await;
     if upstream.as_ref().is_none_or(|(s, _, _)| s.is_closed()) {
         *upstream = None;
@@ -678,11 +678,14 @@ async fn send(
     if let Ok(host) = HeaderValue::from_str(&authority) {
         parts.headers.insert(HOST, host);
     }
+    driver.expect(&parts.method);
     let future = sender.send_request(Request::from_parts(parts, body));
     *upstream = Some((sender, heads.clone(), driver.clone()));
     drop(upstream);
     let response = future.await.map_err(|err| why(err, &driver))?;
     let sent = heads.next(response.headers());
+    // Claimed at once: a body diverted from hyper is read only here.
+    let response = response.map(|body| driver.body(body));
     Ok((response, sent, driver))
 }
 

@@ -15,11 +15,15 @@
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
+use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
+use hyper::body::{Body, Frame};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::tee::MAX_JOINED_CHUNK;
 
 /// The largest head followed; a larger one turns the capture off.
 const MAX_HEAD: usize = 64 * 1024;
@@ -39,16 +43,7 @@ struct Queue {
     heads: VecDeque<Lines>,
     /// Given up: no head is given any more.
     lost: bool,
-    /// The sizes of the chunks of the latest response's body read so far
-    /// and not yet taken ([`Heads::next_chunk_size`]).
-    chunks: VecDeque<u64>,
-    /// Chunk sizes are not known any more (the capture stopped, or too
-    /// many waited).
-    chunks_off: bool,
 }
-
-/// More chunk sizes than this waiting: nobody takes them, they stop.
-const MAX_CHUNKS_WAITING: usize = 1 << 16;
 
 impl Heads {
     /// The header lines of the next message, when they agree with `headers`
@@ -68,38 +63,8 @@ impl Heads {
         (sent == read).then_some(lines)
     }
 
-    /// The size of the next chunk of the latest response's body, in the
-    /// order the master sent them: known as soon as its size line was read,
-    /// so before any of its data comes out of hyper. `None` when the capture
-    /// does not know (it stopped following, or the body is not chunked).
-    pub fn next_chunk_size(&self) -> Option<u64> {
-        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.chunks_off { None } else { queue.chunks.pop_front() }
-    }
-
-    fn chunk(&self, size: u64) {
-        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.chunks_off {
-            return;
-        }
-        if queue.chunks.len() >= MAX_CHUNKS_WAITING {
-            queue.chunks_off = true;
-            queue.chunks.clear();
-            return;
-        }
-        queue.chunks.push_back(size);
-    }
-
-    fn chunks_off(&self) {
-        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        queue.chunks_off = true;
-        queue.chunks.clear();
-    }
-
     fn push(&self, lines: Lines) {
         let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        // A new message: the sizes of the last one's chunks are stale.
-        queue.chunks.clear();
         if queue.lost || queue.heads.len() >= MAX_WAITING {
             queue.lost = true;
             queue.heads.clear();
@@ -123,6 +88,9 @@ enum State {
     ChunkEnd,
     /// Trailer lines after the last chunk, the current one so far.
     Trailers(Vec<u8>),
+    /// The chunked body of a response from the master: its bytes go to a
+    /// [`Diverted`] reader, not to hyper, which follows it to its end.
+    Diverted,
     /// Not followed any more.
     Off,
 }
@@ -134,32 +102,46 @@ struct Follower {
     heads: Heads,
     /// Responses (from the master) rather than requests.
     responses: bool,
-    /// The capture stopped, and the heads were told so.
-    stopped: bool,
+    /// The next response's chunked body goes to a [`Diverted`] reader
+    /// (not when it answers a `HEAD` or a `CONNECT`: [`Diverter::expect`]).
+    divert: bool,
+    /// The next response answers a `HEAD`: it has no body.
+    answers_head: bool,
 }
 
 fn line_end(data: &[u8]) -> Option<usize> {
     data.iter().position(|&b| b == b'\n')
 }
 
+/// A chunk-size line's size (the line without its `\n`): hex digits,
+/// maybe an extension after `;`, whitespace around both.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(line),
+    };
+    let size = text.trim().split(';').next().unwrap_or("").trim();
+    u64::from_str_radix(size, 16).ok()
+}
+
 impl Follower {
-    fn feed(&mut self, mut data: &[u8]) {
+    /// Follows `data`, the next bytes of the connection. A response head
+    /// whose body is diverted ([`State::Diverted`]) stops it there: the
+    /// offset in `data` where that body starts.
+    fn feed(&mut self, mut data: &[u8]) -> Option<usize> {
+        let len = data.len();
         while !data.is_empty() {
+            let trailers = matches!(self.state, State::Trailers(_));
             match &mut self.state {
-                State::Off => {
-                    if !self.stopped {
-                        self.stopped = true;
-                        self.heads.chunks_off();
-                    }
-                    return;
-                }
+                State::Off => return None,
+                State::Diverted => return Some(len - data.len()),
                 State::Head(head) => {
                     if head.is_empty() {
                         // Empty lines before a request line are skipped.
                         let skip = data.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(data.len());
                         data = &data[skip..];
                         if data.is_empty() {
-                            return;
+                            return None;
                         }
                     }
                     let start = head.len().saturating_sub(3);
@@ -173,7 +155,7 @@ impl Follower {
                             self.state = self.head(&head[..end]);
                         }
                         None if head.len() > MAX_HEAD => self.state = State::Off,
-                        None => return,
+                        None => return None,
                     }
                 }
                 State::Fixed(n) => {
@@ -190,27 +172,30 @@ impl Follower {
                         if line.len() > MAX_HEAD {
                             self.state = State::Off;
                         }
-                        return;
+                        return None;
                     };
-                    line.extend_from_slice(&data[..end]);
-                    data = &data[end + 1..];
-                    let text = String::from_utf8_lossy(line).trim().to_owned();
-                    let trailers = matches!(self.state, State::Trailers(_));
-                    self.state = if trailers {
-                        if text.is_empty() { State::Head(Vec::new()) } else { State::Trailers(Vec::new()) }
+                    // A line read whole (the usual case) is read in place.
+                    let whole = if line.is_empty() {
+                        &data[..end]
                     } else {
-                        let size = text.split(';').next().unwrap_or("").trim();
-                        match u64::from_str_radix(size, 16) {
-                            Ok(0) => State::Trailers(Vec::new()),
-                            Ok(n) => {
-                                if self.responses {
-                                    self.heads.chunk(n);
-                                }
-                                State::ChunkData(n)
-                            }
-                            Err(_) => State::Off,
+                        line.extend_from_slice(&data[..end]);
+                        &line[..]
+                    };
+                    let next = if trailers {
+                        if whole.trim_ascii().is_empty() {
+                            State::Head(Vec::new())
+                        } else {
+                            State::Trailers(Vec::new())
+                        }
+                    } else {
+                        match chunk_size(whole) {
+                            Some(0) => State::Trailers(Vec::new()),
+                            Some(n) => State::ChunkData(n),
+                            None => State::Off,
                         }
                     };
+                    self.state = next;
+                    data = &data[end + 1..];
                 }
                 State::ChunkData(n) => {
                     let take = (*n).min(data.len() as u64);
@@ -221,12 +206,14 @@ impl Follower {
                     }
                 }
                 State::ChunkEnd => {
-                    let Some(end) = line_end(data) else { return };
+                    let end = line_end(data)?;
                     data = &data[end + 1..];
                     self.state = State::ChunkSize(Vec::new());
                 }
             }
         }
+        // A head that ends `data` may be a diverted body's.
+        matches!(self.state, State::Diverted).then_some(len)
     }
 
     /// Reads a complete head (up to its blank line): its header lines are
@@ -263,10 +250,10 @@ impl Follower {
                 _ => {}
             }
             self.heads.push(headers);
-            // (A HEAD request's answer has no body either: it is not followed,
-            // and the heads after it no longer match what hyper read.)
             return match (status, chunked, length) {
+                _ if self.answers_head => State::Head(Vec::new()),
                 (204 | 304, _, _) => State::Head(Vec::new()),
+                (_, true, _) if self.divert => State::Diverted,
                 (_, true, _) => State::ChunkSize(Vec::new()),
                 (_, false, Some(Ok(0))) => State::Head(Vec::new()),
                 (_, false, Some(Ok(n))) => State::Fixed(n),
@@ -302,11 +289,65 @@ fn find_head_end(data: &[u8]) -> Option<usize> {
     })
 }
 
-/// A connection whose heads are captured as they are read.
-#[derive(Debug)]
+/// What hyper reads in place of a diverted body: a chunked body's end, with
+/// no chunk before it (the response is over, as far as hyper knows).
+const STAND_IN: &[u8] = b"0\r\n\r\n";
+
+/// The least room a diverted body is read into at a time.
+const DIVERT_READ: usize = 64 * 1024;
+
+/// A connection whose heads are captured as they are read; on a connection
+/// to the master, the chunked body of every `200` is diverted from hyper
+/// to a [`Diverted`] reader.
+///
+/// Why divert: an event stream's chunks, relayed through hyper's client,
+/// were read twice (hyper's decoder, then this capture, for the chunk
+/// sizes that put hyper's pieces back together) and handed over one at a
+/// time through hyper's body channel. Read here, each chunk is cut once
+/// from the bytes read, whole as the master wrote it. hyper reads the
+/// response's head and, in place of its body, [`STAND_IN`]: it takes the
+/// response as over and waits, its connection idle, until the diverted body
+/// has ended; then it reads on from the bytes after it, so keep-alive goes
+/// on as before. `proxy_vs_nginx` on a 2-core VM, the same run: see
+/// `docs/performance.md` ("Ninth run").
 pub struct Capture<S> {
-    inner: S,
+    wire: Arc<Mutex<Wire<S>>>,
+}
+
+impl<S> std::fmt::Debug for Capture<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture").finish_non_exhaustive()
+    }
+}
+
+/// A connection and what its capture knows of it.
+struct Wire<S> {
+    io: S,
     follower: Follower,
+    divert: Divert,
+    /// How much of [`STAND_IN`] hyper has read (all of it but while a
+    /// diverted body's head has just been read).
+    stand_in: usize,
+    /// Bytes read after a diverted body's end: hyper reads them (and they
+    /// are followed) before the connection's next ones.
+    leftover: BytesMut,
+}
+
+enum Divert {
+    /// hyper reads the connection.
+    No,
+    /// A body is diverted: `raw` holds what was read of it and not taken
+    /// yet; hyper waits (`hyper`, its waker) until the body has ended.
+    /// A body broken off inside a chunk gives what came of the chunk first,
+    /// then the error (`broken`): the framework sees the same cut.
+    Body { raw: BytesMut, dechunk: Dechunk, hyper: Option<Waker>, claimed: bool, broken: Option<io::Error> },
+    /// The reader of a diverted body went away before its end: the
+    /// connection is in the middle of a body, and can only be closed.
+    Abandoned,
+}
+
+fn lock<S>(wire: &Mutex<Wire<S>>) -> MutexGuard<'_, Wire<S>> {
+    wire.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<S> Capture<S> {
@@ -317,53 +358,360 @@ impl<S> Capture<S> {
     }
 
     /// Wraps a connection to the master; its responses' heads go to the
-    /// returned [`Heads`].
+    /// returned [`Heads`], and the chunked bodies of its `200`s to the
+    /// [`Diverted`] that [`Capture::diverter`]'s handle claims.
     pub fn responses(inner: S) -> (Capture<S>, Heads) {
         Capture::new(inner, true)
     }
 
     fn new(inner: S, responses: bool) -> (Capture<S>, Heads) {
         let heads = Heads::default();
-        let follower = Follower { state: State::Head(Vec::new()), heads: heads.clone(), responses, stopped: false };
-        (Capture { inner, follower }, heads)
+        let follower = Follower {
+            state: State::Head(Vec::new()),
+            heads: heads.clone(),
+            responses,
+            divert: responses,
+            answers_head: false,
+        };
+        let wire =
+            Wire { io: inner, follower, divert: Divert::No, stand_in: STAND_IN.len(), leftover: BytesMut::new() };
+        (Capture { wire: Arc::new(Mutex::new(wire)) }, heads)
+    }
+
+    /// The handle that claims the diverted body of the response hyper has
+    /// just read ([`Diverter::claim`]).
+    pub fn diverter(&self) -> Diverter<S> {
+        Diverter { wire: self.wire.clone() }
+    }
+}
+
+/// Claims the diverted bodies of a connection's responses.
+pub struct Diverter<S> {
+    wire: Arc<Mutex<Wire<S>>>,
+}
+
+impl<S> Clone for Diverter<S> {
+    fn clone(&self) -> Self {
+        Diverter { wire: self.wire.clone() }
+    }
+}
+
+impl<S> Diverter<S> {
+    /// Before a request goes out: whether its answer's body, if chunked, is
+    /// diverted (not when the request is a `HEAD`, whose answer has no
+    /// body, nor a `CONNECT`).
+    pub fn expect(&self, method: &http::Method) {
+        let follower = &mut lock(&self.wire).follower;
+        follower.answers_head = *method == http::Method::HEAD;
+        follower.divert = !follower.answers_head && *method != http::Method::CONNECT;
+    }
+
+    /// The body of the response hyper has just read, when it was diverted
+    /// (hyper's own body of it is then empty): each response's once.
+    pub fn claim(&self) -> Option<Diverted<S>> {
+        let mut wire = lock(&self.wire);
+        match &mut wire.divert {
+            Divert::Body { claimed, .. } if !*claimed => {
+                *claimed = true;
+                Some(Diverted { wire: self.wire.clone(), chunks: VecDeque::new(), ended: false })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A diverted response body (see [`Capture`]): its chunks, each a frame,
+/// as the master framed them.
+pub struct Diverted<S> {
+    wire: Arc<Mutex<Wire<S>>>,
+    /// Chunks cut and not taken yet.
+    chunks: VecDeque<Bytes>,
+    /// The body ended, or broke off.
+    ended: bool,
+}
+
+impl<S> std::fmt::Debug for Diverted<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Diverted").field("chunks", &self.chunks.len()).field("ended", &self.ended).finish()
+    }
+}
+
+impl<S: AsyncRead + Unpin> Body for Diverted<S> {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = &mut *self;
+        if this.chunks.is_empty() && !this.ended {
+            let result = std::task::ready!(lock(&this.wire).poll_diverted(cx, &mut this.chunks));
+            match result {
+                Ok(ended) => this.ended = ended,
+                Err(err) => {
+                    this.ended = true;
+                    lock(&this.wire).abandon();
+                    return Poll::Ready(Some(Err(err)));
+                }
+            }
+        }
+        Poll::Ready(this.chunks.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended && self.chunks.is_empty()
+    }
+}
+
+impl<S> Drop for Diverted<S> {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        lock(&self.wire).abandon();
+    }
+}
+
+impl<S> Wire<S> {
+    /// The diverted body will not be read to its end (its reader went
+    /// away, or it broke off): hyper's next read fails, and it closes the
+    /// connection.
+    fn abandon(&mut self) {
+        if let Divert::Body { hyper, .. } = std::mem::replace(&mut self.divert, Divert::Abandoned)
+            && let Some(waker) = hyper
+        {
+            waker.wake();
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> Wire<S> {
+    /// Follows what hyper has just read into `buf` from `before`; a body to
+    /// divert that starts there is taken out, and the stand-in put in its
+    /// place.
+    fn follow(&mut self, buf: &mut ReadBuf<'_>, before: usize) {
+        let Some(at) = self.follower.feed(&buf.filled()[before..]) else { return };
+        let start = before + at;
+        let mut raw = BytesMut::with_capacity(DIVERT_READ.max(buf.filled().len() - start + self.leftover.len()));
+        raw.extend_from_slice(&buf.filled()[start..]);
+        raw.extend_from_slice(&self.leftover);
+        self.leftover.clear();
+        buf.set_filled(start);
+        let n = STAND_IN.len().min(buf.remaining());
+        buf.put_slice(&STAND_IN[..n]);
+        self.stand_in = n;
+        self.divert = Divert::Body { raw, dechunk: Dechunk::default(), hyper: None, claimed: false, broken: None };
+    }
+
+    /// Cuts the diverted body's chunks into `out`, reading when none is
+    /// there: `Ready(Ok(true))` once the body has ended (the bytes after
+    /// it are hyper's again).
+    fn poll_diverted(&mut self, cx: &mut Context<'_>, out: &mut VecDeque<Bytes>) -> Poll<io::Result<bool>> {
+        let Divert::Body { raw, dechunk, broken, .. } = &mut self.divert else {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the body is not diverted")));
+        };
+        loop {
+            let ended = match dechunk.cut(raw, out) {
+                Ok(ended) => ended,
+                // The chunks before the error first (it comes again).
+                Err(_) if !out.is_empty() => return Poll::Ready(Ok(false)),
+                Err(why) => return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, why))),
+            };
+            if ended {
+                let Divert::Body { raw, hyper, .. } = std::mem::replace(&mut self.divert, Divert::No) else {
+                    unreachable!("matched above")
+                };
+                self.leftover = raw;
+                self.follower.state = State::Head(Vec::new());
+                if let Some(waker) = hyper {
+                    waker.wake();
+                }
+                return Poll::Ready(Ok(true));
+            }
+            if !out.is_empty() {
+                return Poll::Ready(Ok(false));
+            }
+            if let Some(err) = broken.take() {
+                return Poll::Ready(Err(err));
+            }
+            raw.reserve(DIVERT_READ.max(dechunk.wanted()));
+            let err = match std::task::ready!(tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, raw)) {
+                Ok(0) => io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the master closed the connection inside a chunked body",
+                ),
+                Ok(_) => continue,
+                Err(err) => err,
+            };
+            if let Dechunk::Data(n) = dechunk
+                && !raw.is_empty()
+            {
+                *n -= raw.len() as u64;
+                out.push_back(raw.split().freeze());
+                *broken = Some(err);
+                return Poll::Ready(Ok(false));
+            }
+            return Poll::Ready(Err(err));
+        }
+    }
+}
+
+/// Where a diverted chunked body is.
+#[derive(Debug, Default)]
+enum Dechunk {
+    /// At a chunk-size line.
+    #[default]
+    Size,
+    /// In a chunk's data, this many bytes of it still to come.
+    Data(u64),
+    /// At the line end after a chunk's data.
+    DataEnd,
+    /// At a trailer line (or the blank line that ends the body).
+    Trailers,
+}
+
+impl Dechunk {
+    /// The bytes a chunk being read still needs, when it is held until it
+    /// is whole.
+    fn wanted(&self) -> usize {
+        match self {
+            Dechunk::Data(n) if *n <= MAX_JOINED_CHUNK => usize::try_from(*n).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Cuts the chunks that are whole in `raw` into `out` (a chunk over
+    /// [`MAX_JOINED_CHUNK`] goes in pieces as they come), taking their
+    /// framing out; true once the body has ended (`raw` then holds what
+    /// came after it).
+    fn cut(&mut self, raw: &mut BytesMut, out: &mut VecDeque<Bytes>) -> Result<bool, String> {
+        loop {
+            match self {
+                Dechunk::Size | Dechunk::Trailers => {
+                    let Some(end) = line_end(raw) else {
+                        return if raw.len() > MAX_HEAD {
+                            Err(format!("a chunked body's line is over {MAX_HEAD} bytes"))
+                        } else {
+                            Ok(false)
+                        };
+                    };
+                    // Taken out only once read: an error stays where it is.
+                    let line = &raw[..end];
+                    if matches!(self, Dechunk::Trailers) {
+                        let blank = line.trim_ascii().is_empty();
+                        raw.advance(end + 1);
+                        if blank {
+                            return Ok(true);
+                        }
+                        continue;
+                    }
+                    *self = match chunk_size(line) {
+                        Some(0) => Dechunk::Trailers,
+                        Some(n) => Dechunk::Data(n),
+                        None => {
+                            return Err(format!(
+                                "bad chunk-size line {:?}",
+                                String::from_utf8_lossy(&line[..line.len().min(40)])
+                            ));
+                        }
+                    };
+                    raw.advance(end + 1);
+                }
+                Dechunk::Data(n) => {
+                    let have = raw.len() as u64;
+                    if *n <= MAX_JOINED_CHUNK {
+                        if have < *n {
+                            return Ok(false);
+                        }
+                        out.push_back(raw.split_to(*n as usize).freeze());
+                        *self = Dechunk::DataEnd;
+                    } else {
+                        if have == 0 {
+                            return Ok(false);
+                        }
+                        let take = have.min(*n);
+                        out.push_back(raw.split_to(take as usize).freeze());
+                        *n -= take;
+                        if *n == 0 {
+                            *self = Dechunk::DataEnd;
+                        }
+                    }
+                }
+                Dechunk::DataEnd => {
+                    if raw.len() < 2 {
+                        return Ok(false);
+                    }
+                    if &raw[..2] != b"\r\n" {
+                        return Err("a chunk's data is not followed by CRLF".to_owned());
+                    }
+                    raw.advance(2);
+                    *self = Dechunk::Size;
+                }
+            }
+        }
     }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Capture<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let mut wire = lock(&self.wire);
+        let wire = &mut *wire;
+        if wire.stand_in < STAND_IN.len() {
+            let rest = &STAND_IN[wire.stand_in..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            wire.stand_in += n;
+            return Poll::Ready(Ok(()));
+        }
+        match &mut wire.divert {
+            Divert::No => {}
+            Divert::Body { hyper, .. } => {
+                *hyper = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            Divert::Abandoned => {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the relay of a response body ended before the body did",
+                )));
+            }
+        }
         let before = buf.filled().len();
-        let this = &mut *self;
-        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if !wire.leftover.is_empty() {
+            let n = wire.leftover.len().min(buf.remaining());
+            buf.put_slice(&wire.leftover.split_to(n));
+            wire.follow(buf, before);
+            return Poll::Ready(Ok(()));
+        }
+        let result = Pin::new(&mut wire.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = result {
-            this.follower.feed(&buf.filled()[before..]);
+            wire.follow(buf, before);
         }
         result
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Capture<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut lock(&self.wire).io).poll_write(cx, data)
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        Pin::new(&mut lock(&self.wire).io).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        lock(&self.wire).io.is_write_vectored()
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut lock(&self.wire).io).poll_flush(cx)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut lock(&self.wire).io).poll_shutdown(cx)
     }
 }
 
@@ -377,7 +725,13 @@ mod tests {
 
     fn follow_as(pieces: &[&[u8]], responses: bool) -> Vec<Lines> {
         let heads = Heads::default();
-        let mut follower = Follower { state: State::Head(Vec::new()), heads: heads.clone(), responses, stopped: false };
+        let mut follower = Follower {
+            state: State::Head(Vec::new()),
+            heads: heads.clone(),
+            responses,
+            divert: false,
+            answers_head: false,
+        };
         for piece in pieces {
             follower.feed(piece);
         }
@@ -431,5 +785,252 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
     fn an_upgrade_turns_the_capture_off() {
         let wire: &[u8] = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET /x HTTP/1.1\r\nA: b\r\n\r\n";
         assert_eq!(names(&follow(&[wire])), vec![vec!["Upgrade"]]);
+    }
+
+    /// A master's side of one connection, scripted: the answer to the
+    /// `n`th request is `answers[n]`, read in the pieces given (none of it
+    /// before that request was written).
+    struct Script {
+        answers: VecDeque<VecDeque<Vec<u8>>>,
+        /// Requests written (their blank lines) and answers begun.
+        requests: usize,
+        answered: usize,
+        written: Vec<u8>,
+        waker: Option<Waker>,
+    }
+
+    impl AsyncRead for Script {
+        fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+            let this = &mut *self;
+            // Every answer read: the master closes the connection.
+            while let Some(answer) = this.answers.front_mut() {
+                if this.answered >= this.requests {
+                    this.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+                match answer.pop_front() {
+                    Some(mut piece) => {
+                        let n = piece.len().min(buf.remaining());
+                        buf.put_slice(&piece[..n]);
+                        if n < piece.len() {
+                            answer.push_front(piece.split_off(n));
+                        }
+                        return Poll::Ready(Ok(()));
+                    }
+                    None => {
+                        this.answers.pop_front();
+                        this.answered += 1;
+                    }
+                }
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Script {
+        fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+            self.written.extend_from_slice(data);
+            let requests = self.written.windows(4).filter(|w| w == b"\r\n\r\n").count();
+            if requests > self.requests {
+                self.requests = requests;
+                if let Some(waker) = self.waker.take() {
+                    waker.wake();
+                }
+            }
+            Poll::Ready(Ok(data.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// `bytes` cut where `cuts` (fractions of its length) say.
+    fn pieces(bytes: &[u8], cuts: &[f64]) -> VecDeque<Vec<u8>> {
+        let mut at: Vec<usize> = cuts.iter().map(|c| (c * bytes.len() as f64) as usize).collect();
+        at.extend([0, bytes.len()]);
+        at.sort_unstable();
+        at.dedup();
+        at.windows(2).map(|w| bytes[w[0]..w[1]].to_vec()).collect()
+    }
+
+    fn chunked(chunks: &[&[u8]], trailer: &str) -> Vec<u8> {
+        let mut body = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nMesos-Stream-Id: s\r\n\r\n".to_vec();
+        for (i, chunk) in chunks.iter().enumerate() {
+            // A chunk extension on every other chunk.
+            let ext = if i % 2 == 1 { ";x=1" } else { "" };
+            body.extend_from_slice(format!("{:x}{ext}\r\n", chunk.len()).as_bytes());
+            body.extend_from_slice(chunk);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("0\r\n{trailer}\r\n").as_bytes());
+        body
+    }
+
+    /// Three requests on one connection, read by hyper over the capture:
+    /// each `200`'s chunked body comes from the diverted reader, chunk for
+    /// chunk as the master framed it; the `202` between them, and the
+    /// `Content-Length` body after them, from hyper, as before.
+    fn three_answers(cuts: [&[f64]; 4]) {
+        let big = vec![b'x'; 3 * DIVERT_READ + 7];
+        let first: [&[u8]; 3] = [b"abc", b"0123456789", b"Z"];
+        let answers = [
+            chunked(&first, "X-Trailer: t\r\n"),
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            chunked(&[&big, b"y"], ""),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        ];
+        let script = Script {
+            answers: answers.iter().zip(cuts).map(|(a, c)| pieces(a, c)).collect(),
+            requests: 0,
+            answered: 0,
+            written: Vec::new(),
+            waker: None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            use http_body_util::BodyExt;
+            let (capture, heads) = Capture::responses(script);
+            let diverter = capture.diverter();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(capture)).await.unwrap();
+            tokio::spawn(conn);
+            let mut answers = Vec::new();
+            for _ in 0..4 {
+                sender.ready().await.unwrap();
+                let request = http::Request::get("/").body(http_body_util::Empty::<Bytes>::new()).unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                let status = response.status().as_u16();
+                let lines = heads.next(response.headers()).map(|l| l[0].0.clone());
+                let mut frames = Vec::new();
+                match diverter.claim() {
+                    Some(mut diverted) => {
+                        assert!(diverter.claim().is_none(), "claimed once");
+                        while let Some(frame) = diverted.frame().await {
+                            frames.push(frame.unwrap().into_data().unwrap());
+                        }
+                        assert!(response.into_body().collect().await.unwrap().to_bytes().is_empty());
+                    }
+                    None => frames.push(response.into_body().collect().await.unwrap().to_bytes()),
+                }
+                answers.push((status, lines, frames));
+            }
+            let chunks = |c: &[&[u8]]| c.iter().map(|c| Bytes::copy_from_slice(c)).collect::<Vec<_>>();
+            assert_eq!(answers[0], (200, Some("Transfer-Encoding".to_owned()), chunks(&first)));
+            assert_eq!(answers[1], (202, Some("Content-Length".to_owned()), chunks(&[b""])));
+            assert_eq!(answers[2], (200, Some("Transfer-Encoding".to_owned()), chunks(&[&big, b"y"])));
+            assert_eq!(answers[3], (200, Some("Content-Length".to_owned()), chunks(&[b"ok"])));
+        });
+    }
+
+    #[test]
+    fn diverted_bodies_read_whole_and_hyper_reads_on() {
+        three_answers([&[], &[], &[], &[]]);
+        // Byte by byte in the heads and framing of the first answer.
+        let every: Vec<f64> = (1..140).map(|i| f64::from(i) / 140.0).collect();
+        three_answers([&every, &[0.5], &[0.01, 0.3, 0.9999], &every]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn diverted_bodies_read_whole_in_any_pieces(
+            a in proptest::collection::vec(0.0..1.0f64, 0..12),
+            b in proptest::collection::vec(0.0..1.0f64, 0..3),
+            c in proptest::collection::vec(0.0..1.0f64, 0..12),
+        ) {
+            three_answers([&a, &b, &c, &a]);
+        }
+    }
+
+    /// A `HEAD`'s answer has no body, chunked or not: nothing is diverted,
+    /// and the next answer is read as before.
+    #[test]
+    fn a_head_answer_is_not_diverted() {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let script = Script {
+            answers: [VecDeque::from([head]), VecDeque::from([chunked(&[b"abc"], "")])].into(),
+            requests: 0,
+            answered: 0,
+            written: Vec::new(),
+            waker: None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            use http_body_util::BodyExt;
+            let (capture, _) = Capture::responses(script);
+            let diverter = capture.diverter();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(capture)).await.unwrap();
+            tokio::spawn(conn);
+            for method in [http::Method::HEAD, http::Method::GET] {
+                sender.ready().await.unwrap();
+                diverter.expect(&method);
+                let request = http::Request::builder().method(method.clone()).uri("/");
+                let response = sender.send_request(request.body(http_body_util::Empty::<Bytes>::new()).unwrap());
+                let response =
+                    tokio::time::timeout(std::time::Duration::from_secs(5), response).await.unwrap().unwrap();
+                let claimed = diverter.claim();
+                assert_eq!(claimed.is_some(), method == http::Method::GET);
+                let body = match claimed {
+                    Some(diverted) => diverted.collect().await.unwrap().to_bytes(),
+                    None => response.into_body().collect().await.unwrap().to_bytes(),
+                };
+                assert_eq!(body, if method == http::Method::GET { &b"abc"[..] } else { b"" });
+            }
+        });
+    }
+
+    #[test]
+    fn a_diverted_body_cut_off_or_misframed_breaks_off() {
+        for (wire, why) in [
+            (&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"[..], "inside a chunked body"),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nZ\r\n", "inside a chunked body"),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab", "bad chunk-size line"),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n", "not followed by CRLF"),
+        ] {
+            let script = Script {
+                answers: [VecDeque::from([wire.to_vec()])].into(),
+                requests: 0,
+                answered: 0,
+                written: Vec::new(),
+                waker: None,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                use http_body_util::BodyExt;
+                let (capture, _) = Capture::responses(script);
+                let diverter = capture.diverter();
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(capture)).await.unwrap();
+                let conn = tokio::spawn(conn);
+                let request = http::Request::get("/").body(http_body_util::Empty::<Bytes>::new()).unwrap();
+                let _response = sender.send_request(request).await.unwrap();
+                let mut diverted = diverter.claim().unwrap();
+                let mut frames = Vec::new();
+                let err = loop {
+                    match diverted.frame().await {
+                        Some(Ok(frame)) => frames.push(frame.into_data().unwrap()),
+                        Some(Err(err)) => break err,
+                        None => panic!("ended cleanly: {why}"),
+                    }
+                };
+                assert!(err.to_string().contains(why), "{err} ({why})");
+                // What came of a chunk cut off goes on, as it came.
+                let came: &[&str] = if why.contains("CRLF") || why.contains("inside") && wire.ends_with(b"ab") {
+                    &["ab"]
+                } else if wire.ends_with(b"Z\r\n") {
+                    &["Z"]
+                } else {
+                    &[]
+                };
+                assert_eq!(frames, came.iter().map(|c| Bytes::from(*c)).collect::<Vec<_>>(), "{why}");
+                assert!(diverted.frame().await.is_none(), "nothing after the error");
+                // hyper's connection, in the middle of a body, ends.
+                drop(sender);
+                assert!(conn.await.unwrap().is_err(), "{why}");
+            });
+        }
     }
 }

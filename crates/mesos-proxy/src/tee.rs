@@ -37,19 +37,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 use mesos_codec::api::{Api, Encoding};
 use mesos_codec::schema::MessageId;
 use mesos_codec::session::{Close, EntryKind, Note, Party, Response};
 use tokio::sync::mpsc;
 
-use crate::forward::Lease;
+use crate::forward::{BoxError, Lease, UpstreamBody};
 use crate::session::{Registry, Session};
 use mesos_record::{EventTap, Tapped};
 
 /// What the relay hands the framework side: a batch of frames, or the error
 /// that broke the master's body off.
-type Batch = Result<Vec<Frame<Bytes>>, hyper::Error>;
+type Batch = Result<Vec<Frame<Bytes>>, BoxError>;
 
 /// The framework side of a relayed body: the frames the relay task forwards.
 #[derive(Debug)]
@@ -62,9 +62,9 @@ pub struct RelayBody {
 
 impl Body for RelayBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         loop {
             if let Some(frame) = self.current.next() {
                 return Poll::Ready(Some(Ok(frame)));
@@ -115,7 +115,7 @@ pub enum Tap {
 /// once the tap has recorded how the body ended). With a `lease` on the
 /// upstream connection the task drives that connection too, until the body
 /// ends; then the lease is dropped, which hands the connection back.
-pub fn relay(upstream: Incoming, tap: Tap, lease: Option<Lease>) -> (RelayBody, tokio::task::JoinHandle<()>) {
+pub fn relay(upstream: UpstreamBody, tap: Tap, lease: Option<Lease>) -> (RelayBody, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(RELAY_BATCHES);
     let hint = upstream.size_hint();
     let handle = tokio::spawn(run(upstream, tx, tap, lease));
@@ -129,14 +129,13 @@ enum Gathered {
     /// The master's body ended (after the batch).
     End,
     /// The master's body broke off (after the batch).
-    Broken(hyper::Error),
+    Broken(BoxError),
     /// Nothing to read now, and lines to hand to the writer: the batch is
     /// empty.
     Idle,
 }
 
-async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
-    let mut joiner = Joiner::default();
+async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
     loop {
         let mut batch = Vec::new();
         // With lines numbered and not handed to the writer yet, a relay
@@ -163,20 +162,10 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
         for frame in batch {
             match frame.into_data() {
                 Ok(data) => {
-                    if let Some(chunk) = joiner.piece(data, lease.as_ref()) {
-                        tap.data(chunk.clone()).await;
-                        out.push(Frame::data(chunk));
-                    }
+                    tap.data(data.clone()).await;
+                    out.push(Frame::data(data));
                 }
                 Err(frame) => out.push(frame),
-            }
-        }
-        if !matches!(gathered, Gathered::More) {
-            // The body ended (or broke off) inside a chunk: what came of it
-            // goes on, and the framework sees the same cut.
-            if let Some(rest) = joiner.rest() {
-                tap.data(rest.clone()).await;
-                out.push(Frame::data(rest));
             }
         }
         // The batch's events are numbered before it is forwarded (an event
@@ -230,85 +219,13 @@ async fn run(mut upstream: Incoming, tx: mpsc::Sender<Batch>, mut tap: Tap, mut 
 /// one go on as they come.
 pub const MAX_JOINED_CHUNK: u64 = 64 * 1024 * 1024;
 
-/// Puts the pieces of one HTTP chunk back together.
-///
-/// hyper hands a chunk that arrived over several reads over as several
-/// frames, and would write each as a chunk of its own: the framework would
-/// see chunk boundaries the master never wrote (and some clients parse one
-/// record per chunk). With the sizes of the master's chunks, as the
-/// upstream connection's capture read them ([`Lease::next_chunk_size`]),
-/// the pieces of a chunk are held until it is whole and forwarded (and
-/// recorded) as the one chunk the master sent. Without them (no lease, the
-/// capture stopped), or for a chunk over [`MAX_JOINED_CHUNK`], pieces go on
-/// as they come.
-#[derive(Default)]
-struct Joiner {
-    /// Sizes are not known (any more): pieces go on as they come.
-    off: bool,
-    /// The size of the chunk being read, and how much of it came.
-    want: u64,
-    have: u64,
-    /// Its pieces so far, while it is held.
-    pieces: Vec<Bytes>,
-}
-
-impl Joiner {
-    /// Takes a data frame; the chunk to forward, if one is complete (or the
-    /// piece itself, when pieces go on as they come).
-    fn piece(&mut self, data: Bytes, lease: Option<&Lease>) -> Option<Bytes> {
-        if self.off || data.is_empty() {
-            return Some(data);
-        }
-        if self.want == 0 {
-            match lease.and_then(Lease::next_chunk_size) {
-                Some(size) => (self.want, self.have) = (size, 0),
-                None => {
-                    self.off = true;
-                    return Some(data);
-                }
-            }
-        }
-        self.have += data.len() as u64;
-        if self.have > self.want {
-            // Not the framing the sizes said: stop joining, lose nothing.
-            self.off = true;
-            self.pieces.push(data);
-            return self.rest();
-        }
-        let whole = self.have == self.want;
-        if whole {
-            self.want = 0;
-        }
-        if self.pieces.is_empty() && (whole || self.want > MAX_JOINED_CHUNK) {
-            return Some(data);
-        }
-        self.pieces.push(data);
-        if whole { self.rest() } else { None }
-    }
-
-    /// The pieces held, as one.
-    fn rest(&mut self) -> Option<Bytes> {
-        match self.pieces.len() {
-            0 => None,
-            1 => self.pieces.pop(),
-            _ => {
-                let mut joined = BytesMut::with_capacity(self.pieces.iter().map(Bytes::len).sum());
-                for piece in self.pieces.drain(..) {
-                    joined.extend_from_slice(&piece);
-                }
-                Some(joined.freeze())
-            }
-        }
-    }
-}
-
 /// Takes into `batch` the frames of `upstream` that are there: `Pending`
 /// until there is at least one (or the body ends), then every one already
 /// there, up to a batch's limits. With a lease, the connection is driven
 /// whenever the body has nothing, so that it hands over the next chunk it
 /// has already read.
 fn gather(
-    upstream: &mut Incoming,
+    upstream: &mut UpstreamBody,
     lease: &mut Option<Lease>,
     batch: &mut Vec<Frame<Bytes>>,
     cx: &mut Context<'_>,
@@ -574,9 +491,10 @@ mod tests {
     use tokio::sync::oneshot;
 
     /// A chunked response whose first chunk is `chunk`, from a local socket,
-    /// read by a hyper client: a relay's upstream body. It ends when the
-    /// returned sender is used.
-    async fn upstream(chunk: &'static [u8]) -> (Incoming, oneshot::Sender<()>) {
+    /// read on the proxy's upstream connection (its body diverted from
+    /// hyper): a relay's upstream body. It ends when the returned sender is
+    /// used.
+    async fn upstream(chunk: &'static [u8]) -> (UpstreamBody, oneshot::Sender<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (end, ended) = oneshot::channel::<()>();
@@ -591,12 +509,12 @@ mod tests {
             let _ = ended.await;
             socket.write_all(b"0\r\n\r\n").await.unwrap();
         });
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(conn);
-        let request = http::Request::get("/").body(http_body_util::Empty::<Bytes>::new()).unwrap();
-        (sender.send_request(request).await.unwrap().into_body(), end)
+        let (mut sender, _, driver) = crate::forward::Upstream::new(addr.to_string()).connect().await.unwrap();
+        let request =
+            http::Request::get("/").body(http_body_util::Empty::new().map_err(|never| match never {}).boxed());
+        let body = driver.body(sender.send_request(request.unwrap()).await.unwrap().into_body());
+        assert!(matches!(body, UpstreamBody::Diverted(_)), "a 200's chunked body is diverted: {body:?}");
+        (body, end)
     }
 
     /// The invariant replay relies on: a batch reaches the framework only
