@@ -26,6 +26,8 @@
 //!   `--compress zstd`, parts with `--rotate-size`, `--rotate-age`;
 //!   [`Recorder::bind_stored`]);
 //! - [`rawhead`]: header lines as sent (names in their case, wire order);
+//!   the master's chunked response bodies, read by the proxy rather than
+//!   hyper and cut into the master's chunks ([`rawhead::Diverted`]);
 //! - [`tls`]: TLS on both sides (`--tls-cert`/`--tls-key`/`--tls-client-ca`
 //!   for frameworks, an `https://` master with `--master-ca` and
 //!   `--master-cert`/`--master-key`; [`Recorder::bind_with_tls`]). The

@@ -6,20 +6,22 @@
 //! goes end to end and nothing is buffered to the end of the stream. Each
 //! data frame is handed to the [`Tap`] first (a cloned `Bytes`, a reference
 //! count), then forwarded as one frame, which hyper writes as one HTTP
-//! chunk: the master's chunk boundaries are kept. (hyper's chunked decoder
-//! never joins two chunks into one frame, but hands a chunk that arrived
-//! over several reads over in pieces; an event stream's relay puts them
-//! back together by the chunk sizes the upstream connection's capture read
-//! (see `Joiner`), so the framework gets, and the session records, the
-//! chunks the master wrote.)
+//! chunk: the master's chunk boundaries are kept. (A chunked body, an event
+//! stream's always, is read by the proxy rather than hyper
+//! ([`crate::rawhead::Diverted`]), which hands each chunk over whole as the
+//! master wrote it, however many reads it took: so the framework gets, and
+//! the session records, the chunks the master wrote.)
 //!
 //! A batch is every frame already there when the relay looks (at least one,
 //! at most [`BATCH_FRAMES`] or about [`BATCH_BYTES`]): a relay never waits
-//! to fill one. When the relay holds the upstream connection on a
-//! [`Lease`] (event streams do), it drives that connection itself between
-//! reads of the body, so the chunks the master has already sent come out in
-//! one go instead of one task switch each, and the framework side gets them
-//! together: hyper writes every frame it has been handed in one `write`.
+//! to fill one. A diverted body's frames are cut from what the relay's own
+//! read brought, so every chunk the master has already sent comes out in
+//! one go; and the framework side gets them together: hyper writes every
+//! frame it has been handed in one `write`. When the relay holds the
+//! upstream connection on a [`Lease`] (event streams do), it drives that
+//! connection itself between reads of a body hyper reads, for the same
+//! reason (one task switch a batch rather than a chunk); the lease also
+//! says when `--master zk://…` ended the connection.
 //!
 //! The tap of an event stream feeds a RecordIO decoder ([`EventTap`]) and records one
 //! `event` per record, with the sizes of the chunk pieces that carried it
