@@ -494,10 +494,10 @@ impl Entry {
             },
         );
         let mut o = Obj::new(out);
-        o.field("seq", self.seq);
-        o.field("t_ns", self.t_ns);
-        o.field("conn", self.conn);
-        o.field("kind", self.kind.name());
+        o.uint("seq", self.seq);
+        o.uint("t_ns", self.t_ns);
+        o.uint("conn", self.conn);
+        o.plain("kind", self.kind.name());
         match &self.kind {
             EntryKind::Request(r) => {
                 o.field("method", &r.method);
@@ -517,7 +517,7 @@ impl Entry {
                 o.opt("format", r.format.map(Encoding::as_str));
             }
             EntryKind::Event(e) => {
-                o.field("stream", e.stream);
+                o.uint("stream", e.stream);
                 match holes {
                     // Never the first field: its comma is the hole's.
                     Some(holes) => {
@@ -767,6 +767,20 @@ impl<'a> Obj<'a> {
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\":");
     }
+    /// A number, as `serde_json` writes it, without its machinery (every
+    /// line starts with three).
+    fn uint(&mut self, key: &str, value: u64) {
+        self.key(key);
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+    /// A text that needs no escape (a name of ours), quoted.
+    fn plain(&mut self, key: &str, value: &'static str) {
+        debug_assert!(value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{value}");
+        self.key(key);
+        self.out.push(b'"');
+        self.out.extend_from_slice(value.as_bytes());
+        self.out.push(b'"');
+    }
     fn field<T: Serialize>(&mut self, key: &str, value: T) {
         self.key(key);
         // Serializing strings, numbers, booleans and lists of them cannot fail.
@@ -804,7 +818,9 @@ impl<'a> Obj<'a> {
     }
     fn summary(&mut self, name_key: &str, summary: &Summary) {
         self.opt_str(name_key, summary.name.as_deref());
-        self.opt_str("format", summary.format.map(Encoding::as_str));
+        if let Some(format) = summary.format {
+            self.plain("format", format.as_str());
+        }
         self.opt_str("framework_id", summary.framework_id.as_deref());
     }
     fn finish(self) {

@@ -113,15 +113,25 @@ fn line_end(data: &[u8]) -> Option<usize> {
     data.iter().position(|&b| b == b'\n')
 }
 
-/// A chunk-size line's size (the line without its `\n`): hex digits,
-/// maybe an extension after `;`, whitespace around both.
+/// A chunk-size line's size (the line without its `\n`): hex digits, then
+/// maybe an extension after `;`, whitespace (spaces, tabs, the line's
+/// `\r`) around both. Read byte by byte: once a chunk, every chunk.
 fn chunk_size(line: &[u8]) -> Option<u64> {
-    let text = match std::str::from_utf8(line) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(line),
-    };
-    let size = text.trim().split(';').next().unwrap_or("").trim();
-    u64::from_str_radix(size, 16).ok()
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
+    let start = line.iter().position(|b| !blank(b))?;
+    let mut size: u64 = 0;
+    let mut at = start;
+    while let Some(digit) = line.get(at).and_then(|&b| char::from(b).to_digit(16)) {
+        size = size.checked_mul(16)?.checked_add(u64::from(digit))?;
+        at += 1;
+    }
+    if at == start {
+        return None;
+    }
+    match line[at..].iter().find(|b| !blank(b)) {
+        None | Some(b';') => Some(size),
+        Some(_) => None,
+    }
 }
 
 impl Follower {
@@ -779,6 +789,27 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
         assert_eq!(heads.next(&map).unwrap()[0].0, "X-A");
         assert_eq!(heads.next(&map), None, "another value");
         assert_eq!(heads.next(&map), None, "none left");
+    }
+
+    #[test]
+    fn chunk_size_lines() {
+        for (line, size) in [
+            (&b"1f"[..], Some(31)),
+            (b"1F\r", Some(31)),
+            (b" 0 ", Some(0)),
+            (b"a;name=value\r", Some(10)),
+            (b"a ; name\r", Some(10)),
+            (b"ffffffffffffffff", Some(u64::MAX)),
+            (b"10000000000000000", None),
+            (b"", None),
+            (b"\r", None),
+            (b";x", None),
+            (b"+5", None),
+            (b"5 x", None),
+            (b"g", None),
+        ] {
+            assert_eq!(chunk_size(line), size, "{:?}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]
