@@ -396,7 +396,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deposable<S> {
 /// to write at a time. A relay that leases the connection drives it itself,
 /// between reads of the body, so that every chunk the master has already
 /// sent is taken in one go and written to the framework in as few writes
-/// as hyper can.
+/// as hyper can. (A chunked body, an event stream's always, is no longer
+/// read through hyper at all: see [`Capture`]. The lease still serves the
+/// bodies hyper reads, and says when the master lost its leadership.)
 #[derive(Clone)]
 pub struct Driver {
     slot: Arc<Mutex<Slot>>,
