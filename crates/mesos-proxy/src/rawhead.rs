@@ -315,9 +315,10 @@ const DIVERT_READ: usize = 64 * 1024;
 /// sizes that put hyper's pieces back together) and handed over one at a
 /// time through hyper's body channel. Read here, each chunk is cut once
 /// from the bytes read, whole as the master wrote it. hyper reads the
-/// response's head and, in place of its body, [`STAND_IN`]: it takes the
-/// response as over and waits, its connection idle, until the diverted body
-/// has ended; then it reads on from the bytes after it, so keep-alive goes
+/// response's head and, in place of its body, an empty chunked body's end
+/// (`0\r\n\r\n`): it takes the response as over and waits, its
+/// connection idle, until the diverted body has ended; then it reads on
+/// from the bytes after it, so keep-alive goes
 /// on as before. `proxy_vs_nginx` on a 2-core VM, against hyper's reading
 /// in the same run: the stream's lane 2.86 → 2.46 µs an event on the
 /// realistic mix, 1.76 → 1.63 at 200 B, 8.31 → 6.56 at 4 KiB
