@@ -307,8 +307,9 @@ const STAND_IN: &[u8] = b"0\r\n\r\n";
 const DIVERT_READ: usize = 64 * 1024;
 
 /// A connection whose heads are captured as they are read; on a connection
-/// to the master, the chunked body of every `200` is diverted from hyper
-/// to a [`Diverted`] reader.
+/// to the master, every chunked response body (but a `HEAD`'s or a
+/// `CONNECT`'s: [`Diverter::expect`]) is diverted from hyper to a
+/// [`Diverted`] reader.
 ///
 /// Why divert: an event stream's chunks, relayed through hyper's client,
 /// were read twice (hyper's decoder, then this capture, for the chunk
@@ -316,13 +317,12 @@ const DIVERT_READ: usize = 64 * 1024;
 /// time through hyper's body channel. Read here, each chunk is cut once
 /// from the bytes read, whole as the master wrote it. hyper reads the
 /// response's head and, in place of its body, an empty chunked body's end
-/// (`0\r\n\r\n`): it takes the response as over and waits, its
-/// connection idle, until the diverted body has ended; then it reads on
-/// from the bytes after it, so keep-alive goes
-/// on as before. `proxy_vs_nginx` on a 2-core VM, against hyper's reading
-/// in the same run: the stream's lane 2.86 → 2.46 µs an event on the
-/// realistic mix, 1.76 → 1.63 at 200 B, 8.31 → 6.56 at 4 KiB
-/// (`docs/performance.md`, "Ninth run").
+/// (`0\r\n\r\n`): it takes the response as over and waits, its connection
+/// idle, until the diverted body has ended; then it reads on from the bytes
+/// after it, so keep-alive goes on as before. `proxy_vs_nginx` on a 2-core
+/// VM, against hyper's reading in the same run: the stream's lane 2.86 →
+/// 2.46 µs an event on the realistic mix, 1.76 → 1.63 at 200 B, 8.31 →
+/// 6.56 at 4 KiB (`docs/performance.md`, "Ninth run").
 pub struct Capture<S> {
     wire: Arc<Mutex<Wire<S>>>,
 }
