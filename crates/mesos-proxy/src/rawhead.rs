@@ -23,8 +23,6 @@ use http::HeaderMap;
 use hyper::body::{Body, Frame};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::tee::MAX_JOINED_CHUNK;
-
 /// The largest head followed; a larger one turns the capture off.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -305,6 +303,10 @@ const STAND_IN: &[u8] = b"0\r\n\r\n";
 
 /// The least room a diverted body is read into at a time.
 const DIVERT_READ: usize = 64 * 1024;
+
+/// The largest chunk of a diverted body held back until it is whole (and
+/// forwarded as one chunk); the pieces of a larger one go on as they come.
+pub const MAX_JOINED_CHUNK: u64 = 64 * 1024 * 1024;
 
 /// A connection whose heads are captured as they are read; on a connection
 /// to the master, every chunked response body (but a `HEAD`'s or a

@@ -217,10 +217,6 @@ async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, 
     }
 }
 
-/// The largest chunk held back until it is whole; the pieces of a larger
-/// one go on as they come.
-pub const MAX_JOINED_CHUNK: u64 = 64 * 1024 * 1024;
-
 /// Takes into `batch` the frames of `upstream` that are there: `Pending`
 /// until there is at least one (or the body ends), then every one already
 /// there, up to a batch's limits. With a lease, the connection is driven
