@@ -49,9 +49,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The bodies the proxy sends and answers with.
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
 
-/// A response body from the master: hyper's, or the chunked body of a
-/// `200`, diverted from hyper and cut into its chunks by the proxy
-/// ([`Capture`]).
+/// A response body from the master: hyper's, or a chunked body, diverted
+/// from hyper and cut into its chunks by the proxy ([`Capture`]).
 #[derive(Debug)]
 pub enum UpstreamBody {
     /// Read by hyper.

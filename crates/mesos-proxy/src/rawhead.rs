@@ -11,6 +11,11 @@
 //! the same values). Anything it does not follow (an upgrade,
 //! a head too large) turns the capture off, and the headers are recorded as
 //! hyper gives them.
+//!
+//! On a connection to the master, the capture also takes every chunked
+//! response body away from hyper ([`Diverted`]): the proxy reads it itself
+//! and cuts it into the chunks the master wrote (see [`Capture`] for how
+//! hyper is kept in step, and why).
 
 use std::collections::VecDeque;
 use std::io;
@@ -373,7 +378,7 @@ impl<S> Capture<S> {
     }
 
     /// Wraps a connection to the master; its responses' heads go to the
-    /// returned [`Heads`], and the chunked bodies of its `200`s to the
+    /// returned [`Heads`], and its chunked response bodies to the
     /// [`Diverted`] that [`Capture::diverter`]'s handle claims.
     pub fn responses(inner: S) -> (Capture<S>, Heads) {
         Capture::new(inner, true)
