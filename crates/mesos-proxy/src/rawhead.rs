@@ -306,8 +306,15 @@ fn find_head_end(data: &[u8]) -> Option<usize> {
 /// no chunk before it (the response is over, as far as hyper knows).
 const STAND_IN: &[u8] = b"0\r\n\r\n";
 
-/// The least room a diverted body is read into at a time.
-const DIVERT_READ: usize = 64 * 1024;
+/// The room a diverted body is first read into; it doubles after each read
+/// that fills it, up to [`DIVERT_READ_MAX`], as hyper's own read buffer
+/// grows: an idle stream (a heartbeat every 15 s) holds 8 KiB, a busy one
+/// reads up to 256 KiB at a time.
+const DIVERT_READ: usize = 8 * 1024;
+
+/// The most room a diverted body is read into at a time (a relay's batch
+/// is about as large: [`crate::tee::BATCH_BYTES`]).
+const DIVERT_READ_MAX: usize = 256 * 1024;
 
 /// The largest chunk of a diverted body held back until it is whole (and
 /// forwarded as one chunk); the pieces of a larger one go on as they come.
@@ -360,7 +367,15 @@ enum Divert {
     /// yet; hyper waits (`hyper`, its waker) until the body has ended.
     /// A body broken off inside a chunk gives what came of the chunk first,
     /// then the error (`broken`): the framework sees the same cut.
-    Body { raw: BytesMut, dechunk: Dechunk, hyper: Option<Waker>, claimed: bool, broken: Option<io::Error> },
+    /// `room`: what the next read may take at least (see [`DIVERT_READ`]).
+    Body {
+        raw: BytesMut,
+        room: usize,
+        dechunk: Dechunk,
+        hyper: Option<Waker>,
+        claimed: bool,
+        broken: Option<io::Error>,
+    },
     /// The reader of a diverted body went away before its end: the
     /// connection is in the middle of a body, and can only be closed.
     Abandoned,
@@ -518,14 +533,21 @@ impl<S: AsyncRead + Unpin> Wire<S> {
         let n = STAND_IN.len().min(buf.remaining());
         buf.put_slice(&STAND_IN[..n]);
         self.stand_in = n;
-        self.divert = Divert::Body { raw, dechunk: Dechunk::default(), hyper: None, claimed: false, broken: None };
+        self.divert = Divert::Body {
+            raw,
+            room: DIVERT_READ,
+            dechunk: Dechunk::default(),
+            hyper: None,
+            claimed: false,
+            broken: None,
+        };
     }
 
     /// Cuts the diverted body's chunks into `out`, reading when none is
     /// there: `Ready(Ok(true))` once the body has ended (the bytes after
     /// it are hyper's again).
     fn poll_diverted(&mut self, cx: &mut Context<'_>, out: &mut VecDeque<Bytes>) -> Poll<io::Result<bool>> {
-        let Divert::Body { raw, dechunk, broken, .. } = &mut self.divert else {
+        let Divert::Body { raw, room, dechunk, broken, .. } = &mut self.divert else {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the body is not diverted")));
         };
         loop {
@@ -552,13 +574,18 @@ impl<S: AsyncRead + Unpin> Wire<S> {
             if let Some(err) = broken.take() {
                 return Poll::Ready(Err(err));
             }
-            raw.reserve(DIVERT_READ.max(dechunk.wanted()));
+            raw.reserve((*room).max(dechunk.wanted()));
             let err = match std::task::ready!(tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, raw)) {
                 Ok(0) => io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the master closed the connection inside a chunked body",
                 ),
-                Ok(_) => continue,
+                Ok(n) => {
+                    if n >= *room {
+                        *room = (*room * 2).min(DIVERT_READ_MAX);
+                    }
+                    continue;
+                }
                 Err(err) => err,
             };
             if let Dechunk::Data(n) = dechunk
