@@ -309,7 +309,9 @@ const STAND_IN: &[u8] = b"0\r\n\r\n";
 /// The room a diverted body is first read into; it doubles after each read
 /// that fills it, up to [`DIVERT_READ_MAX`], as hyper's own read buffer
 /// grows: an idle stream (a heartbeat every 15 s) holds 8 KiB, a busy one
-/// reads up to 256 KiB at a time.
+/// reads up to 256 KiB at a time. Against 64 KiB every read,
+/// `proxy_vs_nginx` in the same run: the lane 1.91 → 1.73 µs an event on
+/// the mix, 1.59 → 1.44 at 200 B.
 const DIVERT_READ: usize = 8 * 1024;
 
 /// The most room a diverted body is read into at a time (a relay's batch
