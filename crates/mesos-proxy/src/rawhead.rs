@@ -939,6 +939,29 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
         body
     }
 
+    /// hyper's client over the capture of a scripted master connection
+    /// giving `answers`: its sender, the capture's heads and diverter, and
+    /// the connection's task.
+    async fn client(
+        answers: Vec<VecDeque<Vec<u8>>>,
+    ) -> (
+        hyper::client::conn::http1::SendRequest<http_body_util::Empty<Bytes>>,
+        Heads,
+        Diverter<Script>,
+        tokio::task::JoinHandle<hyper::Result<()>>,
+    ) {
+        let script = Script { answers: answers.into(), requests: 0, answered: 0, written: Vec::new(), waker: None };
+        let (capture, heads) = Capture::responses(script);
+        let diverter = capture.diverter();
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(capture)).await.unwrap();
+        (sender, heads, diverter, tokio::spawn(conn))
+    }
+
+    fn block_on<F: std::future::Future>(test: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(test)
+    }
+
     /// Three requests on one connection, read by hyper over the capture:
     /// each `200`'s chunked body comes from the diverted reader, chunk for
     /// chunk as the master framed it; the `202` between them, and the
@@ -952,21 +975,10 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
             chunked(&[&big, b"y"], ""),
             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
         ];
-        let script = Script {
-            answers: answers.iter().zip(cuts).map(|(a, c)| pieces(a, c)).collect(),
-            requests: 0,
-            answered: 0,
-            written: Vec::new(),
-            waker: None,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async move {
+        block_on(async move {
             use http_body_util::BodyExt;
-            let (capture, heads) = Capture::responses(script);
-            let diverter = capture.diverter();
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(capture)).await.unwrap();
-            tokio::spawn(conn);
+            let (mut sender, heads, diverter, _conn) =
+                client(answers.iter().zip(cuts).map(|(a, c)| pieces(a, c)).collect()).await;
             let mut answers = Vec::new();
             for _ in 0..4 {
                 sender.ready().await.unwrap();
@@ -1019,21 +1031,10 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
     #[test]
     fn a_head_answer_is_not_diverted() {
         let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-        let script = Script {
-            answers: [VecDeque::from([head]), VecDeque::from([chunked(&[b"abc"], "")])].into(),
-            requests: 0,
-            answered: 0,
-            written: Vec::new(),
-            waker: None,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async move {
+        block_on(async move {
             use http_body_util::BodyExt;
-            let (capture, _) = Capture::responses(script);
-            let diverter = capture.diverter();
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(capture)).await.unwrap();
-            tokio::spawn(conn);
+            let (mut sender, _, diverter, _conn) =
+                client(vec![VecDeque::from([head]), VecDeque::from([chunked(&[b"abc"], "")])]).await;
             for method in [http::Method::HEAD, http::Method::GET] {
                 sender.ready().await.unwrap();
                 diverter.expect(&method);
@@ -1060,21 +1061,9 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab", "bad chunk-size line"),
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n", "not followed by CRLF"),
         ] {
-            let script = Script {
-                answers: [VecDeque::from([wire.to_vec()])].into(),
-                requests: 0,
-                answered: 0,
-                written: Vec::new(),
-                waker: None,
-            };
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
+            block_on(async move {
                 use http_body_util::BodyExt;
-                let (capture, _) = Capture::responses(script);
-                let diverter = capture.diverter();
-                let (mut sender, conn) =
-                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(capture)).await.unwrap();
-                let conn = tokio::spawn(conn);
+                let (mut sender, _, diverter, conn) = client(vec![VecDeque::from([wire.to_vec()])]).await;
                 let request = http::Request::get("/").body(http_body_util::Empty::<Bytes>::new()).unwrap();
                 let _response = sender.send_request(request).await.unwrap();
                 let mut diverted = diverter.claim().unwrap();
