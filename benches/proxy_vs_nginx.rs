@@ -108,45 +108,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[path = "support/chunked.rs"]
 mod chunked;
 use chunked::Counter;
+#[path = "support/streams.rs"]
+mod streams;
+use streams::{SUBSCRIBED, mix, update_of};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// The realistic mix (the records of `proxy_events`, after SUBSCRIBED).
-fn mix() -> Vec<String> {
-    let offer = |i: u32| {
-        format!(
-            r#"{{"id":{{"value":"o-{i}"}},"framework_id":{{"value":"f1"}},"agent_id":{{"value":"a-{i}"}},"hostname":"agent{i}.example.com","resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":4.0}},"role":"*"}},{{"name":"mem","type":"SCALAR","scalar":{{"value":8192.0}},"role":"*"}},{{"name":"ports","type":"RANGES","ranges":{{"range":[{{"begin":31000,"end":32000}}]}},"role":"*"}}]}}"#
-        )
-    };
-    let update = |state: &str| {
-        format!(
-            r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"task-1"}},"state":"{state}","source":"SOURCE_EXECUTOR","agent_id":{{"value":"a-1"}},"executor_id":{{"value":"task-1"}},"timestamp":1764020000.123,"uuid":"ZGVhZGJlZWZkZWFkYmVlZg==","container_status":{{"network_infos":[{{"ip_addresses":[{{"ip_address":"10.0.0.1"}}]}}]}}}}}}}}"#
-        )
-    };
-    vec![
-        format!(r#"{{"type":"OFFERS","offers":{{"offers":[{},{}]}}}}"#, offer(1), offer(2)),
-        update("TASK_STARTING"),
-        update("TASK_RUNNING"),
-        update("TASK_FINISHED"),
-        r#"{"type":"HEARTBEAT"}"#.to_owned(),
-    ]
-}
-
-/// An UPDATE of exactly `size` bytes (its message padded).
-fn update_of(size: usize) -> String {
-    let record = |pad: usize| {
-        format!(
-            r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"task-1"}},"state":"TASK_RUNNING","agent_id":{{"value":"a-1"}},"message":"{}","uuid":"ZGVhZGJlZWZkZWFkYmVlZg=="}}}}}}"#,
-            "x".repeat(pad)
-        )
-    };
-    let base = record(0).len();
-    assert!(size >= base, "an UPDATE takes at least {base} bytes");
-    let record = record(size - base);
-    assert_eq!(record.len(), size);
-    record
 }
 
 /// A stream's chunked body, made before the runs.
@@ -163,13 +130,11 @@ struct Stream {
 
 impl Stream {
     fn new(name: &'static str, records: &[String], events: u64) -> Stream {
-        let subscribed =
-            r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f1"},"heartbeat_interval_seconds":15.0}}"#;
         let mut body = Vec::new();
         let mut ends = Vec::with_capacity(events as usize);
         let mut total = 0;
         for n in 0..events {
-            let record = if n == 0 { subscribed } else { records[((n - 1) % records.len() as u64) as usize].as_str() };
+            let record = if n == 0 { SUBSCRIBED } else { records[((n - 1) % records.len() as u64) as usize].as_str() };
             let size = record.len().to_string();
             write!(body, "{:x}\r\n{size}\n{record}\r\n", size.len() + 1 + record.len()).unwrap();
             ends.push(body.len());
