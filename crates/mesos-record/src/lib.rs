@@ -343,4 +343,52 @@ mod tests {
         assert_eq!(chunk_pieces(&mut q, 10, 12), Some(vec![2]));
         assert_eq!(q.len(), 1);
     }
+
+    proptest::proptest! {
+        /// However a stream is cut into chunks, each event's `chunks` are
+        /// the sizes of the pieces of chunks that carried its record (its
+        /// RecordIO header included), none when one chunk carried exactly
+        /// the record: reckoned here from the cuts alone.
+        #[test]
+        fn an_events_chunks_are_the_pieces_that_carried_it(
+            pads in proptest::collection::vec(0usize..24, 1..8),
+            cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..12),
+            at_records in proptest::prelude::any::<bool>(),
+        ) {
+            let mut stream = Vec::new();
+            let mut spans = Vec::new();
+            for pad in pads {
+                let record = format!(r#"{{"type":"HEARTBEAT","x":"{}"}}"#, "a".repeat(pad));
+                let start = stream.len();
+                stream.extend_from_slice(format!("{}\n{record}", record.len()).as_bytes());
+                spans.push(start..stream.len());
+            }
+            // Cuts anywhere, and (now and then) at every record's end too.
+            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(stream.len() + 1)).collect();
+            if at_records {
+                points.extend(spans.iter().map(|s| s.end));
+            }
+            points.extend([0, stream.len()]);
+            points.sort_unstable();
+            points.dedup();
+            let chunks: Vec<_> = points.windows(2).map(|w| w[0]..w[1]).collect();
+            let mut tap = EventTap::new(1, Api::Scheduler, Some(Encoding::Json), false);
+            let mut out = Vec::new();
+            for chunk in &chunks {
+                tap.chunk(Bytes::copy_from_slice(&stream[chunk.clone()]), &mut out);
+            }
+            let got: Vec<_> = out.into_iter().filter_map(|t| match t { Tapped::Event(e) => Some(e.chunks), _ => None }).collect();
+            let expected: Vec<_> = spans
+                .iter()
+                .map(|span| {
+                    let pieces: Vec<_> = chunks.iter().filter(|c| c.start < span.end && span.start < c.end).collect();
+                    if pieces.len() == 1 && *pieces[0] == *span {
+                        return None;
+                    }
+                    Some(pieces.iter().map(|c| (c.end.min(span.end) - c.start.max(span.start)) as u64).collect())
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
 }
