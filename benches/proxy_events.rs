@@ -56,30 +56,11 @@ use mesos_replay::serve::{self, Options, Pace, Script};
 #[path = "support/chunked.rs"]
 mod chunked;
 use chunked::Counter;
+#[path = "support/streams.rs"]
+mod streams;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// The records of the session, in turn (after one SUBSCRIBED).
-fn records() -> Vec<(&'static str, String)> {
-    let offer = |i: u32| {
-        format!(
-            r#"{{"id":{{"value":"o-{i}"}},"framework_id":{{"value":"f1"}},"agent_id":{{"value":"a-{i}"}},"hostname":"agent{i}.example.com","resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":4.0}},"role":"*"}},{{"name":"mem","type":"SCALAR","scalar":{{"value":8192.0}},"role":"*"}},{{"name":"ports","type":"RANGES","ranges":{{"range":[{{"begin":31000,"end":32000}}]}},"role":"*"}}]}}"#
-        )
-    };
-    let update = |state: &str| {
-        format!(
-            r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"task-1"}},"state":"{state}","source":"SOURCE_EXECUTOR","agent_id":{{"value":"a-1"}},"executor_id":{{"value":"task-1"}},"timestamp":1764020000.123,"uuid":"ZGVhZGJlZWZkZWFkYmVlZg==","container_status":{{"network_infos":[{{"ip_addresses":[{{"ip_address":"10.0.0.1"}}]}}]}}}}}}}}"#
-        )
-    };
-    vec![
-        ("OFFERS", format!(r#"{{"type":"OFFERS","offers":{{"offers":[{},{}]}}}}"#, offer(1), offer(2))),
-        ("UPDATE", update("TASK_STARTING")),
-        ("UPDATE", update("TASK_RUNNING")),
-        ("UPDATE", update("TASK_FINISHED")),
-        ("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.to_owned()),
-    ]
 }
 
 /// Writes a session of `events` events (SUBSCRIBED first) for serve.
@@ -95,7 +76,7 @@ fn write_session(path: &Path, events: u64) {
             .to_owned(),
     );
     writeln!(out, r#"{{"seq":2,"t_ns":0,"conn":1,"kind":"event","stream":1,"record":{subscribed},"event":"SUBSCRIBED","format":"json","framework_id":"f1"}}"#).unwrap();
-    let templates: Vec<String> = records()
+    let templates: Vec<String> = streams::named_mix()
         .into_iter()
         .map(|(name, record)| {
             let record = serde_json::Value::String(record).to_string();

@@ -1,13 +1,17 @@
-//! The event streams the recorder's benches run: the same records for
-//! `proxy_vs_nginx` (through the proxies) and `record_core` (through the
-//! recording core alone), each of which includes this with `#[path]`.
+//! The event streams the benches run: the same records for
+//! `proxy_vs_nginx` (through the proxies), `record_core` (through the
+//! recording core alone), `proxy_events` and `mesos-replay`'s `serve`
+//! (sessions of them served), each of which includes this with `#[path]`
+//! and uses what it needs of it.
+#![allow(dead_code)]
 
 /// The first event of every stream.
 pub const SUBSCRIBED: &str =
     r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f1"},"heartbeat_interval_seconds":15.0}}"#;
 
-/// The realistic mix (the records of `proxy_events`, after SUBSCRIBED).
-pub fn mix() -> Vec<String> {
+/// The realistic mix, after SUBSCRIBED, in turn: OFFERS with two offers,
+/// three UPDATEs, a HEARTBEAT; each with its event type.
+pub fn named_mix() -> Vec<(&'static str, String)> {
     let offer = |i: u32| {
         format!(
             r#"{{"id":{{"value":"o-{i}"}},"framework_id":{{"value":"f1"}},"agent_id":{{"value":"a-{i}"}},"hostname":"agent{i}.example.com","resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":4.0}},"role":"*"}},{{"name":"mem","type":"SCALAR","scalar":{{"value":8192.0}},"role":"*"}},{{"name":"ports","type":"RANGES","ranges":{{"range":[{{"begin":31000,"end":32000}}]}},"role":"*"}}]}}"#
@@ -19,12 +23,17 @@ pub fn mix() -> Vec<String> {
         )
     };
     vec![
-        format!(r#"{{"type":"OFFERS","offers":{{"offers":[{},{}]}}}}"#, offer(1), offer(2)),
-        update("TASK_STARTING"),
-        update("TASK_RUNNING"),
-        update("TASK_FINISHED"),
-        r#"{"type":"HEARTBEAT"}"#.to_owned(),
+        ("OFFERS", format!(r#"{{"type":"OFFERS","offers":{{"offers":[{},{}]}}}}"#, offer(1), offer(2))),
+        ("UPDATE", update("TASK_STARTING")),
+        ("UPDATE", update("TASK_RUNNING")),
+        ("UPDATE", update("TASK_FINISHED")),
+        ("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.to_owned()),
     ]
+}
+
+/// The realistic mix's records ([`named_mix`]).
+pub fn mix() -> Vec<String> {
+    named_mix().into_iter().map(|(_, record)| record).collect()
 }
 
 /// An UPDATE of exactly `size` bytes (its message padded).

@@ -31,28 +31,11 @@ use hyper::body::{Body, Frame};
 use hyper_util::rt::TokioIo;
 use mesos_replay::serve::{self, Options, Pace, Script};
 
+#[path = "../../../benches/support/streams.rs"]
+mod streams;
+
 /// Events in the criterion session.
 const EVENTS: u64 = 100_000;
-
-fn records() -> Vec<(&'static str, String)> {
-    let offer = |i: u32| {
-        format!(
-            r#"{{"id":{{"value":"o-{i}"}},"framework_id":{{"value":"f1"}},"agent_id":{{"value":"a-{i}"}},"hostname":"agent{i}.example.com","resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":4.0}},"role":"*"}},{{"name":"mem","type":"SCALAR","scalar":{{"value":8192.0}},"role":"*"}},{{"name":"ports","type":"RANGES","ranges":{{"range":[{{"begin":31000,"end":32000}}]}},"role":"*"}}]}}"#
-        )
-    };
-    let update = |state: &str| {
-        format!(
-            r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"task-1"}},"state":"{state}","source":"SOURCE_EXECUTOR","agent_id":{{"value":"a-1"}},"executor_id":{{"value":"task-1"}},"timestamp":1764020000.123,"uuid":"ZGVhZGJlZWZkZWFkYmVlZg==","container_status":{{"network_infos":[{{"ip_addresses":[{{"ip_address":"10.0.0.1"}}]}}]}}}}}}}}"#
-        )
-    };
-    vec![
-        ("OFFERS", format!(r#"{{"type":"OFFERS","offers":{{"offers":[{},{}]}}}}"#, offer(1), offer(2))),
-        ("UPDATE", update("TASK_STARTING")),
-        ("UPDATE", update("TASK_RUNNING")),
-        ("UPDATE", update("TASK_FINISHED")),
-        ("HEARTBEAT", r#"{"type":"HEARTBEAT"}"#.to_owned()),
-    ]
-}
 
 /// Writes a session of `events` events (or of about `bytes` bytes) and
 /// returns the number of events written.
@@ -63,7 +46,7 @@ fn write_session(path: &Path, events: Option<u64>, bytes: Option<u64>) -> u64 {
         r#"{\"type\":\"SUBSCRIBE\",\"subscribe\":{\"framework_info\":{\"user\":\"u\",\"name\":\"bench\"}}}"#;
     writeln!(out, r#"{{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[["Content-Type","application/json"]],"body":"{subscribe}","call":"SUBSCRIBE","format":"json"}}"#).unwrap();
     writeln!(out, r#"{{"seq":1,"t_ns":0,"conn":1,"kind":"response","request":0,"status":200,"headers":[["Content-Type","application/json"],["Mesos-Stream-Id","s-1"]],"stream":true,"format":"json"}}"#).unwrap();
-    let templates: Vec<(String, String)> = records()
+    let templates: Vec<(String, String)> = streams::named_mix()
         .into_iter()
         .map(|(name, record)| {
             let record = serde_json::Value::String(record).to_string();
@@ -128,7 +111,7 @@ impl Body for Framed {
 }
 
 fn framed_records(events: u64) -> Vec<Bytes> {
-    let records = records();
+    let records = streams::named_mix();
     (0..events)
         .map(|n| {
             let (_, record) = &records[(n % records.len() as u64) as usize];
