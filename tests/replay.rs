@@ -178,6 +178,86 @@ async fn a_rotated_compressed_recording_inspects_diffs_and_replays_as_one_sessio
 use crate::support::real_master;
 use crate::support::wire;
 
+/// A framework that sends `Connection: close` with its SUBSCRIBE keeps its
+/// stream through the proxy, in front of a real Mesos 1.11.0 master. hyper
+/// shuts the proxy's connection to the master down once it has read the
+/// answer it expects there, and the master ends a stream as soon as its
+/// client's side is shut down: before, such a framework got the head and
+/// nothing more (the real master's stream ended before its second event).
+#[test]
+fn a_subscribe_with_connection_close_keeps_its_stream_through_the_proxy() {
+    use mesos_codec::session::EntryKind;
+    use wire::{Conn, Stream};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let master = real_master::RealMaster::start();
+    let dir = temp_dir("real-connection-close");
+    let out = dir.join("proxy");
+    let (proxy, stop, running) = runtime.block_on(async {
+        let recorder = mesos_proxy::Recorder::bind(mesos_proxy::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            master: master.url(),
+            out: out.clone(),
+            keep_secrets: false,
+            limits: Default::default(),
+        })
+        .await
+        .unwrap();
+        let addr = recorder.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        (addr, stop, tokio::spawn(recorder.run(async move { drop(stopped.await) })))
+    });
+
+    let subscribe = br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"close","roles":["*"],"capabilities":[{"type":"MULTI_ROLE"}]}}}"#;
+    let headers = [("Content-Type", "application/json"), ("Accept", "application/json"), ("Connection", "close")];
+    let mut framework = Stream::open(proxy, "/api/v1/scheduler", &headers, subscribe);
+    assert_eq!(framework.head.status, 200);
+    let stream_id = framework.head.header("mesos-stream-id").unwrap().to_owned();
+    let subscribed = framework.record().expect("SUBSCRIBED");
+    let subscribed: serde_json::Value = serde_json::from_slice(&subscribed).unwrap();
+    assert_eq!(subscribed["type"], "SUBSCRIBED");
+    let framework_id = subscribed["subscribed"]["framework_id"].clone();
+    // The master's offers of its two agents come after SUBSCRIBED.
+    let mut got = vec![serde_json::to_vec(&subscribed).unwrap()];
+    got.push(framework.until(Duration::from_secs(10), |r| r.starts_with(br#"{"type":"OFFERS""#)));
+    let teardown = serde_json::json!({"framework_id": framework_id, "type": "TEARDOWN"});
+    let sid = [("Content-Type", "application/json"), ("Mesos-Stream-Id", stream_id.as_str())];
+    let torn = Conn::open(proxy).call("POST", "/api/v1/scheduler", &sid, teardown.to_string().as_bytes());
+    assert_eq!(torn.head.status, 202, "{}", torn.text());
+    while framework.record().is_some() {}
+    assert!(framework.ended, "the stream ends with its last chunk after TEARDOWN");
+    drop(framework);
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = stop.send(());
+    runtime.block_on(running).unwrap().unwrap();
+    drop(master);
+
+    let sessions: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let text = std::fs::read_to_string(&sessions[0]).unwrap();
+    let entries: Vec<mesos_codec::session::Entry> = text
+        .lines()
+        .skip(1)
+        .enumerate()
+        .map(|(n, line)| mesos_codec::session::Entry::parse(line.as_bytes(), n as u64 + 2).unwrap())
+        .collect();
+    let events: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| {
+            if let EntryKind::Event(ev) = &e.kind { Some(ev.summary.name.as_deref().unwrap_or("?")) } else { None }
+        })
+        .collect();
+    assert_eq!(events.first(), Some(&"SUBSCRIBED"), "{events:?}");
+    assert!(events.contains(&"OFFERS"), "{events:?}");
+    let closed = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::Close(close) if close.stream.is_some() => Some(close),
+        _ => None,
+    });
+    let closed = closed.expect("the stream's close is recorded");
+    assert_eq!(closed.by.as_str(), "master", "the master ended the stream: {closed:?}");
+    let EntryKind::End(end) = &entries.last().unwrap().kind else { panic!("{:?}", entries.last()) };
+    assert!(end.complete);
+}
+
 /// Through the proxy in front of a real Mesos 1.11.0 master, an operator
 /// asks `GET /version` on a connection of its own (as pymesos does before it
 /// subscribes) and then subscribes to the operator API's event stream while

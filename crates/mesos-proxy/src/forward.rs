@@ -287,7 +287,7 @@ impl Upstream {
 /// hides why (over TLS 1.3, a master that requires a client certificate
 /// says so only once the handshake is over: "received fatal alert:
 /// CertificateRequired").
-fn with_sources(err: &hyper::Error) -> String {
+pub(crate) fn with_sources(err: &hyper::Error) -> String {
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(inner) = source {

@@ -301,7 +301,9 @@ async fn serve(shared: Arc<Shared>, stream: Stream, peer: SocketAddr) {
     let (by, reason) = match (&result, conn.master_closed.load(Ordering::Relaxed)) {
         // The body hyper was writing to the framework failed: it was the
         // master's answer, which broke off (issue 18: filed as the framework's).
-        (Err(err), _) if err.is_user() => (Party::Master, format!("the master's answer broke off: {err}")),
+        (Err(err), _) if err.is_user() => {
+            (Party::Master, format!("the master's answer broke off: {}", crate::forward::with_sources(err)))
+        }
         (Err(err), _) => (Party::Framework, format!("connection error: {err}")),
         (Ok(()), true) => (Party::Master, "the master closed the connection".to_owned()),
         (Ok(()), false) => (Party::Framework, "the framework closed the connection".to_owned()),

@@ -759,8 +759,19 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Capture<S> {
         Pin::new(&mut lock(&self.wire).io).poll_flush(cx)
     }
 
+    /// Not while a diverted body is being read. hyper shuts a connection
+    /// down once it has read the last response it expects on it (the
+    /// request said `Connection: close`, as the framework's did), which for a
+    /// diverted body is the stand-in, while the body itself is still coming:
+    /// a master takes the end of what it reads for the client gone and ends
+    /// the stream (a real 1.11.0 master does at once, before its second
+    /// event). The connection closes when the body's reader lets go of it.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut lock(&self.wire).io).poll_shutdown(cx)
+        let mut wire = lock(&self.wire);
+        if matches!(wire.divert, Divert::Body { .. }) {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut wire.io).poll_shutdown(cx)
     }
 }
 
