@@ -256,6 +256,8 @@ struct Conn {
     relays: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The request heads as the framework sent them.
     heads: rawhead::Heads,
+    /// Writes event streams straight to the framework (see `tee::relay`).
+    splicer: rawhead::Splicer<Stream>,
     /// The framework's address.
     peer: SocketAddr,
 }
@@ -265,6 +267,7 @@ async fn serve(shared: Arc<Shared>, stream: Stream, peer: SocketAddr) {
     tracing::debug!(conn = id, %peer, "framework connected");
     // Over TLS, the capture wraps the TLS stream: it follows the HTTP inside.
     let (stream, heads) = rawhead::Capture::requests(stream);
+    let splicer = stream.splicer();
     let conn = Arc::new(Conn {
         shared: shared.clone(),
         id,
@@ -273,6 +276,7 @@ async fn serve(shared: Arc<Shared>, stream: Stream, peer: SocketAddr) {
         master_closed: Default::default(),
         relays: Default::default(),
         heads,
+        splicer,
         peer,
     });
     let service = {
@@ -362,6 +366,7 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
     let sent = conn.heads.next(req.headers());
     let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".to_owned());
     let (mut parts, body) = req.into_parts();
+    let version = parts.version;
     let (body, recording, lobby) = match Api::from_path(&path) {
         None if !keeps_body(&parts.headers) => {
             tracing::debug!(conn = conn.id, %path, "request outside the v1 APIs with a long body: forwarded, not recorded");
@@ -488,7 +493,10 @@ async fn handle(conn: Arc<Conn>, req: Request<Incoming>) -> Response<ProxyBody> 
         )
         .await;
     };
-    let (body, relay) = tee::relay(body, tap, lease);
+    // hyper frames the answer to an HTTP/1.1 request as the master did
+    // (chunked): the master's bytes can go to the framework as they came.
+    let splice = (version == http::Version::HTTP_11).then(|| conn.splicer.splice());
+    let (body, relay) = tee::relay(body, tap, lease, splice);
     let mut relays = conn.relays.lock().unwrap_or_else(|e| e.into_inner());
     relays.retain(|r| !r.is_finished());
     relays.push(relay);
@@ -525,7 +533,7 @@ async fn relay_body(
         return Response::from_parts(parts, body.boxed());
     }
     tap.response = response;
-    let (body, relay) = tee::relay(body, Tap::Body(Box::new(tap)), None);
+    let (body, relay) = tee::relay(body, Tap::Body(Box::new(tap)), None, None);
     let mut relays = conn.relays.lock().unwrap_or_else(|e| e.into_inner());
     relays.retain(|r| !r.is_finished());
     relays.push(relay);

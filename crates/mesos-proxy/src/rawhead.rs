@@ -360,6 +360,11 @@ struct Wire<S> {
     /// Bytes read after a diverted body's end: hyper reads them (and they
     /// are followed) before the connection's next ones.
     leftover: BytesMut,
+    /// How many times hyper's flushes of the connection have completed
+    /// (each with hyper's buffer written out), and who waits for the next
+    /// one ([`Splice`]).
+    flushes: u64,
+    flush_waiter: Option<Waker>,
 }
 
 enum Divert {
@@ -374,6 +379,8 @@ enum Divert {
         raw: BytesMut,
         room: usize,
         dechunk: Dechunk,
+        /// Room for [`Dechunk::cut`]'s spans.
+        spans: Vec<(usize, usize)>,
         hyper: Option<Waker>,
         claimed: bool,
         broken: Option<io::Error>,
@@ -410,8 +417,15 @@ impl<S> Capture<S> {
             divert: responses,
             answers_head: false,
         };
-        let wire =
-            Wire { io: inner, follower, divert: Divert::No, stand_in: STAND_IN.len(), leftover: BytesMut::new() };
+        let wire = Wire {
+            io: inner,
+            follower,
+            divert: Divert::No,
+            stand_in: STAND_IN.len(),
+            leftover: BytesMut::new(),
+            flushes: 0,
+            flush_waiter: None,
+        };
         (Capture { wire: Arc::new(Mutex::new(wire)) }, heads)
     }
 
@@ -419,6 +433,113 @@ impl<S> Capture<S> {
     /// just read ([`Diverter::claim`]).
     pub fn diverter(&self) -> Diverter<S> {
         Diverter { wire: self.wire.clone() }
+    }
+
+    /// What makes a framework connection's writers of response bodies
+    /// that bypass hyper ([`Splice`]).
+    pub fn splicer(&self) -> Splicer<S> {
+        Splicer { wire: self.wire.clone() }
+    }
+}
+
+/// Makes a connection's [`Splice`]s.
+pub struct Splicer<S> {
+    wire: Arc<Mutex<Wire<S>>>,
+}
+
+impl<S> Splicer<S> {
+    /// The writer of one response body.
+    pub fn splice(&self) -> Splice<S> {
+        Splice { wire: self.wire.clone(), turn: Turn::First }
+    }
+}
+
+/// Writes a chunked response body to a framework straight into its
+/// connection, bytes the master wrote (chunk-size lines, data and CRLFs,
+/// [`Diverted::take_carried`]), rather than handing hyper its chunks'
+/// data to frame again: the framework gets the master's bytes, its size
+/// lines as written (hyper writes hex in upper case, a Mesos master in
+/// lower), and the proxy saves hyper's framing and its copy of every chunk
+/// into its buffer.
+///
+/// The body hyper is given for the response writes them while hyper polls
+/// it, and gives hyper no data: so hyper writes the head, then nothing
+/// until the body ends, then the last chunk (`0\r\n\r\n`) itself. Bytes
+/// written straight must follow the head, which hyper may still hold in
+/// its buffer when it first polls the body: the first write waits until a
+/// flush of hyper's has completed after that first poll (hyper writes its
+/// buffer out before it flushes the connection, and it buffers nothing
+/// while the body it is writing gives it nothing).
+pub struct Splice<S> {
+    wire: Arc<Mutex<Wire<S>>>,
+    turn: Turn,
+}
+
+/// Whether a [`Splice`] may write.
+#[derive(Debug, Clone, Copy)]
+enum Turn {
+    /// Not tried yet.
+    First,
+    /// Once a flush of hyper's has completed after this many.
+    After(u64),
+    /// Yes.
+    Ours,
+}
+
+impl<S> std::fmt::Debug for Splice<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Splice").field("turn", &self.turn).finish()
+    }
+}
+
+/// The most pieces a spliced write hands the connection at once.
+const SPLICE_SLICES: usize = 64;
+
+impl<S: AsyncWrite + Unpin> Splice<S> {
+    /// Writes `pieces` whole, in order, taking them out as they are
+    /// written; `Pending` while the connection cannot take more (or hyper's
+    /// head has not gone out yet).
+    pub fn poll_write_all(&mut self, cx: &mut Context<'_>, pieces: &mut VecDeque<Bytes>) -> Poll<io::Result<()>> {
+        let mut wire = lock(&self.wire);
+        if pieces.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        match self.turn {
+            Turn::First => {
+                self.turn = Turn::After(wire.flushes);
+                wire.flush_waiter = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            Turn::After(flushes) if flushes == wire.flushes => {
+                wire.flush_waiter = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            // Flushed since: hyper's buffer is out, and stays empty.
+            Turn::After(_) => self.turn = Turn::Ours,
+            Turn::Ours => {}
+        }
+        while !pieces.is_empty() {
+            let mut slices = [io::IoSlice::new(&[]); SPLICE_SLICES];
+            let count = pieces.len().min(SPLICE_SLICES);
+            for (slice, piece) in slices.iter_mut().zip(pieces.iter()) {
+                *slice = io::IoSlice::new(piece);
+            }
+            let mut n = std::task::ready!(Pin::new(&mut wire.io).poll_write_vectored(cx, &slices[..count]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            while n > 0 {
+                let Some(first) = pieces.front_mut() else { break };
+                if n >= first.len() {
+                    n -= first.len();
+                    pieces.pop_front();
+                } else {
+                    first.advance(n);
+                    n = 0;
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -450,7 +571,13 @@ impl<S> Diverter<S> {
         match &mut wire.divert {
             Divert::Body { claimed, .. } if !*claimed => {
                 *claimed = true;
-                Some(Diverted { wire: self.wire.clone(), chunks: VecDeque::new(), ended: false })
+                Some(Diverted {
+                    wire: self.wire.clone(),
+                    chunks: VecDeque::new(),
+                    carried: VecDeque::new(),
+                    spliced: None,
+                    ended: false,
+                })
             }
             _ => None,
         }
@@ -458,13 +585,42 @@ impl<S> Diverter<S> {
 }
 
 /// A diverted response body (see [`Capture`]): its chunks, each a frame,
-/// as the master framed them.
+/// as the master framed them; and, once [`spliced`](Self::splice), the
+/// bytes that carried them as the master wrote them.
 pub struct Diverted<S> {
     wire: Arc<Mutex<Wire<S>>>,
     /// Chunks cut and not taken yet.
     chunks: VecDeque<Bytes>,
+    /// What the chunks not taken yet came in.
+    carried: Carried,
+    /// Spliced: what carried the chunks taken, in order, until
+    /// [`take_carried`](Self::take_carried).
+    spliced: Option<Vec<Bytes>>,
     /// The body ended, or broke off.
     ended: bool,
+}
+
+impl<S> Diverted<S> {
+    /// From now on, the bytes that carried the chunks taken are kept for
+    /// [`take_carried`](Self::take_carried): chunk-size lines, data and
+    /// CRLFs as the master wrote them, up to the last chunk (taken out:
+    /// whoever relays them ends the body themselves). Bytes go there only
+    /// once every chunk cut from them has been taken (a relay records a
+    /// chunk before it forwards it).
+    pub fn splice(&mut self) {
+        self.spliced.get_or_insert_with(Vec::new);
+    }
+
+    /// Whether it is [`splice`](Self::splice)d.
+    pub fn is_spliced(&self) -> bool {
+        self.spliced.is_some()
+    }
+
+    /// The bytes that carried the chunks taken since the last call, when
+    /// [`splice`](Self::splice)d.
+    pub fn take_carried(&mut self) -> Vec<Bytes> {
+        self.spliced.as_mut().map(std::mem::take).unwrap_or_default()
+    }
 }
 
 impl<S> std::fmt::Debug for Diverted<S> {
@@ -480,7 +636,7 @@ impl<S: AsyncRead + Unpin> Body for Diverted<S> {
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = &mut *self;
         if this.chunks.is_empty() && !this.ended {
-            let result = std::task::ready!(lock(&this.wire).poll_diverted(cx, &mut this.chunks));
+            let result = std::task::ready!(lock(&this.wire).poll_diverted(cx, &mut this.chunks, &mut this.carried));
             match result {
                 Ok(ended) => this.ended = ended,
                 Err(err) => {
@@ -490,7 +646,19 @@ impl<S: AsyncRead + Unpin> Body for Diverted<S> {
                 }
             }
         }
-        Poll::Ready(this.chunks.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+        let Some(chunk) = this.chunks.pop_front() else { return Poll::Ready(None) };
+        // The chunks and what carried them are in the same order: the
+        // first bytes carried are done with once their last chunk is taken.
+        if let Some((_, left)) = this.carried.front_mut() {
+            *left -= 1;
+            if *left == 0
+                && let Some((bytes, _)) = this.carried.pop_front()
+                && let Some(spliced) = &mut this.spliced
+            {
+                spliced.push(bytes);
+            }
+        }
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -539,6 +707,7 @@ impl<S: AsyncRead + Unpin> Wire<S> {
             raw,
             room: DIVERT_READ,
             dechunk: Dechunk::default(),
+            spans: Vec::new(),
             hyper: None,
             claimed: false,
             broken: None,
@@ -548,12 +717,17 @@ impl<S: AsyncRead + Unpin> Wire<S> {
     /// Cuts the diverted body's chunks into `out`, reading when none is
     /// there: `Ready(Ok(true))` once the body has ended (the bytes after
     /// it are hyper's again).
-    fn poll_diverted(&mut self, cx: &mut Context<'_>, out: &mut VecDeque<Bytes>) -> Poll<io::Result<bool>> {
-        let Divert::Body { raw, room, dechunk, broken, .. } = &mut self.divert else {
+    fn poll_diverted(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut VecDeque<Bytes>,
+        carried: &mut Carried,
+    ) -> Poll<io::Result<bool>> {
+        let Divert::Body { raw, room, dechunk, spans, broken, .. } = &mut self.divert else {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the body is not diverted")));
         };
         loop {
-            let ended = match dechunk.cut(raw, out) {
+            let ended = match dechunk.cut(raw, out, carried, spans) {
                 Ok(ended) => ended,
                 // The chunks before the error first (it comes again).
                 Err(_) if !out.is_empty() => return Poll::Ready(Ok(false)),
@@ -590,11 +764,16 @@ impl<S: AsyncRead + Unpin> Wire<S> {
                 }
                 Err(err) => err,
             };
-            if let Dechunk::Data(n) = dechunk
-                && !raw.is_empty()
+            // What came of a chunk cut off goes on first, then the error.
+            if let Dechunk::Data { left, line } = dechunk
+                && raw.len() > *line
             {
-                *n -= raw.len() as u64;
-                out.push_back(raw.split().freeze());
+                let bytes = raw.split().freeze();
+                let data = (bytes.len() - *line).min(usize::try_from(*left).unwrap_or(usize::MAX));
+                out.push_back(bytes.slice(*line..*line + data));
+                carried.push_back((bytes, 1));
+                *left -= data as u64;
+                *line = 0;
                 *broken = Some(err);
                 return Poll::Ready(Ok(false));
             }
@@ -609,94 +788,137 @@ enum Dechunk {
     /// At a chunk-size line.
     #[default]
     Size,
-    /// In a chunk's data, this many bytes of it still to come.
-    Data(u64),
-    /// At the line end after a chunk's data.
+    /// In a chunk: `left` bytes of its data still to come, after the
+    /// `line` bytes of its size line at the start of what is held (0 once
+    /// a piece of it has been cut).
+    Data { left: u64, line: usize },
+    /// At a chunk's data not followed by CRLF (an error).
     DataEnd,
     /// At a trailer line (or the blank line that ends the body).
     Trailers,
 }
 
+/// What a diverted body's chunks came in: bytes as the master wrote them,
+/// framing and all, and how many of the chunks cut from them (each a slice
+/// of them) have not been taken yet.
+type Carried = VecDeque<(Bytes, usize)>;
+
 impl Dechunk {
-    /// The bytes a chunk being read still needs, when it is held until it
-    /// is whole.
+    /// The bytes a chunk being read still needs, its framing included, when
+    /// it is held until it is whole.
     fn wanted(&self) -> usize {
         match self {
-            Dechunk::Data(n) if *n <= MAX_JOINED_CHUNK => usize::try_from(*n).unwrap_or(0),
+            Dechunk::Data { left, line } if *left <= MAX_JOINED_CHUNK => {
+                usize::try_from(*left).map_or(0, |left| left + line + 2)
+            }
             _ => 0,
         }
     }
 
-    /// Cuts the chunks that are whole in `raw` into `out` (a chunk over
-    /// [`MAX_JOINED_CHUNK`] goes in pieces as they come), taking their
-    /// framing out; true once the body has ended (`raw` then holds what
-    /// came after it).
-    fn cut(&mut self, raw: &mut BytesMut, out: &mut VecDeque<Bytes>) -> Result<bool, String> {
-        loop {
+    /// Cuts the chunks that are whole in `raw` (a chunk over
+    /// [`MAX_JOINED_CHUNK`] in pieces as they come): each chunk's data into
+    /// `out`, and the bytes that carried them, as read, into `carried`,
+    /// which is how they go on when spliced ([`Splice`]). A chunk is cut
+    /// with the CRLF after it (a piece of a large one keeps its last byte
+    /// back until the CRLF has come), so what is carried ends where a
+    /// chunk does. True once the body has ended: its last chunk and
+    /// trailers are taken out and not carried, and `raw` holds what came
+    /// after them. `spans` is room for the chunks' places in `raw`.
+    fn cut(
+        &mut self,
+        raw: &mut BytesMut,
+        out: &mut VecDeque<Bytes>,
+        carried: &mut Carried,
+        spans: &mut Vec<(usize, usize)>,
+    ) -> Result<bool, String> {
+        // Where the bytes cut so far end in `raw`.
+        let mut pos = 0;
+        let result = loop {
             match self {
                 Dechunk::Size | Dechunk::Trailers => {
-                    let Some(end) = line_end(raw) else {
-                        return if raw.len() > MAX_HEAD {
+                    let Some(end) = line_end(&raw[pos..]) else {
+                        break if raw.len() - pos > MAX_HEAD {
                             Err(format!("a chunked body's line is over {MAX_HEAD} bytes"))
                         } else {
                             Ok(false)
                         };
                     };
-                    // Taken out only once read: an error stays where it is.
-                    let line = &raw[..end];
+                    let line = &raw[pos..pos + end];
                     if matches!(self, Dechunk::Trailers) {
+                        // Only after the last chunk: `pos` is 0.
                         let blank = line.trim_ascii().is_empty();
                         raw.advance(end + 1);
                         if blank {
-                            return Ok(true);
+                            break Ok(true);
                         }
                         continue;
                     }
-                    *self = match chunk_size(line) {
-                        Some(0) => Dechunk::Trailers,
-                        Some(n) => Dechunk::Data(n),
+                    match chunk_size(line) {
+                        Some(0) => {
+                            // The chunks before the last one go as they came; the
+                            // last one and the trailers are taken out.
+                            emit(raw, pos, spans, out, carried);
+                            pos = 0;
+                            raw.advance(end + 1);
+                            *self = Dechunk::Trailers;
+                        }
+                        Some(n) => *self = Dechunk::Data { left: n, line: end + 1 },
+                        // Taken out only once read: an error stays where it is.
                         None => {
-                            return Err(format!(
+                            break Err(format!(
                                 "bad chunk-size line {:?}",
                                 String::from_utf8_lossy(&line[..line.len().min(40)])
                             ));
                         }
-                    };
-                    raw.advance(end + 1);
+                    }
                 }
-                Dechunk::Data(n) => {
-                    let have = raw.len() as u64;
-                    if *n <= MAX_JOINED_CHUNK {
-                        if have < *n {
-                            return Ok(false);
-                        }
-                        out.push_back(raw.split_to(*n as usize).freeze());
-                        *self = Dechunk::DataEnd;
-                    } else {
-                        if have == 0 {
-                            return Ok(false);
-                        }
-                        let take = have.min(*n);
-                        out.push_back(raw.split_to(take as usize).freeze());
-                        *n -= take;
-                        if *n == 0 {
+                Dechunk::Data { left, line } => {
+                    let start = pos + *line;
+                    let have = (raw.len() - start) as u64;
+                    let n = *left;
+                    if have.checked_sub(n).is_some_and(|after| after >= 2) {
+                        let end = start + n as usize;
+                        spans.push((start, end));
+                        if &raw[end..end + 2] == b"\r\n" {
+                            pos = end + 2;
+                            *self = Dechunk::Size;
+                        } else {
+                            pos = end;
                             *self = Dechunk::DataEnd;
                         }
+                    } else if n > MAX_JOINED_CHUNK && have > 0 {
+                        let take = have.min(n - 1);
+                        spans.push((start, start + take as usize));
+                        pos = start + take as usize;
+                        *self = Dechunk::Data { left: n - take, line: 0 };
+                    } else {
+                        break Ok(false);
                     }
                 }
-                Dechunk::DataEnd => {
-                    if raw.len() < 2 {
-                        return Ok(false);
-                    }
-                    if &raw[..2] != b"\r\n" {
-                        return Err("a chunk's data is not followed by CRLF".to_owned());
-                    }
-                    raw.advance(2);
-                    *self = Dechunk::Size;
-                }
+                Dechunk::DataEnd => break Err("a chunk's data is not followed by CRLF".to_owned()),
             }
-        }
+        };
+        emit(raw, pos, spans, out, carried);
+        result
     }
+}
+
+/// Cuts `raw`'s first `pos` bytes, which carry the chunks at `spans`, into
+/// `carried`, and the chunks (slices of them) into `out`.
+fn emit(
+    raw: &mut BytesMut,
+    pos: usize,
+    spans: &mut Vec<(usize, usize)>,
+    out: &mut VecDeque<Bytes>,
+    carried: &mut Carried,
+) {
+    if spans.is_empty() {
+        return;
+    }
+    let bytes = raw.split_to(pos).freeze();
+    out.extend(spans.iter().map(|&(start, end)| bytes.slice(start..end)));
+    carried.push_back((bytes, spans.len()));
+    spans.clear();
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Capture<S> {
@@ -756,7 +978,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Capture<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut lock(&self.wire).io).poll_flush(cx)
+        let mut wire = lock(&self.wire);
+        let flushed = Pin::new(&mut wire.io).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            // hyper flushes the connection only once its buffer is written out.
+            wire.flushes += 1;
+            if let Some(waiter) = wire.flush_waiter.take() {
+                waiter.wake();
+            }
+        }
+        flushed
     }
 
     /// Not while a diverted body is being read. hyper shuts a connection
@@ -860,6 +1091,31 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
         ] {
             assert_eq!(chunk_size(line), size, "{:?}", String::from_utf8_lossy(line));
         }
+    }
+
+    /// A chunk over [`MAX_JOINED_CHUNK`] goes in pieces as its bytes come,
+    /// the first with its size line; its last byte waits for the CRLF after
+    /// it, so that what is carried ends where the chunk does.
+    #[test]
+    fn a_chunk_too_large_to_join_goes_in_pieces_its_last_byte_with_its_crlf() {
+        let n = MAX_JOINED_CHUNK + 3;
+        let (mut dechunk, mut raw) = (Dechunk::default(), BytesMut::new());
+        let (mut out, mut carried, mut spans) = (VecDeque::new(), VecDeque::new(), Vec::new());
+        let mut cut = |raw: &mut BytesMut, more: &[u8]| {
+            raw.extend_from_slice(more);
+            let ended = dechunk.cut(raw, &mut out, &mut carried, &mut spans).unwrap();
+            let taken: Vec<(usize, usize)> = out.drain(..).map(|d: Bytes| (d.len(), 0)).collect();
+            let wire: Vec<(usize, usize)> = carried.drain(..).map(|(b, k)| (b.len(), k)).collect();
+            (ended, taken, wire)
+        };
+        let line = format!("{n:x}\r\n");
+        assert_eq!(cut(&mut raw, line.as_bytes()), (false, vec![], vec![]), "the size line alone");
+        assert_eq!(cut(&mut raw, b"ab"), (false, vec![(2, 0)], vec![(line.len() + 2, 1)]));
+        let rest = vec![b'x'; (n - 2) as usize];
+        assert_eq!(cut(&mut raw, &rest), (false, vec![(rest.len() - 1, 0)], vec![(rest.len() - 1, 1)]));
+        assert_eq!(cut(&mut raw, b"\r"), (false, vec![], vec![]), "the last byte waits for the CRLF");
+        assert_eq!(cut(&mut raw, b"\n1\r\nz\r\n0\r\n\r\nnext"), (true, vec![(1, 0), (1, 0)], vec![(3 + 6, 2)]));
+        assert_eq!(&raw[..], b"next", "what came after the body stays");
     }
 
     #[test]
@@ -986,6 +1242,7 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
             chunked(&[&big, b"y"], ""),
             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
         ];
+        let answers_sent = answers.clone();
         block_on(async move {
             use http_body_util::BodyExt;
             let (mut sender, heads, diverter, _conn) =
@@ -1001,9 +1258,23 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
                 match diverter.claim() {
                     Some(mut diverted) => {
                         assert!(diverter.claim().is_none(), "claimed once");
+                        diverted.splice();
+                        let mut carried = Vec::new();
                         while let Some(frame) = diverted.frame().await {
                             frames.push(frame.unwrap().into_data().unwrap());
+                            carried.extend(diverted.take_carried().iter().flat_map(|b| b.iter().copied()));
+                            // What carried the chunks taken, and no more.
+                            let frames: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+                            let upto = chunked(&frames, "");
+                            let upto = &upto[upto.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+                            assert!(carried.len() <= upto.len() - 5, "the bytes of a chunk not taken yet went on");
                         }
+                        // Every byte but the last chunk and trailers, as the
+                        // master wrote it.
+                        let wire = &answers_sent[answers.len()];
+                        let body = &wire[wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+                        let last = body.windows(5).rposition(|w| w == b"\r\n0\r\n").unwrap() + 2;
+                        assert_eq!(String::from_utf8_lossy(&carried), String::from_utf8_lossy(&body[..last]));
                         assert!(response.into_body().collect().await.unwrap().to_bytes().is_empty());
                     }
                     None => frames.push(response.into_body().collect().await.unwrap().to_bytes()),

@@ -10,7 +10,13 @@
 //! stream's always, is read by the proxy rather than hyper
 //! ([`crate::rawhead::Diverted`]), which hands each chunk over whole as the
 //! master wrote it, however many reads it took: so the framework gets, and
-//! the session records, the chunks the master wrote.)
+//! the session records, the chunks the master wrote.) An event stream to
+//! an HTTP/1.1 framework is spliced: the relay forwards the bytes that
+//! carried a batch's chunks, as the master wrote them, and the framework
+//! side writes them straight into the connection ([`Splice`]) rather than
+//! handing hyper frames to frame again. `proxy_vs_nginx` on a 2-core VM,
+//! against hyper's framing in the same run (five runs each): the lane
+//! 1.82 → 1.67 µs an event on the realistic mix, 1.40 → 1.25 at 200 B.
 //!
 //! A batch is every frame already there when the relay looks (at least one,
 //! at most [`BATCH_FRAMES`] or about [`BATCH_BYTES`]): a relay never waits
@@ -34,6 +40,7 @@
 //! is relayed unrecorded. The tap of any other body collects it and records
 //! the `response` entry when the body has ended.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -46,19 +53,36 @@ use mesos_codec::session::{Close, EntryKind, Note, Party, Response};
 use tokio::sync::mpsc;
 
 use crate::forward::{BoxError, Lease, UpstreamBody};
+use crate::rawhead::Splice;
 use crate::session::{Registry, Session};
+use crate::tls::Stream;
 use mesos_record::{EventTap, Tapped};
 
-/// What the relay hands the framework side: a batch of frames, or the error
-/// that broke the master's body off.
-type Batch = Result<Vec<Frame<Bytes>>, BoxError>;
+/// What the relay hands the framework side: a batch, or the error that
+/// broke the master's body off.
+type Batch = Result<Relayed, BoxError>;
 
-/// The framework side of a relayed body: the frames the relay task forwards.
+/// A batch of a relayed body.
+#[derive(Debug)]
+enum Relayed {
+    /// Frames, for hyper to write.
+    Frames(Vec<Frame<Bytes>>),
+    /// The master's bytes, chunk framing and all, written straight to the
+    /// framework ([`Splice`]).
+    Carried(Vec<Bytes>),
+}
+
+/// The framework side of a relayed body: the frames the relay task
+/// forwards, or (spliced) nothing, the master's bytes being written
+/// straight to the framework while hyper polls it.
 #[derive(Debug)]
 pub struct RelayBody {
     rx: mpsc::Receiver<Batch>,
     /// The rest of the batch being written.
     current: std::vec::IntoIter<Frame<Bytes>>,
+    /// Spliced: the writer, and the rest of the bytes being written.
+    splice: Option<Splice<Stream>>,
+    carried: VecDeque<Bytes>,
     hint: SizeHint,
 }
 
@@ -67,12 +91,18 @@ impl Body for RelayBody {
     type Error = BoxError;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
         loop {
-            if let Some(frame) = self.current.next() {
+            if let Some(frame) = this.current.next() {
                 return Poll::Ready(Some(Ok(frame)));
             }
-            match ready!(self.rx.poll_recv(cx)) {
-                Some(Ok(batch)) => self.current = batch.into_iter(),
+            if !this.carried.is_empty() {
+                let Some(splice) = this.splice.as_mut() else { unreachable!("carried bytes come only spliced") };
+                ready!(splice.poll_write_all(cx, &mut this.carried))?;
+            }
+            match ready!(this.rx.poll_recv(cx)) {
+                Some(Ok(Relayed::Frames(batch))) => this.current = batch.into_iter(),
+                Some(Ok(Relayed::Carried(bytes))) => this.carried.extend(bytes),
                 Some(Err(err)) => return Poll::Ready(Some(Err(err))),
                 None => return Poll::Ready(None),
             }
@@ -116,12 +146,24 @@ pub enum Tap {
 /// (whose handle is returned too: it ends soon after the body is dropped,
 /// once the tap has recorded how the body ended). With a `lease` on the
 /// upstream connection the task drives that connection too, until the body
-/// ends; then the lease is dropped, which hands the connection back.
-pub fn relay(upstream: UpstreamBody, tap: Tap, lease: Option<Lease>) -> (RelayBody, tokio::task::JoinHandle<()>) {
+/// ends; then the lease is dropped, which hands the connection back. With
+/// a `splice`, a body the proxy reads itself (a chunked one) goes to the
+/// framework as the master's bytes ([`Splice`]); the caller gives one only
+/// when hyper will frame the response as chunked.
+pub fn relay(
+    mut upstream: UpstreamBody,
+    tap: Tap,
+    lease: Option<Lease>,
+    splice: Option<Splice<Stream>>,
+) -> (RelayBody, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(RELAY_BATCHES);
     let hint = upstream.size_hint();
+    let splice = match &mut upstream {
+        UpstreamBody::Diverted(body) => splice.inspect(|_| body.splice()),
+        UpstreamBody::Hyper(_) => None,
+    };
     let handle = tokio::spawn(run(upstream, tx, tap, lease));
-    (RelayBody { rx, current: Vec::new().into_iter(), hint }, handle)
+    (RelayBody { rx, current: Vec::new().into_iter(), splice, carried: VecDeque::new(), hint }, handle)
 }
 
 /// How gathering a batch ended.
@@ -160,22 +202,39 @@ async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, 
             tap.hand_over().await;
             continue;
         }
-        let mut out = Vec::with_capacity(batch.len());
-        for frame in batch {
-            match frame.into_data() {
-                Ok(data) => {
-                    tap.data(data.clone()).await;
-                    out.push(Frame::data(data));
+        let spliced = match &mut upstream {
+            UpstreamBody::Diverted(body) => Some(body.take_carried()).filter(|_| body.is_spliced()),
+            UpstreamBody::Hyper(_) => None,
+        };
+        let out = match spliced {
+            Some(carried) => {
+                for frame in batch {
+                    if let Ok(data) = frame.into_data() {
+                        tap.data(data).await;
+                    }
                 }
-                Err(frame) => out.push(frame),
+                (!carried.is_empty()).then_some(Relayed::Carried(carried))
             }
-        }
+            None => {
+                let mut out = Vec::with_capacity(batch.len());
+                for frame in batch {
+                    match frame.into_data() {
+                        Ok(data) => {
+                            tap.data(data.clone()).await;
+                            out.push(Frame::data(data));
+                        }
+                        Err(frame) => out.push(frame),
+                    }
+                }
+                (!out.is_empty()).then_some(Relayed::Frames(out))
+            }
+        };
         // The batch's events are numbered before it is forwarded (an event
         // is in the session before the framework can answer it); their
         // lines go to the session's writer when the relay has nothing more
         // to read (`Gathered::Idle`), or with the next full batch of lines.
         tap.flush().await;
-        if !out.is_empty() {
+        if let Some(out) = out {
             let sent = match tx.try_send(Ok(out)) {
                 Ok(()) => true,
                 // A framework slow to read holds the relay here: the lines
@@ -543,7 +602,7 @@ mod tests {
         let (incoming, end) = upstream(CHUNK).await;
         let held = session.hold().await;
         let tap = StreamTap::new(session.clone(), registry.clone(), false, 1, 0, Api::Scheduler, Some(Encoding::Json));
-        let (mut body, relay) = super::relay(incoming, Tap::Stream(Box::new(tap)), None);
+        let (mut body, relay) = super::relay(incoming, Tap::Stream(Box::new(tap)), None, None);
         let early = tokio::time::timeout(Duration::from_millis(300), body.frame()).await;
         assert!(early.is_err(), "forwarded before its event was numbered: {early:?}");
         drop(held);
