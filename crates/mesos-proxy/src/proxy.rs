@@ -257,7 +257,7 @@ struct Conn {
     /// The request heads as the framework sent them.
     heads: rawhead::Heads,
     /// Writes event streams straight to the framework (see `tee::relay`).
-    splicer: rawhead::Splicer<Stream>,
+    splicer: mesos_tls::splice::Splicer<Stream>,
     /// The framework's address.
     peer: SocketAddr,
 }
@@ -266,8 +266,9 @@ async fn serve(shared: Arc<Shared>, stream: Stream, peer: SocketAddr) {
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(conn = id, %peer, "framework connected");
     // Over TLS, the capture wraps the TLS stream: it follows the HTTP inside.
-    let (stream, heads) = rawhead::Capture::requests(stream);
+    let stream = mesos_tls::splice::Spliceable::new(stream);
     let splicer = stream.splicer();
+    let (stream, heads) = rawhead::Capture::requests(stream);
     let conn = Arc::new(Conn {
         shared: shared.clone(),
         id,

@@ -360,11 +360,6 @@ struct Wire<S> {
     /// Bytes read after a diverted body's end: hyper reads them (and they
     /// are followed) before the connection's next ones.
     leftover: BytesMut,
-    /// How many times hyper's flushes of the connection have completed
-    /// (each with hyper's buffer written out), and who waits for the next
-    /// one ([`Splice`]).
-    flushes: u64,
-    flush_waiter: Option<Waker>,
 }
 
 enum Divert {
@@ -417,15 +412,8 @@ impl<S> Capture<S> {
             divert: responses,
             answers_head: false,
         };
-        let wire = Wire {
-            io: inner,
-            follower,
-            divert: Divert::No,
-            stand_in: STAND_IN.len(),
-            leftover: BytesMut::new(),
-            flushes: 0,
-            flush_waiter: None,
-        };
+        let wire =
+            Wire { io: inner, follower, divert: Divert::No, stand_in: STAND_IN.len(), leftover: BytesMut::new() };
         (Capture { wire: Arc::new(Mutex::new(wire)) }, heads)
     }
 
@@ -433,113 +421,6 @@ impl<S> Capture<S> {
     /// just read ([`Diverter::claim`]).
     pub fn diverter(&self) -> Diverter<S> {
         Diverter { wire: self.wire.clone() }
-    }
-
-    /// What makes a framework connection's writers of response bodies
-    /// that bypass hyper ([`Splice`]).
-    pub fn splicer(&self) -> Splicer<S> {
-        Splicer { wire: self.wire.clone() }
-    }
-}
-
-/// Makes a connection's [`Splice`]s.
-pub struct Splicer<S> {
-    wire: Arc<Mutex<Wire<S>>>,
-}
-
-impl<S> Splicer<S> {
-    /// The writer of one response body.
-    pub fn splice(&self) -> Splice<S> {
-        Splice { wire: self.wire.clone(), turn: Turn::First }
-    }
-}
-
-/// Writes a chunked response body to a framework straight into its
-/// connection, bytes the master wrote (chunk-size lines, data and CRLFs,
-/// [`Diverted::take_carried`]), rather than handing hyper its chunks'
-/// data to frame again: the framework gets the master's bytes, its size
-/// lines as written (hyper writes hex in upper case, a Mesos master in
-/// lower), and the proxy saves hyper's framing and its copy of every chunk
-/// into its buffer.
-///
-/// The body hyper is given for the response writes them while hyper polls
-/// it, and gives hyper no data: so hyper writes the head, then nothing
-/// until the body ends, then the last chunk (`0\r\n\r\n`) itself. Bytes
-/// written straight must follow the head, which hyper may still hold in
-/// its buffer when it first polls the body: the first write waits until a
-/// flush of hyper's has completed after that first poll (hyper writes its
-/// buffer out before it flushes the connection, and it buffers nothing
-/// while the body it is writing gives it nothing).
-pub struct Splice<S> {
-    wire: Arc<Mutex<Wire<S>>>,
-    turn: Turn,
-}
-
-/// Whether a [`Splice`] may write.
-#[derive(Debug, Clone, Copy)]
-enum Turn {
-    /// Not tried yet.
-    First,
-    /// Once a flush of hyper's has completed after this many.
-    After(u64),
-    /// Yes.
-    Ours,
-}
-
-impl<S> std::fmt::Debug for Splice<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Splice").field("turn", &self.turn).finish()
-    }
-}
-
-/// The most pieces a spliced write hands the connection at once.
-const SPLICE_SLICES: usize = 64;
-
-impl<S: AsyncWrite + Unpin> Splice<S> {
-    /// Writes `pieces` whole, in order, taking them out as they are
-    /// written; `Pending` while the connection cannot take more (or hyper's
-    /// head has not gone out yet).
-    pub fn poll_write_all(&mut self, cx: &mut Context<'_>, pieces: &mut VecDeque<Bytes>) -> Poll<io::Result<()>> {
-        let mut wire = lock(&self.wire);
-        if pieces.is_empty() {
-            return Poll::Ready(Ok(()));
-        }
-        match self.turn {
-            Turn::First => {
-                self.turn = Turn::After(wire.flushes);
-                wire.flush_waiter = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            Turn::After(flushes) if flushes == wire.flushes => {
-                wire.flush_waiter = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            // Flushed since: hyper's buffer is out, and stays empty.
-            Turn::After(_) => self.turn = Turn::Ours,
-            Turn::Ours => {}
-        }
-        while !pieces.is_empty() {
-            let mut slices = [io::IoSlice::new(&[]); SPLICE_SLICES];
-            let count = pieces.len().min(SPLICE_SLICES);
-            for (slice, piece) in slices.iter_mut().zip(pieces.iter()) {
-                *slice = io::IoSlice::new(piece);
-            }
-            let mut n = std::task::ready!(Pin::new(&mut wire.io).poll_write_vectored(cx, &slices[..count]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            while n > 0 {
-                let Some(first) = pieces.front_mut() else { break };
-                if n >= first.len() {
-                    n -= first.len();
-                    pieces.pop_front();
-                } else {
-                    first.advance(n);
-                    n = 0;
-                }
-            }
-        }
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -818,7 +699,7 @@ impl Dechunk {
     /// Cuts the chunks that are whole in `raw` (a chunk over
     /// [`MAX_JOINED_CHUNK`] in pieces as they come): each chunk's data into
     /// `out`, and the bytes that carried them, as read, into `carried`,
-    /// which is how they go on when spliced ([`Splice`]). A chunk is cut
+    /// which is how they go on when spliced (`mesos_tls::splice`). A chunk is cut
     /// with the CRLF after it (a piece of a large one keeps its last byte
     /// back until the CRLF has come), so what is carried ends where a
     /// chunk does. True once the body has ended: its last chunk and
@@ -978,16 +859,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Capture<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut wire = lock(&self.wire);
-        let flushed = Pin::new(&mut wire.io).poll_flush(cx);
-        if let Poll::Ready(Ok(())) = flushed {
-            // hyper flushes the connection only once its buffer is written out.
-            wire.flushes += 1;
-            if let Some(waiter) = wire.flush_waiter.take() {
-                waiter.wake();
-            }
-        }
-        flushed
+        Pin::new(&mut lock(&self.wire).io).poll_flush(cx)
     }
 
     /// Not while a diverted body is being read. hyper shuts a connection

@@ -53,10 +53,10 @@ use mesos_codec::session::{Close, EntryKind, Note, Party, Response};
 use tokio::sync::mpsc;
 
 use crate::forward::{BoxError, Lease, UpstreamBody};
-use crate::rawhead::Splice;
 use crate::session::{Registry, Session};
 use crate::tls::Stream;
 use mesos_record::{EventTap, Tapped};
+use mesos_tls::splice::Splice;
 
 /// What the relay hands the framework side: a batch, or the error that
 /// broke the master's body off.

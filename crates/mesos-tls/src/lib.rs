@@ -6,7 +6,8 @@
 //! port `400` in plain HTTP (nginx's "The plain HTTP request was sent to
 //! HTTPS port") and logs it; and [`Stream`], a server connection plain or
 //! TLS. One home for the three servers (the proxy's master side, a TLS
-//! client, stays in `mesos-proxy`).
+//! client, stays in `mesos-proxy`). And [`splice`]: a chunked response body
+//! written past hyper, as a master frames it.
 //!
 //! ```
 //! use std::path::PathBuf;
@@ -21,6 +22,8 @@
 //! let missing = ListenerFiles { cert: Some("/nonexistent.pem".into()), key: Some("/nonexistent.key".into()), client_ca: None };
 //! assert!(missing.acceptor().err().unwrap().to_string().starts_with("--tls-cert /nonexistent.pem: cannot read it"));
 //! ```
+
+pub mod splice;
 
 use std::io;
 use std::path::{Path, PathBuf};

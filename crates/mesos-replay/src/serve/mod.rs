@@ -37,6 +37,7 @@ mod engine;
 pub mod faults;
 mod script;
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io::{self, Read};
@@ -55,6 +56,7 @@ use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use mesos_codec::api::Encoding;
 use mesos_codec::session::{EntryKind, Item, Reader};
+use mesos_tls::splice::{Splice, Spliceable, Splicer};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -434,7 +436,11 @@ pub fn spawn_tls(
                     return;
                 };
                 let conn_shared = shared.clone();
-                let service = hyper::service::service_fn(move |req| handle(conn_shared.clone(), req));
+                // Event streams are written past hyper, framed as a master
+                // frames them (`mesos_tls::splice`).
+                let stream = Spliceable::new(stream);
+                let splicer = stream.splicer();
+                let service = hyper::service::service_fn(move |req| handle(conn_shared.clone(), splicer.clone(), req));
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
                     // Header names as a master writes them (`Mesos-Stream-Id`).
                     .title_case_headers(true)
@@ -909,7 +915,11 @@ fn full(body: Bytes) -> ResponseBody {
     Full::new(body).map_err(|never: Infallible| match never {}).boxed()
 }
 
-async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
+async fn handle(
+    shared: Arc<Shared>,
+    splicer: Splicer<crate::tls::Stream>,
+    req: hyper::Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
     let (parts, mut body) = req.into_parts();
     let mut bytes = bytes::BytesMut::new();
     loop {
@@ -949,8 +959,19 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<Re
     Ok(match reply {
         Reply::Full { status, headers, body } => build(status, &headers, full(body)),
         Reply::Stream { status, headers, sub, generation, rx } => {
-            let body =
-                EventBody { rx, queue: Vec::new().into_iter(), sub, generation, shared: shared.clone(), cut: None };
+            // hyper frames the answer to an HTTP/1.1 request as chunked: the
+            // stream's chunks can be framed as a master frames them.
+            let splice = (parts.version == http::Version::HTTP_11).then(|| splicer.splice());
+            let body = EventBody {
+                rx,
+                queue: Vec::new().into_iter(),
+                splice,
+                framed: VecDeque::new(),
+                sub,
+                generation,
+                shared: shared.clone(),
+                cut: None,
+            };
             build(status, &headers, BoxBody::new(body))
         }
     })
@@ -1001,11 +1022,16 @@ fn text(status: StatusCode, message: String) -> Response<ResponseBody> {
     response
 }
 
-/// A live subscription stream: one body frame per chunk.
+/// A live subscription stream: one body frame per chunk; or, spliced, each
+/// batch of chunks framed as a master frames them (the size line in
+/// lower-case hex; hyper writes upper case) and written past hyper.
 struct EventBody {
     rx: mpsc::Receiver<Vec<Bytes>>,
     /// Chunks of the batch being written.
     queue: std::vec::IntoIter<Bytes>,
+    /// Spliced: the writer, and the rest of the batch being written.
+    splice: Option<Splice<crate::tls::Stream>>,
+    framed: VecDeque<Bytes>,
     sub: usize,
     /// Which of its subscription's live streams it is.
     generation: u64,
@@ -1029,6 +1055,14 @@ impl Body for EventBody {
             if let Some(chunk) = self.queue.next() {
                 return Poll::Ready(Some(Ok(Frame::data(chunk))));
             }
+            let this = &mut *self;
+            if let Some(splice) = this.splice.as_mut() {
+                match splice.poll_write_all(cx, &mut this.framed) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(err)) => return Poll::Ready(Some(Err(err.into()))),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
             match self.rx.poll_recv(cx) {
                 // An empty batch: a `cut` fault. What was written before
                 // it goes out first (hyper flushes while the body is
@@ -1042,12 +1076,30 @@ impl Body for EventBody {
                     self.cut = Some(flushed);
                     return Poll::Pending;
                 }
+                Poll::Ready(Some(batch)) if self.splice.is_some() => {
+                    let framed = frame_chunks(&batch);
+                    self.framed.push_back(framed);
+                }
                 Poll::Ready(Some(batch)) => self.queue = batch.into_iter(),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }
         }
     }
+}
+
+/// `chunks` as HTTP chunks, each as a Mesos master writes it: its size in
+/// lower-case hex without leading zeros, CRLF, the data, CRLF. (An empty
+/// one, which would end the body, is left out, as hyper leaves it out.)
+fn frame_chunks(chunks: &[Bytes]) -> Bytes {
+    use std::io::Write;
+    let mut out = Vec::with_capacity(chunks.iter().map(|c| c.len() + 12).sum());
+    for chunk in chunks.iter().filter(|c| !c.is_empty()) {
+        let _ = write!(out, "{:x}\r\n", chunk.len());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    Bytes::from(out)
 }
 
 impl Drop for EventBody {
