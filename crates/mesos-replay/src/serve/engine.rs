@@ -527,9 +527,9 @@ impl Engine {
         let Some(response) = response else {
             return Reply::text(503, "mesos-replay: the recording holds no answer to this call");
         };
-        let mut headers = answer_headers(&response.headers);
         let wanted = negotiate::response_content_type(req.accept).ok().and_then(|c| Encoding::try_from(c).ok());
         if let Some(sub) = call.sub {
+            let mut headers = stream_headers(&response.headers);
             let recorded_format = self.script.subs[sub].format;
             let live_encoding = wanted.or(recorded_format).unwrap_or(Encoding::Json);
             set_content_type(&mut headers, live_encoding);
@@ -540,6 +540,7 @@ impl Engine {
             self.generations[sub] += 1;
             return Reply::Stream { status: response.status, headers, sub, generation: self.generations[sub], rx };
         }
+        let mut headers = answer_headers(&response.headers);
         let mut body = Bytes::from(response.body);
         if let (Some(message), Some(want), false) = (api.response, wanted, body.is_empty()) {
             let have =
@@ -660,7 +661,7 @@ impl Engine {
         };
         let wanted = negotiate::response_content_type(req.accept).ok().and_then(|c| Encoding::try_from(c).ok());
         let live_encoding = wanted.unwrap_or(encoding);
-        let mut headers = answer_headers(&response.headers);
+        let mut headers = stream_headers(&response.headers);
         set_content_type(&mut headers, live_encoding);
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         self.subs[sub] = SubState::Live { tx, encoding: live_encoding };
@@ -726,6 +727,24 @@ fn answer_headers(recorded: &[(String, String)]) -> Vec<(String, String)> {
             !["content-length", "transfer-encoding", "connection", "keep-alive"]
                 .iter()
                 .any(|h| n.eq_ignore_ascii_case(h))
+        })
+        .cloned()
+        .collect()
+}
+
+/// A recorded stream's headers, to answer again: [`answer_headers`], but
+/// for a `Transfer-Encoding: chunked`, kept where the master wrote it (a
+/// master writes it second, after `Date`; hyper, which frames the stream
+/// as chunked either way, would add it last, and leaves it out itself for
+/// an HTTP/1.0 client).
+fn stream_headers(recorded: &[(String, String)]) -> Vec<(String, String)> {
+    recorded
+        .iter()
+        .filter(|(n, v)| {
+            (n.eq_ignore_ascii_case("transfer-encoding") && v.trim().eq_ignore_ascii_case("chunked"))
+                || !["content-length", "transfer-encoding", "connection", "keep-alive"]
+                    .iter()
+                    .any(|h| n.eq_ignore_ascii_case(h))
         })
         .cloned()
         .collect()
