@@ -96,8 +96,8 @@ impl Body for RelayBody {
             if let Some(frame) = this.current.next() {
                 return Poll::Ready(Some(Ok(frame)));
             }
-            if !this.carried.is_empty() {
-                let Some(splice) = this.splice.as_mut() else { unreachable!("carried bytes come only spliced") };
+            // Spliced, the batch's bytes go out before the next is taken.
+            if let Some(splice) = this.splice.as_mut() {
                 ready!(splice.poll_write_all(cx, &mut this.carried))?;
             }
             match ready!(this.rx.poll_recv(cx)) {
