@@ -721,15 +721,12 @@ fn set_content_type(headers: &mut Vec<(String, String)>, encoding: Encoding) {
 /// A recorded answer's headers, to answer again: without those the server
 /// writes itself (framing and connection handling).
 fn answer_headers(recorded: &[(String, String)]) -> Vec<(String, String)> {
-    recorded
-        .iter()
-        .filter(|(n, _)| {
-            !["content-length", "transfer-encoding", "connection", "keep-alive"]
-                .iter()
-                .any(|h| n.eq_ignore_ascii_case(h))
-        })
-        .cloned()
-        .collect()
+    recorded.iter().filter(|(n, _)| !is_servers_own(n)).cloned().collect()
+}
+
+/// Whether a header is one the server writes itself.
+fn is_servers_own(name: &str) -> bool {
+    ["content-length", "transfer-encoding", "connection", "keep-alive"].iter().any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// A recorded stream's headers, to answer again: [`answer_headers`], but
@@ -742,9 +739,7 @@ fn stream_headers(recorded: &[(String, String)]) -> Vec<(String, String)> {
         .iter()
         .filter(|(n, v)| {
             (n.eq_ignore_ascii_case("transfer-encoding") && v.trim().eq_ignore_ascii_case("chunked"))
-                || !["content-length", "transfer-encoding", "connection", "keep-alive"]
-                    .iter()
-                    .any(|h| n.eq_ignore_ascii_case(h))
+                || !is_servers_own(n)
         })
         .cloned()
         .collect()
