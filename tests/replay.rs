@@ -175,6 +175,7 @@ async fn a_rotated_compressed_recording_inspects_diffs_and_replays_as_one_sessio
 
 // ---- a real master's traffic, recorded and replayed byte for byte ----
 
+use crate::interop::Proxy;
 use crate::support::real_master;
 use crate::support::wire;
 
@@ -194,20 +195,8 @@ fn a_subscribe_with_connection_close_keeps_its_stream_through_the_proxy() {
     let master = real_master::RealMaster::start();
     let dir = temp_dir("real-connection-close");
     let out = dir.join("proxy");
-    let (proxy, stop, running) = runtime.block_on(async {
-        let recorder = mesos_proxy::Recorder::bind(mesos_proxy::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            master: master.url(),
-            out: out.clone(),
-            keep_secrets: false,
-            limits: Default::default(),
-        })
-        .await
-        .unwrap();
-        let addr = recorder.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        (addr, stop, tokio::spawn(recorder.run(async move { drop(stopped.await) })))
-    });
+    let recorder = runtime.block_on(Proxy::start(master.addr(), out.clone()));
+    let proxy = recorder.addr;
 
     let subscribe = br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"close","roles":["*"],"capabilities":[{"type":"MULTI_ROLE"}]}}}"#;
     let headers = [("Content-Type", "application/json"), ("Accept", "application/json"), ("Connection", "close")];
@@ -238,19 +227,12 @@ fn a_subscribe_with_connection_close_keeps_its_stream_through_the_proxy() {
     drop(direct);
     drop(framework);
     std::thread::sleep(Duration::from_millis(200));
-    let _ = stop.send(());
-    runtime.block_on(running).unwrap().unwrap();
+    runtime.block_on(recorder.stop());
     drop(master);
 
     let sessions: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
-    let text = std::fs::read_to_string(&sessions[0]).unwrap();
-    let entries: Vec<mesos_codec::session::Entry> = text
-        .lines()
-        .skip(1)
-        .enumerate()
-        .map(|(n, line)| mesos_codec::session::Entry::parse(line.as_bytes(), n as u64 + 2).unwrap())
-        .collect();
+    let (_, entries) = test_support::read_session(&sessions[0]);
     let events: Vec<&str> = entries
         .iter()
         .filter_map(|e| {
@@ -284,20 +266,8 @@ fn a_real_masters_version_and_operator_stream_replay_as_recorded() {
     let master = real_master::RealMaster::start();
     let dir = temp_dir("real-operator");
     let out = dir.join("proxy");
-    let (proxy, stop, running) = runtime.block_on(async {
-        let recorder = mesos_proxy::Recorder::bind(mesos_proxy::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            master: master.url(),
-            out: out.clone(),
-            keep_secrets: false,
-            limits: Default::default(),
-        })
-        .await
-        .unwrap();
-        let addr = recorder.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        (addr, stop, tokio::spawn(recorder.run(async move { drop(stopped.await) })))
-    });
+    let recorder = runtime.block_on(Proxy::start(master.addr(), out.clone()));
+    let proxy = recorder.addr;
 
     let version = Conn::open(proxy).call("GET", "/version", &[("Accept", "*/*")], b"");
     assert_eq!(version.head.status, 200);
@@ -334,20 +304,13 @@ fn a_real_masters_version_and_operator_stream_replay_as_recorded() {
     let live_head = operator.head.clone();
     drop(operator);
     std::thread::sleep(Duration::from_millis(200));
-    let _ = stop.send(());
-    runtime.block_on(running).unwrap().unwrap();
+    runtime.block_on(recorder.stop());
     drop(scheduler);
     drop(master);
 
     let sessions: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
-    let text = std::fs::read_to_string(&sessions[0]).unwrap();
-    let entries: Vec<mesos_codec::session::Entry> = text
-        .lines()
-        .skip(1)
-        .enumerate()
-        .map(|(n, line)| mesos_codec::session::Entry::parse(line.as_bytes(), n as u64 + 2).unwrap())
-        .collect();
+    let (_, entries) = test_support::read_session(&sessions[0]);
     // The `/version` exchange first, on a connection of its own.
     let EntryKind::Request(request) = &entries[0].kind else { panic!("{:?}", entries[0]) };
     assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/version"));
