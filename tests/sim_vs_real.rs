@@ -531,6 +531,14 @@ fn reconciliation() {
         t.push(answer(&s.call(kill), &chosen));
         t.push(n(&s.next_event(W).expect("KILL of an unknown task")));
         t.push(format!("ack: {}", s.acknowledge(&running.json())));
+        // The command executor says TASK_RUNNING once it has started
+        // `mesos-containerizer launch`, which takes a signal that comes
+        // before it has exec'd the command for a failure: `_exit(1)`, and
+        // the kill reads "Command exited with status 1" instead of
+        // "terminated with signal Terminated" (launch.cpp, `signalHandler`;
+        // seen once in CI, on a loaded machine). The command is given time
+        // to start before it is killed.
+        std::thread::sleep(Duration::from_secs(1));
         t.push(answer(&s.call(json!({"type": "KILL", "kill": {"task_id": {"value": "t1"}}})), &chosen));
         let killed = s.next_event(W).expect("TASK_KILLED");
         t.push(n(&killed));
@@ -567,6 +575,8 @@ fn roles_shutdown_and_other_calls() {
             t.push(n(&update));
             t.push(format!("ack: {}", s.acknowledge(&update.json())));
         }
+        // As in `reconciliation`: the command started before it is killed.
+        std::thread::sleep(Duration::from_secs(1));
         let shutdown = json!({"type": "SHUTDOWN", "shutdown": {"executor_id": {"value": "t1"}, "agent_id": agent}});
         t.push(answer(&s.call(shutdown), &chosen));
         let killed = s.next_event(W).expect("TASK_KILLED");
