@@ -956,8 +956,10 @@ fn print(results: &Results) {
     );
     let nginx = results.rate.get(&Path3::Nginx).copied();
     let direct_p99 = results.p99.get(&Path3::Direct).copied().unwrap_or(f64::NAN);
-    // Every path that ran (with `BENCH_RUNS=0`, only paced runs).
-    for path in results.p99.keys() {
+    // Every path that ran: with `BENCH_RUNS=0` only paced runs, with
+    // `BENCH_LATENCY_RUNS=0` only counted ones.
+    let ran: std::collections::BTreeSet<&Path3> = results.rate.keys().chain(results.p99.keys()).collect();
+    for path in ran {
         let get = |m: &BTreeMap<Path3, f64>| m.get(path).copied().unwrap_or(f64::NAN);
         let rate = get(&results.rate);
         let ratio = nginx.map_or(f64::NAN, |n| rate / n);

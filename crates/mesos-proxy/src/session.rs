@@ -41,7 +41,7 @@ pub struct Session {
     started: Instant,
     book: tokio::sync::Mutex<Ledger>,
     tx: mpsc::Sender<Msg>,
-    /// One per entry waiting for the writer ([`writer::CHANNEL_CAPACITY`]).
+    /// One per byte of lines waiting for the writer ([`writer::WAITING_BYTES`]).
     permits: Arc<tokio::sync::Semaphore>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     name: Mutex<Option<String>>,
@@ -84,7 +84,7 @@ impl Session {
                 room: 0,
             }),
             tx,
-            permits: Arc::new(tokio::sync::Semaphore::new(writer::CHANNEL_CAPACITY)),
+            permits: Arc::new(tokio::sync::Semaphore::new(writer::WAITING_BYTES)),
             writer: Mutex::new(Some(handle)),
             name: Mutex::new(name),
         }
@@ -216,7 +216,7 @@ impl Session {
 
     /// Sends the lines gathered in `ledger` to the writer, under the
     /// session's lock (which keeps the file in `seq` order); a full queue
-    /// (a permit per entry waiting, [`writer::CHANNEL_CAPACITY`] of them)
+    /// (a permit per byte of lines waiting, [`writer::WAITING_BYTES`] of them)
     /// makes the recorder (and so the forwarding) wait.
     async fn send_lines(&self, ledger: &mut Ledger) {
         if ledger.lines.is_empty() {
@@ -224,9 +224,9 @@ impl Session {
         }
         ledger.room = ledger.room.max(ledger.lines.len()).min(BATCH_LINES * 2);
         let lines = std::mem::take(&mut ledger.lines);
-        // A batch larger than the queue (the closes of more open streams
-        // than that) takes every permit.
-        let n = lines.entries().clamp(1, writer::CHANNEL_CAPACITY);
+        // A batch larger than the bound (a record of more than 4 MiB)
+        // takes every permit.
+        let n = lines.len().clamp(1, writer::WAITING_BYTES);
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         // The semaphore is never closed.
         let Ok(permit) = self.permits.clone().acquire_many_owned(n).await else { return };
@@ -306,13 +306,12 @@ impl Session {
 
 /// How many bytes of lines (their records not escaped yet: [`Lines::len`])
 /// a stream's events gather at most before they go to the writer (see
-/// [`Session::record_events`]). What may wait for the
-/// disk is bounded in entries, as before batches: a permit for each,
-/// [`writer::CHANNEL_CAPACITY`] in all.
+/// [`Session::record_events`]). What may wait for the disk is bounded in
+/// bytes: [`writer::WAITING_BYTES`].
 pub const BATCH_LINES: usize = 16 * 1024;
 
 /// How many entries' lines a stream's events gather at most (see
-/// [`Session::record_events`]); well under [`writer::CHANNEL_CAPACITY`].
+/// [`Session::record_events`]).
 pub const BATCH_ENTRIES: usize = 64;
 
 /// A session's [`Book`] and the lines of its entries not yet handed to its
