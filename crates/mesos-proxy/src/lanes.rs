@@ -29,7 +29,9 @@
 //! across threads each way per batch). The lane's CPU an event halved
 //! (2.8 → 1.4 µs), but the recorder, the session's writer and the bench's
 //! own client then shared the other core and bound the stream
-//! (`docs/performance.md`, "Seventh run").
+//! (`docs/performance.md`, "Seventh run"). (Both comparisons were made
+//! while the session's writer let only 256 entries wait for it, which
+//! stalled every fast stream: see [`crate::writer::WAITING_BYTES`].)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

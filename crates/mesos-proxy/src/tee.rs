@@ -510,13 +510,14 @@ impl StreamTap {
                     }
                 }
                 Tapped::Event(event) => {
-                    let mut run = vec![(t_ns, EntryKind::Event(event))];
-                    while let Some((t_ns, Tapped::Event(_))) = tapped.peek() {
-                        let t_ns = *t_ns;
-                        if let Some((_, Tapped::Event(event))) = tapped.next() {
-                            run.push((t_ns, EntryKind::Event(event)));
-                        }
-                    }
+                    // The run of events from this one, taken as they are
+                    // recorded (not gathered first: each event moved once
+                    // less, and no list grown a batch).
+                    let rest = std::iter::from_fn(|| match tapped.next_if(|(_, t)| matches!(t, Tapped::Event(_))) {
+                        Some((t_ns, Tapped::Event(event))) => Some((t_ns, EntryKind::Event(event))),
+                        _ => None,
+                    });
+                    let run = std::iter::once((t_ns, EntryKind::Event(event))).chain(rest);
                     self.session.record_events(self.conn, run, Some(self.tap.message())).await;
                     self.unhanded = true;
                 }

@@ -71,8 +71,9 @@ pub struct Stats {
 pub struct Recorded {
     /// The entry, numbered.
     pub entry: Entry,
-    /// The note saying that its bytes are not the ones on the wire.
-    pub note: Option<Entry>,
+    /// The note saying that its bytes are not the ones on the wire (boxed:
+    /// rare, and a `Recorded` is moved whole on every event's way).
+    pub note: Option<Box<Entry>>,
 }
 
 /// A request outside the v1 APIs and its answer, from a host none of
@@ -162,7 +163,7 @@ impl Book {
             _ => {}
         }
         let note = redaction_note(redacted, &entry, self.how)
-            .map(|note| self.writer.entry(t_ns, local, EntryKind::Note(note)));
+            .map(|note| Box::new(self.writer.entry(t_ns, local, EntryKind::Note(note))));
         Some(Recorded { entry, note })
     }
 
@@ -195,7 +196,7 @@ impl Book {
         let recorded = self.record(conn, t_ns, EntryKind::Request(request), Some(api.call_type()))?;
         let seq = recorded.entry.seq;
         let mut entries = vec![recorded.entry];
-        entries.extend(recorded.note);
+        entries.extend(recorded.note.map(|note| *note));
         if let Some(problem) = problem {
             let message = format!("request body does not read as a v1 call: {problem}");
             entries.extend(self.note(conn, t_ns, message, Some(seq)));

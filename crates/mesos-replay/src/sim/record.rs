@@ -110,7 +110,7 @@ impl Recorder {
             Some(api) => session.book.call(conn, t_ns, exchange.request, api, exchange.problem),
             None => session.book.record(conn, t_ns, EntryKind::Request(exchange.request), None).map(|r| {
                 let seq = r.entry.seq;
-                (seq, std::iter::once(r.entry).chain(r.note).collect())
+                (seq, std::iter::once(r.entry).chain(r.note.map(|note| *note)).collect())
             }),
         };
         let Some((request, entries)) = request else { return };
@@ -201,7 +201,9 @@ impl Session {
                 Tapped::Event(event) => {
                     if let Some(recorded) = self.book.record(conn, t_ns, EntryKind::Event(event), Some(message)) {
                         self.write(&[recorded.entry]);
-                        self.write(recorded.note.as_slice());
+                        if let Some(note) = recorded.note {
+                            self.write(&[*note]);
+                        }
                     }
                 }
                 Tapped::Note(message) => {
