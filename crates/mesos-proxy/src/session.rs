@@ -222,10 +222,10 @@ impl Session {
         if ledger.lines.is_empty() {
             return;
         }
-        // With a line's room past its record (`Lines::push` reserves it
-        // before each line): room for only the largest batch made its last
-        // line grow the buffer, a copy of the whole batch (2 % of the lane
-        // in `perf` at 200 B).
+        // Room for the largest batch so far and for what `Entry::render`
+        // reserves past a line's record before writing it (192 bytes): room
+        // for the largest batch alone made its last line grow the buffer, a
+        // copy of the whole batch (2 % of the lane in `perf` at 200 B).
         ledger.room = ledger.room.max(ledger.lines.len() + 256).min(BATCH_LINES * 2);
         let lines = std::mem::take(&mut ledger.lines);
         // A batch larger than the bound (a record of more than 4 MiB)

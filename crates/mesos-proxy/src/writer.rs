@@ -30,14 +30,15 @@ pub const CHANNEL_CAPACITY: usize = 256;
 /// [`Lines::len`]) may wait for the writer before recording waits, and
 /// with it the forwarding of what is being recorded: a permit for each
 /// byte ([`Msg::Lines`]). It must hold well over what comes in while the
-/// writer lingers ([`LINGER`]) and writes: 256 entries, the bound before,
+/// writer lingers (200 µs) and writes: 256 entries, the bound before,
 /// are 90 KB of 200 B events, fewer than a fast stream brings in one
 /// linger, and the recorder's lane stood waiting for permits at every turn
-/// of the writer (`proxy_vs_nginx` on a 2-core VM, the same run: 0.56 →
-/// 0.95× nginx's events/s at 200 B, 0.71 → 1.14× on the mix, 2.14 → 2.54×
-/// at 4 KiB; the lane's `epoll_wait`s for 300 000 200 B events 2 267 →
-/// 299). 256 KiB was already as good at 200 B; 4 MiB is ahead of 1 MiB at
-/// 4 KiB.
+/// of the writer (the lane's `epoll_wait`s for 300 000 200 B events: 2 267,
+/// against 299 with the bound raised). `proxy_vs_nginx` on a 2-core VM,
+/// against 256 entries in the same run, three runs: 0.48–0.58 → 0.81–0.92×
+/// nginx's events/s at 200 B, 0.66–0.82 → 0.90–1.05× on the mix
+/// (`docs/performance.md`, "Twelfth run"). 256 KiB was already as good at
+/// 200 B; 4 MiB was ahead of 1 MiB at 4 KiB.
 pub const WAITING_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long the writer lets lines gather after writing a batch.
