@@ -136,7 +136,7 @@ fn large_session(n: u64) -> Vec<u8> {
     let mut file = Header::new(Source::Proxy, "2026-12-05T10:00:00Z").to_line();
     let mut writer = Writer::new();
     let summary = |name: &str| Summary {
-        name: Some(name.into()),
+        name: Some(name.to_owned().into()),
         format: Some(Encoding::Json),
         framework_id: Some("big".into()),
     };

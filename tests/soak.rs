@@ -239,7 +239,8 @@ fn read_sessions(dir: &Path) -> Recorded {
             match entry.kind {
                 EntryKind::Request(r) => {
                     id = id.or(r.summary.framework_id.clone());
-                    calls_by_seq.insert(entry.seq, r.summary.name.unwrap_or_default());
+                    calls_by_seq
+                        .insert(entry.seq, r.summary.name.map(std::borrow::Cow::into_owned).unwrap_or_default());
                 }
                 EntryKind::Response(r) => {
                     if let Some(call) = r.request.and_then(|s| calls_by_seq.get(&s)) {

@@ -233,7 +233,7 @@ pub fn summarize(message: MessageId, encoding: Option<Encoding>, data: &[u8]) ->
         return Ok(summary);
     }
     let heading = peek_heading(message, encoding, data)?;
-    summary.name = heading.type_name.map(str::to_owned);
+    summary.name = heading.type_name.map(Cow::Borrowed);
     summary.framework_id = heading.framework_id.map(Cow::into_owned);
     Ok(summary)
 }

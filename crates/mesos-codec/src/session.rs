@@ -302,8 +302,10 @@ impl Party {
 /// The summaries of a message, for grep and jq.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// The call or event type name (`ACCEPT`, `OFFERS`).
-    pub name: Option<String>,
+    /// The call or event type name (`ACCEPT`, `OFFERS`): borrowed from the
+    /// schema when the recorder names a message it read (no allocation an
+    /// event), owned when read back from a session log.
+    pub name: Option<Cow<'static, str>>,
     /// The message's encoding.
     pub format: Option<Encoding>,
     /// The framework id, where known.
@@ -1598,7 +1600,7 @@ impl<'a> Line<'a> {
                 headers: self.headers.unwrap_or_default(),
                 body: bytes(self.body, self.body_b64, "body")?.unwrap_or_default(),
                 summary: Summary {
-                    name: own(self.call),
+                    name: own(self.call).map(Cow::Owned),
                     format: format(self.format)?,
                     framework_id: own(self.framework_id),
                 },
@@ -1621,7 +1623,7 @@ impl<'a> Line<'a> {
                 record: bytes(self.record, self.record_b64, "record")?.ok_or("missing `record`")?,
                 chunks: self.chunks,
                 summary: Summary {
-                    name: own(self.event),
+                    name: own(self.event).map(Cow::Owned),
                     format: format(self.format)?,
                     framework_id: own(self.framework_id),
                 },
@@ -1823,7 +1825,11 @@ mod fast {
         if &line[at..] != b"}" {
             return None;
         }
-        let summary = Summary { name: name.map(str::to_owned), format, framework_id: framework_id.map(str::to_owned) };
+        let summary = Summary {
+            name: name.map(|n| std::borrow::Cow::Owned(n.to_owned())),
+            format,
+            framework_id: framework_id.map(str::to_owned),
+        };
         let event = Event { stream, record, chunks, summary };
         Some(super::Entry { seq, t_ns, conn, kind: EntryKind::Event(event) })
     }
@@ -2332,7 +2338,16 @@ mod tests {
             let chunks = proptest::option::of(proptest::collection::vec(number(), 0..4));
             (number(), number(), number(), record, chunks, name, format, proptest::option::of(text())).prop_map(
                 |(conn, stream, t_ns, record, chunks, name, format, framework_id)| {
-                    (conn, t_ns, Event { stream, record, chunks, summary: Summary { name, format, framework_id } })
+                    (
+                        conn,
+                        t_ns,
+                        Event {
+                            stream,
+                            record,
+                            chunks,
+                            summary: Summary { name: name.map(Cow::Owned), format, framework_id },
+                        },
+                    )
                 },
             )
         }
@@ -2438,8 +2453,8 @@ mod tests {
                     // Events as written (text records, plain short
                     // strings) are the fast path's.
                     let EntryKind::Event(e) = &entry.kind else { unreachable!() };
-                    let plain = |s: &Option<String>| s.as_ref().is_none_or(|s| !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
-                    if std::str::from_utf8(&e.record).is_ok() && plain(&e.summary.name) && plain(&e.summary.framework_id) {
+                    let plain = |s: Option<&str>| s.is_none_or(|s| !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
+                    if std::str::from_utf8(&e.record).is_ok() && plain(e.summary.name.as_deref()) && plain(e.summary.framework_id.as_deref()) {
                         prop_assert!(fast::event(&line, None).is_some(), "not read fast: {}", String::from_utf8_lossy(&line));
                     }
                     if let Some(Some(d)) = damages.get(i) {

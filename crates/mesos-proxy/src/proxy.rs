@@ -617,7 +617,7 @@ async fn record_request(
         record_lobby(registry, conn.peer.ip(), &session).await;
     }
     let unnamed = unnamed || session.name().is_none();
-    let call = summary.name.clone();
+    let call = summary.name.as_deref().map(str::to_owned);
     let request = session::Request {
         method: parts.method.as_str().to_owned(),
         path: path.to_owned(),

@@ -56,7 +56,9 @@ fn events(entries: &[Entry]) -> Vec<(String, Vec<u8>)> {
     entries
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Event(ev) => Some((ev.summary.name.clone().unwrap_or_default(), ev.record.clone())),
+            EntryKind::Event(ev) => {
+                Some((ev.summary.name.as_deref().unwrap_or_default().to_owned(), ev.record.clone()))
+            }
             _ => None,
         })
         .collect()

@@ -218,7 +218,11 @@ impl Conversation {
                 }
                 (Paired::Event { stream, message, .. }, EntryKind::Event(e)) => {
                     let body = Body::of(message, &e.record, e.summary.format);
-                    conv.streams[stream].push(Event { line, name: e.summary.name, body });
+                    conv.streams[stream].push(Event {
+                        line,
+                        name: e.summary.name.map(std::borrow::Cow::into_owned),
+                        body,
+                    });
                 }
                 _ => {}
             }

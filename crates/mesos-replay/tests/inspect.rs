@@ -14,7 +14,7 @@ fn session() -> Vec<u8> {
     let mut writer = Writer::new();
     let mut file = Header::new(Source::Proxy, "2026-11-24T21:30:00Z").to_line();
     let json = |name: &str| Summary {
-        name: Some(name.into()),
+        name: Some(name.to_owned().into()),
         format: Some(Encoding::Json),
         framework_id: Some("test13".into()),
     };

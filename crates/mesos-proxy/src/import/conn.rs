@@ -416,7 +416,7 @@ impl Conn {
             sessions.mark_lost(session);
             sessions.note(session, self.id, time, message, None);
         }
-        let call = summary.name.clone();
+        let call = summary.name.as_deref().map(str::to_owned);
         let request = session::Request { method: head.method, path: head.path, headers: head.headers, body, summary };
         let seq = sessions.call(session, self.id, now, request, api, problem);
         Recording { session, api: Some(api), seq, call, unnamed }

@@ -221,7 +221,12 @@ pub fn write_html<R: Read>(
             let (kind, label, link, flag, heartbeat) = match (&entry.kind, paired) {
                 (EntryKind::Request(r), _) => {
                     request_entry.insert(entry.seq, index);
-                    let name = r.summary.name.clone().unwrap_or_else(|| format!("{} {}", r.method, r.path));
+                    let name = r
+                        .summary
+                        .name
+                        .as_deref()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| format!("{} {}", r.method, r.path));
                     ('q', name, -1, 0, false)
                 }
                 (EntryKind::Response(r), _) => {
@@ -238,7 +243,7 @@ pub fn write_html<R: Read>(
                     ('r', label, request, u8::from(r.status >= 400), false)
                 }
                 (EntryKind::Event(e), _) => {
-                    let name = e.summary.name.clone().unwrap_or_else(|| "(record)".to_owned());
+                    let name = e.summary.name.as_deref().map(str::to_owned).unwrap_or_else(|| "(record)".to_owned());
                     let stream = response_entry.get(&e.stream).map_or(-1, |&i| i as i64);
                     let heartbeat = name == "HEARTBEAT";
                     let label = match (name.as_str(), story_state(&story, index)) {

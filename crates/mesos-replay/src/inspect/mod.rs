@@ -335,7 +335,8 @@ fn timeline(entry: &Entry, ids: Option<&Ids<'_>>, colour: bool, out: &mut impl W
     let ids = ids.map(ids_text).filter(|t| !t.is_empty()).map(|t| format!("  {t}")).unwrap_or_default();
     let line = match &entry.kind {
         EntryKind::Request(r) => {
-            let name = r.summary.name.clone().unwrap_or_else(|| format!("{} {}", r.method, r.path));
+            let name =
+                r.summary.name.as_deref().map(str::to_owned).unwrap_or_else(|| format!("{} {}", r.method, r.path));
             format!("→  {}{ids}", paint(colour, "36;1", &name))
         }
         EntryKind::Response(r) => {
@@ -350,7 +351,7 @@ fn timeline(entry: &Entry, ids: Option<&Ids<'_>>, colour: bool, out: &mut impl W
             format!("←  {status}{stream}{body}")
         }
         EntryKind::Event(e) => {
-            let name = e.summary.name.clone().unwrap_or_else(|| "(record)".to_owned());
+            let name = e.summary.name.as_deref().map(str::to_owned).unwrap_or_else(|| "(record)".to_owned());
             let chunks = e.chunks.as_ref().map(|c| format!("  chunks={c:?}")).unwrap_or_default();
             format!("⇐  {}{ids}{chunks}", paint(colour, "33", &name))
         }

@@ -383,7 +383,7 @@ impl Story {
         match (&entry.kind, paired) {
             (EntryKind::Request(r), Paired::Request { call, api }) => {
                 let Some(message) = api.call else { return };
-                let name = r.summary.name.clone().unwrap_or_else(|| "(unknown)".to_owned());
+                let name = r.summary.name.as_deref().map(str::to_owned).unwrap_or_else(|| "(unknown)".to_owned());
                 let decoded =
                     TOLD.contains(&name.as_str()).then(|| decode(message, &r.body, r.summary.format)).flatten();
                 let framework = r
@@ -421,7 +421,7 @@ impl Story {
                 }
             }
             (EntryKind::Event(e), Paired::Event { stream, call, message }) => {
-                let name = e.summary.name.clone().unwrap_or_else(|| "(unknown)".to_owned());
+                let name = e.summary.name.as_deref().map(str::to_owned).unwrap_or_else(|| "(unknown)".to_owned());
                 let decoded = match message {
                     Some(m) if TOLD.contains(&name.as_str()) => decode(m, &e.record, e.summary.format),
                     _ => None,
