@@ -36,9 +36,14 @@ fn frame(record: &str) -> Bytes {
 }
 
 fn update(i: usize) -> String {
+    padded(i, PAD)
+}
+
+/// Update `i` with a `message` of `pad` bytes.
+fn padded(i: usize, pad: usize) -> String {
     format!(
         r#"{{"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"t-{i}"}},"state":"TASK_RUNNING","agent_id":{{"value":"a"}},"uuid":"AAECAw==","message":"{}"}}}}}}"#,
-        "x".repeat(PAD)
+        "x".repeat(pad)
     )
 }
 
@@ -47,6 +52,8 @@ fn update(i: usize) -> String {
 struct Stream {
     next: usize,
     pause: bool,
+    /// The `message` bytes of each update.
+    pad: fn(usize) -> usize,
 }
 
 impl Body for Stream {
@@ -59,14 +66,14 @@ impl Body for Stream {
             0 => Some(Ok(Frame::data(frame(
                 r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"slow-disk"}}}"#,
             )))),
-            i if i <= EVENTS => Some(Ok(Frame::data(frame(&update(i))))),
+            i if i <= EVENTS => Some(Ok(Frame::data(frame(&padded(i, (self.pad)(i)))))),
             _ if self.pause => return Poll::Pending,
             _ => None,
         })
     }
 }
 
-async fn start_master(pause: bool) -> SocketAddr {
+async fn start_master(pause: bool, pad: fn(usize) -> usize) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -76,7 +83,7 @@ async fn start_master(pause: bool) -> SocketAddr {
                     let response = Response::builder()
                         .header("content-type", "application/json")
                         .header("mesos-stream-id", "s-1")
-                        .body(Stream { next: 0, pause })
+                        .body(Stream { next: 0, pause, pad })
                         .unwrap();
                     Ok::<_, Infallible>(response)
                 });
@@ -162,7 +169,7 @@ fn events_in_file(out: &std::path::Path) -> (Vec<Vec<u8>>, Option<bool>) {
 /// the writer when its relay has nothing to read), not when it ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_relayed_reach_the_file_while_the_master_pauses() {
-    let master = start_master(true).await;
+    let master = start_master(true, |_| PAD).await;
     let (config, out) = config(master, "pause");
     let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
     let proxy = recorder.local_addr();
@@ -201,7 +208,7 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
     if !test_support::in_own_process("backpressure::a_slow_session_file_slows_forwarding_and_loses_nothing") {
         return;
     }
-    let master = start_master(false).await;
+    let master = start_master(false, |_| PAD).await;
     let (config, out) = config(master, "backpressure");
     mesos_record::file::slow_down_for_tests(PER_LINE);
     let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
@@ -232,5 +239,34 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
     assert_eq!(events.len(), EVENTS + 1, "every event is in the file");
     for (i, record) in events.iter().enumerate().skip(1) {
         assert_eq!(record, update(i).as_bytes(), "event {i} in order");
+    }
+}
+
+/// A record larger than all that may wait for the session's writer takes
+/// every permit and goes alone: it and the events around it are forwarded
+/// and recorded whole, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_larger_than_what_may_wait_for_the_writer_goes_through() {
+    fn pad(i: usize) -> usize {
+        if i == 3 { mesos_proxy::writer::WAITING_BYTES + (1 << 20) } else { 16 }
+    }
+    let master = start_master(false, pad).await;
+    let (config, out) = config(master, "large-record");
+    let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
+    let proxy = recorder.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(recorder.run(async move {
+        let _ = stopped.await;
+    }));
+    tokio::time::timeout(Duration::from_secs(30), read_stream(proxy)).await.unwrap();
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), task).await.unwrap().unwrap().unwrap();
+    let (events, complete) = events_in_file(&out);
+    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(complete, Some(true));
+    assert_eq!(events.len(), EVENTS + 1, "every event is in the file");
+    assert!(events[3].len() > mesos_proxy::writer::WAITING_BYTES);
+    for (i, record) in events.iter().enumerate().skip(1) {
+        assert!(*record == padded(i, pad(i)).as_bytes(), "event {i} in order, whole");
     }
 }
