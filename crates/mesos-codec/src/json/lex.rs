@@ -67,9 +67,13 @@ pub(crate) fn string(json: &[u8], at: usize) -> Option<Str> {
             // text, a quote every few bytes, it would mostly fail). A 4 KiB
             // UPDATE's heading, which steps over a long `message`: 688–712
             // → 427–438 ns (a 200 B UPDATE's 153–167 → 146–150 ns, an
-            // OFFERS' 844–870 → 807–813 ns; three runs, the same VM).
-            let (after, seen) = crate::swar::plain_pairs(json, at);
-            (at, high) = (after, high | (seen & HIGH));
+            // OFFERS' 844–870 → 807–813 ns; three runs, the same VM). With
+            // SSE2's compares (`simd::plain_blocks`) rather than the word
+            // masks, under callgrind (`benches/record_core.rs`), a 4 KiB
+            // UPDATE's heading 11 416 → 6 710 instructions (200 B: the
+            // whole event 6 312 → 6 243, the mix 9 835 → 9 798).
+            let (after, seen) = crate::simd::plain_blocks(json, at);
+            (at, high) = (after, high | if seen { HIGH } else { 0 });
         }
         match *json.get(at)? {
             b'"' => return Some(Str { end: at + 1, escaped, ascii: high == 0 }),
