@@ -78,7 +78,7 @@ pub(crate) fn unescape_run(
 }
 
 /// [`swar::plain_pairs`](crate::swar::plain_pairs) with SSE2: steps over
-/// the bytes from `at` that a JSON string holds as they are (no `"`, `\\`
+/// the bytes from `at` that a JSON string holds as they are (no `"`, `\`
 /// or control character) sixteen at a time, thirty-two while it can: the
 /// offset of the first sixteen that hold a stop (or that are not there),
 /// and whether a byte stepped over had its high bit set. The same answer
@@ -198,7 +198,7 @@ mod x86 {
     }
 
     /// The high bit of each of the 16 bytes at `block` that a JSON string
-    /// cannot hold as it is (`"`, `\\`, below `0x20`), and the high bits of
+    /// cannot hold as it is (`"`, `\`, below `0x20`), and the high bits of
     /// all 16. SSE2 only, which every x86-64 has.
     #[inline]
     #[target_feature(enable = "sse2")]
