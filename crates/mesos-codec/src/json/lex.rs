@@ -69,9 +69,11 @@ pub(crate) fn string(json: &[u8], at: usize) -> Option<Str> {
             // → 427–438 ns (a 200 B UPDATE's 153–167 → 146–150 ns, an
             // OFFERS' 844–870 → 807–813 ns; three runs, the same VM). With
             // SSE2's compares (`simd::plain_blocks`) rather than the word
-            // masks, under callgrind (`benches/record_core.rs`), a 4 KiB
-            // UPDATE's heading 11 416 → 6 710 instructions (200 B: the
-            // whole event 6 312 → 6 243, the mix 9 835 → 9 798).
+            // masks, `benches/record_core.rs`: a 4 KiB UPDATE's tap 1 297–
+            // 1 306 → 973–1 027 ns an event, its heading 11 416 → 8 431
+            // instructions under callgrind; 200 B and the mix unmoved in
+            // time (161–175 vs 167–176 ns, 297–317 vs 293–309), 6 312 →
+            // 6 245 and 9 835 → 9 739 instructions an event.
             let (after, seen) = crate::simd::plain_blocks(json, at);
             (at, high) = (after, high | if seen { HIGH } else { 0 });
         }
