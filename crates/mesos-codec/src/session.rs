@@ -867,6 +867,7 @@ impl Writer {
     }
 
     /// The next entry: numbered, with its time clamped to be monotonic.
+    #[inline]
     pub fn entry(&mut self, t_ns: u64, conn: u64, kind: EntryKind) -> Entry {
         let t_ns = t_ns.max(self.last_t_ns);
         self.last_t_ns = t_ns;
