@@ -141,6 +141,31 @@ fn config(master: SocketAddr, name: &str) -> (mesos_proxy::Config, std::path::Pa
     (config, out)
 }
 
+/// A recorder running on its own task until [`Running::stop`].
+struct Running {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), mesos_proxy::Error>>,
+}
+
+impl Running {
+    async fn start(config: mesos_proxy::Config) -> Running {
+        let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
+        let addr = recorder.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(recorder.run(async move {
+            let _ = stopped.await;
+        }));
+        Running { addr, stop, task }
+    }
+
+    /// Stops it and waits (at most `within`) for its sessions to end.
+    async fn stop(self, within: Duration) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(within, self.task).await.unwrap().unwrap().unwrap();
+    }
+}
+
 /// The records of the events in the session file of `out` (one file), as
 /// far as it is written.
 fn events_in_file(out: &std::path::Path) -> (Vec<Vec<u8>>, Option<bool>) {
@@ -171,12 +196,8 @@ fn events_in_file(out: &std::path::Path) -> (Vec<Vec<u8>>, Option<bool>) {
 async fn events_relayed_reach_the_file_while_the_master_pauses() {
     let master = start_master(true, |_| PAD).await;
     let (config, out) = config(master, "pause");
-    let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
-    let proxy = recorder.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(recorder.run(async move {
-        let _ = stopped.await;
-    }));
+    let recorder = Running::start(config).await;
+    let proxy = recorder.addr;
     let mut body = subscribe(proxy).await;
     let mut decoder = Decoder::new();
     let mut records = 0;
@@ -198,8 +219,7 @@ async fn events_relayed_reach_the_file_while_the_master_pauses() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(body);
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+    recorder.stop(Duration::from_secs(10)).await;
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -211,12 +231,8 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
     let master = start_master(false, |_| PAD).await;
     let (config, out) = config(master, "backpressure");
     mesos_record::file::slow_down_for_tests(PER_LINE);
-    let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
-    let proxy = recorder.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(recorder.run(async move {
-        let _ = stopped.await;
-    }));
+    let recorder = Running::start(config).await;
+    let proxy = recorder.addr;
 
     tokio::time::timeout(Duration::from_secs(10), read_stream(proxy)).await.unwrap();
     // Once the framework has every event, what is not in the file yet can
@@ -231,8 +247,7 @@ async fn a_slow_session_file_slows_forwarding_and_loses_nothing() {
         written.len()
     );
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+    recorder.stop(Duration::from_secs(10)).await;
     let (events, complete) = events_in_file(&out);
     let _ = std::fs::remove_dir_all(&out);
     assert_eq!(complete, Some(true));
@@ -252,15 +267,10 @@ async fn a_record_larger_than_what_may_wait_for_the_writer_goes_through() {
     }
     let master = start_master(false, pad).await;
     let (config, out) = config(master, "large-record");
-    let recorder = mesos_proxy::Recorder::bind(config).await.unwrap();
-    let proxy = recorder.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(recorder.run(async move {
-        let _ = stopped.await;
-    }));
+    let recorder = Running::start(config).await;
+    let proxy = recorder.addr;
     tokio::time::timeout(Duration::from_secs(30), read_stream(proxy)).await.unwrap();
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(30), task).await.unwrap().unwrap().unwrap();
+    recorder.stop(Duration::from_secs(30)).await;
     let (events, complete) = events_in_file(&out);
     let _ = std::fs::remove_dir_all(&out);
     assert_eq!(complete, Some(true));
