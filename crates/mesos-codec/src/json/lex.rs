@@ -283,6 +283,32 @@ mod tests {
             }
         }
 
+        /// A well-formed value with one byte changed: the lexer steps over
+        /// it whole exactly when serde_json reads it, and whatever it steps
+        /// over serde_json reads.
+        #[test]
+        fn a_value_with_a_byte_changed_is_refused_as_serde_json_refuses_it(
+            text in json_value(),
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![
+                Just(b'"'), Just(b'\\'), Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b':'), Just(b','),
+                Just(b' '), Just(b'0'), Just(b'-'), Just(b'e'), Just(b'.'), Just(b't'), Just(b'n'), any::<u8>()
+            ],
+        ) {
+            let mut json = text.into_bytes();
+            if json.is_empty() {
+                return Ok(());
+            }
+            let at = at.index(json.len());
+            json[at] = byte;
+            let end = value(&json, ws(&json, 0), 100);
+            let whole = end.is_some_and(|end| ws(&json, end) == json.len());
+            prop_assert_eq!(whole, serde_accepts(&json), "{}", String::from_utf8_lossy(&json));
+            if let Some(end) = end {
+                prop_assert!(serde_accepts(&json[..end]), "{}", String::from_utf8_lossy(&json));
+            }
+        }
+
         #[test]
         fn bytes_the_lexer_accepts_serde_json_accepts(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
             if let Some(end) = value(&bytes, 0, 100) {
