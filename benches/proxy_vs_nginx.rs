@@ -94,8 +94,8 @@
 //! benches on a 2-core VM, then differed by 1 to 108 µs at p99 and by 0 to
 //! 1 µs at p50. (Tried and not kept: every path in one run, the source
 //! writing each record to all of them in turn within the 250 µs. The
-//! recorder against itself came within 10–30 µs at p99, but the paths
-//! delayed one another: direct's p50 rose from 6 to 28 µs.)
+//! recorder against itself came within 10–31 µs at p99, but the paths
+//! delayed one another: direct's p50 rose from 6 to 26–31 µs.)
 //!
 //! The last table holds the two forwarders side by side, as ratios to
 //! nginx. `BENCH_RECORDER_BEFORE=/path/to/an/older/proxy_vs_nginx-binary`
