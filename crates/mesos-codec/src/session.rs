@@ -773,6 +773,12 @@ impl<'a> Obj<'a> {
     fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
         Obj { out, empty: true }
     }
+    // `key` and the writers of an event line's fields are inlined, so that
+    // each key (a literal at every call) is copied as a constant: no call
+    // of `memcpy` for each. A 200 B UPDATE's `Lines::push` 969 → 840
+    // instructions, the mix's 1 047 → 910 (`benches/record_core.rs` under
+    // callgrind).
+    #[inline(always)]
     fn key(&mut self, key: &str) {
         self.out.push(if self.empty { b'{' } else { b',' });
         self.empty = false;
@@ -782,11 +788,13 @@ impl<'a> Obj<'a> {
     }
     /// A number, as `serde_json` writes it, without its machinery (every
     /// line starts with three).
+    #[inline(always)]
     fn uint(&mut self, key: &str, value: u64) {
         self.key(key);
         self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
     /// A text that needs no escape (a name of ours), quoted.
+    #[inline(always)]
     fn plain(&mut self, key: &str, value: &'static str) {
         debug_assert!(value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{value}");
         self.key(key);
@@ -823,12 +831,14 @@ impl<'a> Obj<'a> {
     }
     /// A text, escaped as `serde_json` escapes it, without its machinery
     /// (every event line has a summary's strings).
+    #[inline(always)]
     fn opt_str(&mut self, key: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.key(key);
             json_bytes(self.out, value.as_bytes());
         }
     }
+    #[inline(always)]
     fn summary(&mut self, name_key: &str, summary: &Summary) {
         self.opt_str(name_key, summary.name.as_deref());
         if let Some(format) = summary.format {
