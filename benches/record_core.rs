@@ -15,7 +15,8 @@
 //!   heading walk, which reads the event's type and framework id and checks
 //!   the JSON syntax of the whole record; the record copied into its entry);
 //! - **book**: [`Book::record`] (numbering; the redaction's check for a
-//!   `Secret`) and [`Lines::push`] (the line but for its record): the rest
+//!   `Secret`) and [`Lines::push`] (the event's fields kept, its record
+//!   copied as it is, for the writer to write its line): the rest
 //!   of what the proxy's stream lane does for an event;
 //! - **writer**: [`Lines::write_to`] (each line written whole, its record
 //!   escaped): what the session writer's thread does before the file's

@@ -34,7 +34,6 @@
 //! ```
 
 use std::borrow::Cow;
-use std::ops::Range;
 
 use base64::Engine;
 use serde::Serialize;
@@ -477,36 +476,26 @@ impl Entry {
     /// assert_eq!(out, [note(0).to_line(), note(1).to_line()].concat());
     /// ```
     pub fn write_line(&self, out: &mut Vec<u8>) {
-        self.render(out, None);
-    }
-
-    /// [`write_line`](Self::write_line), or, with `holes`, the line with
-    /// an event's record as it is in place of its `record` field, the
-    /// record's range in `out` noted in `holes` ([`Lines`]).
-    fn render(&self, out: &mut Vec<u8>, holes: Option<&mut Vec<Range<usize>>>) {
         // Room for the escapes of a body, as they usually go.
         let room = |body: &[u8]| body.len() + body.len() / 4;
         out.reserve(
             192 + match &self.kind {
                 EntryKind::Request(r) => room(&r.body),
                 EntryKind::Response(r) => room(&r.body),
-                EntryKind::Event(e) if holes.is_some() => e.record.len(),
                 EntryKind::Event(e) => room(&e.record),
                 _ => 0,
             },
         );
         let mut o = Obj::new(out);
-        o.uint("seq", self.seq);
-        o.uint("t_ns", self.t_ns);
-        o.uint("conn", self.conn);
-        o.plain("kind", self.kind.name());
+        o.head(self.seq, self.t_ns, self.conn, self.kind.name());
         match &self.kind {
             EntryKind::Request(r) => {
                 o.field("method", &r.method);
                 o.field("path", &r.path);
                 o.field("headers", &r.headers);
                 o.bytes("body", &r.body);
-                o.summary("call", &r.summary);
+                let Summary { name, format, framework_id } = &r.summary;
+                o.summary("call", name.as_deref(), *format, framework_id.as_deref());
             }
             EntryKind::Response(r) => {
                 o.opt("request", r.request);
@@ -519,18 +508,8 @@ impl Entry {
                 o.opt("format", r.format.map(Encoding::as_str));
             }
             EntryKind::Event(e) => {
-                o.uint("stream", e.stream);
-                match holes {
-                    // Never the first field: its comma is the hole's.
-                    Some(holes) => {
-                        let start = o.out.len();
-                        o.out.extend_from_slice(&e.record);
-                        holes.push(start..o.out.len());
-                    }
-                    None => o.bytes_always("record", &e.record),
-                }
-                o.opt("chunks", e.chunks.as_ref());
-                o.summary("event", &e.summary);
+                let Summary { name, format, framework_id } = &e.summary;
+                o.event(e.stream, &e.record, e.chunks.as_deref(), name.as_deref(), *format, framework_id.as_deref());
             }
             EntryKind::Close(c) => {
                 o.opt("stream", c.stream);
@@ -553,17 +532,18 @@ impl Entry {
     }
 }
 
-/// Entries' lines gathered to be written out together, each event's
-/// `record` left out until then: [`push`](Self::push) renders an entry's
-/// line but for its record, whose bytes it copies as they are;
-/// [`write_to`](Self::write_to) writes the lines out whole, escaping each
-/// record in its place (or writing it as `record_b64` when it is not
-/// UTF-8), byte for byte what [`Entry::write_line`] writes.
+/// Entries' lines gathered to be written out together, each event's line
+/// left unwritten until then: [`push`](Self::push) keeps an event's fields
+/// (its record's and framework id's bytes copied as they are) and writes
+/// any other entry's line; [`write_to`](Self::write_to) writes the lines
+/// out whole, each event's as [`Entry::write_line`] writes it (its record
+/// escaped, or as `record_b64` when it is not UTF-8), byte for byte.
 ///
-/// Why: the escape is most of a line's work, and it need not be done where
-/// the entry is numbered. The proxy numbers a stream's events on the thread
-/// that forwards them, and its session writer, on a thread of its own,
-/// writes the batch out (`mesos-proxy`'s `session` module has the figures).
+/// Why: an event's line is most of its recording's work (the record's
+/// escape most of all), and none of it need be done where the event is
+/// numbered. The proxy numbers a stream's events on the thread that
+/// forwards them, and its session writer, on a thread of its own, writes
+/// the batch out (`mesos-proxy`'s `session` module has the figures).
 ///
 /// ```
 /// use mesos_codec::session::{Entry, EntryKind, Event, Lines, Note};
@@ -579,20 +559,76 @@ impl Entry {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Lines {
-    /// The lines, each event's record in place of its `record` field, as
-    /// it is (one buffer: a batch is one allocation, and `holes` another).
+    /// Other entries' lines, and each event's record then its framework
+    /// id, as they are (one buffer: a batch is one allocation, `pieces`
+    /// another).
     buf: Vec<u8>,
-    /// Where the records are in `buf`, in order: each one's field, its key
-    /// and comma included, goes in its place.
-    holes: Vec<Range<usize>>,
+    /// What `buf` holds, in order, each piece from where the last ended.
+    pieces: Vec<Piece>,
+    /// The events' `chunks`, in order.
+    chunks: Vec<u64>,
     entries: usize,
+}
+
+/// A piece of [`Lines`]' buffer.
+#[derive(Debug, Clone)]
+enum Piece {
+    /// Lines written, up to this offset.
+    Text(usize),
+    /// An event's record and framework id, its line's other fields here.
+    Event(EventFields),
+}
+
+/// An event's line's fields but its record's and framework id's bytes.
+#[derive(Debug, Clone)]
+struct EventFields {
+    seq: u64,
+    t_ns: u64,
+    conn: u64,
+    stream: u64,
+    /// Where its record ends (and its framework id begins) in the buffer.
+    record_end: usize,
+    /// Where its framework id ends (`None`: it has none).
+    framework_id_end: Option<usize>,
+    /// How many of [`Lines`]' `chunks` are its (`None`: no `chunks`).
+    chunks: Option<usize>,
+    name: Option<Cow<'static, str>>,
+    format: Option<Encoding>,
 }
 
 impl Lines {
     /// Adds an entry's line.
     pub fn push(&mut self, entry: &Entry) {
-        entry.render(&mut self.buf, Some(&mut self.holes));
         self.entries += 1;
+        let EntryKind::Event(e) = &entry.kind else {
+            entry.write_line(&mut self.buf);
+            match self.pieces.last_mut() {
+                Some(Piece::Text(end)) => *end = self.buf.len(),
+                _ => self.pieces.push(Piece::Text(self.buf.len())),
+            }
+            return;
+        };
+        self.buf.extend_from_slice(&e.record);
+        let record_end = self.buf.len();
+        let framework_id_end = e.summary.framework_id.as_ref().map(|id| {
+            self.buf.extend_from_slice(id.as_bytes());
+            self.buf.len()
+        });
+        let chunks = e.chunks.as_ref().map(|chunks| {
+            self.chunks.extend_from_slice(chunks);
+            chunks.len()
+        });
+        self.pieces.push(Piece::Event(EventFields {
+            seq: entry.seq,
+            t_ns: entry.t_ns,
+            conn: entry.conn,
+            stream: e.stream,
+            record_end,
+            framework_id_end,
+            chunks,
+            name: e.summary.name.clone(),
+            format: e.summary.format,
+        }));
     }
 
     /// How many entries' lines there are.
@@ -605,7 +641,8 @@ impl Lines {
         self.entries == 0
     }
 
-    /// The bytes held: the lines, their records as they are.
+    /// The bytes held: other entries' lines, and events' records and
+    /// framework ids as they are.
     pub fn len(&self) -> usize {
         self.buf.len()
     }
@@ -614,19 +651,40 @@ impl Lines {
     /// and `events` more events.
     pub fn reserve(&mut self, bytes: usize, events: usize) {
         self.buf.reserve(bytes);
-        self.holes.reserve(events);
+        self.pieces.reserve(events);
     }
 
     /// Appends the lines, whole (records escaped in their places), to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.reserve(self.buf.len() + self.buf.len() / 4 + 16 * self.holes.len());
-        let mut from = 0;
-        for hole in &self.holes {
-            out.extend_from_slice(&self.buf[from..hole.start]);
-            Obj { out, empty: false }.bytes_always("record", &self.buf[hole.clone()]);
-            from = hole.end;
+        out.reserve(self.buf.len() + self.buf.len() / 4 + 192 * self.pieces.len());
+        let (mut from, mut chunk) = (0, 0);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(end) => {
+                    out.extend_from_slice(&self.buf[from..*end]);
+                    from = *end;
+                }
+                Piece::Event(e) => {
+                    let record = &self.buf[from..e.record_end];
+                    let framework_id = e.framework_id_end.map(|end| {
+                        from = end;
+                        // Copied from a `str`.
+                        std::str::from_utf8(&self.buf[e.record_end..end]).unwrap_or_default()
+                    });
+                    if framework_id.is_none() {
+                        from = e.record_end;
+                    }
+                    let chunks = e.chunks.map(|n| {
+                        chunk += n;
+                        &self.chunks[chunk - n..chunk]
+                    });
+                    let mut o = Obj::new(out);
+                    o.head(e.seq, e.t_ns, e.conn, "event");
+                    o.event(e.stream, record, chunks, e.name.as_deref(), e.format, framework_id);
+                    o.finish();
+                }
+            }
         }
-        out.extend_from_slice(&self.buf[from..]);
     }
 }
 
@@ -839,12 +897,36 @@ impl<'a> Obj<'a> {
         }
     }
     #[inline(always)]
-    fn summary(&mut self, name_key: &str, summary: &Summary) {
-        self.opt_str(name_key, summary.name.as_deref());
-        if let Some(format) = summary.format {
+    fn summary(&mut self, name_key: &str, name: Option<&str>, format: Option<Encoding>, framework_id: Option<&str>) {
+        self.opt_str(name_key, name);
+        if let Some(format) = format {
             self.plain("format", format.as_str());
         }
-        self.opt_str("framework_id", summary.framework_id.as_deref());
+        self.opt_str("framework_id", framework_id);
+    }
+    /// The fields every line begins with.
+    #[inline(always)]
+    fn head(&mut self, seq: u64, t_ns: u64, conn: u64, kind: &'static str) {
+        self.uint("seq", seq);
+        self.uint("t_ns", t_ns);
+        self.uint("conn", conn);
+        self.plain("kind", kind);
+    }
+    /// An event's fields after the head (the one home of their order).
+    #[inline(always)]
+    fn event(
+        &mut self,
+        stream: u64,
+        record: &[u8],
+        chunks: Option<&[u64]>,
+        name: Option<&str>,
+        format: Option<Encoding>,
+        framework_id: Option<&str>,
+    ) {
+        self.uint("stream", stream);
+        self.bytes_always("record", record);
+        self.opt("chunks", chunks);
+        self.summary("event", name, format, framework_id);
     }
     fn finish(self) {
         if self.empty {

@@ -169,18 +169,27 @@ impl Session {
     /// went from 3.2 to 2.4 µs CPU per event (events sent one by one, the
     /// lines rendered on the writer's thread, before).
     ///
-    /// Only the escape of each event's record is left to the writer's
-    /// thread (it was half of a line's work, and a tenth of the stream's
-    /// lane in `perf`, while the writer's core had room): the batch
-    /// ([`Lines`]) holds each record as it is, copied, and the writer
-    /// writes it escaped. `proxy_vs_nginx`, this against the lines
-    /// rendered whole here, in the same run: the lane's CPU an event 2.24 →
-    /// 2.01 µs on the mix and 7.49 → 5.85 µs at 4 KiB (the writer's 0.70 →
-    /// 0.79 and 4.25 → 4.24), events/s +13 % and +25 %; at 200 B no change
-    /// past the noise. (The whole line rendered there, the entries handed
-    /// over, was tried again with mimalloc, which takes frees from another
-    /// thread well: no gain past the noise, the writer 0.2–0.8 µs an event
-    /// more; `docs/performance.md`, "Eighth run".)
+    /// Only each event's line is left to the writer's thread, first its
+    /// record's escape (half of a line's work, and a tenth of the stream's
+    /// lane in `perf`, while the writer's core had room), then the rest of
+    /// it: the batch ([`Lines`]) holds each event's fields, its record
+    /// copied as it is, and the writer writes the line. `proxy_vs_nginx`,
+    /// the record left to the writer against the lines rendered whole here,
+    /// in the same run: the lane's CPU an event 2.24 → 2.01 µs on the mix
+    /// and 7.49 → 5.85 µs at 4 KiB (the writer's 0.70 → 0.79 and 4.25 →
+    /// 4.24), events/s +13 % and +25 %; at 200 B no change past the noise.
+    /// (The whole line rendered there, the entries handed over, was tried
+    /// again with mimalloc, which takes frees from another thread well: no
+    /// gain past the noise, the writer 0.2–0.8 µs an event more;
+    /// `docs/performance.md`, "Eighth run".) The rest of the line left to
+    /// the writer too, the entries still freed here: `benches/record_core.rs`
+    /// (200 B), the numbering and the batch 81–83 → 49–51 ns an event, the
+    /// writer 47–48 → 87–93 ns; `proxy_vs_nginx` on a 2-core VM, against
+    /// the record alone left to the writer, three runs: events/s ÷ nginx's
+    /// 0.73, 0.68, 0.67 → 0.81, 0.76, 0.89 at 200 B (the lane 0.43–0.52 →
+    /// 0.38–0.43 µs an event), 0.76, 0.80, 0.75 → 0.79, 0.85, 0.86 on the
+    /// mix, 4 KiB within the runs' spread (`docs/performance.md`,
+    /// "Fifteenth run").
     pub async fn record_events(
         &self,
         conn: u64,
@@ -308,7 +317,7 @@ impl Session {
     }
 }
 
-/// How many bytes of lines (their records not escaped yet: [`Lines::len`])
+/// How many bytes of lines (their events' lines not written yet: [`Lines::len`])
 /// a stream's events gather at most before they go to the writer (see
 /// [`Session::record_events`]). What may wait for the disk is bounded in
 /// bytes: [`writer::WAITING_BYTES`].

@@ -2,12 +2,13 @@
 //! through a bounded channel, writing them to the session's file
 //! ([`mesos_record::file::SessionFile`]: naming, batches, compression,
 //! rotation, failing once and loudly). A live session sends its entries
-//! already rendered as lines, a stream's events in batches (see
+//! in batches of lines (see
 //! [`Session::record_events`](crate::session::Session::record_events): an
 //! entry freed on the writer's thread made glibc's allocator contend with
-//! the forwarding threads on every event), each event's record in them as
-//! it is: the writer escapes it as it writes the batch out
-//! ([`mesos_codec::session::Lines`]); [`Msg::Entry`] renders one here.
+//! the forwarding threads on every event), each event's fields in them, its
+//! record as it is: the writer writes its line, the record escaped, as it
+//! writes the batch out ([`mesos_codec::session::Lines`]); [`Msg::Entry`]
+//! renders one here.
 //!
 //! The channel is the backpressure point: when the disk is slower than the
 //! traffic, [`Session::record`](crate::session::Session::record) waits for
@@ -26,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 /// How many messages may wait for the writer before recording waits.
 pub const CHANNEL_CAPACITY: usize = 256;
 
-/// How many bytes of a session's lines (records not escaped yet:
+/// How many bytes of a session's lines (events' lines not written yet:
 /// [`Lines::len`]) may wait for the writer before recording waits, and
 /// with it the forwarding of what is being recorded: a permit for each
 /// byte ([`Msg::Lines`]). It must hold well over what comes in while the
@@ -49,7 +50,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_micros(200);
 pub enum Msg {
     /// Lines of entries, each with its newline.
     Line(Vec<u8>),
-    /// Lines of entries (their event records escaped as they are written)
+    /// Lines of entries (their events' lines left to be written here)
     /// and the session's permits they hold, given back once the lines are
     /// written (see
     /// [`Session::record_events`](crate::session::Session::record_events)):
