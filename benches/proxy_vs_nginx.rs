@@ -629,7 +629,7 @@ fn relay_role(master: &str) {
 /// in the session file, which ends complete, as the recorder's.
 fn raw_role(master: &str, out: &str) {
     use mesos_codec::api::{Api, Encoding};
-    use mesos_codec::session::{EntryKind, Header, Lines, Party, Source};
+    use mesos_codec::session::{Header, Lines, Party, Source};
     use mesos_record::file::{SessionFile, Storage};
     use mesos_record::{Book, EventTap, Tapped};
     let master: SocketAddr = master.parse().unwrap();
@@ -694,15 +694,16 @@ fn raw_role(master: &str, out: &str) {
                 };
                 chunks.feed_with(&data[from..], |piece| tap.chunk(bytes::Bytes::copy_from_slice(piece), &mut tapped));
                 let now = t_ns();
-                for t in tapped.drain(..) {
+                for t in &mut tapped {
                     if let Tapped::Event(event) = t {
-                        let recorded = book.record(1, now, EntryKind::Event(event), message).unwrap();
-                        lines.push(&recorded.entry);
-                        if let Some(note) = recorded.note {
+                        let numbered = book.record_event(1, now, event, message).unwrap();
+                        lines.push_event(numbered.seq, numbered.t_ns, numbered.conn, event);
+                        if let Some(note) = numbered.note {
                             lines.push(&note);
                         }
                     }
                 }
+                tapped.clear();
                 if !lines.is_empty() {
                     lines_tx.send(std::mem::take(&mut lines)).unwrap();
                 }

@@ -14,8 +14,8 @@
 //! - **tap**: [`EventTap::chunk`] on each chunk (the RecordIO framing; the
 //!   heading walk, which reads the event's type and framework id and checks
 //!   the JSON syntax of the whole record; the record copied into its entry);
-//! - **book**: [`Book::record`] (numbering; the redaction's check for a
-//!   `Secret`) and [`Lines::push`] (the event's fields kept, its record
+//! - **book**: [`Book::record_event`] (numbering; the redaction's check for a
+//!   `Secret`) and [`Lines::push_event`] (the event's fields kept, its record
 //!   copied as it is, for the writer to write its line): the rest
 //!   of what the proxy's stream lane does for an event;
 //! - **writer**: [`Lines::write_to`] (each line written whole, its record
@@ -35,7 +35,7 @@
 //! for n in 10000 20000; do
 //!   RECORD_CORE_RUNS=1 RECORD_CORE_STREAMS=mix RECORD_CORE_BASELINE=0 RECORD_CORE_EVENTS=$n \
 //!     valgrind --tool=callgrind --callgrind-out-file=/tmp/core.$n EXECUTABLE --bench
-//!   callgrind_annotate --inclusive=yes /tmp/core.$n | grep -E 'EventTap::chunk|peek_heading|Book::record|Lines::(push|write_to)|TOTALS'
+//!   callgrind_annotate --inclusive=yes /tmp/core.$n | grep -E 'EventTap::chunk|peek_heading|Book::record_event|Lines::(push_event|write_to)|TOTALS'
 //! done
 //! ```
 //!
@@ -51,7 +51,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mesos_codec::api::{Api, Encoding};
-use mesos_codec::session::{EntryKind, Lines, Source};
+use mesos_codec::session::{Lines, Source};
 use mesos_record::{Book, EventTap, Tapped};
 use serde::Serialize;
 
@@ -114,17 +114,18 @@ fn ours(chunks: &[Bytes]) -> Steps {
             tap.chunk(chunk.clone(), &mut tapped);
         }
         let tapped_at = Instant::now();
-        for t in tapped.drain(..) {
+        for t in &mut tapped {
             let Tapped::Event(event) = t else { panic!("every record reads: {t:?}") };
-            let recorded = book.record(1, b as u64, EntryKind::Event(event), message).expect("recorded");
-            lines.push(&recorded.entry);
-            if let Some(note) = &recorded.note {
+            let numbered = book.record_event(1, b as u64, event, message).expect("recorded");
+            lines.push_event(numbered.seq, numbered.t_ns, numbered.conn, event);
+            if let Some(note) = &numbered.note {
                 lines.push(note);
             }
             if lines.len() >= BATCH_LINES || lines.entries() >= BATCH_ENTRIES {
                 hand_over(&mut lines, &mut handed);
             }
         }
+        tapped.clear();
         if !lines.is_empty() {
             hand_over(&mut lines, &mut handed);
         }

@@ -599,35 +599,52 @@ struct EventFields {
 impl Lines {
     /// Adds an entry's line.
     pub fn push(&mut self, entry: &Entry) {
+        if let EntryKind::Event(event) = &entry.kind {
+            return self.push_event(entry.seq, entry.t_ns, entry.conn, event);
+        }
         self.entries += 1;
-        let EntryKind::Event(e) = &entry.kind else {
-            entry.write_line(&mut self.buf);
-            match self.pieces.last_mut() {
-                Some(Piece::Text(end)) => *end = self.buf.len(),
-                _ => self.pieces.push(Piece::Text(self.buf.len())),
-            }
-            return;
-        };
-        self.buf.extend_from_slice(&e.record);
+        entry.write_line(&mut self.buf);
+        match self.pieces.last_mut() {
+            Some(Piece::Text(end)) => *end = self.buf.len(),
+            _ => self.pieces.push(Piece::Text(self.buf.len())),
+        }
+    }
+
+    /// Adds the line of an event numbered `seq`, at `t_ns`, of connection
+    /// `conn`: [`push`](Self::push) of an entry made of them, without the
+    /// entry.
+    ///
+    /// ```
+    /// use mesos_codec::session::{Entry, EntryKind, Event, Lines};
+    /// let event = Event { stream: 1, record: br#"{"type":"HEARTBEAT"}"#.to_vec(), ..Event::default() };
+    /// let mut lines = Lines::default();
+    /// lines.push_event(4, 5, 1, &event);
+    /// let mut out = Vec::new();
+    /// lines.write_to(&mut out);
+    /// assert_eq!(out, Entry { seq: 4, t_ns: 5, conn: 1, kind: EntryKind::Event(event) }.to_line());
+    /// ```
+    pub fn push_event(&mut self, seq: u64, t_ns: u64, conn: u64, event: &Event) {
+        self.entries += 1;
+        self.buf.extend_from_slice(&event.record);
         let record_end = self.buf.len();
-        let framework_id_end = e.summary.framework_id.as_ref().map(|id| {
+        let framework_id_end = event.summary.framework_id.as_ref().map(|id| {
             self.buf.extend_from_slice(id.as_bytes());
             self.buf.len()
         });
-        let chunks = e.chunks.as_ref().map(|chunks| {
+        let chunks = event.chunks.as_ref().map(|chunks| {
             self.chunks.extend_from_slice(chunks);
             chunks.len()
         });
         self.pieces.push(Piece::Event(EventFields {
-            seq: entry.seq,
-            t_ns: entry.t_ns,
-            conn: entry.conn,
-            stream: e.stream,
+            seq,
+            t_ns,
+            conn,
+            stream: event.stream,
             record_end,
             framework_id_end,
             chunks,
-            name: e.summary.name.clone(),
-            format: e.summary.format,
+            name: event.summary.name.clone(),
+            format: event.summary.format,
         }));
     }
 
@@ -961,11 +978,25 @@ impl Writer {
     /// The next entry: numbered, with its time clamped to be monotonic.
     #[inline]
     pub fn entry(&mut self, t_ns: u64, conn: u64, kind: EntryKind) -> Entry {
+        let (seq, t_ns) = self.number(t_ns);
+        Entry { seq, t_ns, conn, kind }
+    }
+
+    /// The next entry's `seq` and time (`t_ns` clamped to be monotonic),
+    /// for an entry made elsewhere.
+    ///
+    /// ```
+    /// let mut writer = mesos_codec::session::Writer::new();
+    /// assert_eq!(writer.number(100), (0, 100));
+    /// assert_eq!(writer.number(50), (1, 100));
+    /// ```
+    #[inline]
+    pub fn number(&mut self, t_ns: u64) -> (u64, u64) {
         let t_ns = t_ns.max(self.last_t_ns);
         self.last_t_ns = t_ns;
         let seq = self.next_seq;
         self.next_seq += 1;
-        Entry { seq, t_ns, conn, kind }
+        (seq, t_ns)
     }
 
     /// How many entries have been made.

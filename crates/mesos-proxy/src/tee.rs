@@ -497,40 +497,39 @@ impl StreamTap {
     /// events under one hold of the session's lock
     /// ([`Session::record_events`]).
     async fn record(&mut self) {
-        // Drained in place, so that the buffers' room is kept.
+        // Recorded where they are (each event moved no further), then
+        // cleared, so that the lists' room is kept.
         let mut out = std::mem::take(&mut self.out);
-        let mut times = std::mem::take(&mut self.times);
-        let mut tapped = times.drain(..).zip(out.drain(..)).peekable();
-        while let Some((t_ns, next)) = tapped.next() {
+        let mut i = 0;
+        while let Some(next) = out.get_mut(i) {
             match next {
                 Tapped::Name(id) => {
-                    if self.session.set_name(&id).await {
-                        self.registry.register(&id, &self.session);
+                    if self.session.set_name(id).await {
+                        self.registry.register(id, &self.session);
                         tracing::info!(session = self.session.id(), framework_id = %id, "framework id learnt from the stream");
                     }
+                    i += 1;
                 }
-                Tapped::Event(event) => {
-                    // The run of events from this one, taken as they are
-                    // recorded (not gathered first: each event moved once
-                    // less, and no list grown a batch).
-                    let rest = std::iter::from_fn(|| match tapped.next_if(|(_, t)| matches!(t, Tapped::Event(_))) {
-                        Some((t_ns, Tapped::Event(event))) => Some((t_ns, EntryKind::Event(event))),
-                        _ => None,
-                    });
-                    let run = std::iter::once((t_ns, EntryKind::Event(event))).chain(rest);
-                    self.session.record_events(self.conn, run, Some(self.tap.message())).await;
+                Tapped::Event(_) => {
+                    // The run of events from this one.
+                    let run = out[i..].iter().take_while(|t| matches!(t, Tapped::Event(_))).count();
+                    let (times, events) = (&self.times[i..i + run], &mut out[i..i + run]);
+                    self.session.record_events(self.conn, times, events, Some(self.tap.message())).await;
                     self.unhanded = true;
+                    i += run;
                 }
                 Tapped::Note(message) => {
                     tracing::warn!(session = self.session.id(), stream = self.tap.stream(), "{message}");
-                    let note = Note { message, refers: Some(self.tap.stream()), incomplete: false };
+                    let note =
+                        Note { message: std::mem::take(message), refers: Some(self.tap.stream()), incomplete: false };
                     self.session.record(self.conn, EntryKind::Note(note)).await;
+                    i += 1;
                 }
             }
         }
-        drop(tapped);
+        out.clear();
+        self.times.clear();
         self.out = out;
-        self.times = times;
     }
 
     async fn end(&mut self, by: Party, reason: &str) {
@@ -582,13 +581,8 @@ mod tests {
         (body, end)
     }
 
-    /// The invariant replay relies on: a batch reaches the framework only
-    /// once its events are numbered in the session (so a call answering
-    /// one comes after it). While the session's lock is held, nothing can
-    /// be numbered, and nothing is forwarded.
-    #[tokio::test]
-    async fn a_batch_is_forwarded_only_once_its_events_are_numbered() {
-        const CHUNK: &[u8] = b"20\n{\"type\":\"HEARTBEAT\"}";
+    /// A session of a fresh registry recording into a directory of its own.
+    fn session() -> (Arc<Session>, Arc<Registry>, std::path::PathBuf) {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
         let out = std::env::temp_dir().join(format!("mesos-proxy-tee-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&out).unwrap();
@@ -600,6 +594,32 @@ mod tests {
         };
         let registry = Arc::new(Registry::new(config));
         let session = registry.anonymous(Some("fw"), &mut Touched::default());
+        (session, registry, out)
+    }
+
+    /// The entries of the one session file in `out`, which goes.
+    fn entries(out: &std::path::Path) -> Vec<mesos_codec::session::Entry> {
+        let file = std::fs::read_dir(out).unwrap().next().unwrap().unwrap().path();
+        let mut reader = mesos_codec::session::Reader::new();
+        reader.push(&std::fs::read(&file).unwrap());
+        let _ = std::fs::remove_dir_all(out);
+        let mut entries = Vec::new();
+        while let Some(item) = reader.next_item().unwrap() {
+            if let mesos_codec::session::Item::Entry(entry) = item {
+                entries.push(entry);
+            }
+        }
+        entries
+    }
+
+    /// The invariant replay relies on: a batch reaches the framework only
+    /// once its events are numbered in the session (so a call answering
+    /// one comes after it). While the session's lock is held, nothing can
+    /// be numbered, and nothing is forwarded.
+    #[tokio::test]
+    async fn a_batch_is_forwarded_only_once_its_events_are_numbered() {
+        const CHUNK: &[u8] = b"20\n{\"type\":\"HEARTBEAT\"}";
+        let (session, registry, out) = session();
         let (incoming, end) = upstream(CHUNK).await;
         let held = session.hold().await;
         let tap = StreamTap::new(session.clone(), registry.clone(), false, 1, 0, Api::Scheduler, Some(Encoding::Json));
@@ -613,16 +633,31 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().is_none());
         relay.await.unwrap();
         session.finish(false).await;
-        let file = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
-        let mut reader = mesos_codec::session::Reader::new();
-        reader.push(&std::fs::read(&file).unwrap());
-        let _ = std::fs::remove_dir_all(&out);
-        let mut kinds = Vec::new();
-        while let Some(item) = reader.next_item().unwrap() {
-            if let mesos_codec::session::Item::Entry(entry) = item {
-                kinds.push(entry.kind.name());
-            }
-        }
+        let kinds: Vec<_> = entries(&out).iter().map(|e| e.kind.name()).collect();
         assert_eq!(kinds, ["event", "close", "end"]);
+    }
+
+    /// A stream that ends inside a record: what the tap says at the end (a
+    /// note, with no time of its own) is recorded before the stream's
+    /// `close`.
+    #[tokio::test]
+    async fn a_stream_ended_inside_a_record_is_noted_before_its_close() {
+        const CHUNK: &[u8] = b"40\n{\"type\":\"HEARTBEAT\"}";
+        let (session, registry, out) = session();
+        let (incoming, end) = upstream(CHUNK).await;
+        let tap = StreamTap::new(session.clone(), registry.clone(), false, 1, 0, Api::Scheduler, Some(Encoding::Json));
+        let (mut body, relay) = super::relay(incoming, Tap::Stream(Box::new(tap)), None, None);
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), CHUNK);
+        end.send(()).unwrap();
+        assert!(tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().is_none());
+        relay.await.unwrap();
+        session.finish(false).await;
+        let entries = entries(&out);
+        let kinds: Vec<_> = entries.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(kinds, ["note", "close", "end"]);
+        let mesos_codec::session::EntryKind::Note(note) = &entries[0].kind else { unreachable!("a note, above") };
+        assert_eq!(note.message, "byte 0: the stream ended inside a record: 20 of its 40 data bytes received");
+        assert_eq!(note.refers, Some(0));
     }
 }

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use mesos_codec::api::{Api, Encoding};
 use mesos_codec::schema::MessageId;
-use mesos_codec::session::{Close, Entry, EntryKind, Note, Party, Redactor, Request, Response, Source};
+use mesos_codec::session::{Close, Entry, EntryKind, Event, Note, Party, Redactor, Request, Response, Source};
 
 /// One session's numbering, redaction and stream bookkeeping.
 ///
@@ -76,6 +76,20 @@ pub struct Recorded {
     pub note: Option<Box<Entry>>,
 }
 
+/// An event just recorded where it is ([`Book::record_event`]): its
+/// numbers, and the `note` that must follow it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Numbered {
+    /// Its `seq`.
+    pub seq: u64,
+    /// Its time, kept monotonic.
+    pub t_ns: u64,
+    /// Its connection's number in the session.
+    pub conn: u64,
+    /// The note saying that its record is not the one on the wire.
+    pub note: Option<Box<Entry>>,
+}
+
 /// A request outside the v1 APIs and its answer, from a host none of
 /// whose connections belonged to a session yet: it waits in the
 /// [`Lobby`](super::Lobby) for the session that host opens next, and is
@@ -121,21 +135,14 @@ impl Book {
         mut kind: EntryKind,
         message: Option<MessageId>,
     ) -> Option<Recorded> {
+        if let EntryKind::Event(event) = &mut kind {
+            let Numbered { seq, t_ns, conn, note } = self.record_event(conn, t_ns, event, message)?;
+            return Some(Recorded { entry: Entry { seq, t_ns, conn, kind }, note });
+        }
         if self.finished {
             return None;
         }
-        // A stream's events come on one connection: its number is kept
-        // rather than hashed for each (`conn` 0 is 0, as the cache starts).
-        let local = if conn == self.last_conn.0 {
-            self.last_conn.1
-        } else if conn == 0 {
-            0
-        } else {
-            let next = self.conns.len() as u64 + 1;
-            let local = *self.conns.entry(conn).or_insert(next);
-            self.last_conn = (conn, local);
-            local
-        };
+        let local = self.local_conn(conn);
         let redacted = match &mut self.redactor {
             Some(redactor) => redact_entry(redactor, message, &mut kind),
             None => 0,
@@ -146,10 +153,6 @@ impl Book {
                 self.stats.bytes += r.body.len() as u64;
             }
             EntryKind::Response(r) => self.stats.bytes += r.body.len() as u64,
-            EntryKind::Event(e) => {
-                self.stats.events += 1;
-                self.stats.bytes += e.record.len() as u64;
-            }
             _ => {}
         }
         let entry = self.writer.entry(t_ns, local, kind);
@@ -162,9 +165,82 @@ impl Book {
             }
             _ => {}
         }
-        let note = redaction_note(redacted, &entry, self.how)
-            .map(|note| Box::new(self.writer.entry(t_ns, local, EntryKind::Note(note))));
+        let note = self.redaction_note(redacted, "body", entry.seq, t_ns, local);
         Some(Recorded { entry, note })
+    }
+
+    /// [`record`](Self::record) of an event, left where it is (a stream's
+    /// events are many, and each is moved no further than its tap's list):
+    /// its record redacted in place; its numbers and the note that must
+    /// follow it. Each event's line is then written from the event and
+    /// these ([`Lines::push_event`](mesos_codec::session::Lines::push_event)).
+    /// `None` once the session has finished.
+    ///
+    /// ```
+    /// use mesos_codec::session::{Event, Source};
+    /// use mesos_record::Book;
+    ///
+    /// let mut book = Book::new(Source::Proxy, false);
+    /// let mut event = Event { stream: 0, record: br#"{"type":"HEARTBEAT"}"#.to_vec(), ..Event::default() };
+    /// let numbered = book.record_event(7, 10, &mut event, None).unwrap();
+    /// assert_eq!((numbered.seq, numbered.t_ns, numbered.conn), (0, 10, 1));
+    /// assert!(numbered.note.is_none());
+    /// assert_eq!(book.stats().events, 1);
+    /// ```
+    pub fn record_event(
+        &mut self,
+        conn: u64,
+        t_ns: u64,
+        event: &mut Event,
+        message: Option<MessageId>,
+    ) -> Option<Numbered> {
+        if self.finished {
+            return None;
+        }
+        let local = self.local_conn(conn);
+        let redacted = match &mut self.redactor {
+            Some(redactor) => redact_body(redactor, message, event.summary.format, &mut event.record),
+            None => 0,
+        };
+        self.stats.events += 1;
+        self.stats.bytes += event.record.len() as u64;
+        let (seq, t_ns) = self.writer.number(t_ns);
+        let note = self.redaction_note(redacted, "record", seq, t_ns, local);
+        Some(Numbered { seq, t_ns, conn: local, note })
+    }
+
+    /// The session's number of the recorder's connection `conn`.
+    fn local_conn(&mut self, conn: u64) -> u64 {
+        // A stream's events come on one connection: its number is kept
+        // rather than hashed for each (`conn` 0 is 0, as the cache starts).
+        if conn == self.last_conn.0 {
+            self.last_conn.1
+        } else if conn == 0 {
+            0
+        } else {
+            let next = self.conns.len() as u64 + 1;
+            let local = *self.conns.entry(conn).or_insert(next);
+            self.last_conn = (conn, local);
+            local
+        }
+    }
+
+    /// The `note` that follows entry `seq` (of connection `local`, at
+    /// `t_ns`), in which `redacted` `Secret` values were redacted inside
+    /// its `what` ("body", "record"): none when there were none.
+    fn redaction_note(&mut self, redacted: usize, what: &str, seq: u64, t_ns: u64, local: u64) -> Option<Box<Entry>> {
+        if redacted == 0 {
+            return None;
+        }
+        let note = Note {
+            message: format!(
+                "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was {}",
+                self.how
+            ),
+            refers: Some(seq),
+            incomplete: false,
+        };
+        Some(Box::new(self.writer.entry(t_ns, local, EntryKind::Note(note))))
     }
 
     /// Records a v1 call of `api` on connection `conn`, as read by
@@ -291,26 +367,9 @@ fn redact_entry(redactor: &mut Redactor, message: Option<MessageId>, kind: &mut 
             redactor.redact_headers(&mut r.headers);
             redact_body(redactor, message, r.format, &mut r.body)
         }
-        EntryKind::Event(e) => redact_body(redactor, message, e.summary.format, &mut e.record),
+        // An event's: `Book::record_event`.
         _ => 0,
     }
-}
-
-/// The `note` that follows an entry in which `redacted` `Secret` values
-/// were redacted (none when there were none): the recorded bytes are not
-/// the ones that were `how`.
-fn redaction_note(redacted: usize, entry: &Entry, how: &str) -> Option<Note> {
-    if redacted == 0 {
-        return None;
-    }
-    let what = if matches!(entry.kind, EntryKind::Event(_)) { "record" } else { "body" };
-    Some(Note {
-        message: format!(
-            "{redacted} secret value(s) inside the {what} redacted: the recorded {what} is not byte for byte what was {how}"
-        ),
-        refers: Some(entry.seq),
-        incomplete: false,
-    })
 }
 
 /// Redacts the `Secret` values of `body`, a `message` in `format`; how many.

@@ -38,7 +38,7 @@ pub mod file;
 mod registry;
 mod secrets;
 
-pub use book::{Book, Exchange, Recorded, Stats};
+pub use book::{Book, Exchange, Numbered, Recorded, Stats};
 pub use registry::{Handle, Keyed, LOBBY_SIZE, LOBBY_WAIT, Lobby, Registry, Touched};
 
 use std::collections::VecDeque;
@@ -211,7 +211,8 @@ impl EventTap {
         if !self.broken && by == Party::Master {
             if let Err(err) = self.decoder.finish() {
                 self.broken = true;
-                out.push(Tapped::Note(format!("the stream ended inside a record: {err}")));
+                // The error says it all: "byte N: the stream ended inside a record: …".
+                out.push(Tapped::Note(err.to_string()));
             }
         }
     }
@@ -324,7 +325,10 @@ mod tests {
     #[test]
     fn a_stream_the_master_ends_inside_a_record_is_said() {
         let out = run(&[b"20\n{\"type\""], Party::Master);
-        assert!(matches!(&out[..], [Tapped::Note(n)] if n.starts_with("the stream ended inside a record")), "{out:?}");
+        assert!(
+            matches!(&out[..], [Tapped::Note(n)] if n == "byte 0: the stream ended inside a record: 7 of its 20 data bytes received"),
+            "{out:?}"
+        );
         // Cut by the framework, it is not the master's doing: nothing said.
         assert!(run(&[b"20\n{\"type\""], Party::Framework).is_empty());
     }
