@@ -400,6 +400,9 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// An event's `kind` name ([`Lines`] writes it without an entry).
+    const EVENT: &'static str = "event";
+
     /// The `kind` name in the file.
     ///
     /// ```
@@ -410,7 +413,7 @@ impl EntryKind {
         match self {
             EntryKind::Request(_) => "request",
             EntryKind::Response(_) => "response",
-            EntryKind::Event(_) => "event",
+            EntryKind::Event(_) => EntryKind::EVENT,
             EntryKind::Close(_) => "close",
             EntryKind::Note(_) => "note",
             EntryKind::End(_) => "end",
@@ -683,20 +686,17 @@ impl Lines {
                 }
                 Piece::Event(e) => {
                     let record = &self.buf[from..e.record_end];
-                    let framework_id = e.framework_id_end.map(|end| {
-                        from = end;
-                        // Copied from a `str`.
-                        std::str::from_utf8(&self.buf[e.record_end..end]).unwrap_or_default()
-                    });
-                    if framework_id.is_none() {
-                        from = e.record_end;
-                    }
+                    from = e.framework_id_end.unwrap_or(e.record_end);
+                    // Copied from a `str`.
+                    let framework_id = e
+                        .framework_id_end
+                        .map(|_| std::str::from_utf8(&self.buf[e.record_end..from]).unwrap_or_default());
                     let chunks = e.chunks.map(|n| {
                         chunk += n;
                         &self.chunks[chunk - n..chunk]
                     });
                     let mut o = Obj::new(out);
-                    o.head(e.seq, e.t_ns, e.conn, "event");
+                    o.head(e.seq, e.t_ns, e.conn, EntryKind::EVENT);
                     o.event(e.stream, record, chunks, e.name.as_deref(), e.format, framework_id);
                     o.finish();
                 }
