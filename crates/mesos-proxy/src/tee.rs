@@ -180,13 +180,16 @@ enum Gathered {
 }
 
 async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
+    // The data of a batch's frames (kept, emptied, so that its room is),
+    // and the frame after them that is not data (a body's trailers).
+    let mut batch = Vec::new();
     loop {
-        let mut batch = Vec::new();
+        let mut trailers = None;
         // With lines numbered and not handed to the writer yet, a relay
         // with nothing to read hands them over (below) rather than wait.
         let unhanded = tap.unhanded();
         let gathered = tokio::select! {
-            gathered = std::future::poll_fn(|cx| match gather(&mut upstream, &mut lease, &mut batch, cx) {
+            gathered = std::future::poll_fn(|cx| match gather(&mut upstream, &mut lease, &mut batch, &mut trailers, cx) {
                 Poll::Pending if unhanded => Poll::Ready(Gathered::Idle),
                 gathered => gathered,
             }) => gathered,
@@ -208,24 +211,18 @@ async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, 
         };
         let out = match spliced {
             Some(carried) => {
-                for frame in batch {
-                    if let Ok(data) = frame.into_data() {
-                        tap.data(data).await;
-                    }
+                for data in batch.drain(..) {
+                    tap.data(data);
                 }
                 (!carried.is_empty()).then_some(Relayed::Carried(carried))
             }
             None => {
-                let mut out = Vec::with_capacity(batch.len());
-                for frame in batch {
-                    match frame.into_data() {
-                        Ok(data) => {
-                            tap.data(data.clone()).await;
-                            out.push(Frame::data(data));
-                        }
-                        Err(frame) => out.push(frame),
-                    }
+                let mut out = Vec::with_capacity(batch.len() + 1);
+                for data in batch.drain(..) {
+                    tap.data(data.clone());
+                    out.push(Frame::data(data));
                 }
+                out.extend(trailers);
                 (!out.is_empty()).then_some(Relayed::Frames(out))
             }
         };
@@ -276,15 +273,19 @@ async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, 
     }
 }
 
-/// Takes into `batch` the frames of `upstream` that are there: `Pending`
-/// until there is at least one (or the body ends), then every one already
-/// there, up to a batch's limits. With a lease, the connection is driven
+/// Takes into `batch` the data of the frames of `upstream` that are there
+/// (a frame that is not data, the body's trailers, into `trailers`):
+/// `Pending` until there is at least one (or the body ends), then every one
+/// already there, up to a batch's limits. (The data alone, not the frames,
+/// a quarter of their size: `proxy_vs_nginx`, against the frames in the
+/// same runs, three benches, no change past the runs' spread.) With a lease, the connection is driven
 /// whenever the body has nothing, so that it hands over the next chunk it
 /// has already read.
 fn gather(
     upstream: &mut UpstreamBody,
     lease: &mut Option<Lease>,
-    batch: &mut Vec<Frame<Bytes>>,
+    batch: &mut Vec<Bytes>,
+    trailers: &mut Option<Frame<Bytes>>,
     cx: &mut Context<'_>,
 ) -> Poll<Gathered> {
     let mut bytes = 0;
@@ -295,8 +296,13 @@ fn gather(
         }
         match Pin::new(&mut *upstream).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                bytes += frame.data_ref().map_or(0, Bytes::len);
-                batch.push(frame);
+                match frame.into_data() {
+                    Ok(data) => {
+                        bytes += data.len();
+                        batch.push(data);
+                    }
+                    Err(frame) => *trailers = Some(frame),
+                }
                 drove = false;
                 continue;
             }
@@ -312,12 +318,12 @@ fn gather(
                 continue;
             }
         }
-        return if batch.is_empty() { Poll::Pending } else { Poll::Ready(Gathered::More) };
+        return if batch.is_empty() && trailers.is_none() { Poll::Pending } else { Poll::Ready(Gathered::More) };
     }
 }
 
 impl Tap {
-    async fn data(&mut self, data: Bytes) {
+    fn data(&mut self, data: Bytes) {
         match self {
             Tap::Stream(tap) => tap.chunk(data),
             Tap::Body(tap) => tap.data(&data),
