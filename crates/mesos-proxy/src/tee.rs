@@ -276,11 +276,11 @@ async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, 
 /// Takes into `batch` the data of the frames of `upstream` that are there
 /// (a frame that is not data, the body's trailers, into `trailers`):
 /// `Pending` until there is at least one (or the body ends), then every one
-/// already there, up to a batch's limits. (The data alone, not the frames,
-/// a quarter of their size: `proxy_vs_nginx`, against the frames in the
-/// same runs, three benches, no change past the runs' spread.) With a lease, the connection is driven
-/// whenever the body has nothing, so that it hands over the next chunk it
-/// has already read.
+/// already there, up to a batch's limits. With a lease, the connection is
+/// driven whenever the body has nothing, so that it hands over the next
+/// chunk it has already read. (The data alone, not the frames, a quarter
+/// of their size: `proxy_vs_nginx`, against the frames in the same runs,
+/// three benches, no change past the runs' spread.)
 fn gather(
     upstream: &mut UpstreamBody,
     lease: &mut Option<Lease>,
@@ -455,7 +455,7 @@ pub struct StreamTap {
     conn: u64,
     tap: EventTap,
     /// Tapped, not recorded yet (until the end of the relay's batch), and
-    /// when each was.
+    /// when each was (one time for each, always).
     out: Vec<Tapped>,
     times: Vec<u64>,
     ended: bool,
@@ -544,6 +544,8 @@ impl StreamTap {
         }
         self.ended = true;
         self.tap.end(by, &mut self.out);
+        // What the end says has its time too: `out` and `times` go together.
+        self.times.resize(self.out.len(), self.session.t_ns());
         self.record().await;
         let close = Close { stream: Some(self.tap.stream()), by, reason: Some(reason.to_owned()) };
         self.session.record(self.conn, EntryKind::Close(close)).await;
