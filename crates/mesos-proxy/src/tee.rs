@@ -605,6 +605,24 @@ mod tests {
         (session, registry, out)
     }
 
+    /// Reads `chunk` from the relayed `body`, has the master end the body
+    /// (`end`) and reads its end, waits for the `relay`, and ends the
+    /// session.
+    async fn relay_to_the_end(
+        body: &mut RelayBody,
+        chunk: &[u8],
+        end: oneshot::Sender<()>,
+        relay: tokio::task::JoinHandle<()>,
+        session: &Session,
+    ) {
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), chunk);
+        end.send(()).unwrap();
+        assert!(tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().is_none());
+        relay.await.unwrap();
+        session.finish(false).await;
+    }
+
     /// The entries of the one session file in `out`, which goes.
     fn entries(out: &std::path::Path) -> Vec<mesos_codec::session::Entry> {
         let file = std::fs::read_dir(out).unwrap().next().unwrap().unwrap().path();
@@ -635,12 +653,7 @@ mod tests {
         let early = tokio::time::timeout(Duration::from_millis(300), body.frame()).await;
         assert!(early.is_err(), "forwarded before its event was numbered: {early:?}");
         drop(held);
-        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().unwrap().unwrap();
-        assert_eq!(frame.into_data().unwrap(), CHUNK);
-        end.send(()).unwrap();
-        assert!(tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().is_none());
-        relay.await.unwrap();
-        session.finish(false).await;
+        relay_to_the_end(&mut body, CHUNK, end, relay, &session).await;
         let kinds: Vec<_> = entries(&out).iter().map(|e| e.kind.name()).collect();
         assert_eq!(kinds, ["event", "close", "end"]);
     }
@@ -655,12 +668,7 @@ mod tests {
         let (incoming, end) = upstream(CHUNK).await;
         let tap = StreamTap::new(session.clone(), registry.clone(), false, 1, 0, Api::Scheduler, Some(Encoding::Json));
         let (mut body, relay) = super::relay(incoming, Tap::Stream(Box::new(tap)), None, None);
-        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().unwrap().unwrap();
-        assert_eq!(frame.into_data().unwrap(), CHUNK);
-        end.send(()).unwrap();
-        assert!(tokio::time::timeout(Duration::from_secs(10), body.frame()).await.unwrap().is_none());
-        relay.await.unwrap();
-        session.finish(false).await;
+        relay_to_the_end(&mut body, CHUNK, end, relay, &session).await;
         let entries = entries(&out);
         let kinds: Vec<_> = entries.iter().map(|e| e.kind.name()).collect();
         assert_eq!(kinds, ["note", "close", "end"]);
