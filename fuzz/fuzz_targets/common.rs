@@ -1,5 +1,6 @@
-//! Shared by the fuzz targets: picking a message type and cutting input
-//! into chunks from the input's own bytes.
+//! Shared by the fuzz targets: picking a message type, cutting input into
+//! chunks from the input's own bytes, and telling a written document that
+//! is not JSON.
 
 #![allow(dead_code)]
 
@@ -50,4 +51,12 @@ pub fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     }
     out.push(&data[start..]);
     out
+}
+
+/// A NaN is written bare, as a 1.11 master writes it (rapidjson), which is
+/// not JSON: neither the master's parser nor ours (nor serde_json) reads it
+/// back (docs/mesos-json.md), so such a document has no round trip to
+/// check, and its fields cannot be read back to compare.
+pub fn nan(json: &[u8]) -> bool {
+    json.windows(4).any(|w| w == b":NaN" || w == b",NaN" || w == b"[NaN")
 }

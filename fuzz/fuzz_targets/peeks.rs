@@ -2,8 +2,8 @@
 //! the full decode's, and the heading's framework id is the id walk's first.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
 use mesos_codec::api::Encoding;
+use mesos_codec::json::{json_to_protobuf, protobuf_to_json};
 use mesos_codec::peek::{peek_heading, peek_ids, peek_type};
 
 #[path = "common.rs"]
@@ -26,10 +26,15 @@ fuzz_target!(|data: &[u8]| {
     let Some(written) = written else { return };
     let ids = peek_ids(id, encoding, input).expect("the id walk reads what the full decode reads");
     let heading = peek_heading(id, encoding, input).expect("the heading reads what the full decode reads");
-    let full = written_type(&written.json);
-    assert_eq!(ids.type_name.map(str::to_owned), full, "peek_ids' type is not the full decode's");
     assert_eq!(heading.type_name, ids.type_name);
     assert_eq!(heading.framework_id.as_deref(), ids.framework_id());
+    // The full decode's type, read back from what it wrote, unless that is
+    // not JSON (a double that is NaN, written bare as the master writes it).
+    if common::nan(&written.json) {
+        return;
+    }
+    let full = written_type(&written.json);
+    assert_eq!(ids.type_name.map(str::to_owned), full, "peek_ids' type is not the full decode's");
     if encoding == Encoding::Protobuf {
         assert_eq!(peek_type(id, encoding, input).unwrap().map(str::to_owned), full);
     }

@@ -12,8 +12,15 @@ fn agree<T: HasView + Message + Default + PartialEq + std::fmt::Debug>(name: &st
     let Ok(checked) = Checked::<T>::decode(bytes.clone()) else { return };
     let prost = T::decode(bytes.clone()).expect("prost decodes what a view accepts");
     // Compared encoded: a NaN is not equal to itself.
-    assert_eq!(checked.to_message().encode_to_vec(), prost.encode_to_vec(), "the view reads another message than prost");
-    assert!(protobuf_to_json(message_type(name).unwrap(), bytes).is_ok(), "the JSON writer refuses what a view accepts");
+    assert_eq!(
+        checked.to_message().encode_to_vec(),
+        prost.encode_to_vec(),
+        "the view reads another message than prost"
+    );
+    assert!(
+        protobuf_to_json(message_type(name).unwrap(), bytes).is_ok(),
+        "the JSON writer refuses what a view accepts"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
