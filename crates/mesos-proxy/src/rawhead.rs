@@ -510,36 +510,78 @@ impl<S> std::fmt::Debug for Diverted<S> {
     }
 }
 
+impl<S: AsyncRead + Unpin> Diverted<S> {
+    /// [`poll_frame`](Body::poll_frame) for many chunks at once, without
+    /// the frames: the chunks already cut (reading when there are none),
+    /// appended to `out` until it holds `max` or they hold `max_bytes`
+    /// (at least one is taken): `Ready(Some(Ok(bytes)))`, how many bytes
+    /// they hold; `Ready(None)` once the body has ended. A relay that
+    /// gathers a batch takes it so (`tee::gather`).
+    pub fn poll_chunks(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<Bytes>,
+        max: usize,
+        max_bytes: usize,
+    ) -> Poll<Option<io::Result<usize>>> {
+        if let Err(err) = std::task::ready!(self.poll_cut(cx)) {
+            return Poll::Ready(Some(Err(err)));
+        }
+        let (mut taken, mut bytes) = (0, 0);
+        while taken == 0 || out.len() < max && bytes < max_bytes {
+            let Some(chunk) = self.take() else { break };
+            bytes += chunk.len();
+            taken += 1;
+            out.push(chunk);
+        }
+        Poll::Ready((taken > 0).then_some(Ok(bytes)))
+    }
+
+    /// Cuts the next chunks when none is left, reading as needed: `Ready`
+    /// once there are some, or the body has ended.
+    fn poll_cut(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.chunks.is_empty() && !self.ended {
+            let result = std::task::ready!(lock(&self.wire).poll_diverted(cx, &mut self.chunks, &mut self.carried));
+            match result {
+                Ok(ended) => self.ended = ended,
+                Err(err) => {
+                    self.ended = true;
+                    lock(&self.wire).abandon();
+                    return Poll::Ready(Err(err));
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The next chunk cut, taken.
+    fn take(&mut self) -> Option<Bytes> {
+        let chunk = self.chunks.pop_front()?;
+        // The chunks and what carried them are in the same order: the
+        // first bytes carried are done with once their last chunk is taken.
+        if let Some((_, left)) = self.carried.front_mut() {
+            *left -= 1;
+            if *left == 0
+                && let Some((bytes, _)) = self.carried.pop_front()
+                && let Some(spliced) = &mut self.spliced
+            {
+                spliced.push(bytes);
+            }
+        }
+        Some(chunk)
+    }
+}
+
 impl<S: AsyncRead + Unpin> Body for Diverted<S> {
     type Data = Bytes;
     type Error = io::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = &mut *self;
-        if this.chunks.is_empty() && !this.ended {
-            let result = std::task::ready!(lock(&this.wire).poll_diverted(cx, &mut this.chunks, &mut this.carried));
-            match result {
-                Ok(ended) => this.ended = ended,
-                Err(err) => {
-                    this.ended = true;
-                    lock(&this.wire).abandon();
-                    return Poll::Ready(Some(Err(err)));
-                }
-            }
+        if let Err(err) = std::task::ready!(this.poll_cut(cx)) {
+            return Poll::Ready(Some(Err(err)));
         }
-        let Some(chunk) = this.chunks.pop_front() else { return Poll::Ready(None) };
-        // The chunks and what carried them are in the same order: the
-        // first bytes carried are done with once their last chunk is taken.
-        if let Some((_, left)) = this.carried.front_mut() {
-            *left -= 1;
-            if *left == 0
-                && let Some((bytes, _)) = this.carried.pop_front()
-                && let Some(spliced) = &mut this.spliced
-            {
-                spliced.push(bytes);
-            }
-        }
-        Poll::Ready(Some(Ok(Frame::data(chunk))))
+        Poll::Ready(this.take().map(|chunk| Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {

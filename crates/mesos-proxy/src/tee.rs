@@ -294,7 +294,21 @@ fn gather(
         if batch.len() >= BATCH_FRAMES || bytes >= BATCH_BYTES {
             return Poll::Ready(Gathered::More);
         }
-        match Pin::new(&mut *upstream).poll_frame(cx) {
+        let polled = match upstream {
+            // A diverted body's chunks come all at once, without a frame each.
+            UpstreamBody::Diverted(body) => match body.poll_chunks(cx, batch, BATCH_FRAMES, BATCH_BYTES - bytes) {
+                Poll::Ready(Some(Ok(n))) => {
+                    bytes += n;
+                    drove = false;
+                    continue;
+                }
+                Poll::Ready(Some(Err(err))) => return Poll::Ready(Gathered::Broken(err.into())),
+                Poll::Ready(None) => return Poll::Ready(Gathered::End),
+                Poll::Pending => Poll::Pending,
+            },
+            UpstreamBody::Hyper(_) => Pin::new(&mut *upstream).poll_frame(cx),
+        };
+        match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 match frame.into_data() {
                     Ok(data) => {
