@@ -516,7 +516,12 @@ impl<S: AsyncRead + Unpin> Diverted<S> {
     /// appended to `out` until it holds `max` or they hold `max_bytes`
     /// (at least one is taken): `Ready(Some(Ok(bytes)))`, how many bytes
     /// they hold; `Ready(None)` once the body has ended. A relay that
-    /// gathers a batch takes it so (`tee::gather`).
+    /// gathers a batch takes it so (`tee::gather`): `perf` of a stream's
+    /// lane at 200 B, the polls through `UpstreamBody` and this body, a
+    /// frame a chunk, and the gathering were 4.0 % of its samples, this
+    /// and the gathering 2.3 %; the lane's µs an event in three
+    /// `proxy_vs_nginx` runs against the frames, 0.41, 0.42, 0.43 vs 0.42,
+    /// 0.45, 0.43 at 200 B, 0.65, 0.65, 0.67 vs 0.67, 0.65, 0.67 on the mix.
     pub fn poll_chunks(
         &mut self,
         cx: &mut Context<'_>,
