@@ -1151,8 +1151,10 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
     /// Three requests on one connection, read by hyper over the capture:
     /// each `200`'s chunked body comes from the diverted reader, chunk for
     /// chunk as the master framed it; the `202` between them, and the
-    /// `Content-Length` body after them, from hyper, as before.
-    fn three_answers(cuts: [&[f64]; 4]) {
+    /// `Content-Length` body after them, from hyper, as before. With
+    /// `batches` (most chunks, most bytes), the chunks are taken as a relay
+    /// takes them ([`Diverted::poll_chunks`]), else a frame at a time.
+    fn three_answers(cuts: [&[f64]; 4], batches: Option<(usize, usize)>) {
         let big = vec![b'x'; 3 * DIVERT_READ + 7];
         let first: [&[u8]; 3] = [b"abc", b"0123456789", b"Z"];
         let answers = [
@@ -1179,8 +1181,25 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
                         assert!(diverter.claim().is_none(), "claimed once");
                         diverted.splice();
                         let mut carried = Vec::new();
-                        while let Some(frame) = diverted.frame().await {
-                            frames.push(frame.unwrap().into_data().unwrap());
+                        loop {
+                            match batches {
+                                None => match diverted.frame().await {
+                                    Some(frame) => frames.push(frame.unwrap().into_data().unwrap()),
+                                    None => break,
+                                },
+                                Some((max, max_bytes)) => {
+                                    let mut batch = Vec::new();
+                                    let polled =
+                                        std::future::poll_fn(|cx| diverted.poll_chunks(cx, &mut batch, max, max_bytes));
+                                    let Some(bytes) = polled.await else { break };
+                                    let sizes: Vec<usize> = batch.iter().map(Bytes::len).collect();
+                                    assert_eq!(bytes.unwrap(), sizes.iter().sum::<usize>());
+                                    assert!((1..=max.max(1)).contains(&sizes.len()), "{sizes:?}, at most {max}");
+                                    let before_last: usize = sizes[..sizes.len() - 1].iter().sum();
+                                    assert!(sizes.len() == 1 || before_last < max_bytes, "{sizes:?}, {max_bytes} B");
+                                    frames.extend(batch);
+                                }
+                            }
                             carried.extend(diverted.take_carried().iter().flat_map(|b| b.iter().copied()));
                             // What carried the chunks taken, and no more.
                             let frames: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
@@ -1210,10 +1229,12 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
 
     #[test]
     fn diverted_bodies_read_whole_and_hyper_reads_on() {
-        three_answers([&[], &[], &[], &[]]);
-        // Byte by byte in the heads and framing of the first answer.
-        let every: Vec<f64> = (1..140).map(|i| f64::from(i) / 140.0).collect();
-        three_answers([&every, &[0.5], &[0.01, 0.3, 0.9999], &every]);
+        for batches in [None, Some((64, 256 * 1024)), Some((2, 1 << 20)), Some((64, 5)), Some((1, 1))] {
+            three_answers([&[], &[], &[], &[]], batches);
+            // Byte by byte in the heads and framing of the first answer.
+            let every: Vec<f64> = (1..140).map(|i| f64::from(i) / 140.0).collect();
+            three_answers([&every, &[0.5], &[0.01, 0.3, 0.9999], &every], batches);
+        }
     }
 
     proptest::proptest! {
@@ -1223,7 +1244,8 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
             b in proptest::collection::vec(0.0..1.0f64, 0..3),
             c in proptest::collection::vec(0.0..1.0f64, 0..12),
         ) {
-            three_answers([&a, &b, &c, &a]);
+            three_answers([&a, &b, &c, &a], None);
+            three_answers([&a, &b, &c, &a], Some((2, 8)));
         }
     }
 
