@@ -692,7 +692,7 @@ fn raw_role(master: &str, out: &str) {
                         (buf[..n].to_vec(), 0)
                     }
                 };
-                chunks.feed_with(&data[from..], |piece| tap.chunk(bytes::Bytes::copy_from_slice(piece), &mut tapped));
+                chunks.feed_with(&data[from..], |piece| tap.chunk(piece, &mut tapped));
                 let now = t_ns();
                 for t in &mut tapped {
                     if let Tapped::Event(event) = t {

@@ -111,7 +111,7 @@ fn ours(chunks: &[Bytes]) -> Steps {
     for (b, batch) in chunks.chunks(BATCH).enumerate() {
         let start = Instant::now();
         for chunk in batch {
-            tap.chunk(chunk.clone(), &mut tapped);
+            tap.chunk(chunk, &mut tapped);
         }
         let tapped_at = Instant::now();
         for t in &mut tapped {

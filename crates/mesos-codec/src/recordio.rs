@@ -674,6 +674,93 @@ impl Decoder {
         self.slow_next_record_ref()
     }
 
+    /// [`push`](Self::push) of a chunk lent rather than handed over, and the
+    /// drain loop of [`next_record_ref`](Self::next_record_ref) over it: each
+    /// record the chunk completes is lent to `each`, in order; the error
+    /// that stops them, if any, is returned (after the records before it).
+    ///
+    /// The usual case takes no reference count and copies nothing: when
+    /// nothing is pending, the records wholly inside the chunk are lent
+    /// from it where they are. What the chunk leaves unfinished is kept: a
+    /// record's first bytes go into the spill buffer, as a record spanning
+    /// chunks always does, and a spanning record's next bytes are copied
+    /// there straight from the chunk; anything else (a size line cut
+    /// short, an error to come) is copied as a chunk of its own for the
+    /// general path. A stream's tap, which gets each chunk as a slice of
+    /// what the proxy read, decodes it so.
+    ///
+    /// ```
+    /// use mesos_codec::recordio::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut records = Vec::new();
+    /// for chunk in [&b"6\nhello!2\nok3"[..], b"\nab", b"c1"] {
+    ///     decoder.feed(chunk, |record| records.push((record.offset, record.data.to_vec())))?;
+    /// }
+    /// assert_eq!(records, [(0, b"hello!".to_vec()), (8, b"ok".to_vec()), (12, b"abc".to_vec())]);
+    /// assert!(decoder.finish().is_err(), "the stream ended inside a size line");
+    /// # Ok::<(), mesos_codec::recordio::Error>(())
+    /// ```
+    #[inline]
+    pub fn feed(&mut self, chunk: &[u8], mut each: impl FnMut(RecordRef<'_>)) -> Result<(), Error> {
+        let mut rest = chunk;
+        // Nothing pushed is still to be decoded, nothing failed or lent.
+        while self.pos == self.current.len() && self.queue.is_empty() && self.failed.is_none() && !self.spill_lent {
+            match self.state {
+                State::Idle => {
+                    let Some((header, size)) = size_line(rest, self.max) else { break };
+                    let offset = self.offset;
+                    let data_offset = offset + header as u64;
+                    if rest.len() - header < size {
+                        // Its first bytes into the spill buffer.
+                        let first = &rest[header..];
+                        self.record_start = offset;
+                        self.spill_start = spill_first(&mut self.spill, size, first);
+                        self.spill_len = first.len();
+                        self.state = State::Data { data_offset, size };
+                        self.offset = data_offset + first.len() as u64;
+                        return Ok(());
+                    }
+                    each(RecordRef { offset, data_offset, data: &rest[header..header + size] });
+                    self.offset = data_offset + size as u64;
+                    rest = &rest[header + size..];
+                    if rest.is_empty() {
+                        return Ok(());
+                    }
+                }
+                State::Data { data_offset, size } => {
+                    // A spanning record's next bytes, straight from the chunk.
+                    let take = (size - self.spill_len).min(rest.len());
+                    put(&mut self.spill, self.spill_start + self.spill_len, &rest[..take]);
+                    self.spill_len += take;
+                    self.offset += take as u64;
+                    rest = &rest[take..];
+                    if self.spill_len < size {
+                        return Ok(());
+                    }
+                    self.state = State::Idle;
+                    each(RecordRef { offset: self.record_start, data_offset, data: self.spilled() });
+                    self.return_spill();
+                    if rest.is_empty() {
+                        return Ok(());
+                    }
+                }
+                State::Size => break,
+            }
+        }
+        if !rest.is_empty() {
+            self.push(Bytes::copy_from_slice(rest));
+        }
+        while let Some(record) = self.next_record_ref()? {
+            each(record);
+        }
+        // The last record lent is gone with `each`.
+        if self.spill_lent {
+            self.return_spill();
+        }
+        Ok(())
+    }
+
     /// Whether everything pushed has been decoded and nothing is owed: the
     /// usual end of a drain loop, answered without leaving the caller.
     #[inline(always)]
@@ -706,39 +793,17 @@ impl Decoder {
     #[inline(always)]
     fn whole_record_in_chunk(&mut self) -> Option<(u64, u64, usize, usize)> {
         let bytes = &self.current[self.pos..];
-        let mut size: u64 = 0;
-        let mut i = 0;
-        loop {
-            let b = *bytes.get(i)?;
-            let digit = b.wrapping_sub(b'0');
-            if digit > 9 {
-                if b == b'\n' && i > 0 {
-                    break;
-                }
-                return None;
-            }
-            // At most 18 digits here: no overflow. Longer sizes take the slow path.
-            if i == 18 {
-                return None;
-            }
-            size = size * 10 + u64::from(digit);
-            i += 1;
-        }
-        if size > self.max {
-            return None;
-        }
-        // `size <= max <= usize::MAX`, and `i + 1 <= bytes.len()`.
-        let size = size as usize;
-        if bytes.len() - (i + 1) < size {
-            self.begin_spanning(i + 1, size);
+        let (header, size) = size_line(bytes, self.max)?;
+        if bytes.len() - header < size {
+            self.begin_spanning(header, size);
             return None;
         }
         let offset = self.offset;
-        let start = self.pos + i + 1;
+        let start = self.pos + header;
         let end = start + size;
         self.pos = end;
-        self.offset += (i + 1 + size) as u64;
-        Some((offset, offset + i as u64 + 1, start, end))
+        self.offset += (header + size) as u64;
+        Some((offset, offset + header as u64, start, end))
     }
 
     /// Starts assembling a record whose `header_len`-byte size line (checked
@@ -756,8 +821,7 @@ impl Decoder {
             self.return_spill();
         }
         let first = &self.current[self.pos + header_len..];
-        let start = place(&mut self.spill, size, first.len(), first.as_ptr() as usize);
-        put(&mut self.spill, start, first);
+        let start = spill_first(&mut self.spill, size, first);
         let data_offset = self.offset + header_len as u64;
         self.state = State::Data { data_offset, size };
         self.spill_start = start;
@@ -1041,6 +1105,44 @@ fn place_slow(spill: &mut BytesMut, size: usize, rest: usize, from: usize) -> us
     if spill.len() < start + size {
         spill.resize(start + size + PLACEMENT_SLACK, 0);
     }
+    start
+}
+
+/// A regular size line at the start of `bytes`, whole: its length (the
+/// newline included) and the size it gives, at most `max`. `None` for
+/// anything else (no newline yet, no digits, a byte that is not a digit,
+/// more than 18 digits, a size over `max`), which only the general path
+/// ([`Decoder::decode`]) tells apart.
+#[inline(always)]
+fn size_line(bytes: &[u8], max: u64) -> Option<(usize, usize)> {
+    let mut size: u64 = 0;
+    let mut i = 0;
+    loop {
+        let b = *bytes.get(i)?;
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            if b == b'\n' && i > 0 {
+                break;
+            }
+            return None;
+        }
+        // At most 18 digits here: no overflow. Longer sizes take the slow path.
+        if i == 18 {
+            return None;
+        }
+        size = size * 10 + u64::from(digit);
+        i += 1;
+    }
+    // `size <= max <= usize::MAX`.
+    (size <= max).then_some((i + 1, size as usize))
+}
+
+/// Starts a spanning record of `size` bytes in `spill` with its `first`
+/// bytes: where it begins there ([`place`]), `first` copied.
+#[inline(always)]
+fn spill_first(spill: &mut BytesMut, size: usize, first: &[u8]) -> usize {
+    let start = place(spill, size, first.len(), first.as_ptr() as usize);
+    put(spill, start, first);
     start
 }
 
@@ -1449,6 +1551,73 @@ mod tests {
             proptest::prop_assert_eq!(decoder.finish(), Ok(()));
             proptest::prop_assert_eq!(seen, want);
             proptest::prop_assert_eq!(decoder.position(), stream.len() as u64);
+        }
+
+        /// Chunks fed (lent) or pushed, in any mix on one decoder: the
+        /// same records at the same offsets as pushing them all.
+        #[test]
+        fn records_fed_in_random_chunks_are_the_ones_pushed(
+            sizes in proptest::collection::vec(
+                proptest::prop_oneof![0..40usize, 480..560usize, 1000..5000usize], 0..12),
+            cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..40),
+            fed in proptest::collection::vec(proptest::prelude::any::<bool>(), 1..6),
+        ) {
+            let (stream, want) = stream_of(&sizes);
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut decoder = Decoder::new();
+            let mut seen = Vec::new();
+            let mut calls = 0;
+            let mut start = 0;
+            for (n, cut) in cuts.into_iter().chain([stream.len()]).enumerate() {
+                let chunk = stream.slice(start..cut);
+                start = cut;
+                if fed[n % fed.len()] {
+                    decoder.feed(&chunk, |r| seen.push((r.offset, r.data_offset, r.data.to_vec()))).unwrap();
+                } else {
+                    decoder.push(chunk);
+                    drain(&mut decoder, &[true, false], &mut calls, &mut seen).unwrap();
+                }
+            }
+            proptest::prop_assert_eq!(decoder.finish(), Ok(()));
+            proptest::prop_assert_eq!(seen, want);
+            proptest::prop_assert_eq!(decoder.position(), stream.len() as u64);
+        }
+
+        /// Any bytes fed in any chunks: the records and the error (its kind
+        /// and offset) that pushing the same chunks gives.
+        #[test]
+        fn any_bytes_fed_give_what_pushing_them_gives(
+            records in proptest::collection::vec(0..700usize, 0..4),
+            garbage in proptest::collection::vec(
+                proptest::prop_oneof![proptest::strategy::Just(b'\n'), b'0'..=b'9', proptest::prelude::any::<u8>()], 0..64),
+            cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..12),
+            max in proptest::prop_oneof![proptest::strategy::Just(DEFAULT_MAX_RECORD_SIZE), 1..800u64],
+        ) {
+            let (valid, _) = stream_of(&records);
+            let mut bytes = valid.to_vec();
+            bytes.extend_from_slice(&garbage);
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let (mut fed, mut pushed) = (Decoder::with_max_record_size(max), Decoder::with_max_record_size(max));
+            let (mut by_feed, mut by_push) = (Vec::new(), Vec::new());
+            let (mut fed_end, mut pushed_end) = (Ok(()), Ok(()));
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                let chunk = &bytes[start..cut];
+                start = cut;
+                if fed_end.is_ok() {
+                    fed_end = fed.feed(chunk, |r| by_feed.push((r.offset, r.data_offset, r.data.to_vec())));
+                }
+                if pushed_end.is_ok() {
+                    pushed.push(Bytes::copy_from_slice(chunk));
+                    pushed_end = drain(&mut pushed, &[], &mut 0, &mut by_push);
+                }
+            }
+            let fed_end = fed_end.and_then(|()| fed.finish());
+            let pushed_end = pushed_end.and_then(|()| pushed.finish());
+            proptest::prop_assert_eq!(by_feed, by_push);
+            proptest::prop_assert_eq!(fed_end, pushed_end);
         }
 
         #[test]

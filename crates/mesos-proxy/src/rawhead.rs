@@ -470,8 +470,9 @@ impl<S> Diverter<S> {
 /// bytes that carried them as the master wrote them.
 pub struct Diverted<S> {
     wire: Arc<Mutex<Wire<S>>>,
-    /// Chunks cut and not taken yet.
-    chunks: VecDeque<Bytes>,
+    /// The places of the chunks cut and not taken yet, each in the bytes
+    /// that carried it (the first ones in `carried`'s first).
+    chunks: VecDeque<(usize, usize)>,
     /// What the chunks not taken yet came in.
     carried: Carried,
     /// Spliced: what carried the chunks taken, in order, until
@@ -525,7 +526,7 @@ impl<S: AsyncRead + Unpin> Diverted<S> {
     pub fn poll_chunks(
         &mut self,
         cx: &mut Context<'_>,
-        out: &mut Vec<Bytes>,
+        out: &mut Chunks,
         max: usize,
         max_bytes: usize,
     ) -> Poll<Option<io::Result<usize>>> {
@@ -533,11 +534,21 @@ impl<S: AsyncRead + Unpin> Diverted<S> {
             return Poll::Ready(Some(Err(err)));
         }
         let (mut taken, mut bytes) = (0, 0);
+        // Where the bytes that carried the next chunk are in `out`, once
+        // they are: each read goes in once, however many chunks it carried.
+        let mut read = None;
         while taken == 0 || out.len() < max && bytes < max_bytes {
-            let Some(chunk) = self.take() else { break };
-            bytes += chunk.len();
+            let (Some(&(start, end)), Some((carrier, _))) = (self.chunks.front(), self.carried.front()) else { break };
+            let index = *read.get_or_insert_with(|| {
+                out.reads.push(carrier.clone());
+                out.reads.len() - 1
+            });
+            out.places.push((index, start, end));
+            bytes += end - start;
             taken += 1;
-            out.push(chunk);
+            if self.taken() {
+                read = None;
+            }
         }
         Poll::Ready((taken > 0).then_some(Ok(bytes)))
     }
@@ -559,21 +570,23 @@ impl<S: AsyncRead + Unpin> Diverted<S> {
         Poll::Ready(Ok(()))
     }
 
-    /// The next chunk cut, taken.
-    fn take(&mut self) -> Option<Bytes> {
-        let chunk = self.chunks.pop_front()?;
-        // The chunks and what carried them are in the same order: the
-        // first bytes carried are done with once their last chunk is taken.
-        if let Some((_, left)) = self.carried.front_mut() {
-            *left -= 1;
-            if *left == 0
-                && let Some((bytes, _)) = self.carried.pop_front()
-                && let Some(spliced) = &mut self.spliced
-            {
-                spliced.push(bytes);
-            }
+    /// The first chunk cut is taken: it goes, and the bytes that carried
+    /// it go too once it was their last (on to
+    /// [`take_carried`](Self::take_carried) when spliced): whether they
+    /// went. The chunks and what carried them are in the same order.
+    fn taken(&mut self) -> bool {
+        self.chunks.pop_front();
+        let Some((_, left)) = self.carried.front_mut() else { return false };
+        *left -= 1;
+        if *left > 0 {
+            return false;
         }
-        Some(chunk)
+        if let Some((bytes, _)) = self.carried.pop_front()
+            && let Some(spliced) = &mut self.spliced
+        {
+            spliced.push(bytes);
+        }
+        true
     }
 }
 
@@ -586,7 +599,12 @@ impl<S: AsyncRead + Unpin> Body for Diverted<S> {
         if let Err(err) = std::task::ready!(this.poll_cut(cx)) {
             return Poll::Ready(Some(Err(err)));
         }
-        Poll::Ready(this.take().map(|chunk| Ok(Frame::data(chunk))))
+        let (Some(&(start, end)), Some((carrier, _))) = (this.chunks.front(), this.carried.front()) else {
+            return Poll::Ready(None);
+        };
+        let chunk = carrier.slice(start..end);
+        this.taken();
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -648,7 +666,7 @@ impl<S: AsyncRead + Unpin> Wire<S> {
     fn poll_diverted(
         &mut self,
         cx: &mut Context<'_>,
-        out: &mut VecDeque<Bytes>,
+        out: &mut VecDeque<(usize, usize)>,
         carried: &mut Carried,
     ) -> Poll<io::Result<bool>> {
         let Divert::Body { raw, room, dechunk, spans, broken, .. } = &mut self.divert else {
@@ -698,7 +716,7 @@ impl<S: AsyncRead + Unpin> Wire<S> {
             {
                 let bytes = raw.split().freeze();
                 let data = (bytes.len() - *line).min(usize::try_from(*left).unwrap_or(usize::MAX));
-                out.push_back(bytes.slice(*line..*line + data));
+                out.push_back((*line, *line + data));
                 carried.push_back((bytes, 1));
                 *left -= data as u64;
                 *line = 0;
@@ -755,7 +773,7 @@ impl Dechunk {
     fn cut(
         &mut self,
         raw: &mut BytesMut,
-        out: &mut VecDeque<Bytes>,
+        out: &mut VecDeque<(usize, usize)>,
         carried: &mut Carried,
         spans: &mut Vec<(usize, usize)>,
     ) -> Result<bool, String> {
@@ -832,21 +850,65 @@ impl Dechunk {
 }
 
 /// Cuts `raw`'s first `pos` bytes, which carry the chunks at `spans`, into
-/// `carried`, and the chunks (slices of them) into `out`.
+/// `carried`, and the chunks' places in them into `out`.
 fn emit(
     raw: &mut BytesMut,
     pos: usize,
     spans: &mut Vec<(usize, usize)>,
-    out: &mut VecDeque<Bytes>,
+    out: &mut VecDeque<(usize, usize)>,
     carried: &mut Carried,
 ) {
     if spans.is_empty() {
         return;
     }
-    let bytes = raw.split_to(pos).freeze();
-    out.extend(spans.iter().map(|&(start, end)| bytes.slice(start..end)));
-    carried.push_back((bytes, spans.len()));
-    spans.clear();
+    carried.push_back((raw.split_to(pos).freeze(), spans.len()));
+    out.extend(spans.drain(..));
+}
+
+/// Chunks taken from a diverted body ([`Diverted::poll_chunks`]), or
+/// frames' data: each a place in bytes that carried it, held once however
+/// many chunks they carried. A chunk gets no `Bytes` of its own (a
+/// reference count taken and dropped for each) unless it is forwarded as
+/// a frame: a spliced relay's tap reads each where it is.
+#[derive(Debug, Default)]
+pub struct Chunks {
+    reads: Vec<Bytes>,
+    /// Each chunk: the index of its bytes in `reads`, and its range there.
+    places: Vec<(usize, usize, usize)>,
+}
+
+impl Chunks {
+    /// How many chunks.
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+
+    /// Adds `data` as a chunk of its own.
+    pub fn push(&mut self, data: Bytes) {
+        self.places.push((self.reads.len(), 0, data.len()));
+        self.reads.push(data);
+    }
+
+    /// Each chunk's bytes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.places.iter().map(|&(read, start, end)| &self.reads[read][start..end])
+    }
+
+    /// Each chunk as `Bytes` of its own (a frame's), in order.
+    pub fn slices(&self) -> impl Iterator<Item = Bytes> + '_ {
+        self.places.iter().map(|&(read, start, end)| self.reads[read].slice(start..end))
+    }
+
+    /// Lets every chunk go (the room is kept).
+    pub fn clear(&mut self) {
+        self.reads.clear();
+        self.places.clear();
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Capture<S> {
@@ -1023,7 +1085,7 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
         let mut cut = |raw: &mut BytesMut, more: &[u8]| {
             raw.extend_from_slice(more);
             let ended = dechunk.cut(raw, &mut out, &mut carried, &mut spans).unwrap();
-            let taken: Vec<(usize, usize)> = out.drain(..).map(|d: Bytes| (d.len(), 0)).collect();
+            let taken: Vec<(usize, usize)> = out.drain(..).map(|(start, end)| (end - start, 0)).collect();
             let wire: Vec<(usize, usize)> = carried.drain(..).map(|(b, k)| (b.len(), k)).collect();
             (ended, taken, wire)
         };
@@ -1188,16 +1250,19 @@ HTTP/1.1 307 Temporary Redirect\r\nLocation: //m:5050\r\nContent-Length: 2\r\n\r
                                     None => break,
                                 },
                                 Some((max, max_bytes)) => {
-                                    let mut batch = Vec::new();
+                                    let mut batch = Chunks::default();
                                     let polled =
                                         std::future::poll_fn(|cx| diverted.poll_chunks(cx, &mut batch, max, max_bytes));
                                     let Some(bytes) = polled.await else { break };
-                                    let sizes: Vec<usize> = batch.iter().map(Bytes::len).collect();
+                                    let sizes: Vec<usize> = batch.iter().map(<[u8]>::len).collect();
                                     assert_eq!(bytes.unwrap(), sizes.iter().sum::<usize>());
                                     assert!((1..=max.max(1)).contains(&sizes.len()), "{sizes:?}, at most {max}");
                                     let before_last: usize = sizes[..sizes.len() - 1].iter().sum();
                                     assert!(sizes.len() == 1 || before_last < max_bytes, "{sizes:?}, {max_bytes} B");
-                                    frames.extend(batch);
+                                    assert_eq!(batch.len(), sizes.len());
+                                    // Each read that carried them in once.
+                                    assert!(batch.reads.windows(2).all(|w| w[0].as_ptr() != w[1].as_ptr()));
+                                    frames.extend(batch.slices());
                                 }
                             }
                             carried.extend(diverted.take_carried().iter().flat_map(|b| b.iter().copied()));

@@ -4,9 +4,9 @@
 //! framework side in batches, through a bounded channel of
 //! [`RELAY_BATCHES`]; it reads on only while there is room, so backpressure
 //! goes end to end and nothing is buffered to the end of the stream. Each
-//! data frame is handed to the [`Tap`] first (a cloned `Bytes`, a reference
-//! count), then forwarded as one frame, which hyper writes as one HTTP
-//! chunk: the master's chunk boundaries are kept. (A chunked body, an event
+//! data frame is lent to the [`Tap`] first (its bytes where they are),
+//! then forwarded as one frame, which hyper writes as one HTTP chunk: the
+//! master's chunk boundaries are kept. (A chunked body, an event
 //! stream's always, is read by the proxy rather than hyper
 //! ([`crate::rawhead::Diverted`]), which hands each chunk over whole as the
 //! master wrote it, however many reads it took: so the framework gets, and
@@ -53,6 +53,7 @@ use mesos_codec::session::{Close, EntryKind, Note, Party, Response};
 use tokio::sync::mpsc;
 
 use crate::forward::{BoxError, Lease, UpstreamBody};
+use crate::rawhead::Chunks;
 use crate::session::{Registry, Session};
 use crate::tls::Stream;
 use mesos_record::{EventTap, Tapped};
@@ -182,7 +183,7 @@ enum Gathered {
 async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
     // The data of a batch's frames (kept, emptied, so that its room is),
     // and the frame after them that is not data (a body's trailers).
-    let mut batch = Vec::new();
+    let mut batch = Chunks::default();
     loop {
         let mut trailers = None;
         // With lines numbered and not handed to the writer yet, a relay
@@ -211,17 +212,19 @@ async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, 
         };
         let out = match spliced {
             Some(carried) => {
-                for data in batch.drain(..) {
+                for data in batch.iter() {
                     tap.data(data);
                 }
+                batch.clear();
                 (!carried.is_empty()).then_some(Relayed::Carried(carried))
             }
             None => {
                 let mut out = Vec::with_capacity(batch.len() + 1);
-                for data in batch.drain(..) {
-                    tap.data(data.clone());
+                for data in batch.slices() {
+                    tap.data(&data);
                     out.push(Frame::data(data));
                 }
+                batch.clear();
                 out.extend(trailers);
                 (!out.is_empty()).then_some(Relayed::Frames(out))
             }
@@ -278,13 +281,13 @@ async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, 
 /// `Pending` until there is at least one (or the body ends), then every one
 /// already there, up to a batch's limits. With a lease, the connection is
 /// driven whenever the body has nothing, so that it hands over the next
-/// chunk it has already read. (The data alone, not the frames, a quarter
-/// of their size: `proxy_vs_nginx`, against the frames in the same runs,
-/// three benches, no change past the runs' spread.)
+/// chunk it has already read. A diverted body's chunks are taken as
+/// places in the reads that carried them ([`Chunks`]), with no `Bytes`
+/// of their own, and a spliced relay's tap reads them there.
 fn gather(
     upstream: &mut UpstreamBody,
     lease: &mut Option<Lease>,
-    batch: &mut Vec<Bytes>,
+    batch: &mut Chunks,
     trailers: &mut Option<Frame<Bytes>>,
     cx: &mut Context<'_>,
 ) -> Poll<Gathered> {
@@ -337,10 +340,10 @@ fn gather(
 }
 
 impl Tap {
-    fn data(&mut self, data: Bytes) {
+    fn data(&mut self, data: &[u8]) {
         match self {
             Tap::Stream(tap) => tap.chunk(data),
-            Tap::Body(tap) => tap.data(&data),
+            Tap::Body(tap) => tap.data(data),
         }
     }
 
@@ -501,7 +504,7 @@ impl StreamTap {
     /// were all there when the relay looked (a read or a few, without
     /// waiting), and a clock read a chunk was 1.7 % of a stream's lane on
     /// the realistic mix (`perf`).
-    fn chunk(&mut self, data: Bytes) {
+    fn chunk(&mut self, data: &[u8]) {
         let from = self.out.len();
         self.tap.chunk(data, &mut self.out);
         if self.out.len() > from {

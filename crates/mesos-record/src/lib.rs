@@ -14,7 +14,6 @@
 //! named, batches, compression, rotation, failing once and loudly).
 //!
 //! ```
-//! use bytes::Bytes;
 //! use mesos_codec::api::{Api, Encoding};
 //! use mesos_codec::session::Party;
 //! use mesos_record::{EventTap, Tapped};
@@ -22,9 +21,9 @@
 //! let mut tap = EventTap::new(7, Api::Scheduler, Some(Encoding::Json), true);
 //! let mut out = Vec::new();
 //! // One record over two chunks, then one chunk of exactly one record.
-//! tap.chunk(Bytes::from_static(b"20\n{\"type\":\"HEA"), &mut out);
-//! tap.chunk(Bytes::from_static(b"RTBEAT\"}"), &mut out);
-//! tap.chunk(Bytes::from_static(b"20\n{\"type\":\"HEARTBEAT\"}"), &mut out);
+//! tap.chunk(b"20\n{\"type\":\"HEA", &mut out);
+//! tap.chunk(b"RTBEAT\"}", &mut out);
+//! tap.chunk(b"20\n{\"type\":\"HEARTBEAT\"}", &mut out);
 //! tap.end(Party::Master, &mut out);
 //! let events: Vec<_> = out.iter().filter_map(|t| match t { Tapped::Event(e) => Some(e), _ => None }).collect();
 //! assert_eq!(events.len(), 2);
@@ -43,7 +42,6 @@ pub use registry::{Handle, Keyed, LOBBY_SIZE, LOBBY_WAIT, Lobby, Registry, Touch
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
 use mesos_codec::api::{self, Api, Encoding};
 use mesos_codec::recordio::Decoder;
 use mesos_codec::schema::MessageId;
@@ -164,36 +162,26 @@ impl EventTap {
         self.broken
     }
 
-    /// Takes the next chunk of the stream (as the master wrote it).
-    pub fn chunk(&mut self, data: Bytes, out: &mut Vec<Tapped>) {
+    /// Takes the next chunk of the stream (as the master wrote it), lent:
+    /// the records it completes are read where they are
+    /// ([`Decoder::feed`]), and only what it leaves unfinished is copied.
+    pub fn chunk(&mut self, data: &[u8], out: &mut Vec<Tapped>) {
         if self.broken || data.is_empty() {
             return;
         }
         self.chunks.push_back((self.received, data.len() as u64));
         self.received += data.len() as u64;
-        self.decoder.push(data);
-        loop {
-            // Borrowed (no reference count taken and dropped on the chunk's
-            // buffer, which the forwarding side shares): the event copies it.
-            match self.decoder.next_record_ref() {
-                Ok(Some(record)) => {
-                    let chunks = chunk_pieces(&mut self.chunks, record.offset, record.end());
-                    let to = Events {
-                        stream: self.stream,
-                        message: self.message,
-                        encoding: self.encoding,
-                        name_from_events: &mut self.name_from_events,
-                    };
-                    to.event(record.data, chunks, out);
-                }
-                Ok(None) => return,
-                Err(err) => {
-                    self.broken = true;
-                    self.chunks.clear();
-                    out.push(Tapped::Note(format!("malformed RecordIO, no longer recorded: {err}")));
-                    return;
-                }
-            }
+        let (chunks, stream, message, encoding) = (&mut self.chunks, self.stream, self.message, self.encoding);
+        let name_from_events = &mut self.name_from_events;
+        let fed = self.decoder.feed(data, |record| {
+            let pieces = chunk_pieces(chunks, record.offset, record.end());
+            let to = Events { stream, message, encoding, name_from_events: &mut *name_from_events };
+            to.event(record.data, pieces, out);
+        });
+        if let Err(err) = fed {
+            self.broken = true;
+            self.chunks.clear();
+            out.push(Tapped::Note(format!("malformed RecordIO, no longer recorded: {err}")));
         }
     }
 
@@ -286,7 +274,7 @@ mod tests {
         let mut tap = EventTap::new(1, Api::Scheduler, Some(Encoding::Json), true);
         let mut out = Vec::new();
         for chunk in chunks {
-            tap.chunk(Bytes::from_static(chunk), &mut out);
+            tap.chunk(chunk, &mut out);
         }
         tap.end(by, &mut out);
         out
@@ -311,7 +299,7 @@ mod tests {
         let mut chunk = format!("{}\n", record.len()).into_bytes();
         chunk.extend_from_slice(record);
         let mut out = Vec::new();
-        tap.chunk(Bytes::from(chunk), &mut out);
+        tap.chunk(&chunk, &mut out);
         assert!(out.iter().all(|t| !matches!(t, Tapped::Name(_))), "{out:?}");
     }
 
@@ -379,7 +367,7 @@ mod tests {
             let mut tap = EventTap::new(1, Api::Scheduler, Some(Encoding::Json), false);
             let mut out = Vec::new();
             for chunk in &chunks {
-                tap.chunk(Bytes::copy_from_slice(&stream[chunk.clone()]), &mut out);
+                tap.chunk(&stream[chunk.clone()], &mut out);
             }
             let got: Vec<_> = out.into_iter().filter_map(|t| match t { Tapped::Event(e) => Some(e.chunks), _ => None }).collect();
             let expected: Vec<_> = spans

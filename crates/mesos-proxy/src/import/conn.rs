@@ -757,7 +757,7 @@ impl Tap {
             self.tap.restart();
         }
         let mut out = Vec::new();
-        self.tap.chunk(data, &mut out);
+        self.tap.chunk(&data, &mut out);
         self.record(sessions, out, now);
     }
 

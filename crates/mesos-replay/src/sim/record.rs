@@ -133,7 +133,7 @@ impl Recorder {
     pub(crate) fn record(&mut self, now: Duration, stream: StreamKey, framed: &Bytes) {
         let Some(open) = self.streams.get_mut(&stream) else { return };
         let Some(session) = self.sessions.get_mut(&open.session).filter(|s| !s.book.is_finished()) else { return };
-        open.tap.chunk(framed.clone(), &mut self.tapped);
+        open.tap.chunk(framed, &mut self.tapped);
         session.record_tapped(now, open.conn, open.tap.stream(), open.tap.message(), &mut self.tapped);
         session.file.flush();
     }
