@@ -870,6 +870,20 @@ fn emit(
 /// many chunks they carried. A chunk gets no `Bytes` of its own (a
 /// reference count taken and dropped for each) unless it is forwarded as
 /// a frame: a spliced relay's tap reads each where it is.
+///
+/// ```
+/// use bytes::Bytes;
+/// use mesos_proxy::rawhead::Chunks;
+///
+/// let mut chunks = Chunks::default();
+/// chunks.push(Bytes::from_static(b"a frame's data"));
+/// chunks.push(Bytes::from_static(b"another"));
+/// assert_eq!(chunks.len(), 2);
+/// assert_eq!(chunks.iter().collect::<Vec<&[u8]>>(), [&b"a frame's data"[..], b"another"]);
+/// assert_eq!(chunks.slices().last(), Some(Bytes::from_static(b"another")));
+/// chunks.clear();
+/// assert!(chunks.is_empty());
+/// ```
 #[derive(Debug, Default)]
 pub struct Chunks {
     reads: Vec<Bytes>,
