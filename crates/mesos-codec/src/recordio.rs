@@ -709,18 +709,12 @@ impl Decoder {
             match self.state {
                 State::Idle => {
                     let Some((header, size)) = size_line(rest, self.max) else { break };
-                    let offset = self.offset;
-                    let data_offset = offset + header as u64;
                     if rest.len() - header < size {
-                        // Its first bytes into the spill buffer.
-                        let first = &rest[header..];
-                        self.record_start = offset;
-                        self.spill_start = spill_first(&mut self.spill, size, first);
-                        self.spill_len = first.len();
-                        self.state = State::Data { data_offset, size };
-                        self.offset = data_offset + first.len() as u64;
+                        self.spanning_from(&rest[header..], header, size);
                         return Ok(());
                     }
+                    let offset = self.offset;
+                    let data_offset = offset + header as u64;
                     each(RecordRef { offset, data_offset, data: &rest[header..header + size] });
                     self.offset = data_offset + size as u64;
                     rest = &rest[header + size..];
@@ -812,6 +806,19 @@ impl Decoder {
     /// of the chunk into the spill buffer.
     #[inline(always)]
     fn begin_spanning(&mut self, header_len: usize, size: usize) {
+        // Taken out for the copy (a move, no reference count), put back.
+        let current = std::mem::take(&mut self.current);
+        self.spanning_from(&current[self.pos + header_len..], header_len, size);
+        self.pos = current.len();
+        self.current = current;
+    }
+
+    /// Starts assembling a record whose `header_len`-byte size line (or
+    /// what is left of it) is at the stream's offset, whose `size` data
+    /// bytes go beyond what is at hand, and whose first ones are `first`:
+    /// copied into the spill buffer.
+    #[inline(always)]
+    fn spanning_from(&mut self, first: &[u8], header_len: usize, size: usize) {
         if self.state == State::Idle {
             self.record_start = self.offset;
         }
@@ -820,14 +827,13 @@ impl Decoder {
         if self.spill_lent {
             self.return_spill();
         }
-        let first = &self.current[self.pos + header_len..];
-        let start = spill_first(&mut self.spill, size, first);
+        let start = place(&mut self.spill, size, first.len(), first.as_ptr() as usize);
+        put(&mut self.spill, start, first);
         let data_offset = self.offset + header_len as u64;
         self.state = State::Data { data_offset, size };
         self.spill_start = start;
         self.spill_len = first.len();
         self.offset = data_offset + first.len() as u64;
-        self.pos = self.current.len();
     }
 
     /// The record assembled in the spill buffer.
@@ -1135,15 +1141,6 @@ fn size_line(bytes: &[u8], max: u64) -> Option<(usize, usize)> {
     }
     // `size <= max <= usize::MAX`.
     (size <= max).then_some((i + 1, size as usize))
-}
-
-/// Starts a spanning record of `size` bytes in `spill` with its `first`
-/// bytes: where it begins there ([`place`]), `first` copied.
-#[inline(always)]
-fn spill_first(spill: &mut BytesMut, size: usize, first: &[u8]) -> usize {
-    let start = place(spill, size, first.len(), first.as_ptr() as usize);
-    put(spill, start, first);
-    start
 }
 
 /// Copies `piece` into `spill` at `at`: over bytes written before where it

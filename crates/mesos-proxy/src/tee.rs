@@ -181,10 +181,10 @@ enum Gathered {
 }
 
 async fn run(mut upstream: UpstreamBody, tx: mpsc::Sender<Batch>, mut tap: Tap, mut lease: Option<Lease>) {
-    // The data of a batch's frames (kept, emptied, so that its room is),
-    // and the frame after them that is not data (a body's trailers).
+    // The data of a batch's frames (kept, emptied, so that its room is).
     let mut batch = Chunks::default();
     loop {
+        // The frame after them that is not data (a body's trailers).
         let mut trailers = None;
         // With lines numbered and not handed to the writer yet, a relay
         // with nothing to read hands them over (below) rather than wait.
