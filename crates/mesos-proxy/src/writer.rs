@@ -140,24 +140,38 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: SessionFile, name: Option<String>
         state.open(&name);
     }
     while let Some(mut msg) = rx.blocking_recv() {
-        // Take everything already queued before writing it out.
         loop {
-            match msg {
-                Msg::Line(line) => state.write_line(&line),
-                Msg::Lines(lines, permit) => {
-                    state.write_lines(&lines);
-                    drop(permit);
+            // Take everything already queued before writing it out.
+            loop {
+                match msg {
+                    Msg::Line(line) => state.write_line(&line),
+                    Msg::Lines(lines, permit) => {
+                        state.write_lines(&lines);
+                        drop(permit);
+                    }
+                    // Not rendered when it would be dropped anyway.
+                    Msg::Entry(entry) if !state.has_failed() => state.write_entry(&entry),
+                    Msg::Entry(_) => {}
+                    Msg::Name(name) => state.open(&name),
+                    Msg::Finish { seq, t_ns, done } => {
+                        let complete = state.finish(seq, t_ns, true);
+                        let _ = done.send(Outcome { path: state.path().map(Into::into), complete });
+                        return;
+                    }
                 }
-                // Not rendered when it would be dropped anyway.
-                Msg::Entry(entry) if !state.has_failed() => state.write_entry(&entry),
-                Msg::Entry(_) => {}
-                Msg::Name(name) => state.open(&name),
-                Msg::Finish { seq, t_ns, done } => {
-                    let complete = state.finish(seq, t_ns, true);
-                    let _ = done.send(Outcome { path: state.path().map(Into::into), complete });
-                    return;
+                match rx.try_recv() {
+                    Ok(next) => msg = next,
+                    Err(_) => break,
                 }
             }
+            // Whole 64 KiB blocks of the file; the rest waits for the lines
+            // that come meanwhile, and is written once none did.
+            state.flush_aligned();
+            state.rotate_if_due();
+            // Let lines gather for a moment rather than being woken for each
+            // one: far fewer context switches under load. WAITING_BYTES of
+            // lines may gather meanwhile, so recording does not wait for it.
+            std::thread::sleep(LINGER);
             match rx.try_recv() {
                 Ok(next) => msg = next,
                 Err(_) => break,
@@ -165,10 +179,6 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: SessionFile, name: Option<String>
         }
         state.flush();
         state.rotate_if_due();
-        // Let lines gather for a moment rather than being woken for each
-        // one: far fewer context switches under load. WAITING_BYTES of lines
-        // may gather meanwhile, so recording does not wait for it.
-        std::thread::sleep(LINGER);
     }
     // Every sender dropped without Finish: write what there is.
     state.open("unknown");

@@ -49,6 +49,16 @@ use mesos_codec::session::{End, Entry, EntryKind, Lines, Note};
 /// the queue runs dry, so a follower of the file sees whole lines soon).
 const BATCH_BYTES: usize = 64 * 1024;
 
+/// Where a write ends when it need not end where the lines do
+/// ([`SessionFile::flush_aligned`]): a multiple of 64 KiB of the file.
+/// Appending to a file in the page cache costs the kernel a third more
+/// when each write ends inside a 64 KiB block than when it ends on one
+/// (ext4, kernel 6.18: writing 1 GiB in 64 KiB writes, 0.20–0.22 s of
+/// system time; in writes of 64 KiB ± 1 234 B, or of 60 or 68 KiB, which
+/// end on 4 KiB blocks but inside 64 KiB ones, 0.29–0.31 s; median of
+/// six); a recorder writes every byte it forwards.
+const WRITE_ALIGN: usize = 64 * 1024;
+
 /// How a session is stored: compression and rotation (the default: one
 /// plain file).
 ///
@@ -242,12 +252,17 @@ impl SessionFile {
     /// After a batch: when the part has reached its size or age, closes it
     /// and goes on in the next part (see the module's doc).
     pub fn rotate_if_due(&mut self) {
-        if self.failed || self.file.is_none() || !self.buf.is_empty() {
+        if self.failed || self.file.is_none() {
             return;
         }
         let by_size = self.storage.rotate_size.is_some_and(|size| self.written as u64 >= size);
         let by_age = self.storage.rotate_age.is_some_and(|age| self.part_opened.elapsed() >= age);
         if !(by_size || by_age) {
+            return;
+        }
+        // The part ends with every line buffered, whole.
+        self.flush();
+        if self.failed || !self.buf.is_empty() {
             return;
         }
         let (Some(name), Some(previous)) = (self.name.clone(), self.path.clone()) else { return };
@@ -331,25 +346,48 @@ impl SessionFile {
             let lines = u32::try_from(lines()).unwrap_or(u32::MAX);
             std::thread::sleep(std::time::Duration::from_nanos(pause).saturating_mul(lines));
         } else if self.buf.len() >= BATCH_BYTES {
-            self.flush();
+            self.flush_aligned();
         }
     }
 
     /// Writes out what is buffered (once the file is open): one batch
     /// (one zstd frame, compressed). Lines are also written out whenever
-    /// 64 KiB have gathered.
+    /// 64 KiB have gathered ([`flush_aligned`](Self::flush_aligned)).
     pub fn flush(&mut self) {
+        self.write_out(self.buf.len());
+    }
+
+    /// Writes out what is buffered up to the last multiple of 64 KiB of the
+    /// file ([`WRITE_ALIGN`]), when there is one: the rest, the start of a
+    /// line perhaps, waits for the next write (until then the file's last
+    /// line is cut short, as a follower reading a file being written may
+    /// always find it). Compressed, everything (a batch is one frame of
+    /// whole lines).
+    pub fn flush_aligned(&mut self) {
+        if self.compressor.is_some() {
+            return self.flush();
+        }
+        let end = (self.written + self.buf.len()) / WRITE_ALIGN * WRITE_ALIGN;
+        if end > self.written {
+            self.write_out(end - self.written);
+        }
+    }
+
+    /// Writes out the first `upto` bytes buffered (all of them when
+    /// compressed); the rest stays buffered.
+    fn write_out(&mut self, upto: usize) {
         if self.failed || self.file.is_none() || self.buf.is_empty() {
             return;
         }
-        let buf = std::mem::take(&mut self.buf);
+        let mut buf = std::mem::take(&mut self.buf);
+        let upto = if self.compressor.is_some() { buf.len() } else { upto.min(buf.len()) };
         // Compressed, the batch is one frame, which only counts once whole.
         let frame = match self.compressor.as_mut().map(|c| c.compress(&buf)) {
             None => None,
             Some(Ok(frame)) => Some(frame),
             Some(Err(err)) => return self.fail(&err),
         };
-        let data = frame.as_deref().unwrap_or(&buf);
+        let data = frame.as_deref().unwrap_or(&buf[..upto]);
         let mut pos = 0;
         while pos < data.len() {
             match self.write_some(&data[pos..]) {
@@ -378,8 +416,8 @@ impl SessionFile {
                 }
             }
         }
+        buf.drain(..upto);
         self.buf = buf;
-        self.buf.clear();
     }
 
     fn write_some(&mut self, data: &[u8]) -> std::io::Result<usize> {
@@ -666,6 +704,63 @@ mod tests {
         assert_eq!(lines[0], "H", "{text}");
         assert!(lines[1].contains(r#""seq":0"#) && lines[1].contains(r#""incomplete":true"#), "{text}");
         assert_eq!(lines[2], r#"{"seq":1,"t_ns":9,"conn":0,"kind":"end","entries":1,"complete":false}"#);
+    }
+
+    /// Lines of 50 to 149 bytes, numbered.
+    fn line(i: usize) -> Vec<u8> {
+        let mut line = format!("{i:06} ").into_bytes();
+        line.resize(50 + i * 37 % 100, b'x');
+        line.push(b'\n');
+        line
+    }
+
+    #[test]
+    fn gathered_lines_are_written_to_the_last_64_kib_of_the_file_and_the_rest_when_flushed() {
+        let dir = stamp_dir("aligned");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut file = named(&dir, usize::MAX);
+        let mut want = b"H\n".to_vec();
+        let on_disk = |file: &SessionFile| std::fs::metadata(file.path().unwrap()).unwrap().len() as usize;
+        let mut sizes = Vec::new();
+        for i in 0..3000 {
+            file.write_line(&line(i));
+            want.extend(line(i));
+            let size = on_disk(&file);
+            assert_eq!(size % WRITE_ALIGN, 0, "line {i}: {size} bytes written");
+            assert_eq!(size + file.buf.len(), want.len(), "line {i}");
+            sizes.push(size);
+        }
+        assert!(sizes.last() >= Some(&(2 * WRITE_ALIGN)), "{:?}", sizes.last());
+        file.flush();
+        assert_eq!(std::fs::read(file.path().unwrap()).unwrap(), want);
+        assert!(file.finish(3000, 9, true));
+        let text = std::fs::read_to_string(file.path().unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(text.lines().count(), 3002);
+    }
+
+    /// A disk that fills up inside a line a 64 KiB write cut: the file is
+    /// cut back to its last whole line and numbers on from there.
+    #[test]
+    fn a_full_disk_inside_an_aligned_write_cuts_back_to_a_whole_line() {
+        let dir = stamp_dir("aligned-full");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut file = named(&dir, WRITE_ALIGN + 5000);
+        for i in 0..2000 {
+            file.write_line(&line(i));
+        }
+        assert!(file.has_failed());
+        assert!(!file.finish(2000, 9, true));
+        let text = std::fs::read_to_string(file.path().unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let lines: Vec<&str> = text.lines().collect();
+        let entries = lines.len() - 3;
+        assert!(entries > WRITE_ALIGN / 150 && entries < (WRITE_ALIGN + 5000) / 50, "{entries}");
+        for (i, got) in lines[1..=entries].iter().enumerate() {
+            assert_eq!(format!("{got}\n").as_bytes(), line(i), "line {}", i + 1);
+        }
+        let note = lines[entries + 1];
+        assert!(note.contains(&format!(r#""seq":{entries},"#)) && note.contains(r#""incomplete":true"#), "{note}");
     }
 
     #[test]
