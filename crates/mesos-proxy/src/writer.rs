@@ -164,9 +164,9 @@ fn run(mut rx: mpsc::Receiver<Msg>, mut state: SessionFile, name: Option<String>
                     Err(_) => break,
                 }
             }
-            // Whole 64 KiB blocks of the file; the rest waits for the lines
-            // that come meanwhile, and is written once none did.
-            state.flush_aligned();
+            // Under load the last line waits for the next gathering (see
+            // `flush_gathered`); once the queue stays dry, it is written.
+            state.flush_gathered();
             state.rotate_if_due();
             // Let lines gather for a moment rather than being woken for each
             // one: far fewer context switches under load. WAITING_BYTES of

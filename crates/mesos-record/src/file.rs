@@ -50,7 +50,7 @@ use mesos_codec::session::{End, Entry, EntryKind, Lines, Note};
 const BATCH_BYTES: usize = 64 * 1024;
 
 /// Where a write ends when it need not end where the lines do
-/// ([`SessionFile::flush_aligned`]): a multiple of 64 KiB of the file.
+/// (`SessionFile::flush_aligned`): a multiple of 64 KiB of the file.
 /// Appending to a file in the page cache costs the kernel a third more
 /// when each write ends inside a 64 KiB block than when it ends on one
 /// (ext4, kernel 6.18: writing 1 GiB in 64 KiB writes, 0.20–0.22 s of
@@ -203,6 +203,9 @@ pub struct SessionFile {
     part: u64,
     /// When the part being written was opened.
     part_opened: std::time::Instant,
+    /// 64 KiB of lines or more were written out since the last
+    /// [`flush_gathered`](Self::flush_gathered).
+    streaming: bool,
     /// Nothing logged (the importer says what went wrong in its report).
     quiet: bool,
     /// The first failure, said (`cannot write PATH: ERROR`).
@@ -347,6 +350,19 @@ impl SessionFile {
             std::thread::sleep(std::time::Duration::from_nanos(pause).saturating_mul(lines));
         } else if self.buf.len() >= BATCH_BYTES {
             self.flush_aligned();
+            self.streaming = true;
+        }
+    }
+
+    /// At the end of a gathering of lines (a writer's queue drained): when
+    /// 64 KiB of lines or more came since the last gathering and were
+    /// written out, the rest waits for the next gathering, a moment away
+    /// (so that under load writes keep ending on 64 KiB of the file); when
+    /// fewer came, everything is written. Whatever waits is written by the
+    /// next gathering, or by [`flush`](Self::flush).
+    pub fn flush_gathered(&mut self) {
+        if !std::mem::take(&mut self.streaming) {
+            self.flush();
         }
     }
 
@@ -363,7 +379,7 @@ impl SessionFile {
     /// line is cut short, as a follower reading a file being written may
     /// always find it). Compressed, everything (a batch is one frame of
     /// whole lines).
-    pub fn flush_aligned(&mut self) {
+    fn flush_aligned(&mut self) {
         if self.compressor.is_some() {
             return self.flush();
         }
@@ -606,6 +622,7 @@ impl SessionFile {
             name: None,
             part: 1,
             part_opened: std::time::Instant::now(),
+            streaming: false,
             quiet: false,
             error: None,
         };
@@ -737,6 +754,35 @@ mod tests {
         let text = std::fs::read_to_string(file.path().unwrap()).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(text.lines().count(), 3002);
+    }
+
+    /// The end of a gathering writes everything, unless 64 KiB of lines
+    /// came in it: then the rest waits for the next gathering.
+    #[test]
+    fn a_gathering_of_64_kib_leaves_its_last_line_to_the_next() {
+        let dir = stamp_dir("gathered");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut file = named(&dir, usize::MAX);
+        let on_disk = |file: &SessionFile| std::fs::metadata(file.path().unwrap()).unwrap().len() as usize;
+        file.write_line(&line(0));
+        file.flush_gathered();
+        assert_eq!((on_disk(&file), file.buf.len()), (2 + line(0).len(), 0), "a few lines: all written");
+        let mut i = 1;
+        while on_disk(&file) < WRITE_ALIGN {
+            file.write_line(&line(i));
+            i += 1;
+        }
+        file.write_line(&line(i));
+        file.flush_gathered();
+        assert_eq!(on_disk(&file), WRITE_ALIGN, "64 KiB came: the rest waits");
+        assert!(!file.buf.is_empty());
+        file.write_line(&line(i + 1));
+        file.flush_gathered();
+        assert!(file.buf.is_empty(), "a few lines more: all written");
+        let text = std::fs::read_to_string(file.path().unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(text.lines().count(), i + 3);
+        assert!(text.ends_with('\n'));
     }
 
     /// A disk that fills up inside a line a 64 KiB write cut: the file is
