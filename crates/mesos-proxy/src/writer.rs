@@ -16,7 +16,9 @@
 //! is dropped. When the file cannot be written at all the proxy keeps
 //! forwarding regardless, and the session ends with `"complete":false`.
 //! Lines are written out when the queue runs dry, so a follower of the file
-//! sees whole lines soon; a rotation is due only between batches.
+//! sees whole lines soon (under load, up to the last 64 KiB of the file, the
+//! rest with the next gathering: `SessionFile::flush_gathered`); a rotation
+//! is due only between batches.
 
 use std::path::PathBuf;
 

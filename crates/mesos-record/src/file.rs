@@ -6,8 +6,10 @@
 //! disk) it says so once, loudly, with `tracing::error!` (or only in
 //! [`SessionFile::take_error`], for a driver with a report of its own), drops
 //! what it cannot write, and the session ends with `"complete":false`. The
-//! file is always whole lines: a line the full disk cut is cut back out of
-//! it (which frees room). At the end, its last lines are a `note` with
+//! file ends in whole lines: a line the full disk cut is cut back out of
+//! it (which frees room). (While lines stream in, a plain file's writes end
+//! on multiples of 64 KiB of it, and its last line waits a moment for the
+//! rest: see [`SessionFile::flush_gathered`].) At the end, its last lines are a `note` with
 //! `"incomplete":true` and the `end`, numbered on from the last line written
 //! (the header first, if none of it was); a file that takes not even those
 //! keeps its whole lines without an `end`, and one that took nothing at all
@@ -368,7 +370,7 @@ impl SessionFile {
 
     /// Writes out what is buffered (once the file is open): one batch
     /// (one zstd frame, compressed). Lines are also written out whenever
-    /// 64 KiB have gathered ([`flush_aligned`](Self::flush_aligned)).
+    /// 64 KiB have gathered (up to the last multiple of 64 KiB of the file).
     pub fn flush(&mut self) {
         self.write_out(self.buf.len());
     }
