@@ -7,13 +7,13 @@
 //! [`SessionFile::take_error`], for a driver with a report of its own), drops
 //! what it cannot write, and the session ends with `"complete":false`. The
 //! file ends in whole lines: a line the full disk cut is cut back out of
-//! it (which frees room). (While lines stream in, a plain file's writes end
-//! on multiples of 64 KiB of it, and its last line waits a moment for the
-//! rest: see [`SessionFile::flush_gathered`].) At the end, its last lines are a `note` with
+//! it (which frees room). At the end, its last lines are a `note` with
 //! `"incomplete":true` and the `end`, numbered on from the last line written
 //! (the header first, if none of it was); a file that takes not even those
 //! keeps its whole lines without an `end`, and one that took nothing at all
-//! is removed.
+//! is removed. (While lines stream in, a plain file's writes end on
+//! multiples of 64 KiB of it, and its last line waits a moment for the
+//! rest: see [`SessionFile::flush_gathered`].)
 //!
 //! The file is created when the session's name is known (a new framework
 //! learns its id from the `SUBSCRIBED` event); lines recorded before that
@@ -53,7 +53,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 /// Where a write ends when it need not end where the lines do
 /// (`SessionFile::flush_aligned`): a multiple of 64 KiB of the file.
-/// Appending to a file in the page cache costs the kernel a third more
+/// Appending to a file in the page cache costs the kernel two fifths more
 /// when each write ends inside a 64 KiB block than when it ends on one
 /// (ext4, kernel 6.18: writing 1 GiB in 64 KiB writes, 0.20–0.22 s of
 /// system time; in writes of 64 KiB ± 1 234 B, or of 60 or 68 KiB, which
