@@ -391,16 +391,17 @@ impl SessionFile {
         }
     }
 
-    /// Writes out the first `upto` bytes buffered (all of them when
-    /// compressed); the rest stays buffered.
+    /// Writes out the first `upto` bytes buffered (compressed, the callers
+    /// ask for all of them: a frame is whole lines); the rest stays
+    /// buffered.
     fn write_out(&mut self, upto: usize) {
         if self.failed || self.file.is_none() || self.buf.is_empty() {
             return;
         }
         let mut buf = std::mem::take(&mut self.buf);
-        let upto = if self.compressor.is_some() { buf.len() } else { upto.min(buf.len()) };
+        let upto = upto.min(buf.len());
         // Compressed, the batch is one frame, which only counts once whole.
-        let frame = match self.compressor.as_mut().map(|c| c.compress(&buf)) {
+        let frame = match self.compressor.as_mut().map(|c| c.compress(&buf[..upto])) {
             None => None,
             Some(Ok(frame)) => Some(frame),
             Some(Err(err)) => return self.fail(&err),
@@ -422,7 +423,7 @@ impl SessionFile {
                             self.whole = self.written + last + 1;
                         }
                     } else if pos == data.len() {
-                        self.lines += memchr::memchr_iter(b'\n', &buf).count() as u64;
+                        self.lines += memchr::memchr_iter(b'\n', &buf[..upto]).count() as u64;
                         self.whole = self.written + n;
                     }
                     self.written += n;
