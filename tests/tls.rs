@@ -587,15 +587,11 @@ fn nginx_binary() -> Option<PathBuf> {
     Some(find().expect("nginx after apt-get install nginx-light"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 impl Nginx {
     fn start(binary: &Path, pki: &Pki, upstream: std::net::SocketAddr) -> Nginx {
         let dir = pki.path("nginx");
         std::fs::create_dir_all(&dir).unwrap();
-        let port = free_port();
+        let port = test_support::own_port();
         let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
         let d = dir.display();
         let conf = format!(

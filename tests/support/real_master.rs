@@ -20,7 +20,7 @@
 #[path = "../../xtask/src/real_master/cluster.rs"]
 pub mod cluster;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::OnceLock;
@@ -54,8 +54,13 @@ impl RealMaster {
         let mut attempts = 0;
         let (started, port) = loop {
             let flags = flags.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
-            let options =
-                cluster::Options { port: free_port(), dir: dir.clone(), executor: executor(), agents: None, flags };
+            let options = cluster::Options {
+                port: test_support::own_port(),
+                dir: dir.clone(),
+                executor: executor(),
+                agents: None,
+                flags,
+            };
             match cluster::start(&root(), &options) {
                 Ok(started) => break (started, options.port),
                 // The port was free a moment ago: someone else took it.
@@ -145,10 +150,4 @@ fn executor() -> Option<PathBuf> {
     let test_binary = std::env::current_exe().ok()?;
     let built = test_binary.parent()?.parent()?.join("mesos-executor");
     built.exists().then_some(built)
-}
-
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
-    listener.local_addr().expect("its address").port()
 }

@@ -34,7 +34,7 @@ impl ZooKeeper {
             "{JAR} is missing: `apt-get install zookeeper` (.ci/run installs it)"
         );
         let dir = test_support::temp_dir("zookeeper");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = test_support::own_port();
         let config = dir.join("zoo.cfg");
         std::fs::write(
             &config,

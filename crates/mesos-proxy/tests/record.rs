@@ -1000,7 +1000,7 @@ async fn a_call_that_does_not_decode_is_noted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxys_502_is_recorded_as_the_response() {
     // A master that is not there: a port nobody listens on.
-    let gone = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let gone = SocketAddr::from(([127, 0, 0, 1], test_support::own_port()));
     let proxy = start_proxy(gone, "unreachable").await;
     let mut client = connect(proxy.addr).await;
     let call = Bytes::from_static(br#"{"framework_id":{"value":"gone1"},"type":"TEARDOWN"}"#);
@@ -1216,7 +1216,7 @@ async fn limits_bound_what_a_client_holds() {
 /// SUBSCRIBE that finally goes through are one session, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_framework_retrying_through_an_outage_is_one_session() {
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let port = SocketAddr::from(([127, 0, 0, 1], test_support::own_port()));
     let proxy = start_proxy(port, "outage").await;
     let subscribe =
         Bytes::from_static(br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"retrier"}}}"#);

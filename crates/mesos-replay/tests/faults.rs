@@ -838,7 +838,7 @@ fn payload(bytes: &[u8]) -> String {
 /// same for the other.
 #[test]
 fn same_seed_same_faulted_bytes() {
-    let (port, a1) = scenario(0, 1);
+    let (port, a1) = scenario(test_support::own_port(), 1);
     let (_, a2) = scenario(port, 1);
     let (_, b1) = scenario(port, 2);
     let (_, b2) = scenario(port, 2);
@@ -993,7 +993,7 @@ fn scenario_run(port: u16, seed: u64) -> (u16, Vec<u8>) {
 /// the scenario showed.
 #[test]
 fn same_seed_same_scenario_bytes() {
-    let (port, a1) = scenario_run(0, 1);
+    let (port, a1) = scenario_run(test_support::own_port(), 1);
     let (_, a2) = scenario_run(port, 1);
     let (_, b1) = scenario_run(port, 2);
     let (_, b2) = scenario_run(port, 2);

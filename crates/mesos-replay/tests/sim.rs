@@ -987,18 +987,16 @@ fn invalid_launches_and_merged_offers() {
 }
 
 /// The walkthrough's calls over HTTP in `format` against a fresh sim on
-/// `port` (0: any) with seed 7, checking the stream on the way: every byte
-/// of the stream, the `Mesos-Stream-Id` first. `None` when `port` cannot
-/// be had (another test took it since it was last free).
-fn http_script(port: u16, format: Format) -> Option<(u16, Vec<u8>)> {
+/// `port` with seed 7, checking the stream on the way: every byte of the
+/// stream, the `Mesos-Stream-Id` first.
+fn http_script(port: u16, format: Format) -> Vec<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let handle = runtime.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_reuseaddr(true).unwrap();
-        socket.bind(SocketAddr::from(([127, 0, 0, 1], port))).ok()?;
-        let listener = socket.listen(16).ok()?;
-        Some(sim::spawn(listener, Config { seed: 7, ..Config::default() }, Clock::Manual).unwrap())
-    })?;
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
+        sim::spawn(socket.listen(16).unwrap(), Config { seed: 7, ..Config::default() }, Clock::Manual).unwrap()
+    });
     let addr = handle.local_addr();
     // 200, the stream's type and id (checked by `subscribe`), then
     // SUBSCRIBED with the heartbeat interval, a HEARTBEAT at once, OFFERS.
@@ -1058,22 +1056,15 @@ fn http_script(port: u16, format: Format) -> Option<(u16, Vec<u8>)> {
     bytes.extend_from_slice(&stream.raw);
     drop(handle);
     drop(runtime);
-    Some((addr.port(), bytes))
+    bytes
 }
 
 #[test]
 fn same_seed_same_bytes_over_http() {
     both(|format| {
-        // The second run listens on the first one's port (the bytes name
-        // it); a test running meanwhile may take that port once it is
-        // free (CI saw it once): then both run again.
-        for _ in 0..5 {
-            let (port, first) = http_script(0, format).expect("a port of the kernel's choice");
-            let Some((_, second)) = http_script(port, format) else { continue };
-            assert_eq!(first, second, "{format:?}");
-            return;
-        }
-        panic!("the first run's port was taken before the second five times");
+        // Both runs on one port: the bytes name it.
+        let port = test_support::own_port();
+        assert_eq!(http_script(port, format), http_script(port, format), "{format:?}");
     });
 }
 
@@ -1551,7 +1542,7 @@ fn record_sessions_deterministically() {
     use mesos_codec::session::{EntryKind, Item, Party, Reader, Source};
 
     let dir = temp_dir("record-1");
-    let (addr, bytes, received) = recorded_run(SocketAddr::from(([127, 0, 0, 1], 0)), &dir);
+    let (addr, bytes, received) = recorded_run(SocketAddr::from(([127, 0, 0, 1], test_support::own_port())), &dir);
     let mut reader = Reader::new();
     reader.push(&bytes);
     let mut items = Vec::new();

@@ -4,6 +4,8 @@
 //! - [`workspace`], [`fixture`], [`seed`], [`seed_files`]: the checked-in
 //!   inputs under `fixtures/` (see `fixtures/README.md`);
 //! - [`temp_dir`]: a fresh directory of the test's own;
+//! - [`own_port`]: a port no one else is given meanwhile, for a test that
+//!   listens on it twice or hands it to another program;
 //! - [`self_signed`]: a certificate for `localhost` and its key, in files;
 //! - [`read_session`]: a session file, checked by the codec's reader;
 //! - [`expect`]: output compared with a checked-in file, re-blessed with
@@ -68,6 +70,34 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir
+}
+
+/// A free port on 127.0.0.1 that nothing else will be given meanwhile:
+/// for a test that listens on the same port twice (its bytes name it) or
+/// hands a port to another program to listen on.
+///
+/// A port the kernel chose (`bind` to port 0) is in its ephemeral range,
+/// and once closed the kernel may give it to the next port-0 listener or
+/// outgoing connection of any test running meanwhile (CI saw it). This one
+/// is below that range, where the kernel never picks, and this process
+/// hands each port out once (test binaries running at once start apart).
+pub fn own_port() -> u16 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // Linux's `ip_local_port_range` starts at 32768 unless set otherwise.
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let first = ephemeral / 3;
+    let span = u64::from(ephemeral - first);
+    let start = u64::from(std::process::id()).wrapping_mul(7919);
+    for _ in 0..span {
+        let port = first + ((start + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {first}..{ephemeral}");
 }
 
 /// A self-signed certificate for `localhost` (made with rcgen) and its
