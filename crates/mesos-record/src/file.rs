@@ -708,6 +708,32 @@ mod tests {
         assert_eq!(lines[3], r#"{"seq":2,"t_ns":9,"conn":0,"kind":"end","entries":2,"complete":false}"#);
     }
 
+    /// Compressed, a frame the full disk cut counts none of its lines: the
+    /// note and the end number on from the last whole frame.
+    #[test]
+    fn a_frame_cut_by_a_full_disk_counts_none_of_its_lines() {
+        let dir = stamp_dir("full-zst");
+        std::fs::create_dir_all(&dir).unwrap();
+        let storage = Storage { compress: Some(Compression::Zstd), ..Storage::default() };
+        let mut file = SessionFile::new(dir.clone(), "S".into(), b"H\n".to_vec(), "#1".into(), storage);
+        file.open("fw");
+        file.write_line(b"a\n");
+        file.flush();
+        // The disk fills up in the middle of the next frame (two lines).
+        file.budget = Some(file.written + 3);
+        file.write_line(b"b\nc\n");
+        file.flush();
+        assert!(!file.finish(4, 9, true));
+        let bytes = std::fs::read(file.path().unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8(zstd::stream::decode_all(&bytes[..]).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(&lines[..2], ["H", "a"], "{text}");
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[2].contains(r#""seq":1"#) && lines[2].contains(r#""incomplete":true"#), "{text}");
+        assert_eq!(lines[3], r#"{"seq":2,"t_ns":9,"conn":0,"kind":"end","entries":2,"complete":false}"#);
+    }
+
     /// Issue 18: where not even the header could be written, the recovered
     /// file begins with it.
     #[test]
