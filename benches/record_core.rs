@@ -16,8 +16,9 @@
 //!   the JSON syntax of the whole record; the record copied into its entry);
 //! - **book**: [`Book::record_event`] (numbering; the redaction's check for a
 //!   `Secret`) and [`Lines::push_event`] (the event's fields kept, its record
-//!   copied as it is, for the writer to write its line): the rest
-//!   of what the proxy's stream lane does for an event;
+//!   copied as it is, for the writer to write its line), then the batch's
+//!   events given back to the tap ([`EventTap::recycle`]): the rest of
+//!   what the proxy's stream lane does for an event;
 //! - **writer**: [`Lines::write_to`] (each line written whole, its record
 //!   escaped): what the session writer's thread does before the file's
 //!   `write`.
@@ -125,7 +126,7 @@ fn ours(chunks: &[Bytes]) -> Steps {
                 hand_over(&mut lines, &mut handed);
             }
         }
-        tapped.clear();
+        tap.recycle(&mut tapped);
         if !lines.is_empty() {
             hand_over(&mut lines, &mut handed);
         }

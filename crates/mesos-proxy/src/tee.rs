@@ -521,7 +521,8 @@ impl StreamTap {
     /// ([`Session::record_events`]).
     async fn record(&mut self) {
         // Recorded where they are (each event moved no further), then
-        // cleared, so that the lists' room is kept.
+        // given back to the tap (`EventTap::recycle`: the records' room is
+        // reused), so that the lists' room and the records' are kept.
         let mut out = std::mem::take(&mut self.out);
         let mut i = 0;
         while let Some(next) = out.get_mut(i) {
@@ -550,7 +551,7 @@ impl StreamTap {
                 }
             }
         }
-        out.clear();
+        self.tap.recycle(&mut out);
         self.times.clear();
         self.out = out;
     }

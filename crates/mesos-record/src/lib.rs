@@ -128,7 +128,16 @@ pub struct EventTap {
     chunks: VecDeque<(u64, u64)>,
     received: u64,
     broken: bool,
+    /// Records' buffers given back by [`recycle`](EventTap::recycle), each
+    /// event's record copied into one rather than into a new allocation.
+    spare: Vec<Vec<u8>>,
 }
+
+/// How many records' buffers an [`EventTap`] keeps for reuse, and the
+/// largest it keeps: a batch's worth of small records, so that a stream
+/// that once carried a huge one does not hold its room.
+const SPARES: usize = 1024;
+const SPARE_BYTES: usize = 16 * 1024;
 
 impl EventTap {
     /// A tap for the stream opened by response `stream` (its `seq`), an
@@ -144,6 +153,7 @@ impl EventTap {
             chunks: VecDeque::new(),
             received: 0,
             broken: false,
+            spare: Vec::new(),
         }
     }
 
@@ -172,16 +182,57 @@ impl EventTap {
         self.chunks.push_back((self.received, data.len() as u64));
         self.received += data.len() as u64;
         let (chunks, stream, message, encoding) = (&mut self.chunks, self.stream, self.message, self.encoding);
-        let name_from_events = &mut self.name_from_events;
+        let (name_from_events, spare) = (&mut self.name_from_events, &mut self.spare);
         let fed = self.decoder.feed(data, |record| {
             let pieces = chunk_pieces(chunks, record.offset, record.end());
             let to = Events { stream, message, encoding, name_from_events: &mut *name_from_events };
-            to.event(record.data, pieces, out);
+            let mut copy = spare.pop().unwrap_or_default();
+            copy.extend_from_slice(record.data);
+            to.event(copy, pieces, out);
         });
         if let Err(err) = fed {
             self.broken = true;
             self.chunks.clear();
             out.push(Tapped::Note(format!("malformed RecordIO, no longer recorded: {err}")));
+        }
+    }
+
+    /// Empties `out` once what it holds was recorded, keeping its events'
+    /// records' buffers for the next events: a driver that taps a stream
+    /// for long gives them back, so that an event's record is copied into
+    /// memory already in use rather than a new allocation. Allocating,
+    /// freeing and the page faults of fresh memory were 4 % of the proxy's
+    /// lane in `perf` on `proxy_vs_nginx`'s mix. After, five runs against
+    /// the recorder before in the same runs: the lane's CPU µs an event on
+    /// the mix 0.62, 0.65, 0.58, 0.59, 0.55 against 0.64, 0.69, 0.58, 0.59,
+    /// 0.58; at 200 B 0.38, 0.37, 0.37, 0.36, 0.35 against 0.39, 0.48,
+    /// 0.40, 0.41, 0.35 (events/s, the median of the runs' ratios: 1.03×
+    /// on the mix, 1.13× at 200 B).
+    ///
+    /// ```
+    /// use mesos_codec::api::{Api, Encoding};
+    /// use mesos_record::{EventTap, Tapped};
+    ///
+    /// let mut tap = EventTap::new(7, Api::Scheduler, Some(Encoding::Json), false);
+    /// let mut out = Vec::new();
+    /// tap.chunk(b"40\n{\"type\":\"HEARTBEAT\",\"padding\":\"xxxxxxx\"}", &mut out);
+    /// tap.recycle(&mut out);
+    /// assert!(out.is_empty());
+    /// tap.chunk(b"20\n{\"type\":\"HEARTBEAT\"}", &mut out);
+    /// let Tapped::Event(second) = &out[0] else { panic!() };
+    /// assert_eq!(second.record, br#"{"type":"HEARTBEAT"}"#);
+    /// // In the first record's room.
+    /// assert!(second.record.capacity() >= 40);
+    /// ```
+    pub fn recycle(&mut self, out: &mut Vec<Tapped>) {
+        for tapped in out.drain(..) {
+            if let Tapped::Event(Event { mut record, .. }) = tapped
+                && record.capacity() <= SPARE_BYTES
+                && self.spare.len() < SPARES
+            {
+                record.clear();
+                self.spare.push(record);
+            }
         }
     }
 
@@ -216,8 +267,9 @@ struct Events<'t> {
 }
 
 impl Events<'_> {
-    fn event(self, record: &[u8], chunks: Option<Vec<u64>>, out: &mut Vec<Tapped>) {
-        let summary = match api::summarize(self.message, self.encoding, record) {
+    /// `record`: a copy of the record, which the event keeps.
+    fn event(self, record: Vec<u8>, chunks: Option<Vec<u64>>, out: &mut Vec<Tapped>) {
+        let summary = match api::summarize(self.message, self.encoding, &record) {
             Ok(summary) => summary,
             Err(err) => {
                 let what = self.encoding.map_or("a v1 message", Encoding::as_str);
@@ -231,7 +283,7 @@ impl Events<'_> {
                 out.push(Tapped::Name(id.clone()));
             }
         }
-        out.push(Tapped::Event(Event { stream: self.stream, record: record.to_vec(), chunks, summary }));
+        out.push(Tapped::Event(Event { stream: self.stream, record, chunks, summary }));
     }
 }
 
