@@ -109,12 +109,16 @@ fn tcpdump(file: &Path, ports: &[u16]) -> Child {
             "this test needs tcpdump to capture loopback ({err}); install the Debian package: apt-get install tcpdump"
         ),
     };
-    // tcpdump prints "listening on lo, ..." once the capture is running.
+    // tcpdump prints "listening on lo, ..." once the capture is running,
+    // and when it stops how many packets it captured and how many the
+    // kernel dropped: every line is said on stderr (a failing comparison
+    // then shows whether the capture lost packets).
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
         for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("tcpdump: {line}");
             let _ = tx.send(line);
         }
     });
@@ -122,7 +126,7 @@ fn tcpdump(file: &Path, ports: &[u16]) -> Child {
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(line) if line.contains("listening on") => return child,
-            Ok(line) => eprintln!("tcpdump: {line}"),
+            Ok(_) => {}
             Err(_) => {
                 if let Ok(Some(status)) = child.try_wait() {
                     panic!("tcpdump exited ({status}) before it listened: is this run as root (or with CAP_NET_RAW)?");
@@ -133,8 +137,25 @@ fn tcpdump(file: &Path, ports: &[u16]) -> Child {
     }
 }
 
-/// Stops tcpdump with SIGINT and waits for it: the file is flushed and whole.
-fn stop(mut child: Child) {
+/// Stops tcpdump with SIGINT once it has caught up, and waits for it: the
+/// file is flushed and whole.
+///
+/// On SIGINT tcpdump stops reading: packets the kernel holds for it and it
+/// has not read yet are lost. On a loaded machine it can lag behind the
+/// traffic (a CI run's captures lacked a call's answer in all three
+/// attempts, though the proxy had forwarded and recorded each), so it is
+/// stopped only once its file (written a packet at a time, `-U`) has
+/// stopped growing for a while.
+fn stop(mut child: Child, file: &Path) {
+    let size = || std::fs::metadata(file).map_or(0, |m| m.len());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut last, mut since) = (size(), Instant::now());
+    while since.elapsed() < Duration::from_millis(300) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(25));
+        if size() != last {
+            (last, since) = (size(), Instant::now());
+        }
+    }
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -353,7 +374,7 @@ async fn capture_and_compare(attempt: u32) {
     drop(sim);
     // Let the last FIN/ACK exchanges reach the capture, then flush it.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    stop(dump);
+    stop(dump, &capture);
     if let Ok(keep) = std::env::var("MESOS_TAPE_CAPTURE_OUT") {
         std::fs::copy(&capture, &keep).unwrap();
     }
