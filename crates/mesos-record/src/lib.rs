@@ -129,14 +129,17 @@ pub struct EventTap {
     received: u64,
     broken: bool,
     /// Records' buffers given back by [`recycle`](EventTap::recycle), each
-    /// event's record copied into one rather than into a new allocation.
+    /// event's record copied into one rather than into a new allocation;
+    /// and their room, in bytes.
     spare: Vec<Vec<u8>>,
+    spare_room: usize,
 }
 
-/// How many records' buffers an [`EventTap`] keeps for reuse, and the
-/// largest it keeps: a batch's worth of small records, so that a stream
-/// that once carried a huge one does not hold its room.
-const SPARES: usize = 1024;
+/// The room an [`EventTap`] keeps in records' buffers for reuse, and the
+/// largest buffer it keeps: a relay's batch of records (256 KiB at most,
+/// but for its last) twice over, so that a stream's tap holds no more than
+/// that whatever records it carried.
+const SPARE_ROOM: usize = 512 * 1024;
 const SPARE_BYTES: usize = 16 * 1024;
 
 impl EventTap {
@@ -154,6 +157,7 @@ impl EventTap {
             received: 0,
             broken: false,
             spare: Vec::new(),
+            spare_room: 0,
         }
     }
 
@@ -182,11 +186,12 @@ impl EventTap {
         self.chunks.push_back((self.received, data.len() as u64));
         self.received += data.len() as u64;
         let (chunks, stream, message, encoding) = (&mut self.chunks, self.stream, self.message, self.encoding);
-        let (name_from_events, spare) = (&mut self.name_from_events, &mut self.spare);
+        let (name_from_events, spare, spare_room) = (&mut self.name_from_events, &mut self.spare, &mut self.spare_room);
         let fed = self.decoder.feed(data, |record| {
             let pieces = chunk_pieces(chunks, record.offset, record.end());
             let to = Events { stream, message, encoding, name_from_events: &mut *name_from_events };
             let mut copy = spare.pop().unwrap_or_default();
+            *spare_room -= copy.capacity();
             copy.extend_from_slice(record.data);
             to.event(copy, pieces, out);
         });
@@ -228,9 +233,10 @@ impl EventTap {
         for tapped in out.drain(..) {
             if let Tapped::Event(Event { mut record, .. }) = tapped
                 && record.capacity() <= SPARE_BYTES
-                && self.spare.len() < SPARES
+                && self.spare_room + record.capacity() <= SPARE_ROOM
             {
                 record.clear();
+                self.spare_room += record.capacity();
                 self.spare.push(record);
             }
         }
@@ -342,6 +348,31 @@ mod tests {
         assert!(matches!(&out[0], Tapped::Name(id) if id == "f1"), "{out:?}");
         assert_eq!(out.iter().filter(|t| matches!(t, Tapped::Name(_))).count(), 1);
         assert_eq!(out.iter().filter(|t| matches!(t, Tapped::Event(_))).count(), 2);
+    }
+
+    /// What a tap keeps for reuse is bounded in bytes, whatever it was
+    /// given back, and a huge record's buffer is not kept.
+    #[test]
+    fn the_room_kept_for_records_is_bounded() {
+        let mut tap = EventTap::new(1, Api::Scheduler, Some(Encoding::Json), false);
+        let record = |len: usize| {
+            let record = format!(r#"{{"type":"HEARTBEAT","x":"{}"}}"#, "x".repeat(len - 27));
+            format!("{}\n{record}", record.len()).into_bytes()
+        };
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            tap.chunk(&record(10_000), &mut out);
+        }
+        tap.chunk(&record(40_000), &mut out);
+        assert_eq!(out.len(), 101);
+        tap.recycle(&mut out);
+        assert!(out.is_empty());
+        assert!(tap.spare_room <= SPARE_ROOM && tap.spare_room > SPARE_ROOM - 10_000, "{}", tap.spare_room);
+        assert_eq!(tap.spare_room, tap.spare.iter().map(Vec::capacity).sum::<usize>());
+        assert!(tap.spare.iter().all(|b| b.is_empty() && b.capacity() <= SPARE_BYTES));
+        // Taken again, the room is counted out.
+        tap.chunk(&record(100), &mut out);
+        assert_eq!(tap.spare_room, tap.spare.iter().map(Vec::capacity).sum::<usize>());
     }
 
     #[test]
