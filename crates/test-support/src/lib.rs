@@ -81,14 +81,22 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// outgoing connection of any test running meanwhile (CI saw it). This one
 /// is below that range, where the kernel never picks, and this process
 /// hands each port out once (test binaries running at once start apart).
+///
+/// It is 16384 or more, as the kernel's picks are: a master's answers name
+/// its port, and tests compare their sizes with the sim's (on a port of the
+/// kernel's choice); below 16384 a port is a varint a byte shorter (CI saw
+/// the real master's `SUBSCRIBED` one byte short of the sim's). Where the
+/// ephemeral range starts at 17408 or below, the ports are 16384–32767
+/// all the same.
 pub fn own_port() -> u16 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     // Linux's `ip_local_port_range` starts at 32768 unless set otherwise.
     let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|&start| start > 16384 + 1024)
         .unwrap_or(32768);
-    let first = ephemeral / 3;
+    let first = 16384;
     let span = u64::from(ephemeral - first);
     let start = u64::from(std::process::id()).wrapping_mul(7919);
     for _ in 0..span {
