@@ -8,7 +8,7 @@
 //! | `protobuf-to-json` | `json::protobuf_to_json` (straight from the wire) | `DynamicMessage` decode + prost-reflect's serde JSON |
 //! | `json-to-protobuf` | `json::json_to_protobuf` | `DynamicMessage` serde deserialize + encode |
 //! | `type-peek-{protobuf,json}` | `peek::peek_type` | decoding the whole event to read its type |
-//! | `heading-json` | `peek::peek_heading` (type and first framework id, the whole event's syntax checked: what a recorder files every event under) | `serde_json::from_slice::<IgnoredAny>` (the syntax check alone) |
+//! | `heading-json` | `peek::peek_heading` (type and first framework id, what it steps over found by its brackets, unchecked: what a recorder files every event under) | `serde_json::from_slice::<IgnoredAny>` (the whole event's syntax checked, and no more) |
 //!
 //! Throughput is in bytes of the input. `cargo xtask bench-report codec`
 //! prints the table with the ratios.

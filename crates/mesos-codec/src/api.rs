@@ -225,7 +225,9 @@ fn lookup(name: &str) -> MessageId {
 /// its encoding.
 ///
 /// Without an encoding (an unknown `Content-Type`) the summary is empty; a
-/// message that does not read is an error, for a `note`.
+/// message whose heading does not read is an error, for a `note` (JSON
+/// that [`peek_heading`] steps over is not checked: [`decode_problem`] is
+/// the whole check).
 pub fn summarize(message: MessageId, encoding: Option<Encoding>, data: &[u8]) -> Result<Summary, PeekError> {
     let Some(encoding) = encoding else { return Ok(Summary::default()) };
     let mut summary = Summary { format: Some(encoding), ..Summary::default() };

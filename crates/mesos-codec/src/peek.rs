@@ -25,7 +25,10 @@
 //!   JSON tree is built; skipped values are checked for syntax only.
 //! - [`peek_heading`] is [`peek_ids`] narrowed to what a session log files a
 //!   message under, its type and first framework id: the same walk,
-//!   descending only into fields that can hold a framework id.
+//!   descending only into fields that can hold a framework id, and into
+//!   none once it has one. On JSON it steps over the objects and arrays it
+//!   does not descend into by their brackets alone, 64 bytes at a time,
+//!   unchecked: a recorder does this for every event it forwards.
 //!
 //! All take untrusted input and never panic: malformed input is a
 //! [`PeekError`] saying where (a byte offset for protobuf, a line and column
@@ -471,12 +474,21 @@ pub struct Heading<'a> {
 /// `message` in `encoding`: [`peek_ids`]'s `type_name` and
 /// [`Ids::framework_id`], for less.
 ///
-/// The whole message is still read, and its syntax checked everywhere, as
-/// [`peek_ids`] reads it, but only the fields that can hold a framework id
-/// are descended into (in an `UPDATE`, none), and nothing else is
-/// collected; so the shape of the fields [`peek_ids`] alone reads (other
-/// ids, uuids) is not checked. A recorder that files every message by its
-/// heading does this once per event.
+/// Only the fields that can hold a framework id are descended into (in an
+/// `UPDATE`, none), and none once the first framework id is read; nothing
+/// else is collected. On JSON, every key of the objects it descends into
+/// is read (the last `type` given wins, as in a full decode) and every
+/// string, number and literal it steps over is checked as [`peek_ids`]
+/// checks it; an object or array it does not descend into is stepped over
+/// by its brackets alone (quotes and backslashes honoured), and what is
+/// inside it is **not checked**. So on well-formed JSON the heading is
+/// [`peek_ids`]' type and first framework id, and malformed JSON is an
+/// error where the heading reads it, not where it does not: a heading is
+/// not a validator ([`crate::api::decode_problem`] is). A recorder files
+/// every event it forwards by its heading: checking every byte of every
+/// record there was 45 % of the forwarding thread's time on a master's
+/// mix of events, and the bracket step leaves a third of it
+/// (`docs/performance.md`, nineteenth run).
 ///
 /// ```
 /// use mesos_codec::json::message_type;
@@ -490,8 +502,11 @@ pub struct Heading<'a> {
 /// assert_eq!((heading.type_name, heading.framework_id.as_deref()), (Some("OFFERS"), Some("f1")));
 /// let ids = peek_ids(event, Encoding::Json, json)?;
 /// assert_eq!((ids.type_name, ids.framework_id()), (heading.type_name, heading.framework_id.as_deref()));
-/// // Malformed JSON anywhere is still an error.
+/// // Malformed JSON where the heading reads is an error; inside an array
+/// // or object it steps over, it is not looked at.
 /// assert!(peek_heading(event, Encoding::Json, br#"{"type":"HEARTBEAT","x":[1,}"#).is_err());
+/// assert!(peek_heading(event, Encoding::Json, br#"{"type":"HEARTBEAT","x":[1,,]}"#).is_ok());
+/// assert!(peek_ids(event, Encoding::Json, br#"{"type":"HEARTBEAT","x":[1,,]}"#).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn peek_heading(message: MessageId, encoding: Encoding, data: &[u8]) -> Result<Heading<'_>, PeekError> {
@@ -1026,16 +1041,18 @@ fn fast_type(type_field: &TypeField, data: &[u8]) -> Option<Option<&'static str>
 // ---------------------------------------------------------------------------
 
 /// [`peek_heading`] on JSON without serde_json: the same walk as
-/// [`json_ids`] by the framework plans, checking the syntax of everything
-/// it steps over with the codec's JSON lexer ([`crate::json::lex`]), as
-/// strictly as serde_json does or more (no lone surrogate in a `\u`
-/// escape, nesting at most 100 deep all told; like serde_json, it checks
-/// the UTF-8 of the strings it reads, keys and values, and not of those it
-/// steps over). It has no error messages: `None` means "not sure",
-/// for anything malformed or unusual (escaped keys, map fields, a top-level
-/// id message), and the serde walk then gives the answer, or the error
-/// saying where. On well-formed input the two agree (a property test holds
-/// them to it).
+/// [`json_ids`] by the framework plans (descending into none once it has a
+/// framework id), checking what it reads with the codec's JSON lexer
+/// ([`crate::json::lex`]), as strictly as serde_json does or more (no lone
+/// surrogate in a `\u` escape, what it descends into nested at most 100
+/// deep; like serde_json, it checks the UTF-8 of the strings it reads,
+/// keys and values, and not of those it steps over), and stepping over
+/// the objects and arrays it does not descend into by their brackets
+/// ([`lex::skip_nested`]), unchecked. It has no error messages: `None`
+/// means "not sure", for anything malformed or unusual where it reads
+/// (escaped keys, map fields, a top-level id message), and the serde walk
+/// then gives the answer, or the error saying where. On input the serde
+/// walk reads the two agree (property tests hold them to it).
 struct FastHeading<'a> {
     data: &'a [u8],
     plans: &'static [Plan],
@@ -1135,9 +1152,13 @@ impl<'a> FastHeading<'a> {
         Some(j + 1)
     }
 
-    /// Any value at `i` (after whitespace), checked and stepped over.
+    /// Any value at `i` (after whitespace), stepped over: an object or an
+    /// array by its brackets ([`lex::skip_nested`]), anything else checked.
     fn value(&mut self, i: usize) -> Option<usize> {
-        lex::value(self.data, i, MAX_DEPTH.checked_sub(self.depth)?)
+        match *self.data.get(i)? {
+            b'{' | b'[' => lex::skip_nested(self.data, i),
+            _ => lex::value(self.data, i, MAX_DEPTH.checked_sub(self.depth)?),
+        }
     }
 
     /// The object of message `id` opening at `i`.
@@ -1182,6 +1203,8 @@ impl<'a> FastHeading<'a> {
                 }
                 Some(index) => match plan.actions.get(index)? {
                     Action::Skip => walk.value(j),
+                    // Once the first framework id is known, nothing else is looked for.
+                    _ if walk.framework_id.is_some() => walk.value(j),
                     &action => walk.field_value(&message.fields[index], action, j, false),
                 },
             }
@@ -1649,11 +1672,12 @@ mod tests {
         Ok(Heading { type_name: ids.type_name, framework_id: ids.framework_ids.into_iter().next() })
     }
 
-    /// The hand walk answers only where the serde walk gives the same answer.
+    /// The hand walk answers only where the serde walk gives the same
+    /// answer, or refuses what the hand walk stepped over unread.
     fn agree(message: MessageId, data: &[u8]) -> Option<Heading<'_>> {
         let fast = FastHeading::run(&Tables::get().framework_plans, message, data);
-        if let Some(fast) = &fast {
-            assert_eq!(Ok(fast), slow(message, data).as_ref(), "{}", String::from_utf8_lossy(data));
+        if let (Some(fast), Ok(slow)) = (&fast, slow(message, data)) {
+            assert_eq!(fast, &slow, "{}", String::from_utf8_lossy(data));
         }
         fast
     }
@@ -1755,7 +1779,6 @@ mod tests {
             (event, r#"{"x":1.}"#.to_owned()),
             (event, r#"{"x":"a"} x"#.to_owned()),
             (event, "{\"x\":\"\u{1}\"}".to_owned()),
-            (event, format!(r#"{{"x":{}1{}}}"#, "[".repeat(100), "]".repeat(100))),
             (event, r#"[]"#.to_owned()),
             (call, r#"{"framework_id":"f1"}"#.to_owned()),
             (call, r#"{"framework_id":[{"value":"f1"}]}"#.to_owned()),
@@ -1773,6 +1796,56 @@ mod tests {
         assert!(slow(event, b"{\"type\":\"HEART\xffBEAT\"}").is_err());
         let heading = agree(event, "{\"type\":\"HEARTBÉAT\"}".as_bytes()).unwrap();
         assert_eq!(heading.type_name, None, "no such type");
+    }
+
+    #[test]
+    fn what_the_hand_walk_steps_over_unread_is_not_checked() {
+        let event = crate::json::message_type("scheduler.Event").unwrap();
+        let call = crate::json::message_type("scheduler.Call").unwrap();
+        let offers = |second: &str| {
+            format!(
+                r#"{{"type":"OFFERS","offers":{{"offers":[{{"id":{{"value":"O1"}},"framework_id":{{"value":"f1"}},"resources":[{{"name":"cpus","scalar":{{"value":1.0}}}}]}},{{"framework_id":{second}}}]}}}}"#
+            )
+        };
+        for (ty, text, want) in [
+            // Malformed inside an array or object the walk does not descend into.
+            (event, r#"{"type":"HEARTBEAT","x":[1,,2]}"#.to_owned(), ("HEARTBEAT", None)),
+            (event, r#"{"type":"UPDATE","update":{"status":{"state":TASK_RUNNING}}}"#.to_owned(), ("UPDATE", None)),
+            // Nested deeper than the serde walk's limit.
+            (event, format!(r#"{{"x":{}1{}}}"#, "[".repeat(100), "]".repeat(100)), ("", None)),
+            // After the first framework id, what could hold another is stepped over.
+            (event, offers(r#"{"value":7}"#), ("OFFERS", Some("f1"))),
+            (event, offers(r#"{"value":"f2"}"#), ("OFFERS", Some("f1"))),
+            (
+                call,
+                r#"{"framework_id":{"value":"a"},"subscribe":{"framework_info":{"id":"z"}},"type":"SUBSCRIBE"}"#
+                    .to_owned(),
+                ("SUBSCRIBE", Some("a")),
+            ),
+            // Brackets in strings and escaped quotes do not count.
+            (event, r#"{"x":{"a":"}]\"}","b":["\\"]},"type":"ERROR"}"#.to_owned(), ("ERROR", None)),
+        ] {
+            let heading = FastHeading::run(&Tables::get().framework_plans, ty, text.as_bytes())
+                .map(|h| (h.type_name.unwrap_or(""), h.framework_id.map(|f| f.into_owned())));
+            assert_eq!(heading, Some((want.0, want.1.map(str::to_owned))), "{text}");
+        }
+        // The serde walk reads those it reads whole; the rest it refuses.
+        assert!(slow(event, offers(r#"{"value":"f2"}"#).as_bytes()).is_ok());
+        assert!(slow(event, offers(r#"{"value":7}"#).as_bytes()).is_err());
+        assert!(slow(event, br#"{"type":"HEARTBEAT","x":[1,,2]}"#).is_err());
+        // Where the walk reads, malformed is still not sure (and the serde
+        // walk says where), and a bracket too few or too many leaves the
+        // message unclosed or something after it.
+        for text in [
+            r#"{"type":"HEARTBEAT","x":[1,}"#,
+            r#"{"type":"HEARTBEAT","x":[[1]}"#,
+            r#"{"type":"HEARTBEAT","x":[1]]}"#,
+            r#"{"type":"HEARTBEAT","x":["]}"#,
+            r#"{"type":HEARTBEAT,"x":[1]}"#,
+            r#"{"type":"OFFERS","offers":{"offers":[{"framework_id":{"value":7}}]}}"#,
+        ] {
+            assert!(agree(event, text.as_bytes()).is_none(), "{text}");
+        }
     }
 
     proptest! {
@@ -1797,6 +1870,29 @@ mod tests {
                 }
             }
             agree(*ty, &data);
+        }
+
+        /// One edit to a seed file that the serde walk refuses and the hand
+        /// walk reads was in what it steps over: its heading is the seed's.
+        #[test]
+        fn one_edit_the_hand_walk_does_not_see_leaves_the_heading_as_it_was(
+            which in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            byte in prop::sample::select(b"{}[]\",:\\ 0-.eE+\x01uanlx\xff".to_vec()),
+            how in 0u8..3,
+        ) {
+            let seeds = seeds();
+            let (ty, seed) = &seeds[which.index(seeds.len())];
+            let mut data = seed.clone();
+            let at = at.index(data.len());
+            match how {
+                0 => data[at] = byte,
+                1 => data.insert(at, byte),
+                _ => { data.remove(at); }
+            }
+            if let (Some(heading), Err(_)) = (agree(*ty, &data), slow(*ty, &data)) {
+                prop_assert_eq!(Some(heading), agree(*ty, seed), "{}", String::from_utf8_lossy(&data));
+            }
         }
 
         #[test]

@@ -25,7 +25,9 @@
 //!
 //! And the JSON lexer's step over a long plain run in a string
 //! ([`plain_blocks`]), SSE2, which every x86-64 has: a 4 KiB event's
-//! heading steps over a 4 KiB string.
+//! heading steps over a 4 KiB string; and the quotes, backslashes and
+//! brackets of 64 bytes at once ([`marks`], SSE2 too), by which the
+//! heading steps over the objects and arrays it does not read.
 
 /// Appends the JSON string escape of the leading whole 16-byte blocks of
 /// `bytes` to `out` (`"`, `\` and control characters escaped as
@@ -101,6 +103,50 @@ pub(crate) fn plain_blocks(data: &[u8], at: usize) -> (usize, bool) {
         let (at, seen) = crate::swar::plain_pairs(data, at);
         (at, seen & 0x8080_8080_8080_8080 != 0)
     }
+}
+
+/// The marks of a block of 64 bytes, a bit a byte (bit `i` for byte `i`):
+/// its quotes, backslashes, opening brackets (`{`, `[`) and closing ones
+/// (`}`, `]`). What [`crate::json::lex::skip_nested`] steps over an object
+/// or an array by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Marks {
+    pub quotes: u64,
+    pub backslashes: u64,
+    pub opens: u64,
+    pub closes: u64,
+}
+
+/// The [`Marks`] of `block`: SSE2 (every x86-64 has it), sixteen bytes a
+/// compare; elsewhere a byte at a time ([`marks_bytewise`]).
+#[inline]
+pub(crate) fn marks(block: &[u8; 64]) -> Marks {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of x86-64 itself.
+        unsafe { x86::marks(block) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        marks_bytewise(block)
+    }
+}
+
+/// [`marks`] a byte at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(crate) fn marks_bytewise(block: &[u8; 64]) -> Marks {
+    let mut marks = Marks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match b {
+            b'"' => marks.quotes |= bit,
+            b'\\' => marks.backslashes |= bit,
+            b'{' | b'[' => marks.opens |= bit,
+            b'}' | b']' => marks.closes |= bit,
+            _ => {}
+        }
+    }
+    marks
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -219,6 +265,28 @@ mod x86 {
         (_mm_movemask_epi8(stops), _mm_movemask_epi8(x))
     }
 
+    /// See [`super::marks`].
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn marks(block: &[u8; 64]) -> super::Marks {
+        // `{` and `[` (0x7b, 0x5b) differ by 0x20 alone, as `}` and `]` do:
+        // with that bit set, one compare finds both.
+        let (quote, backslash, fold) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8), _mm_set1_epi8(0x20));
+        let (open, close) = (_mm_set1_epi8(b'{' as i8), _mm_set1_epi8(b'}' as i8));
+        let mut marks = super::Marks::default();
+        for (k, sixteen) in block.chunks_exact(16).enumerate() {
+            // SAFETY: a 16-byte load from a 16-byte chunk.
+            let x = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast()) };
+            let folded = _mm_or_si128(x, fold);
+            let mask = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16) << (16 * k);
+            marks.quotes |= mask(_mm_cmpeq_epi8(x, quote));
+            marks.backslashes |= mask(_mm_cmpeq_epi8(x, backslash));
+            marks.opens |= mask(_mm_cmpeq_epi8(folded, open));
+            marks.closes |= mask(_mm_cmpeq_epi8(folded, close));
+        }
+        marks
+    }
+
     /// See [`super::plain_blocks`].
     #[inline]
     #[target_feature(enable = "sse2")]
@@ -332,6 +400,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_blocks_marks_are_its_bytes(bytes in prop::collection::vec(
+            prop_oneof![
+                4 => any::<u8>(),
+                1 => prop::sample::select(b"\"\\{}[]\x5b\x7b\x5d\x7d\xfb\xdb\xfd\xdd".to_vec()),
+            ],
+            64,
+        )) {
+            let block: &[u8; 64] = bytes.as_slice().try_into().unwrap();
+            prop_assert_eq!(super::marks(block), super::marks_bytewise(block));
+        }
+
         #[test]
         fn plain_blocks_is_the_word_masks_answer(data in string_bytes(), at in 0usize..210) {
             let (words_at, seen) = crate::swar::plain_pairs(&data, at);

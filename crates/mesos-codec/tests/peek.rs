@@ -533,7 +533,8 @@ proptest! {
             prop_assert_eq!(*t, ids.type_name);
         }
         // The heading reads less than the ids: it fails only where they fail
-        // too, and agrees with them; what it accepts as JSON is JSON.
+        // too, and agrees with them. (What it steps over unread, it does not
+        // check: it may accept JSON that is not; `peek.rs`' own tests.)
         let heading = peek_heading(*ty, *encoding, &data);
         if ids.is_ok() {
             prop_assert!(heading.is_ok(), "{:?}", heading);
@@ -541,9 +542,6 @@ proptest! {
         if let (Ok(heading), Ok(ids)) = (&heading, &ids) {
             prop_assert_eq!(heading.type_name, ids.type_name);
             prop_assert_eq!(heading.framework_id.as_deref(), ids.framework_id());
-        }
-        if heading.is_ok() && *encoding == Encoding::Json {
-            prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(&data).is_ok(), "{:?}", String::from_utf8_lossy(&data));
         }
         // JSON the reader accepts gives the same ids (as sets) as its protobuf.
         if *encoding == Encoding::Json {

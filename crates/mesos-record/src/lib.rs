@@ -275,6 +275,9 @@ struct Events<'t> {
 impl Events<'_> {
     /// `record`: a copy of the record, which the event keeps.
     fn event(self, record: Vec<u8>, chunks: Option<Vec<u64>>, out: &mut Vec<Tapped>) {
+        // The heading alone is read, on the forwarding path: a record
+        // malformed only where it steps over goes without a note
+        // (`docs/session-format.md`, `event`).
         let summary = match api::summarize(self.message, self.encoding, &record) {
             Ok(summary) => summary,
             Err(err) => {
@@ -409,6 +412,12 @@ mod tests {
         let out = run(&[b"3\n{x}"], Party::Master);
         assert!(matches!(&out[0], Tapped::Note(n) if n.starts_with("event does not read as json")), "{out:?}");
         assert!(matches!(&out[1], Tapped::Event(e) if e.record == b"{x}" && e.summary == Summary::default()));
+    }
+
+    #[test]
+    fn an_event_malformed_only_where_its_heading_steps_over_goes_without_a_note() {
+        let out = run(&[b"43\n{\"type\":\"UPDATE\",\"update\":{\"status\":[1,,]}}"], Party::Master);
+        assert!(matches!(&out[..], [Tapped::Event(e)] if e.summary.name.as_deref() == Some("UPDATE")), "{out:?}");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! means "not sure": the caller hands the document to the serde-driven path
 //! (serde_json's own tokenizer), which gives the answer or says where the
 //! input is wrong. So whatever these accept, serde_json accepts too (tests
-//! and fuzz targets hold the fast paths to the careful ones).
+//! and fuzz targets hold the fast paths to the careful ones); but for
+//! `skip_nested`, which checks nothing, for the one caller that wants
+//! nothing checked (the peeks' heading walk).
 //!
 //! ```text
 //! ws      the offset of the next byte that is not JSON whitespace
@@ -13,6 +15,7 @@
 //!         escapes, whether it is all ASCII (its UTF-8 is left to readers)
 //! number  a number's grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 //! value   any value stepped over, nested at most `depth` levels
+//! skip_nested  an object or array stepped over by its brackets, unchecked
 //! ```
 
 /// The offset of the first byte at or after `at` that is not JSON
@@ -222,6 +225,132 @@ pub(crate) fn value(json: &[u8], mut at: usize, depth: usize) -> Option<usize> {
     }
 }
 
+/// The offset after the object or array that opens at `at` (a `{` or a
+/// `[`), found by its brackets alone, 64 bytes at a time: what is inside
+/// is not checked. A quote opens or closes a string, inside which brackets
+/// do not count; a backslash, wherever it is, takes the byte after it out
+/// of both; the first bracket that closes more than were opened ends it
+/// (`{` and `[` alike, as are `}` and `]`). `None` when the input ends
+/// first. For well-formed JSON this is [`value`]'s answer; for the rest,
+/// [`skip_nested_bytewise`]'s (the tests hold it to both).
+///
+/// A block's marks are the vector unit's compares ([`crate::simd::marks`]);
+/// its strings are the running parity of its unescaped quotes (prefix
+/// XOR); only a block where the value may end is looked at bracket by
+/// bracket. The peeks' heading walk steps over what it does not read
+/// with it: a 200 B UPDATE's `update`, the `resources` of an offer.
+pub(crate) fn skip_nested(json: &[u8], at: usize) -> Option<usize> {
+    let mut depth = 1u64;
+    let mut start = at + 1;
+    // All ones when a string is open at the block's start.
+    let mut in_string = 0u64;
+    // The block's first byte follows a backslash.
+    let mut escape_carried = false;
+    let mut tail = [b' '; 64];
+    loop {
+        if in_string != 0 && !escape_carried {
+            // Inside a string, its plain run sixteen bytes at a time (a 4
+            // KiB UPDATE's `message`).
+            start = crate::simd::plain_blocks(json, start).0;
+        }
+        let rest = json.get(start..).filter(|rest| !rest.is_empty())?;
+        let block: &[u8; 64] = match rest.first_chunk::<64>() {
+            Some(block) => block,
+            // The last block, once (what is past the input is blank).
+            None => {
+                tail[..rest.len()].copy_from_slice(rest);
+                &tail
+            }
+        };
+        let marks = crate::simd::marks(block);
+        let escaped = escaped(marks.backslashes, &mut escape_carried);
+        let strings = prefix_xor(marks.quotes & !escaped) ^ in_string;
+        in_string = ((strings as i64) >> 63) as u64;
+        let outside = !(strings | escaped);
+        let (opens, closes) = (marks.opens & outside, marks.closes & outside);
+        let closing = u64::from(closes.count_ones());
+        if closing < depth {
+            depth = depth + u64::from(opens.count_ones()) - closing;
+        } else {
+            let mut brackets = opens | closes;
+            while brackets != 0 {
+                let bit = brackets & brackets.wrapping_neg();
+                if opens & bit != 0 {
+                    depth += 1;
+                } else {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(start + bit.trailing_zeros() as usize + 1);
+                    }
+                }
+                brackets ^= bit;
+            }
+        }
+        start += 64;
+    }
+}
+
+/// The bytes a backslash takes (bit `i` for byte `i`) in a block whose
+/// backslashes are `backslashes`; `carried`: the first byte follows a
+/// backslash of the block before (and, once done, the next block's does).
+#[inline]
+fn escaped(mut backslashes: u64, carried: &mut bool) -> u64 {
+    let mut escaped = 0;
+    if *carried {
+        escaped = 1;
+        backslashes &= !1;
+        *carried = false;
+    }
+    // A master's JSON seldom has one: a byte at a time.
+    while backslashes != 0 {
+        let i = backslashes.trailing_zeros();
+        if i == 63 {
+            *carried = true;
+            break;
+        }
+        escaped |= 2 << i;
+        // The backslash, and the byte it takes (a backslash that takes
+        // nothing).
+        backslashes &= !(3 << i);
+    }
+    escaped
+}
+
+/// Bit `i` the XOR of bits `0..=i` of `x`: with `x` a block's quotes, the
+/// bytes from each opening quote up to its closing one.
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// [`skip_nested`] a byte at a time: what the tests hold it to.
+#[cfg(test)]
+pub(crate) fn skip_nested_bytewise(json: &[u8], at: usize) -> Option<usize> {
+    let (mut depth, mut i, mut in_string) = (1u64, at + 1, false);
+    while let Some(&b) = json.get(i) {
+        match b {
+            b'\\' => i += 1,
+            b'"' => in_string = !in_string,
+            b'{' | b'[' if !in_string => depth += 1,
+            b'}' | b']' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// A member's key at `at`, and its colon: the offset of its value.
 #[inline(always)]
 fn key(json: &[u8], at: usize) -> Option<usize> {
@@ -273,6 +402,24 @@ mod tests {
                 assert_eq!(string(format!("\"{x}{y}").as_bytes(), 0), None, "no closing quote");
             }
         }
+    }
+
+    #[test]
+    fn skipping_across_blocks() {
+        // A backslash run, a string and a closing bracket at every offset
+        // around a block's end.
+        for pad in 0..140 {
+            for body in [&br#""\\\"]}""#[..], br#"\"}"#, br#""a]\""}"#, br#"[{}]}"#, br#""\\"}"#] {
+                let mut json = b"{".to_vec();
+                json.extend(std::iter::repeat_n(b'x', pad));
+                json.extend_from_slice(body);
+                json.extend_from_slice(b"]]");
+                assert_eq!(skip_nested(&json, 0), skip_nested_bytewise(&json, 0), "{}", String::from_utf8_lossy(&json));
+            }
+        }
+        assert_eq!(skip_nested(b"{\"}", 0), None);
+        assert_eq!(skip_nested(br#"{"}"}"#, 0), Some(5));
+        assert_eq!(skip_nested(b"[1,}x", 0), Some(4));
     }
 
     #[test]
@@ -339,6 +486,36 @@ mod tests {
             if let Some(end) = end {
                 prop_assert!(serde_accepts(&json[..end]), "{}", String::from_utf8_lossy(&json));
             }
+        }
+
+        /// A well-formed object or array (nested in one, so that it is one)
+        /// is stepped over by its brackets to where the lexer steps over it,
+        /// with anything after it.
+        #[test]
+        fn an_object_or_array_is_skipped_to_where_the_lexer_steps_over_it(
+            text in json_value(),
+            after in "[ ,\\]}\\[{\"x\\\\]{0,80}",
+        ) {
+            let json = format!("[{text}]{after}").into_bytes();
+            prop_assert_eq!(skip_nested(&json, 0), value(&json, 0, 100), "{}", String::from_utf8_lossy(&json));
+        }
+
+        /// On any bytes, the blocks' answer is the bytewise one.
+        #[test]
+        fn skipping_by_blocks_is_skipping_byte_by_byte(
+            bytes in prop::collection::vec(
+                prop_oneof![
+                    6 => Just(b'x'), 2 => Just(b'"'), 2 => Just(b'\\'), 1 => Just(b'{'), 1 => Just(b'['),
+                    1 => Just(b'}'), 1 => Just(b']'), 1 => any::<u8>(),
+                ],
+                0..400,
+            ),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let mut json = bytes;
+            let at = at.index(json.len() + 1);
+            json.insert(at, b'{');
+            prop_assert_eq!(skip_nested(&json, at), skip_nested_bytewise(&json, at), "{:?}", String::from_utf8_lossy(&json));
         }
 
         #[test]
