@@ -1203,8 +1203,6 @@ impl<'a> FastHeading<'a> {
                 }
                 Some(index) => match plan.actions.get(index)? {
                     Action::Skip => walk.value(j),
-                    // Once the first framework id is known, nothing else is looked for.
-                    _ if walk.framework_id.is_some() => walk.value(j),
                     &action => walk.field_value(&message.fields[index], action, j, false),
                 },
             }
@@ -1213,6 +1211,10 @@ impl<'a> FastHeading<'a> {
 
     /// The value at `i` of a field whose action is not `Skip`.
     fn field_value(&mut self, field: &'static Field, action: Action, i: usize, in_array: bool) -> Option<usize> {
+        if self.framework_id.is_some() {
+            // Once the first framework id is known, nothing else is looked for.
+            return self.value(i);
+        }
         let data = self.data;
         match *data.get(i)? {
             b'n' => lex::literal(data, i, b"null"),

@@ -117,6 +117,19 @@ pub(crate) struct Marks {
     pub closes: u64,
 }
 
+impl Marks {
+    /// The marks of the bytes from `n` on (`n` < 64), as from byte 0.
+    #[inline]
+    pub(crate) fn shifted(self, n: usize) -> Marks {
+        Marks {
+            quotes: self.quotes >> n,
+            backslashes: self.backslashes >> n,
+            opens: self.opens >> n,
+            closes: self.closes >> n,
+        }
+    }
+}
+
 /// The [`Marks`] of `block`: SSE2 (every x86-64 has it), sixteen bytes a
 /// compare; elsewhere a byte at a time ([`marks_bytewise`]).
 #[inline]
