@@ -487,7 +487,7 @@ pub struct Heading<'a> {
 /// not a validator ([`crate::api::decode_problem`] is). A recorder files
 /// every event it forwards by its heading: checking every byte of every
 /// record there was 45 % of the forwarding thread's time on a master's
-/// mix of events, and the bracket step leaves a third of it
+/// mix of events, and the bracket step leaves about half of it
 /// (`docs/performance.md`, nineteenth run).
 ///
 /// ```

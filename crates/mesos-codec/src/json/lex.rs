@@ -231,8 +231,10 @@ pub(crate) fn value(json: &[u8], mut at: usize, depth: usize) -> Option<usize> {
 /// do not count; a backslash, wherever it is, takes the byte after it out
 /// of both; the first bracket that closes more than were opened ends it
 /// (`{` and `[` alike, as are `}` and `]`). `None` when the input ends
-/// first. For well-formed JSON this is [`value`]'s answer; for the rest,
-/// [`skip_nested_bytewise`]'s (the tests hold it to both).
+/// first. For well-formed JSON this is [`value`]'s answer (but for
+/// nesting deeper than `value` takes: no depth is counted against a
+/// limit here, and none is needed, nothing being called a level); for the
+/// rest, [`skip_nested_bytewise`]'s (the tests hold it to both).
 ///
 /// A block's marks are the vector unit's compares ([`crate::simd::marks`]);
 /// its strings are the running parity of its unescaped quotes (prefix
