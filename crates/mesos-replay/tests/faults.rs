@@ -23,22 +23,30 @@ struct Sim {
     _runtime: tokio::runtime::Runtime,
 }
 
+/// A listener on a port of the kernel's choice.
+fn any_port() -> std::net::TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    listener
+}
+
 impl Sim {
     fn start(faults: &[&str], config: Config) -> Sim {
-        Sim::start_on(0, faults, config)
+        Sim::start_on(&any_port(), faults, config)
     }
 
-    fn start_on(port: u16, faults: &[&str], config: Config) -> Sim {
-        Sim::start_with(port, faults.iter().map(|f| Fault::parse(f).unwrap()).collect(), config)
+    fn start_on(listener: &std::net::TcpListener, faults: &[&str], config: Config) -> Sim {
+        Sim::start_with(listener, faults.iter().map(|f| Fault::parse(f).unwrap()).collect(), config)
     }
 
-    fn start_with(port: u16, faults: Vec<Fault>, config: Config) -> Sim {
+    /// On a clone of `listener` (a test that runs twice on one port holds
+    /// it in between).
+    fn start_with(listener: &std::net::TcpListener, faults: Vec<Fault>, config: Config) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = listener.try_clone().unwrap();
         let handle = runtime.block_on(async {
-            let socket = tokio::net::TcpSocket::new_v4().unwrap();
-            socket.set_reuseaddr(true).unwrap();
-            socket.bind(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
-            sim::spawn(socket.listen(64).unwrap(), Config { faults, ..config }, Clock::Manual).unwrap()
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            sim::spawn(listener, Config { faults, ..config }, Clock::Manual).unwrap()
         });
         Sim { handle, _runtime: runtime }
     }
@@ -785,9 +793,9 @@ fn leader_change_redirects_to_the_new_leader() {
 
 /// One scenario under every fault that changes the stream: its bytes,
 /// head and chunk size lines included.
-fn scenario(port: u16, seed: u64) -> (u16, Vec<u8>) {
+fn scenario(listener: &std::net::TcpListener, seed: u64) -> Vec<u8> {
     let faults = ["rechunk", "duplicate-update", "rescind:timeout=3", "partition:at=5,for=3", "burst:at=9,events=20"];
-    let sim = Sim::start_on(port, &faults, Config { seed, heartbeat: Duration::from_secs(2), ..Config::default() });
+    let sim = Sim::start_on(listener, &faults, Config { seed, heartbeat: Duration::from_secs(2), ..Config::default() });
     let addr = sim.addr();
     let mut f = Framework::subscribe(addr, "det");
     let offers = f.until("OFFERS");
@@ -817,7 +825,7 @@ fn scenario(port: u16, seed: u64) -> (u16, Vec<u8>) {
         bytes.extend_from_slice(data);
         bytes.extend_from_slice(b"\r\n");
     }
-    (addr.port(), bytes)
+    bytes
 }
 
 /// The data of a stream's chunks, put together.
@@ -838,10 +846,10 @@ fn payload(bytes: &[u8]) -> String {
 /// same for the other.
 #[test]
 fn same_seed_same_faulted_bytes() {
-    let (port, a1) = scenario(test_support::own_port(), 1);
-    let (_, a2) = scenario(port, 1);
-    let (_, b1) = scenario(port, 2);
-    let (_, b2) = scenario(port, 2);
+    // Every run on one socket: the bytes name its port.
+    let listener = test_support::own_listener();
+    let (a1, a2) = (scenario(&listener, 1), scenario(&listener, 1));
+    let (b1, b2) = (scenario(&listener, 2), scenario(&listener, 2));
     assert_eq!(String::from_utf8_lossy(&a1), String::from_utf8_lossy(&a2), "seed 1");
     assert_eq!(String::from_utf8_lossy(&b1), String::from_utf8_lossy(&b2), "seed 2");
     assert_ne!(a1, b1, "another seed, other ids and other cuts");
@@ -888,7 +896,7 @@ fn scenario_starts_a_fault_on_the_nth_event() {
          after 1st TASK_RUNNING of framework other: crash\n",
     )
     .unwrap();
-    let sim = Sim::start_with(0, faults, Config::default());
+    let sim = Sim::start_with(&any_port(), faults, Config::default());
     let addr = sim.addr();
     let mut f = Framework::subscribe(addr, "trig");
     let offers = f.until("OFFERS");
@@ -913,7 +921,7 @@ fn scenario_starts_a_fault_on_the_nth_event() {
 #[test]
 fn scenario_every_nth_with_a_delay() {
     let faults = scenario::parse("every 1st ACKNOWLEDGE of task t1 + 2s: duplicate-update for=0.5 task=t1\n").unwrap();
-    let sim = Sim::start_with(0, faults, Config::default());
+    let sim = Sim::start_with(&any_port(), faults, Config::default());
     let addr = sim.addr();
     let mut f = Framework::subscribe(addr, "every");
     let offers = f.until("OFFERS");
@@ -955,9 +963,10 @@ every 2nd OFFERS: rescind timeout=1 for=1
 
 /// A scenario's run: subscribe, launch, acknowledge, 12 s, teardown; the
 /// stream's bytes, head and chunk size lines included.
-fn scenario_run(port: u16, seed: u64) -> (u16, Vec<u8>) {
+fn scenario_run(listener: &std::net::TcpListener, seed: u64) -> Vec<u8> {
     let faults = scenario::parse(SCENARIO).unwrap();
-    let sim = Sim::start_with(port, faults, Config { seed, heartbeat: Duration::from_secs(2), ..Config::default() });
+    let sim =
+        Sim::start_with(listener, faults, Config { seed, heartbeat: Duration::from_secs(2), ..Config::default() });
     let addr = sim.addr();
     let mut f = Framework::subscribe(addr, "det");
     let offers = f.until("OFFERS");
@@ -985,7 +994,7 @@ fn scenario_run(port: u16, seed: u64) -> (u16, Vec<u8>) {
         bytes.extend_from_slice(data);
         bytes.extend_from_slice(b"\r\n");
     }
-    (addr.port(), bytes)
+    bytes
 }
 
 /// Two seeds x one scenario (every kind of trigger), run twice each: the
@@ -993,10 +1002,10 @@ fn scenario_run(port: u16, seed: u64) -> (u16, Vec<u8>) {
 /// the scenario showed.
 #[test]
 fn same_seed_same_scenario_bytes() {
-    let (port, a1) = scenario_run(test_support::own_port(), 1);
-    let (_, a2) = scenario_run(port, 1);
-    let (_, b1) = scenario_run(port, 2);
-    let (_, b2) = scenario_run(port, 2);
+    // Every run on one socket: the bytes name its port.
+    let listener = test_support::own_listener();
+    let (a1, a2) = (scenario_run(&listener, 1), scenario_run(&listener, 1));
+    let (b1, b2) = (scenario_run(&listener, 2), scenario_run(&listener, 2));
     assert_eq!(String::from_utf8_lossy(&a1), String::from_utf8_lossy(&a2), "seed 1");
     assert_eq!(String::from_utf8_lossy(&b1), String::from_utf8_lossy(&b2), "seed 2");
     assert_ne!(a1, b1, "another seed, other ids and other cuts");

@@ -28,13 +28,15 @@ struct Sim {
 
 impl Sim {
     fn start(config: Config) -> Sim {
-        Sim::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Sim::start_on(config, listener)
     }
 
-    fn start_on(config: Config, addr: SocketAddr) -> Sim {
+    fn start_on(config: Config, listener: std::net::TcpListener) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let handle = runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             sim::spawn(listener, config, Clock::Manual).unwrap()
         });
         Sim { handle, _runtime: runtime }
@@ -987,15 +989,14 @@ fn invalid_launches_and_merged_offers() {
 }
 
 /// The walkthrough's calls over HTTP in `format` against a fresh sim on
-/// `port` with seed 7, checking the stream on the way: every byte of the
-/// stream, the `Mesos-Stream-Id` first.
-fn http_script(port: u16, format: Format) -> Vec<u8> {
+/// `listener` (a clone of it) with seed 7, checking the stream on the way:
+/// every byte of the stream, the `Mesos-Stream-Id` first.
+fn http_script(listener: &std::net::TcpListener, format: Format) -> Vec<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = listener.try_clone().unwrap();
     let handle = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_reuseaddr(true).unwrap();
-        socket.bind(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
-        sim::spawn(socket.listen(16).unwrap(), Config { seed: 7, ..Config::default() }, Clock::Manual).unwrap()
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        sim::spawn(listener, Config { seed: 7, ..Config::default() }, Clock::Manual).unwrap()
     });
     let addr = handle.local_addr();
     // 200, the stream's type and id (checked by `subscribe`), then
@@ -1062,9 +1063,9 @@ fn http_script(port: u16, format: Format) -> Vec<u8> {
 #[test]
 fn same_seed_same_bytes_over_http() {
     both(|format| {
-        // Both runs on one port: the bytes name it.
-        let port = test_support::own_port();
-        assert_eq!(http_script(port, format), http_script(port, format), "{format:?}");
+        // Both runs on one socket: the bytes name its port.
+        let listener = test_support::own_listener();
+        assert_eq!(http_script(&listener, format), http_script(&listener, format), "{format:?}");
     });
 }
 
@@ -1493,8 +1494,9 @@ use test_support::temp_dir;
 /// SUBSCRIBE, ACCEPT with a LAUNCH, ACKNOWLEDGE, TEARDOWN with `--record`
 /// on the virtual clock: the address it served on, the session file's
 /// bytes and the records curl received.
-fn recorded_run(addr: SocketAddr, dir: &std::path::Path) -> (SocketAddr, Vec<u8>, Vec<Bytes>) {
-    let sim = Sim::start_on(Config { seed: 13, record: Some(dir.to_owned()), ..Config::default() }, addr);
+fn recorded_run(listener: &std::net::TcpListener, dir: &std::path::Path) -> (SocketAddr, Vec<u8>, Vec<Bytes>) {
+    let listener = listener.try_clone().unwrap();
+    let sim = Sim::start_on(Config { seed: 13, record: Some(dir.to_owned()), ..Config::default() }, listener);
     let url = sim.url();
     let mut received = Vec::new();
     let mut stream = CurlStream::subscribe(&url, &fixture_path("01-register.json"));
@@ -1542,7 +1544,9 @@ fn record_sessions_deterministically() {
     use mesos_codec::session::{EntryKind, Item, Party, Reader, Source};
 
     let dir = temp_dir("record-1");
-    let (addr, bytes, received) = recorded_run(SocketAddr::from(([127, 0, 0, 1], test_support::own_port())), &dir);
+    // Both runs on one socket: the sessions name its port.
+    let listener = test_support::own_listener();
+    let (addr, bytes, received) = recorded_run(&listener, &dir);
     let mut reader = Reader::new();
     reader.push(&bytes);
     let mut items = Vec::new();
@@ -1620,7 +1624,7 @@ fn record_sessions_deterministically() {
 
     // The same seed on the same address: the same file but for the header.
     let dir2 = temp_dir("record-2");
-    let (_, bytes2, received2) = recorded_run(addr, &dir2);
+    let (_, bytes2, received2) = recorded_run(&listener, &dir2);
     assert_eq!(received2, received);
     let body = |bytes: &[u8]| bytes[bytes.iter().position(|&b| b == b'\n').unwrap() + 1..].to_vec();
     assert_eq!(String::from_utf8(body(&bytes2)).unwrap(), String::from_utf8(body(&bytes)).unwrap());

@@ -108,6 +108,19 @@ pub fn own_port() -> u16 {
     panic!("no free port in {first}..{ephemeral}");
 }
 
+/// A listener on an [`own_port`], for a test that serves on one port more
+/// than once (its bytes name it): each run serves on a `try_clone` of it,
+/// the same socket, so that the port stays held in between. A port closed
+/// and bound again can be found taken (CI saw `AddrInUse` on the second
+/// bind of a port from [`own_port`]).
+pub fn own_listener() -> std::net::TcpListener {
+    let port = own_port();
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
+        .unwrap_or_else(|e| panic!("127.0.0.1:{port}: {e}"));
+    listener.set_nonblocking(true).unwrap_or_else(|e| panic!("127.0.0.1:{port}: {e}"));
+    listener
+}
+
 /// A self-signed certificate for `localhost` (made with rcgen) and its
 /// key, written to `<dir>/<name>.pem` and `<dir>/<name>.key`.
 pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
