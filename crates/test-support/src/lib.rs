@@ -73,8 +73,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// A free port on 127.0.0.1 that nothing else will be given meanwhile:
-/// for a test that listens on the same port twice (its bytes name it) or
-/// hands a port to another program to listen on.
+/// for a test that hands a port to another program to listen on, or that
+/// must close its listener and listen again (a master's outage). A test
+/// that only serves on one port twice holds it: [`own_listener`].
 ///
 /// A port the kernel chose (`bind` to port 0) is in its ephemeral range,
 /// and once closed the kernel may give it to the next port-0 listener or
