@@ -152,8 +152,9 @@ fn stop(mut child: Child, file: &Path) {
     let (mut last, mut since) = (size(), Instant::now());
     while since.elapsed() < Duration::from_millis(300) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(25));
-        if size() != last {
-            (last, since) = (size(), Instant::now());
+        let now = size();
+        if now != last {
+            (last, since) = (now, Instant::now());
         }
     }
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
