@@ -92,12 +92,24 @@ impl Drop for Cleanup {
     }
 }
 
+/// A running `tcpdump` and the lines it says on stderr.
+struct Dump {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
 /// Starts `tcpdump` on `lo` for `ports`, writing `file`; returns once it
 /// says it is listening.
-fn tcpdump(file: &Path, ports: &[u16]) -> Child {
+///
+/// `-B 16384`: 16 MiB for the kernel's ring rather than libpcap's 2 MiB.
+/// In immediate mode libpcap divides it into frames of `lo`'s MTU (64 KiB),
+/// so 2 MiB held 31 packets: a CI run's capture, tcpdump descheduled for a
+/// moment on two busy cores, said "4 packets dropped by kernel" and lacked
+/// an answer. 16 MiB holds 250, more than the whole run's 180.
+fn tcpdump(file: &Path, ports: &[u16]) -> Dump {
     let filter = ports.iter().map(|p| format!("tcp port {p}")).collect::<Vec<_>>().join(" or ");
     let mut child = match Command::new("tcpdump")
-        .args(["-i", "lo", "-n", "-U", "--immediate-mode", "-s", "0", "-w"])
+        .args(["-i", "lo", "-n", "-U", "--immediate-mode", "-B", "16384", "-s", "0", "-w"])
         .arg(file)
         .arg(&filter)
         .stdout(Stdio::null())
@@ -125,7 +137,7 @@ fn tcpdump(file: &Path, ports: &[u16]) -> Child {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) if line.contains("listening on") => return child,
+            Ok(line) if line.contains("listening on") => return Dump { child, lines: rx },
             Ok(_) => {}
             Err(_) => {
                 if let Ok(Some(status)) = child.try_wait() {
@@ -145,8 +157,11 @@ fn tcpdump(file: &Path, ports: &[u16]) -> Child {
 /// traffic (a CI run's captures lacked a call's answer in all three
 /// attempts, though the proxy had forwarded and recorded each), so it is
 /// stopped only once its file (written a packet at a time, `-U`) has
-/// stopped growing for a while.
-fn stop(mut child: Child, file: &Path) {
+/// stopped growing for a while. Panics if tcpdump says the kernel dropped
+/// packets: that capture is not the traffic, and comparing it would blame
+/// the importer.
+fn stop(dump: Dump, file: &Path) {
+    let Dump { mut child, lines } = dump;
     let size = || std::fs::metadata(file).map_or(0, |m| m.len());
     let deadline = Instant::now() + Duration::from_secs(10);
     let (mut last, mut since) = (size(), Instant::now());
@@ -164,6 +179,14 @@ fn stop(mut child: Child, file: &Path) {
         assert!(Instant::now() < deadline, "tcpdump did not stop on SIGINT");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Its last lines: "N packets captured", "... received by filter",
+    // "N packets dropped by kernel" (the reader ends with tcpdump's stderr).
+    let dropped = lines.iter().find_map(|line| {
+        let count = line.strip_suffix(" dropped by kernel")?;
+        let count = count.strip_suffix(" packets").or_else(|| count.strip_suffix(" packet"))?;
+        count.trim().parse::<u64>().ok()
+    });
+    assert_eq!(dropped, Some(0), "tcpdump's count of packets the kernel dropped from the capture");
 }
 
 use test_support::read_session;
@@ -262,10 +285,11 @@ fn assert_equivalent(recorded: &[Entry], imported: &[Entry]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_capture_imports_to_the_session_the_proxy_recorded() {
-    // On this kind of VM a loopback capture now and then lacks the last
-    // packets of the run (a FIN, once an answer) although tcpdump runs on
-    // for half a second after them: the comparison then fails for want of
-    // input, not because of the importer. Up to three runs, each said on
+    // On this kind of VM a loopback capture has now and then lacked
+    // packets of the run (a FIN, once an answer): the comparison then
+    // fails for want of input, not because of the importer. `tcpdump`'s
+    // larger ring should make that rare, and `stop` fails a run whose
+    // capture tcpdump says lost packets. Up to three runs, each said on
     // stderr; the third failure fails the test.
     for attempt in 1..=3 {
         match tokio::spawn(capture_and_compare(attempt)).await {
