@@ -3,9 +3,10 @@
 //! limit.
 //!
 //! `cargo bench --bench proxy_events` writes a session of 100 000 events
-//! (`BENCH_EVENTS`; the realistic mix of `mesos-replay`'s serve bench:
-//! SUBSCRIBED, then OFFERS with two offers, three UPDATEs and a HEARTBEAT
-//! in turn, about 500 bytes a record) and serves it in-process with
+//! (`BENCH_EVENTS`; the realistic mix of `mesos-replay`'s serve bench, a
+//! real Mesos 1.11.0 master's stream: its SUBSCRIBED, then a HEARTBEAT,
+//! OFFERS with two offers and three UPDATEs in turn, 540 bytes a record on
+//! average; `support/streams.rs`) and serves it in-process with
 //! `mesos-replay serve --pace fast` (one record per chunk, as a master
 //! writes them). A client on a thread of its own SUBSCRIBEs on a raw
 //! socket and reads the stream to its end, counting the HTTP chunks and
@@ -71,21 +72,13 @@ fn write_session(path: &Path, events: u64) {
         r#"{\"type\":\"SUBSCRIBE\",\"subscribe\":{\"framework_info\":{\"user\":\"u\",\"name\":\"bench\"}}}"#;
     writeln!(out, r#"{{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[["Content-Type","application/json"]],"body":"{subscribe}","call":"SUBSCRIBE","format":"json"}}"#).unwrap();
     writeln!(out, r#"{{"seq":1,"t_ns":0,"conn":1,"kind":"response","request":0,"status":200,"headers":[["Content-Type","application/json"],["Mesos-Stream-Id","s-1"]],"stream":true,"format":"json"}}"#).unwrap();
-    let subscribed = serde_json::Value::String(
-        r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f1"},"heartbeat_interval_seconds":15.0}}"#
-            .to_owned(),
-    );
-    writeln!(out, r#"{{"seq":2,"t_ns":0,"conn":1,"kind":"event","stream":1,"record":{subscribed},"event":"SUBSCRIBED","format":"json","framework_id":"f1"}}"#).unwrap();
-    let templates: Vec<String> = streams::named_mix()
-        .into_iter()
-        .map(|(name, record)| {
-            let record = serde_json::Value::String(record).to_string();
-            format!(r#","conn":1,"kind":"event","stream":1,"record":{record},"event":"{name}","format":"json","framework_id":"f1"}}"#)
-        })
-        .collect();
+    // SUBSCRIBED, then the mix in turn: each line's fields after its seq
+    // and t_ns as the recorder wrote them.
+    writeln!(out, r#"{{"seq":2,"t_ns":0{}"#, streams::subscribed().fields).unwrap();
+    let templates: Vec<String> = streams::named_mix().into_iter().map(|e| e.fields).collect();
     for n in 1..events {
-        let tail = &templates[((n - 1) % templates.len() as u64) as usize];
-        writeln!(out, "{{\"seq\":{},\"t_ns\":{}{tail}", n + 2, n * 1000).unwrap();
+        let fields = &templates[((n - 1) % templates.len() as u64) as usize];
+        writeln!(out, "{{\"seq\":{},\"t_ns\":{}{fields}", n + 2, n * 1000).unwrap();
     }
     out.flush().unwrap();
 }

@@ -6,7 +6,8 @@
 //! cargo bench --bench record_core     # about half a minute
 //! ```
 //!
-//! The streams are `proxy_vs_nginx`'s (`support/streams.rs`: the mix, 200 B
+//! The streams are `proxy_vs_nginx`'s (`support/streams.rs`: the mix of a
+//! real master's records, the hand-made mix of the runs before, 200 B
 //! and 4 KiB UPDATEs), one RecordIO record a chunk as a master writes them.
 //! Each batch of [`BATCH`] chunks goes through the core in the proxy's
 //! order, each step timed over the batch (median of the runs' ns an event):
@@ -75,9 +76,10 @@ fn env(name: &str, default: usize) -> usize {
 /// A stream's chunks: SUBSCRIBED, then the records in turn, each one
 /// RecordIO record.
 fn chunks(records: &[String], events: usize) -> Vec<Bytes> {
+    let subscribed = streams::subscribed().record;
     (0..events)
         .map(|n| {
-            let record = if n == 0 { streams::SUBSCRIBED } else { records[(n - 1) % records.len()].as_str() };
+            let record = if n == 0 { subscribed.as_str() } else { records[(n - 1) % records.len()].as_str() };
             Bytes::from(format!("{}\n{record}", record.len()))
         })
         .collect()
@@ -208,6 +210,7 @@ fn main() {
     let wanted = std::env::var("RECORD_CORE_STREAMS").ok();
     let streams = [
         ("mix", streams::mix(), scale(100_000)),
+        ("made mix", streams::made_mix(), scale(100_000)),
         ("200 B", vec![streams::update_of(200)], scale(100_000)),
         ("4 KiB", vec![streams::update_of(4096)], scale(25_000)),
     ];

@@ -2,8 +2,9 @@
 //! memory it needs as the session grows.
 //!
 //! - `serve_fast/mesos-replay serve`: a session of [`EVENTS`] events (a
-//!   realistic mix: OFFERS with two offers, three UPDATEs, a HEARTBEAT,
-//!   about 500 bytes a record) served in-process with `--pace fast` to a
+//!   real Mesos 1.11.0 master's stream: its SUBSCRIBED, then a HEARTBEAT,
+//!   OFFERS with two offers and three UPDATEs in turn, 540 bytes a record
+//!   on average; `support/streams.rs`) served in-process with `--pace fast` to a
 //!   client on loopback that reads the stream and discards it. One
 //!   iteration = SUBSCRIBE to the stream's end; elements/s is events/s.
 //! - `serve_fast/baseline`: the same records, framed in memory beforehand,
@@ -46,26 +47,18 @@ fn write_session(path: &Path, events: Option<u64>, bytes: Option<u64>) -> u64 {
         r#"{\"type\":\"SUBSCRIBE\",\"subscribe\":{\"framework_info\":{\"user\":\"u\",\"name\":\"bench\"}}}"#;
     writeln!(out, r#"{{"seq":0,"t_ns":0,"conn":1,"kind":"request","method":"POST","path":"/api/v1/scheduler","headers":[["Content-Type","application/json"]],"body":"{subscribe}","call":"SUBSCRIBE","format":"json"}}"#).unwrap();
     writeln!(out, r#"{{"seq":1,"t_ns":0,"conn":1,"kind":"response","request":0,"status":200,"headers":[["Content-Type","application/json"],["Mesos-Stream-Id","s-1"]],"stream":true,"format":"json"}}"#).unwrap();
-    let templates: Vec<(String, String)> = streams::named_mix()
-        .into_iter()
-        .map(|(name, record)| {
-            let record = serde_json::Value::String(record).to_string();
-            (
-                String::from(r#"{"seq":"#),
-                format!(
-                    r#","conn":1,"kind":"event","stream":1,"record":{record},"event":"{name}","format":"json","framework_id":"f1"}}"#
-                ),
-            )
-        })
-        .collect();
+    // SUBSCRIBED, then the mix in turn: each line's fields after its seq
+    // and t_ns as the recorder wrote them.
+    let templates: Vec<String> = streams::named_mix().into_iter().map(|e| e.fields).collect();
+    let subscribed = streams::subscribed().fields;
     let mut written = 300u64;
     let mut n = 0u64;
     loop {
         if events.is_some_and(|e| n >= e) || bytes.is_some_and(|b| written >= b) {
             break;
         }
-        let (head, tail) = &templates[(n % templates.len() as u64) as usize];
-        let line = format!("{head}{},\"t_ns\":{}{tail}\n", n + 2, n * 1000);
+        let fields = if n == 0 { &subscribed } else { &templates[((n - 1) % templates.len() as u64) as usize] };
+        let line = format!("{{\"seq\":{},\"t_ns\":{}{fields}\n", n + 2, n * 1000);
         written += line.len() as u64;
         out.write_all(line.as_bytes()).unwrap();
         n += 1;
@@ -111,10 +104,10 @@ impl Body for Framed {
 }
 
 fn framed_records(events: u64) -> Vec<Bytes> {
-    let records = streams::named_mix();
+    let (subscribed, records) = (streams::subscribed().record, streams::mix());
     (0..events)
         .map(|n| {
-            let (_, record) = &records[(n % records.len() as u64) as usize];
+            let record = if n == 0 { &subscribed } else { &records[((n - 1) % records.len() as u64) as usize] };
             Bytes::from(format!("{}\n{record}", record.len()))
         })
         .collect()
