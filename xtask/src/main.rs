@@ -18,6 +18,7 @@
 //!   targets of `fuzz/`, built for libFuzzer on the nightly toolchain and run
 //!   one after another (see `fuzz.rs`).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -39,6 +40,11 @@ fn main() -> Result<()> {
         Some("soak") => soak(&workspace_root(), &args[1..]),
         Some("bench-report") => bench_report::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some("real-master") => real_master::run(&workspace_root(), &args[1..]),
+        Some("help" | "--help" | "-h") => {
+            // Not `println!`: `| head` closing the pipe is no error.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
+            Ok(())
+        }
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
         None => {
             eprintln!("{USAGE}");

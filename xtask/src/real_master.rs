@@ -25,6 +25,7 @@
 pub mod cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -43,6 +44,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).with_context(|| format!("{command}: --{name} is required\n{USAGE}"));
     match command {
+        "help" | "--help" | "-h" => {
+            // Not `println!`: `| head` closing the pipe is no error.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
+            Ok(())
+        }
         "install" => install(root, get("tarball").map(Path::new)),
         "start" => {
             let options = cluster::Options {
