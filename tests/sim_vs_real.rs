@@ -599,6 +599,111 @@ fn roles_shutdown_and_other_calls() {
     });
 }
 
+/// What the master checks of a `FrameworkInfo` (`Master::validateFramework`:
+/// the roles and the capability they need, duplicate and malformed roles,
+/// the id, the offer filters, the suppressed roles, the failover timeout;
+/// `validateUpdate`: what a known framework may not change), each case
+/// with the master's text: a SUBSCRIBE refused gets an ERROR and the end of
+/// its stream, an UPDATE_FRAMEWORK refused a `400`. A resubscription keeps
+/// the framework's user and checkpointing whatever it says.
+#[test]
+fn framework_info_checks() {
+    let both = Both::start();
+    both.compare("framework_info_checks", |addr| {
+        let mut t = Vec::new();
+        let multi = json!([{"type": "MULTI_ROLE"}]);
+        let filters = |quantities: Value| json!({"*": {"min_allocatable_resources": {"quantities": [quantities]}}});
+        let cases = [
+            ("roles, not MULTI_ROLE", json!({"roles": ["a"]}), json!([])),
+            ("role, MULTI_ROLE", json!({"role": "a", "capabilities": multi}), json!([])),
+            ("duplicate roles", json!({"roles": ["a", "b", "a", "b", "c", "c"], "capabilities": multi}), json!([])),
+            ("a role with a dash", json!({"roles": ["a", "-b"], "capabilities": multi}), json!([])),
+            ("a role with a space", json!({"role": "a b"}), json!([])),
+            ("an empty role", json!({"role": ""}), json!([])),
+            ("roles with slashes", json!({"roles": ["a/b", "a//b"], "capabilities": multi}), json!([])),
+            ("an id with a slash", json!({"id": {"value": "a/b"}}), json!([])),
+            (
+                "a negative quantity",
+                json!({"offer_filters": filters(json!({"quantities": {"cpus": {"value": -1}}}))}),
+                json!([]),
+            ),
+            ("no quantity", json!({"offer_filters": filters(json!({}))}), json!([])),
+            ("a role not its own suppressed", json!({}), json!(["x"])),
+            ("a failover timeout too long", json!({"failover_timeout": 1e10}), json!([])),
+            ("one too negative", json!({"failover_timeout": -1.5e12}), json!([])),
+        ];
+        for (what, extra, suppressed) in cases {
+            let mut info = json!({"user": "root", "name": "checks"});
+            info.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            let mut body =
+                json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info, "suppressed_roles": suppressed}});
+            if let Some(id) = info.get("id") {
+                body["framework_id"] = id.clone();
+            }
+            let mut s = Scheduler::subscribe(addr, &body, JSON);
+            let first =
+                s.next(W).map_or_else(|| "nothing".to_owned(), |r| String::from_utf8_lossy(&r.raw).into_owned());
+            let ended = s.ended_within(W);
+            t.push(format!("{what}: {} {first}, ended: {ended}", s.status));
+        }
+        // A framework that may checkpoint, with a principal.
+        let (mut s, _, mut chosen) =
+            subscribe(addr, "checks", json!({"principal": "p1", "failover_timeout": 60, "checkpoint": true}));
+        let fw = s.framework_id.clone();
+        let base = json!({"user": "root", "name": "checks", "principal": "p1", "failover_timeout": 60,
+                          "checkpoint": true, "id": {"value": fw}});
+        let with = |change: Value| {
+            let mut info = base.clone();
+            info.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
+            info
+        };
+        for (what, change) in [
+            ("another principal", json!({"principal": "p2"})),
+            ("another user", json!({"user": "other"})),
+            ("no checkpointing", json!({"checkpoint": false})),
+            ("roles, not MULTI_ROLE", json!({"roles": ["a"]})),
+            ("another name", json!({"name": "renamed"})),
+        ] {
+            let update = json!({"type": "UPDATE_FRAMEWORK", "update_framework": {"framework_info": with(change)}});
+            t.push(format!("UPDATE_FRAMEWORK, {what}: {}", answer(&s.call(update), &chosen)));
+        }
+        // Subscribing again: another principal is refused (the framework's
+        // stream goes on); another user and no checkpointing are not, and
+        // are not taken.
+        let body = json!({"type": "SUBSCRIBE", "framework_id": {"value": fw},
+                          "subscribe": {"framework_info": with(json!({"principal": "p3"}))}});
+        let mut refused = Scheduler::subscribe(addr, &body, JSON);
+        let error = refused.next(W).expect("ERROR");
+        t.push(format!("SUBSCRIBE, another principal: {} {}", refused.status, normalize(&error.raw, &chosen)));
+        t.push(format!("ended: {}", refused.ended_within(W)));
+        t.push(format!("the first stream goes on: {}", !s.ended_within(Duration::from_millis(500))));
+        let body = json!({"type": "SUBSCRIBE", "framework_id": {"value": fw},
+                          "subscribe": {"framework_info": with(json!({"user": "other", "checkpoint": false}))}});
+        let mut again = Scheduler::subscribe(addr, &body, JSON);
+        chosen.stream_ids.push(again.stream_id.clone());
+        let subscribed = again.next(W).expect("SUBSCRIBED");
+        t.push(format!("SUBSCRIBE, another user: {} {}", again.status, normalize(&subscribed.raw, &chosen)));
+        let mut operator = Conn::open(addr);
+        let frameworks = operator.call(
+            "POST",
+            "/api/v1",
+            &[("Content-Type", JSON), ("Accept", JSON)],
+            br#"{"type":"GET_FRAMEWORKS"}"#,
+        );
+        let frameworks: Value = serde_json::from_slice(&frameworks.body).unwrap();
+        let ours = frameworks["get_frameworks"]["frameworks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["framework_info"]["id"]["value"] == fw.as_str())
+            .expect("the framework")["framework_info"]
+            .clone();
+        t.push(format!("kept: user {}, checkpoint {}, name {}", ours["user"], ours["checkpoint"], ours["name"]));
+        t.push(answer(&again.call(json!({"type": "TEARDOWN"})), &chosen));
+        t
+    });
+}
+
 /// A framework that fails over while connected gets its offers again at
 /// the next allocation; one that reconnects after losing its connection
 /// gets them at once; either way its agents send its unacknowledged

@@ -28,7 +28,12 @@
 //!   what is pending at once;
 //! - what it writes: `master_info` as the master fills it, offers as
 //!   `Master::offer` writes them, status updates as the agent and the
-//!   command executor make them, the master's own texts.
+//!   command executor make them, the master's own texts;
+//! - what it checks of a framework's `FrameworkInfo` at SUBSCRIBE and
+//!   UPDATE_FRAMEWORK (`sim/validation.rs`): its roles, id, offer
+//!   filters, suppressed roles and failover timeout, and what a known
+//!   framework may not change (a resubscription keeps its user and
+//!   checkpointing, as `preserveImmutableFields` does).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
@@ -50,6 +55,7 @@ use super::ids::{Rng, UuidKind, uuid_bytes, uuid_string};
 use super::picojson;
 use super::resources::{Resources, Role};
 use super::stout;
+use super::validation;
 
 mod view;
 pub use view::{AgentView, FrameworkView, OfferView, TaskView, View};
@@ -594,6 +600,14 @@ impl Master {
             call::Type::UpdateFramework => {
                 let update = call.update_framework.unwrap_or_default();
                 let mut info = update.framework_info;
+                // `Master::updateFramework`: checked as a SUBSCRIBE is, then
+                // against what the framework has (nothing preserved here).
+                if let Some(message) = validation::validate_framework(&info, &update.suppressed_roles, false) {
+                    return Answer::error(400, format!("Supplied FrameworkInfo is not valid: {message}"));
+                }
+                if let Some(message) = validation::validate_update(&self.frameworks[fw].info, &info) {
+                    return Answer::error(400, format!("FrameworkInfo update is not valid: {message}"));
+                }
                 info.id = Some(FrameworkId { value: self.frameworks[fw].id.clone() });
                 let roles = self.intern_roles(&info);
                 let suppressed = update.suppressed_roles.iter().map(|r| self.allocator.role(r)).collect();
@@ -1196,17 +1210,31 @@ impl Master {
         let answer = Answer::Stream { stream: key, content_type, stream_id: stream_id.clone() };
 
         let existing = requested.as_ref().and_then(|id| self.by_id.get(id).copied());
-        if let Some(fw) = existing
-            && self.frameworks[fw].removed
-        {
+        // `Master::subscribe` and `_subscribe`: a framework refused gets an
+        // ERROR and the end of the stream.
+        let refuse = |message: String, pushes: &mut Vec<Push>| {
             let error = Event {
                 r#type: Some(event::Type::Error as i32),
-                error: Some(event::Error { message: "Framework has been removed".into() }),
+                error: Some(event::Error { message }),
                 ..Default::default()
             };
             pushes.push(Push::Record { stream: key, record: frame(&error, content_type) });
             pushes.push(Push::Close { stream: key });
+        };
+        let removed = existing.is_some_and(|fw| self.frameworks[fw].removed);
+        if let Some(message) = validation::validate_framework(&info, &subscribe.suppressed_roles, removed) {
+            refuse(message, pushes);
             return answer;
+        }
+        if let Some(fw) = existing {
+            // `preserveImmutableFields`, then `validateUpdate`.
+            let old = &self.frameworks[fw].info;
+            info.user.clone_from(&old.user);
+            info.checkpoint = old.checkpoint;
+            if let Some(message) = validation::validate_update(old, &info) {
+                refuse(message, pushes);
+                return answer;
+            }
         }
         let roles = self.intern_roles(&info);
         let suppressed: BTreeSet<Role> = subscribe.suppressed_roles.iter().map(|r| self.allocator.role(r)).collect();

@@ -30,6 +30,7 @@ mod record;
 pub mod resources;
 pub mod server;
 mod stout;
+mod validation;
 
 pub use http::gzip;
 pub use master::{Answer, Config, Master, Push, Request, StreamKey};
