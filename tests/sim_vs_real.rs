@@ -704,6 +704,56 @@ fn framework_info_checks() {
     });
 }
 
+/// The calls about operations, in a cluster where none was ever launched:
+/// ACKNOWLEDGE_OPERATION_STATUS checked (a valid uuid, then an agent) and
+/// otherwise accepted; RECONCILE_OPERATIONS answered with an
+/// `OPERATION_UNKNOWN` for each operation named, its text by what the call
+/// says of its agent, and the one a registered agent is asked about (a
+/// resource provider named) after the master's own.
+#[test]
+fn operation_calls() {
+    let both = Both::start();
+    both.compare("operation_calls", |addr| {
+        let mut t = Vec::new();
+        let (mut s, _, chosen) = subscribe(addr, "operations", json!({}));
+        let offers_event = s.next_event(W).expect("OFFERS");
+        let agent = offers(&offers_event.json())[0]["agent_id"].clone();
+        let ack = |extra: Value| {
+            let mut ack = json!({"uuid": "AAAAAAAAQAAAAAAAAAAAAA==", "operation_id": {"value": "o"}});
+            ack.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            json!({"type": "ACKNOWLEDGE_OPERATION_STATUS", "acknowledge_operation_status": ack})
+        };
+        for (what, extra) in [
+            ("no agent", json!({})),
+            ("not a uuid, no agent", json!({"uuid": "AAAA"})),
+            ("an agent", json!({"agent_id": agent})),
+            ("an unknown agent and a provider", json!({"agent_id": {"value": "bogus"}, "resource_provider_id": {"value": "rp"}})),
+        ] {
+            t.push(format!("ACKNOWLEDGE_OPERATION_STATUS, {what}: {}", answer(&s.call(ack(extra)), &chosen)));
+        }
+        let reconcile = |operations: Value| json!({"type": "RECONCILE_OPERATIONS", "reconcile_operations": {"operations": operations}});
+        t.push(format!("RECONCILE_OPERATIONS, none: {}", answer(&s.call(reconcile(json!([]))), &chosen)));
+        let rp = json!({"value": "rp"});
+        let bogus = json!({"value": "bogus"});
+        let operations = json!([
+            {"operation_id": {"value": "o1"}},
+            {"operation_id": {"value": "o2"}, "agent_id": agent},
+            {"operation_id": {"value": "o3"}, "agent_id": bogus},
+            {"operation_id": {"value": "o4"}, "agent_id": agent, "resource_provider_id": rp},
+            {"operation_id": {"value": "o5"}, "agent_id": bogus, "resource_provider_id": rp},
+            {"operation_id": {"value": "o6"}, "resource_provider_id": rp},
+        ]);
+        t.push(format!("RECONCILE_OPERATIONS: {}", answer(&s.call(reconcile(operations)), &chosen)));
+        for _ in 0..6 {
+            let update = s.next_event(W).expect("UPDATE_OPERATION_STATUS");
+            t.push(normalize(&update.raw, &chosen));
+        }
+        t.push(format!("then: {:?}", s.next_event(Duration::from_millis(1500)).map(|r| r.ty())));
+        t.push(answer(&s.call(json!({"type": "TEARDOWN"})), &chosen));
+        t
+    });
+}
+
 /// A framework that fails over while connected gets its offers again at
 /// the next allocation; one that reconnects after losing its connection
 /// gets them at once; either way its agents send its unacknowledged

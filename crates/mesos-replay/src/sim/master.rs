@@ -44,8 +44,8 @@ use mesos_codec::recordio;
 use mesos_codec::v1::scheduler::{Call, Event, call, event};
 use mesos_codec::v1::{
     Address, AgentId, ContainerId, ContainerStatus, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, NetworkInfo,
-    Offer, OfferId, TaskId, TaskInfo, TaskState, TaskStatus, Url, framework_info, master_info, network_info, offer,
-    resource, task_status,
+    Offer, OfferId, OperationState, OperationStatus, TaskId, TaskInfo, TaskState, TaskStatus, Url, framework_info,
+    master_info, network_info, offer, resource, task_status,
 };
 use prost::Message;
 
@@ -641,15 +641,17 @@ impl Master {
                     self.kill(fw, &executor, None, now, pushes);
                 }
             }
+            call::Type::ReconcileOperations => {
+                self.reconcile_operations(fw, &call.reconcile_operations.unwrap_or_default().operations, pushes);
+            }
             // No custom executors, inverse offers, operations or allocator
             // requests exist in this cluster: a master accepts these and has
-            // nothing to do (no operation is known, so none is reconciled).
+            // nothing to do.
             call::Type::Message
             | call::Type::Request
             | call::Type::AcceptInverseOffers
             | call::Type::DeclineInverseOffers
-            | call::Type::AcknowledgeOperationStatus
-            | call::Type::ReconcileOperations => {}
+            | call::Type::AcknowledgeOperationStatus => {}
             // src/master/http.cpp answers `NotImplemented()`, whose default
             // body is libprocess's (process/http.hpp).
             call::Type::Unknown => return Answer::error(501, "501 Not Implemented."),
@@ -1686,6 +1688,52 @@ impl Master {
         }
     }
 
+    /// `Master::reconcileOperations`. No operation is known here (none is
+    /// ever launched), so an implicit reconciliation says nothing, and each
+    /// operation named is `OPERATION_UNKNOWN`, said as the master says it:
+    /// for a registered agent (every agent here) "Operation is unknown",
+    /// unless a resource provider is named, which the agent is asked about
+    /// (it has `AGENT_OPERATION_FEEDBACK`) and answers after the master's
+    /// own answers, without a message; for an agent not known, "Both
+    /// operation and agent are unknown"; without an agent, "Operation is
+    /// unknown and no 'agent_id' was provided".
+    fn reconcile_operations(
+        &self,
+        fw: usize,
+        operations: &[call::reconcile_operations::Operation],
+        pushes: &mut Vec<Push>,
+    ) {
+        let Some(sub) = &self.frameworks[fw].subscription else { return };
+        let status = |op: &call::reconcile_operations::Operation, message: Option<&str>| OperationStatus {
+            operation_id: Some(op.operation_id.clone()),
+            state: OperationState::OperationUnknown as i32,
+            message: message.map(str::to_owned),
+            agent_id: op.agent_id.clone(),
+            resource_provider_id: op.resource_provider_id.clone(),
+            ..Default::default()
+        };
+        let mut statuses = Vec::new();
+        let mut forwarded = Vec::new();
+        for op in operations {
+            let registered = op.agent_id.as_ref().map(|a| self.agents.iter().any(|x| x.id == a.value));
+            match registered {
+                Some(true) if op.resource_provider_id.is_some() => forwarded.push(status(op, None)),
+                Some(true) => statuses.push(status(op, Some("Reconciliation: Operation is unknown"))),
+                Some(false) => statuses.push(status(op, Some("Reconciliation: Both operation and agent are unknown"))),
+                None => statuses
+                    .push(status(op, Some("Reconciliation: Operation is unknown and no 'agent_id' was provided"))),
+            }
+        }
+        for status in statuses.into_iter().chain(forwarded) {
+            let event = Event {
+                r#type: Some(event::Type::UpdateOperationStatus as i32),
+                update_operation_status: Some(event::UpdateOperationStatus { status }),
+                ..Default::default()
+            };
+            pushes.push(Push::Record { stream: sub.key, record: frame(&event, sub.content_type) });
+        }
+    }
+
     // ----- internals -----
 
     fn master_info(&self) -> MasterInfo {
@@ -2023,14 +2071,29 @@ fn validate(call: &Call) -> Result<(), String> {
     }
     if let Some(ack) = &call.acknowledge
         && ty == call::Type::Acknowledge
+        && !valid_uuid(&ack.uuid)
     {
-        // `id::UUID::fromBytes` (3rdparty/stout/include/stout/uuid.hpp):
-        // 16 bytes and a known version (boost's `version()`: 1 to 5).
-        if ack.uuid.len() != 16 || !(1..=5).contains(&(ack.uuid[6] >> 4)) {
+        return Err("Not a valid UUID".into());
+    }
+    if let Some(ack) = &call.acknowledge_operation_status
+        && ty == call::Type::AcknowledgeOperationStatus
+    {
+        if !valid_uuid(&ack.uuid) {
             return Err("Not a valid UUID".into());
+        }
+        // "TODO(gkleiman): Revisit this once we introduce support for
+        // external resource providers."
+        if ack.agent_id.is_none() {
+            return Err("Expecting 'agent_id' to be present".into());
         }
     }
     Ok(())
+}
+
+/// `id::UUID::fromBytes` (3rdparty/stout/include/stout/uuid.hpp): 16 bytes
+/// and a known version (boost's `version()`: 1 to 5).
+fn valid_uuid(bytes: &[u8]) -> bool {
+    bytes.len() == 16 && (1..=5).contains(&(bytes[6] >> 4))
 }
 
 #[cfg(test)]
