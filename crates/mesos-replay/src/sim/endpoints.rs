@@ -87,14 +87,20 @@ pub(crate) fn route(path: &str) -> (Endpoint, String) {
     if path.contains("/..") {
         return (Endpoint::NotFound, path.to_owned());
     }
+    // `ProcessManager::handle`: the first segment, percent-decoded, names
+    // the process (`/vers%69on` is `/version`); `ProcessBase::consume`
+    // takes that segment as it was off the front of the path, if the path
+    // starts with it (`//version` does not: its endpoint is `version`,
+    // which the version process does not have), and the slashes around
+    // the rest.
     let first = path.split('/').find(|t| !t.is_empty()).unwrap_or("");
-    let (process, path) = match first {
-        "version" | "metrics" | "master" => (first, path.to_owned()),
-        _ => ("master", format!("/master{path}")),
+    let (process, token, path) = match super::http::http_decode(first).as_deref() {
+        Some(process @ ("version" | "metrics" | "master")) => (process.to_owned(), first, path.to_owned()),
+        _ => ("master".to_owned(), "master", format!("/master{path}")),
     };
-    let rest = path.strip_prefix('/').and_then(|p| p.strip_prefix(process)).unwrap_or("");
+    let rest = path.strip_prefix(&format!("/{token}")).unwrap_or(&path);
     let mut name = rest.trim_start_matches('/').trim_end_matches('/').to_owned();
-    let endpoints: &[(&str, Endpoint)] = match process {
+    let endpoints: &[(&str, Endpoint)] = match process.as_str() {
         "version" => &[("", Endpoint::Version)],
         "metrics" => &[("snapshot", Endpoint::Metrics)],
         _ => MASTER,

@@ -97,13 +97,30 @@ pub(crate) fn parse(buf: &[u8], max_body: usize) -> Parsed {
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Parsed::Invalid;
     };
-    let headers: Vec<(String, String)> =
-        req.headers.iter().map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).trim().to_owned())).collect();
+    // libprocess's http-parser (2.6.2) knows these methods, in capitals,
+    // and fails on any other (`Get`, `FOO`): the connection is closed.
+    if !HTTP_PARSER_METHODS.contains(&method) {
+        return Parsed::Invalid;
+    }
+    // A value as http-parser hands it on: the whitespace before it
+    // skipped, what ends it kept (`Content-Type: application/json ` is
+    // not JSON to a master: `415`).
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|h| {
+            let value = whole_value(buf, head_len, h.value);
+            (h.name.to_owned(), String::from_utf8_lossy(value).trim_start_matches([' ', '\t']).to_owned())
+        })
+        .collect();
     let mut close = false;
     let mut keep = false;
     let mut chunked = false;
     let mut length: Option<usize> = None;
     for (name, value) in &headers {
+        // What http-parser reads itself, it reads without the spaces
+        // around it.
+        let value = value.trim();
         if name.eq_ignore_ascii_case("connection") {
             for token in value.split(',').map(str::trim) {
                 close |= token.eq_ignore_ascii_case("close");
@@ -112,11 +129,16 @@ pub(crate) fn parse(buf: &[u8], max_body: usize) -> Parsed {
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = value.split(',').map(str::trim).next_back().is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
         } else if name.eq_ignore_ascii_case("content-length") {
+            // A second `Content-Length`, even the same, fails http-parser.
             match value.parse::<usize>() {
-                Ok(n) if length.is_none_or(|l| l == n) => length = Some(n),
+                Ok(n) if length.is_none() => length = Some(n),
                 _ => return Parsed::Invalid,
             }
         }
+    }
+    // So does a chunked body with a `Content-Length`.
+    if chunked && length.is_some() {
+        return Parsed::Invalid;
     }
     let keep_alive = if minor >= 1 { !close } else { keep };
     let rest = &buf[head_len..];
@@ -165,6 +187,56 @@ pub(crate) fn parse(buf: &[u8], max_body: usize) -> Parsed {
     };
     Parsed::Request(request, head_len + body_len)
 }
+
+/// `value` (a header's value as httparse gives it, inside `buf`'s head of
+/// `head_len` bytes) with the spaces and tabs that ended it on its line,
+/// which httparse drops.
+fn whole_value<'b>(buf: &'b [u8], head_len: usize, value: &'b [u8]) -> &'b [u8] {
+    let start = (value.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    let Some(mut end) = start.checked_add(value.len()).filter(|&end| end <= head_len) else { return value };
+    while end < head_len && matches!(buf[end], b' ' | b'\t') {
+        end += 1;
+    }
+    &buf[start..end]
+}
+
+/// The methods of http-parser 2.6.2 (`HTTP_METHOD_MAP`, `http_parser.h`),
+/// the one libprocess 1.11 bundles.
+const HTTP_PARSER_METHODS: [&str; 33] = [
+    "DELETE",
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "CONNECT",
+    "OPTIONS",
+    "TRACE",
+    "COPY",
+    "LOCK",
+    "MKCOL",
+    "MOVE",
+    "PROPFIND",
+    "PROPPATCH",
+    "SEARCH",
+    "UNLOCK",
+    "BIND",
+    "REBIND",
+    "UNBIND",
+    "ACL",
+    "REPORT",
+    "MKACTIVITY",
+    "CHECKOUT",
+    "MERGE",
+    "M-SEARCH",
+    "NOTIFY",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "PATCH",
+    "PURGE",
+    "MKCALENDAR",
+    "LINK",
+    "UNLINK",
+];
 
 /// A chunked body: the data and how many bytes it took, `None` if not
 /// whole yet.
@@ -231,6 +303,29 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// libprocess's `http::decode` (`3rdparty/libprocess/src/http.cpp`): `+` is
+/// a space, `%XX` a byte; a `%` without two hex digits after it is an
+/// error (`None`). (The routing's: a query is read by [`decode_query`],
+/// which keeps such a `%` as it is.)
+pub(crate) fn http_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = |at: usize| bytes.get(at).and_then(|&b| (b as char).to_digit(16));
+                out.push((hex(i + 1)? * 16 + hex(i + 2)?) as u8);
+                i += 2;
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// `data` gzipped as a Mesos master gzips an answer (stout's
