@@ -276,7 +276,7 @@ struct Framework {
     tasks: BTreeMap<String, Task>,
 }
 
-fn has_capability(info: &FrameworkInfo, ty: framework_info::capability::Type) -> bool {
+pub(crate) fn has_capability(info: &FrameworkInfo, ty: framework_info::capability::Type) -> bool {
     info.capabilities.iter().any(|c| c.r#type() == ty)
 }
 
@@ -403,7 +403,7 @@ pub(crate) fn is_terminal(state: TaskState) -> bool {
 
 /// `protobuf::framework::getRoles`: `roles` for a MULTI_ROLE framework,
 /// else its `role` (by default `*`).
-fn framework_roles(info: &FrameworkInfo) -> Vec<String> {
+pub(crate) fn framework_roles(info: &FrameworkInfo) -> Vec<String> {
     if has_capability(info, framework_info::capability::Type::MultiRole) {
         let mut roles = info.roles.clone();
         roles.sort();

@@ -18,6 +18,8 @@
 
 use mesos_codec::v1::{FrameworkInfo, framework_info};
 
+use super::master::{framework_roles, has_capability};
+
 /// `Master::validateFramework`: the first thing wrong with `info` (and the
 /// `suppressed` roles a SUBSCRIBE or UPDATE_FRAMEWORK gave with it), or
 /// `None`. `removed`: whether `info`'s id is a framework the master
@@ -27,7 +29,7 @@ pub(crate) fn validate_framework(info: &FrameworkInfo, suppressed: &[String], re
         return Some(error);
     }
     let roles = framework_roles(info);
-    if let Some(role) = suppressed.iter().find(|r| !roles.contains(&r.as_str())) {
+    if let Some(role) = suppressed.iter().find(|r| !roles.contains(r)) {
         return Some(format!("Suppressed role '{role}' is not contained in the list of roles"));
     }
     if removed {
@@ -69,19 +71,7 @@ pub(crate) fn validate_update(old: &FrameworkInfo, new: &FrameworkInfo) -> Optio
 }
 
 fn multi_role(info: &FrameworkInfo) -> bool {
-    info.capabilities.iter().any(|c| c.r#type() == framework_info::capability::Type::MultiRole)
-}
-
-/// `protobuf::framework::getRoles`: `roles` for a MULTI_ROLE framework,
-/// else its `role` (by default `*`).
-fn framework_roles(info: &FrameworkInfo) -> Vec<&str> {
-    if multi_role(info) {
-        info.roles.iter().map(String::as_str).collect()
-    } else {
-        #[allow(deprecated)]
-        let role = info.role.as_deref().unwrap_or("*");
-        vec![role]
-    }
+    has_capability(info, framework_info::capability::Type::MultiRole)
 }
 
 /// `validateRoles`: the field that fits the framework's capabilities, no
